@@ -1,0 +1,245 @@
+//! Names ⇄ dense ids. A [`Dictionary`] is written beside every converted file (`OUT.dict.json`) so that
+//! patterns, rules and predictions can always be shown with the original names.
+
+use std::io::{Read, Write};
+use std::path::Path;
+
+use hashbrown::HashMap;
+use serde::{Deserialize, Serialize};
+
+use crate::error::DataError;
+
+/// One vocabulary: interns names into ids `0, 1, 2, …` in order of first appearance, or (numeric mode)
+/// uses non-negative integer names as their own ids, which keeps SPMF item numbers unchanged.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Vocab {
+    /// Numeric mode: the id *is* the name's number; `names` stays empty.
+    #[serde(default)]
+    numeric: bool,
+    names: Vec<String>,
+    #[serde(skip)]
+    index: HashMap<String, u32>,
+}
+
+impl PartialEq for Vocab {
+    fn eq(&self, other: &Self) -> bool {
+        self.numeric == other.numeric && self.names == other.names
+    }
+}
+
+impl Vocab {
+    /// An empty interning vocabulary.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A vocabulary whose names are the ids' decimal numbers (SPMF and numeric basket files).
+    pub fn numeric() -> Self {
+        Vocab {
+            numeric: true,
+            ..Self::default()
+        }
+    }
+
+    /// Whether ids are the names' own numbers.
+    pub fn is_numeric(&self) -> bool {
+        self.numeric
+    }
+
+    /// The id of `name`, adding it if new. In numeric mode `name` must be a `u32`; `None` otherwise.
+    #[inline]
+    pub fn intern(&mut self, name: &str) -> Option<u32> {
+        if self.numeric {
+            return name.parse::<u32>().ok();
+        }
+        if let Some(&id) = self.index.get(name) {
+            return Some(id);
+        }
+        let id = u32::try_from(self.names.len()).ok()?;
+        self.names.push(name.to_owned());
+        self.index.insert(name.to_owned(), id);
+        Some(id)
+    }
+
+    /// The id of `name` if it is known (numeric mode: if it is a number).
+    pub fn get(&self, name: &str) -> Option<u32> {
+        if self.numeric {
+            return name.parse::<u32>().ok();
+        }
+        self.index.get(name).copied()
+    }
+
+    /// The name of `id`. Unknown ids (never produced by this vocabulary) are shown as `#id`.
+    pub fn name(&self, id: u32) -> std::borrow::Cow<'_, str> {
+        if self.numeric {
+            return std::borrow::Cow::Owned(id.to_string());
+        }
+        match self.names.get(id as usize) {
+            Some(s) => std::borrow::Cow::Borrowed(s.as_str()),
+            None => std::borrow::Cow::Owned(format!("#{id}")),
+        }
+    }
+
+    /// Number of interned names (0 in numeric mode, where the id space is open).
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Whether nothing was interned.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    /// All interned names in id order.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    fn rebuild_index(&mut self) {
+        self.index = self
+            .names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.clone(), i as u32))
+            .collect();
+    }
+}
+
+/// The vocabularies of one converted log.
+///
+/// * `products`, `categories`, `actions` — the raw columns of the log;
+/// * `users`, `sessions` — user and session identifiers as written in the log;
+/// * `tokens` — the symbols of the [`crate::SequenceDb`] (the mined "items"), e.g. `cart_add:123`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Dictionary {
+    /// Product (item column) names.
+    pub products: Vocab,
+    /// Category names.
+    pub categories: Vocab,
+    /// Action names (`view`, `cart_add`, …, or a custom name).
+    pub actions: Vocab,
+    /// User ids as written in the log.
+    pub users: Vocab,
+    /// Session ids as written in the log.
+    pub sessions: Vocab,
+    /// Names of the sequence database's symbols.
+    pub tokens: Vocab,
+}
+
+/// Format version written into dictionary files; bumped on incompatible change.
+pub const DICTIONARY_FORMAT: u32 = 1;
+
+#[derive(Serialize, Deserialize)]
+struct DictionaryFile {
+    format: u32,
+    #[serde(flatten)]
+    dict: Dictionary,
+}
+
+impl Dictionary {
+    /// An empty dictionary with interning vocabularies.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A dictionary for SPMF/numeric input: tokens are their own numbers.
+    pub fn numeric_tokens() -> Self {
+        Dictionary {
+            tokens: Vocab::numeric(),
+            ..Self::default()
+        }
+    }
+
+    /// Writes the dictionary as JSON.
+    pub fn write_json<W: Write>(&self, w: W) -> Result<(), serde_json::Error> {
+        serde_json::to_writer(
+            w,
+            &DictionaryFile {
+                format: DICTIONARY_FORMAT,
+                dict: self.clone(),
+            },
+        )
+    }
+
+    /// Reads a dictionary written by [`Dictionary::write_json`].
+    pub fn read_json<R: Read>(r: R, path: &Path) -> Result<Self, DataError> {
+        let file: DictionaryFile = serde_json::from_reader(r).map_err(|e| {
+            DataError::parse(
+                crate::Location::line(path, e.line() as u64),
+                "a cartseq dictionary (JSON)",
+                &e.to_string(),
+            )
+        })?;
+        if file.format != DICTIONARY_FORMAT {
+            return Err(DataError::parse(
+                crate::Location::file(path),
+                format!("dictionary format {DICTIONARY_FORMAT}"),
+                &file.format.to_string(),
+            ));
+        }
+        let mut d = file.dict;
+        for v in [
+            &mut d.products,
+            &mut d.categories,
+            &mut d.actions,
+            &mut d.users,
+            &mut d.sessions,
+            &mut d.tokens,
+        ] {
+            v.rebuild_index();
+        }
+        Ok(d)
+    }
+
+    /// The conventional dictionary path beside a converted file: `OUT.dict.json`.
+    pub fn path_beside(out: &Path) -> std::path::PathBuf {
+        let mut s = out.as_os_str().to_owned();
+        s.push(".dict.json");
+        s.into()
+    }
+
+    /// Loads the dictionary beside `out` if there is one.
+    pub fn load_beside(out: &Path) -> Result<Option<Self>, DataError> {
+        let p = Self::path_beside(out);
+        match std::fs::File::open(&p) {
+            Ok(f) => Self::read_json(std::io::BufReader::new(f), &p).map(Some),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(DataError::io(p, e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interning_is_dense_and_stable() {
+        let mut v = Vocab::new();
+        assert_eq!(v.intern("b"), Some(0));
+        assert_eq!(v.intern("a"), Some(1));
+        assert_eq!(v.intern("b"), Some(0));
+        assert_eq!(v.name(1), "a");
+        assert_eq!(v.name(7), "#7");
+    }
+
+    #[test]
+    fn numeric_vocab_keeps_numbers() {
+        let mut v = Vocab::numeric();
+        assert_eq!(v.intern("42"), Some(42));
+        assert_eq!(v.intern("x"), None);
+        assert_eq!(v.name(42), "42");
+    }
+
+    #[test]
+    fn json_round_trip() {
+        let mut d = Dictionary::new();
+        d.products.intern("p1");
+        d.tokens.intern("cart_add:p1");
+        let mut buf = Vec::new();
+        d.write_json(&mut buf).unwrap();
+        let back = Dictionary::read_json(&buf[..], Path::new("x")).unwrap();
+        assert_eq!(back, d);
+        assert_eq!(back.tokens.get("cart_add:p1"), Some(0));
+    }
+}

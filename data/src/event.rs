@@ -1,0 +1,102 @@
+//! The event model: one row of a behaviour log, with every name already interned.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{ActionId, CategoryId, KeyId, ProductId};
+
+/// Milliseconds since the Unix epoch (UTC). Logs in seconds are scaled on reading; SPMF `<t>` stamps are
+/// kept as the raw integers they are (their unit is unknown).
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
+#[serde(transparent)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    /// From Unix seconds.
+    pub fn from_secs(s: i64) -> Self {
+        Timestamp(s.saturating_mul(1000))
+    }
+
+    /// Whole seconds since the epoch (floored).
+    pub fn secs(self) -> i64 {
+        self.0.div_euclid(1000)
+    }
+}
+
+/// The actions cartseq knows by name. Logs map their own spellings onto these (Taobao `pv` → `View`,
+/// RetailRocket `addtocart` → `CartAdd`, Tianchi `3` → `CartAdd`, …); anything else is `Custom`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// A product page view or click.
+    View,
+    /// A search.
+    Search,
+    /// Added to the cart.
+    CartAdd,
+    /// Removed from the cart.
+    CartRemove,
+    /// Cart quantity changed.
+    CartModify,
+    /// Added to favourites / wish list.
+    Fav,
+    /// Bought.
+    Buy,
+    /// Returned or cancelled after buying.
+    Return,
+}
+
+impl Action {
+    /// Every named action, in funnel order.
+    pub const ALL: [Action; 8] = [
+        Action::View,
+        Action::Search,
+        Action::CartAdd,
+        Action::CartRemove,
+        Action::CartModify,
+        Action::Fav,
+        Action::Buy,
+        Action::Return,
+    ];
+
+    /// The canonical name used in dictionaries and tokens.
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::View => "view",
+            Action::Search => "search",
+            Action::CartAdd => "cart_add",
+            Action::CartRemove => "cart_remove",
+            Action::CartModify => "cart_modify",
+            Action::Fav => "fav",
+            Action::Buy => "buy",
+            Action::Return => "return",
+        }
+    }
+
+    /// Parses a canonical name.
+    pub fn from_name(s: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.name() == s)
+    }
+}
+
+/// One event of a behaviour log. Names are ids into the reader's [`crate::Dictionary`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Event {
+    /// The user, in [`crate::Dictionary::users`] (for session-only logs such as Yoochoose, the session key
+    /// doubles as the user).
+    pub user: KeyId,
+    /// The session, in [`crate::Dictionary::sessions`], when the log has one.
+    pub session: Option<KeyId>,
+    /// When it happened.
+    pub time: Timestamp,
+    /// The product.
+    pub item: ProductId,
+    /// The product's category, when known.
+    pub category: Option<CategoryId>,
+    /// What the user did.
+    pub action: ActionId,
+    /// Quantity (Online Retail; negative for returns), when known.
+    pub quantity: Option<f32>,
+    /// Unit price, when known.
+    pub price: Option<f32>,
+}

@@ -1,0 +1,215 @@
+//! Opening inputs: a path, `-` for standard input, gzip detected by its magic bytes (whatever the
+//! extension), and a [`LineReader`] that yields lines with their numbers, accepts CRLF and a missing final
+//! newline, and refuses invalid UTF-8 and runaway lines with a located error instead of eating memory.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use crate::error::{DataError, Location};
+
+/// Longest line accepted by default (64 MiB): far above any real log row or SPMF sequence, and a bound
+/// on the memory one line can take.
+pub const DEFAULT_MAX_LINE: usize = 64 << 20;
+
+/// An opened input: a buffered byte stream plus the name to use in messages.
+pub struct Input {
+    /// Name for messages (`-` is shown as `<stdin>`).
+    pub path: PathBuf,
+    /// Whether the stream is gzip-decoded.
+    pub gzip: bool,
+    /// The decoded bytes.
+    pub reader: Box<dyn BufRead + Send>,
+}
+
+/// Opens `path` (`-` = stdin), transparently decoding gzip.
+pub fn open_input(path: &Path) -> Result<Input, DataError> {
+    let (name, raw): (PathBuf, Box<dyn Read + Send>) = if path.as_os_str() == "-" {
+        (PathBuf::from("<stdin>"), Box::new(io::stdin()))
+    } else {
+        let f = File::open(path).map_err(|e| DataError::io(path, e))?;
+        (path.to_path_buf(), Box::new(f))
+    };
+    let mut buf = BufReader::with_capacity(256 << 10, raw);
+    let head = buf.fill_buf().map_err(|e| DataError::io(&name, e))?;
+    let gzip = head.len() >= 2 && head[0] == 0x1f && head[1] == 0x8b;
+    let reader: Box<dyn BufRead + Send> = if gzip {
+        Box::new(BufReader::with_capacity(
+            256 << 10,
+            flate2::bufread::MultiGzDecoder::new(buf),
+        ))
+    } else {
+        Box::new(buf)
+    };
+    Ok(Input {
+        path: name,
+        gzip,
+        reader,
+    })
+}
+
+/// Reads lines one at a time into a reused buffer.
+pub struct LineReader<R: BufRead> {
+    reader: R,
+    path: PathBuf,
+    gzip: bool,
+    buf: Vec<u8>,
+    line_no: u64,
+    max_len: usize,
+    bytes: u64,
+}
+
+impl LineReader<Box<dyn BufRead + Send>> {
+    /// A line reader over an opened [`Input`].
+    pub fn from_input(input: Input) -> Self {
+        LineReader::new(input.reader, input.path, input.gzip)
+    }
+}
+
+impl<R: BufRead> LineReader<R> {
+    /// A line reader over `reader`, reporting errors against `path`.
+    pub fn new(reader: R, path: impl Into<PathBuf>, gzip: bool) -> Self {
+        LineReader {
+            reader,
+            path: path.into(),
+            gzip,
+            buf: Vec::new(),
+            line_no: 0,
+            max_len: DEFAULT_MAX_LINE,
+            bytes: 0,
+        }
+    }
+
+    /// Sets the longest accepted line in bytes.
+    pub fn with_max_line(mut self, max: usize) -> Self {
+        self.max_len = max;
+        self
+    }
+
+    /// The input name used in messages.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Number of the line last returned (1-based; 0 before the first).
+    pub fn line_no(&self) -> u64 {
+        self.line_no
+    }
+
+    /// Bytes consumed so far (for progress bars).
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes
+    }
+
+    /// A location on the current line.
+    pub fn location(&self) -> Location {
+        Location::line(&self.path, self.line_no)
+    }
+
+    fn io_error(&self, e: io::Error) -> DataError {
+        if self.gzip {
+            DataError::parse(
+                Location::line(&self.path, self.line_no + 1),
+                "a complete gzip stream",
+                &format!("truncated or corrupt gzip data ({e})"),
+            )
+        } else {
+            DataError::io(&self.path, e)
+        }
+    }
+
+    /// The next line without its `\n` / `\r\n`, or `None` at the end. Invalid UTF-8 and lines longer
+    /// than the limit are errors naming the line (and, for UTF-8, the byte column).
+    pub fn next_line(&mut self) -> Result<Option<&str>, DataError> {
+        self.buf.clear();
+        let mut saw_any = false;
+        loop {
+            let chunk = match self.reader.fill_buf() {
+                Ok(c) => c,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(self.io_error(e)),
+            };
+            if chunk.is_empty() {
+                break;
+            }
+            saw_any = true;
+            let (take, done) = match memchr::memchr(b'\n', chunk) {
+                Some(i) => (i + 1, true),
+                None => (chunk.len(), false),
+            };
+            if self.buf.len() + take > self.max_len.saturating_add(2) {
+                let len = self.buf.len() + take;
+                self.line_no += 1;
+                return Err(DataError::parse(
+                    self.location(),
+                    format!("a line of at most {} bytes", self.max_len),
+                    &format!("a line of more than {len} bytes"),
+                ));
+            }
+            self.buf.extend_from_slice(&chunk[..take]);
+            self.reader.consume(take);
+            self.bytes += take as u64;
+            if done {
+                break;
+            }
+        }
+        if !saw_any {
+            return Ok(None);
+        }
+        self.line_no += 1;
+        if self.buf.last() == Some(&b'\n') {
+            self.buf.pop();
+        }
+        if self.buf.last() == Some(&b'\r') {
+            self.buf.pop();
+        }
+        match std::str::from_utf8(&self.buf) {
+            Ok(s) => Ok(Some(s)),
+            Err(e) => {
+                let col = e.valid_up_to() + 1;
+                let bad = &self.buf[e.valid_up_to()..(e.valid_up_to() + 4).min(self.buf.len())];
+                Err(DataError::parse(
+                    self.location().with_column(col),
+                    "valid UTF-8 text",
+                    &format!("invalid byte(s) {bad:02x?} at byte {col}"),
+                ))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(input: &[u8]) -> Vec<String> {
+        let mut r = LineReader::new(input, "t", false);
+        let mut v = Vec::new();
+        while let Some(l) = r.next_line().unwrap() {
+            v.push(l.to_string());
+        }
+        v
+    }
+
+    #[test]
+    fn crlf_and_missing_final_newline() {
+        assert_eq!(lines(b"a\r\nb\n\nc"), vec!["a", "b", "", "c"]);
+        assert_eq!(lines(b""), Vec::<String>::new());
+    }
+
+    #[test]
+    fn invalid_utf8_is_located() {
+        let mut r = LineReader::new(&b"ok\nab\xffc\n"[..], "f.csv", false);
+        r.next_line().unwrap();
+        let e = r.next_line().unwrap_err().to_string();
+        assert!(e.starts_with("f.csv:2:3: expected valid UTF-8"), "{e}");
+    }
+
+    #[test]
+    fn long_line_is_refused() {
+        let data = vec![b'x'; 1000];
+        let mut r = LineReader::new(&data[..], "f", false).with_max_line(100);
+        let e = r.next_line().unwrap_err().to_string();
+        assert!(e.contains("at most 100 bytes"), "{e}");
+    }
+}

@@ -1,0 +1,39 @@
+//! Subcommands, one file each. Every file starts with the command's usage text (what it computes and
+//! what it costs), then its `Args`, then `run`.
+
+use clap::{Parser, Subcommand};
+
+pub mod convert;
+pub mod stats;
+
+/// Options every subcommand takes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Global {
+    /// No progress bars or summaries on stderr (results and errors are still printed).
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+    /// Worker threads for parallel work (default: all cores). Outputs are identical for any value.
+    #[arg(long, global = true, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+/// cartseq: sequential patterns, "A then B" rules and predictions from e-commerce behaviour logs.
+#[derive(Debug, Parser)]
+#[command(name = "cartseq", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// Options shared by all subcommands.
+    #[command(flatten)]
+    pub global: Global,
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// All subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Convert a log into SPMF sequences plus a dictionary of names.
+    Convert(convert::Args),
+    /// Describe a log: sequences, events, distributions, the action funnel, top items.
+    Stats(stats::Args),
+}

@@ -1,0 +1,9 @@
+//! # cartseq
+//!
+//! The library behind the `cartseq` binary: prediction tasks, features, the pipeline and reports, plus
+//! one module per subcommand in [`cmd`]. The algorithms live in the workspace crates
+//! `cartseq-data` (logs → sequence database), `cartseq-mining` (patterns, itemsets, rules) and
+//! `cartseq-models` (classifiers, neural sequence models, metrics).
+
+pub mod cmd;
+pub mod output;
