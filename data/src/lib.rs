@@ -16,6 +16,7 @@
 pub mod dictionary;
 pub mod error;
 pub mod event;
+pub mod event_log;
 pub mod ids;
 pub mod input;
 pub mod sequence_db;
@@ -24,5 +25,6 @@ pub mod spmf;
 pub use dictionary::{Dictionary, Vocab};
 pub use error::{DataError, Location, OnError, SkipReport};
 pub use event::{Action, Event, Timestamp};
+pub use event_log::EventLog;
 pub use ids::{ActionId, CategoryId, ItemId, KeyId, ProductId};
 pub use sequence_db::{SequenceDb, SequenceDbBuilder};

@@ -1,1 +1,58 @@
-//! Models
+//! # cartseq-models
+//!
+//! Classifiers and sequence models on ndarray, standing alone (no CSV, no knowledge of logs):
+//! a [`Dataset`] carries a feature matrix, class labels, optional sample weights, feature names and
+//! (optionally) one token sequence per row, so tabular models, RNN/LSTM/GRU models and ensembles that mix
+//! them are all driven through the one [`Classifier`] trait. Hyper-parameters are builders validated once
+//! (`Params` → checked → `fit(&Dataset)` → fitted model); probabilities are the first-class output and
+//! labels derive from them.
+
+pub mod dataset;
+pub mod error;
+
+pub use dataset::{Dataset, Sequences};
+pub use error::ModelError;
+
+use ndarray::{Array1, Array2};
+
+/// A fitted model that gives class probabilities.
+///
+/// Rows of the [`Dataset`] passed to `predict_proba` are the rows to predict; a tabular model reads
+/// `ds.x`, a sequence model reads `ds.seqs`. Labels and weights of the dataset are ignored.
+pub trait Classifier: Send + Sync {
+    /// Number of classes the model was fitted for.
+    fn n_classes(&self) -> usize;
+
+    /// Probabilities, shape `(rows, n_classes)`; every row sums to 1.
+    fn predict_proba(&self, ds: &Dataset) -> Array2<f64>;
+
+    /// Most probable class per row (ties go to the lowest class index).
+    fn predict(&self, ds: &Dataset) -> Array1<usize> {
+        argmax_rows(&self.predict_proba(ds))
+    }
+}
+
+/// Something that fits a [`Classifier`] on a dataset: validated hyper-parameters.
+pub trait Learner: Send + Sync {
+    /// Fits on every row of `ds` (honouring `ds.weights`).
+    fn fit_boxed(&self, ds: &Dataset) -> Result<Box<dyn Classifier>, ModelError>;
+
+    /// Short name for tables (`rf`, `gbdt`, `lstm`, …).
+    fn name(&self) -> String;
+}
+
+/// Index of the largest value of each row; the first wins on ties.
+pub fn argmax_rows(p: &Array2<f64>) -> Array1<usize> {
+    p.rows()
+        .into_iter()
+        .map(|r| {
+            let mut best = 0;
+            for (j, &v) in r.iter().enumerate() {
+                if v > r[best] {
+                    best = j;
+                }
+            }
+            best
+        })
+        .collect()
+}
