@@ -1,1 +1,3 @@
 //! Mining
+pub mod features;
+pub mod itemsets;
