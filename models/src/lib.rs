@@ -8,6 +8,7 @@
 //! labels derive from them.
 
 pub mod dataset;
+pub mod ensemble;
 pub mod error;
 
 pub use dataset::{Dataset, Sequences};

@@ -1,0 +1,131 @@
+//! Bagging (bootstrap aggregating, Breiman 1996) of any [`Learner`].
+//!
+//! Each of `n_estimators` copies of the base learner is fitted on a bootstrap sample (rows drawn with
+//! replacement, `max_samples × n` of them, seeded per estimator from the bagging seed), and the
+//! probabilities are averaged. Rows are *resampled* (not re-weighted) so any learner works, including
+//! sequence models that ignore weights; original sample weights travel with the drawn rows.
+//!
+//! Cost: `n_estimators` base fits on `max_samples × n` rows (parallel over estimators with rayon, each
+//! estimator's sample fixed by the seed, so the result is identical for any thread count); memory one
+//! resampled copy of the dataset per estimator in flight.
+
+use ndarray::Array2;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+
+use crate::{Classifier, Dataset, Learner, ModelError};
+
+/// Parameters of a bagging ensemble.
+pub struct Bagging {
+    /// The learner to bag.
+    pub base: Box<dyn Learner>,
+    /// Number of bootstrap models (default 10, ≥ 1).
+    pub n_estimators: usize,
+    /// Sample size as a fraction of the rows (default 1.0, in (0, 1]).
+    pub max_samples: f64,
+    /// Seed of the bootstrap draws.
+    pub seed: u64,
+}
+
+impl Bagging {
+    /// Bagging of `base` with the defaults (10 estimators, full-size samples, seed 0).
+    pub fn new(base: Box<dyn Learner>) -> Self {
+        Bagging {
+            base,
+            n_estimators: 10,
+            max_samples: 1.0,
+            seed: 0,
+        }
+    }
+
+    /// Sets the number of estimators.
+    pub fn n_estimators(mut self, n: usize) -> Self {
+        self.n_estimators = n;
+        self
+    }
+
+    /// Sets the sample fraction.
+    pub fn max_samples(mut self, f: f64) -> Self {
+        self.max_samples = f;
+        self
+    }
+
+    /// Sets the seed.
+    pub fn seed(mut self, s: u64) -> Self {
+        self.seed = s;
+        self
+    }
+
+    /// Checks the parameters.
+    pub fn check(&self) -> Result<(), ModelError> {
+        if self.n_estimators == 0 {
+            return Err(ModelError::InvalidParam {
+                name: "n_estimators",
+                value: "0".into(),
+                expected: "at least 1",
+            });
+        }
+        if !(self.max_samples > 0.0 && self.max_samples <= 1.0) {
+            return Err(ModelError::InvalidParam {
+                name: "max_samples",
+                value: self.max_samples.to_string(),
+                expected: "a fraction in (0, 1]",
+            });
+        }
+        Ok(())
+    }
+
+    /// The bootstrap row indices of estimator `e` for `n` rows.
+    pub fn sample(&self, e: usize, n: usize) -> Vec<usize> {
+        let mut rng =
+            ChaCha8Rng::seed_from_u64(self.seed ^ (e as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let m = ((n as f64 * self.max_samples).round() as usize).max(1);
+        let mut idx: Vec<usize> = (0..m).map(|_| rng.gen_range(0..n)).collect();
+        // Sorted so a time-ordered dataset stays in time order (sequence models, temporal tasks).
+        idx.sort_unstable();
+        idx
+    }
+}
+
+/// A fitted bagging ensemble.
+pub struct BaggingModel {
+    members: Vec<Box<dyn Classifier>>,
+    n_classes: usize,
+}
+
+impl Learner for Bagging {
+    fn fit_boxed(&self, ds: &Dataset) -> Result<Box<dyn Classifier>, ModelError> {
+        self.check()?;
+        if ds.nrows() == 0 {
+            return Err(ModelError::Data("bagging needs at least one row".into()));
+        }
+        let members = (0..self.n_estimators)
+            .into_par_iter()
+            .map(|e| self.base.fit_boxed(&ds.select(&self.sample(e, ds.nrows()))))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Box::new(BaggingModel {
+            members,
+            n_classes: ds.n_classes,
+        }))
+    }
+
+    fn name(&self) -> String {
+        format!("bag({})", self.base.name())
+    }
+}
+
+impl Classifier for BaggingModel {
+    fn n_classes(&self) -> usize {
+        self.n_classes
+    }
+
+    fn predict_proba(&self, ds: &Dataset) -> Array2<f64> {
+        let mut out = Array2::<f64>::zeros((ds.nrows(), self.n_classes));
+        let k = self.members.len() as f64;
+        for m in &self.members {
+            out.scaled_add(1.0 / k, &m.predict_proba(ds));
+        }
+        out
+    }
+}
