@@ -1,0 +1,295 @@
+//! The [`Miner`] trait every sequential pattern algorithm implements, the [`Algorithm`] registry, and the
+//! shared driver that turns "all frequent patterns under the constraints" into closed, maximal and top-k
+//! answers, identically for every algorithm.
+//!
+//! Closed and maximal patterns are computed from the complete frequent set with the one-item-extension
+//! argument: a pattern `P` has a super-pattern with the same support iff it has one with exactly one item
+//! more (supports are monotone along any chain of one-item extensions), and `P` has a frequent
+//! super-pattern iff it has a frequent one-item extension. So one hash lookup per (pattern, deleted item)
+//! decides both: O(patterns × length) time, memory for the frequent set (closed/maximal/top-k are not
+//! streamed). Top-k mines at a threshold guessed from item supports (the k-th highest item support: those
+//! k one-item patterns are all answers), lowers it by halves while fewer than k patterns are found, then
+//! keeps every pattern with support ≥ the k-th highest, so ties are all included.
+
+use std::time::{Duration, Instant};
+
+use cartseq_data::SequenceDb;
+use hashbrown::HashMap;
+
+use crate::dense::item_supports;
+use crate::error::MiningError;
+use crate::params::{Condense, Options};
+use crate::pattern::Pattern;
+use crate::sink::PatternSink;
+
+/// What a run reports (SPMF-style statistics).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MineStats {
+    /// Sequences in the database.
+    pub sequences: usize,
+    /// The absolute minimum support used (for top-k: the final threshold).
+    pub min_count: u32,
+    /// Patterns given to the sink.
+    pub patterns: u64,
+    /// Wall time of the run.
+    pub elapsed: Duration,
+}
+
+/// A sequential pattern miner. Implementors provide [`Miner::mine_frequent`]; [`Miner::mine`] adds the
+/// condensed outputs (closed, maximal, top-k) on top, the same way for every algorithm.
+pub trait Miner: Sync {
+    /// Short name (`prefixspan`, `spade`, `gsp`).
+    fn name(&self) -> &'static str;
+
+    /// The validated options.
+    fn options(&self) -> &Options;
+
+    /// Sends to `sink` every pattern with support ≥ `min_count` that satisfies the length, gap, span and
+    /// first-item options of `opts` (ignoring `opts.condense`, `opts.top_k` and `opts.min_support`), in a
+    /// deterministic order independent of the thread count. Returns the number of patterns sent.
+    fn mine_frequent(
+        &self,
+        db: &SequenceDb,
+        opts: &Options,
+        min_count: u32,
+        sink: &mut dyn PatternSink,
+    ) -> Result<u64, MiningError>;
+
+    /// Mines `db` with [`Miner::options`] into `sink`.
+    fn mine(&self, db: &SequenceDb, sink: &mut dyn PatternSink) -> Result<MineStats, MiningError> {
+        mine_with(self, db, self.options(), sink)
+    }
+}
+
+/// The available algorithms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Algorithm {
+    /// PrefixSpan with pseudo-projection (the default: fastest on sparse click data).
+    PrefixSpan,
+    /// SPADE on vertical id-lists.
+    Spade,
+    /// GSP, level-wise candidate generation.
+    Gsp,
+}
+
+impl Algorithm {
+    /// All algorithms.
+    pub const ALL: [Algorithm; 3] = [Algorithm::PrefixSpan, Algorithm::Spade, Algorithm::Gsp];
+
+    /// Parses `prefixspan`, `spade` or `gsp` (also `aprioriall`, which is GSP's answer).
+    pub fn parse(s: &str) -> Option<Algorithm> {
+        match s.to_ascii_lowercase().as_str() {
+            "prefixspan" => Some(Algorithm::PrefixSpan),
+            "spade" | "cm-spade" => Some(Algorithm::Spade),
+            "gsp" | "aprioriall" => Some(Algorithm::Gsp),
+            _ => None,
+        }
+    }
+
+    /// A boxed miner with validated options.
+    pub fn miner(self, opts: Options) -> Result<Box<dyn Miner>, MiningError> {
+        opts.validate()?;
+        Ok(match self {
+            Algorithm::PrefixSpan => Box::new(crate::prefixspan::PrefixSpan::with(opts)),
+            Algorithm::Spade | Algorithm::Gsp => {
+                return Err(MiningError::Params("algorithm not available in this build".into()))
+            }
+        })
+    }
+}
+
+/// Checks that timestamps exist and are non-decreasing inside each sequence when a constraint in seconds
+/// needs them.
+fn check_times(db: &SequenceDb, opts: &Options) -> Result<(), MiningError> {
+    if !opts.needs_times() {
+        return Ok(());
+    }
+    if db.times().is_none() {
+        return Err(MiningError::Input(
+            "--max-gap-secs / --max-span-secs need timestamps, and this input has none \
+             (use a preset with a time column, or SPMF input with <t> stamps)"
+                .into(),
+        ));
+    }
+    for s in db.iter() {
+        if let Some(t) = s.times() {
+            if t.windows(2).any(|w| w[0] > w[1]) {
+                return Err(MiningError::Input(format!(
+                    "timestamps of sequence {} are not in order; time constraints need ordered sequences",
+                    s.index() + 1
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs `miner` on `db` with `opts` (condensed outputs included) into `sink`.
+pub fn mine_with<M: Miner + ?Sized>(
+    miner: &M,
+    db: &SequenceDb,
+    opts: &Options,
+    sink: &mut dyn PatternSink,
+) -> Result<MineStats, MiningError> {
+    let started = Instant::now();
+    opts.validate()?;
+    check_times(db, opts)?;
+    let floor = opts.min_support.absolute(db.len());
+    let mut stats = MineStats {
+        sequences: db.len(),
+        min_count: floor,
+        ..MineStats::default()
+    };
+    if opts.condense == Condense::All && opts.top_k.is_none() {
+        stats.patterns = miner.mine_frequent(db, opts, floor, sink)?;
+        stats.elapsed = started.elapsed();
+        return Ok(stats);
+    }
+    // Condensed outputs need the frequent set without output-only filters.
+    let mut inner = opts.clone();
+    if opts.condense != Condense::All {
+        inner.min_items = 1;
+        inner.min_itemsets = 1;
+        inner.first_item = None;
+    }
+    let mut threshold = match opts.top_k {
+        Some(k) => top_k_start(db, k).max(floor),
+        None => floor,
+    };
+    let result = loop {
+        let mut all: Vec<Pattern> = Vec::new();
+        miner.mine_frequent(db, &inner, threshold, &mut all)?;
+        let mut kept = condense(all, opts.condense);
+        if opts.condense != Condense::All {
+            kept.retain(|p| keeps(opts, p));
+        }
+        match opts.top_k {
+            Some(k) if kept.len() < k && threshold > floor => {
+                threshold = (threshold / 2).max(floor);
+            }
+            Some(k) => {
+                let (v, t) = keep_top_k(kept, k);
+                stats.min_count = t.max(threshold);
+                break v;
+            }
+            None => {
+                kept.sort_unstable_by(|a, b| a.cmp_support_desc(b));
+                break kept;
+            }
+        }
+    };
+    stats.patterns = result.len() as u64;
+    for p in result {
+        sink.accept(p)?;
+    }
+    stats.elapsed = started.elapsed();
+    Ok(stats)
+}
+
+/// Output-only filters (min lengths and required first item) on an original-item pattern.
+fn keeps(opts: &Options, p: &Pattern) -> bool {
+    p.num_items() >= opts.min_items
+        && p.num_itemsets() >= opts.min_itemsets
+        && opts.first_item.is_none_or(|f| p.itemset(0).contains(&f))
+}
+
+/// The k-th highest single-item support (or half the smallest when there are fewer than k items).
+fn top_k_start(db: &SequenceDb, k: usize) -> u32 {
+    let mut sup: Vec<u32> = item_supports(db).into_iter().map(|x| x.1).collect();
+    sup.sort_unstable_by(|a, b| b.cmp(a));
+    match sup.get(k - 1) {
+        Some(&s) => s,
+        None => sup.last().map_or(1, |&s| (s / 2).max(1)),
+    }
+}
+
+/// Every pattern with support ≥ the k-th highest support, sorted; also returns that support.
+fn keep_top_k(mut v: Vec<Pattern>, k: usize) -> (Vec<Pattern>, u32) {
+    v.sort_unstable_by(|a, b| a.cmp_support_desc(b));
+    let t = v.get(k - 1).map_or(0, |p| p.support);
+    v.retain(|p| p.support >= t);
+    (v, t)
+}
+
+/// Removes the patterns that are not closed / not maximal (see the module docs).
+pub fn condense(all: Vec<Pattern>, how: Condense) -> Vec<Pattern> {
+    if how == Condense::All {
+        return all;
+    }
+    // Key on the pattern with support zeroed so lookups by shape work.
+    let shapes: Vec<Pattern> = all
+        .iter()
+        .map(|p| Pattern::from_parts(p.items().to_vec(), p.itemset_ends().to_vec(), 0))
+        .collect();
+    let pos: HashMap<&Pattern, usize> = shapes.iter().enumerate().map(|(i, p)| (p, i)).collect();
+    let mut keep = vec![true; all.len()];
+    let mut sub = Vec::new();
+    for (qi, q) in shapes.iter().enumerate() {
+        if q.num_items() < 2 {
+            continue;
+        }
+        for del in 0..q.num_items() {
+            delete_item(q, del, &mut sub);
+            let key = Pattern::from_parts(sub.clone(), ends_after_delete(q, del), 0);
+            if let Some(&pi) = pos.get(&key) {
+                match how {
+                    Condense::Closed if all[pi].support == all[qi].support => keep[pi] = false,
+                    Condense::Maximal => keep[pi] = false,
+                    _ => {}
+                }
+            }
+        }
+    }
+    all.into_iter()
+        .zip(keep)
+        .filter_map(|(p, k)| k.then_some(p))
+        .collect()
+}
+
+fn delete_item(q: &Pattern, del: usize, out: &mut Vec<cartseq_data::ItemId>) {
+    out.clear();
+    out.extend(
+        q.items()
+            .iter()
+            .enumerate()
+            .filter_map(|(i, x)| (i != del).then_some(*x)),
+    );
+}
+
+fn ends_after_delete(q: &Pattern, del: usize) -> Vec<u32> {
+    let mut ends = Vec::with_capacity(q.num_itemsets());
+    let mut start = 0u32;
+    for &e in q.itemset_ends() {
+        let d = del as u32;
+        if d >= start && d < e {
+            if e - start > 1 {
+                ends.push(e - 1);
+            }
+        } else if d < start {
+            ends.push(e - 1);
+        } else {
+            ends.push(e);
+        }
+        start = e;
+    }
+    ends
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn closed_and_maximal_by_definition() {
+        let all = vec![
+            Pattern::from_nested(&[&[1]], 3),
+            Pattern::from_nested(&[&[2]], 2),
+            Pattern::from_nested(&[&[1], &[2]], 2),
+            Pattern::from_nested(&[&[1, 2]], 1),
+        ];
+        let closed = condense(all.clone(), Condense::Closed);
+        assert_eq!(closed.len(), 3, "{closed:?}");
+        let maximal = condense(all, Condense::Maximal);
+        assert_eq!(maximal.len(), 2);
+    }
+}
