@@ -36,3 +36,4 @@ pub use pattern::Pattern;
 pub use prefixspan::PrefixSpan;
 pub use sink::{CollectSink, PatternSink, TopKSink, WriteSink};
 pub mod features;
+pub mod itemsets;
