@@ -57,6 +57,7 @@ pub struct LineReader<R: BufRead> {
     line_no: u64,
     max_len: usize,
     bytes: u64,
+    poisoned: bool,
 }
 
 impl LineReader<Box<dyn BufRead + Send>> {
@@ -77,6 +78,7 @@ impl<R: BufRead> LineReader<R> {
             line_no: 0,
             max_len: DEFAULT_MAX_LINE,
             bytes: 0,
+            poisoned: false,
         }
     }
 
@@ -101,12 +103,19 @@ impl<R: BufRead> LineReader<R> {
         self.bytes
     }
 
+    /// Whether the stream failed (I/O error, truncated or corrupt gzip): no further line can be trusted,
+    /// so such an error must never be skipped under `--on-error skip`.
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned
+    }
+
     /// A location on the current line.
     pub fn location(&self) -> Location {
         Location::line(&self.path, self.line_no)
     }
 
-    fn io_error(&self, e: io::Error) -> DataError {
+    fn io_error(&mut self, e: io::Error) -> DataError {
+        self.poisoned = true;
         if self.gzip {
             DataError::parse(
                 Location::line(&self.path, self.line_no + 1),
@@ -118,10 +127,41 @@ impl<R: BufRead> LineReader<R> {
         }
     }
 
+    fn skip_rest_of_line(&mut self) -> Result<(), DataError> {
+        loop {
+            let chunk = match self.reader.fill_buf() {
+                Ok(c) => c,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(self.io_error(e)),
+            };
+            if chunk.is_empty() {
+                return Ok(());
+            }
+            let (take, done) = match memchr::memchr(b'\n', chunk) {
+                Some(i) => (i + 1, true),
+                None => (chunk.len(), false),
+            };
+            self.reader.consume(take);
+            self.bytes += take as u64;
+            if done {
+                return Ok(());
+            }
+        }
+    }
+
     /// The next line without its `\n` / `\r\n`, or `None` at the end. Invalid UTF-8 and lines longer
     /// than the limit are errors naming the line (and, for UTF-8, the byte column).
     pub fn next_line(&mut self) -> Result<Option<&str>, DataError> {
+        Ok(self.next_line_numbered()?.map(|(_, _, s)| s))
+    }
+
+    /// Like [`Self::next_line`], also returning the line's number and the bytes consumed so far (the line
+    /// borrows the reader, so these cannot be asked for separately while it is held).
+    pub fn next_line_numbered(&mut self) -> Result<Option<(u64, u64, &str)>, DataError> {
         self.buf.clear();
+        if self.poisoned {
+            return Ok(None);
+        }
         let mut saw_any = false;
         loop {
             let chunk = match self.reader.fill_buf() {
@@ -140,8 +180,17 @@ impl<R: BufRead> LineReader<R> {
             if self.buf.len() + take > self.max_len.saturating_add(2) {
                 let len = self.buf.len() + take;
                 self.line_no += 1;
+                self.reader.consume(take);
+                self.bytes += take as u64;
+                let loc = self.location();
+                self.buf.clear();
+                if !done {
+                    // Discard the rest of the runaway line so that reading can go on (`--on-error skip`)
+                    // without ever holding it in memory.
+                    self.skip_rest_of_line()?;
+                }
                 return Err(DataError::parse(
-                    self.location(),
+                    loc,
                     format!("a line of at most {} bytes", self.max_len),
                     &format!("a line of more than {len} bytes"),
                 ));
@@ -163,8 +212,9 @@ impl<R: BufRead> LineReader<R> {
         if self.buf.last() == Some(&b'\r') {
             self.buf.pop();
         }
+        let (n, bytes) = (self.line_no, self.bytes);
         match std::str::from_utf8(&self.buf) {
-            Ok(s) => Ok(Some(s)),
+            Ok(s) => Ok(Some((n, bytes, s))),
             Err(e) => {
                 let col = e.valid_up_to() + 1;
                 let bad = &self.buf[e.valid_up_to()..(e.valid_up_to() + 4).min(self.buf.len())];
@@ -207,9 +257,16 @@ mod tests {
 
     #[test]
     fn long_line_is_refused() {
-        let data = vec![b'x'; 1000];
-        let mut r = LineReader::new(&data[..], "f", false).with_max_line(100);
+        let mut data = vec![b'x'; 1000];
+        data.extend_from_slice(b"\nnext\n");
+        let mut r = LineReader::new(std::io::BufReader::with_capacity(64, &data[..]), "f", false)
+            .with_max_line(100);
         let e = r.next_line().unwrap_err().to_string();
-        assert!(e.contains("at most 100 bytes"), "{e}");
+        assert!(
+            e.starts_with("f:1: expected a line of at most 100 bytes"),
+            "{e}"
+        );
+        assert_eq!(r.next_line().unwrap(), Some("next"));
+        assert_eq!(r.line_no(), 2);
     }
 }

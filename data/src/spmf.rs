@@ -42,6 +42,9 @@ pub fn read_spmf<R: std::io::BufRead>(
             Ok(Some(l)) => l,
             Ok(None) => break,
             Err(e) => {
+                if lines.is_poisoned() {
+                    return Err(e);
+                }
                 skipped.handle(policy, e)?;
                 continue;
             }

@@ -1,0 +1,1492 @@
+//! Readers for the public e-commerce logs, one preset each, plus a `generic` CSV reader and the
+//! sequence-shaped formats (`spmf`, `basket`).
+//!
+//! Every reader streams: one line at a time through a reused buffer ([`LineReader`]), fields split in
+//! place (a quote-aware slow path only for lines containing `"`), names interned into the
+//! [`Dictionary`] as they are met, so memory grows with the [`EventLog`] (≈ 17–29 bytes per event) and
+//! the vocabularies, never with the size of a row or the file. Cost: one pass, O(1) hash look-ups per
+//! field (the previous row's user is cached, logs being grouped by user).
+//!
+//! | preset | columns | actions |
+//! |---|---|---|
+//! | `taobao` | `user,item,category,behavior,unix_seconds` (no header) | `pv cart fav buy` (strict) |
+//! | `yoochoose` | raw `session,ISO time,item,category` (clicks) and `session,ISO time,item,price,quantity` (buys), or the prepared TSV `SessionId ItemId Time` | view / buy |
+//! | `diginetica` | `session_id;user_id;item_id;timeframe;eventdate` (header, either spelling) | view |
+//! | `online-retail` | UCI header `InvoiceNo,StockCode,…,CustomerID,Country` | buy; `return` for a negative quantity or a `C` invoice |
+//! | `tianchi-mobile` | `user_id,item_id,behavior_type,user_geohash,item_category,time` | `1..4` = view, fav, cart_add, buy (strict) |
+//! | `retailrocket` | `timestamp_ms,visitorid,event,itemid,transactionid` | `view addtocart transaction` (strict) |
+//! | `generic` | any delimited file: columns by name or 1-based index ([`GenericSpec`]) | synonyms mapped to canonical names, others kept as custom actions |
+//! | `spmf` | SPMF sequences (see [`crate::spmf`]) | — |
+//! | `basket` | one transaction per line, whitespace-separated items (FIMI `retail.txt`) | — |
+
+use std::io::BufRead;
+use std::path::Path;
+
+use hashbrown::HashMap;
+
+use crate::dictionary::{Dictionary, Vocab};
+use crate::error::{DataError, Location, OnError, SkipReport};
+use crate::event::{Action, Event, Timestamp};
+use crate::event_log::EventLog;
+use crate::ids::{ActionId, CategoryId, ItemId, KeyId, ProductId};
+use crate::input::{open_input, LineReader, DEFAULT_MAX_LINE};
+use crate::sequence_db::{SequenceDb, SequenceDbBuilder};
+use crate::time::{self, TimeFormat};
+
+/// The input formats cartseq reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Preset {
+    /// Alibaba Taobao UserBehavior.csv.
+    Taobao,
+    /// RecSys Challenge 2015 (YOOCHOOSE) clicks/buys, raw or prepared TSV.
+    Yoochoose,
+    /// CIKM Cup 2016 (DIGINETICA) train-item-views.
+    Diginetica,
+    /// UCI Online Retail invoices.
+    OnlineRetail,
+    /// Alibaba Tianchi mobile recommendation user behaviour.
+    TianchiMobile,
+    /// RetailRocket events.csv.
+    Retailrocket,
+    /// Any delimited file, columns chosen by a [`GenericSpec`].
+    #[default]
+    Generic,
+    /// SPMF sequence format.
+    Spmf,
+    /// One basket (transaction) per line.
+    Basket,
+}
+
+impl Preset {
+    /// Every preset, in the order shown in help texts.
+    pub const ALL: [Preset; 9] = [
+        Preset::Taobao,
+        Preset::Yoochoose,
+        Preset::Diginetica,
+        Preset::OnlineRetail,
+        Preset::TianchiMobile,
+        Preset::Retailrocket,
+        Preset::Generic,
+        Preset::Spmf,
+        Preset::Basket,
+    ];
+
+    /// The command-line names of all presets (same order as [`Preset::ALL`]).
+    pub const NAMES: [&'static str; 9] = [
+        "taobao",
+        "yoochoose",
+        "diginetica",
+        "online-retail",
+        "tianchi-mobile",
+        "retailrocket",
+        "generic",
+        "spmf",
+        "basket",
+    ];
+
+    /// The command-line name.
+    pub fn name(self) -> &'static str {
+        let i = Preset::ALL.iter().position(|p| *p == self).unwrap_or(0);
+        Preset::NAMES[i]
+    }
+
+    /// Whether this preset holds sequences directly (SPMF, baskets) instead of events.
+    pub fn yields_sequences(self) -> bool {
+        matches!(self, Preset::Spmf | Preset::Basket)
+    }
+
+    /// One-line description of the expected layout.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Preset::Taobao => "user,item,category,behavior(pv|cart|fav|buy),unix_seconds; no header",
+            Preset::Yoochoose => {
+                "session,ISO time,item,category (clicks) / session,time,item,price,quantity (buys), or TSV SessionId ItemId Time"
+            }
+            Preset::Diginetica => "session_id;user_id;item_id;timeframe;eventdate with header",
+            Preset::OnlineRetail => {
+                "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country with header"
+            }
+            Preset::TianchiMobile => "user_id,item_id,behavior_type(1-4),user_geohash,item_category,time",
+            Preset::Retailrocket => "timestamp_ms,visitorid,event(view|addtocart|transaction),itemid,transactionid",
+            Preset::Generic => "any delimited file; choose the columns",
+            Preset::Spmf => "SPMF sequences: items, -1 closes an itemset, -2 a sequence",
+            Preset::Basket => "one transaction per line, items separated by whitespace",
+        }
+    }
+}
+
+impl std::str::FromStr for Preset {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let norm = s.to_ascii_lowercase().replace('_', "-");
+        let alias = match norm.as_str() {
+            "userbehavior" | "taobao-userbehavior" => "taobao",
+            "rsc15" | "recsys15" => "yoochoose",
+            "cikm16" => "diginetica",
+            "uci-online-retail" | "onlineretail" | "retail" => "online-retail",
+            "tianchi" | "tianchimobile" => "tianchi-mobile",
+            "retail-rocket" => "retailrocket",
+            "csv" => "generic",
+            "fimi" | "transactions" => "basket",
+            other => other,
+        };
+        Preset::NAMES
+            .iter()
+            .position(|n| *n == alias)
+            .map(|i| Preset::ALL[i])
+            .ok_or_else(|| format!("a preset ({}), found {s:?}", Preset::NAMES.join(", ")))
+    }
+}
+
+impl std::fmt::Display for Preset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A column chosen by header name or by 1-based position.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ColumnRef {
+    /// By header name (compared ignoring case, `_`, `-` and spaces).
+    Name(String),
+    /// By 1-based position.
+    Index(usize),
+}
+
+impl std::str::FromStr for ColumnRef {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s.is_empty() {
+            return Err("a column name or 1-based number, found an empty value".into());
+        }
+        if s.bytes().all(|b| b.is_ascii_digit()) {
+            return match s.parse::<usize>() {
+                Ok(0) | Err(_) => Err(format!("a 1-based column number, found {s:?}")),
+                Ok(i) => Ok(ColumnRef::Index(i)),
+            };
+        }
+        Ok(ColumnRef::Name(s.to_owned()))
+    }
+}
+
+impl std::fmt::Display for ColumnRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ColumnRef::Name(n) => write!(f, "{n:?}"),
+            ColumnRef::Index(i) => write!(f, "#{i}"),
+        }
+    }
+}
+
+/// Column choice for the `generic` preset (and overrides of the delimiter for others).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GenericSpec {
+    /// User column.
+    pub user: Option<ColumnRef>,
+    /// Session column.
+    pub session: Option<ColumnRef>,
+    /// Item column (required).
+    pub item: Option<ColumnRef>,
+    /// Category column.
+    pub category: Option<ColumnRef>,
+    /// Action column (absent: every event is a `view`).
+    pub action: Option<ColumnRef>,
+    /// Time column (absent: the line number orders events).
+    pub time: Option<ColumnRef>,
+    /// Quantity column.
+    pub quantity: Option<ColumnRef>,
+    /// Unit price column.
+    pub price: Option<ColumnRef>,
+    /// Field delimiter (`,` by default; `\t` for TSV).
+    pub delimiter: u8,
+    /// Whether the first line is a header.
+    pub header: bool,
+    /// How the time column is written.
+    pub time_format: TimeFormat,
+}
+
+impl Default for GenericSpec {
+    fn default() -> Self {
+        GenericSpec {
+            user: None,
+            session: None,
+            item: None,
+            category: None,
+            action: None,
+            time: None,
+            quantity: None,
+            price: None,
+            delimiter: b',',
+            header: true,
+            time_format: TimeFormat::Auto,
+        }
+    }
+}
+
+/// Everything a reader needs to know about an input's format.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PresetConfig {
+    /// The format.
+    pub preset: Preset,
+    /// Column choice, used by [`Preset::Generic`].
+    pub generic: GenericSpec,
+    /// Longest accepted line in bytes (default 64 MiB).
+    pub max_line: usize,
+}
+
+impl PresetConfig {
+    /// The configuration of a named preset with default settings.
+    pub fn new(preset: Preset) -> Self {
+        PresetConfig {
+            preset,
+            generic: GenericSpec::default(),
+            max_line: DEFAULT_MAX_LINE,
+        }
+    }
+
+    /// A `generic` configuration with the given columns.
+    pub fn generic(spec: GenericSpec) -> Self {
+        PresetConfig {
+            preset: Preset::Generic,
+            generic: spec,
+            max_line: DEFAULT_MAX_LINE,
+        }
+    }
+}
+
+/// Maps an action spelling used by public logs to a canonical [`Action`]; `None` for a custom name.
+pub fn canonical_action(raw: &str) -> Option<Action> {
+    let mut buf = [0u8; 24];
+    let b = raw.trim().as_bytes();
+    if b.len() > buf.len() {
+        return None;
+    }
+    let mut n = 0;
+    for &c in b {
+        if c != b'_' && c != b'-' && c != b' ' {
+            buf[n] = c.to_ascii_lowercase();
+            n += 1;
+        }
+    }
+    Some(match &buf[..n] {
+        b"view" | b"pv" | b"click" | b"clicks" | b"detail" | b"pageview" | b"productview"
+        | b"itemview" | b"views" => Action::View,
+        b"search" | b"query" => Action::Search,
+        b"cart" | b"cartadd" | b"addtocart" | b"addcart" | b"addtobasket" | b"basket" => {
+            Action::CartAdd
+        }
+        b"cartremove" | b"removefromcart" | b"removecart" | b"removefrombasket" => {
+            Action::CartRemove
+        }
+        b"cartmodify" | b"cartupdate" | b"updatecart" => Action::CartModify,
+        b"fav" | b"favorite" | b"favourite" | b"wishlist" | b"collect" | b"like" => Action::Fav,
+        b"buy" | b"purchase" | b"transaction" | b"order" | b"checkout" | b"sale" => Action::Buy,
+        b"return" | b"refund" | b"cancel" | b"cancellation" => Action::Return,
+        _ => return None,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Field splitting
+
+/// Byte ranges of the fields of one line; quoted lines are unescaped into `scratch`.
+#[derive(Default)]
+struct Fields {
+    ranges: Vec<(usize, usize)>,
+    scratch: String,
+    quoted: bool,
+}
+
+/// (1-based column, expected, found) of a malformed field.
+type FieldError = (Option<usize>, String, String);
+
+impl Fields {
+    fn split(&mut self, line: &str, delim: u8) -> Result<(), FieldError> {
+        self.ranges.clear();
+        let b = line.as_bytes();
+        if memchr::memchr(b'"', b).is_none() {
+            self.quoted = false;
+            let mut start = 0;
+            for i in memchr::memchr_iter(delim, b) {
+                self.ranges.push((start, i));
+                start = i + 1;
+            }
+            self.ranges.push((start, b.len()));
+            return Ok(());
+        }
+        self.quoted = true;
+        self.scratch.clear();
+        let mut i = 0;
+        loop {
+            let start = self.scratch.len();
+            if b.get(i) == Some(&b'"') {
+                i += 1;
+                let mut seg = i;
+                loop {
+                    match memchr::memchr(b'"', &b[i..]) {
+                        None => {
+                            return Err((
+                                Some(self.ranges.len() + 1),
+                                "a closing quote".into(),
+                                "end of line".into(),
+                            ))
+                        }
+                        Some(k) => {
+                            let q = i + k;
+                            self.scratch.push_str(&line[seg..q]);
+                            if b.get(q + 1) == Some(&b'"') {
+                                self.scratch.push('"');
+                                i = q + 2;
+                                seg = i;
+                            } else {
+                                i = q + 1;
+                                break;
+                            }
+                        }
+                    }
+                }
+                self.ranges.push((start, self.scratch.len()));
+                match b.get(i) {
+                    None => return Ok(()),
+                    Some(&c) if c == delim => i += 1,
+                    Some(_) => {
+                        let rest: String = line[i..].chars().take(20).collect();
+                        return Err((
+                            Some(self.ranges.len()),
+                            "a delimiter after a closing quote".into(),
+                            rest,
+                        ));
+                    }
+                }
+            } else {
+                let end = memchr::memchr(delim, &b[i..]).map_or(b.len(), |k| i + k);
+                self.scratch.push_str(&line[i..end]);
+                self.ranges.push((start, self.scratch.len()));
+                if end == b.len() {
+                    return Ok(());
+                }
+                i = end + 1;
+            }
+        }
+    }
+
+    #[inline]
+    fn len(&self) -> usize {
+        self.ranges.len()
+    }
+
+    #[inline]
+    fn get<'a>(&'a self, line: &'a str, i: usize) -> &'a str {
+        let base = if self.quoted { &self.scratch } else { line };
+        let (s, e) = self.ranges[i];
+        &base[s..e]
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Layouts: which column means what, per preset
+
+#[derive(Clone, Debug)]
+enum TimeRule {
+    Secs,
+    Millis,
+    SecsFrac,
+    Format(TimeFormat),
+    /// Diginetica: a date column plus a millisecond offset column.
+    DatePlusOffset(usize),
+    /// No time column: the line number orders the events.
+    LineNumber,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum ActionRule {
+    Fixed(Action),
+    Taobao,
+    Tianchi,
+    RetailRocket,
+    Names,
+    /// Online Retail: `return` for a `C` invoice (column) or a negative quantity, else `buy`.
+    OnlineRetail(usize),
+}
+
+#[derive(Clone, Copy, Debug)]
+enum UserRule {
+    Column(usize),
+    /// The session doubles as the user (session-only logs).
+    Session,
+    /// A user column whose `NA`/empty values fall back to the session (Diginetica).
+    ColumnOrSession(usize),
+    /// Online Retail: CustomerID (`17850.0` → `17850`), or `guest:<invoice>` when empty.
+    Customer(usize),
+}
+
+#[derive(Clone, Debug)]
+struct Layout {
+    delim: u8,
+    ncols: usize,
+    names: String,
+    user: UserRule,
+    session: Option<usize>,
+    item: usize,
+    category: Option<usize>,
+    action_col: Option<usize>,
+    action: ActionRule,
+    time_col: usize,
+    time: TimeRule,
+    quantity: Option<usize>,
+    price: Option<usize>,
+    numeric_ids: bool,
+    zero_category_unknown: bool,
+}
+
+impl Layout {
+    fn fixed(delim: u8, names: &str, user: UserRule, item: usize) -> Layout {
+        Layout {
+            delim,
+            ncols: names.split(',').count(),
+            names: names.to_owned(),
+            user,
+            session: None,
+            item,
+            category: None,
+            action_col: None,
+            action: ActionRule::Fixed(Action::View),
+            time_col: 0,
+            time: TimeRule::LineNumber,
+            quantity: None,
+            price: None,
+            numeric_ids: true,
+            zero_category_unknown: false,
+        }
+    }
+}
+
+fn norm_header(s: &str) -> String {
+    s.trim()
+        .trim_start_matches('\u{feff}')
+        .chars()
+        .filter(|c| !matches!(c, '_' | '-' | ' ' | '"'))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// A header line: normalized names → 0-based index.
+struct Header {
+    names: Vec<String>,
+}
+
+impl Header {
+    fn parse(line: &str, delim: u8) -> Header {
+        let mut f = Fields::default();
+        let names = match f.split(line, delim) {
+            Ok(()) => (0..f.len()).map(|i| norm_header(f.get(line, i))).collect(),
+            Err(_) => line.split(delim as char).map(norm_header).collect(),
+        };
+        Header { names }
+    }
+    fn find(&self, any_of: &[&str]) -> Option<usize> {
+        any_of
+            .iter()
+            .find_map(|n| self.names.iter().position(|h| h == n))
+    }
+}
+
+fn header_error(path: &Path, line: u64, expected: &str, found: &str) -> DataError {
+    DataError::parse(
+        Location::line(path, line),
+        format!("a header line with the columns {expected}"),
+        found,
+    )
+}
+
+/// Decides the layout(s) from the preset and the first non-blank line. Returns the main layout, an
+/// alternative chosen by field count (Yoochoose buys), and whether the first line was a header.
+fn resolve(
+    cfg: &PresetConfig,
+    first: &str,
+    path: &Path,
+    line_no: u64,
+) -> Result<(Layout, Option<Layout>, bool), DataError> {
+    let first_field_norm = |delim: u8| {
+        let end = memchr::memchr(delim, first.as_bytes()).unwrap_or(first.len());
+        norm_header(&first[..end])
+    };
+    match cfg.preset {
+        Preset::Taobao => {
+            let mut l = Layout::fixed(
+                b',',
+                "user_id,item_id,category_id,behavior_type,timestamp",
+                UserRule::Column(0),
+                1,
+            );
+            l.category = Some(2);
+            l.action_col = Some(3);
+            l.action = ActionRule::Taobao;
+            l.time_col = 4;
+            l.time = TimeRule::Secs;
+            let header = matches!(first_field_norm(b',').as_str(), "userid" | "user");
+            Ok((l, None, header))
+        }
+        Preset::Retailrocket => {
+            let mut l = Layout::fixed(
+                b',',
+                "timestamp,visitorid,event,itemid,transactionid",
+                UserRule::Column(1),
+                3,
+            );
+            l.action_col = Some(2);
+            l.action = ActionRule::RetailRocket;
+            l.time_col = 0;
+            l.time = TimeRule::Millis;
+            let header = first_field_norm(b',') == "timestamp";
+            Ok((l, None, header))
+        }
+        Preset::TianchiMobile => {
+            let mut l = Layout::fixed(
+                b',',
+                "user_id,item_id,behavior_type,user_geohash,item_category,time",
+                UserRule::Column(0),
+                1,
+            );
+            l.category = Some(4);
+            l.action_col = Some(2);
+            l.action = ActionRule::Tianchi;
+            l.time_col = 5;
+            l.time = TimeRule::Format(TimeFormat::Iso);
+            if first_field_norm(b',') != "userid" {
+                return Ok((l, None, false));
+            }
+            let h = Header::parse(first, b',');
+            let need = |names: &[&str]| {
+                h.find(names)
+                    .ok_or_else(|| header_error(path, line_no, &l.names, first))
+            };
+            l.user = UserRule::Column(need(&["userid"])?);
+            l.item = need(&["itemid"])?;
+            l.action_col = Some(need(&["behaviortype", "behavior"])?);
+            l.category = Some(need(&["itemcategory", "categoryid", "category"])?);
+            l.time_col = need(&["time"])?;
+            l.ncols = h.names.len();
+            Ok((l, None, true))
+        }
+        Preset::Yoochoose => {
+            if first.contains('\t') || !first.contains(',') {
+                // Prepared TSV (session-rec): SessionId ItemId Time, header optional.
+                let mut l = Layout::fixed(b'\t', "SessionId,ItemId,Time", UserRule::Session, 1);
+                l.session = Some(0);
+                l.time_col = 2;
+                l.time = TimeRule::SecsFrac;
+                let numeric_first = first
+                    .split('\t')
+                    .next()
+                    .is_some_and(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()));
+                if numeric_first {
+                    return Ok((l, None, false));
+                }
+                let h = Header::parse(first, b'\t');
+                let need = |names: &[&str]| {
+                    h.find(names).ok_or_else(|| {
+                        header_error(path, line_no, "SessionId, ItemId, Time", first)
+                    })
+                };
+                l.session = Some(need(&["sessionid", "session"])?);
+                l.item = need(&["itemid", "item"])?;
+                l.time_col = need(&["time", "timestamp"])?;
+                l.category = h.find(&["category", "categoryid"]);
+                l.ncols = h.names.len();
+                return Ok((l, None, true));
+            }
+            let mut clicks = Layout::fixed(
+                b',',
+                "session,timestamp,item,category",
+                UserRule::Session,
+                2,
+            );
+            clicks.session = Some(0);
+            clicks.category = Some(3);
+            clicks.zero_category_unknown = true;
+            clicks.time_col = 1;
+            clicks.time = TimeRule::Format(TimeFormat::Iso);
+            let mut buys = Layout::fixed(
+                b',',
+                "session,timestamp,item,price,quantity",
+                UserRule::Session,
+                2,
+            );
+            buys.session = Some(0);
+            buys.time_col = 1;
+            buys.time = TimeRule::Format(TimeFormat::Iso);
+            buys.action = ActionRule::Fixed(Action::Buy);
+            buys.price = Some(3);
+            buys.quantity = Some(4);
+            let header = matches!(first_field_norm(b',').as_str(), "session" | "sessionid");
+            Ok((clicks, Some(buys), header))
+        }
+        Preset::Diginetica => {
+            let expected = "session_id;user_id;item_id;timeframe;eventdate";
+            let h = Header::parse(first, b';');
+            let need = |names: &[&str]| {
+                h.find(names)
+                    .ok_or_else(|| header_error(path, line_no, expected, first))
+            };
+            let session = need(&["sessionid"])?;
+            let user = need(&["userid"])?;
+            let mut l = Layout::fixed(b';', expected, UserRule::ColumnOrSession(user), 0);
+            l.session = Some(session);
+            l.item = need(&["itemid"])?;
+            l.time_col = need(&["eventdate"])?;
+            l.time = TimeRule::DatePlusOffset(need(&["timeframe"])?);
+            l.ncols = h.names.len();
+            Ok((l, None, true))
+        }
+        Preset::OnlineRetail => {
+            let expected =
+                "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country";
+            let h = Header::parse(first, b',');
+            let need = |names: &[&str]| {
+                h.find(names)
+                    .ok_or_else(|| header_error(path, line_no, expected, first))
+            };
+            let invoice = need(&["invoiceno", "invoice"])?;
+            let customer = need(&["customerid", "customer"])?;
+            let mut l = Layout::fixed(b',', expected, UserRule::Customer(customer), 0);
+            l.session = Some(invoice);
+            l.item = need(&["stockcode"])?;
+            l.quantity = Some(need(&["quantity"])?);
+            l.price = Some(need(&["unitprice", "price"])?);
+            l.time_col = need(&["invoicedate"])?;
+            l.time = TimeRule::Format(TimeFormat::Auto);
+            l.action = ActionRule::OnlineRetail(invoice);
+            l.numeric_ids = false;
+            l.ncols = h.names.len();
+            Ok((l, None, true))
+        }
+        Preset::Generic => resolve_generic(&cfg.generic, first, path, line_no),
+        Preset::Spmf | Preset::Basket => Err(DataError::Option(format!(
+            "preset {} holds sequences, not events: read it with read_sequences",
+            cfg.preset
+        ))),
+    }
+}
+
+fn resolve_generic(
+    spec: &GenericSpec,
+    first: &str,
+    path: &Path,
+    line_no: u64,
+) -> Result<(Layout, Option<Layout>, bool), DataError> {
+    let delim = spec.delimiter;
+    let header = spec.header.then(|| Header::parse(first, delim));
+    let ncols = match &header {
+        Some(h) => h.names.len(),
+        None => {
+            let mut f = Fields::default();
+            f.split(first, delim)
+                .map_err(|(c, e, x)| row_error(path, line_no, c, e, &x))?;
+            f.len()
+        }
+    };
+    let col = |r: &Option<ColumnRef>, what: &str| -> Result<Option<usize>, DataError> {
+        let Some(r) = r else { return Ok(None) };
+        match (r, &header) {
+            (ColumnRef::Index(i), _) if *i <= ncols => Ok(Some(i - 1)),
+            (ColumnRef::Index(i), _) => Err(DataError::Option(format!(
+                "--{what}-col {i}: the file has only {ncols} column(s)"
+            ))),
+            (ColumnRef::Name(n), Some(h)) => h.find(&[norm_header(n).as_str()]).map(Some).ok_or_else(|| {
+                DataError::parse(
+                    Location::line(path, line_no),
+                    format!("a header with a column {n:?} (for --{what}-col)"),
+                    first,
+                )
+            }),
+            (ColumnRef::Name(n), None) => Err(DataError::Option(format!(
+                "--{what}-col {n:?} names a column but the file has no header (use a 1-based number)"
+            ))),
+        }
+    };
+    let item = col(&spec.item, "item")?.ok_or_else(|| {
+        DataError::Option("the generic preset needs --item-col (a column name or number)".into())
+    })?;
+    let user = col(&spec.user, "user")?;
+    let session = col(&spec.session, "session")?;
+    let user_rule = match (user, session) {
+        (Some(u), _) => UserRule::Column(u),
+        (None, Some(_)) => UserRule::Session,
+        (None, None) => {
+            return Err(DataError::Option(
+                "the generic preset needs --user-col or --session-col".into(),
+            ))
+        }
+    };
+    let mut names = format!("{ncols} fields");
+    if let Some(h) = &header {
+        names = h.names.join(&(delim as char).to_string());
+    }
+    let mut l = Layout::fixed(delim, "", user_rule, item);
+    l.ncols = ncols;
+    l.names = names;
+    l.session = session;
+    l.category = col(&spec.category, "category")?;
+    l.action_col = col(&spec.action, "action")?;
+    if l.action_col.is_some() {
+        l.action = ActionRule::Names;
+    }
+    if let Some(t) = col(&spec.time, "time")? {
+        l.time_col = t;
+        l.time = TimeRule::Format(spec.time_format.clone());
+    }
+    l.quantity = col(&spec.quantity, "quantity")?;
+    l.price = col(&spec.price, "price")?;
+    l.numeric_ids = false;
+    Ok((l, None, spec.header))
+}
+
+fn row_error(
+    path: &Path,
+    line: u64,
+    col: Option<usize>,
+    expected: String,
+    found: &str,
+) -> DataError {
+    let mut loc = Location::line(path, line);
+    if let Some(c) = col {
+        loc = loc.with_column(c);
+    }
+    DataError::parse(loc, expected, found)
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Row parsing
+
+/// Interning with a one-entry cache (logs are grouped by user, so the previous user repeats).
+#[derive(Default)]
+struct LastName {
+    name: String,
+    id: u32,
+    valid: bool,
+}
+
+fn intern_cached(v: &mut Vocab, cache: &mut LastName, s: &str) -> Option<u32> {
+    if cache.valid && cache.name == s {
+        return Some(cache.id);
+    }
+    let id = v.intern(s)?;
+    cache.name.clear();
+    cache.name.push_str(s);
+    cache.id = id;
+    cache.valid = true;
+    Some(id)
+}
+
+struct RowState {
+    fields: Fields,
+    last_user: LastName,
+    last_session: LastName,
+    canonical: [Option<u8>; 8],
+    custom: HashMap<String, u8>,
+    buf: String,
+}
+
+impl RowState {
+    fn new() -> Self {
+        RowState {
+            fields: Fields::default(),
+            last_user: LastName::default(),
+            last_session: LastName::default(),
+            canonical: [None; 8],
+            custom: HashMap::new(),
+            buf: String::new(),
+        }
+    }
+}
+
+fn action_id(state: &mut RowState, actions: &mut Vocab, a: Action) -> Result<u8, FieldError> {
+    let k = Action::ALL.iter().position(|x| *x == a).unwrap_or(0);
+    if let Some(id) = state.canonical[k] {
+        return Ok(id);
+    }
+    let id = intern_action(actions, a.name())?;
+    state.canonical[k] = Some(id);
+    Ok(id)
+}
+
+fn intern_action(actions: &mut Vocab, name: &str) -> Result<u8, FieldError> {
+    let id = actions.intern(name).unwrap_or(u32::MAX);
+    u8::try_from(id).map_err(|_| {
+        (
+            None,
+            "at most 255 distinct action names".into(),
+            format!("another action {name:?}"),
+        )
+    })
+}
+
+fn is_uint(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn parse_row(
+    l: &Layout,
+    line: &str,
+    line_no: u64,
+    state: &mut RowState,
+    dict: &mut Dictionary,
+) -> Result<Event, FieldError> {
+    let fields = std::mem::take(&mut state.fields);
+    let r = parse_fields(l, line, line_no, &fields, state, dict);
+    state.fields = fields;
+    r
+}
+
+fn parse_fields(
+    l: &Layout,
+    line: &str,
+    line_no: u64,
+    f: &Fields,
+    state: &mut RowState,
+    dict: &mut Dictionary,
+) -> Result<Event, FieldError> {
+    let get = |i: usize| f.get(line, i);
+    let id_field = |i: usize, what: &str| -> Result<&str, FieldError> {
+        let v = get(i);
+        if l.numeric_ids && !is_uint(v) {
+            return Err((Some(i + 1), format!("an integer {what} id"), v.to_owned()));
+        }
+        if v.is_empty() {
+            return Err((Some(i + 1), format!("a non-empty {what} id"), String::new()));
+        }
+        Ok(v)
+    };
+    let vocab_full = |i: usize, what: &str, v: &str| -> FieldError {
+        (
+            Some(i + 1),
+            format!(
+                "a {what} the dictionary can hold (numeric vocabulary or fewer than 2^32 names)"
+            ),
+            v.to_owned(),
+        )
+    };
+
+    // Session first: the user may fall back to it.
+    let session = match l.session {
+        Some(i) => {
+            let v = id_field(i, "session")?;
+            Some(KeyId(
+                intern_cached(&mut dict.sessions, &mut state.last_session, v)
+                    .ok_or_else(|| vocab_full(i, "session", v))?,
+            ))
+        }
+        None => None,
+    };
+    let session_name = |i: usize| get(i);
+    let user = match l.user {
+        UserRule::Column(i) => {
+            let v = id_field(i, "user")?;
+            intern_cached(&mut dict.users, &mut state.last_user, v)
+                .ok_or_else(|| vocab_full(i, "user", v))?
+        }
+        UserRule::Session | UserRule::ColumnOrSession(_) | UserRule::Customer(_) => {
+            let s = l.session.unwrap_or(0);
+            let (raw, fallback) = match l.user {
+                UserRule::ColumnOrSession(i) => {
+                    let v = get(i);
+                    if v.is_empty() || v == "NA" {
+                        (session_name(s), true)
+                    } else if l.numeric_ids && !is_uint(v) {
+                        return Err((Some(i + 1), "an integer user id or NA".into(), v.to_owned()));
+                    } else {
+                        (v, false)
+                    }
+                }
+                UserRule::Customer(i) => {
+                    let v = get(i).trim();
+                    let v = v.strip_suffix(".0").unwrap_or(v);
+                    if v.is_empty() {
+                        (session_name(s), true)
+                    } else {
+                        (v, false)
+                    }
+                }
+                _ => (session_name(s), false),
+            };
+            let name: &str = if fallback {
+                // A user-less event keys on its session, kept apart from real user ids.
+                state.buf.clear();
+                state
+                    .buf
+                    .push_str(if matches!(l.user, UserRule::Customer(_)) {
+                        "guest:"
+                    } else {
+                        "session:"
+                    });
+                state.buf.push_str(raw);
+                &state.buf
+            } else {
+                raw
+            };
+            intern_cached(&mut dict.users, &mut state.last_user, name)
+                .ok_or_else(|| vocab_full(s, "user", name))?
+        }
+    };
+
+    let item_raw = id_field(l.item, "item")?;
+    let item = dict
+        .products
+        .intern(item_raw)
+        .ok_or_else(|| vocab_full(l.item, "item", item_raw))?;
+
+    let category = match l.category {
+        Some(i) => {
+            let v = get(i);
+            if v.is_empty() || (l.zero_category_unknown && v == "0") {
+                None
+            } else {
+                if l.numeric_ids && !is_uint(v) && !l.zero_category_unknown {
+                    return Err((Some(i + 1), "an integer category id".into(), v.to_owned()));
+                }
+                Some(CategoryId(
+                    dict.categories
+                        .intern(v)
+                        .ok_or_else(|| vocab_full(i, "category", v))?,
+                ))
+            }
+        }
+        None => None,
+    };
+
+    let quantity = match l.quantity {
+        Some(i) => Some(parse_num(get(i)).ok_or_else(|| {
+            (
+                Some(i + 1),
+                "a number (quantity)".to_owned(),
+                get(i).to_owned(),
+            )
+        })?),
+        None => None,
+    };
+    let price = match l.price {
+        Some(i) => Some(parse_num(get(i)).ok_or_else(|| {
+            (
+                Some(i + 1),
+                "a number (price)".to_owned(),
+                get(i).to_owned(),
+            )
+        })?),
+        None => None,
+    };
+
+    let action = match l.action {
+        ActionRule::Fixed(a) => action_id(state, &mut dict.actions, a)?,
+        ActionRule::OnlineRetail(inv) => {
+            let cancelled = get(inv).starts_with(['C', 'c']);
+            let neg = quantity.is_some_and(|q| q < 0.0);
+            let a = if cancelled || neg {
+                Action::Return
+            } else {
+                Action::Buy
+            };
+            action_id(state, &mut dict.actions, a)?
+        }
+        rule => {
+            let i = l.action_col.unwrap_or(0);
+            let v = get(i);
+            let a =
+                match rule {
+                    ActionRule::Taobao => match v {
+                        "pv" => Some(Action::View),
+                        "cart" => Some(Action::CartAdd),
+                        "fav" => Some(Action::Fav),
+                        "buy" => Some(Action::Buy),
+                        _ => {
+                            return Err((
+                                Some(i + 1),
+                                "a Taobao behavior (pv, cart, fav or buy)".into(),
+                                v.to_owned(),
+                            ))
+                        }
+                    },
+                    ActionRule::Tianchi => match v {
+                        "1" => Some(Action::View),
+                        "2" => Some(Action::Fav),
+                        "3" => Some(Action::CartAdd),
+                        "4" => Some(Action::Buy),
+                        _ => return Err((
+                            Some(i + 1),
+                            "a Tianchi behavior_type 1 (click), 2 (collect), 3 (cart) or 4 (buy)"
+                                .into(),
+                            v.to_owned(),
+                        )),
+                    },
+                    ActionRule::RetailRocket => match v {
+                        "view" => Some(Action::View),
+                        "addtocart" => Some(Action::CartAdd),
+                        "transaction" => Some(Action::Buy),
+                        _ => {
+                            return Err((
+                                Some(i + 1),
+                                "a RetailRocket event (view, addtocart or transaction)".into(),
+                                v.to_owned(),
+                            ))
+                        }
+                    },
+                    _ => canonical_action(v),
+                };
+            match a {
+                Some(a) => action_id(state, &mut dict.actions, a)?,
+                None => {
+                    if v.trim().is_empty() {
+                        return Err((Some(i + 1), "an action name".into(), String::new()));
+                    }
+                    match state.custom.get(v) {
+                        Some(&id) => id,
+                        None => {
+                            let id = intern_action(&mut dict.actions, v.trim())
+                                .map_err(|(_, e, x)| (Some(i + 1), e, x))?;
+                            state.custom.insert(v.to_owned(), id);
+                            id
+                        }
+                    }
+                }
+            }
+        }
+    };
+
+    let tcol = l.time_col;
+    let traw = get(tcol);
+    let ms = match &l.time {
+        TimeRule::Secs => traw
+            .parse::<i64>()
+            .ok()
+            .and_then(|s| s.checked_mul(1000))
+            .ok_or_else(|| {
+                (
+                    Some(tcol + 1),
+                    "an integer Unix timestamp (seconds)".into(),
+                    traw.to_owned(),
+                )
+            })?,
+        TimeRule::Millis => traw.parse::<i64>().map_err(|_| {
+            (
+                Some(tcol + 1),
+                "an integer Unix timestamp (milliseconds)".into(),
+                traw.to_owned(),
+            )
+        })?,
+        TimeRule::SecsFrac => time::parse_secs_frac(traw).ok_or_else(|| {
+            (
+                Some(tcol + 1),
+                "a Unix timestamp in seconds (decimals allowed)".into(),
+                traw.to_owned(),
+            )
+        })?,
+        TimeRule::Format(fmt) => fmt
+            .parse(traw)
+            .ok_or_else(|| (Some(tcol + 1), fmt.describe(), traw.to_owned()))?,
+        TimeRule::DatePlusOffset(off) => {
+            let day = time::parse_iso(traw).ok_or_else(|| {
+                (
+                    Some(tcol + 1),
+                    "a date YYYY-MM-DD".to_owned(),
+                    traw.to_owned(),
+                )
+            })?;
+            let o = get(*off);
+            let o: i64 = o.parse().map_err(|_| {
+                (
+                    Some(off + 1),
+                    "an integer timeframe (milliseconds)".to_owned(),
+                    o.to_owned(),
+                )
+            })?;
+            day.saturating_add(o)
+        }
+        TimeRule::LineNumber => i64::try_from(line_no).unwrap_or(i64::MAX),
+    };
+
+    Ok(Event {
+        user: KeyId(user),
+        session,
+        time: Timestamp(ms),
+        item: ProductId(item),
+        category,
+        action: ActionId(u32::from(action)),
+        quantity,
+        price,
+    })
+}
+
+fn parse_num(s: &str) -> Option<f32> {
+    let v: f32 = s.trim().parse().ok()?;
+    v.is_finite().then_some(v)
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Entry points
+
+/// Reads an event log from `path` (`-` = stdin, gzip auto-detected) with the given preset.
+///
+/// Names are interned into `dict` while streaming. Under [`OnError::Fail`] the first malformed row is a
+/// located error; under [`OnError::Skip`] bad rows are counted per reason in the returned
+/// [`SkipReport`]. An empty file, a header-only file, or a file whose every row was skipped is an error.
+pub fn read_events(
+    path: &Path,
+    cfg: &PresetConfig,
+    on_error: OnError,
+    dict: &mut Dictionary,
+) -> Result<(EventLog, SkipReport), DataError> {
+    let input = open_input(path)?;
+    let mut lines = LineReader::from_input(input).with_max_line(cfg.max_line);
+    read_events_from(&mut lines, cfg, on_error, dict, &mut |_| {})
+}
+
+/// How often (in lines) the progress callback is called.
+const PROGRESS_EVERY: u64 = 1 << 16;
+
+/// [`read_events`] over an opened [`LineReader`]; `progress` receives the bytes read so far every 65,536
+/// lines.
+pub fn read_events_from<R: BufRead>(
+    lines: &mut LineReader<R>,
+    cfg: &PresetConfig,
+    on_error: OnError,
+    dict: &mut Dictionary,
+    progress: &mut dyn FnMut(u64),
+) -> Result<(EventLog, SkipReport), DataError> {
+    let path = lines.path().to_path_buf();
+    let mut skipped = SkipReport::default();
+    let mut log = EventLog::new();
+    let mut state = RowState::new();
+    let mut layouts: Option<(Layout, Option<Layout>)> = None;
+    let mut saw_header = false;
+    let mut data_rows: u64 = 0;
+    loop {
+        let poisoned_before = lines.is_poisoned();
+        let (line_no, bytes, line) = match lines.next_line_numbered() {
+            Ok(Some(l)) => l,
+            Ok(None) => break,
+            Err(e) => {
+                if lines.is_poisoned() || poisoned_before {
+                    return Err(e);
+                }
+                skipped.handle(on_error, e)?;
+                data_rows += 1;
+                continue;
+            }
+        };
+        if line_no % PROGRESS_EVERY == 0 {
+            progress(bytes);
+        }
+        let line = if line_no == 1 {
+            line.trim_start_matches('\u{feff}')
+        } else {
+            line
+        };
+        if line.trim().is_empty() {
+            continue;
+        }
+        let (main, alt) = match &layouts {
+            Some((m, a)) => (m, a.as_ref()),
+            None => {
+                let (m, a, header) = resolve(cfg, line, &path, line_no)?;
+                layouts = Some((m, a));
+                if header {
+                    saw_header = true;
+                    continue;
+                }
+                let (m, a) = layouts
+                    .as_ref()
+                    .map(|(m, a)| (m, a.as_ref()))
+                    .ok_or_else(|| DataError::Option("internal: layout missing".into()))?;
+                (m, a)
+            }
+        };
+        data_rows += 1;
+        let row = (|| {
+            state.fields.split(line, main.delim)?;
+            let n = state.fields.len();
+            let layout = if n == main.ncols {
+                main
+            } else if let Some(a) = alt.filter(|a| a.ncols == n) {
+                a
+            } else {
+                let exp = match alt {
+                    Some(a) => format!(
+                        "{} fields ({}) or {} fields ({})",
+                        main.ncols, main.names, a.ncols, a.names
+                    ),
+                    None => format!("{} fields ({})", main.ncols, main.names),
+                };
+                return Err((None, exp, format!("{n} field(s)")));
+            };
+            parse_row(layout, line, line_no, &mut state, dict)
+        })();
+        match row {
+            Ok(e) => log.push(&e),
+            Err((col, expected, found)) => {
+                let err = row_error(&path, line_no, col, expected, &found);
+                skipped.handle(on_error, err)?;
+            }
+        }
+    }
+    progress(lines.bytes_read());
+    if log.is_empty() {
+        let what = if data_rows > 0 {
+            format!(
+                "no valid rows: all {data_rows} data row(s) were skipped ({})",
+                skipped.reasons.keys().next().map_or("", String::as_str)
+            )
+        } else if saw_header {
+            "header only, no data rows".to_owned()
+        } else {
+            "empty file (no data rows)".to_owned()
+        };
+        return Err(DataError::Empty {
+            location: Location::file(&path),
+            what,
+        });
+    }
+    Ok((log, skipped))
+}
+
+/// Reads a basket file: one transaction per line, items separated by spaces or tabs; each line becomes a
+/// sequence of one itemset (key = its 0-based line index among non-blank lines). Numeric items keep their
+/// numbers (numeric token vocabulary) until a non-numeric name appears, at which point every token so far
+/// is re-interned by name, so the dictionary always names items as written.
+pub fn read_basket<R: BufRead>(
+    lines: &mut LineReader<R>,
+    on_error: OnError,
+    dict: &mut Dictionary,
+    progress: &mut dyn FnMut(u64),
+) -> Result<(SequenceDb, SkipReport), DataError> {
+    let path = lines.path().to_path_buf();
+    let mut skipped = SkipReport::default();
+    let mut items: Vec<u32> = Vec::new();
+    let mut starts: Vec<usize> = vec![0];
+    let mut numeric = dict.tokens.is_numeric() || dict.tokens.is_empty();
+    if numeric {
+        dict.tokens = Vocab::numeric();
+    }
+    let mut saw_line = false;
+    loop {
+        let (line_no, bytes, line) = match lines.next_line_numbered() {
+            Ok(Some(l)) => l,
+            Ok(None) => break,
+            Err(e) => {
+                if lines.is_poisoned() {
+                    return Err(e);
+                }
+                skipped.handle(on_error, e)?;
+                continue;
+            }
+        };
+        saw_line = true;
+        if line_no % PROGRESS_EVERY == 0 {
+            progress(bytes);
+        }
+        if line.trim().is_empty() {
+            continue;
+        }
+        for tok in line.split_ascii_whitespace() {
+            let id = match dict.tokens.intern(tok) {
+                Some(id) => id,
+                None if numeric => {
+                    // First name: switch to an interning vocabulary, keeping every number as its name.
+                    let mut v = Vocab::new();
+                    let mut map: HashMap<u32, u32> = HashMap::new();
+                    for x in items.iter_mut() {
+                        let id = match map.get(x) {
+                            Some(&id) => id,
+                            None => {
+                                let id = v.intern(&x.to_string()).unwrap_or(u32::MAX);
+                                map.insert(*x, id);
+                                id
+                            }
+                        };
+                        *x = id;
+                    }
+                    dict.tokens = v;
+                    numeric = false;
+                    dict.tokens
+                        .intern(tok)
+                        .ok_or_else(|| DataError::Option("more than 2^32 distinct items".into()))?
+                }
+                None => {
+                    return Err(DataError::Option("more than 2^32 distinct items".into()));
+                }
+            };
+            items.push(id);
+        }
+        starts.push(items.len());
+    }
+    progress(lines.bytes_read());
+    if starts.len() == 1 {
+        return Err(DataError::Empty {
+            location: Location::file(&path),
+            what: if saw_line {
+                "no baskets (only blank lines)".into()
+            } else {
+                "empty file".into()
+            },
+        });
+    }
+    let mut b = SequenceDbBuilder::new(false);
+    let mut set: Vec<ItemId> = Vec::new();
+    for (k, w) in starts.windows(2).enumerate() {
+        set.clear();
+        set.extend(items[w[0]..w[1]].iter().map(|&x| ItemId(x)));
+        b.push_itemset(&set, None)?;
+        b.end_sequence(KeyId(u32::try_from(k).unwrap_or(u32::MAX)))?;
+    }
+    Ok((b.build(), skipped))
+}
+
+/// Reads any input into a [`SequenceDb`]: event presets are read with [`read_events_from`] and turned
+/// into sequences with [`crate::sessions::build_sequences`]; `spmf` and `basket` input are sequences
+/// already (only `min_len`/`max_len` apply; other sequence options are refused). `progress` receives the
+/// bytes read so far.
+pub fn read_sequences_from<R: BufRead>(
+    lines: &mut LineReader<R>,
+    cfg: &PresetConfig,
+    on_error: OnError,
+    dict: &mut Dictionary,
+    opts: &crate::sessions::SequenceOptions,
+    progress: &mut dyn FnMut(u64),
+) -> Result<(SequenceDb, SkipReport), DataError> {
+    if cfg.preset.yields_sequences() {
+        let unsupported = opts.event_only_options();
+        if !unsupported.is_empty() {
+            return Err(DataError::Option(format!(
+                "{} only apply to event logs; preset {} holds sequences already",
+                unsupported.join(", "),
+                cfg.preset
+            )));
+        }
+        let (db, skipped) = if cfg.preset == Preset::Spmf {
+            let r = crate::spmf::read_spmf(lines, on_error)?;
+            progress(lines.bytes_read());
+            *dict = r.dict;
+            (r.db, r.skipped)
+        } else {
+            read_basket(lines, on_error, dict, progress)?
+        };
+        let db = crate::sessions::filter_db(&db, opts)?;
+        return Ok((db, skipped));
+    }
+    let (log, skipped) = read_events_from(lines, cfg, on_error, dict, progress)?;
+    let db = crate::sessions::build_sequences(&log, dict, opts)?;
+    Ok((db, skipped))
+}
+
+/// [`read_sequences_from`] on a path (`-` = stdin, gzip auto-detected).
+pub fn read_sequences(
+    path: &Path,
+    cfg: &PresetConfig,
+    on_error: OnError,
+    dict: &mut Dictionary,
+    opts: &crate::sessions::SequenceOptions,
+) -> Result<(SequenceDb, SkipReport), DataError> {
+    let input = open_input(path)?;
+    let mut lines = LineReader::from_input(input).with_max_line(cfg.max_line);
+    read_sequences_from(&mut lines, cfg, on_error, dict, opts, &mut |_| {})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(preset: Preset, text: &str) -> Result<(EventLog, Dictionary), DataError> {
+        let mut dict = Dictionary::new();
+        let mut lines = LineReader::new(text.as_bytes(), "t.csv", false);
+        let (log, _) = read_events_from(
+            &mut lines,
+            &PresetConfig::new(preset),
+            OnError::Fail,
+            &mut dict,
+            &mut |_| {},
+        )?;
+        Ok((log, dict))
+    }
+
+    #[test]
+    fn taobao_rows() {
+        let (log, d) = read(
+            Preset::Taobao,
+            "1,2268318,2520377,pv,1511544070\r\n1,2333346,2520771,cart,1511561733\n\n2,2268318,2520377,buy,1511572885",
+        )
+        .unwrap();
+        assert_eq!(log.len(), 3);
+        assert_eq!(d.users.len(), 2);
+        assert_eq!(d.products.len(), 2);
+        assert_eq!(d.actions.names(), &["view", "cart_add", "buy"]);
+        assert_eq!(log.time[0], Timestamp(1_511_544_070_000));
+    }
+
+    #[test]
+    fn taobao_errors_are_located() {
+        let e = read(Preset::Taobao, "1,2,3,pv,5\n1,2,3,click,5\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "t.csv:2:4: expected a Taobao behavior (pv, cart, fav or buy), found \"click\""
+        );
+        let e = read(Preset::Taobao, "1,2,3,pv\n").unwrap_err().to_string();
+        assert!(e.starts_with("t.csv:1: expected 5 fields"), "{e}");
+        let e = read(Preset::Taobao, "x1,2,3,pv,5\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("t.csv:1:1: expected an integer user id"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn quoted_fields() {
+        let mut f = Fields::default();
+        let line = r#"a,"b, ""c""",d"#;
+        f.split(line, b',').unwrap();
+        assert_eq!(f.len(), 3);
+        assert_eq!(f.get(line, 1), "b, \"c\"");
+        assert_eq!(f.get(line, 2), "d");
+        assert!(f.split(r#"a,"b"#, b',').is_err());
+        assert!(f.split(r#"a,"b"x,c"#, b',').is_err());
+    }
+
+    #[test]
+    fn canonical_actions() {
+        assert_eq!(canonical_action("addtocart"), Some(Action::CartAdd));
+        assert_eq!(canonical_action("Add_To_Cart"), Some(Action::CartAdd));
+        assert_eq!(canonical_action("pv"), Some(Action::View));
+        assert_eq!(canonical_action("share"), None);
+    }
+
+    #[test]
+    fn preset_names_parse() {
+        for p in Preset::ALL {
+            assert_eq!(p.name().parse::<Preset>(), Ok(p));
+        }
+        assert!("nope".parse::<Preset>().is_err());
+    }
+
+    #[test]
+    fn basket_switches_to_names() {
+        let mut d = Dictionary::new();
+        let mut lines = LineReader::new(&b"3 1 2\r\n\nmilk 3\n"[..], "b", false);
+        let (db, _) = read_basket(&mut lines, OnError::Fail, &mut d, &mut |_| {}).unwrap();
+        assert_eq!(db.len(), 2);
+        assert!(!d.tokens.is_numeric());
+        let names: Vec<_> = db
+            .sequence(1)
+            .itemset(0)
+            .iter()
+            .map(|i| d.tokens.name(i.0).into_owned())
+            .collect();
+        assert!(names.contains(&"milk".to_string()) && names.contains(&"3".to_string()));
+        let mut d = Dictionary::new();
+        let mut lines = LineReader::new(&b"3 1 2\n"[..], "b", false);
+        let (db, _) = read_basket(&mut lines, OnError::Fail, &mut d, &mut |_| {}).unwrap();
+        assert_eq!(
+            db.sequence(0).itemset(0),
+            &[ItemId(1), ItemId(2), ItemId(3)]
+        );
+    }
+}

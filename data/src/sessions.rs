@@ -1,0 +1,849 @@
+//! From an [`EventLog`] to a [`SequenceDb`]: grouping by user or session, inactivity splits, itemsets
+//! of simultaneous events, the token choice and the filters.
+//!
+//! Cost: O(n) for the grouping (a stable counting sort on the key id) plus O(n log g) for sorting each
+//! group of g events by time (stable, so events with equal timestamps keep their input order); one
+//! 4-byte token per event and one 4-byte index per event of scratch memory, plus the result.
+//!
+//! Semantics, in the order applied:
+//! 1. `actions` and `from`/`to` (half-open `[from, to)`) drop events;
+//! 2. each event gets its token (`item`, `category`, `action`, `action:item`, `action:category`); events
+//!    without the needed category are dropped;
+//! 3. `min_item_count`: tokens seen in fewer than N of the remaining events are dropped (as the
+//!    session-based recommendation literature does before building sessions);
+//! 4. events are grouped by key and sorted by time; a gap longer than `session_gap` starts a new sequence;
+//! 5. `drop_repeats` removes an event whose token equals the previous kept event's token;
+//! 6. itemsets: events with the same timestamp form one itemset (`same-time`) or each event is its own
+//!    itemset (`single`);
+//! 7. `max_len` keeps the *last* (most recent) `max_len` itemsets of a sequence; `min_len` then drops
+//!    sequences with fewer itemsets.
+
+use hashbrown::HashMap;
+
+use crate::dictionary::{Dictionary, Vocab};
+use crate::error::DataError;
+use crate::event::Timestamp;
+use crate::event_log::{EventLog, UNKNOWN_CATEGORY};
+use crate::ids::{ItemId, KeyId};
+use crate::presets::canonical_action;
+use crate::sequence_db::{SequenceDb, SequenceDbBuilder};
+
+/// What one sequence collects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum GroupBy {
+    /// All events of a user (split further by `session_gap`).
+    #[default]
+    User,
+    /// All events of a session as given by the log.
+    Session,
+}
+
+/// How events become itemsets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ItemsetMode {
+    /// Events with the same timestamp form one itemset.
+    #[default]
+    SameTime,
+    /// Every event is its own itemset.
+    Single,
+}
+
+/// What symbol of the sequence database an event becomes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Token {
+    /// The product.
+    #[default]
+    Item,
+    /// The product's category.
+    Category,
+    /// The action name.
+    Action,
+    /// `action:product`, e.g. `cart_add:123`.
+    ActionItem,
+    /// `action:category`.
+    ActionCategory,
+}
+
+macro_rules! names_enum {
+    ($t:ty, $what:literal, [$($name:literal => $v:expr),+ $(,)?]) => {
+        impl $t {
+            /// The command-line names of every value.
+            pub const NAMES: &'static [&'static str] = &[$($name),+];
+
+            /// The command-line name.
+            pub fn name(self) -> &'static str {
+                $(if self == $v { return $name; })+
+                ""
+            }
+        }
+
+        impl std::str::FromStr for $t {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s {
+                    $($name => Ok($v),)+
+                    _ => Err(format!(concat!($what, " ({}), found {:?}"), Self::NAMES.join(", "), s)),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+    };
+}
+
+names_enum!(GroupBy, "a grouping", ["user" => GroupBy::User, "session" => GroupBy::Session]);
+names_enum!(ItemsetMode, "an itemset mode", ["same-time" => ItemsetMode::SameTime, "single" => ItemsetMode::Single]);
+names_enum!(Token, "a token", [
+    "item" => Token::Item,
+    "category" => Token::Category,
+    "action" => Token::Action,
+    "action:item" => Token::ActionItem,
+    "action:category" => Token::ActionCategory,
+]);
+
+/// Validated options for [`build_sequences`]. Build with [`SequenceOptions::builder`]; the default
+/// (by user, same-time itemsets, item tokens, no filter) is valid.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SequenceOptions {
+    by: GroupBy,
+    session_gap: Option<i64>,
+    itemset: ItemsetMode,
+    token: Token,
+    actions: Option<Vec<String>>,
+    min_len: usize,
+    max_len: Option<usize>,
+    min_item_count: u64,
+    from: Option<Timestamp>,
+    to: Option<Timestamp>,
+    drop_repeats: bool,
+    keep_times: bool,
+}
+
+impl Default for SequenceOptions {
+    fn default() -> Self {
+        SequenceOptions {
+            by: GroupBy::User,
+            session_gap: None,
+            itemset: ItemsetMode::SameTime,
+            token: Token::Item,
+            actions: None,
+            min_len: 1,
+            max_len: None,
+            min_item_count: 0,
+            from: None,
+            to: None,
+            drop_repeats: false,
+            keep_times: true,
+        }
+    }
+}
+
+/// Unvalidated [`SequenceOptions`]; [`SequenceOptionsBuilder::build`] checks them once.
+#[derive(Clone, Debug, Default)]
+pub struct SequenceOptionsBuilder {
+    o: SequenceOptions,
+}
+
+impl SequenceOptions {
+    /// A builder starting from the defaults.
+    pub fn builder() -> SequenceOptionsBuilder {
+        SequenceOptionsBuilder::default()
+    }
+    /// Grouping key.
+    pub fn by(&self) -> GroupBy {
+        self.by
+    }
+    /// Inactivity gap (ms) that starts a new sequence.
+    pub fn session_gap(&self) -> Option<i64> {
+        self.session_gap
+    }
+    /// Itemset mode.
+    pub fn itemset(&self) -> ItemsetMode {
+        self.itemset
+    }
+    /// Token choice.
+    pub fn token(&self) -> Token {
+        self.token
+    }
+    /// Action names kept (all when `None`).
+    pub fn actions(&self) -> Option<&[String]> {
+        self.actions.as_deref()
+    }
+    /// Minimum sequence length in itemsets.
+    pub fn min_len(&self) -> usize {
+        self.min_len
+    }
+    /// Maximum sequence length in itemsets (the most recent are kept).
+    pub fn max_len(&self) -> Option<usize> {
+        self.max_len
+    }
+    /// Minimum number of events a token needs.
+    pub fn min_item_count(&self) -> u64 {
+        self.min_item_count
+    }
+    /// Inclusive lower time bound.
+    pub fn from(&self) -> Option<Timestamp> {
+        self.from
+    }
+    /// Exclusive upper time bound.
+    pub fn to(&self) -> Option<Timestamp> {
+        self.to
+    }
+    /// Whether immediate repeats of a token are dropped.
+    pub fn drop_repeats(&self) -> bool {
+        self.drop_repeats
+    }
+    /// Whether per-itemset timestamps are kept in the database.
+    pub fn keep_times(&self) -> bool {
+        self.keep_times
+    }
+
+    /// Names of the options set away from their defaults that only make sense for event logs (not for
+    /// SPMF or basket input, which are sequences already).
+    pub fn event_only_options(&self) -> Vec<&'static str> {
+        let d = SequenceOptions::default();
+        let mut v = Vec::new();
+        if self.by != d.by {
+            v.push("--by");
+        }
+        if self.session_gap.is_some() {
+            v.push("--session-gap");
+        }
+        if self.itemset != d.itemset {
+            v.push("--itemset");
+        }
+        if self.token != d.token {
+            v.push("--token");
+        }
+        if self.actions.is_some() {
+            v.push("--actions");
+        }
+        if self.min_item_count != 0 {
+            v.push("--min-item-count");
+        }
+        if self.from.is_some() {
+            v.push("--from");
+        }
+        if self.to.is_some() {
+            v.push("--to");
+        }
+        if self.drop_repeats {
+            v.push("--drop-repeats");
+        }
+        v
+    }
+}
+
+impl SequenceOptionsBuilder {
+    /// Group by user or session.
+    pub fn by(mut self, by: GroupBy) -> Self {
+        self.o.by = by;
+        self
+    }
+    /// Split a key's events where more than `gap_ms` pass without activity.
+    pub fn session_gap(mut self, gap_ms: Option<i64>) -> Self {
+        self.o.session_gap = gap_ms;
+        self
+    }
+    /// Itemset mode.
+    pub fn itemset(mut self, m: ItemsetMode) -> Self {
+        self.o.itemset = m;
+        self
+    }
+    /// Token choice.
+    pub fn token(mut self, t: Token) -> Self {
+        self.o.token = t;
+        self
+    }
+    /// Keep only these actions (canonical names such as `cart_add`, common synonyms such as `addtocart`,
+    /// or custom names as written in the log).
+    pub fn actions(mut self, a: Option<Vec<String>>) -> Self {
+        self.o.actions = a;
+        self
+    }
+    /// Minimum sequence length in itemsets (default 1).
+    pub fn min_len(mut self, n: usize) -> Self {
+        self.o.min_len = n;
+        self
+    }
+    /// Maximum sequence length in itemsets; longer sequences keep their most recent itemsets.
+    pub fn max_len(mut self, n: Option<usize>) -> Self {
+        self.o.max_len = n;
+        self
+    }
+    /// Drop tokens with fewer than `n` events.
+    pub fn min_item_count(mut self, n: u64) -> Self {
+        self.o.min_item_count = n;
+        self
+    }
+    /// Keep events at or after `t`.
+    pub fn from(mut self, t: Option<Timestamp>) -> Self {
+        self.o.from = t;
+        self
+    }
+    /// Keep events before `t`.
+    pub fn to(mut self, t: Option<Timestamp>) -> Self {
+        self.o.to = t;
+        self
+    }
+    /// Drop immediate repeats of a token.
+    pub fn drop_repeats(mut self, yes: bool) -> Self {
+        self.o.drop_repeats = yes;
+        self
+    }
+    /// Keep per-itemset timestamps (default true).
+    pub fn keep_times(mut self, yes: bool) -> Self {
+        self.o.keep_times = yes;
+        self
+    }
+
+    /// Checks the options once.
+    pub fn build(self) -> Result<SequenceOptions, DataError> {
+        let o = self.o;
+        if o.min_len == 0 {
+            return Err(DataError::Option("--min-len must be at least 1".into()));
+        }
+        if let Some(m) = o.max_len {
+            if m == 0 {
+                return Err(DataError::Option("--max-len must be at least 1".into()));
+            }
+            if m < o.min_len {
+                return Err(DataError::Option(format!(
+                    "--max-len {m} is below --min-len {}",
+                    o.min_len
+                )));
+            }
+        }
+        if let Some(g) = o.session_gap {
+            if g <= 0 {
+                return Err(DataError::Option(
+                    "--session-gap must be positive (e.g. 30m)".into(),
+                ));
+            }
+        }
+        if let (Some(f), Some(t)) = (o.from, o.to) {
+            if f >= t {
+                return Err(DataError::Option(
+                    "--from must be earlier than --to (the range is [from, to))".into(),
+                ));
+            }
+        }
+        if let Some(a) = &o.actions {
+            if a.is_empty() || a.iter().any(|s| s.trim().is_empty()) {
+                return Err(DataError::Option(
+                    "--actions needs non-empty names, e.g. view,cart_add,buy".into(),
+                ));
+            }
+        }
+        Ok(o)
+    }
+}
+
+/// Builds the sequence database of `log` (see the module docs for the exact semantics). Tokens are
+/// interned into `dict.tokens`; sequence keys are user or session ids.
+pub fn build_sequences(
+    log: &EventLog,
+    dict: &mut Dictionary,
+    opts: &SequenceOptions,
+) -> Result<SequenceDb, DataError> {
+    let n = log.len();
+    let keys: &[KeyId] = match opts.by {
+        GroupBy::User => &log.user,
+        GroupBy::Session => log.session.as_deref().ok_or_else(|| {
+            DataError::Option(
+                "--by session needs a log with a session column; use --by user with --session-gap 30m to cut users' activity into sessions".into(),
+            )
+        })?,
+    };
+    let needs_category = matches!(opts.token, Token::Category | Token::ActionCategory);
+    if needs_category && log.category.is_none() {
+        return Err(DataError::Option(
+            "--token category needs a log with a category column; this log has none".into(),
+        ));
+    }
+
+    // 1. Action and time filters.
+    let action_ok = action_mask(dict, opts)?;
+    let from = opts.from.map_or(i64::MIN, |t| t.0);
+    let to = opts.to.map_or(i64::MAX, |t| t.0);
+
+    // 2. Tokens (u32::MAX = event dropped).
+    const NONE: u32 = u32::MAX;
+    let mut tok = vec![NONE; n];
+    let mut interner = TokenInterner::new(dict, opts.token);
+    for i in 0..n {
+        let a = log.action[i];
+        let t = log.time[i].0;
+        if !action_ok[a as usize] || t < from || t >= to {
+            continue;
+        }
+        let cat = log.category.as_ref().map_or(UNKNOWN_CATEGORY, |c| c[i]);
+        if needs_category && cat == UNKNOWN_CATEGORY {
+            continue;
+        }
+        tok[i] = interner.token(dict, a, log.item[i].0, cat.0)?;
+    }
+
+    // 3. Rare tokens.
+    if opts.min_item_count > 1 {
+        let mut count: Vec<u64> = Vec::new();
+        for &t in &tok {
+            if t != NONE {
+                let t = t as usize;
+                if t >= count.len() {
+                    count.resize(t + 1, 0);
+                }
+                count[t] += 1;
+            }
+        }
+        for t in tok.iter_mut() {
+            if *t != NONE && count[*t as usize] < opts.min_item_count {
+                *t = NONE;
+            }
+        }
+    }
+
+    // 4. Stable counting sort by key, then a stable sort by time within each key.
+    let nkeys = keys.iter().map(|k| k.index() + 1).max().unwrap_or(0);
+    let mut start = vec![0u32; nkeys + 1];
+    for (i, k) in keys.iter().enumerate() {
+        if tok[i] != NONE {
+            start[k.index() + 1] += 1;
+        }
+    }
+    for k in 0..nkeys {
+        start[k + 1] += start[k];
+    }
+    let kept = start[nkeys] as usize;
+    let mut order = vec![0u32; kept];
+    {
+        let mut next = start.clone();
+        for (i, k) in keys.iter().enumerate() {
+            if tok[i] != NONE {
+                let slot = &mut next[k.index()];
+                order[*slot as usize] = i as u32;
+                *slot += 1;
+            }
+        }
+    }
+    let time = &log.time;
+    for k in 0..nkeys {
+        let g = &mut order[start[k] as usize..start[k + 1] as usize];
+        if g.len() > 1
+            && !g
+                .windows(2)
+                .all(|w| time[w[0] as usize] <= time[w[1] as usize])
+        {
+            g.sort_by_key(|&i| time[i as usize]);
+        }
+    }
+
+    // 5–7. Walk each key's events into sequences.
+    let mut b = SequenceDbBuilder::new(opts.keep_times);
+    let mut seq = SeqBuffer::default();
+    for k in 0..nkeys {
+        let g = &order[start[k] as usize..start[k + 1] as usize];
+        if g.is_empty() {
+            continue;
+        }
+        let key = KeyId(k as u32);
+        seq.clear();
+        let mut prev_time: Option<i64> = None;
+        let mut last_tok = NONE;
+        for &i in g {
+            let i = i as usize;
+            let t = time[i].0;
+            if let (Some(gap), Some(p)) = (opts.session_gap, prev_time) {
+                if t.saturating_sub(p) > gap {
+                    seq.flush_into(&mut b, key, opts)?;
+                    last_tok = NONE;
+                }
+            }
+            prev_time = Some(t);
+            let tk = tok[i];
+            if opts.drop_repeats && tk == last_tok {
+                continue;
+            }
+            last_tok = tk;
+            let new_set = match opts.itemset {
+                ItemsetMode::Single => true,
+                ItemsetMode::SameTime => seq.last_time() != Some(t),
+            };
+            seq.push(ItemId(tk), t, new_set);
+        }
+        seq.flush_into(&mut b, key, opts)?;
+    }
+    Ok(b.build())
+}
+
+/// Itemsets of the sequence being built.
+#[derive(Default)]
+struct SeqBuffer {
+    items: Vec<ItemId>,
+    bounds: Vec<usize>,
+    times: Vec<i64>,
+}
+
+impl SeqBuffer {
+    fn clear(&mut self) {
+        self.items.clear();
+        self.bounds.clear();
+        self.times.clear();
+    }
+    fn last_time(&self) -> Option<i64> {
+        self.times.last().copied()
+    }
+    fn push(&mut self, item: ItemId, t: i64, new_set: bool) {
+        if new_set || self.times.is_empty() {
+            self.bounds.push(self.items.len());
+            self.times.push(t);
+        }
+        self.items.push(item);
+    }
+    fn flush_into(
+        &mut self,
+        b: &mut SequenceDbBuilder,
+        key: KeyId,
+        opts: &SequenceOptions,
+    ) -> Result<(), DataError> {
+        let sets = self.times.len();
+        if sets >= opts.min_len && sets > 0 {
+            let first = opts.max_len.map_or(0, |m| sets.saturating_sub(m));
+            for j in first..sets {
+                let end = self.bounds.get(j + 1).copied().unwrap_or(self.items.len());
+                b.push_itemset(&self.items[self.bounds[j]..end], Some(self.times[j]))?;
+            }
+            b.end_sequence(key)?;
+        }
+        self.clear();
+        Ok(())
+    }
+}
+
+/// Which action ids pass the `--actions` filter.
+fn action_mask(dict: &Dictionary, opts: &SequenceOptions) -> Result<[bool; 256], DataError> {
+    let Some(names) = &opts.actions else {
+        return Ok([true; 256]);
+    };
+    let mut mask = [false; 256];
+    let mut any = false;
+    for raw in names {
+        let raw = raw.trim();
+        let name = canonical_action(raw).map_or(raw, |a| a.name());
+        if let Some(id) = dict.actions.get(name).or_else(|| dict.actions.get(raw)) {
+            if let Some(m) = mask.get_mut(id as usize) {
+                *m = true;
+                any = true;
+            }
+        }
+    }
+    if !any {
+        return Err(DataError::Option(format!(
+            "--actions {}: none of these actions occurs in the log (it has: {})",
+            names.join(","),
+            dict.actions.names().join(", ")
+        )));
+    }
+    Ok(mask)
+}
+
+/// Interns event tokens with dense caches (product/category/action → token) so an event costs an array
+/// look-up, not a string hash, once its token was seen.
+struct TokenInterner {
+    kind: Token,
+    by_index: Vec<u32>,
+    by_pair: HashMap<(u8, u32), u32>,
+    buf: String,
+}
+
+impl TokenInterner {
+    fn new(dict: &Dictionary, kind: Token) -> Self {
+        let cap = match kind {
+            Token::Item => dict.products.len(),
+            Token::Category => dict.categories.len(),
+            Token::Action => dict.actions.len(),
+            _ => 0,
+        };
+        TokenInterner {
+            kind,
+            by_index: vec![u32::MAX; cap],
+            by_pair: HashMap::new(),
+            buf: String::new(),
+        }
+    }
+
+    fn token(
+        &mut self,
+        dict: &mut Dictionary,
+        action: u8,
+        item: u32,
+        cat: u32,
+    ) -> Result<u32, DataError> {
+        let Dictionary {
+            products,
+            categories,
+            actions,
+            tokens,
+            ..
+        } = dict;
+        let single = |v: &Vocab, id: u32, cache: &mut Vec<u32>, tokens: &mut Vocab| {
+            let ix = id as usize;
+            if ix >= cache.len() {
+                cache.resize(ix + 1, u32::MAX);
+            }
+            if cache[ix] != u32::MAX {
+                return Ok(cache[ix]);
+            }
+            let name = v.name(id);
+            let t = intern_token(tokens, &name)?;
+            cache[ix] = t;
+            Ok(t)
+        };
+        match self.kind {
+            Token::Item => single(products, item, &mut self.by_index, tokens),
+            Token::Category => single(categories, cat, &mut self.by_index, tokens),
+            Token::Action => single(actions, u32::from(action), &mut self.by_index, tokens),
+            Token::ActionItem | Token::ActionCategory => {
+                let (v, id) = if self.kind == Token::ActionItem {
+                    (&*products, item)
+                } else {
+                    (&*categories, cat)
+                };
+                if let Some(&t) = self.by_pair.get(&(action, id)) {
+                    return Ok(t);
+                }
+                self.buf.clear();
+                self.buf.push_str(&actions.name(u32::from(action)));
+                self.buf.push(':');
+                self.buf.push_str(&v.name(id));
+                let t = intern_token(tokens, &self.buf)?;
+                self.by_pair.insert((action, id), t);
+                Ok(t)
+            }
+        }
+    }
+}
+
+fn intern_token(tokens: &mut Vocab, name: &str) -> Result<u32, DataError> {
+    tokens.intern(name).ok_or_else(|| {
+        DataError::Option(format!(
+            "token {name:?} cannot be added to the dictionary (numeric token vocabulary or more than 2^32 tokens)"
+        ))
+    })
+}
+
+/// Applies the options that make sense for sequence input (SPMF, baskets): `max_len` (keep the most
+/// recent itemsets) and `min_len`. Event-only options must be rejected by the caller
+/// ([`SequenceOptions::event_only_options`]).
+pub fn filter_db(db: &SequenceDb, opts: &SequenceOptions) -> Result<SequenceDb, DataError> {
+    if opts.min_len <= 1 && opts.max_len.is_none() {
+        return Ok(db.clone());
+    }
+    let mut b = SequenceDbBuilder::new(db.times().is_some() && opts.keep_times);
+    for s in db.iter() {
+        let n = s.len();
+        if n < opts.min_len {
+            continue;
+        }
+        let first = opts.max_len.map_or(0, |m| n.saturating_sub(m));
+        let times = s.times();
+        for k in first..n {
+            b.push_itemset(s.itemset(k), times.map(|t| t[k]))?;
+        }
+        b.end_sequence(s.key())?;
+    }
+    Ok(b.build())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Action, Event};
+    use crate::ids::{ActionId, CategoryId, ProductId};
+
+    fn log(rows: &[(&str, i64, &str, &str)]) -> (EventLog, Dictionary) {
+        let mut d = Dictionary::new();
+        let mut l = EventLog::new();
+        for &(u, t, item, action) in rows {
+            let e = Event {
+                user: KeyId(d.users.intern(u).unwrap()),
+                session: None,
+                time: Timestamp(t),
+                item: ProductId(d.products.intern(item).unwrap()),
+                category: Some(CategoryId(
+                    d.categories.intern(&format!("c{item}")).unwrap(),
+                )),
+                action: ActionId(d.actions.intern(action).unwrap()),
+                quantity: None,
+                price: None,
+            };
+            l.push(&e);
+        }
+        (l, d)
+    }
+
+    fn names(db: &SequenceDb, d: &Dictionary) -> Vec<Vec<Vec<String>>> {
+        db.iter()
+            .map(|s| {
+                s.itemsets()
+                    .map(|set| {
+                        set.iter()
+                            .map(|i| d.tokens.name(i.0).into_owned())
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn groups_sorts_and_same_time_itemsets() {
+        let (l, mut d) = log(&[
+            ("u2", 5, "b", "view"),
+            ("u1", 3, "a", "view"),
+            ("u1", 1, "b", "view"),
+            ("u1", 3, "c", "view"),
+            ("u2", 5, "a", "view"),
+        ]);
+        let db = build_sequences(&l, &mut d, &SequenceOptions::default()).unwrap();
+        let n = names(&db, &d);
+        // u2 was seen first, so it has the smaller key id and comes first.
+        assert_eq!(db.keys(), &[KeyId(0), KeyId(1)]);
+        assert_eq!(n[0], vec![vec!["b", "a"]]);
+        assert_eq!(n[1], vec![vec!["b"], vec!["a", "c"]]);
+        assert_eq!(db.sequence(1).times().unwrap(), &[1, 3]);
+    }
+
+    #[test]
+    fn single_itemsets_keep_input_order_on_ties() {
+        let (l, mut d) = log(&[
+            ("u", 3, "x", "view"),
+            ("u", 3, "y", "view"),
+            ("u", 1, "z", "view"),
+        ]);
+        let o = SequenceOptions::builder()
+            .itemset(ItemsetMode::Single)
+            .build()
+            .unwrap();
+        let db = build_sequences(&l, &mut d, &o).unwrap();
+        assert_eq!(names(&db, &d)[0], vec![vec!["z"], vec!["x"], vec!["y"]]);
+    }
+
+    #[test]
+    fn session_gap_splits_exactly_above_the_gap() {
+        let (l, mut d) = log(&[
+            ("u", 0, "a", "view"),
+            ("u", 10, "b", "view"), // gap 10 = limit: same session
+            ("u", 21, "c", "view"), // gap 11 > 10: new session
+            ("u", 21, "d", "view"),
+        ]);
+        let o = SequenceOptions::builder()
+            .session_gap(Some(10))
+            .build()
+            .unwrap();
+        let db = build_sequences(&l, &mut d, &o).unwrap();
+        assert_eq!(db.len(), 2);
+        assert_eq!(names(&db, &d)[1], vec![vec!["c", "d"]]);
+        assert_eq!(db.keys(), &[KeyId(0), KeyId(0)]);
+    }
+
+    #[test]
+    fn action_tokens_filters_and_lengths() {
+        let (l, mut d) = log(&[
+            ("u", 1, "a", "view"),
+            ("u", 2, "a", "cart_add"),
+            ("u", 3, "a", "buy"),
+            ("u", 4, "b", "view"),
+            ("v", 1, "b", "view"),
+        ]);
+        let o = SequenceOptions::builder()
+            .token(Token::ActionItem)
+            .actions(Some(vec!["addtocart".into(), "buy".into()]))
+            .build()
+            .unwrap();
+        let db = build_sequences(&l, &mut d, &o).unwrap();
+        assert_eq!(
+            names(&db, &d),
+            vec![vec![vec!["cart_add:a"], vec!["buy:a"]]]
+        );
+
+        let mut d2 = d.clone();
+        d2.tokens = Vocab::new();
+        let o = SequenceOptions::builder()
+            .min_len(2)
+            .max_len(Some(2))
+            .build()
+            .unwrap();
+        let db = build_sequences(&l, &mut d2, &o).unwrap();
+        assert_eq!(names(&db, &d2), vec![vec![vec!["a"], vec!["b"]]]);
+
+        let o = SequenceOptions::builder()
+            .actions(Some(vec!["fav".into()]))
+            .build()
+            .unwrap();
+        let e = build_sequences(&l, &mut d2, &o).unwrap_err().to_string();
+        assert!(e.contains("none of these actions"), "{e}");
+    }
+
+    #[test]
+    fn drop_repeats_time_window_and_rare_items() {
+        let (l, mut d) = log(&[
+            ("u", 1, "a", "view"),
+            ("u", 2, "a", "view"),
+            ("u", 3, "b", "view"),
+            ("u", 4, "a", "view"),
+            ("u", 9, "c", "view"),
+        ]);
+        let o = SequenceOptions::builder()
+            .drop_repeats(true)
+            .to(Some(Timestamp(9)))
+            .build()
+            .unwrap();
+        let db = build_sequences(&l, &mut d, &o).unwrap();
+        assert_eq!(names(&db, &d)[0], vec![vec!["a"], vec!["b"], vec!["a"]]);
+        let o = SequenceOptions::builder()
+            .min_item_count(2)
+            .build()
+            .unwrap();
+        let db = build_sequences(&l, &mut d, &o).unwrap();
+        assert_eq!(names(&db, &d)[0], vec![vec!["a"], vec!["a"], vec!["a"]]);
+        let o = SequenceOptions::builder()
+            .token(Token::Category)
+            .build()
+            .unwrap();
+        let db = build_sequences(&l, &mut d, &o).unwrap();
+        assert_eq!(names(&db, &d)[0][0], vec!["ca"]);
+    }
+
+    #[test]
+    fn invalid_options_are_refused_once() {
+        assert!(SequenceOptions::builder().min_len(0).build().is_err());
+        assert!(SequenceOptions::builder()
+            .min_len(3)
+            .max_len(Some(2))
+            .build()
+            .is_err());
+        assert!(SequenceOptions::builder()
+            .session_gap(Some(0))
+            .build()
+            .is_err());
+        assert!(SequenceOptions::builder()
+            .from(Some(Timestamp(5)))
+            .to(Some(Timestamp(5)))
+            .build()
+            .is_err());
+        assert_eq!("action:item".parse::<Token>(), Ok(Token::ActionItem));
+        assert!("x".parse::<GroupBy>().is_err());
+        let (l, mut d) = log(&[("u", 1, "a", "view")]);
+        let o = SequenceOptions::builder()
+            .by(GroupBy::Session)
+            .build()
+            .unwrap();
+        assert!(build_sequences(&l, &mut d, &o).is_err());
+        let _ = Action::View;
+    }
+}
