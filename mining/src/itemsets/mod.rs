@@ -1,0 +1,454 @@
+//! Frequent itemsets on baskets: [`apriori`] (Agrawal & Srikant 1994) and [`fpgrowth`] (Han, Pei & Yin
+//! 2000), one exact answer from both.
+//!
+//! A *transaction* is a set of items. Baskets come from any [`SequenceDb`]: the union of a sequence's
+//! items is its transaction ([`Transactions::from_sequences`]), so a basket file (one itemset per
+//! sequence), Online Retail invoices, or Taobao sessions/users all work the same way.
+//!
+//! The minimum support is a count of transactions. A relative threshold `f` becomes
+//! `ceil(f × n)` computed in exact decimal arithmetic from the string the user typed
+//! ([`MinSupport::parse`]), which is what SPMF computes (`Math.ceil(minsup * n)`) without its
+//! floating-point surprises.
+//!
+//! Results ([`FrequentItemsets`]) are in a deterministic order for any thread count: support
+//! descending, then items ascending (lexicographic).
+
+use std::fmt;
+
+use cartseq_data::{ItemId, SequenceDb};
+
+pub mod apriori;
+pub mod fpgrowth;
+
+pub use apriori::Apriori;
+pub use fpgrowth::FpGrowth;
+
+/// Errors of itemset mining.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ItemsetError {
+    /// A parameter is out of range; the message says which and why.
+    #[error("invalid parameter: {0}")]
+    Param(String),
+    /// The result would exceed the configured limit.
+    #[error("more than {limit} frequent itemsets at minimum support {min_support} (of {transactions} transactions); raise --min-support, set --max-len, or raise --max-itemsets")]
+    TooManyItemsets {
+        /// The configured limit.
+        limit: usize,
+        /// Absolute minimum support used.
+        min_support: u32,
+        /// Number of transactions.
+        transactions: usize,
+    },
+    /// Apriori would have to count too many candidates at one level.
+    #[error("Apriori would count {candidates} candidate itemsets of size {size} (limit {limit}); raise --min-support or use --algo fpgrowth")]
+    TooManyCandidates {
+        /// Number of candidates at that level.
+        candidates: u64,
+        /// Itemset size of the level.
+        size: usize,
+        /// The limit.
+        limit: u64,
+    },
+}
+
+/// A minimum support as the user gave it: a fraction of the transactions or an absolute count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MinSupport {
+    /// `numerator / denominator` of the transactions (exact decimal), e.g. `0.001` = 1/1000.
+    Fraction {
+        /// Numerator.
+        num: u64,
+        /// Denominator (a power of ten).
+        den: u64,
+    },
+    /// An absolute number of transactions (sequences).
+    Count(u32),
+}
+
+impl MinSupport {
+    /// Parses `0.01` (fraction in (0, 1]), `1%` / `0.5%` (percent) or `#50` / an integer above 1 (an
+    /// absolute count). Decimal strings are kept exact: `0.001` is 1/1000, never a binary float.
+    pub fn parse(s: &str) -> Result<MinSupport, ItemsetError> {
+        let t = s.trim();
+        let bad = || {
+            ItemsetError::Param(format!(
+                "minimum support {s:?}: expected a fraction in (0, 1] like 0.01, a percentage like 1%, or a count like #50"
+            ))
+        };
+        if let Some(c) = t.strip_prefix('#') {
+            let n: u32 = c.parse().map_err(|_| bad())?;
+            if n == 0 {
+                return Err(bad());
+            }
+            return Ok(MinSupport::Count(n));
+        }
+        let (body, percent) = match t.strip_suffix('%') {
+            Some(b) => (b.trim(), true),
+            None => (t, false),
+        };
+        let (num, mut den) = parse_decimal(body).ok_or_else(bad)?;
+        if !percent && !body.contains(['.', 'e', 'E']) && num > 1 {
+            return u32::try_from(num).map(MinSupport::Count).map_err(|_| bad());
+        }
+        if percent {
+            den = den.checked_mul(100).ok_or_else(bad)?;
+        }
+        if num == 0 || num > den {
+            return Err(bad());
+        }
+        let g = gcd(num, den);
+        Ok(MinSupport::Fraction {
+            num: num / g,
+            den: den / g,
+        })
+    }
+
+    /// The absolute threshold for `n` transactions: `ceil(num × n / den)` (at least 1), or the count.
+    pub fn absolute(self, n: usize) -> u32 {
+        match self {
+            MinSupport::Count(c) => c,
+            MinSupport::Fraction { num, den } => {
+                let p = u128::from(num) * n as u128;
+                let d = u128::from(den);
+                let c = p.div_ceil(d).max(1);
+                u32::try_from(c).unwrap_or(u32::MAX)
+            }
+        }
+    }
+}
+
+impl fmt::Display for MinSupport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MinSupport::Count(c) => write!(f, "#{c}"),
+            MinSupport::Fraction { num, den } => write!(f, "{}", *num as f64 / *den as f64),
+        }
+    }
+}
+
+fn gcd(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a.max(1)
+}
+
+/// `"0.0125"` → (125, 10000). Digits only, one optional point; at most 18 significant decimals.
+fn parse_decimal(s: &str) -> Option<(u64, u64)> {
+    if s.is_empty() {
+        return None;
+    }
+    let (int, frac) = match s.split_once('.') {
+        Some((i, f)) => (i, f),
+        None => (s, ""),
+    };
+    if int.is_empty() && frac.is_empty() {
+        return None;
+    }
+    if !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let frac = frac.trim_end_matches('0');
+    if frac.len() > 18 {
+        return None;
+    }
+    let den = 10u64.checked_pow(frac.len() as u32)?;
+    let i: u64 = if int.is_empty() { 0 } else { int.parse().ok()? };
+    let f: u64 = if frac.is_empty() {
+        0
+    } else {
+        frac.parse().ok()?
+    };
+    Some((i.checked_mul(den)?.checked_add(f)?, den))
+}
+
+/// Transactions as one flat array: transaction `t` is `items[starts[t]..starts[t+1]]`, ascending and
+/// duplicate-free. Memory: 4 bytes per item + 4 per transaction.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Transactions {
+    items: Vec<u32>,
+    starts: Vec<u32>,
+    item_bound: usize,
+}
+
+impl Transactions {
+    /// One transaction per sequence: the union of its items (a sequence's order is ignored).
+    pub fn from_sequences(db: &SequenceDb) -> Transactions {
+        let mut items = Vec::with_capacity(db.num_items());
+        let mut starts = Vec::with_capacity(db.len() + 1);
+        starts.push(0u32);
+        let mut buf: Vec<u32> = Vec::new();
+        for s in db.iter() {
+            if s.len() == 1 {
+                items.extend(s.items().iter().map(|i| i.0));
+            } else {
+                buf.clear();
+                buf.extend(s.items().iter().map(|i| i.0));
+                buf.sort_unstable();
+                buf.dedup();
+                items.extend_from_slice(&buf);
+            }
+            starts.push(items.len() as u32);
+        }
+        let item_bound = db.item_bound();
+        Transactions {
+            items,
+            starts,
+            item_bound,
+        }
+    }
+
+    /// Builds transactions from item lists (each is sorted and de-duplicated here).
+    pub fn from_lists<I, T>(lists: I) -> Transactions
+    where
+        I: IntoIterator<Item = T>,
+        T: AsRef<[u32]>,
+    {
+        let mut items = Vec::new();
+        let mut starts = vec![0u32];
+        let mut buf: Vec<u32> = Vec::new();
+        for l in lists {
+            buf.clear();
+            buf.extend_from_slice(l.as_ref());
+            buf.sort_unstable();
+            buf.dedup();
+            items.extend_from_slice(&buf);
+            starts.push(items.len() as u32);
+        }
+        let item_bound = items.iter().map(|&i| i as usize + 1).max().unwrap_or(0);
+        Transactions {
+            items,
+            starts,
+            item_bound,
+        }
+    }
+
+    /// Number of transactions.
+    pub fn len(&self) -> usize {
+        self.starts.len() - 1
+    }
+
+    /// Whether there is no transaction.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Transaction `t` (ascending item numbers).
+    #[inline]
+    pub fn get(&self, t: usize) -> &[u32] {
+        &self.items[self.starts[t] as usize..self.starts[t + 1] as usize]
+    }
+
+    /// All transactions in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &[u32]> + '_ {
+        (0..self.len()).map(move |t| self.get(t))
+    }
+
+    /// The largest item number plus one.
+    pub fn item_bound(&self) -> usize {
+        self.item_bound
+    }
+
+    /// Support count of every item (indexed by item number).
+    pub fn item_counts(&self) -> Vec<u32> {
+        let mut c = vec![0u32; self.item_bound];
+        for &i in &self.items {
+            c[i as usize] += 1;
+        }
+        c
+    }
+}
+
+/// Validated parameters shared by both itemset miners. Build with [`ItemsetParams::new`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ItemsetParams {
+    min_support: MinSupport,
+    max_len: usize,
+    max_itemsets: usize,
+}
+
+impl ItemsetParams {
+    /// Parameters with the given minimum support, no length limit and at most 10,000,000 itemsets.
+    pub fn new(min_support: MinSupport) -> Self {
+        ItemsetParams {
+            min_support,
+            max_len: usize::MAX,
+            max_itemsets: 10_000_000,
+        }
+    }
+
+    /// Keeps itemsets of at most `n` items (0 means no limit).
+    pub fn max_len(mut self, n: usize) -> Self {
+        self.max_len = if n == 0 { usize::MAX } else { n };
+        self
+    }
+
+    /// Fails with [`ItemsetError::TooManyItemsets`] beyond `n` itemsets (the explosion guard).
+    pub fn max_itemsets(mut self, n: usize) -> Self {
+        self.max_itemsets = n;
+        self
+    }
+
+    /// The minimum support.
+    pub fn min_support(&self) -> MinSupport {
+        self.min_support
+    }
+
+    /// Checks the parameters once.
+    pub fn check(&self) -> Result<(), ItemsetError> {
+        if self.max_itemsets == 0 {
+            return Err(ItemsetError::Param(
+                "--max-itemsets must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn get_max_len(&self) -> usize {
+        self.max_len
+    }
+
+    pub(crate) fn get_max_itemsets(&self) -> usize {
+        self.max_itemsets
+    }
+}
+
+/// Frequent itemsets with their support counts, in a flat layout, sorted by support descending then
+/// items ascending.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FrequentItemsets {
+    items: Vec<ItemId>,
+    starts: Vec<u32>,
+    supports: Vec<u32>,
+    transactions: usize,
+    min_support: u32,
+}
+
+impl FrequentItemsets {
+    /// Assembles and sorts a result from (items, support) pairs; items need not be sorted.
+    pub fn from_pairs(
+        mut pairs: Vec<(Vec<u32>, u32)>,
+        transactions: usize,
+        min_support: u32,
+    ) -> FrequentItemsets {
+        for (s, _) in pairs.iter_mut() {
+            s.sort_unstable();
+        }
+        pairs.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let mut items = Vec::with_capacity(pairs.iter().map(|p| p.0.len()).sum());
+        let mut starts = Vec::with_capacity(pairs.len() + 1);
+        let mut supports = Vec::with_capacity(pairs.len());
+        starts.push(0u32);
+        for (s, sup) in pairs {
+            items.extend(s.into_iter().map(ItemId));
+            starts.push(items.len() as u32);
+            supports.push(sup);
+        }
+        FrequentItemsets {
+            items,
+            starts,
+            supports,
+            transactions,
+            min_support,
+        }
+    }
+
+    /// Number of itemsets.
+    pub fn len(&self) -> usize {
+        self.supports.len()
+    }
+
+    /// Whether none was frequent.
+    pub fn is_empty(&self) -> bool {
+        self.supports.is_empty()
+    }
+
+    /// Itemset `k` and its support count.
+    pub fn get(&self, k: usize) -> (&[ItemId], u32) {
+        (
+            &self.items[self.starts[k] as usize..self.starts[k + 1] as usize],
+            self.supports[k],
+        )
+    }
+
+    /// All (itemset, support) pairs in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&[ItemId], u32)> + '_ {
+        (0..self.len()).map(move |k| self.get(k))
+    }
+
+    /// Number of transactions mined.
+    pub fn transactions(&self) -> usize {
+        self.transactions
+    }
+
+    /// The absolute minimum support used.
+    pub fn min_support(&self) -> u32 {
+        self.min_support
+    }
+}
+
+/// A frequent-itemset algorithm.
+pub trait ItemsetMiner {
+    /// Mines every itemset with support at least the minimum support.
+    fn mine(&self, tx: &Transactions) -> Result<FrequentItemsets, ItemsetError>;
+}
+
+/// Guard shared by worker threads: counts emitted itemsets and trips past the limit.
+pub(crate) struct Guard {
+    count: std::sync::atomic::AtomicUsize,
+    limit: usize,
+}
+
+impl Guard {
+    pub(crate) fn new(limit: usize) -> Self {
+        Guard {
+            count: std::sync::atomic::AtomicUsize::new(0),
+            limit,
+        }
+    }
+
+    /// Records `n` more itemsets; false once the limit is exceeded.
+    #[inline]
+    pub(crate) fn add(&self, n: usize) -> bool {
+        use std::sync::atomic::Ordering;
+        self.count.fetch_add(n, Ordering::Relaxed) + n <= self.limit
+    }
+
+    #[inline]
+    pub(crate) fn tripped(&self) -> bool {
+        self.count.load(std::sync::atomic::Ordering::Relaxed) > self.limit
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn min_support_is_exact() {
+        let f = MinSupport::parse("0.001").unwrap();
+        assert_eq!(f.absolute(59_601), 60);
+        assert_eq!(MinSupport::parse("0.1%").unwrap().absolute(59_601), 60);
+        assert_eq!(MinSupport::parse("0.01").unwrap().absolute(88_162), 882);
+        assert_eq!(MinSupport::parse("0.5").unwrap().absolute(4), 2);
+        assert_eq!(MinSupport::parse("1").unwrap().absolute(4), 4);
+        assert_eq!(MinSupport::parse("#7").unwrap().absolute(4), 7);
+        assert_eq!(MinSupport::parse("50").unwrap(), MinSupport::Count(50));
+        assert_eq!(MinSupport::parse("0.3").unwrap().absolute(10), 3);
+        assert!(MinSupport::parse("0").is_err());
+        assert!(MinSupport::parse("1.5").is_err());
+        assert!(MinSupport::parse("abc").is_err());
+        assert!(MinSupport::parse("-0.1").is_err());
+    }
+
+    #[test]
+    fn transactions_from_sequences_are_unions() {
+        let db =
+            cartseq_data::sequence_db::from_nested(&[vec![vec![3, 1], vec![1, 2]], vec![vec![0]]]);
+        let tx = Transactions::from_sequences(&db);
+        assert_eq!(tx.len(), 2);
+        assert_eq!(tx.get(0), &[1, 2, 3]);
+        assert_eq!(tx.get(1), &[0]);
+        assert_eq!(tx.item_counts(), vec![1, 1, 1, 1]);
+    }
+}

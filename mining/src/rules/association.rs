@@ -1,0 +1,194 @@
+//! Association rules X ⇒ Y from frequent itemsets (Agrawal & Srikant 1994, "ap-genrules").
+//!
+//! For every frequent itemset Z of two or more items and every split Z = X ∪ Y (X, Y non-empty,
+//! disjoint), the rule X ⇒ Y is kept when sup(Z) / sup(X) ≥ min confidence. Consequents grow level by
+//! level and a consequent is only extended if its rule passed, which is exact because the confidence
+//! of X ⇒ Y can only drop when items move from X to Y. The supports of X and Y are looked up among the
+//! frequent itemsets (every subset of a frequent itemset is frequent).
+//!
+//! This is the rule set SPMF's `FPGrowth_association_rules_with_lift` produces (with min lift 0), with
+//! identical confidence and lift values.
+//!
+//! Cost: one hash lookup per candidate rule; memory is a hash index over the itemsets plus the rules.
+//! Parallelism: itemsets are processed independently with rayon; the result is sorted.
+
+use hashbrown::HashMap;
+use rayon::prelude::*;
+
+use cartseq_data::ItemId;
+
+use super::{check_confidence, Rule, RuleError, RuleFilter, RuleKind, RuleSet, RuleSort};
+use crate::itemsets::FrequentItemsets;
+
+/// Validated parameters of association-rule generation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AssociationParams {
+    min_confidence: f64,
+    filter: RuleFilter,
+    max_rules: usize,
+}
+
+impl AssociationParams {
+    /// Rules with confidence at least `min_confidence` (in [0, 1]); at most 10,000,000 rules.
+    pub fn new(min_confidence: f64) -> Result<Self, RuleError> {
+        check_confidence(min_confidence)?;
+        Ok(AssociationParams {
+            min_confidence,
+            filter: RuleFilter::default(),
+            max_rules: 10_000_000,
+        })
+    }
+
+    /// Filters on sizes, items and lift.
+    pub fn filter(mut self, f: RuleFilter) -> Self {
+        self.filter = f;
+        self
+    }
+
+    /// The explosion guard: fail beyond `n` rules (counted after filtering).
+    pub fn max_rules(mut self, n: usize) -> Self {
+        self.max_rules = n.max(1);
+        self
+    }
+}
+
+/// Generates every association rule of `itemsets` that passes `params`, sorted by lift.
+pub fn association_rules(
+    itemsets: &FrequentItemsets,
+    params: &AssociationParams,
+) -> Result<RuleSet, RuleError> {
+    let index: HashMap<&[ItemId], u32> = itemsets.iter().collect();
+    let n = itemsets.transactions();
+    let count = std::sync::atomic::AtomicUsize::new(0);
+    let per_set: Vec<Vec<Rule>> = (0..itemsets.len())
+        .into_par_iter()
+        .map(|k| {
+            let (z, sup) = itemsets.get(k);
+            if z.len() < 2 || count.load(std::sync::atomic::Ordering::Relaxed) > params.max_rules {
+                return Vec::new();
+            }
+            let rules = rules_of(z, sup, &index, params, n);
+            count.fetch_add(rules.len(), std::sync::atomic::Ordering::Relaxed);
+            rules
+        })
+        .collect();
+    if count.into_inner() > params.max_rules {
+        return Err(RuleError::TooManyRules {
+            limit: params.max_rules,
+        });
+    }
+    let mut set = RuleSet {
+        kind: RuleKind::Association,
+        rules: per_set.into_iter().flatten().collect(),
+        n,
+        min_support: itemsets.min_support(),
+    };
+    set.sort(RuleSort::Lift);
+    Ok(set)
+}
+
+/// All rules from one itemset `z` (ascending) with support `sup`.
+fn rules_of(
+    z: &[ItemId],
+    sup: u32,
+    index: &HashMap<&[ItemId], u32>,
+    p: &AssociationParams,
+    n: usize,
+) -> Vec<Rule> {
+    let mut out = Vec::new();
+    let max_cons = p.filter.max_consequent.unwrap_or(usize::MAX);
+    // Consequents of the current level (each ascending, as positions into z), flat.
+    let mut level: Vec<u32> = Vec::new();
+    let mut m = 1usize;
+    let mut ante: Vec<ItemId> = Vec::with_capacity(z.len());
+    let mut cons: Vec<ItemId> = Vec::with_capacity(z.len());
+    let mut try_rule = |pos: &[u32], out: &mut Vec<Rule>| -> bool {
+        ante.clear();
+        cons.clear();
+        let mut j = 0;
+        for (i, &it) in z.iter().enumerate() {
+            if j < pos.len() && pos[j] as usize == i {
+                cons.push(it);
+                j += 1;
+            } else {
+                ante.push(it);
+            }
+        }
+        let (Some(&sa), Some(&sc)) = (index.get(&ante[..]), index.get(&cons[..])) else {
+            return false;
+        };
+        let r = Rule::of_itemsets(ante.clone(), cons.clone(), sup, sa, sc);
+        if r.confidence() < p.min_confidence {
+            return false;
+        }
+        if p.filter.keep(&r, n) {
+            out.push(r);
+        }
+        true
+    };
+    for i in 0..z.len() as u32 {
+        if try_rule(&[i], &mut out) {
+            level.push(i);
+        }
+    }
+    while !level.is_empty() && m + 1 < z.len() && m < max_cons {
+        // Join consequents sharing their first m−1 positions.
+        let cnt = level.len() / m;
+        let get = |i: usize| &level[i * m..(i + 1) * m];
+        let mut next: Vec<u32> = Vec::new();
+        let mut cand = vec![0u32; m + 1];
+        let mut i = 0;
+        while i < cnt {
+            let mut j = i + 1;
+            while j < cnt && get(j)[..m - 1] == get(i)[..m - 1] {
+                j += 1;
+            }
+            for a in i..j {
+                for b in a + 1..j {
+                    cand[..m].copy_from_slice(get(a));
+                    cand[m] = get(b)[m - 1];
+                    if try_rule(&cand, &mut out) {
+                        next.extend_from_slice(&cand);
+                    }
+                }
+            }
+            i = j;
+        }
+        level = next;
+        m += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::itemsets::{FpGrowth, ItemsetMiner, ItemsetParams, MinSupport, Transactions};
+
+    #[test]
+    fn small_example() {
+        let tx = Transactions::from_lists([
+            vec![1, 2, 3],
+            vec![1, 2],
+            vec![1, 3],
+            vec![2, 3],
+            vec![1, 2, 3],
+        ]);
+        let fi = FpGrowth::new(ItemsetParams::new(MinSupport::Count(2)))
+            .unwrap()
+            .mine(&tx)
+            .unwrap();
+        let rs = association_rules(&fi, &AssociationParams::new(0.0).unwrap()).unwrap();
+        // 3 pairs × 2 directions + 1 triple × 6 splits.
+        assert_eq!(rs.len(), 12);
+        let r = rs
+            .rules
+            .iter()
+            .find(|r| r.antecedent == vec![vec![ItemId(1), ItemId(2)]])
+            .unwrap();
+        assert_eq!(
+            (r.support, r.antecedent_support, r.consequent_support),
+            (2, 3, 4)
+        );
+    }
+}
