@@ -37,3 +37,4 @@ pub use prefixspan::PrefixSpan;
 pub use sink::{CollectSink, PatternSink, TopKSink, WriteSink};
 pub mod features;
 pub mod itemsets;
+pub mod rules;
