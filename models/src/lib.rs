@@ -10,6 +10,7 @@
 pub mod dataset;
 pub mod ensemble;
 pub mod error;
+pub mod nn;
 
 pub use dataset::{Dataset, Sequences};
 pub use error::ModelError;

@@ -1,0 +1,634 @@
+//! Sequence classifier: embedding → RNN/LSTM/GRU stack → dense softmax (or sigmoid for two classes),
+//! trained with minibatch backpropagation through time.
+//!
+//! Reads `Dataset::seqs` (one token sequence per row) and the labels; honours sample weights in the
+//! loss. Minibatches are buckets of sequences of similar length (the training rows sorted by length,
+//! cut into batches, batch order shuffled every epoch), so padding costs nothing. Sequences longer than
+//! `max_len` keep their last `max_len` tokens. Tokens at or beyond the training vocabulary map to one
+//! shared out-of-vocabulary row. Early stopping watches the loss on a seeded validation split and
+//! restores the best epoch's weights.
+//!
+//! Cost per epoch: `O(tokens × (embed + hidden) × gates × hidden)` multiply-adds per layer; memory
+//! `O(batch tokens × gates × hidden)` per layer for the backward pass, plus the parameters three
+//! times over for Adam.
+
+use std::io::{Read, Write};
+use std::time::Instant;
+
+use ndarray::Array2;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use super::dense::{sigmoid_bce, softmax_ce, softmax_rows};
+use super::network::SeqNet;
+use super::optim::{LrSchedule, Optimizer, OptimizerKind};
+use super::param::sigmoid;
+use super::recurrent::CellKind;
+use crate::{Classifier, Dataset, Learner, ModelError};
+
+/// Hyper-parameters of a [`SeqClassifier`] (unchecked; [`SeqClassifierParams::check`] validates).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct SeqClassifierParams {
+    /// Recurrent cell.
+    pub cell: CellKind,
+    /// Embedding width.
+    pub embed_dim: usize,
+    /// Hidden width of each recurrent layer, bottom first (e.g. `[128, 64]`).
+    pub hidden: Vec<usize>,
+    /// Dropout on inputs, between layers and before the head.
+    pub dropout: f64,
+    /// Maximum number of epochs.
+    pub epochs: usize,
+    /// Sequences per minibatch.
+    pub batch_size: usize,
+    /// Base learning rate.
+    pub lr: f64,
+    /// Update rule.
+    pub optimizer: OptimizerKind,
+    /// Learning-rate schedule over epochs.
+    pub schedule: LrSchedule,
+    /// L2 weight decay on weights (not biases).
+    pub weight_decay: f64,
+    /// Global gradient-norm clipping (0 = off).
+    pub clip_norm: f64,
+    /// Fraction of rows held out for early stopping (0 = no validation, train all epochs).
+    pub valid_fraction: f64,
+    /// Epochs without validation improvement before stopping.
+    pub patience: usize,
+    /// Longest sequence fed to the network (the last tokens are kept).
+    pub max_len: usize,
+    /// Seed of initialisation, split, batch order and dropout.
+    pub seed: u64,
+}
+
+impl SeqClassifierParams {
+    /// Defaults: embedding 32, one layer of 64, dropout 0.1, 10 epochs, batch 64, Adam 1e-3, clip 5,
+    /// 10 % validation with patience 3, sequences truncated to 200 tokens, seed 42.
+    pub fn new(cell: CellKind) -> Self {
+        SeqClassifierParams {
+            cell,
+            embed_dim: 32,
+            hidden: vec![64],
+            dropout: 0.1,
+            epochs: 10,
+            batch_size: 64,
+            lr: 1e-3,
+            optimizer: OptimizerKind::adam(),
+            schedule: LrSchedule::Constant,
+            weight_decay: 0.0,
+            clip_norm: 5.0,
+            valid_fraction: 0.1,
+            patience: 3,
+            max_len: 200,
+            seed: 42,
+        }
+    }
+
+    /// Sets the embedding width.
+    pub fn embed_dim(mut self, v: usize) -> Self {
+        self.embed_dim = v;
+        self
+    }
+    /// Sets the recurrent widths, bottom first.
+    pub fn hidden(mut self, v: Vec<usize>) -> Self {
+        self.hidden = v;
+        self
+    }
+    /// Sets the dropout rate.
+    pub fn dropout(mut self, v: f64) -> Self {
+        self.dropout = v;
+        self
+    }
+    /// Sets the maximum number of epochs.
+    pub fn epochs(mut self, v: usize) -> Self {
+        self.epochs = v;
+        self
+    }
+    /// Sets the minibatch size.
+    pub fn batch_size(mut self, v: usize) -> Self {
+        self.batch_size = v;
+        self
+    }
+    /// Sets the base learning rate.
+    pub fn lr(mut self, v: f64) -> Self {
+        self.lr = v;
+        self
+    }
+    /// Sets the update rule.
+    pub fn optimizer(mut self, v: OptimizerKind) -> Self {
+        self.optimizer = v;
+        self
+    }
+    /// Sets the learning-rate schedule.
+    pub fn schedule(mut self, v: LrSchedule) -> Self {
+        self.schedule = v;
+        self
+    }
+    /// Sets the L2 weight decay.
+    pub fn weight_decay(mut self, v: f64) -> Self {
+        self.weight_decay = v;
+        self
+    }
+    /// Sets the gradient-norm limit (0 = off).
+    pub fn clip_norm(mut self, v: f64) -> Self {
+        self.clip_norm = v;
+        self
+    }
+    /// Sets the validation fraction (0 = none).
+    pub fn valid_fraction(mut self, v: f64) -> Self {
+        self.valid_fraction = v;
+        self
+    }
+    /// Sets the early-stopping patience.
+    pub fn patience(mut self, v: usize) -> Self {
+        self.patience = v;
+        self
+    }
+    /// Sets the truncation length.
+    pub fn max_len(mut self, v: usize) -> Self {
+        self.max_len = v;
+        self
+    }
+    /// Sets the seed.
+    pub fn seed(mut self, v: u64) -> Self {
+        self.seed = v;
+        self
+    }
+
+    /// Validates every parameter once.
+    pub fn check(self) -> Result<SeqClassifier, ModelError> {
+        fn bad(
+            name: &'static str,
+            value: impl std::fmt::Display,
+            expected: &'static str,
+        ) -> ModelError {
+            ModelError::InvalidParam {
+                name,
+                value: value.to_string(),
+                expected,
+            }
+        }
+        if self.embed_dim == 0 {
+            return Err(bad("embed_dim", self.embed_dim, "at least 1"));
+        }
+        if self.hidden.is_empty() || self.hidden.contains(&0) {
+            return Err(bad(
+                "hidden",
+                format!("{:?}", self.hidden),
+                "one or more layer widths, each at least 1",
+            ));
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return Err(bad("dropout", self.dropout, "in [0, 1)"));
+        }
+        if self.epochs == 0 {
+            return Err(bad("epochs", self.epochs, "at least 1"));
+        }
+        if self.batch_size == 0 {
+            return Err(bad("batch_size", self.batch_size, "at least 1"));
+        }
+        if !(self.lr > 0.0 && self.lr.is_finite()) {
+            return Err(bad("lr", self.lr, "a positive number"));
+        }
+        if let OptimizerKind::Sgd { momentum } = self.optimizer {
+            if !(0.0..1.0).contains(&momentum) {
+                return Err(bad("momentum", momentum, "in [0, 1)"));
+            }
+        }
+        match self.schedule {
+            LrSchedule::Step { every, gamma } if every == 0 || !(gamma > 0.0 && gamma <= 1.0) => {
+                return Err(bad(
+                    "lr_schedule",
+                    format!("step every {every} × {gamma}"),
+                    "every ≥ 1, gamma in (0, 1]",
+                ))
+            }
+            LrSchedule::Exponential { gamma } if !(gamma > 0.0 && gamma <= 1.0) => {
+                return Err(bad(
+                    "lr_schedule",
+                    format!("exponential × {gamma}"),
+                    "gamma in (0, 1]",
+                ))
+            }
+            _ => {}
+        }
+        if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
+            return Err(bad("weight_decay", self.weight_decay, "a number ≥ 0"));
+        }
+        if !(self.clip_norm >= 0.0 && self.clip_norm.is_finite()) {
+            return Err(bad("clip_norm", self.clip_norm, "a number ≥ 0 (0 = off)"));
+        }
+        if !(0.0..0.9).contains(&self.valid_fraction) {
+            return Err(bad("valid_fraction", self.valid_fraction, "in [0, 0.9)"));
+        }
+        if self.max_len == 0 {
+            return Err(bad("max_len", self.max_len, "at least 1"));
+        }
+        Ok(SeqClassifier { params: self })
+    }
+}
+
+/// Validated hyper-parameters: call [`SeqClassifier::fit`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct SeqClassifier {
+    params: SeqClassifierParams,
+}
+
+/// One line of the training history.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct EpochRecord {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// Learning rate used.
+    pub lr: f64,
+    /// Mean training loss over the epoch's minibatches.
+    pub train_loss: f64,
+    /// Loss on the validation split, when there is one.
+    pub valid_loss: Option<f64>,
+    /// Task metric on the validation split (accuracy for classifiers, Recall@20 for next-item).
+    pub valid_metric: Option<f64>,
+    /// Wall-clock seconds of the epoch (the only non-deterministic field).
+    pub seconds: f64,
+}
+
+/// A fitted sequence classifier.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct SeqClassifierModel {
+    /// The parameters it was trained with.
+    pub params: SeqClassifierParams,
+    /// Number of classes.
+    pub n_classes: usize,
+    /// Training vocabulary size (token ids at or above it share the out-of-vocabulary row).
+    pub vocab: usize,
+    /// Weights.
+    pub net: SeqNet<f32>,
+    /// Per-epoch history.
+    pub history: Vec<EpochRecord>,
+    /// Epoch whose weights were kept (1-based).
+    pub best_epoch: usize,
+}
+
+/// A batch of rows prepared for the network: sequences sorted longest first and the row order.
+struct Batch {
+    rows: Vec<usize>,
+}
+
+fn clip_seq(s: &[u32], max_len: usize) -> &[u32] {
+    &s[s.len().saturating_sub(max_len)..]
+}
+
+/// Rows sorted by (length descending), cut into batches; ties keep the order of `rows`.
+fn buckets(rows: &[usize], lens: &[usize], batch: usize) -> Vec<Batch> {
+    let mut sorted = rows.to_vec();
+    sorted.sort_by_key(|&r| std::cmp::Reverse(lens[r]));
+    sorted
+        .chunks(batch)
+        .map(|c| Batch { rows: c.to_vec() })
+        .collect()
+}
+
+impl SeqClassifier {
+    /// The validated parameters.
+    pub fn params(&self) -> &SeqClassifierParams {
+        &self.params
+    }
+
+    /// Fits on `ds` (which must carry `seqs`).
+    pub fn fit(&self, ds: &Dataset) -> Result<SeqClassifierModel, ModelError> {
+        self.fit_with(ds, &mut |_| {})
+    }
+
+    /// Fits on `ds`, calling `progress` after every epoch.
+    pub fn fit_with(
+        &self,
+        ds: &Dataset,
+        progress: &mut dyn FnMut(&EpochRecord),
+    ) -> Result<SeqClassifierModel, ModelError> {
+        let p = &self.params;
+        let seqs = ds.seqs.as_ref().ok_or_else(|| {
+            ModelError::Data("a sequence model needs token sequences (dataset has none)".into())
+        })?;
+        if seqs.len() != ds.nrows() {
+            return Err(ModelError::Data(format!(
+                "{} sequences for {} rows",
+                seqs.len(),
+                ds.nrows()
+            )));
+        }
+        if ds.nrows() == 0 {
+            return Err(ModelError::Data("no rows to train on".into()));
+        }
+        if ds.n_classes < 2 {
+            return Err(ModelError::Data(format!(
+                "need at least 2 classes, got {}",
+                ds.n_classes
+            )));
+        }
+        let vocab = seqs.vocab;
+        let mut rng = ChaCha8Rng::seed_from_u64(p.seed);
+        let outputs = if ds.n_classes == 2 { 1 } else { ds.n_classes };
+        let mut net: SeqNet<f32> = SeqNet::new(
+            p.cell,
+            vocab + 1,
+            p.embed_dim,
+            &p.hidden,
+            outputs,
+            p.dropout,
+            &mut rng,
+        );
+        let lens: Vec<usize> = (0..ds.nrows())
+            .map(|i| seqs.row(i).len().min(p.max_len))
+            .collect();
+        let mut all: Vec<usize> = (0..ds.nrows()).collect();
+        all.shuffle(&mut rng);
+        let n_valid = if p.valid_fraction > 0.0 && ds.nrows() >= 20 {
+            ((ds.nrows() as f64 * p.valid_fraction).round() as usize).max(1)
+        } else {
+            0
+        };
+        let (valid, train) = all.split_at(n_valid);
+        let mut batches = buckets(train, &lens, p.batch_size);
+        let valid_batches = buckets(valid, &lens, 512);
+        let mut opt = Optimizer::new(p.optimizer, p.weight_decay, p.clip_norm);
+        let mut history = Vec::new();
+        let mut best: Option<(f64, usize, SeqNet<f32>)> = None;
+        let mut toks: Vec<Vec<u32>> = Vec::new();
+        for epoch in 0..p.epochs {
+            let start = Instant::now();
+            let lr = p.schedule.rate(p.lr, epoch);
+            batches.shuffle(&mut rng);
+            let (mut loss_sum, mut w_sum) = (0.0, 0.0);
+            for b in &batches {
+                batch_tokens(ds, &b.rows, vocab, p.max_len, &mut toks);
+                let refs: Vec<&[u32]> = toks.iter().map(Vec::as_slice).collect();
+                let targets: Vec<usize> = b.rows.iter().map(|&r| ds.y[r]).collect();
+                let weights: Option<Vec<f32>> = ds
+                    .weights
+                    .as_ref()
+                    .map(|_| b.rows.iter().map(|&r| ds.weight(r) as f32).collect());
+                net.zero_grad();
+                let (out, cache) = net.forward(&refs, Some(&mut rng));
+                let (loss, dout) = if outputs == 1 {
+                    sigmoid_bce(&out, &targets, weights.as_deref())
+                } else {
+                    softmax_ce(&out, &targets, weights.as_deref())
+                };
+                net.backward(&cache, &dout);
+                opt.step(&mut net.params_mut(), lr);
+                let bw: f64 = weights.as_ref().map_or(b.rows.len() as f64, |w| {
+                    w.iter().map(|&v| f64::from(v)).sum()
+                });
+                loss_sum += loss * bw;
+                w_sum += bw;
+            }
+            let train_loss = if w_sum > 0.0 { loss_sum / w_sum } else { 0.0 };
+            let (valid_loss, valid_metric) = if valid.is_empty() {
+                (None, None)
+            } else {
+                let (l, a) = evaluate(&net, ds, &valid_batches, vocab, p.max_len, ds.n_classes);
+                (Some(l), Some(a))
+            };
+            let rec = EpochRecord {
+                epoch: epoch + 1,
+                lr,
+                train_loss,
+                valid_loss,
+                valid_metric,
+                seconds: start.elapsed().as_secs_f64(),
+            };
+            progress(&rec);
+            history.push(rec);
+            if let Some(vl) = valid_loss {
+                let improved = best.as_ref().map_or(true, |(b, _, _)| vl < *b);
+                if improved {
+                    best = Some((vl, epoch + 1, net.clone()));
+                } else if best
+                    .as_ref()
+                    .is_some_and(|(_, e, _)| epoch + 1 - e >= p.patience)
+                {
+                    break;
+                }
+            }
+        }
+        let best_epoch = match best {
+            Some((_, e, b)) => {
+                net = b;
+                e
+            }
+            None => history.len(),
+        };
+        Ok(SeqClassifierModel {
+            params: p.clone(),
+            n_classes: ds.n_classes,
+            vocab,
+            net,
+            history,
+            best_epoch,
+        })
+    }
+}
+
+/// Fills `out` with the (truncated, vocabulary-clamped) token sequences of `rows`.
+fn batch_tokens(
+    ds: &Dataset,
+    rows: &[usize],
+    vocab: usize,
+    max_len: usize,
+    out: &mut Vec<Vec<u32>>,
+) {
+    out.clear();
+    if let Some(seqs) = ds.seqs.as_ref() {
+        for &r in rows {
+            out.push(
+                clip_seq(seqs.row(r), max_len)
+                    .iter()
+                    .map(|&t| (t as usize).min(vocab) as u32)
+                    .collect(),
+            );
+        }
+    }
+}
+
+/// Class probabilities for the rows of every batch, written at the batch rows' positions.
+#[allow(clippy::too_many_arguments)]
+fn probabilities(
+    net: &SeqNet<f32>,
+    ds: &Dataset,
+    batches: &[Batch],
+    vocab: usize,
+    max_len: usize,
+    n_classes: usize,
+    out: &mut Array2<f64>,
+    row_of: &dyn Fn(usize) -> usize,
+) {
+    let mut toks = Vec::new();
+    for b in batches {
+        batch_tokens(ds, &b.rows, vocab, max_len, &mut toks);
+        let refs: Vec<&[u32]> = toks.iter().map(Vec::as_slice).collect();
+        let (mut z, _) = net.forward(&refs, None);
+        if n_classes == 2 {
+            for (i, &r) in b.rows.iter().enumerate() {
+                let p1 = f64::from(sigmoid(z[[i, 0]]));
+                let o = row_of(r);
+                out[[o, 0]] = 1.0 - p1;
+                out[[o, 1]] = p1;
+            }
+        } else {
+            softmax_rows(&mut z);
+            for (i, &r) in b.rows.iter().enumerate() {
+                let o = row_of(r);
+                for c in 0..n_classes {
+                    out[[o, c]] = f64::from(z[[i, c]]);
+                }
+            }
+        }
+    }
+}
+
+/// Mean log-loss and accuracy on the rows of `batches`.
+fn evaluate(
+    net: &SeqNet<f32>,
+    ds: &Dataset,
+    batches: &[Batch],
+    vocab: usize,
+    max_len: usize,
+    n_classes: usize,
+) -> (f64, f64) {
+    let rows: Vec<usize> = batches
+        .iter()
+        .flat_map(|b| b.rows.iter().copied())
+        .collect();
+    let mut pos = vec![0usize; ds.nrows()];
+    for (i, &r) in rows.iter().enumerate() {
+        pos[r] = i;
+    }
+    let mut p = Array2::zeros((rows.len(), n_classes));
+    probabilities(net, ds, batches, vocab, max_len, n_classes, &mut p, &|r| {
+        pos[r]
+    });
+    let (mut loss, mut correct, mut wsum) = (0.0, 0.0, 0.0);
+    for (i, &r) in rows.iter().enumerate() {
+        let w = ds.weight(r);
+        let y = ds.y[r];
+        loss -= w * p[[i, y]].max(1e-15).ln();
+        let pred = crate::argmax_rows(&p.slice(ndarray::s![i..i + 1, ..]).to_owned())[0];
+        if pred == y {
+            correct += w;
+        }
+        wsum += w;
+    }
+    (
+        loss / wsum.max(f64::MIN_POSITIVE),
+        correct / wsum.max(f64::MIN_POSITIVE),
+    )
+}
+
+impl Classifier for SeqClassifierModel {
+    fn n_classes(&self) -> usize {
+        self.n_classes
+    }
+
+    /// Rows without sequences (a dataset lacking `seqs`) get the prior of an empty sequence.
+    fn predict_proba(&self, ds: &Dataset) -> Array2<f64> {
+        let n = ds.nrows().max(ds.seqs.as_ref().map_or(0, |s| s.len()));
+        let mut out = Array2::zeros((n, self.n_classes));
+        let lens: Vec<usize> = (0..n)
+            .map(|i| {
+                ds.seqs
+                    .as_ref()
+                    .map_or(0, |s| s.row(i).len().min(self.params.max_len))
+            })
+            .collect();
+        let rows: Vec<usize> = (0..n).collect();
+        let batches = buckets(&rows, &lens, 512);
+        probabilities(
+            &self.net,
+            ds,
+            &batches,
+            self.vocab,
+            self.params.max_len,
+            self.n_classes,
+            &mut out,
+            &|r| r,
+        );
+        out
+    }
+}
+
+impl Learner for SeqClassifier {
+    fn fit_boxed(&self, ds: &Dataset) -> Result<Box<dyn Classifier>, ModelError> {
+        Ok(Box::new(self.fit(ds)?))
+    }
+
+    fn name(&self) -> String {
+        self.params.cell.name().to_string()
+    }
+}
+
+/// Magic string of a saved neural model.
+pub const NN_MAGIC: &str = "cartseq-model";
+/// File-format version of saved neural models.
+pub const NN_FORMAT_VERSION: u64 = 1;
+
+#[derive(Serialize)]
+struct EnvelopeOut<'a> {
+    magic: &'a str,
+    format_version: u64,
+    kind: &'a str,
+    model: &'a SeqClassifierModel,
+}
+
+impl SeqClassifierModel {
+    /// Writes the model as versioned JSON (`{"magic": "cartseq-model", "format_version": 1, "kind":
+    /// "lstm", "model": …}`).
+    pub fn save<W: Write>(&self, mut w: W) -> Result<(), ModelError> {
+        let env = EnvelopeOut {
+            magic: NN_MAGIC,
+            format_version: NN_FORMAT_VERSION,
+            kind: self.params.cell.name(),
+            model: self,
+        };
+        serde_json::to_writer(&mut w, &env)
+            .map_err(|e| ModelError::Io(std::io::Error::other(e.to_string())))?;
+        w.flush()?;
+        Ok(())
+    }
+
+    /// Reads a model written by [`SeqClassifierModel::save`], checking magic, version and kind.
+    pub fn load<R: Read>(r: R) -> Result<Self, ModelError> {
+        let v: serde_json::Value =
+            serde_json::from_reader(std::io::BufReader::new(r)).map_err(|e| {
+                ModelError::BadFile(format!("not a cartseq model file (not valid JSON: {e})"))
+            })?;
+        let magic = v.get("magic").and_then(|m| m.as_str());
+        if magic != Some(NN_MAGIC) {
+            return Err(ModelError::BadFile(format!(
+                "not a cartseq model file (magic {magic:?}, expected \"{NN_MAGIC}\")"
+            )));
+        }
+        match v.get("format_version").and_then(|m| m.as_u64()) {
+            Some(NN_FORMAT_VERSION) => {}
+            other => {
+                return Err(ModelError::BadFile(format!(
+                    "format version {other:?} is not supported (this build reads version {NN_FORMAT_VERSION})"
+                )))
+            }
+        }
+        let kind = v.get("kind").and_then(|k| k.as_str()).unwrap_or("");
+        if CellKind::parse(kind).is_none() {
+            return Err(ModelError::BadFile(format!(
+                "holds a `{kind}` model, expected `rnn`, `lstm` or `gru`"
+            )));
+        }
+        let body = v
+            .get("model")
+            .cloned()
+            .ok_or_else(|| ModelError::BadFile("no `model` body".into()))?;
+        let mut m: SeqClassifierModel = serde_json::from_value(body)
+            .map_err(|e| ModelError::BadFile(format!("corrupt `{kind}` model: {e}")))?;
+        m.net.zero_grad();
+        Ok(m)
+    }
+}

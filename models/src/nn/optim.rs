@@ -1,0 +1,180 @@
+//! Optimisers (SGD with momentum, Adam), learning-rate schedules, L2 weight decay and global-norm
+//! gradient clipping.
+//!
+//! Each step costs a few passes over the parameters. Sources: Polyak (1964) momentum;
+//! Kingma & Ba (2015) Adam; Pascanu et al. (2013) gradient-norm clipping.
+
+use ndarray::Array2;
+use serde::{Deserialize, Serialize};
+
+use super::param::{sl, sl_mut, Param, Real};
+
+/// Which update rule.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+pub enum OptimizerKind {
+    /// `v = μ v − lr g; θ += v`.
+    Sgd {
+        /// Momentum μ in `[0, 1)`.
+        momentum: f64,
+    },
+    /// Adam with bias correction.
+    Adam {
+        /// First-moment decay.
+        beta1: f64,
+        /// Second-moment decay.
+        beta2: f64,
+        /// Denominator guard.
+        eps: f64,
+    },
+}
+
+impl OptimizerKind {
+    /// Adam with the usual constants (0.9, 0.999, 1e-8).
+    pub fn adam() -> Self {
+        OptimizerKind::Adam {
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+        }
+    }
+}
+
+/// Learning rate as a function of the epoch (0-based).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+pub enum LrSchedule {
+    /// Always the base rate.
+    Constant,
+    /// Multiply by `gamma` every `every` epochs.
+    Step {
+        /// Epochs between decays (≥ 1).
+        every: usize,
+        /// Factor in `(0, 1]`.
+        gamma: f64,
+    },
+    /// Multiply by `gamma` every epoch.
+    Exponential {
+        /// Factor in `(0, 1]`.
+        gamma: f64,
+    },
+}
+
+impl LrSchedule {
+    /// The rate at `epoch` given the base rate.
+    pub fn rate(&self, base: f64, epoch: usize) -> f64 {
+        match *self {
+            LrSchedule::Constant => base,
+            LrSchedule::Step { every, gamma } => base * gamma.powi((epoch / every.max(1)) as i32),
+            LrSchedule::Exponential { gamma } => base * gamma.powi(epoch as i32),
+        }
+    }
+}
+
+/// Scales all gradients so that their joint L2 norm is at most `max_norm`; returns the norm before
+/// clipping.
+pub fn clip_global_norm<T: Real>(params: &mut [&mut Param<T>], max_norm: f64) -> f64 {
+    let mut sq = 0.0f64;
+    for p in params.iter() {
+        sq += sl(&p.grad).iter().map(|g| g.f64() * g.f64()).sum::<f64>();
+    }
+    let norm = sq.sqrt();
+    if max_norm > 0.0 && norm > max_norm {
+        let k = T::of(max_norm / norm);
+        for p in params.iter_mut() {
+            p.grad *= k;
+        }
+    }
+    norm
+}
+
+/// Optimiser state for one list of parameters (always passed in the same order).
+#[derive(Clone, Debug)]
+pub struct Optimizer<T: Real> {
+    /// Update rule.
+    pub kind: OptimizerKind,
+    /// L2 weight-decay coefficient added to the gradient of every decayed parameter.
+    pub weight_decay: f64,
+    /// Global gradient-norm limit (0 = off).
+    pub clip_norm: f64,
+    m: Vec<Array2<T>>,
+    v: Vec<Array2<T>>,
+    t: u64,
+}
+
+impl<T: Real> Optimizer<T> {
+    /// A fresh optimiser.
+    pub fn new(kind: OptimizerKind, weight_decay: f64, clip_norm: f64) -> Self {
+        Optimizer {
+            kind,
+            weight_decay,
+            clip_norm,
+            m: Vec::new(),
+            v: Vec::new(),
+            t: 0,
+        }
+    }
+
+    /// Applies decay and clipping to the gradients, then one update with learning rate `lr`.
+    /// Gradients are left as they were used (the caller zeros them before the next backward pass).
+    pub fn step(&mut self, params: &mut [&mut Param<T>], lr: f64) {
+        if self.weight_decay > 0.0 {
+            let wd = T::of(self.weight_decay);
+            for p in params.iter_mut().filter(|p| p.decay) {
+                let Param { value, grad, .. } = &mut **p;
+                grad.scaled_add(wd, value);
+            }
+        }
+        if self.clip_norm > 0.0 {
+            clip_global_norm(params, self.clip_norm);
+        }
+        if self.m.len() != params.len() {
+            self.m = params
+                .iter()
+                .map(|p| Array2::zeros(p.value.dim()))
+                .collect();
+            self.v = match self.kind {
+                OptimizerKind::Adam { .. } => params
+                    .iter()
+                    .map(|p| Array2::zeros(p.value.dim()))
+                    .collect(),
+                OptimizerKind::Sgd { .. } => Vec::new(),
+            };
+        }
+        self.t += 1;
+        match self.kind {
+            OptimizerKind::Sgd { momentum } => {
+                let mu = T::of(momentum);
+                let lr = T::of(lr);
+                for (p, m) in params.iter_mut().zip(self.m.iter_mut()) {
+                    let Param { value, grad, .. } = &mut **p;
+                    for ((w, g), v) in sl_mut(value).iter_mut().zip(sl(grad)).zip(sl_mut(m)) {
+                        *v = mu * *v - lr * *g;
+                        *w += *v;
+                    }
+                }
+            }
+            OptimizerKind::Adam { beta1, beta2, eps } => {
+                let t = self.t as i32;
+                let step = lr * (1.0 - beta2.powi(t)).sqrt() / (1.0 - beta1.powi(t));
+                let (b1, b2, e, step) = (T::of(beta1), T::of(beta2), T::of(eps), T::of(step));
+                let (c1, c2) = (T::one() - b1, T::one() - b2);
+                for ((p, m), v) in params
+                    .iter_mut()
+                    .zip(self.m.iter_mut())
+                    .zip(self.v.iter_mut())
+                {
+                    let Param { value, grad, .. } = &mut **p;
+                    for (((w, &g), mm), vv) in sl_mut(value)
+                        .iter_mut()
+                        .zip(sl(grad))
+                        .zip(sl_mut(m))
+                        .zip(sl_mut(v))
+                    {
+                        *mm = b1 * *mm + c1 * g;
+                        *vv = b2 * *vv + c2 * g * g;
+                        *w -= step * *mm / (vv.sqrt() + e);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! The sequence classifiers learn order-dependent tasks, are deterministic for a seed, round-trip
+//! through save/load, and refuse bad parameters and bad files clearly.
+
+use cartseq_models::nn::{
+    CellKind, LrSchedule, OptimizerKind, SeqClassifierModel, SeqClassifierParams,
+};
+use cartseq_models::{Classifier, Dataset, Learner, ModelError, Sequences};
+use ndarray::{Array1, Array2};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// Label = first token mod 3: the model must carry the first token through the whole sequence.
+fn first_token_task(n: usize, seed: u64) -> Dataset {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut seqs = Sequences {
+        tokens: Vec::new(),
+        offsets: vec![0],
+        vocab: 9,
+    };
+    let mut y = Vec::new();
+    for _ in 0..n {
+        let len = rng.gen_range(1..8);
+        let first: u32 = rng.gen_range(0..9);
+        seqs.tokens.push(first);
+        for _ in 1..len {
+            seqs.tokens.push(rng.gen_range(0..9));
+        }
+        seqs.offsets.push(seqs.tokens.len());
+        y.push(first as usize % 3);
+    }
+    let mut ds = Dataset::new(Array2::zeros((n, 0)), Array1::from(y), 3).expect("valid dataset");
+    ds.seqs = Some(seqs);
+    ds
+}
+
+fn accuracy(m: &dyn Classifier, ds: &Dataset) -> f64 {
+    let pred = m.predict(ds);
+    pred.iter().zip(ds.y.iter()).filter(|(a, b)| a == b).count() as f64 / ds.nrows() as f64
+}
+
+#[test]
+fn every_cell_learns_an_order_dependent_task() {
+    let train = first_token_task(1500, 1);
+    let test = first_token_task(300, 2);
+    for cell in [CellKind::Rnn, CellKind::Lstm, CellKind::Gru] {
+        let learner = SeqClassifierParams::new(cell)
+            .embed_dim(8)
+            .hidden(vec![16, 16])
+            .epochs(25)
+            .batch_size(32)
+            .lr(0.01)
+            .dropout(0.0)
+            .patience(5)
+            .check()
+            .expect("valid params");
+        let model = learner.fit_boxed(&train).expect("fits");
+        let acc = accuracy(model.as_ref(), &test);
+        assert!(acc > 0.9, "{}: test accuracy {acc}", cell.name());
+        let p = model.predict_proba(&test);
+        for row in p.rows() {
+            assert!((row.sum() - 1.0).abs() < 1e-5);
+        }
+    }
+}
+
+#[test]
+fn binary_head_sgd_and_schedule_learn() {
+    let mut ds = first_token_task(800, 3);
+    ds.y.mapv_inplace(|c| usize::from(c == 0));
+    ds.n_classes = 2;
+    let model = SeqClassifierParams::new(CellKind::Gru)
+        .embed_dim(8)
+        .hidden(vec![16])
+        .epochs(30)
+        .lr(0.1)
+        .batch_size(16)
+        .optimizer(OptimizerKind::Sgd { momentum: 0.9 })
+        .schedule(LrSchedule::Step {
+            every: 10,
+            gamma: 0.5,
+        })
+        .weight_decay(1e-5)
+        .check()
+        .expect("valid")
+        .fit(&ds)
+        .expect("fits");
+    let mut test = first_token_task(300, 4);
+    test.y.mapv_inplace(|c| usize::from(c == 0));
+    test.n_classes = 2;
+    assert!(
+        accuracy(&model, &test) > 0.9,
+        "accuracy {}",
+        accuracy(&model, &test)
+    );
+    assert!(!model.history.is_empty());
+    assert!(model.history.iter().all(|h| h.valid_loss.is_some()));
+}
+
+#[test]
+fn same_seed_same_model_and_save_load_round_trip() {
+    let ds = first_token_task(300, 5);
+    let fit = || {
+        SeqClassifierParams::new(CellKind::Lstm)
+            .embed_dim(4)
+            .hidden(vec![8])
+            .epochs(3)
+            .seed(7)
+            .check()
+            .expect("valid")
+            .fit(&ds)
+            .expect("fits")
+    };
+    let (a, b) = (fit(), fit());
+    assert_eq!(a.net, b.net);
+    assert_eq!(a.predict_proba(&ds), b.predict_proba(&ds));
+    let mut buf = Vec::new();
+    a.save(&mut buf).expect("saves");
+    let back = SeqClassifierModel::load(&buf[..]).expect("loads");
+    assert_eq!(back.predict_proba(&ds), a.predict_proba(&ds));
+    // Unseen tokens at prediction time share the out-of-vocabulary row instead of panicking.
+    let mut odd = ds.select(&[0, 1]);
+    if let Some(s) = odd.seqs.as_mut() {
+        s.tokens[0] = 1000;
+        s.vocab = 1001;
+    }
+    assert_eq!(a.predict_proba(&odd).nrows(), 2);
+}
+
+#[test]
+fn bad_files_and_params_are_refused() {
+    for (bytes, want) in [
+        (&b"not json"[..], "not valid JSON"),
+        (&br#"{"magic":"other"}"#[..], "magic"),
+        (
+            &br#"{"magic":"cartseq-model","format_version":9,"kind":"lstm"}"#[..],
+            "version",
+        ),
+        (
+            &br#"{"magic":"cartseq-model","format_version":1,"kind":"rf","model":{}}"#[..],
+            "`rf`",
+        ),
+        (
+            &br#"{"magic":"cartseq-model","format_version":1,"kind":"gru","model":{}}"#[..],
+            "corrupt",
+        ),
+    ] {
+        match SeqClassifierModel::load(bytes) {
+            Err(ModelError::BadFile(m)) => assert!(m.contains(want), "{m}"),
+            other => panic!(
+                "expected BadFile for {:?}, got {:?}",
+                String::from_utf8_lossy(bytes),
+                other.map(|_| ())
+            ),
+        }
+    }
+    assert!(SeqClassifierParams::new(CellKind::Gru)
+        .dropout(1.0)
+        .check()
+        .is_err());
+    assert!(SeqClassifierParams::new(CellKind::Gru)
+        .hidden(vec![])
+        .check()
+        .is_err());
+    assert!(SeqClassifierParams::new(CellKind::Gru)
+        .lr(0.0)
+        .check()
+        .is_err());
+    let no_seqs =
+        Dataset::new(Array2::zeros((3, 1)), Array1::from(vec![0, 1, 0]), 2).expect("valid");
+    let err = SeqClassifierParams::new(CellKind::Gru)
+        .check()
+        .expect("valid")
+        .fit(&no_seqs);
+    assert!(matches!(err, Err(ModelError::Data(_))));
+}

@@ -1,0 +1,287 @@
+//! Finite-difference gradient checks (f64, central differences) for every layer and head of
+//! `cartseq_models::nn`: embedding, Elman RNN, LSTM, GRU (ragged batches, initial states), dense,
+//! softmax cross-entropy, sigmoid cross-entropy, and whole stacked networks with dropout.
+
+use cartseq_models::nn::{
+    sigmoid_bce, softmax_ce, CellKind, Dense, Embedding, Packed, Param, Recurrent, SeqNet,
+};
+use ndarray::Array2;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+const H: f64 = 1e-6;
+const TOL: f64 = 1e-5;
+
+fn rand_mat(r: usize, c: usize, rng: &mut ChaCha8Rng) -> Array2<f64> {
+    Array2::from_shape_simple_fn((r, c), || rng.gen_range(-1.0..1.0))
+}
+
+/// Compares the analytic gradients with central differences of `loss`, entry by entry, for every
+/// array returned by `arrays` (the same order as `analytic`).
+fn check<M: Clone>(
+    name: &str,
+    m: &M,
+    loss: impl Fn(&M) -> f64,
+    analytic: &[Array2<f64>],
+    arrays: impl Fn(&mut M) -> Vec<&mut Array2<f64>>,
+) {
+    let mut probe = m.clone();
+    let n = arrays(&mut probe).len();
+    assert_eq!(n, analytic.len(), "{name}: gradient list length");
+    let mut worst = 0.0f64;
+    let mut checked = 0;
+    for k in 0..n {
+        let shape = arrays(&mut probe)[k].dim();
+        assert_eq!(shape, analytic[k].dim(), "{name}: gradient {k} shape");
+        for i in 0..shape.0 {
+            for j in 0..shape.1 {
+                let orig = arrays(&mut probe)[k][[i, j]];
+                arrays(&mut probe)[k][[i, j]] = orig + H;
+                let lp = loss(&probe);
+                arrays(&mut probe)[k][[i, j]] = orig - H;
+                let lm = loss(&probe);
+                arrays(&mut probe)[k][[i, j]] = orig;
+                let num = (lp - lm) / (2.0 * H);
+                let ana = analytic[k][[i, j]];
+                let err = (num - ana).abs() / num.abs().max(ana.abs()).max(1e-3);
+                assert!(err < TOL, "{name}: array {k} entry ({i},{j}): analytic {ana} vs numeric {num} (rel {err:e})");
+                worst = worst.max(err);
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 0, "{name}: nothing checked");
+    eprintln!("{name}: {checked} entries, worst relative error {worst:e}");
+}
+
+#[test]
+fn embedding_gradient() {
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let emb: Embedding<f64> = Embedding::new(5, 3, &mut rng);
+    let tokens = vec![0u32, 3, 3, 4, 1];
+    let r = rand_mat(tokens.len(), 3, &mut rng);
+    let loss = |e: &Embedding<f64>| (&e.forward(&tokens) * &r).sum();
+    let mut e2 = emb.clone();
+    e2.table.zero_grad();
+    e2.backward(&tokens, &r);
+    check("embedding", &emb, loss, &[e2.table.grad.clone()], |e| {
+        vec![&mut e.table.value]
+    });
+}
+
+#[test]
+fn dense_gradient() {
+    let mut rng = ChaCha8Rng::seed_from_u64(2);
+    #[derive(Clone)]
+    struct Case {
+        d: Dense<f64>,
+        x: Array2<f64>,
+    }
+    let case = Case {
+        d: Dense::new(4, 3, &mut rng),
+        x: rand_mat(5, 4, &mut rng),
+    };
+    let r = rand_mat(5, 3, &mut rng);
+    let loss = |c: &Case| (&c.d.forward(&c.x) * &r).sum();
+    let mut c2 = case.clone();
+    let dx = c2.d.backward(&c2.x, &r);
+    let analytic = [c2.d.w.grad.clone(), c2.d.b.grad.clone(), dx];
+    check("dense", &case, loss, &analytic, |c| {
+        vec![&mut c.d.w.value, &mut c.d.b.value, &mut c.x]
+    });
+}
+
+#[test]
+fn softmax_head_gradient() {
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let z = rand_mat(4, 5, &mut rng) * 3.0;
+    let targets = [0usize, 4, 2, 2];
+    let w = [1.0, 0.5, 2.0, 0.0];
+    for weights in [None, Some(&w[..])] {
+        let (_, g) = softmax_ce(&z, &targets, weights);
+        check(
+            "softmax_ce",
+            &z,
+            |z| softmax_ce(z, &targets, weights).0,
+            &[g],
+            |z| vec![z],
+        );
+    }
+}
+
+#[test]
+fn sigmoid_head_gradient() {
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    let z = rand_mat(6, 1, &mut rng) * 4.0;
+    let targets = [0usize, 1, 1, 0, 1, 0];
+    let w = [1.0, 0.5, 2.0, 1.0, 0.0, 3.0];
+    for weights in [None, Some(&w[..])] {
+        let (_, g) = sigmoid_bce(&z, &targets, weights);
+        check(
+            "sigmoid_bce",
+            &z,
+            |z| sigmoid_bce(z, &targets, weights).0,
+            &[g],
+            |z| vec![z],
+        );
+    }
+}
+
+#[derive(Clone)]
+struct RecCase {
+    layer: Recurrent<f64>,
+    x: Array2<f64>,
+    h0: Array2<f64>,
+    c0: Array2<f64>,
+}
+
+fn recurrent_check(kind: CellKind) {
+    let mut rng = ChaCha8Rng::seed_from_u64(5 + kind.gates() as u64);
+    let (input, hidden) = (3, 4);
+    // Ragged batch, including an empty sequence.
+    let packed = Packed::new(&[4, 3, 3, 1, 0]);
+    let mut layer = Recurrent::new(kind, input, hidden, &mut rng);
+    // Non-trivial biases so every term of the gradient is exercised.
+    layer.b.value = rand_mat(1, layer.b.value.ncols(), &mut rng) * 0.5;
+    if kind == CellKind::Gru {
+        layer.bhn.value = rand_mat(1, hidden, &mut rng) * 0.5;
+    }
+    let case = RecCase {
+        layer,
+        x: rand_mat(packed.total(), input, &mut rng),
+        h0: rand_mat(packed.batch(), hidden, &mut rng) * 0.5,
+        c0: rand_mat(packed.batch(), hidden, &mut rng) * 0.5,
+    };
+    let r = rand_mat(packed.total(), hidden, &mut rng);
+    let s = rand_mat(packed.batch(), hidden, &mut rng);
+    let lstm = kind == CellKind::Lstm;
+    let loss = |c: &RecCase| {
+        let cache = c
+            .layer
+            .forward(c.x.clone(), &packed, Some(&c.h0), lstm.then_some(&c.c0));
+        let (last, _) = cache.last_states(&packed);
+        (&cache.h * &r).sum() + (&last * &s).sum()
+    };
+    let mut c2 = case.clone();
+    for p in c2.layer.params_mut() {
+        p.zero_grad();
+    }
+    let cache = c2
+        .layer
+        .forward(c2.x.clone(), &packed, Some(&c2.h0), lstm.then_some(&c2.c0));
+    let mut dh = r.clone();
+    for b in 0..packed.batch() {
+        if let Some(row) = packed.last_row(b) {
+            let mut d = dh.row_mut(row);
+            d += &s.row(b);
+        }
+    }
+    let (dx, mut dh0, dc0) = c2.layer.backward(&cache, &packed, &dh);
+    // The empty sequence's last state is h0 itself.
+    for b in 0..packed.batch() {
+        if packed.last_row(b).is_none() {
+            let mut d = dh0.row_mut(b);
+            d += &s.row(b);
+        }
+    }
+    let mut analytic = vec![
+        c2.layer.w.grad.clone(),
+        c2.layer.u.grad.clone(),
+        c2.layer.b.grad.clone(),
+    ];
+    if kind == CellKind::Gru {
+        analytic.push(c2.layer.bhn.grad.clone());
+    }
+    analytic.push(dx);
+    analytic.push(dh0);
+    if lstm {
+        analytic.push(dc0.expect("LSTM returns dc0"));
+    }
+    check(kind.name(), &case, loss, &analytic, |c| {
+        let mut v: Vec<&mut Array2<f64>> = vec![
+            &mut c.layer.w.value,
+            &mut c.layer.u.value,
+            &mut c.layer.b.value,
+        ];
+        if kind == CellKind::Gru {
+            v.push(&mut c.layer.bhn.value);
+        }
+        v.push(&mut c.x);
+        v.push(&mut c.h0);
+        if lstm {
+            v.push(&mut c.c0);
+        }
+        v
+    });
+}
+
+#[test]
+fn rnn_gradient() {
+    recurrent_check(CellKind::Rnn);
+}
+
+#[test]
+fn lstm_gradient() {
+    recurrent_check(CellKind::Lstm);
+}
+
+#[test]
+fn gru_gradient() {
+    recurrent_check(CellKind::Gru);
+}
+
+fn network_check(kind: CellKind, outputs: usize, dropout: f64) {
+    let mut rng = ChaCha8Rng::seed_from_u64(40 + outputs as u64);
+    let net: SeqNet<f64> = SeqNet::new(kind, 7, 3, &[4, 3], outputs, dropout, &mut rng);
+    let seqs: Vec<Vec<u32>> = vec![
+        vec![1, 2, 3, 6, 0],
+        vec![4, 4, 5],
+        vec![2, 1],
+        vec![6],
+        vec![],
+    ];
+    let refs: Vec<&[u32]> = seqs.iter().map(Vec::as_slice).collect();
+    let targets: Vec<usize> = if outputs == 1 {
+        vec![1, 0, 1, 1, 0]
+    } else {
+        vec![0, 2, 1, 2, 0]
+    };
+    let head = |z: &Array2<f64>| {
+        if outputs == 1 {
+            sigmoid_bce(z, &targets, None)
+        } else {
+            softmax_ce(z, &targets, None)
+        }
+    };
+    // The same seed gives the same dropout masks in every evaluation.
+    let loss = |n: &SeqNet<f64>| {
+        let mut r = ChaCha8Rng::seed_from_u64(99);
+        head(&n.forward(&refs, Some(&mut r)).0).0
+    };
+    let mut n2 = net.clone();
+    n2.zero_grad();
+    let mut r = ChaCha8Rng::seed_from_u64(99);
+    let (z, cache) = n2.forward(&refs, Some(&mut r));
+    let (_, dz) = head(&z);
+    n2.backward(&cache, &dz);
+    let analytic: Vec<Array2<f64>> = n2
+        .params_mut()
+        .into_iter()
+        .map(|p| p.grad.clone())
+        .collect();
+    let name = format!("{}-stack outputs={outputs} dropout={dropout}", kind.name());
+    check(&name, &net, loss, &analytic, |n| {
+        n.params_mut()
+            .into_iter()
+            .map(|p: &mut Param<f64>| &mut p.value)
+            .collect()
+    });
+}
+
+#[test]
+fn stacked_networks_gradient() {
+    for kind in [CellKind::Rnn, CellKind::Lstm, CellKind::Gru] {
+        network_check(kind, 3, 0.0);
+        network_check(kind, 1, 0.3);
+    }
+}
