@@ -19,6 +19,9 @@ pub enum ModelError {
     /// A saved model file that cannot be read: wrong magic, version, model kind or corrupt contents.
     #[error("bad model file: {0}")]
     BadFile(String),
+    /// An unknown model name, unknown parameter key or unparsable value given to the registry.
+    #[error("{0}")]
+    Registry(String),
     /// An I/O error while saving or loading.
     #[error(transparent)]
     Io(#[from] std::io::Error),

@@ -7,13 +7,25 @@
 //! (`Params` → checked → `fit(&Dataset)` → fitted model); probabilities are the first-class output and
 //! labels derive from them.
 
+pub mod baseline;
+pub mod binning;
+pub mod class_weight;
 pub mod dataset;
 pub mod ensemble;
 pub mod error;
+pub mod forest;
+pub mod logistic;
+pub mod metrics;
+pub mod naive_bayes;
+pub mod persist;
+pub mod registry;
+pub mod tree;
 pub mod nn;
 
 pub use dataset::{Dataset, Sequences};
 pub use error::ModelError;
+pub use class_weight::ClassWeight;
+pub use persist::{load_any, load_any_file, save_any, save_any_file, Persist};
 
 use ndarray::{Array1, Array2};
 
@@ -31,6 +43,18 @@ pub trait Classifier: Send + Sync {
     /// Most probable class per row (ties go to the lowest class index).
     fn predict(&self, ds: &Dataset) -> Array1<usize> {
         argmax_rows(&self.predict_proba(ds))
+    }
+
+    /// Writes this model as a versioned model file (see [`persist`]); [`load_any`] reads it back.
+    /// Model kinds that cannot be saved return an error (the default).
+    fn save_json(&self, w: &mut dyn std::io::Write) -> Result<(), ModelError> {
+        let _ = w;
+        Err(ModelError::Data("this model kind cannot be saved".into()))
+    }
+
+    /// Importance of each feature (sums to 1) when the model has one (trees, forests, boosting).
+    fn feature_importances(&self) -> Option<Vec<f64>> {
+        None
     }
 }
 
