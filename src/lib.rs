@@ -6,4 +6,9 @@
 //! `cartseq-models` (classifiers, neural sequence models, metrics).
 
 pub mod cmd;
+pub mod input_args;
 pub mod output;
+pub mod features;
+pub mod features_csv;
+pub mod plots;
+pub mod tasks;

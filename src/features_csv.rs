@@ -1,0 +1,275 @@
+//! The exported feature matrix: the exact rows `train`, `eval`, `leaderboard` and outside tools use.
+//!
+//! Format (CSV, comma-separated, one header line):
+//!
+//! ```text
+//! user_id,split,label,n_events,n_view,…[,seq]
+//! u123,train,0,17,15,…[,view view cart_add]
+//! ```
+//!
+//! * column 1 — the row id, named `user_id` (or `session_id` for session-keyed logs); a text cell, written
+//!   through [`crate::output::spreadsheet_safe`];
+//! * `split` — `train`, `valid` or `test`;
+//! * `label` — the class index (`0`/`1` for binary tasks; `0..3` = view/cart/fav/buy for next-action);
+//! * then the named numeric features, written shortest-round-trip (reading gives back the same `f64`);
+//! * optionally, last, `seq` — the row's token sequence (space-separated), present when the task was
+//!   exported with `--seq`; sequence models (`lstm`, `gru`, `rnn`) read it, other tools can drop it.
+//!
+//! Cost: reading is streaming, `8 × rows × features` bytes for the matrix plus the tokens.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{bail, Context};
+use ndarray::Array2;
+
+use crate::features::TokenSeqs;
+use crate::tasks::Split;
+
+/// A feature matrix with ids, splits and labels.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FeatureTable {
+    /// Name of the id column (`user_id` or `session_id`).
+    pub id_column: String,
+    /// Row ids.
+    pub ids: Vec<String>,
+    /// Split of each row.
+    pub split: Vec<Split>,
+    /// Label of each row.
+    pub label: Vec<usize>,
+    /// Feature column names.
+    pub feature_names: Vec<String>,
+    /// Features, rows × columns.
+    pub x: Array2<f64>,
+    /// Token sequences, when exported.
+    pub seqs: Option<TokenSeqs>,
+}
+
+impl FeatureTable {
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// Writes the table as CSV.
+    pub fn write_csv<W: Write>(&self, mut w: W) -> std::io::Result<()> {
+        let mut line = String::with_capacity(64 + 16 * self.feature_names.len());
+        line.push_str(&csv_cell(&self.id_column));
+        line.push_str(",split,label");
+        for n in &self.feature_names {
+            line.push(',');
+            line.push_str(&csv_cell(n));
+        }
+        if self.seqs.is_some() {
+            line.push_str(",seq");
+        }
+        line.push('\n');
+        w.write_all(line.as_bytes())?;
+        for (i, row) in self.x.rows().into_iter().enumerate() {
+            line.clear();
+            line.push_str(&csv_cell(&self.ids[i]));
+            line.push(',');
+            line.push_str(self.split[i].name());
+            line.push(',');
+            push_display(&mut line, self.label[i]);
+            for &v in row {
+                line.push(',');
+                push_display(&mut line, v);
+            }
+            if let Some(s) = &self.seqs {
+                line.push(',');
+                for (k, &t) in s.row(i).iter().enumerate() {
+                    if k > 0 {
+                        line.push(' ');
+                    }
+                    line.push_str(&s.names[t as usize]);
+                }
+            }
+            line.push('\n');
+            w.write_all(line.as_bytes())?;
+        }
+        w.flush()
+    }
+
+    /// Reads a table written by [`FeatureTable::write_csv`] (or any CSV with the same layout). Errors name
+    /// the file, line and column, and what was expected.
+    pub fn read_csv(path: &Path) -> anyhow::Result<FeatureTable> {
+        let input = cartseq_data::input::open_input(path)?;
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(false)
+            .from_reader(input.reader);
+        let p = path.display();
+        let header = rdr
+            .headers()
+            .with_context(|| format!("{p}: cannot read the header line"))?
+            .clone();
+        if header.len() < 3 || &header[1] != "split" || &header[2] != "label" {
+            bail!(
+                "{p}:1: expected a header `user_id,split,label,<features…>` (a feature CSV from `cartseq task`), found {:?}",
+                header.iter().take(4).collect::<Vec<_>>().join(",")
+            );
+        }
+        let has_seq = header.iter().last() == Some("seq");
+        let n_feat = header.len() - 3 - usize::from(has_seq);
+        let feature_names: Vec<String> = header
+            .iter()
+            .skip(3)
+            .take(n_feat)
+            .map(str::to_owned)
+            .collect();
+        let mut ids = Vec::new();
+        let mut split = Vec::new();
+        let mut label = Vec::new();
+        let mut data: Vec<f64> = Vec::new();
+        let mut seq_tokens: Vec<u32> = Vec::new();
+        let mut seq_offsets: Vec<usize> = vec![0];
+        let mut vocab: hashbrown::HashMap<String, u32> = hashbrown::HashMap::new();
+        let mut names: Vec<String> = Vec::new();
+        let mut rec = csv::StringRecord::new();
+        loop {
+            let more = rdr.read_record(&mut rec).map_err(|e| {
+                let line = e.position().map_or(0, |q| q.line());
+                anyhow::anyhow!("{p}:{line}: {e}")
+            })?;
+            if !more {
+                break;
+            }
+            let line = rec.position().map_or(0, |q| q.line());
+            ids.push(rec[0].strip_prefix('\'').unwrap_or(&rec[0]).to_owned());
+            let s = Split::parse(&rec[1]).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "{p}:{line}: column 2 (split): expected train, valid or test, found {:?}",
+                    &rec[1]
+                )
+            })?;
+            split.push(s);
+            let l: usize = rec[2].trim().parse().map_err(|_| {
+                anyhow::anyhow!(
+                    "{p}:{line}: column 3 (label): expected a class index 0, 1, 2, …, found {:?}",
+                    &rec[2]
+                )
+            })?;
+            anyhow::ensure!(
+                l < 1000,
+                "{p}:{line}: column 3 (label): expected a class index below 1000, found {l}"
+            );
+            label.push(l);
+            for j in 0..n_feat {
+                let cell = &rec[3 + j];
+                let v: f64 = cell.trim().parse().map_err(|_| {
+                    anyhow::anyhow!(
+                        "{p}:{line}: column {} ({}): expected a number, found {cell:?}",
+                        4 + j,
+                        feature_names[j]
+                    )
+                })?;
+                data.push(v);
+            }
+            if has_seq {
+                for tok in rec[3 + n_feat].split_ascii_whitespace() {
+                    let id = match vocab.get(tok) {
+                        Some(&id) => id,
+                        None => {
+                            let id = names.len() as u32;
+                            names.push(tok.to_owned());
+                            vocab.insert(tok.to_owned(), id);
+                            id
+                        }
+                    };
+                    seq_tokens.push(id);
+                }
+                seq_offsets.push(seq_tokens.len());
+            }
+        }
+        let x =
+            Array2::from_shape_vec((ids.len(), n_feat), data).context("feature matrix shape")?;
+        Ok(FeatureTable {
+            id_column: header[0].to_owned(),
+            ids,
+            split,
+            label,
+            feature_names,
+            x,
+            seqs: has_seq.then_some(TokenSeqs {
+                tokens: seq_tokens,
+                offsets: seq_offsets,
+                names,
+            }),
+        })
+    }
+
+    /// Row indices of one split, in file order.
+    pub fn rows_of(&self, s: Split) -> Vec<usize> {
+        (0..self.len()).filter(|&i| self.split[i] == s).collect()
+    }
+
+    /// Number of classes: the task's, or `max label + 1` (at least 2).
+    pub fn n_classes(&self) -> usize {
+        self.label.iter().max().map_or(2, |&m| (m + 1).max(2))
+    }
+}
+
+fn csv_cell(s: &str) -> String {
+    let s = crate::output::spreadsheet_safe(s);
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.into_owned()
+    }
+}
+
+fn push_display<T: std::fmt::Display>(s: &mut String, v: T) {
+    use std::fmt::Write as _;
+    let _ = write!(s, "{v}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn round_trip_is_exact() {
+        let t = FeatureTable {
+            id_column: "user_id".into(),
+            ids: vec!["a,1".into(), "-2".into()],
+            split: vec![Split::Train, Split::Test],
+            label: vec![0, 1],
+            feature_names: vec!["x".into(), "y".into()],
+            x: array![[0.1 + 0.2, -1.0], [1e-300, 123456789.0]],
+            seqs: Some(TokenSeqs {
+                tokens: vec![0, 1, 0],
+                offsets: vec![0, 2, 3],
+                names: vec!["view".into(), "buy:7".into()],
+            }),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f.csv");
+        let mut buf = Vec::new();
+        t.write_csv(&mut buf).unwrap();
+        std::fs::write(&p, &buf).unwrap();
+        let back = FeatureTable::read_csv(&p).unwrap();
+        assert_eq!(back.x, t.x);
+        assert_eq!(back.ids, vec!["a,1".to_string(), "-2".to_string()]);
+        assert_eq!(back.seqs, t.seqs);
+        assert_eq!(back.label, t.label);
+    }
+
+    #[test]
+    fn bad_cell_is_located() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f.csv");
+        std::fs::write(&p, "user_id,split,label,a\nu,train,0,1\nv,test,1,x\n").unwrap();
+        let e = FeatureTable::read_csv(&p).unwrap_err().to_string();
+        assert!(e.contains(":3:") && e.contains("column 4 (a)"), "{e}");
+        std::fs::write(&p, "user_id,split,label,a\nu,tr,0,1\n").unwrap();
+        let e = FeatureTable::read_csv(&p).unwrap_err().to_string();
+        assert!(e.contains("train, valid or test"), "{e}");
+    }
+}

@@ -1,0 +1,165 @@
+//! From a log to the feature table (rows, labels, features, sequences), and from a table to the
+//! [`Dataset`]s the models read.
+
+use cartseq_data::{Dictionary, EventLog};
+use cartseq_models::{Dataset, Sequences};
+use ndarray::Axis;
+
+use crate::features::{Extractor, FeatureSet, ItemStats, SeqTokens, TokenSeqs};
+use crate::features_csv::FeatureTable;
+use crate::tasks::{auto_cutoff, build_rows, roles, Balance, TaskSpec, UserIndex};
+
+/// Options of the per-row token sequences.
+#[derive(Clone, Copy, Debug)]
+pub struct SeqOptions {
+    /// Token kind.
+    pub tokens: SeqTokens,
+    /// Keep the last this many events.
+    pub max_len: usize,
+}
+
+/// A built task: the table plus what was decided along the way.
+pub struct BuiltTask {
+    /// The table.
+    pub table: FeatureTable,
+    /// Class names.
+    pub class_names: Vec<String>,
+    /// The test cutoff (ms).
+    pub test_cutoff: i64,
+    /// Cutoff of every window, oldest first, with its split name (`None` = user split).
+    pub cutoffs: Vec<(i64, Option<&'static str>)>,
+    /// Class counts per split.
+    pub balance: Balance,
+}
+
+/// Builds the task's rows, features and (optionally) token sequences.
+pub fn build_table(
+    log: &EventLog,
+    dict: &Dictionary,
+    spec: &TaskSpec,
+    id_column: &str,
+    seq: Option<SeqOptions>,
+) -> anyhow::Result<BuiltTask> {
+    spec.check()?;
+    anyhow::ensure!(!log.is_empty(), "the input has no events");
+    let test_cutoff = match spec.cutoff {
+        Some(c) => c,
+        None => auto_cutoff(log, spec.horizon_ms).unwrap_or(0),
+    };
+    let idx = UserIndex::new(log);
+    let task = build_rows(log, dict, &idx, spec, test_cutoff)?;
+    let balance = Balance::of(&task.rows, task.n_classes);
+    let train_rows: usize = balance.counts[0].iter().sum();
+    let test_rows: usize = balance.counts[2].iter().sum();
+    let cut = crate::tasks::format_time(test_cutoff);
+    anyhow::ensure!(
+        train_rows > 0 && test_rows > 0,
+        "the {} task at cutoff {cut} (horizon {} h) has {train_rows} training and {test_rows} test rows; \
+         choose an earlier --cutoff, a shorter --horizon or --split user",
+        spec.kind.name(),
+        spec.horizon_ms / crate::tasks::HOUR_MS
+    );
+    let roles = roles(dict);
+    let stats = ItemStats::new(log, &roles, task.stats_end);
+    let set = FeatureSet::for_log(log);
+    let ex = Extractor {
+        log,
+        idx: &idx,
+        roles: &roles,
+        stats: &stats,
+        set: &set,
+    };
+    let x = ex.matrix(&task);
+    let seqs = seq.map(|s| ex.sequences(&task, s.tokens, s.max_len, dict));
+    let table = FeatureTable {
+        id_column: id_column.to_owned(),
+        ids: task
+            .rows
+            .iter()
+            .map(|r| dict.users.name(r.user).into_owned())
+            .collect(),
+        split: task.rows.iter().map(|r| r.split).collect(),
+        label: task.rows.iter().map(|r| r.label).collect(),
+        feature_names: set.names().to_vec(),
+        x,
+        seqs,
+    };
+    Ok(BuiltTask {
+        table,
+        class_names: task.class_names,
+        test_cutoff,
+        cutoffs: task
+            .windows
+            .iter()
+            .map(|w| (w.cutoff, w.split.map(|s| s.name())))
+            .collect(),
+        balance,
+    })
+}
+
+/// The token vocabulary of the sequence models: names seen on training rows, sorted; id 0 is reserved
+/// for unknown tokens (seen only in valid/test rows or in new data).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SeqVocab {
+    /// Token names; the token with name `names[k]` has id `k + 1`.
+    pub names: Vec<String>,
+}
+
+impl SeqVocab {
+    /// Vocabulary of the tokens on `rows`.
+    pub fn from_rows(seqs: &TokenSeqs, rows: &[usize]) -> Self {
+        let mut seen = vec![false; seqs.names.len()];
+        for &i in rows {
+            for &t in seqs.row(i) {
+                seen[t as usize] = true;
+            }
+        }
+        let mut names: Vec<String> = seqs
+            .names
+            .iter()
+            .zip(&seen)
+            .filter(|(_, &s)| s)
+            .map(|(n, _)| n.clone())
+            .collect();
+        names.sort_unstable();
+        SeqVocab { names }
+    }
+
+    /// The rows' sequences in this vocabulary.
+    pub fn encode(&self, seqs: &TokenSeqs, rows: &[usize]) -> Sequences {
+        let map: Vec<u32> = seqs
+            .names
+            .iter()
+            .map(|n| self.names.binary_search(n).map_or(0, |k| k as u32 + 1))
+            .collect();
+        let mut tokens = Vec::new();
+        let mut offsets = Vec::with_capacity(rows.len() + 1);
+        offsets.push(0);
+        for &i in rows {
+            tokens.extend(seqs.row(i).iter().map(|&t| map[t as usize]));
+            offsets.push(tokens.len());
+        }
+        Sequences {
+            tokens,
+            offsets,
+            vocab: self.names.len() + 1,
+        }
+    }
+}
+
+/// The [`Dataset`] of `rows` of a table (features, labels, optional sequences in `vocab`).
+pub fn dataset(
+    table: &FeatureTable,
+    rows: &[usize],
+    n_classes: usize,
+    vocab: Option<&SeqVocab>,
+) -> anyhow::Result<Dataset> {
+    let x = table.x.select(Axis(0), rows);
+    let y = rows.iter().map(|&i| table.label[i]).collect();
+    let mut ds = Dataset::new(x, y, n_classes)?;
+    ds.feature_names = table.feature_names.clone();
+    if let (Some(v), Some(s)) = (vocab, table.seqs.as_ref()) {
+        ds.seqs = Some(v.encode(s, rows));
+    }
+    Ok(ds)
+}
