@@ -12,3 +12,4 @@ pub mod features;
 pub mod features_csv;
 pub mod plots;
 pub mod tasks;
+pub mod ablation;
