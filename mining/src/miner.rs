@@ -91,9 +91,8 @@ impl Algorithm {
         opts.validate()?;
         Ok(match self {
             Algorithm::PrefixSpan => Box::new(crate::prefixspan::PrefixSpan::with(opts)),
-            Algorithm::Spade | Algorithm::Gsp => {
-                return Err(MiningError::Params("algorithm not available in this build".into()))
-            }
+            Algorithm::Spade => Box::new(crate::spade::Spade::with(opts)),
+            Algorithm::Gsp => Box::new(crate::gsp::Gsp::with(opts)),
         })
     }
 }
