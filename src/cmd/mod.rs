@@ -5,6 +5,10 @@ use clap::{Parser, Subcommand};
 
 pub mod convert;
 pub mod stats;
+pub mod task;
+pub mod train;
+pub mod eval;
+pub mod leaderboard;
 
 /// Options every subcommand takes.
 #[derive(Debug, Clone, clap::Args)]
@@ -36,4 +40,12 @@ pub enum Command {
     Convert(convert::Args),
     /// Describe a log: sequences, events, distributions, the action funnel, top items.
     Stats(stats::Args),
+    /// Build a leakage-free prediction task and export its feature matrix (CSV).
+    Task(task::Args),
+    /// Fit a model on the train rows of a feature CSV.
+    Train(train::Args),
+    /// Metrics of a trained model on the test rows of a feature CSV.
+    Eval(eval::Args),
+    /// Build a task, fit every baseline on the same split, print one table and write SVG charts.
+    Leaderboard(leaderboard::Args),
 }

@@ -356,7 +356,7 @@ pub struct TaskRows {
 
 /// A time for messages and reports (`YYYY-MM-DDTHH:MM:SSZ`).
 pub fn format_time(ms: i64) -> String {
-    format!("{ms} ms")
+    cartseq_data::time::format_iso(ms)
 }
 
 /// A stable 64-bit hash (FNV-1a then SplitMix64 finalisation) of a user name and a seed.

@@ -1,0 +1,135 @@
+//! `cartseq eval model.bin features.csv [--split test] [--json]` — metrics of a model from `cartseq train`
+//! on the `test` rows (by default) of a feature CSV: accuracy, balanced accuracy, precision, recall, F1,
+//! ROC-AUC, PR-AUC, log loss, Brier score and the confusion matrix.
+//!
+//! The CSV must have the model's feature columns in the same order (checked by name). Memory: the feature
+//! matrix plus the model.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::bail;
+use cartseq_models::metrics::MetricReport;
+
+use crate::cmd::train::{evaluate, TrainedModel};
+use crate::cmd::Global;
+use crate::features_csv::FeatureTable;
+use crate::tasks::table::dataset;
+use crate::tasks::Split;
+
+/// Which rows to evaluate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum EvalSplit {
+    /// Train rows (for a sanity check of over-fitting).
+    Train,
+    /// Valid rows.
+    Valid,
+    /// Test rows (default).
+    Test,
+}
+
+/// Arguments of `eval`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Model file from `cartseq train`.
+    pub model: PathBuf,
+    /// Feature CSV from `cartseq task`.
+    pub features: PathBuf,
+    /// Rows to evaluate.
+    #[arg(long, value_enum, default_value = "test")]
+    pub split: EvalSplit,
+    /// Print JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `eval`.
+pub fn run(args: Args, _global: &Global) -> anyhow::Result<()> {
+    let trained = TrainedModel::load(&args.model)?;
+    let table = FeatureTable::read_csv(&args.features)?;
+    let h = &trained.header;
+    if table.feature_names != h.feature_names {
+        let k = table
+            .feature_names
+            .iter()
+            .zip(&h.feature_names)
+            .position(|(a, b)| a != b)
+            .unwrap_or(table.feature_names.len().min(h.feature_names.len()));
+        bail!(
+            "{}: feature columns differ from the model's at column {} (CSV {:?}, model {:?}); \
+             export the CSV with the same task options",
+            args.features.display(),
+            k + 4,
+            table.feature_names.get(k),
+            h.feature_names.get(k)
+        );
+    }
+    if let Some(&bad) = table.label.iter().find(|&&l| l >= h.n_classes) {
+        bail!(
+            "{}: label {bad} but the model has {} classes",
+            args.features.display(),
+            h.n_classes
+        );
+    }
+    if h.seq_vocab.is_some() && table.seqs.is_none() {
+        bail!(
+            "{}: no `seq` column; this {} model reads token sequences (export with `cartseq task … --seq`)",
+            args.features.display(),
+            h.model
+        );
+    }
+    let split = match args.split {
+        EvalSplit::Train => Split::Train,
+        EvalSplit::Valid => Split::Valid,
+        EvalSplit::Test => Split::Test,
+    };
+    let rows = table.rows_of(split);
+    if rows.is_empty() {
+        bail!("{}: no `{}` rows", args.features.display(), split.name());
+    }
+    let ds = dataset(&table, &rows, h.n_classes, h.seq_vocab.as_ref())?;
+    let t = Instant::now();
+    let Some(rep) = evaluate(trained.model.as_ref(), &ds) else {
+        bail!("no rows to evaluate");
+    };
+    let predict_s = t.elapsed().as_secs_f64();
+    if args.json {
+        let v = serde_json::json!({
+            "model": h.model,
+            "params": h.params,
+            "split": split.name(),
+            "predict_seconds": predict_s,
+            "metrics": rep,
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        print!("{}", format_report(&h.model, split.name(), &rep));
+    }
+    Ok(())
+}
+
+/// A plain-text metric report.
+pub fn format_report(model: &str, split: &str, r: &MetricReport) -> String {
+    let opt = |v: Option<f64>| v.map_or("n/a".to_owned(), |a| format!("{a:.4}"));
+    let mut s = format!("model {model} on {} {split} rows\n", r.n);
+    for (k, v) in [
+        ("roc_auc", opt(r.roc_auc)),
+        ("pr_auc", opt(r.pr_auc)),
+        ("f1", format!("{:.4}", r.f1)),
+        ("f1_macro", format!("{:.4}", r.f1_macro)),
+        ("precision", format!("{:.4}", r.precision)),
+        ("recall", format!("{:.4}", r.recall)),
+        ("accuracy", format!("{:.4}", r.accuracy)),
+        ("balanced_accuracy", format!("{:.4}", r.balanced_accuracy)),
+        ("log_loss", format!("{:.4}", r.log_loss)),
+        ("brier", format!("{:.4}", r.brier)),
+    ] {
+        s.push_str(&format!("{k:<18} {v}\n"));
+    }
+    s.push_str("confusion (rows = true class, columns = predicted):\n");
+    for row in &r.confusion {
+        let cells: Vec<String> = row.iter().map(|c| format!("{c:>8}")).collect();
+        s.push_str(&format!("  {}\n", cells.join("")));
+    }
+    s
+}

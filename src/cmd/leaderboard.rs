@@ -1,0 +1,261 @@
+//! `cartseq leaderboard INPUT --preset P --task T [--models a,b,…] [--json] [--out-dir DIR]` — builds the
+//! task exactly as `cartseq task` does, fits every baseline on the same train rows, evaluates each on the
+//! same test rows and prints one table (ROC-AUC, PR-AUC, F1, accuracy, log loss, fit and predict time).
+//! SVG charts go to `--out-dir`: `roc.svg` and `pr.svg` (binary tasks) and one bar chart per metric
+//! (`bars_roc_auc.svg`, `bars_pr_auc.svg`, `bars_f1.svg`).
+//!
+//! Models run one after another (each may use every core); the order and seeds are fixed, so the table is
+//! the same on every run apart from the timings. Memory: the event log, the feature matrix and one model
+//! at a time.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Context;
+use cartseq_models::metrics::{self, MetricReport};
+use cartseq_models::registry;
+use serde::Serialize;
+
+use crate::cmd::task::{load_and_build, TaskArgs};
+use crate::cmd::train::{is_sequence_model, splits, with_seed};
+use crate::cmd::Global;
+use crate::input_args::InputArgs;
+use crate::plots::{self, Curve};
+use crate::tasks::format_time;
+
+/// Models tried by default, in table order (those missing from the registry are skipped).
+pub const DEFAULT_MODELS: &[&str] = &[
+    "prior", "gnb", "logreg", "dt", "rf", "ada", "svm", "gbdt", "lstm", "gru", "rnn",
+];
+
+/// Arguments of `leaderboard`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The log.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// The task.
+    #[command(flatten)]
+    pub task: TaskArgs,
+    /// Models to compare (comma-separated; default: every baseline plus lstm, gru, rnn when available).
+    #[arg(long, value_delimiter = ',', value_name = "M,M,..")]
+    pub models: Option<Vec<String>>,
+    /// A parameter of one model, `MODEL:key=value` (repeatable), e.g. `rf:n_trees=200`.
+    #[arg(long = "param", value_name = "M:K=V")]
+    pub params: Vec<String>,
+    /// Print the table as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Folder for the SVG charts (created if missing).
+    #[arg(long, default_value = "leaderboard", value_name = "DIR")]
+    pub out_dir: PathBuf,
+}
+
+/// One line of the leaderboard.
+#[derive(Clone, Debug, Serialize)]
+pub struct Entry {
+    /// Model name.
+    pub model: String,
+    /// Parameters applied.
+    pub params: Vec<String>,
+    /// Test metrics (`None` when the model failed).
+    pub metrics: Option<MetricReport>,
+    /// Fit time in seconds.
+    pub fit_seconds: f64,
+    /// Prediction time on the test rows in seconds.
+    pub predict_seconds: f64,
+    /// Why the model failed, if it did.
+    pub error: Option<String>,
+}
+
+/// Runs `leaderboard`.
+pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
+    let names: Vec<String> = match &args.models {
+        Some(m) => m.clone(),
+        None => DEFAULT_MODELS
+            .iter()
+            .filter(|m| registry::info(m).is_some())
+            .map(|m| (*m).to_owned())
+            .collect(),
+    };
+    for n in &names {
+        if registry::info(n).is_none() {
+            let all: Vec<&str> = registry::MODELS.iter().map(|m| m.name).collect();
+            anyhow::bail!("unknown model {n:?}; available: {}", all.join(", "));
+        }
+    }
+    let mut per_model: Vec<(String, String)> = Vec::new();
+    for p in &args.params {
+        let (m, kv) = p.split_once(':').ok_or_else(|| {
+            anyhow::anyhow!("--param: expected MODEL:key=value (e.g. rf:n_trees=200), found {p:?}")
+        })?;
+        per_model.push((m.to_owned(), kv.to_owned()));
+    }
+    let want_seq = names.iter().any(|n| is_sequence_model(n));
+    let (built, _, _) = load_and_build(&args.input, &args.task, want_seq, global.quiet)?;
+    let n_classes = built.class_names.len();
+    let sp = splits(&built.table, n_classes)?;
+    let mut entries: Vec<Entry> = Vec::new();
+    let mut probas: Vec<(String, ndarray::Array2<f64>)> = Vec::new();
+    for name in &names {
+        let own: Vec<String> = per_model
+            .iter()
+            .filter(|(m, _)| m == name)
+            .map(|(_, kv)| kv.clone())
+            .collect();
+        let params = with_seed(name, &own, args.task.seed);
+        if !global.quiet {
+            eprintln!("fitting {name} …");
+        }
+        let mut e = Entry {
+            model: name.clone(),
+            params: params.clone(),
+            metrics: None,
+            fit_seconds: 0.0,
+            predict_seconds: 0.0,
+            error: None,
+        };
+        let learner = registry::learner(name, &params)?;
+        let t = Instant::now();
+        match learner.fit_boxed(&sp.train) {
+            Ok(model) => {
+                e.fit_seconds = t.elapsed().as_secs_f64();
+                let t = Instant::now();
+                let p = model.predict_proba(&sp.test);
+                e.predict_seconds = t.elapsed().as_secs_f64();
+                e.metrics = Some(metrics::report(
+                    sp.test.y.as_slice().unwrap_or(&[]),
+                    p.view(),
+                ));
+                probas.push((name.clone(), p));
+            }
+            Err(err) => e.error = Some(err.to_string()),
+        }
+        entries.push(e);
+    }
+    std::fs::create_dir_all(&args.out_dir)
+        .with_context(|| format!("cannot create {}", args.out_dir.display()))?;
+    let title = format!(
+        "{} (test cutoff {})",
+        args.task.task.name(),
+        format_time(built.test_cutoff)
+    );
+    let plots = write_plots(
+        &args.out_dir,
+        &title,
+        &entries,
+        &probas,
+        &sp.test.y.to_vec(),
+    )?;
+    if args.json {
+        let v = serde_json::json!({
+            "task": args.task.task.name(),
+            "test_cutoff": format_time(built.test_cutoff),
+            "classes": built.class_names,
+            "rows": { "train": sp.train.nrows(), "valid": sp.valid.nrows(), "test": sp.test.nrows() },
+            "features": built.table.feature_names.len(),
+            "models": entries,
+            "plots": plots,
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        print!("{}", table(&entries));
+        if !global.quiet {
+            eprintln!("charts: {}", plots.join(", "));
+        }
+    }
+    Ok(())
+}
+
+/// The text table.
+pub fn table(entries: &[Entry]) -> String {
+    let mut s = format!(
+        "{:<8} {:>8} {:>8} {:>7} {:>8} {:>8} {:>9} {:>10}\n",
+        "model", "roc_auc", "pr_auc", "f1", "accuracy", "log_loss", "fit_s", "predict_s"
+    );
+    let opt = |v: Option<f64>| v.map_or("n/a".to_owned(), |a| format!("{a:.4}"));
+    for e in entries {
+        match &e.metrics {
+            Some(m) => s.push_str(&format!(
+                "{:<8} {:>8} {:>8} {:>7.4} {:>8.4} {:>8.4} {:>9.3} {:>10.3}\n",
+                e.model,
+                opt(m.roc_auc),
+                opt(m.pr_auc),
+                m.f1,
+                m.accuracy,
+                m.log_loss,
+                e.fit_seconds,
+                e.predict_seconds
+            )),
+            None => s.push_str(&format!(
+                "{:<8} failed: {}\n",
+                e.model,
+                e.error.as_deref().unwrap_or("")
+            )),
+        }
+    }
+    s
+}
+
+fn write_plots(
+    dir: &std::path::Path,
+    title: &str,
+    entries: &[Entry],
+    probas: &[(String, ndarray::Array2<f64>)],
+    y: &[usize],
+) -> anyhow::Result<Vec<String>> {
+    let mut written = Vec::new();
+    let mut save = |name: &str, svg: String| -> anyhow::Result<()> {
+        let p = dir.join(name);
+        let mut f = crate::output::AtomicFile::create(&p)?;
+        std::io::Write::write_all(&mut f, svg.as_bytes())?;
+        f.commit()?;
+        written.push(p.display().to_string());
+        Ok(())
+    };
+    let binary = probas.first().is_some_and(|(_, p)| p.ncols() == 2);
+    if binary {
+        let pos: Vec<bool> = y.iter().map(|&c| c == 1).collect();
+        let mut roc = Vec::new();
+        let mut pr = Vec::new();
+        for (name, p) in probas {
+            let s = p.column(1).to_vec();
+            if let Some(c) = metrics::roc_curve(&pos, &s) {
+                roc.push(Curve {
+                    name: name.clone(),
+                    points: c.fpr.into_iter().zip(c.tpr).collect(),
+                });
+            }
+            let c = metrics::pr_curve(&pos, &s);
+            pr.push(Curve {
+                name: name.clone(),
+                points: c.recall.into_iter().zip(c.precision).collect(),
+            });
+        }
+        save("roc.svg", plots::roc_svg(&format!("ROC — {title}"), &roc)?)?;
+        save(
+            "pr.svg",
+            plots::pr_svg(&format!("Precision–recall — {title}"), &pr)?,
+        )?;
+    }
+    type Get = fn(&MetricReport) -> Option<f64>;
+    let bars: [(&str, &str, Get); 3] = [
+        ("bars_roc_auc.svg", "ROC-AUC", |m| m.roc_auc),
+        ("bars_pr_auc.svg", "PR-AUC", |m| m.pr_auc),
+        ("bars_f1.svg", "F1", |m| Some(m.f1)),
+    ];
+    for (file, label, get) in bars {
+        if label == "PR-AUC" && !binary {
+            continue;
+        }
+        let vals: Vec<(String, Option<f64>)> = entries
+            .iter()
+            .map(|e| (e.model.clone(), e.metrics.as_ref().and_then(get)))
+            .collect();
+        save(
+            file,
+            plots::bars_svg(&format!("{label} — {title}"), label, &vals)?,
+        )?;
+    }
+    Ok(written)
+}
