@@ -7,6 +7,7 @@
 //! (`Params` → checked → `fit(&Dataset)` → fitted model); probabilities are the first-class output and
 //! labels derive from them.
 
+pub mod adaboost;
 pub mod baseline;
 pub mod binning;
 pub mod class_weight;
@@ -14,11 +15,13 @@ pub mod dataset;
 pub mod ensemble;
 pub mod error;
 pub mod forest;
+pub mod gbdt;
 pub mod logistic;
 pub mod metrics;
 pub mod naive_bayes;
 pub mod persist;
 pub mod registry;
+pub mod svm;
 pub mod tree;
 pub mod nn;
 
@@ -63,8 +66,30 @@ pub trait Learner: Send + Sync {
     /// Fits on every row of `ds` (honouring `ds.weights`).
     fn fit_boxed(&self, ds: &Dataset) -> Result<Box<dyn Classifier>, ModelError>;
 
+    /// Fits on `train` using `valid` only for early stopping or tuning. Learners without early stopping
+    /// ignore `valid` (the default).
+    fn fit_boxed_with_validation(
+        &self,
+        train: &Dataset,
+        valid: &Dataset,
+    ) -> Result<Box<dyn Classifier>, ModelError> {
+        let _ = valid;
+        self.fit_boxed(train)
+    }
+
     /// Short name for tables (`rf`, `gbdt`, `lstm`, …).
     fn name(&self) -> String;
+}
+
+/// Index of the largest value of a slice; the first wins on ties (0 for an empty slice).
+pub fn argmax_slice(v: &[f64]) -> usize {
+    let mut best = 0;
+    for (j, &x) in v.iter().enumerate() {
+        if x > v[best] {
+            best = j;
+        }
+    }
+    best
 }
 
 /// Index of the largest value of each row; the first wins on ties.

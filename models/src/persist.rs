@@ -99,9 +99,11 @@ pub fn read_envelope<R: Read>(r: R) -> Result<(String, Value), ModelError> {
     }
     match obj.get("format_version").and_then(Value::as_u64) {
         Some(FORMAT_VERSION) => {}
-        Some(v) => return Err(ModelError::BadFile(format!(
+        Some(v) => {
+            return Err(ModelError::BadFile(format!(
             "format version {v} is not supported by this cartseq (reads version {FORMAT_VERSION})"
-        ))),
+        )))
+        }
         None => return Err(ModelError::BadFile("missing format_version".into())),
     }
     let kind = obj
@@ -149,6 +151,10 @@ pub fn load_any<R: Read>(r: R) -> Result<Box<dyn Classifier>, ModelError> {
         k if k == naive_bayes::GaussianNb::KIND => boxed::<naive_bayes::GaussianNb>(body),
         k if k == naive_bayes::BernoulliNb::KIND => boxed::<naive_bayes::BernoulliNb>(body),
         k if k == baseline::PriorModel::KIND => boxed::<baseline::PriorModel>(body),
+        k if k == adaboost::AdaBoost::KIND => boxed::<adaboost::AdaBoost>(body),
+        k if k == gbdt::Gbdt::KIND => boxed::<gbdt::Gbdt>(body),
+        k if k == svm::LinearSvm::KIND => boxed::<svm::LinearSvm>(body),
+        k if k == svm::RbfSvm::KIND => boxed::<svm::RbfSvm>(body),
         other => Err(ModelError::BadFile(format!("unknown model kind `{other}`"))),
     }
 }

@@ -7,11 +7,14 @@
 //!
 //! Common keys: `class_weight=none|balanced|w0,w1,…`, `seed=N` (for models with randomness).
 
+use crate::adaboost::{AdaBoostAlgorithm, AdaBoostParams};
 use crate::baseline::PriorParams;
 use crate::class_weight::ClassWeight;
 use crate::forest::RandomForestParams;
+use crate::gbdt::GbdtParams;
 use crate::logistic::LogisticRegressionParams;
 use crate::naive_bayes::{BernoulliNbParams, GaussianNbParams};
+use crate::svm::{LinearSvmParams, RbfSvmParams};
 use crate::tree::{Criterion, DecisionTreeParams, MaxFeatures};
 use crate::{Learner, ModelError};
 
@@ -86,6 +89,64 @@ pub const MODELS: &[ModelInfo] = &[
             "max_samples=1",
             "oob_score=false",
             "max_bins=255",
+            "class_weight=none",
+            "seed=0",
+        ],
+    },
+    ModelInfo {
+        name: "ada",
+        description: "AdaBoost (SAMME / SAMME.R) over shallow trees",
+        params: &[
+            "n_estimators=50",
+            "learning_rate=1",
+            "algorithm=samme",
+            "max_depth=1",
+            "min_samples_leaf=1",
+            "max_bins=255",
+            "class_weight=none",
+            "seed=0",
+        ],
+    },
+    ModelInfo {
+        name: "gbdt",
+        description: "histogram gradient-boosted trees (log-loss)",
+        params: &[
+            "n_estimators=100",
+            "learning_rate=0.1",
+            "max_depth=none",
+            "max_leaves=31",
+            "min_samples_leaf=20",
+            "l2=0",
+            "max_bins=255",
+            "early_stopping=auto",
+            "validation_fraction=0.1",
+            "n_iter_no_change=10",
+            "tol=1e-7",
+            "class_weight=none",
+            "seed=0",
+        ],
+    },
+    ModelInfo {
+        name: "linsvm",
+        description: "linear SVM (dual coordinate descent) with Platt probabilities",
+        params: &[
+            "c=1",
+            "max_iter=1000",
+            "tol=0.1",
+            "class_weight=none",
+            "seed=0",
+        ],
+    },
+    ModelInfo {
+        name: "svm",
+        description: "RBF-kernel SVM (SMO) with Platt probabilities, moderate n",
+        params: &[
+            "c=1",
+            "gamma=scale",
+            "tol=0.001",
+            "max_iter=10000000",
+            "max_rows=20000",
+            "cache_mb=200",
             "class_weight=none",
             "seed=0",
         ],
@@ -289,6 +350,93 @@ pub fn learner<S: AsRef<str>>(name: &str, params: &[S]) -> Result<Box<dyn Learne
                     "max_samples" => p.max_samples = p_f64(k, v)?,
                     "oob_score" => p.oob_score = p_bool(k, v)?,
                     "max_bins" => p.max_bins = p_usize(k, v)?,
+                    "class_weight" => p.class_weight = ClassWeight::parse(v)?,
+                    "seed" => p.seed = p_u64(k, v)?,
+                    _ => return Err(unknown_key(canon, k)),
+                }
+                Ok::<(), ModelError>(())
+            }
+        ),
+        "ada" => apply!(
+            AdaBoostParams::default(),
+            |p: &mut AdaBoostParams, k: &str, v: &str| {
+                match k {
+                    "n_estimators" => p.n_estimators = p_usize(k, v)?,
+                    "learning_rate" => p.learning_rate = p_f64(k, v)?,
+                    "algorithm" => {
+                        p.algorithm = match v {
+                            "samme" | "SAMME" => AdaBoostAlgorithm::Samme,
+                            "samme.r" | "SAMME.R" | "samme_r" => AdaBoostAlgorithm::SammeR,
+                            _ => return Err(bad(k, v, "samme or samme.r")),
+                        }
+                    }
+                    "max_depth" => p.max_depth = p_usize(k, v)?,
+                    "min_samples_leaf" => p.min_samples_leaf = p_usize(k, v)?,
+                    "max_bins" => p.max_bins = p_usize(k, v)?,
+                    "class_weight" => p.class_weight = ClassWeight::parse(v)?,
+                    "seed" => p.seed = p_u64(k, v)?,
+                    _ => return Err(unknown_key(canon, k)),
+                }
+                Ok::<(), ModelError>(())
+            }
+        ),
+        "gbdt" => apply!(
+            GbdtParams::default(),
+            |p: &mut GbdtParams, k: &str, v: &str| {
+                match k {
+                    "n_estimators" | "max_iter" => p.n_estimators = p_usize(k, v)?,
+                    "learning_rate" => p.learning_rate = p_f64(k, v)?,
+                    "max_depth" => p.max_depth = p_opt_usize(k, v)?,
+                    "max_leaves" | "max_leaf_nodes" => p.max_leaves = p_usize(k, v)?,
+                    "min_samples_leaf" => p.min_samples_leaf = p_usize(k, v)?,
+                    "l2" | "l2_regularization" => p.l2 = p_f64(k, v)?,
+                    "max_bins" => p.max_bins = p_usize(k, v)?,
+                    "early_stopping" => {
+                        p.early_stopping = match v {
+                            "auto" => None,
+                            other => Some(p_bool(k, other)?),
+                        }
+                    }
+                    "validation_fraction" => p.validation_fraction = p_f64(k, v)?,
+                    "n_iter_no_change" => p.n_iter_no_change = p_usize(k, v)?,
+                    "tol" => p.tol = p_f64(k, v)?,
+                    "class_weight" => p.class_weight = ClassWeight::parse(v)?,
+                    "seed" => p.seed = p_u64(k, v)?,
+                    _ => return Err(unknown_key(canon, k)),
+                }
+                Ok::<(), ModelError>(())
+            }
+        ),
+        "linsvm" => apply!(
+            LinearSvmParams::default(),
+            |p: &mut LinearSvmParams, k: &str, v: &str| {
+                match k {
+                    "c" | "C" => p.c = p_f64(k, v)?,
+                    "max_iter" => p.max_iter = p_usize(k, v)?,
+                    "tol" => p.tol = p_f64(k, v)?,
+                    "class_weight" => p.class_weight = ClassWeight::parse(v)?,
+                    "seed" => p.seed = p_u64(k, v)?,
+                    _ => return Err(unknown_key(canon, k)),
+                }
+                Ok::<(), ModelError>(())
+            }
+        ),
+        "svm" => apply!(
+            RbfSvmParams::default(),
+            |p: &mut RbfSvmParams, k: &str, v: &str| {
+                match k {
+                    "c" | "C" => p.c = p_f64(k, v)?,
+                    "gamma" => {
+                        p.gamma = if v == "scale" {
+                            None
+                        } else {
+                            Some(p_f64(k, v)?)
+                        }
+                    }
+                    "tol" => p.tol = p_f64(k, v)?,
+                    "max_iter" => p.max_iter = p_usize(k, v)?,
+                    "max_rows" => p.max_rows = p_usize(k, v)?,
+                    "cache_mb" => p.cache_mb = p_usize(k, v)?,
                     "class_weight" => p.class_weight = ClassWeight::parse(v)?,
                     "seed" => p.seed = p_u64(k, v)?,
                     _ => return Err(unknown_key(canon, k)),
