@@ -4,6 +4,7 @@
 use clap::{Parser, Subcommand};
 
 pub mod convert;
+pub mod nextitem;
 pub mod stats;
 pub mod task;
 pub mod train;
@@ -48,4 +49,6 @@ pub enum Command {
     Eval(eval::Args),
     /// Build a task, fit every baseline on the same split, print one table and write SVG charts.
     Leaderboard(leaderboard::Args),
+    /// Next-item recommendation on sessions: baselines and GRU4Rec-style networks, Recall@k / MRR@k.
+    Nextitem(nextitem::Args),
 }

@@ -572,60 +572,78 @@ pub const NN_MAGIC: &str = "cartseq-model";
 /// File-format version of saved neural models.
 pub const NN_FORMAT_VERSION: u64 = 1;
 
-#[derive(Serialize)]
-struct EnvelopeOut<'a> {
-    magic: &'a str,
-    format_version: u64,
-    kind: &'a str,
-    model: &'a SeqClassifierModel,
+/// Writes `{"magic", "format_version", "kind", "model"}` as JSON.
+pub(crate) fn write_envelope<W: Write, M: Serialize>(
+    mut w: W,
+    kind: &str,
+    model: &M,
+) -> Result<(), ModelError> {
+    #[derive(Serialize)]
+    struct EnvelopeOut<'a, M> {
+        magic: &'a str,
+        format_version: u64,
+        kind: &'a str,
+        model: &'a M,
+    }
+    let env = EnvelopeOut {
+        magic: NN_MAGIC,
+        format_version: NN_FORMAT_VERSION,
+        kind,
+        model,
+    };
+    serde_json::to_writer(&mut w, &env)
+        .map_err(|e| ModelError::Io(std::io::Error::other(e.to_string())))?;
+    w.flush()?;
+    Ok(())
+}
+
+/// Reads and checks the header of a model file; returns its kind and body.
+pub(crate) fn read_envelope<R: Read>(r: R) -> Result<(String, serde_json::Value), ModelError> {
+    let mut v: serde_json::Value =
+        serde_json::from_reader(std::io::BufReader::new(r)).map_err(|e| {
+            ModelError::BadFile(format!("not a cartseq model file (not valid JSON: {e})"))
+        })?;
+    let magic = v.get("magic").and_then(|m| m.as_str());
+    if magic != Some(NN_MAGIC) {
+        return Err(ModelError::BadFile(format!(
+            "not a cartseq model file (magic {magic:?}, expected \"{NN_MAGIC}\")"
+        )));
+    }
+    match v.get("format_version").and_then(|m| m.as_u64()) {
+        Some(NN_FORMAT_VERSION) => {}
+        other => {
+            return Err(ModelError::BadFile(format!(
+                "format version {other:?} is not supported (this build reads version {NN_FORMAT_VERSION})"
+            )))
+        }
+    }
+    let kind = v
+        .get("kind")
+        .and_then(|k| k.as_str())
+        .unwrap_or("")
+        .to_string();
+    let body = v
+        .get_mut("model")
+        .map(serde_json::Value::take)
+        .ok_or_else(|| ModelError::BadFile(format!("`{kind}` model file has no `model` body")))?;
+    Ok((kind, body))
 }
 
 impl SeqClassifierModel {
     /// Writes the model as versioned JSON (`{"magic": "cartseq-model", "format_version": 1, "kind":
     /// "lstm", "model": …}`).
-    pub fn save<W: Write>(&self, mut w: W) -> Result<(), ModelError> {
-        let env = EnvelopeOut {
-            magic: NN_MAGIC,
-            format_version: NN_FORMAT_VERSION,
-            kind: self.params.cell.name(),
-            model: self,
-        };
-        serde_json::to_writer(&mut w, &env)
-            .map_err(|e| ModelError::Io(std::io::Error::other(e.to_string())))?;
-        w.flush()?;
-        Ok(())
+    pub fn save<W: Write>(&self, w: W) -> Result<(), ModelError> {
+        write_envelope(w, self.params.cell.name(), self)
     }
 
     /// Reads a model written by [`SeqClassifierModel::save`], checking magic, version and kind.
     pub fn load<R: Read>(r: R) -> Result<Self, ModelError> {
-        let v: serde_json::Value =
-            serde_json::from_reader(std::io::BufReader::new(r)).map_err(|e| {
-                ModelError::BadFile(format!("not a cartseq model file (not valid JSON: {e})"))
-            })?;
-        let magic = v.get("magic").and_then(|m| m.as_str());
-        if magic != Some(NN_MAGIC) {
-            return Err(ModelError::BadFile(format!(
-                "not a cartseq model file (magic {magic:?}, expected \"{NN_MAGIC}\")"
-            )));
-        }
-        match v.get("format_version").and_then(|m| m.as_u64()) {
-            Some(NN_FORMAT_VERSION) => {}
-            other => {
-                return Err(ModelError::BadFile(format!(
-                    "format version {other:?} is not supported (this build reads version {NN_FORMAT_VERSION})"
-                )))
-            }
-        }
-        let kind = v.get("kind").and_then(|k| k.as_str()).unwrap_or("");
-        if CellKind::parse(kind).is_none() {
+        let (kind, body) = read_envelope(r)?;
+        if CellKind::parse(&kind).is_none() {
             return Err(ModelError::BadFile(format!(
                 "holds a `{kind}` model, expected `rnn`, `lstm` or `gru`"
             )));
         }
-        let body = v
-            .get("model")
-            .cloned()
-            .ok_or_else(|| ModelError::BadFile("no `model` body".into()))?;
         let mut m: SeqClassifierModel = serde_json::from_value(body)
             .map_err(|e| ModelError::BadFile(format!("corrupt `{kind}` model: {e}")))?;
         m.net.zero_grad();

@@ -1,0 +1,354 @@
+//! Next-item baselines that are known to be hard to beat (Ludewig & Jannach 2018):
+//!
+//! * [`MostPopular`] — items by training click count. `O(n_items)` memory.
+//! * [`MarkovChain`] — first-order transitions `last → next` counted in training sessions
+//!   (Rendle et al. 2010 use it inside FPMC); `O(distinct transitions)` memory.
+//! * [`ItemKnn`] — the last item's nearest items by regularised cosine similarity of their session
+//!   occurrence vectors, `cooc(i,j) / (√n_i · √n_j + λ)` with `λ = 20`, keeping the top 100
+//!   (the "item-kNN" baseline of Hidasi et al. 2016 and session-rec). Build cost
+//!   `Σ_sessions |s|²`-ish via an inverted index; `O(n_items × 100)` memory.
+//! * [`SessionKnn`] — session-based kNN ("SKNN" of Jannach & Ludewig 2017): the `k = 100` most similar
+//!   among the `sample = 500` most recent training sessions sharing an item with the current prefix
+//!   (cosine on item sets), each neighbour voting its similarity for its items.
+//!
+//! All break score ties by popularity (a tiny popularity term that never reorders different main
+//! scores), so "no evidence" falls back to the most popular items rather than to arbitrary ids.
+
+use crate::nextitem::{item_counts, NextItemModel};
+use crate::Sequences;
+
+/// Popularity scaled into `[0, 1)`, to be added times a small factor as a tie-breaker.
+fn pop_norm(train: &Sequences) -> Vec<f32> {
+    let c = item_counts(train);
+    let max = c.iter().copied().max().unwrap_or(0) as f64 + 1.0;
+    c.iter().map(|&x| (x as f64 / max) as f32).collect()
+}
+
+/// Items ranked by training click count.
+#[derive(Clone, Debug)]
+pub struct MostPopular {
+    scores: Vec<f32>,
+}
+
+impl MostPopular {
+    /// Counts the clicks of `train`.
+    pub fn fit(train: &Sequences) -> Self {
+        MostPopular {
+            scores: item_counts(train).iter().map(|&c| c as f32).collect(),
+        }
+    }
+}
+
+impl NextItemModel for MostPopular {
+    fn name(&self) -> String {
+        "pop".into()
+    }
+    fn n_items(&self) -> usize {
+        self.scores.len()
+    }
+    fn score_prefixes(
+        &self,
+        sessions: &Sequences,
+        rows: &[usize],
+        sink: &mut dyn FnMut(usize, usize, &[f32]),
+    ) {
+        for &r in rows {
+            for t in 0..sessions.row(r).len().saturating_sub(1) {
+                sink(r, t, &self.scores);
+            }
+        }
+    }
+}
+
+/// Compressed rows of `(item, weight)` per item.
+#[derive(Clone, Debug, Default)]
+struct Csr {
+    start: Vec<usize>,
+    item: Vec<u32>,
+    weight: Vec<f32>,
+}
+
+impl Csr {
+    fn row(&self, i: usize) -> (&[u32], &[f32]) {
+        let (a, b) = (self.start[i], self.start[i + 1]);
+        (&self.item[a..b], &self.weight[a..b])
+    }
+}
+
+/// First-order Markov chain on consecutive clicks.
+#[derive(Clone, Debug)]
+pub struct MarkovChain {
+    next: Csr,
+    base: Vec<f32>,
+}
+
+impl MarkovChain {
+    /// Counts transitions `a → b` for consecutive clicks of every training session.
+    pub fn fit(train: &Sequences) -> Self {
+        let n = train.vocab;
+        let mut pairs: Vec<(u32, u32)> = Vec::new();
+        for r in 0..train.len() {
+            pairs.extend(train.row(r).windows(2).map(|w| (w[0], w[1])));
+        }
+        pairs.sort_unstable();
+        let mut next = Csr {
+            start: vec![0; n + 1],
+            item: Vec::new(),
+            weight: Vec::new(),
+        };
+        let mut i = 0;
+        while i < pairs.len() {
+            let mut j = i;
+            while j < pairs.len() && pairs[j] == pairs[i] {
+                j += 1;
+            }
+            next.start[pairs[i].0 as usize + 1] += 1;
+            next.item.push(pairs[i].1);
+            next.weight.push((j - i) as f32);
+            i = j;
+        }
+        for k in 0..n {
+            next.start[k + 1] += next.start[k];
+        }
+        // Counts are integers ≥ 1, so half the normalised popularity only breaks ties.
+        let base = pop_norm(train).iter().map(|&p| 0.5 * p).collect();
+        MarkovChain { next, base }
+    }
+}
+
+impl NextItemModel for MarkovChain {
+    fn name(&self) -> String {
+        "markov".into()
+    }
+    fn n_items(&self) -> usize {
+        self.base.len()
+    }
+    fn score_prefixes(
+        &self,
+        sessions: &Sequences,
+        rows: &[usize],
+        sink: &mut dyn FnMut(usize, usize, &[f32]),
+    ) {
+        let mut scores = self.base.clone();
+        for &r in rows {
+            let s = sessions.row(r);
+            for t in 0..s.len().saturating_sub(1) {
+                let (items, w) = self.next.row(s[t] as usize);
+                for (&j, &c) in items.iter().zip(w) {
+                    scores[j as usize] += c;
+                }
+                sink(r, t, &scores);
+                for &j in items {
+                    scores[j as usize] = self.base[j as usize];
+                }
+            }
+        }
+    }
+}
+
+/// Item → training sessions (distinct items per session), both directions.
+#[derive(Clone, Debug)]
+struct Incidence {
+    /// Distinct items of each session.
+    session_items: Vec<Vec<u32>>,
+    /// Sessions of each item, ascending (= oldest first when the training file is in time order).
+    item_sessions: Vec<Vec<u32>>,
+}
+
+impl Incidence {
+    fn new(train: &Sequences) -> Self {
+        let mut item_sessions = vec![Vec::new(); train.vocab];
+        let mut session_items = Vec::with_capacity(train.len());
+        for r in 0..train.len() {
+            let mut s = train.row(r).to_vec();
+            s.sort_unstable();
+            s.dedup();
+            for &i in &s {
+                item_sessions[i as usize].push(r as u32);
+            }
+            session_items.push(s);
+        }
+        Incidence {
+            session_items,
+            item_sessions,
+        }
+    }
+}
+
+/// Item-to-item nearest neighbours of the last click.
+#[derive(Clone, Debug)]
+pub struct ItemKnn {
+    neigh: Csr,
+    base: Vec<f32>,
+}
+
+impl ItemKnn {
+    /// Builds the top-`k` neighbour lists with regularisation `lambda` (defaults 100 and 20).
+    pub fn fit(train: &Sequences, k: usize, lambda: f64) -> Self {
+        let n = train.vocab;
+        let inc = Incidence::new(train);
+        let supp: Vec<f64> = inc.item_sessions.iter().map(|s| s.len() as f64).collect();
+        let mut neigh = Csr {
+            start: vec![0; n + 1],
+            item: Vec::new(),
+            weight: Vec::new(),
+        };
+        let mut cooc = vec![0u32; n];
+        let mut touched: Vec<u32> = Vec::new();
+        let mut cand: Vec<(f64, u32)> = Vec::new();
+        for i in 0..n {
+            for &s in &inc.item_sessions[i] {
+                for &j in &inc.session_items[s as usize] {
+                    if j as usize != i {
+                        if cooc[j as usize] == 0 {
+                            touched.push(j);
+                        }
+                        cooc[j as usize] += 1;
+                    }
+                }
+            }
+            cand.clear();
+            for &j in &touched {
+                let c = f64::from(cooc[j as usize]);
+                cand.push((c / (supp[i].sqrt() * supp[j as usize].sqrt() + lambda), j));
+                cooc[j as usize] = 0;
+            }
+            touched.clear();
+            cand.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            cand.truncate(k);
+            for &(s, j) in &cand {
+                neigh.item.push(j);
+                neigh.weight.push(s as f32);
+            }
+            neigh.start[i + 1] = neigh.item.len();
+        }
+        let base = pop_norm(train).iter().map(|&p| 1e-6 * p).collect();
+        ItemKnn { neigh, base }
+    }
+}
+
+impl NextItemModel for ItemKnn {
+    fn name(&self) -> String {
+        "iknn".into()
+    }
+    fn n_items(&self) -> usize {
+        self.base.len()
+    }
+    fn score_prefixes(
+        &self,
+        sessions: &Sequences,
+        rows: &[usize],
+        sink: &mut dyn FnMut(usize, usize, &[f32]),
+    ) {
+        let mut scores = self.base.clone();
+        for &r in rows {
+            let s = sessions.row(r);
+            for t in 0..s.len().saturating_sub(1) {
+                let (items, w) = self.neigh.row(s[t] as usize);
+                for (&j, &c) in items.iter().zip(w) {
+                    scores[j as usize] += c;
+                }
+                sink(r, t, &scores);
+                for &j in items {
+                    scores[j as usize] = self.base[j as usize];
+                }
+            }
+        }
+    }
+}
+
+/// Session-based k-nearest-neighbours.
+#[derive(Clone, Debug)]
+pub struct SessionKnn {
+    inc: Incidence,
+    k: usize,
+    sample: usize,
+    base: Vec<f32>,
+}
+
+impl SessionKnn {
+    /// Indexes the training sessions; `k` neighbours among the `sample` most recent candidate
+    /// sessions (defaults 100 and 500).
+    pub fn fit(train: &Sequences, k: usize, sample: usize) -> Self {
+        let base = pop_norm(train).iter().map(|&p| 1e-6 * p).collect();
+        SessionKnn {
+            inc: Incidence::new(train),
+            k: k.max(1),
+            sample: sample.max(1),
+            base,
+        }
+    }
+}
+
+impl NextItemModel for SessionKnn {
+    fn name(&self) -> String {
+        "sknn".into()
+    }
+    fn n_items(&self) -> usize {
+        self.base.len()
+    }
+    fn score_prefixes(
+        &self,
+        sessions: &Sequences,
+        rows: &[usize],
+        sink: &mut dyn FnMut(usize, usize, &[f32]),
+    ) {
+        let n = self.base.len();
+        let mut scores = self.base.clone();
+        let mut in_prefix = vec![u32::MAX; n];
+        let mut seen = vec![u32::MAX; self.inc.session_items.len()];
+        let mut stamp = 0u32;
+        let mut prefix: Vec<u32> = Vec::new();
+        let mut cands: Vec<u32> = Vec::new();
+        let mut sims: Vec<(f32, u32)> = Vec::new();
+        let mut touched: Vec<u32> = Vec::new();
+        for &r in rows {
+            let s = sessions.row(r);
+            for t in 0..s.len().saturating_sub(1) {
+                stamp = stamp.wrapping_add(1);
+                prefix.clear();
+                for &i in &s[..=t] {
+                    if in_prefix[i as usize] != stamp {
+                        in_prefix[i as usize] = stamp;
+                        prefix.push(i);
+                    }
+                }
+                cands.clear();
+                for &i in &prefix {
+                    for &c in &self.inc.item_sessions[i as usize] {
+                        if seen[c as usize] != stamp {
+                            seen[c as usize] = stamp;
+                            cands.push(c);
+                        }
+                    }
+                }
+                // The most recent sessions (highest index) first.
+                cands.sort_unstable_by(|a, b| b.cmp(a));
+                cands.truncate(self.sample);
+                sims.clear();
+                let plen = prefix.len() as f32;
+                for &c in &cands {
+                    let items = &self.inc.session_items[c as usize];
+                    let overlap = items
+                        .iter()
+                        .filter(|&&i| in_prefix[i as usize] == stamp)
+                        .count() as f32;
+                    sims.push((overlap / (plen * items.len() as f32).sqrt(), c));
+                }
+                sims.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
+                sims.truncate(self.k);
+                for &(sim, c) in &sims {
+                    for &i in &self.inc.session_items[c as usize] {
+                        scores[i as usize] += sim;
+                        touched.push(i);
+                    }
+                }
+                sink(r, t, &scores);
+                for &i in &touched {
+                    scores[i as usize] = self.base[i as usize];
+                }
+                touched.clear();
+            }
+        }
+    }
+}

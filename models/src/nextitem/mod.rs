@@ -1,0 +1,218 @@
+//! # Next-item (session-based) recommendation: baselines, a GRU4Rec-style network, evaluation
+//!
+//! Given the items a session has clicked so far, rank all items for the next click. Sessions are
+//! [`Sequences`] of dense item ids `0..n_items` (the training items); a test session is first cut to
+//! its items seen in training, and sessions left with fewer than two clicks are dropped.
+//!
+//! * [`baselines`]: most-popular, first-order Markov chain, item-kNN (cosine on session
+//!   co-occurrence) and session-kNN (Ludewig & Jannach 2018, "Evaluation of session-based
+//!   recommendation algorithms").
+//! * [`gru4rec`]: embedding → GRU/LSTM/RNN stack → scores over all items, trained with
+//!   session-parallel minibatches and full or sampled softmax (Hidasi et al. 2016, 2018).
+//! * [`evaluate`]: the usual protocol — predict every next click of every test session from its
+//!   prefix, Recall@k (hit rate) and MRR@k. Ties are counted against the model: the target's rank is
+//!   1 + the number of *other* items scoring at least as high, so a model cannot gain from ties.
+//!
+//! Evaluation cost: one score vector over all items per prediction, `O(predictions × n_items)` time,
+//! parallel over chunks of sessions (results are summed in chunk order, so they do not depend on the
+//! thread count).
+
+pub mod baselines;
+pub mod gru4rec;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::Sequences;
+
+pub use baselines::{ItemKnn, MarkovChain, MostPopular, SessionKnn};
+pub use gru4rec::{Gru4Rec, Gru4RecModel, Gru4RecParams, NextItemLoss};
+
+/// A model that scores every item as the next click after each prefix of a session.
+pub trait NextItemModel: Sync {
+    /// Short name for tables (`pop`, `markov`, `iknn`, `sknn`, `gru`, …).
+    fn name(&self) -> String;
+
+    /// Number of items scored (ids `0..n_items`).
+    fn n_items(&self) -> usize;
+
+    /// For every session `r` in `rows` of `sessions` and every position `t` but the last, calls
+    /// `sink(r, t, scores)` with the scores of all items after seeing clicks `0..=t`. Higher is better.
+    fn score_prefixes(
+        &self,
+        sessions: &Sequences,
+        rows: &[usize],
+        sink: &mut dyn FnMut(usize, usize, &[f32]),
+    );
+}
+
+/// Recall@k and MRR@k over all predictions.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct NextItemMetrics {
+    /// Cut-offs, ascending.
+    pub ks: Vec<usize>,
+    /// Recall (hit rate) at each cut-off.
+    pub recall: Vec<f64>,
+    /// Mean reciprocal rank at each cut-off (0 beyond the cut-off).
+    pub mrr: Vec<f64>,
+    /// Number of predictions (next clicks evaluated).
+    pub predictions: u64,
+    /// Number of test sessions evaluated.
+    pub sessions: usize,
+}
+
+impl NextItemMetrics {
+    /// Recall at cut-off `k`, when `k` was evaluated.
+    pub fn recall_at(&self, k: usize) -> Option<f64> {
+        self.ks.iter().position(|&x| x == k).map(|i| self.recall[i])
+    }
+
+    /// MRR at cut-off `k`, when `k` was evaluated.
+    pub fn mrr_at(&self, k: usize) -> Option<f64> {
+        self.ks.iter().position(|&x| x == k).map(|i| self.mrr[i])
+    }
+}
+
+/// 1-based rank of `target`, counting every other item with a score at least as high (pessimistic
+/// ties). A NaN score counts as the lowest.
+#[inline]
+pub fn rank_of(scores: &[f32], target: usize) -> usize {
+    let s = scores[target];
+    if s.is_nan() {
+        return scores.len();
+    }
+    let mut above = 0;
+    for (j, &v) in scores.iter().enumerate() {
+        if v >= s && j != target {
+            above += 1;
+        }
+    }
+    above + 1
+}
+
+/// Sums per chunk: hits and reciprocal ranks per cut-off, predictions.
+struct Acc {
+    hits: Vec<u64>,
+    rr: Vec<f64>,
+    n: u64,
+}
+
+/// Evaluates `model` on `test` (already restricted to training items, sessions of ≥ 2 clicks) at the
+/// cut-offs `ks`.
+pub fn evaluate(model: &dyn NextItemModel, test: &Sequences, ks: &[usize]) -> NextItemMetrics {
+    let mut ks = ks.to_vec();
+    ks.sort_unstable();
+    ks.dedup();
+    let rows: Vec<usize> = (0..test.len())
+        .filter(|&r| test.row(r).len() >= 2)
+        .collect();
+    let chunks: Vec<&[usize]> = rows.chunks(256).collect();
+    let accs: Vec<Acc> = chunks
+        .par_iter()
+        .map(|chunk| {
+            let mut acc = Acc {
+                hits: vec![0; ks.len()],
+                rr: vec![0.0; ks.len()],
+                n: 0,
+            };
+            model.score_prefixes(test, chunk, &mut |r, t, scores| {
+                let target = test.row(r)[t + 1] as usize;
+                let rank = rank_of(scores, target);
+                acc.n += 1;
+                for (i, &k) in ks.iter().enumerate() {
+                    if rank <= k {
+                        acc.hits[i] += 1;
+                        acc.rr[i] += 1.0 / rank as f64;
+                    }
+                }
+            });
+            acc
+        })
+        .collect();
+    let mut total = Acc {
+        hits: vec![0; ks.len()],
+        rr: vec![0.0; ks.len()],
+        n: 0,
+    };
+    for a in &accs {
+        total.n += a.n;
+        for i in 0..ks.len() {
+            total.hits[i] += a.hits[i];
+            total.rr[i] += a.rr[i];
+        }
+    }
+    let n = total.n.max(1) as f64;
+    NextItemMetrics {
+        recall: total.hits.iter().map(|&h| h as f64 / n).collect(),
+        mrr: total.rr.iter().map(|&r| r / n).collect(),
+        ks,
+        predictions: total.n,
+        sessions: rows.len(),
+    }
+}
+
+/// Builds [`Sequences`] from sessions of optional item ids, applying the test protocol: unknown items
+/// (`None`) are removed and sessions left with fewer than `min_len` clicks are dropped. Returns the
+/// sequences and, for each kept session, its index in the input.
+pub fn protocol_sessions(
+    sessions: &[Vec<Option<u32>>],
+    n_items: usize,
+    min_len: usize,
+) -> (Sequences, Vec<usize>) {
+    let mut seqs = Sequences {
+        tokens: Vec::new(),
+        offsets: vec![0],
+        vocab: n_items,
+    };
+    let mut kept = Vec::new();
+    for (i, s) in sessions.iter().enumerate() {
+        let start = seqs.tokens.len();
+        seqs.tokens.extend(
+            s.iter()
+                .flatten()
+                .copied()
+                .filter(|&x| (x as usize) < n_items),
+        );
+        if seqs.tokens.len() - start >= min_len {
+            seqs.offsets.push(seqs.tokens.len());
+            kept.push(i);
+        } else {
+            seqs.tokens.truncate(start);
+        }
+    }
+    (seqs, kept)
+}
+
+/// Click count of every item in `train`.
+pub fn item_counts(train: &Sequences) -> Vec<u64> {
+    let mut c = vec![0u64; train.vocab];
+    for &t in &train.tokens {
+        c[t as usize] += 1;
+    }
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranks_are_pessimistic_on_ties() {
+        assert_eq!(rank_of(&[0.5, 0.9, 0.1], 0), 2);
+        assert_eq!(rank_of(&[0.5, 0.5, 0.5], 1), 3);
+        assert_eq!(rank_of(&[1.0, 0.0], 0), 1);
+        assert_eq!(rank_of(&[f32::NAN, 0.0], 0), 2);
+    }
+
+    #[test]
+    fn protocol_drops_unknown_items_and_short_sessions() {
+        let s = vec![
+            vec![Some(0), None, Some(1)],
+            vec![Some(2), None],
+            vec![None, Some(3), Some(9)],
+        ];
+        let (q, kept) = protocol_sessions(&s, 5, 2);
+        assert_eq!(kept, vec![0]);
+        assert_eq!(q.row(0), &[0, 1]);
+    }
+}
