@@ -338,6 +338,24 @@ impl PatternMatcher {
         };
         for (j, set) in seq.itemsets().enumerate() {
             let j = j as u32;
+            // Fast path (the common case of one event per itemset): only single-item elements can be
+            // contained in a one-item itemset, and the index lists them ascending, so walking it
+            // backwards gives the descending order step 3 needs without counting or sorting.
+            if let [it] = set {
+                let k = it.index();
+                if k + 1 < self.index_start.len() {
+                    let r = self.index_start[k] as usize..self.index_start[k + 1] as usize;
+                    sc.matched.clear();
+                    sc.matched.extend(
+                        self.index_elems[r]
+                            .iter()
+                            .rev()
+                            .filter(|&&e| self.elem_size[e as usize] == 1),
+                    );
+                    self.advance(j, times, sc);
+                }
+                continue;
+            }
             // 1. Count hits per element touched by this itemset's items.
             for it in set {
                 let k = it.index();
@@ -366,53 +384,7 @@ impl PatternMatcher {
             }
             sc.touched_elems.clear();
             sc.matched.sort_unstable_by(|a, b| b.cmp(a));
-            // 3. Advance the states.
-            let mut blocked: u32 = NONE; // pattern whose count state was reset at this j
-            for mi in 0..sc.matched.len() {
-                let e = sc.matched[mi] as usize;
-                let p = self.elem_pattern[e] as usize;
-                let first = self.elem_start[p] as usize;
-                let last = self.elem_start[p + 1] as usize - 1;
-                let reach = |prev: u32| -> bool {
-                    if prev == NONE {
-                        return false;
-                    }
-                    if let Some(g) = self.gap.max_gap {
-                        if j - prev > g {
-                            return false;
-                        }
-                    }
-                    if let (Some(g), Some(ts)) = (self.gap.max_gap_secs, times) {
-                        if ts[j as usize] - ts[prev as usize] > g {
-                            return false;
-                        }
-                    }
-                    true
-                };
-                let ok_all = e == first || reach(sc.state_all[e - 1]);
-                if ok_all {
-                    if !sc.touched_pat[p] {
-                        sc.touched_pat[p] = true;
-                        sc.touched_list.push(p as u32);
-                    }
-                    sc.state_all[e] = j;
-                }
-                if blocked == p as u32 {
-                    continue;
-                }
-                let ok_cnt = e == first || reach(sc.state_cnt[e - 1]);
-                if ok_cnt {
-                    if e == last {
-                        sc.count[p] += 1;
-                        for s in &mut sc.state_cnt[first..=last] {
-                            *s = NONE;
-                        }
-                        blocked = p as u32;
-                    } else {
-                        sc.state_cnt[e] = j;
-                    }
-                }
-            }
+            self.advance(j, times, sc);
         }
         // 4. Emit the patterns that occurred (ascending), reset the touched state.
         sc.touched_list.sort_unstable();
@@ -441,5 +413,55 @@ impl PatternMatcher {
         }
         sc.touched_list.clear();
         out.offsets.push(out.pattern.len());
+    }
+
+    /// Step 3: advances the states of the elements in `sc.matched` (descending) at itemset `j`.
+    fn advance(&self, j: u32, times: Option<&[i64]>, sc: &mut Scratch) {
+        let mut blocked: u32 = NONE; // pattern whose count state was reset at this j
+        for mi in 0..sc.matched.len() {
+            let e = sc.matched[mi] as usize;
+            let p = self.elem_pattern[e] as usize;
+            let first = self.elem_start[p] as usize;
+            let last = self.elem_start[p + 1] as usize - 1;
+            let reach = |prev: u32| -> bool {
+                if prev == NONE {
+                    return false;
+                }
+                if let Some(g) = self.gap.max_gap {
+                    if j - prev > g {
+                        return false;
+                    }
+                }
+                if let (Some(g), Some(ts)) = (self.gap.max_gap_secs, times) {
+                    if ts[j as usize] - ts[prev as usize] > g {
+                        return false;
+                    }
+                }
+                true
+            };
+            let ok_all = e == first || reach(sc.state_all[e - 1]);
+            if ok_all {
+                if !sc.touched_pat[p] {
+                    sc.touched_pat[p] = true;
+                    sc.touched_list.push(p as u32);
+                }
+                sc.state_all[e] = j;
+            }
+            if blocked == p as u32 {
+                continue;
+            }
+            let ok_cnt = e == first || reach(sc.state_cnt[e - 1]);
+            if ok_cnt {
+                if e == last {
+                    sc.count[p] += 1;
+                    for s in &mut sc.state_cnt[first..=last] {
+                        *s = NONE;
+                    }
+                    blocked = p as u32;
+                } else {
+                    sc.state_cnt[e] = j;
+                }
+            }
+        }
     }
 }
