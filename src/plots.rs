@@ -147,26 +147,22 @@ pub fn bars_svg(
             .filter(|v| v.is_finite())
             .fold(0f64, f64::max);
         let top = if top <= 1.0 { 1.0 } else { top * 1.1 };
-        let n = bars.len().max(1);
+        let n = bars.len().max(1) as u32;
         let names: Vec<String> = bars.iter().map(|b| b.0.clone()).collect();
         let mut chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 20))
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(50)
-            .build_cartesian_2d(0f64..n as f64, 0f64..top)
+            .build_cartesian_2d((0u32..n).into_segmented(), 0f64..top)
             .map_err(plot_err)?;
         chart
             .configure_mesh()
             .disable_x_mesh()
-            .x_labels(n)
-            .x_label_formatter(&|x| {
-                let i = x.floor() as usize;
-                if (x - x.floor() - 0.5).abs() < 0.26 || x.fract() == 0.0 {
-                    names.get(i).cloned().unwrap_or_default()
-                } else {
-                    String::new()
-                }
+            .x_labels(n as usize + 1)
+            .x_label_formatter(&|x| match x {
+                SegmentValue::CenterOf(i) => names.get(*i as usize).cloned().unwrap_or_default(),
+                _ => String::new(),
             })
             .y_desc(metric)
             .draw()
@@ -175,18 +171,20 @@ pub fn bars_svg(
             let Some(v) = v.filter(|v| v.is_finite()) else {
                 continue;
             };
-            let x0 = i as f64 + 0.15;
-            let x1 = i as f64 + 0.85;
-            chart
-                .draw_series(std::iter::once(Rectangle::new(
-                    [(x0, 0.0), (x1, v)],
-                    color(i).filled(),
-                )))
-                .map_err(plot_err)?;
+            let i = i as u32;
+            let mut bar = Rectangle::new(
+                [
+                    (SegmentValue::Exact(i), 0.0),
+                    (SegmentValue::Exact(i + 1), v),
+                ],
+                color(i as usize).filled(),
+            );
+            bar.set_margin(0, 0, 6, 6);
+            chart.draw_series(std::iter::once(bar)).map_err(plot_err)?;
             chart
                 .draw_series(std::iter::once(Text::new(
                     format!("{v:.3}"),
-                    (x0, v + top * 0.01),
+                    (SegmentValue::CenterOf(i), v + top * 0.01),
                     ("sans-serif", 13),
                 )))
                 .map_err(plot_err)?;

@@ -6,7 +6,9 @@ use cartseq::features::SeqTokens;
 use cartseq::features_csv::FeatureTable;
 use cartseq::tasks::table::{build_table, SeqOptions};
 use cartseq::tasks::{Split, SplitMode, TaskKind, TaskSpec, HOUR_MS};
-use cartseq_data::{ActionId, CategoryId, Dictionary, Event, EventLog, KeyId, ProductId, Timestamp};
+use cartseq_data::{
+    ActionId, CategoryId, Dictionary, Event, EventLog, KeyId, ProductId, Timestamp,
+};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -101,7 +103,9 @@ fn spec(kind: TaskKind, split: SplitMode, cutoff: i64) -> TaskSpec {
 
 /// The feature cells (and ids, splits, sequences) of rows in `splits`, labels dropped, as CSV bytes.
 fn features_only(t: &FeatureTable, splits: &[Split]) -> Vec<u8> {
-    let keep: Vec<usize> = (0..t.len()).filter(|&i| splits.contains(&t.split[i])).collect();
+    let keep: Vec<usize> = (0..t.len())
+        .filter(|&i| splits.contains(&t.split[i]))
+        .collect();
     let mut sub = t.clone();
     sub.ids = keep.iter().map(|&i| t.ids[i].clone()).collect();
     sub.split = keep.iter().map(|&i| t.split[i]).collect();
@@ -114,7 +118,11 @@ fn features_only(t: &FeatureTable, splits: &[Split]) -> Vec<u8> {
             tokens.extend(s.row(i).iter().map(|&k| k));
             offsets.push(tokens.len());
         }
-        cartseq::features::TokenSeqs { tokens, offsets, names: s.names.clone() }
+        cartseq::features::TokenSeqs {
+            tokens,
+            offsets,
+            names: s.names.clone(),
+        }
     });
     let mut buf = Vec::new();
     sub.write_csv(&mut buf).unwrap();
@@ -122,8 +130,13 @@ fn features_only(t: &FeatureTable, splits: &[Split]) -> Vec<u8> {
 }
 
 fn build(log: &EventLog, s: &TaskSpec) -> FeatureTable {
-    let seq = SeqOptions { tokens: SeqTokens::ActionCategory, max_len: 20 };
-    build_table(log, &dict(), s, "user_id", Some(seq)).unwrap().table
+    let seq = SeqOptions {
+        tokens: SeqTokens::ActionCategory,
+        max_len: 20,
+    };
+    build_table(log, &dict(), s, "user_id", Some(seq))
+        .unwrap()
+        .table
 }
 
 #[test]
@@ -146,8 +159,10 @@ fn post_cutoff_events_never_change_features() {
                 if split == SplitMode::Time {
                     // Everything after the (latest) training cutoff: train rows unchanged.
                     let train_cutoff = test_cutoff - 2 * s.horizon_ms;
-                    let after =
-                        build(&perturb_future(&log, train_cutoff, seed + 200, sessions), &s);
+                    let after = build(
+                        &perturb_future(&log, train_cutoff, seed + 200, sessions),
+                        &s,
+                    );
                     assert_eq!(
                         features_only(&before, &[Split::Train]),
                         features_only(&after, &[Split::Train]),
@@ -170,16 +185,25 @@ fn labels_do_see_the_future() {
     let a = build(&log, &s);
     let b = build(&perturb_future(&log, test_cutoff, 9, false), &s);
     let test: Vec<usize> = a.rows_of(Split::Test);
-    assert!(test.iter().any(|&i| a.label[i] != b.label[i]), "no test label changed");
+    assert!(
+        test.iter().any(|&i| a.label[i] != b.label[i]),
+        "no test label changed"
+    );
 }
 
 #[test]
 fn rows_and_features_are_deterministic_across_thread_counts() {
     let log = random_log(11, true);
     let s = spec(TaskKind::Purchase, SplitMode::Time, T0 + 7 * 24 * HOUR_MS);
-    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
     let a = one.install(|| build(&log, &s));
-    let four = rayon::ThreadPoolBuilder::new().num_threads(4).build().unwrap();
+    let four = rayon::ThreadPoolBuilder::new()
+        .num_threads(4)
+        .build()
+        .unwrap();
     let b = four.install(|| build(&log, &s));
     let (mut x, mut y) = (Vec::new(), Vec::new());
     a.write_csv(&mut x).unwrap();
