@@ -251,7 +251,8 @@ pub fn roc_auc_ovr(y_true: &[usize], proba: ArrayView2<f64>) -> Option<f64> {
     Some(sum / k as f64)
 }
 
-/// Points of a precision–recall curve (scikit-learn's `precision_recall_curve`): recall decreasing,
+/// Points of a precision–recall curve (scikit-learn 1.9's `precision_recall_curve`, every distinct score a
+/// threshold): recall decreasing,
 /// ending at `(recall 0, precision 1)`; thresholds increasing (one fewer than points).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct PrCurve {
@@ -270,8 +271,7 @@ pub fn pr_curve(positive: &[bool], scores: &[f64]) -> PrCurve {
     let Some(&tp_all) = tps.last() else {
         return PrCurve::default();
     };
-    // Stop at the first threshold reaching full recall.
-    let last = tps.iter().position(|&t| t == tp_all).unwrap_or(0);
+    let last = tps.len() - 1;
     let mut c = PrCurve::default();
     for i in (0..=last).rev() {
         let p = if tps[i] + fps[i] == 0.0 {
