@@ -13,3 +13,5 @@ pub mod features_csv;
 pub mod plots;
 pub mod tasks;
 pub mod ablation;
+pub mod export;
+pub mod manifest;

@@ -22,6 +22,9 @@ fn main() -> ExitCode {
         Command::Train(a) => cartseq::cmd::train::run(a, &cli.global),
         Command::Eval(a) => cartseq::cmd::eval::run(a, &cli.global),
         Command::Leaderboard(a) => cartseq::cmd::leaderboard::run(a, &cli.global),
+        Command::Itemsets(a) => cartseq::cmd::itemsets::run(a, &cli.global),
+        Command::Rules(a) => cartseq::cmd::rules::run(a, &cli.global),
+        Command::Next(a) => cartseq::cmd::next::run(a, &cli.global),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

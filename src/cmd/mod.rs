@@ -10,6 +10,9 @@ pub mod task;
 pub mod train;
 pub mod eval;
 pub mod leaderboard;
+pub mod itemsets;
+pub mod rules;
+pub mod next;
 
 /// Options every subcommand takes.
 #[derive(Debug, Clone, clap::Args)]
@@ -49,6 +52,12 @@ pub enum Command {
     Eval(eval::Args),
     /// Build a task, fit every baseline on the same split, print one table and write SVG charts.
     Leaderboard(leaderboard::Args),
+    /// Frequent itemsets of baskets (FP-Growth or Apriori).
+    Itemsets(itemsets::Args),
+    /// Association, sequential or pattern rules with all measures; CSV/JSONL/SPMF export with a manifest.
+    Rules(rules::Args),
+    /// What users do after a token (or a sequence of tokens), with count, confidence and lift.
+    Next(next::Args),
     /// Next-item recommendation on sessions: baselines and GRU4Rec-style networks, Recall@k / MRR@k.
     Nextitem(nextitem::Args),
 }

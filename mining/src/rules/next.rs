@@ -29,8 +29,9 @@ pub enum Within {
     Anywhere,
     /// In the next `n` itemsets (steps).
     Steps(usize),
-    /// At most this many seconds after (needs timestamps).
-    Seconds(i64),
+    /// At most this long after, in the unit of the database's timestamps (milliseconds for event
+    /// logs); needs timestamps.
+    Duration(i64),
 }
 
 /// One follow-up token.
@@ -70,11 +71,12 @@ pub fn follow_ups(
     if after.is_empty() {
         return Err(RuleError::Param("give at least one --after token".into()));
     }
-    if let Within::Seconds(s) = within {
+    if let Within::Duration(_) = within {
         if db.times().is_none() {
-            return Err(RuleError::Input(format!(
-                "--within {s}s needs timestamps, and this input has none; use --within N (itemsets) instead"
-            )));
+            return Err(RuleError::Input(
+                "--within with a duration needs timestamps, and this input has none; use --within N (itemsets) instead"
+                    .into(),
+            ));
         }
     }
     if within == Within::Steps(0) {
@@ -197,7 +199,7 @@ fn scan(
         let end = match within {
             Within::Anywhere => len,
             Within::Steps(m) => (e + 1 + m).min(len),
-            Within::Seconds(sec) => {
+            Within::Duration(sec) => {
                 let t = times.map(|t| t.as_ref()).unwrap_or(&[]);
                 let limit = t[e].saturating_add(sec);
                 let mut j = e + 1;

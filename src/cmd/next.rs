@@ -1,0 +1,262 @@
+//! `cartseq next INPUT [--preset P] --after TOKEN [--after TOKEN2 …] [--within 1h|N] [--top 20]
+//! [--sort count|confidence|lift] [--format table|csv|jsonl] [-o OUT]`
+//!
+//! "What comes next": among the sequences (users or sessions) in which the `--after` tokens occur in
+//! that order, which tokens follow, with
+//!
+//! * `count` — sequences in which the token follows (each sequence counts once),
+//! * `confidence` — count / sequences matching the query ("N% of them do it next"),
+//! * `lift` — confidence / share of all sequences containing the token (above 1: more likely after the
+//!   query than in general).
+//!
+//! `--within 5` looks at the next 5 itemsets after the query's last token; `--within 1h` (30m, 2d, …)
+//! at events up to that long after it (needs timestamps); default: the rest of the sequence. With
+//! `--token action:item`, `--after cart_add:12345` also prints, for every other action on item 12345,
+//! the share of matching sequences that do it ("after cart_add of 12345, 40% buy it").
+//!
+//! Cost: one pass over the sequences; memory: two counters per distinct token.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use cartseq_data::time::parse_duration;
+use cartseq_mining::rules::next::{follow_ups, FollowUp, FollowUps, Within};
+use serde_json::json;
+
+use crate::cmd::Global;
+use crate::export::{resolve_token, write_to};
+use crate::input_args::InputArgs;
+use crate::manifest::Manifest;
+use crate::output::spreadsheet_safe;
+
+/// Output format of `next`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum NextFormat {
+    /// Aligned text table with a summary line.
+    Table,
+    /// CSV with a header.
+    Csv,
+    /// One JSON object per line.
+    Jsonl,
+}
+
+/// Sort key of follow-ups.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum NextSort {
+    /// Sequences in which the token follows.
+    Count,
+    /// Share of matching sequences.
+    Confidence,
+    /// Confidence over the token's base rate.
+    Lift,
+}
+
+/// Arguments of `next`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Input, format and sequence options.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// The token(s) to look after, in order (repeat for a sequence: --after view:1 --after cart_add:1).
+    #[arg(long, required = true, value_name = "TOKEN")]
+    pub after: Vec<String>,
+    /// How far to look: N itemsets (e.g. 5) or a duration (30m, 1h, 1d). Default: the rest of the
+    /// sequence.
+    #[arg(long, value_name = "N|DURATION")]
+    pub within: Option<String>,
+    /// Rows to show; 0 = all.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub top: usize,
+    /// Sort key (descending).
+    #[arg(long, value_enum, default_value = "count")]
+    pub sort: NextSort,
+    /// Ignore follow-ups seen in fewer than N sequences (lift is noisy on rare tokens).
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub min_count: u32,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: NextFormat,
+    /// Output file (default: standard output). Written atomically, with OUT.manifest.json.
+    #[arg(long, short = 'o', value_name = "OUT")]
+    pub output: Option<PathBuf>,
+}
+
+/// Parses `--within`: a plain integer is a number of itemsets, anything else a duration (ms).
+pub fn parse_within(s: Option<&str>) -> anyhow::Result<Within> {
+    let Some(s) = s else {
+        return Ok(Within::Anywhere);
+    };
+    let t = s.trim();
+    if let Ok(n) = t.parse::<usize>() {
+        if n == 0 {
+            anyhow::bail!("--within 0 leaves no room for a follow-up");
+        }
+        return Ok(Within::Steps(n));
+    }
+    let ms = parse_duration(t)
+        .map_err(|e| anyhow::anyhow!("--within {s:?}: expected a number of itemsets or {e}"))?;
+    Ok(Within::Duration(ms))
+}
+
+/// Runs `next`.
+pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
+    let within = parse_within(args.within.as_deref())?;
+    let loaded = args.input.load_sequences(global.quiet)?;
+    let dict = &loaded.dict;
+    let after = args
+        .after
+        .iter()
+        .map(|t| resolve_token(dict, t, &loaded.path))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut f = follow_ups(&loaded.db, &after, within)?;
+    f.rows.retain(|r| r.count >= args.min_count);
+    sort_rows(&mut f.rows, args.sort);
+    let conversions = same_item_conversions(&args.after, &f, dict);
+    if args.top > 0 {
+        f.rows.truncate(args.top);
+    }
+    let name = |r: &FollowUp| dict.tokens.name(r.item.0).into_owned();
+    let query = args.after.join(" → ");
+    let within_text = match within {
+        Within::Anywhere => "later in the sequence".to_string(),
+        Within::Steps(n) => format!("within the next {n} itemsets"),
+        Within::Duration(_) => format!("within {}", args.within.as_deref().unwrap_or("")),
+    };
+    let rows = write_to(args.output.as_deref(), |w| {
+        match args.format {
+            NextFormat::Table => {
+                let pct = if f.n > 0 {
+                    100.0 * f64::from(f.matched) / f.n as f64
+                } else {
+                    0.0
+                };
+                writeln!(
+                    w,
+                    "{} of {} sequences ({pct:.1}%) contain {query}; what follows {within_text}:",
+                    f.matched, f.n
+                )?;
+                for (tok, cnt, conf) in &conversions {
+                    writeln!(
+                        w,
+                        "  after {query}, {:.1}% ({cnt} of {}) do {tok}",
+                        100.0 * conf,
+                        f.matched
+                    )?;
+                }
+                let width = f
+                    .rows
+                    .iter()
+                    .map(|r| name(r).chars().count())
+                    .max()
+                    .unwrap_or(5)
+                    .max(5);
+                writeln!(
+                    w,
+                    "{:>4}  {:<width$}  {:>7}  {:>10}  {:>8}",
+                    "rank", "token", "count", "confidence", "lift"
+                )?;
+                for (k, r) in f.rows.iter().enumerate() {
+                    writeln!(
+                        w,
+                        "{:>4}  {:<width$}  {:>7}  {:>9.1}%  {:>8.3}",
+                        k + 1,
+                        name(r),
+                        r.count,
+                        100.0 * r.confidence,
+                        r.lift
+                    )?;
+                }
+            }
+            NextFormat::Csv => {
+                let mut c = csv::Writer::from_writer(&mut *w);
+                c.write_record([
+                    "rank",
+                    "token",
+                    "count",
+                    "matched",
+                    "sequences_with_token",
+                    "confidence",
+                    "lift",
+                ])?;
+                for (k, r) in f.rows.iter().enumerate() {
+                    c.write_record([
+                        (k + 1).to_string(),
+                        spreadsheet_safe(&name(r)).into_owned(),
+                        r.count.to_string(),
+                        f.matched.to_string(),
+                        r.item_sequences.to_string(),
+                        format!("{}", r.confidence),
+                        format!("{}", r.lift),
+                    ])?;
+                }
+                c.flush()?;
+            }
+            NextFormat::Jsonl => {
+                for (k, r) in f.rows.iter().enumerate() {
+                    serde_json::to_writer(
+                        &mut *w,
+                        &json!({
+                            "rank": k + 1, "token": name(r), "count": r.count, "matched": f.matched,
+                            "sequences": f.n, "sequences_with_token": r.item_sequences,
+                            "confidence": r.confidence, "lift": r.lift,
+                        }),
+                    )?;
+                    w.write_all(b"\n")?;
+                }
+            }
+        }
+        Ok(f.rows.len() as u64)
+    })
+    .context("writing follow-ups")?;
+    if let Some(out) = args.output.as_deref().filter(|p| p.as_os_str() != "-") {
+        let mut m = Manifest::new("next");
+        m.param("after", &args.after)
+            .param("within", &args.within)
+            .param("top", args.top)
+            .param("sort", format!("{:?}", args.sort).to_lowercase())
+            .param("min_count", args.min_count)
+            .param("preset", args.input.resolved_preset()?.to_string())
+            .param("token", args.input.token.name())
+            .count("sequences", f.n as u64)
+            .count("matched", u64::from(f.matched))
+            .count("skipped_rows", loaded.skipped.total());
+        m.input(&loaded.path)?;
+        m.output(out, &format!("{:?}", args.format).to_lowercase(), rows);
+        m.write_beside(out)?;
+    }
+    Ok(())
+}
+
+fn sort_rows(rows: &mut [FollowUp], key: NextSort) {
+    rows.sort_by(|a, b| {
+        let k = match key {
+            NextSort::Count => b.count.cmp(&a.count).then(b.lift.total_cmp(&a.lift)),
+            NextSort::Confidence => b
+                .confidence
+                .total_cmp(&a.confidence)
+                .then(b.lift.total_cmp(&a.lift)),
+            NextSort::Lift => b.lift.total_cmp(&a.lift).then(b.count.cmp(&a.count)),
+        };
+        k.then(a.item.cmp(&b.item))
+    });
+}
+
+/// For a last query token `action:item`, the other actions on the same item among the follow-ups:
+/// (token, count, confidence), in follow-up order.
+fn same_item_conversions(
+    after: &[String],
+    f: &FollowUps,
+    dict: &cartseq_data::Dictionary,
+) -> Vec<(String, u32, f64)> {
+    let Some((action, item)) = after.last().and_then(|t| t.split_once(':')) else {
+        return Vec::new();
+    };
+    f.rows
+        .iter()
+        .filter_map(|r| {
+            let name = dict.tokens.name(r.item.0);
+            let (a, i) = name.split_once(':')?;
+            (i == item && a != action).then(|| (name.to_string(), r.count, r.confidence))
+        })
+        .collect()
+}

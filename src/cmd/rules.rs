@@ -1,0 +1,266 @@
+//! `cartseq rules INPUT [--preset P] --kind association|sequential|pattern --min-support F
+//! --min-confidence F [filters] [--sort lift|confidence|support] [--top N] [-o OUT]
+//! [--format csv|jsonl|spmf]`
+//!
+//! Rules X ⇒ Y with support, confidence, lift, leverage, conviction and the antecedent and consequent
+//! supports:
+//!
+//! * `association` — X and Y bought together: from the frequent itemsets of the baskets (each sequence's
+//!   set of tokens), FP-Growth by default (`--algo apriori` gives the same rules);
+//! * `sequential` — every item of X before every item of Y in a sequence, each side unordered
+//!   (RuleGrowth/ERMiner; `--window N` requires the rule inside N consecutive itemsets, as TRuleGrowth);
+//! * `pattern` — X then Y as sequences, from the frequent sequential patterns X·Y (`--miner prefixspan`
+//!   by default; spade and gsp give the same rules).
+//!
+//! Support counts baskets/sequences; `--min-support 0.01` means ceil(0.01 × n), as SPMF. Filters:
+//! `--min-lift`, `--max-antecedent`, `--max-consequent` (items), `--antecedent-has TOKEN`,
+//! `--consequent-has TOKEN` (repeatable: all must be present). Output sorted by `--sort` (descending,
+//! ties broken by the other measures, then X, then Y), cut to `--top`. With `-o OUT`: atomic write plus
+//! `OUT.manifest.json` (command line, parameters, input SHA-256, row counts, version, time).
+//!
+//! Memory: the frequent itemsets or patterns plus the rules; `--max-rules` (default 10,000,000) and
+//! `--max-patterns` stop an explosion with advice.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Context;
+use cartseq_data::{ItemId, SequenceDb};
+use cartseq_mining::itemsets::{
+    Apriori, FpGrowth, ItemsetMiner, ItemsetParams, MinSupport, Transactions,
+};
+use cartseq_mining::rules::association::{association_rules, AssociationParams};
+use cartseq_mining::rules::pattern::{pattern_rules, PatternRef, PatternRuleParams};
+use cartseq_mining::rules::sequential::{sequential_rules, SequentialParams};
+use cartseq_mining::rules::{RuleFilter, RuleSet, RuleSort};
+use cartseq_mining::{Algorithm, CollectSink, Options};
+
+use crate::cmd::itemsets::ItemsetAlgo;
+use crate::cmd::Global;
+use crate::export::{resolve_token, write_rules, write_to, ExportFormat};
+use crate::input_args::InputArgs;
+use crate::manifest::Manifest;
+
+/// Which rules to mine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Kind {
+    /// Itemset ⇒ itemset in the same basket.
+    Association,
+    /// Unordered itemset before unordered itemset (RuleGrowth / ERMiner semantics).
+    Sequential,
+    /// Sequential pattern prefix ⇒ suffix.
+    Pattern,
+}
+
+/// Sort key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SortKey {
+    /// Lift, then confidence, then support.
+    Lift,
+    /// Confidence, then lift, then support.
+    Confidence,
+    /// Support, then confidence, then lift.
+    Support,
+}
+
+/// Arguments of `rules`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Input, format and sequence options.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Kind of rule.
+    #[arg(long, value_enum, default_value = "association")]
+    pub kind: Kind,
+    /// Minimum support: a fraction (0.01), a percentage (1%), or a count (#50).
+    #[arg(long, value_name = "F")]
+    pub min_support: String,
+    /// Minimum confidence in [0, 1].
+    #[arg(long, default_value_t = 0.5, value_name = "F")]
+    pub min_confidence: f64,
+    /// Minimum lift.
+    #[arg(long, value_name = "F")]
+    pub min_lift: Option<f64>,
+    /// At most N items in X.
+    #[arg(long, value_name = "N")]
+    pub max_antecedent: Option<usize>,
+    /// At most N items in Y.
+    #[arg(long, value_name = "N")]
+    pub max_consequent: Option<usize>,
+    /// X must contain this token (repeatable).
+    #[arg(long, value_name = "TOKEN")]
+    pub antecedent_has: Vec<String>,
+    /// Y must contain this token (repeatable).
+    #[arg(long, value_name = "TOKEN")]
+    pub consequent_has: Vec<String>,
+    /// Sequential rules only: X and Y inside N consecutive itemsets (TRuleGrowth).
+    #[arg(long, value_name = "N")]
+    pub window: Option<usize>,
+    /// Association rules only: itemset algorithm.
+    #[arg(long, value_enum, default_value = "fpgrowth")]
+    pub algo: ItemsetAlgo,
+    /// Pattern rules only: sequential pattern miner (prefixspan, spade, gsp).
+    #[arg(long, default_value = "prefixspan", value_name = "ALGO")]
+    pub miner: String,
+    /// Pattern rules: longest pattern X·Y in items (default 6); association: largest itemset.
+    #[arg(long = "max-size", value_name = "N")]
+    pub max_size: Option<usize>,
+    /// Sort key (descending).
+    #[arg(long, value_enum, default_value = "lift")]
+    pub sort: SortKey,
+    /// Keep the first N rules after sorting; 0 = all.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub top: usize,
+    /// Explosion guard on rules.
+    #[arg(long, default_value_t = 10_000_000, value_name = "N")]
+    pub max_rules: usize,
+    /// Explosion guard on itemsets/patterns mined on the way.
+    #[arg(long, default_value_t = 10_000_000, value_name = "N")]
+    pub max_patterns: usize,
+    /// Output file (default: standard output). Written atomically, with OUT.manifest.json.
+    #[arg(long, short = 'o', value_name = "OUT")]
+    pub output: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: ExportFormat,
+}
+
+/// Runs `rules`.
+pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
+    let min_support = MinSupport::parse(&args.min_support)?;
+    if args.window.is_some() && args.kind != Kind::Sequential {
+        anyhow::bail!("--window applies to --kind sequential only");
+    }
+    let loaded = args.input.load_sequences(global.quiet)?;
+    let resolve = |names: &[String]| -> anyhow::Result<Vec<ItemId>> {
+        let mut v = names
+            .iter()
+            .map(|n| resolve_token(&loaded.dict, n, &loaded.path))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        v.sort_unstable();
+        v.dedup();
+        Ok(v)
+    };
+    let filter = RuleFilter {
+        min_lift: args.min_lift,
+        max_antecedent: args.max_antecedent,
+        max_consequent: args.max_consequent,
+        antecedent_has: resolve(&args.antecedent_has)?,
+        consequent_has: resolve(&args.consequent_has)?,
+    };
+    let started = Instant::now();
+    let mut rs = mine(&args, min_support, filter, &loaded.db)?;
+    let elapsed = started.elapsed();
+    let total = rs.len();
+    rs.sort(match args.sort {
+        SortKey::Lift => RuleSort::Lift,
+        SortKey::Confidence => RuleSort::Confidence,
+        SortKey::Support => RuleSort::Support,
+    });
+    if args.top > 0 {
+        rs.truncate(args.top);
+    }
+    let rows = write_to(args.output.as_deref(), |w| {
+        write_rules(w, &rs, &loaded.dict, args.format)
+    })
+    .context("writing rules")?;
+    if let Some(out) = args.output.as_deref().filter(|p| p.as_os_str() != "-") {
+        let kind = format!("{:?}", args.kind).to_lowercase();
+        let mut m = Manifest::new("rules");
+        m.param("kind", &kind)
+            .param("min_support", &args.min_support)
+            .param("min_support_count", rs.min_support)
+            .param("min_confidence", args.min_confidence)
+            .param("min_lift", args.min_lift)
+            .param("max_antecedent", args.max_antecedent)
+            .param("max_consequent", args.max_consequent)
+            .param("antecedent_has", &args.antecedent_has)
+            .param("consequent_has", &args.consequent_has)
+            .param("window", args.window)
+            .param("max_size", args.max_size)
+            .param("sort", format!("{:?}", args.sort).to_lowercase())
+            .param("top", args.top)
+            .param("preset", args.input.resolved_preset()?.to_string())
+            .param("token", args.input.token.name())
+            .count("sequences", loaded.db.len() as u64)
+            .count("rules_found", total as u64)
+            .count("rules_written", rows)
+            .count("skipped_rows", loaded.skipped.total());
+        match args.kind {
+            Kind::Association => m.param("algo", format!("{:?}", args.algo).to_lowercase()),
+            Kind::Pattern => m.param("miner", &args.miner),
+            Kind::Sequential => m.param("algo", "rulegrowth"),
+        };
+        m.input(&loaded.path)?;
+        m.output(out, args.format.name(), rows);
+        m.write_beside(out)?;
+    }
+    if !global.quiet {
+        eprintln!(
+            "{total} {} rules (min support {} of {}) in {:.3}s; wrote {rows}",
+            rs.kind.name(),
+            rs.min_support,
+            rs.n,
+            elapsed.as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+fn mine(
+    args: &Args,
+    min_support: MinSupport,
+    filter: RuleFilter,
+    db: &SequenceDb,
+) -> anyhow::Result<RuleSet> {
+    Ok(match args.kind {
+        Kind::Association => {
+            let tx = Transactions::from_sequences(db);
+            let p = ItemsetParams::new(min_support)
+                .max_len(args.max_size.unwrap_or(0))
+                .max_itemsets(args.max_patterns);
+            let fi = match args.algo {
+                ItemsetAlgo::Fpgrowth => FpGrowth::new(p)?.mine(&tx)?,
+                ItemsetAlgo::Apriori => Apriori::new(p)?.mine(&tx)?,
+            };
+            let ap = AssociationParams::new(args.min_confidence)?
+                .filter(filter)
+                .max_rules(args.max_rules);
+            association_rules(&fi, &ap)?
+        }
+        Kind::Sequential => {
+            let mut p = SequentialParams::new(min_support, args.min_confidence)?
+                .filter(filter)
+                .max_rules(args.max_rules);
+            if let Some(w) = args.window {
+                p = p.window(w)?;
+            }
+            sequential_rules(db, &p)?
+        }
+        Kind::Pattern => {
+            let algo = Algorithm::parse(&args.miner).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--miner {:?}: expected prefixspan, spade or gsp",
+                    args.miner
+                )
+            })?;
+            let minsup = min_support.absolute(db.len());
+            let opts = Options {
+                min_support: cartseq_mining::MinSupport::Count(minsup),
+                max_items: Some(args.max_size.unwrap_or(6)),
+                max_patterns: args.max_patterns as u64,
+                ..Options::default()
+            };
+            let miner = algo.miner(opts)?;
+            let mut sink = CollectSink::new();
+            miner.mine(db, &mut sink)?;
+            let pats = sink.into_sorted();
+            let refs: Vec<PatternRef<'_>> = pats
+                .iter()
+                .map(|p| (p.itemsets().collect(), p.support))
+                .collect();
+            let pp = PatternRuleParams::new(args.min_confidence)?.filter(filter);
+            pattern_rules(&refs, db.len(), minsup, &pp)?
+        }
+    })
+}

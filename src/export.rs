@@ -1,0 +1,334 @@
+//! Writing itemsets and rules for hand-over: `csv` (UTF-8, names from the dictionary, spreadsheet-safe,
+//! one row per result with every measure), `jsonl` (one JSON object per line, names and ids), and
+//! `spmf` (SPMF's own line format with the original item numbers, to diff against SPMF).
+//!
+//! Rows keep the order they are given in (the caller sorts). A side of a rule is written as its items'
+//! names joined by ` + `; in pattern rules, consecutive itemsets are joined by ` > `. Text cells go
+//! through [`crate::output::spreadsheet_safe`], so no cell can start a formula.
+
+use std::io::Write;
+
+use cartseq_data::{Dictionary, ItemId};
+use cartseq_mining::itemsets::FrequentItemsets;
+use cartseq_mining::rules::format::{itemset_line, rule_line};
+use cartseq_mining::rules::{RuleKind, RuleSet};
+use serde_json::json;
+
+use crate::output::spreadsheet_safe;
+
+/// Output format of `itemsets`, `rules` and `next`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// Comma-separated values with a header, names from the dictionary.
+    Csv,
+    /// One JSON object per line.
+    Jsonl,
+    /// SPMF's line format with item numbers.
+    Spmf,
+}
+
+impl ExportFormat {
+    /// Lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ExportFormat::Csv => "csv",
+            ExportFormat::Jsonl => "jsonl",
+            ExportFormat::Spmf => "spmf",
+        }
+    }
+}
+
+/// The names of `items` joined by ` + `.
+pub fn itemset_text(items: &[ItemId], dict: &Dictionary) -> String {
+    let mut s = String::new();
+    for (k, i) in items.iter().enumerate() {
+        if k > 0 {
+            s.push_str(" + ");
+        }
+        s.push_str(&dict.tokens.name(i.0));
+    }
+    s
+}
+
+/// A rule side: itemsets joined by ` > `.
+pub fn side_text(side: &[Vec<ItemId>], dict: &Dictionary) -> String {
+    side.iter()
+        .map(|s| itemset_text(s, dict))
+        .collect::<Vec<_>>()
+        .join(" > ")
+}
+
+fn names(items: &[ItemId], dict: &Dictionary) -> Vec<String> {
+    items
+        .iter()
+        .map(|i| dict.tokens.name(i.0).into_owned())
+        .collect()
+}
+
+fn side_json(
+    kind: RuleKind,
+    side: &[Vec<ItemId>],
+    dict: &Dictionary,
+) -> (serde_json::Value, serde_json::Value) {
+    if kind == RuleKind::Pattern {
+        (
+            json!(side.iter().map(|s| names(s, dict)).collect::<Vec<_>>()),
+            json!(side
+                .iter()
+                .map(|s| s.iter().map(|i| i.0).collect::<Vec<_>>())
+                .collect::<Vec<_>>()),
+        )
+    } else {
+        let flat: Vec<ItemId> = side.iter().flatten().copied().collect();
+        (
+            json!(names(&flat, dict)),
+            json!(flat.iter().map(|i| i.0).collect::<Vec<_>>()),
+        )
+    }
+}
+
+/// A float for JSON: finite values as numbers, ±∞ as `null`.
+fn jnum(x: f64) -> serde_json::Value {
+    if x.is_finite() {
+        json!(x)
+    } else {
+        serde_json::Value::Null
+    }
+}
+
+/// A float for CSV: shortest round-trip decimal, `inf` for +∞.
+fn cnum(x: f64) -> String {
+    if x.is_infinite() {
+        "inf".into()
+    } else {
+        format!("{x}")
+    }
+}
+
+/// Writes the rules of `rs` in `format`; returns the number of rows written.
+pub fn write_rules<W: Write>(
+    mut w: W,
+    rs: &RuleSet,
+    dict: &Dictionary,
+    format: ExportFormat,
+) -> anyhow::Result<u64> {
+    match format {
+        ExportFormat::Spmf => {
+            for r in &rs.rules {
+                writeln!(w, "{}", rule_line(rs.kind, r, rs.n))?;
+            }
+        }
+        ExportFormat::Jsonl => {
+            for r in &rs.rules {
+                let m = r.measures(rs.n);
+                let (a, ai) = side_json(rs.kind, &r.antecedent, dict);
+                let (c, ci) = side_json(rs.kind, &r.consequent, dict);
+                let v = json!({
+                    "kind": rs.kind.name(),
+                    "antecedent": a, "consequent": c,
+                    "antecedent_ids": ai, "consequent_ids": ci,
+                    "support_count": r.support,
+                    "antecedent_count": r.antecedent_support,
+                    "consequent_count": r.consequent_support,
+                    "n": rs.n,
+                    "support": jnum(m.support),
+                    "antecedent_support": jnum(m.antecedent_support),
+                    "consequent_support": jnum(m.consequent_support),
+                    "confidence": jnum(m.confidence),
+                    "lift": jnum(m.lift),
+                    "leverage": jnum(m.leverage),
+                    "conviction": jnum(m.conviction),
+                });
+                serde_json::to_writer(&mut w, &v)?;
+                w.write_all(b"\n")?;
+            }
+        }
+        ExportFormat::Csv => {
+            let mut c = csv::Writer::from_writer(&mut w);
+            c.write_record([
+                "antecedent",
+                "consequent",
+                "antecedent_size",
+                "consequent_size",
+                "support_count",
+                "antecedent_count",
+                "consequent_count",
+                "support",
+                "antecedent_support",
+                "consequent_support",
+                "confidence",
+                "lift",
+                "leverage",
+                "conviction",
+            ])?;
+            for r in &rs.rules {
+                let m = r.measures(rs.n);
+                let a = side_text(&r.antecedent, dict);
+                let b = side_text(&r.consequent, dict);
+                c.write_record([
+                    spreadsheet_safe(&a).into_owned(),
+                    spreadsheet_safe(&b).into_owned(),
+                    r.antecedent_len().to_string(),
+                    r.consequent_len().to_string(),
+                    r.support.to_string(),
+                    r.antecedent_support.to_string(),
+                    r.consequent_support.to_string(),
+                    cnum(m.support),
+                    cnum(m.antecedent_support),
+                    cnum(m.consequent_support),
+                    cnum(m.confidence),
+                    cnum(m.lift),
+                    cnum(m.leverage),
+                    cnum(m.conviction),
+                ])?;
+            }
+            c.flush()?;
+        }
+    }
+    w.flush()?;
+    Ok(rs.rules.len() as u64)
+}
+
+/// Writes the first `limit` itemsets of `fi` in `format`; returns the number of rows written.
+pub fn write_itemsets<W: Write>(
+    mut w: W,
+    fi: &FrequentItemsets,
+    limit: usize,
+    dict: &Dictionary,
+    format: ExportFormat,
+) -> anyhow::Result<u64> {
+    let n = fi.transactions() as f64;
+    let mut rows = 0u64;
+    match format {
+        ExportFormat::Spmf => {
+            for (s, sup) in fi.iter().take(limit) {
+                writeln!(w, "{}", itemset_line(s, sup))?;
+                rows += 1;
+            }
+        }
+        ExportFormat::Jsonl => {
+            for (s, sup) in fi.iter().take(limit) {
+                let v = json!({
+                    "itemset": names(s, dict),
+                    "ids": s.iter().map(|i| i.0).collect::<Vec<_>>(),
+                    "size": s.len(),
+                    "support_count": sup,
+                    "support": f64::from(sup) / n,
+                });
+                serde_json::to_writer(&mut w, &v)?;
+                w.write_all(b"\n")?;
+                rows += 1;
+            }
+        }
+        ExportFormat::Csv => {
+            let mut c = csv::Writer::from_writer(&mut w);
+            c.write_record(["itemset", "size", "support_count", "support"])?;
+            for (s, sup) in fi.iter().take(limit) {
+                c.write_record([
+                    spreadsheet_safe(&itemset_text(s, dict)).into_owned(),
+                    s.len().to_string(),
+                    sup.to_string(),
+                    cnum(f64::from(sup) / n),
+                ])?;
+                rows += 1;
+            }
+            c.flush()?;
+        }
+    }
+    w.flush()?;
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cartseq_mining::rules::Rule;
+
+    #[test]
+    fn csv_cells_cannot_start_formulas() {
+        let mut dict = Dictionary::new();
+        dict.tokens.intern("=HYPERLINK(\"x\")");
+        dict.tokens.intern("+1");
+        dict.tokens.intern("plain");
+        let rs = RuleSet {
+            kind: RuleKind::Association,
+            rules: vec![Rule::of_itemsets(
+                vec![ItemId(0)],
+                vec![ItemId(1), ItemId(2)],
+                2,
+                2,
+                3,
+            )],
+            n: 4,
+            min_support: 1,
+        };
+        let mut out = Vec::new();
+        write_rules(&mut out, &rs, &dict, ExportFormat::Csv).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let mut rd = csv::Reader::from_reader(text.as_bytes());
+        let rec = rd.records().next().unwrap().unwrap();
+        assert_eq!(&rec[0], "'=HYPERLINK(\"x\")");
+        assert_eq!(&rec[1], "'+1 + plain");
+        assert_eq!(&rec[13], "inf");
+        let mut j = Vec::new();
+        write_rules(&mut j, &rs, &dict, ExportFormat::Jsonl).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&j).unwrap();
+        assert_eq!(v["conviction"], serde_json::Value::Null);
+        assert_eq!(v["consequent"][0], "+1");
+    }
+}
+
+/// Runs `write` on `out` (atomically: the file appears only once complete) or on standard output when
+/// `out` is `None` or `-`; returns what `write` returns (the row count).
+pub fn write_to(
+    out: Option<&std::path::Path>,
+    write: impl FnOnce(&mut dyn Write) -> anyhow::Result<u64>,
+) -> anyhow::Result<u64> {
+    match out {
+        Some(p) if p.as_os_str() != "-" => {
+            let mut f = crate::output::AtomicFile::create(p)?;
+            let rows = write(&mut f)?;
+            f.commit()?;
+            Ok(rows)
+        }
+        _ => {
+            let stdout = std::io::stdout();
+            let mut w = std::io::BufWriter::new(stdout.lock());
+            let rows = write(&mut w)?;
+            w.flush()?;
+            Ok(rows)
+        }
+    }
+}
+
+/// The id of token `name` in `dict`, or an error naming the input and showing how tokens look.
+pub fn resolve_token(
+    dict: &Dictionary,
+    name: &str,
+    input: &std::path::Path,
+) -> anyhow::Result<ItemId> {
+    if let Some(id) = dict.tokens.get(name) {
+        return Ok(ItemId(id));
+    }
+    let examples: Vec<String> = dict
+        .tokens
+        .names()
+        .iter()
+        .take(3)
+        .map(|s| format!("{s:?}"))
+        .collect();
+    let hint = if dict.tokens.is_numeric() {
+        "tokens of this input are item numbers".to_string()
+    } else if examples.is_empty() {
+        "the input has no tokens".to_string()
+    } else {
+        format!(
+            "tokens look like {} (choose them with --token)",
+            examples.join(", ")
+        )
+    };
+    anyhow::bail!(
+        "token {name:?} does not occur in {}; {hint}",
+        input.display()
+    )
+}
