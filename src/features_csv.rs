@@ -115,7 +115,7 @@ impl FeatureTable {
                 header.iter().take(4).collect::<Vec<_>>().join(",")
             );
         }
-        let has_seq = header.iter().last() == Some("seq");
+        let has_seq = header.iter().next_back() == Some("seq");
         let n_feat = header.len() - 3 - usize::from(has_seq);
         let feature_names: Vec<String> = header
             .iter()
@@ -230,6 +230,7 @@ fn push_display<T: std::fmt::Display>(s: &mut String, v: T) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use ndarray::array;

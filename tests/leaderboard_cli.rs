@@ -1,6 +1,8 @@
 //! End-to-end tests of `cartseq leaderboard` on the shipped Taobao and Online Retail samples (the README's
 //! commands): one JSON table with every model, identical metrics on a second run, SVG charts written.
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::Path;
 use std::process::Command;
 

@@ -1,6 +1,8 @@
 //! End-to-end tests of `cartseq task`: the exported matrix is checked against an independent, naive
 //! computation from the raw rows of a generated Taobao-format log, and the shipped samples export.
 
+#![allow(clippy::unwrap_used)]
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -62,8 +64,11 @@ fn write_log(dir: &Path, rows: &[Raw]) -> PathBuf {
     p
 }
 
+/// Exported rows keyed by (user id, split).
+type Matrix = BTreeMap<(String, String), Vec<String>>;
+
 /// Reads the exported CSV: header and rows keyed by (user id, split).
-fn read_matrix(p: &Path) -> (Vec<String>, BTreeMap<(String, String), Vec<String>>) {
+fn read_matrix(p: &Path) -> (Vec<String>, Matrix) {
     let mut r = csv::Reader::from_path(p).unwrap();
     let header: Vec<String> = r.headers().unwrap().iter().map(str::to_owned).collect();
     let mut m = BTreeMap::new();

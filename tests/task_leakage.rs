@@ -2,6 +2,8 @@
 //! Every event at or after a cutoff is perturbed (time moved within the future, item, category and action
 //! replaced at random, events added) and the features of the rows of that cutoff must stay byte-identical.
 
+#![allow(clippy::unwrap_used)]
+
 use cartseq::features::SeqTokens;
 use cartseq::features_csv::FeatureTable;
 use cartseq::tasks::table::{build_table, SeqOptions};
@@ -115,7 +117,7 @@ fn features_only(t: &FeatureTable, splits: &[Split]) -> Vec<u8> {
         let mut tokens = Vec::new();
         let mut offsets = vec![0];
         for &i in &keep {
-            tokens.extend(s.row(i).iter().map(|&k| k));
+            tokens.extend(s.row(i).iter().copied());
             offsets.push(tokens.len());
         }
         cartseq::features::TokenSeqs {

@@ -2,6 +2,8 @@
 //! sample: every baseline trains, saves, loads and evaluates; a saved model predicts the same as a fresh
 //! fit; bad files and mismatched feature CSVs are clear errors.
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

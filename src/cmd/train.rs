@@ -218,6 +218,9 @@ fn better(a: &MetricReport, b: &MetricReport) -> bool {
     x > y || (x == y && a.log_loss < b.log_loss)
 }
 
+/// A fitted grid point: parameters, model, validation metrics, fit seconds.
+type Fitted = (Vec<String>, Box<dyn Classifier>, Option<MetricReport>, f64);
+
 /// Runs `train`.
 pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     if args.params.iter().any(|p| p == "help") {
@@ -248,7 +251,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         args.features.display()
     );
     let base = with_seed(&args.model, &args.params, args.seed);
-    let mut best: Option<(Vec<String>, Box<dyn Classifier>, Option<MetricReport>, f64)> = None;
+    let mut best: Option<Fitted> = None;
     for point in grid_points(&args.grid)? {
         let mut params = base.clone();
         // Grid values override --param values of the same key.

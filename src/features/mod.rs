@@ -550,6 +550,7 @@ fn role_slot(r: Role) -> usize {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

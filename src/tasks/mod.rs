@@ -545,6 +545,7 @@ impl Balance {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use cartseq_data::{ActionId, Event, KeyId, ProductId, Timestamp};
