@@ -6,6 +6,7 @@
 //! point, endpoints kept) so a million-row test set still gives a small file.
 
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 /// Most points drawn per curve.
 pub const MAX_POINTS: usize = 2_000;
@@ -147,6 +148,7 @@ pub fn bars_svg(
             .filter(|v| v.is_finite())
             .fold(0f64, f64::max);
         let top = if top <= 1.0 { 1.0 } else { top * 1.1 };
+        // A segmented `0..k` axis has k + 1 segments; one bar still needs a non-empty range.
         let n = bars.len().max(1) as u32;
         let names: Vec<String> = bars.iter().map(|b| b.0.clone()).collect();
         let mut chart = ChartBuilder::on(&root)
@@ -154,7 +156,7 @@ pub fn bars_svg(
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(50)
-            .build_cartesian_2d((0u32..n).into_segmented(), 0f64..top)
+            .build_cartesian_2d((0u32..(n - 1).max(1)).into_segmented(), 0f64..top)
             .map_err(plot_err)?;
         chart
             .configure_mesh()
@@ -185,7 +187,10 @@ pub fn bars_svg(
                 .draw_series(std::iter::once(Text::new(
                     format!("{v:.3}"),
                     (SegmentValue::CenterOf(i), v + top * 0.01),
-                    ("sans-serif", 13),
+                    ("sans-serif", 13)
+                        .into_font()
+                        .color(&BLACK)
+                        .pos(Pos::new(HPos::Center, VPos::Bottom)),
                 )))
                 .map_err(plot_err)?;
         }
