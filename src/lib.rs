@@ -15,3 +15,4 @@ pub mod tasks;
 pub mod ablation;
 pub mod export;
 pub mod manifest;
+pub mod pattern_features;

@@ -64,6 +64,9 @@ pub struct TaskArgs {
     /// Keep the last N events before the cutoff in each row's sequence.
     #[arg(long, default_value_t = 50, value_name = "N", help_heading = "Task")]
     pub seq_len: usize,
+    /// Discriminative pattern features (`--pattern-features K`, see `pattern_features`).
+    #[command(flatten)]
+    pub patterns: crate::pattern_features::PatternArgs,
 }
 
 fn parse_horizon(s: &str) -> Result<i64, String> {
@@ -150,7 +153,7 @@ pub fn load_and_build(
 ) -> anyhow::Result<(BuiltTask, EventLog, Dictionary)> {
     let spec = task.spec()?;
     let (log, dict, _skipped) = input.load_events(quiet)?;
-    let built = build_table(
+    let mut built = build_table(
         &log,
         &dict,
         &spec,
@@ -158,6 +161,7 @@ pub fn load_and_build(
         with_seq.then(|| task.seq_options()),
     )
     .with_context(|| format!("building the {} task", spec.kind.name()))?;
+    crate::pattern_features::apply(&task.patterns, &mut built, &log, &dict, &spec, quiet)?;
     if !quiet {
         eprint!("{}", summary(&built, &spec));
     }
