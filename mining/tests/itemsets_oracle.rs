@@ -1,7 +1,9 @@
 //! Property test: Apriori and FP-Growth against a brute-force oracle (every subset of the item universe
 //! counted directly) on random small basket databases, with and without a length limit.
 
-use cartseq_mining::itemsets::{Apriori, FpGrowth, ItemsetMiner, ItemsetParams, MinSupport, Transactions};
+use cartseq_mining::itemsets::{
+    Apriori, FpGrowth, ItemsetMiner, ItemsetParams, MinSupport, Transactions,
+};
 use proptest::prelude::*;
 
 /// Every itemset over items 0..u with support ≥ minsup, as (items, support), sorted like the miners.
@@ -12,7 +14,10 @@ fn oracle(tx: &[Vec<u32>], u: u32, minsup: u32, max_len: usize) -> Vec<(Vec<u32>
         if set.len() > max_len {
             continue;
         }
-        let sup = tx.iter().filter(|t| set.iter().all(|i| t.contains(i))).count() as u32;
+        let sup = tx
+            .iter()
+            .filter(|t| set.iter().all(|i| t.contains(i)))
+            .count() as u32;
         if sup >= minsup {
             out.push((set, sup));
         }

@@ -26,14 +26,20 @@ fn keyed(rs: &RuleSet) -> BTreeMap<Key, Counts> {
     rs.rules
         .iter()
         .map(|r: &Rule| {
-            let side = |s: &Vec<Vec<ItemId>>| s.iter().map(|x| x.iter().map(|i| i.0).collect()).collect();
-            ((side(&r.antecedent), side(&r.consequent)), (r.support, r.antecedent_support, r.consequent_support))
+            let side =
+                |s: &Vec<Vec<ItemId>>| s.iter().map(|x| x.iter().map(|i| i.0).collect()).collect();
+            (
+                (side(&r.antecedent), side(&r.consequent)),
+                (r.support, r.antecedent_support, r.consequent_support),
+            )
         })
         .collect()
 }
 
 fn subsets(u: u32) -> Vec<Vec<u32>> {
-    (1u32..(1 << u)).map(|m| (0..u).filter(|i| m & (1 << i) != 0).collect()).collect()
+    (1u32..(1 << u))
+        .map(|m| (0..u).filter(|i| m & (1 << i) != 0).collect())
+        .collect()
 }
 
 fn close(a: f64, b: f64) -> bool {
@@ -42,7 +48,10 @@ fn close(a: f64, b: f64) -> bool {
 
 fn baskets() -> impl Strategy<Value = (u32, Vec<Vec<u32>>)> {
     (2u32..=7).prop_flat_map(|u| {
-        (Just(u), prop::collection::vec(prop::collection::vec(0..u, 1..=u as usize), 1..25))
+        (
+            Just(u),
+            prop::collection::vec(prop::collection::vec(0..u, 1..=u as usize), 1..25),
+        )
     })
 }
 

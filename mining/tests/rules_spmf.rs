@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 
 use cartseq_data::input::LineReader;
 use cartseq_data::OnError;
-use cartseq_mining::itemsets::{Apriori, FpGrowth, ItemsetMiner, ItemsetParams, MinSupport, Transactions};
+use cartseq_mining::itemsets::{
+    Apriori, FpGrowth, ItemsetMiner, ItemsetParams, MinSupport, Transactions,
+};
 use cartseq_mining::rules::association::{association_rules, AssociationParams};
 use cartseq_mining::rules::format::{itemset_line, rule_line};
 use cartseq_mining::rules::sequential::{sequential_rules, SequentialParams};
@@ -42,7 +44,11 @@ fn baskets(path: &Path) -> Transactions {
     let text = std::fs::read_to_string(path).expect("basket file");
     Transactions::from_lists(
         text.lines()
-            .map(|l| l.split_ascii_whitespace().map(|t| t.parse::<u32>().expect("item")).collect::<Vec<_>>())
+            .map(|l| {
+                l.split_ascii_whitespace()
+                    .map(|t| t.parse::<u32>().expect("item"))
+                    .collect::<Vec<_>>()
+            })
             .filter(|v| !v.is_empty()),
     )
 }
@@ -50,14 +56,24 @@ fn baskets(path: &Path) -> Transactions {
 fn spmf(path: &Path) -> cartseq_data::SequenceDb {
     let f = std::fs::File::open(path).expect("spmf file");
     let mut lr = LineReader::new(std::io::BufReader::new(f), path, false);
-    cartseq_data::spmf::read_spmf(&mut lr, OnError::Fail).expect("valid SPMF").db
+    cartseq_data::spmf::read_spmf(&mut lr, OnError::Fail)
+        .expect("valid SPMF")
+        .db
 }
 
 fn diff(got: &mut Vec<String>, want: &[String], what: &str) {
     got.sort();
     if got.as_slice() != want {
-        let missing: Vec<_> = want.iter().filter(|w| got.binary_search(w).is_err()).take(5).collect();
-        let extra: Vec<_> = got.iter().filter(|g| want.binary_search(g).is_err()).take(5).collect();
+        let missing: Vec<_> = want
+            .iter()
+            .filter(|w| got.binary_search(w).is_err())
+            .take(5)
+            .collect();
+        let extra: Vec<_> = got
+            .iter()
+            .filter(|g| want.binary_search(g).is_err())
+            .take(5)
+            .collect();
         panic!(
             "{what}: {} lines vs {} in SPMF; missing {missing:?}; extra {extra:?}",
             got.len(),
@@ -71,7 +87,10 @@ fn fpgrowth_and_apriori_itemsets_equal_spmf_on_retail() {
     let Some(sh) = shared() else { return };
     let tx = baskets(&sh.join("data/fimi_retail/retail.txt"));
     assert_eq!(tx.len(), 88_162);
-    for (sup, file) in [("0.01", "retail/fpgrowth-0.01.txt"), ("0.001", "retail/fpgrowth-0.001.txt")] {
+    for (sup, file) in [
+        ("0.01", "retail/fpgrowth-0.01.txt"),
+        ("0.001", "retail/fpgrowth-0.001.txt"),
+    ] {
         let want = reference(&sh, file);
         let p = ItemsetParams::new(MinSupport::parse(sup).unwrap());
         let fp = FpGrowth::new(p.clone()).unwrap().mine(&tx).unwrap();
@@ -96,7 +115,11 @@ fn association_rules_equal_spmf_on_retail() {
             .mine(&tx)
             .unwrap();
         let rs = association_rules(&fi, &AssociationParams::new(conf).unwrap()).unwrap();
-        let mut got: Vec<String> = rs.rules.iter().map(|r| rule_line(rs.kind, r, rs.n)).collect();
+        let mut got: Vec<String> = rs
+            .rules
+            .iter()
+            .map(|r| rule_line(rs.kind, r, rs.n))
+            .collect();
         diff(&mut got, &want, &format!("association rules {sup}/{conf}"));
     }
 }
@@ -105,16 +128,35 @@ fn association_rules_equal_spmf_on_retail() {
 fn rulegrowth_equals_spmf() {
     let Some(sh) = shared() else { return };
     for (data, sup, conf, file) in [
-        ("spmf/contextPrefixSpan.txt", "0.5", 0.6, "contextPrefixSpan/rulegrowth-0.5-0.6.txt"),
+        (
+            "spmf/contextPrefixSpan.txt",
+            "0.5",
+            0.6,
+            "contextPrefixSpan/rulegrowth-0.5-0.6.txt",
+        ),
         ("spmf/SIGN.txt", "0.4", 0.6, "SIGN/rulegrowth-0.4-0.6.txt"),
-        ("spmf/BMS1_spmf.txt", "0.001", 0.5, "BMS1/rulegrowth-0.001-0.5.txt"),
-        ("spmf/kosarak10k.txt", "0.005", 0.5, "kosarak10k/rulegrowth-0.005-0.5.txt"),
+        (
+            "spmf/BMS1_spmf.txt",
+            "0.001",
+            0.5,
+            "BMS1/rulegrowth-0.001-0.5.txt",
+        ),
+        (
+            "spmf/kosarak10k.txt",
+            "0.005",
+            0.5,
+            "kosarak10k/rulegrowth-0.005-0.5.txt",
+        ),
     ] {
         let want = reference(&sh, file);
         let db = spmf(&sh.join("data").join(data));
         let p = SequentialParams::new(MinSupport::parse(sup).unwrap(), conf).unwrap();
         let rs = sequential_rules(&db, &p).unwrap();
-        let mut got: Vec<String> = rs.rules.iter().map(|r| rule_line(rs.kind, r, rs.n)).collect();
+        let mut got: Vec<String> = rs
+            .rules
+            .iter()
+            .map(|r| rule_line(rs.kind, r, rs.n))
+            .collect();
         diff(&mut got, &want, &format!("RuleGrowth {data}"));
     }
 }

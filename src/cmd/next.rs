@@ -251,12 +251,19 @@ fn same_item_conversions(
     let Some((action, item)) = after.last().and_then(|t| t.split_once(':')) else {
         return Vec::new();
     };
-    f.rows
+    let mut out: Vec<(String, u32, f64)> = f
+        .rows
         .iter()
         .filter_map(|r| {
             let name = dict.tokens.name(r.item.0);
             let (a, i) = name.split_once(':')?;
             (i == item && a != action).then(|| (name.to_string(), r.count, r.confidence))
         })
-        .collect()
+        .collect();
+    // The question merchandisers ask first: how many buy it? Say so even when nobody does.
+    let buy = format!("buy:{item}");
+    if action != "buy" && !out.iter().any(|(t, _, _)| *t == buy) {
+        out.push((buy, 0, 0.0));
+    }
+    out
 }
