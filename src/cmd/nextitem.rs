@@ -82,6 +82,10 @@ pub struct Args {
     /// Item embedding width (default: the hidden width).
     #[arg(long, help_heading = "Network")]
     pub embed: Option<usize>,
+    /// Separate input and output item embeddings (by default they are tied when the embedding width
+    /// equals the hidden width, GRU4Rec's "constrained embedding").
+    #[arg(long, help_heading = "Network")]
+    pub no_tie: bool,
     /// Training epochs (fewer with early stopping).
     #[arg(long, default_value_t = 10, help_heading = "Network")]
     pub epochs: usize,
@@ -331,6 +335,7 @@ fn network_params(args: &Args, cell: CellKind) -> anyhow::Result<Gru4RecParams> 
         bail!("--layers must be at least 1");
     }
     p.embed_dim = args.embed.unwrap_or(args.hidden);
+    p.tie_embedding = !args.no_tie && p.embed_dim == args.hidden;
     p.epochs = args.epochs;
     p.lr = args.lr;
     p.schedule = if args.lr_decay < 1.0 {

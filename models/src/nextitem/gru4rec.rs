@@ -83,6 +83,10 @@ pub struct Gru4RecParams {
     pub shuffle: bool,
     /// Seed of initialisation, session order, sampling and dropout.
     pub seed: u64,
+    /// Tie the input item embeddings to the output item vectors ("constrained embedding" of
+    /// GRU4Rec; needs `embed_dim` = the top hidden width): fewer parameters, better on small data.
+    #[serde(default)]
+    pub tie_embedding: bool,
 }
 
 impl Gru4RecParams {
@@ -106,6 +110,7 @@ impl Gru4RecParams {
             patience: 2,
             shuffle: true,
             seed: 42,
+            tie_embedding: true,
         }
     }
 
@@ -164,6 +169,13 @@ impl Gru4RecParams {
                 "weight_decay/clip_norm",
                 format!("{}/{}", self.weight_decay, self.clip_norm),
                 "≥ 0",
+            ));
+        }
+        if self.tie_embedding && self.hidden.last() != Some(&self.embed_dim) {
+            return Err(bad(
+                "embed_dim",
+                self.embed_dim,
+                "equal to the top hidden width when input and output embeddings are tied",
             ));
         }
         Ok(Gru4Rec { params: self })
@@ -237,7 +249,11 @@ impl Gru4Rec {
             )));
         }
         let mut rng = ChaCha8Rng::seed_from_u64(p.seed);
-        let embedding = Embedding::new(n_items, p.embed_dim, &mut rng);
+        let embedding = Embedding::new(
+            if p.tie_embedding { 0 } else { n_items },
+            p.embed_dim,
+            &mut rng,
+        );
         let mut layers = Vec::new();
         let mut input = p.embed_dim;
         for &h in &p.hidden {
@@ -327,6 +343,15 @@ impl Gru4RecModel {
         v.push(&mut self.out);
         v.push(&mut self.bias);
         v
+    }
+
+    /// Input embeddings of `tokens` (the output item vectors when tied).
+    fn embed(&self, tokens: &[u32]) -> Array2<f32> {
+        if self.params.tie_embedding {
+            Embedding::gather(&self.out.value, tokens)
+        } else {
+            self.embedding.forward(tokens)
+        }
     }
 
     /// Width of the top hidden state (the session embedding).
@@ -436,7 +461,7 @@ impl Gru4RecModel {
         let packed = Packed::new(&vec![1; b]);
         let lstm = self.params.cell == CellKind::Lstm;
         // Forward.
-        let mut x = self.embedding.forward(inputs);
+        let mut x = self.embed(inputs);
         let mut drops = Vec::with_capacity(self.layers.len() + 1);
         drops.push(Dropout::forward(&mut x, self.params.dropout_embed, rng));
         let mut caches = Vec::with_capacity(self.layers.len());
@@ -498,7 +523,11 @@ impl Gru4RecModel {
             st.drops[l].backward(&mut dx);
             dh = dx;
         }
-        self.embedding.backward(inputs, &dh);
+        if self.params.tie_embedding {
+            Embedding::scatter_add(&mut self.out.grad, inputs, &dh);
+        } else {
+            self.embedding.backward(inputs, &dh);
+        }
         opt.step(&mut self.params_mut(), lr);
         // Carry the states.
         for (l, cache) in st.caches.drain(..).enumerate() {
@@ -516,7 +545,7 @@ impl Gru4RecModel {
         let lengths: Vec<usize> = seqs.iter().map(|s| s.len()).collect();
         let packed = Packed::new(&lengths);
         let tokens = packed.pack_tokens(seqs);
-        let mut x = self.embedding.forward(&tokens);
+        let mut x = self.embed(&tokens);
         for layer in &self.layers {
             x = layer.forward(x, &packed, None, None).h;
         }

@@ -36,9 +36,19 @@ impl<T: Real> Embedding<T> {
 
     /// Rows of `tokens` (each `< vocab`), shape `tokens × dim`.
     pub fn forward(&self, tokens: &[u32]) -> Array2<T> {
-        let d = self.dim();
+        Self::gather(&self.table.value, tokens)
+    }
+
+    /// Adds `dout` (`tokens × dim`) into the gradient rows of `tokens`.
+    pub fn backward(&mut self, tokens: &[u32], dout: &Array2<T>) {
+        Self::scatter_add(&mut self.table.grad, tokens, dout);
+    }
+
+    /// Rows `tokens` of any standard-layout `table` (used for tied input/output embeddings).
+    pub fn gather(table: &Array2<T>, tokens: &[u32]) -> Array2<T> {
+        let d = table.ncols();
         let mut out = Array2::zeros((tokens.len(), d));
-        let src = sl(&self.table.value);
+        let src = sl(table);
         let dst = sl_mut(&mut out);
         for (i, &tok) in tokens.iter().enumerate() {
             let k = tok as usize * d;
@@ -47,10 +57,10 @@ impl<T: Real> Embedding<T> {
         out
     }
 
-    /// Adds `dout` (`tokens × dim`) into the gradient rows of `tokens`.
-    pub fn backward(&mut self, tokens: &[u32], dout: &Array2<T>) {
-        let d = self.dim();
-        let g = sl_mut(&mut self.table.grad);
+    /// Adds row `i` of `dout` into row `tokens[i]` of `grad`.
+    pub fn scatter_add(grad: &mut Array2<T>, tokens: &[u32], dout: &Array2<T>) {
+        let d = grad.ncols();
+        let g = sl_mut(grad);
         let src = sl(dout);
         for (i, &tok) in tokens.iter().enumerate() {
             let k = tok as usize * d;
