@@ -99,6 +99,21 @@ impl FeatureTable {
     /// Reads a table written by [`FeatureTable::write_csv`] (or any CSV with the same layout). Errors name
     /// the file, line and column, and what was expected.
     pub fn read_csv(path: &Path) -> anyhow::Result<FeatureTable> {
+        let mut v = Self::read_csv_impl(path, &Split::ALL, true)?;
+        Ok(v.remove(0))
+    }
+
+    /// Reads only the rows of `splits`, one table per requested split (in that order), in one pass: the
+    /// other rows are validated but not kept, so `train` holds no test rows and `eval` no training rows.
+    pub fn read_csv_splits(path: &Path, splits: &[Split]) -> anyhow::Result<Vec<FeatureTable>> {
+        Self::read_csv_impl(path, splits, false)
+    }
+
+    fn read_csv_impl(
+        path: &Path,
+        splits: &[Split],
+        one_table: bool,
+    ) -> anyhow::Result<Vec<FeatureTable>> {
         let input = cartseq_data::input::open_input(path)?;
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(true)
@@ -123,15 +138,12 @@ impl FeatureTable {
             .take(n_feat)
             .map(str::to_owned)
             .collect();
-        let mut ids = Vec::new();
-        let mut split = Vec::new();
-        let mut label = Vec::new();
-        let mut data: Vec<f64> = Vec::new();
-        let mut seq_tokens: Vec<u32> = Vec::new();
-        let mut seq_offsets: Vec<usize> = vec![0];
+        let n_buckets = if one_table { 1 } else { splits.len() };
+        let mut buckets: Vec<Bucket> = (0..n_buckets).map(|_| Bucket::default()).collect();
         let mut vocab: hashbrown::HashMap<String, u32> = hashbrown::HashMap::new();
         let mut names: Vec<String> = Vec::new();
         let mut rec = csv::StringRecord::new();
+        let mut row: Vec<f64> = vec![0.0; n_feat];
         loop {
             let more = rdr.read_record(&mut rec).map_err(|e| {
                 let line = e.position().map_or(0, |q| q.line());
@@ -141,14 +153,12 @@ impl FeatureTable {
                 break;
             }
             let line = rec.position().map_or(0, |q| q.line());
-            ids.push(rec[0].strip_prefix('\'').unwrap_or(&rec[0]).to_owned());
             let s = Split::parse(&rec[1]).ok_or_else(|| {
                 anyhow::anyhow!(
                     "{p}:{line}: column 2 (split): expected train, valid or test, found {:?}",
                     &rec[1]
                 )
             })?;
-            split.push(s);
             let l: usize = rec[2].trim().parse().map_err(|_| {
                 anyhow::anyhow!(
                     "{p}:{line}: column 3 (label): expected a class index 0, 1, 2, …, found {:?}",
@@ -159,18 +169,25 @@ impl FeatureTable {
                 l < 1000,
                 "{p}:{line}: column 3 (label): expected a class index below 1000, found {l}"
             );
-            label.push(l);
-            for j in 0..n_feat {
+            for (j, v) in row.iter_mut().enumerate() {
                 let cell = &rec[3 + j];
-                let v: f64 = cell.trim().parse().map_err(|_| {
+                *v = cell.trim().parse().map_err(|_| {
                     anyhow::anyhow!(
                         "{p}:{line}: column {} ({}): expected a number, found {cell:?}",
                         4 + j,
                         feature_names[j]
                     )
                 })?;
-                data.push(v);
             }
+            let Some(k) = splits.iter().position(|&x| x == s) else {
+                continue;
+            };
+            let b = &mut buckets[if one_table { 0 } else { k }];
+            b.ids
+                .push(rec[0].strip_prefix('\'').unwrap_or(&rec[0]).to_owned());
+            b.split.push(s);
+            b.label.push(l);
+            b.data.extend_from_slice(&row);
             if has_seq {
                 for tok in rec[3 + n_feat].split_ascii_whitespace() {
                     let id = match vocab.get(tok) {
@@ -182,26 +199,31 @@ impl FeatureTable {
                             id
                         }
                     };
-                    seq_tokens.push(id);
+                    b.tokens.push(id);
                 }
-                seq_offsets.push(seq_tokens.len());
+                b.offsets.push(b.tokens.len());
             }
         }
-        let x =
-            Array2::from_shape_vec((ids.len(), n_feat), data).context("feature matrix shape")?;
-        Ok(FeatureTable {
-            id_column: header[0].to_owned(),
-            ids,
-            split,
-            label,
-            feature_names,
-            x,
-            seqs: has_seq.then_some(TokenSeqs {
-                tokens: seq_tokens,
-                offsets: seq_offsets,
-                names,
-            }),
-        })
+        buckets
+            .into_iter()
+            .map(|b| {
+                let x = Array2::from_shape_vec((b.ids.len(), n_feat), b.data)
+                    .context("feature matrix shape")?;
+                Ok(FeatureTable {
+                    id_column: header[0].to_owned(),
+                    ids: b.ids,
+                    split: b.split,
+                    label: b.label,
+                    feature_names: feature_names.clone(),
+                    x,
+                    seqs: has_seq.then(|| TokenSeqs {
+                        tokens: b.tokens,
+                        offsets: b.offsets,
+                        names: names.clone(),
+                    }),
+                })
+            })
+            .collect()
     }
 
     /// Row indices of one split, in file order.
@@ -212,6 +234,29 @@ impl FeatureTable {
     /// Number of classes: the task's, or `max label + 1` (at least 2).
     pub fn n_classes(&self) -> usize {
         self.label.iter().max().map_or(2, |&m| (m + 1).max(2))
+    }
+}
+
+/// Rows of one split while reading.
+struct Bucket {
+    ids: Vec<String>,
+    split: Vec<Split>,
+    label: Vec<usize>,
+    data: Vec<f64>,
+    tokens: Vec<u32>,
+    offsets: Vec<usize>,
+}
+
+impl Default for Bucket {
+    fn default() -> Self {
+        Bucket {
+            ids: Vec::new(),
+            split: Vec::new(),
+            label: Vec::new(),
+            data: Vec::new(),
+            tokens: Vec::new(),
+            offsets: vec![0],
+        }
     }
 }
 
@@ -260,6 +305,27 @@ mod tests {
         assert_eq!(back.ids, vec!["a,1".to_string(), "-2".to_string()]);
         assert_eq!(back.seqs, t.seqs);
         assert_eq!(back.label, t.label);
+    }
+
+    #[test]
+    fn splits_are_read_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f.csv");
+        std::fs::write(
+            &p,
+            "user_id,split,label,a,seq\nu,train,0,1,view\nv,test,1,2,buy view\nw,train,1,3,\n",
+        )
+        .unwrap();
+        let mut t = FeatureTable::read_csv_splits(&p, &[Split::Test, Split::Train]).unwrap();
+        let train = t.pop().unwrap();
+        let test = t.pop().unwrap();
+        assert_eq!(train.ids, vec!["u".to_string(), "w".to_string()]);
+        assert_eq!(train.x, array![[1.0], [3.0]]);
+        assert_eq!(test.label, vec![1]);
+        let s = test.seqs.unwrap();
+        assert_eq!(s.row(0).len(), 2);
+        assert_eq!(s.names[s.row(0)[0] as usize], "buy");
+        assert!(FeatureTable::read_csv_splits(&p, &[Split::Valid]).unwrap()[0].is_empty());
     }
 
     #[test]

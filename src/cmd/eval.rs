@@ -14,7 +14,7 @@ use cartseq_models::metrics::MetricReport;
 use crate::cmd::train::{evaluate, TrainedModel};
 use crate::cmd::Global;
 use crate::features_csv::FeatureTable;
-use crate::tasks::table::dataset;
+use crate::tasks::table::dataset_owned;
 use crate::tasks::Split;
 
 /// Which rows to evaluate.
@@ -46,7 +46,15 @@ pub struct Args {
 /// Runs `eval`.
 pub fn run(args: Args, _global: &Global) -> anyhow::Result<()> {
     let trained = TrainedModel::load(&args.model)?;
-    let table = FeatureTable::read_csv(&args.features)?;
+    let split = match args.split {
+        EvalSplit::Train => Split::Train,
+        EvalSplit::Valid => Split::Valid,
+        EvalSplit::Test => Split::Test,
+    };
+    // Only the evaluated rows are kept in memory.
+    let table = FeatureTable::read_csv_splits(&args.features, &[split])?
+        .pop()
+        .ok_or_else(|| anyhow::anyhow!("internal: one split requested"))?;
     let h = &trained.header;
     if table.feature_names != h.feature_names {
         let k = table
@@ -78,16 +86,10 @@ pub fn run(args: Args, _global: &Global) -> anyhow::Result<()> {
             h.model
         );
     }
-    let split = match args.split {
-        EvalSplit::Train => Split::Train,
-        EvalSplit::Valid => Split::Valid,
-        EvalSplit::Test => Split::Test,
-    };
-    let rows = table.rows_of(split);
-    if rows.is_empty() {
+    if table.is_empty() {
         bail!("{}: no `{}` rows", args.features.display(), split.name());
     }
-    let ds = dataset(&table, &rows, h.n_classes, h.seq_vocab.as_ref())?;
+    let ds = dataset_owned(table, h.n_classes, h.seq_vocab.as_ref())?;
     let t = Instant::now();
     let Some(rep) = evaluate(trained.model.as_ref(), &ds) else {
         bail!("no rows to evaluate");

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::cmd::Global;
 use crate::features_csv::FeatureTable;
 use crate::output::AtomicFile;
-use crate::tasks::table::{dataset, SeqVocab};
+use crate::tasks::table::{dataset, dataset_owned, SeqVocab};
 use crate::tasks::Split;
 
 /// Arguments of `train`.
@@ -234,22 +234,37 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     if registry::info(&args.model).is_none() {
         return Err(unknown_model(&args.model));
     }
-    let table = FeatureTable::read_csv(&args.features)?;
+    // Test rows are never read here.
+    let mut parts = FeatureTable::read_csv_splits(&args.features, &[Split::Train, Split::Valid])?;
+    let (valid_t, train_t) = match (parts.pop(), parts.pop()) {
+        (Some(v), Some(t)) => (v, t),
+        _ => bail!("internal: two splits requested"),
+    };
     let seq_model = is_sequence_model(&args.model);
-    if seq_model && table.seqs.is_none() {
+    if seq_model && train_t.seqs.is_none() {
         bail!(
             "{}: no `seq` column; model {} reads token sequences: export with `cartseq task … --seq`",
             args.features.display(),
             args.model
         );
     }
-    let n_classes = table.n_classes();
-    let sp = splits(&table, n_classes)?;
     anyhow::ensure!(
-        sp.train.nrows() > 0,
+        !train_t.is_empty(),
         "{}: no `train` rows",
         args.features.display()
     );
+    let n_classes = train_t.n_classes().max(valid_t.n_classes());
+    let feature_names = train_t.feature_names.clone();
+    let vocab = train_t
+        .seqs
+        .as_ref()
+        .map(|s| SeqVocab::from_rows(s, &(0..train_t.len()).collect::<Vec<_>>()));
+    let sp = Splits {
+        train: dataset_owned(train_t, n_classes, vocab.as_ref())?,
+        valid: dataset_owned(valid_t, n_classes, vocab.as_ref())?,
+        test: Dataset::default(),
+        vocab,
+    };
     let base = with_seed(&args.model, &args.params, args.seed);
     let mut best: Option<Fitted> = None;
     for point in grid_points(&args.grid)? {
@@ -295,7 +310,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
             format_version: TRAINED_VERSION,
             model: args.model.clone(),
             params: params.clone(),
-            feature_names: table.feature_names.clone(),
+            feature_names,
             n_classes,
             seq_vocab: if seq_model { sp.vocab } else { None },
         },

@@ -147,6 +147,23 @@ impl SeqVocab {
     }
 }
 
+/// The [`Dataset`] of a whole table, moving its matrix (no copy).
+pub fn dataset_owned(
+    table: FeatureTable,
+    n_classes: usize,
+    vocab: Option<&SeqVocab>,
+) -> anyhow::Result<Dataset> {
+    let seqs = match (vocab, table.seqs.as_ref()) {
+        (Some(v), Some(s)) => Some(v.encode(s, &(0..table.len()).collect::<Vec<_>>())),
+        _ => None,
+    };
+    let y = table.label.into_iter().collect();
+    let mut ds = Dataset::new(table.x, y, n_classes)?;
+    ds.feature_names = table.feature_names;
+    ds.seqs = seqs;
+    Ok(ds)
+}
+
 /// The [`Dataset`] of `rows` of a table (features, labels, optional sequences in `vocab`).
 pub fn dataset(
     table: &FeatureTable,
