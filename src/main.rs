@@ -17,6 +17,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Convert(a) => cartseq::cmd::convert::run(a, &cli.global),
         Command::Stats(a) => cartseq::cmd::stats::run(a, &cli.global),
+        Command::Mine(a) => cartseq::cmd::mine::run(a, &cli.global),
         Command::Nextitem(a) => cartseq::cmd::nextitem::run(a, &cli.global),
         Command::Task(a) => cartseq::cmd::task::run(a, &cli.global),
         Command::Train(a) => cartseq::cmd::train::run(a, &cli.global),

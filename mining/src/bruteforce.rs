@@ -57,17 +57,23 @@ impl Enum<'_> {
             return false;
         }
         if let Some(t) = self.times {
-            if o.max_gap_secs.is_some_and(|g| t[q] - t[prev] > g) {
+            if o.max_gap_time.is_some_and(|g| t[q] - t[prev] > g) {
                 return false;
             }
-            if o.max_span_secs.is_some_and(|s| t[q] - t[first] > s) {
+            if o.max_span_time.is_some_and(|s| t[q] - t[first] > s) {
                 return false;
             }
         }
         true
     }
 
-    fn rec(&mut self, cur: &mut Vec<Vec<ItemId>>, n_items: usize, first: usize, prev: Option<usize>) {
+    fn rec(
+        &mut self,
+        cur: &mut Vec<Vec<ItemId>>,
+        n_items: usize,
+        first: usize,
+        prev: Option<usize>,
+    ) {
         let from = prev.map_or(0, |p| p + 1);
         let max_items = self.opts.max_items.unwrap_or(usize::MAX);
         let max_sets = self.opts.max_itemsets.unwrap_or(usize::MAX);

@@ -183,10 +183,10 @@ pub(crate) struct Occ {
     pub gap: u32,
     /// Max span in positions (u32::MAX = none).
     pub span: u32,
-    /// Max gap in seconds.
-    pub gap_secs: Option<i64>,
-    /// Max span in seconds.
-    pub span_secs: Option<i64>,
+    /// Max gap in time units of the database.
+    pub gap_time: Option<i64>,
+    /// Max span in time units of the database.
+    pub span_time: Option<i64>,
 }
 
 impl Occ {
@@ -194,8 +194,8 @@ impl Occ {
         Occ {
             gap: o.max_gap.unwrap_or(u32::MAX),
             span: o.max_span.unwrap_or(u32::MAX),
-            gap_secs: o.max_gap_secs,
-            span_secs: o.max_span_secs,
+            gap_time: o.max_gap_time,
+            span_time: o.max_span_time,
         }
     }
 
@@ -207,12 +207,12 @@ impl Occ {
             return false;
         }
         if let Some(t) = times {
-            if let Some(g) = self.gap_secs {
+            if let Some(g) = self.gap_time {
                 if t[q] - t[prev] > g {
                     return false;
                 }
             }
-            if let Some(s) = self.span_secs {
+            if let Some(s) = self.span_time {
                 if t[q] - t[start] > s {
                     return false;
                 }

@@ -30,7 +30,7 @@ pub enum MiningError {
         /// The limit.
         limit: u64,
     },
-    /// The input does not carry what an option needs (e.g. timestamps for a gap in seconds).
+    /// The input does not carry what an option needs (e.g. timestamps for a gap in time).
     #[error("{0}")]
     Input(String),
     /// Writing patterns failed.

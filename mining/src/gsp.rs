@@ -86,7 +86,9 @@ fn delete(code: &[u32], i: usize) -> Code {
 /// at least two items).
 fn contiguous_delete(code: &[u32], i: usize) -> bool {
     let set_start = (0..=i).rev().find(|&k| starts(code[k])).unwrap_or(0);
-    let set_end = (i + 1..code.len()).find(|&k| starts(code[k])).unwrap_or(code.len());
+    let set_end = (i + 1..code.len())
+        .find(|&k| starts(code[k]))
+        .unwrap_or(code.len());
     set_start == 0 || set_end == code.len() || set_end - set_start >= 2
 }
 
@@ -126,7 +128,7 @@ impl Miner for Gsp {
         };
         let occ = Occ::new(opts);
         let constrained = opts.has_occurrence_constraints();
-        let gap_mode = opts.max_gap.is_some() || opts.max_gap_secs.is_some();
+        let gap_mode = opts.max_gap.is_some() || opts.max_gap_time.is_some();
         let mut emitted = 0u64;
         let mut level: Vec<(Code, u32)> = (0..d.n_ranks() as u32)
             .map(|r| (vec![(r << 1) | 1], d.rank_support[r as usize]))
@@ -247,8 +249,8 @@ fn count(d: &Dense, cands: &[Code], occ: Occ, constrained: bool) -> Vec<u32> {
             |(mut counts, mut present), ci| {
                 for sid in ci * chunk..((ci + 1) * chunk).min(n) {
                     let r = d.seq(sid);
-                    let items = &d.items
-                        [d.set_starts[r.start] as usize..d.set_starts[r.end] as usize];
+                    let items =
+                        &d.items[d.set_starts[r.start] as usize..d.set_starts[r.end] as usize];
                     for &y in items {
                         present[y as usize] = sid as u32;
                     }

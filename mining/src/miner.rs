@@ -97,7 +97,7 @@ impl Algorithm {
     }
 }
 
-/// Checks that timestamps exist and are non-decreasing inside each sequence when a constraint in seconds
+/// Checks that timestamps exist and are non-decreasing inside each sequence when a constraint in time
 /// needs them.
 fn check_times(db: &SequenceDb, opts: &Options) -> Result<(), MiningError> {
     if !opts.needs_times() {
@@ -105,7 +105,7 @@ fn check_times(db: &SequenceDb, opts: &Options) -> Result<(), MiningError> {
     }
     if db.times().is_none() {
         return Err(MiningError::Input(
-            "--max-gap-secs / --max-span-secs need timestamps, and this input has none \
+            "--max-gap-time / --max-span-time need timestamps, and this input has none \
              (use a preset with a time column, or SPMF input with <t> stamps)"
                 .into(),
         ));

@@ -6,7 +6,7 @@
 //! | option | PrefixSpan | SPADE | GSP | notes |
 //! |---|---|---|---|---|
 //! | min/max length (items, itemsets) | yes | yes | yes | |
-//! | max gap (positions or seconds), max span (positions or seconds) | yes | yes | yes | a sequence supports a pattern if *some* occurrence satisfies every constraint |
+//! | max gap (positions or time), max span (positions or time) | yes | yes | yes | a sequence supports a pattern if *some* occurrence satisfies every constraint |
 //! | required first item | yes | yes | yes | the pattern's first itemset contains it |
 //! | closed / maximal | yes | yes | yes | not with gap or span constraints (closure is not defined by one-item extensions there) |
 //! | top-k | yes | yes | yes | with closed too; not with maximal (maximality depends on the threshold) |
@@ -112,12 +112,12 @@ pub struct Options {
     pub max_itemsets: Option<usize>,
     /// Maximum gap between consecutive matched itemsets, in positions (1 = adjacent, as SPMF's CM-SPAM).
     pub max_gap: Option<u32>,
-    /// Maximum gap between consecutive matched itemsets, in seconds (needs timestamps).
-    pub max_gap_secs: Option<i64>,
+    /// Maximum gap between consecutive matched itemsets, in the database's time unit (milliseconds for logs read by a preset; raw for SPMF `<t>` stamps; needs timestamps).
+    pub max_gap_time: Option<i64>,
     /// Maximum span of an occurrence in itemsets (last position − first position + 1).
     pub max_span: Option<u32>,
-    /// Maximum span of an occurrence in seconds (last time − first time; needs timestamps).
-    pub max_span_secs: Option<i64>,
+    /// Maximum span of an occurrence in the database's time unit (last time − first time; needs timestamps).
+    pub max_span_time: Option<i64>,
     /// Only patterns whose first itemset contains this item.
     pub first_item: Option<ItemId>,
     /// All, closed or maximal.
@@ -137,9 +137,9 @@ impl Default for Options {
             min_itemsets: 1,
             max_itemsets: None,
             max_gap: None,
-            max_gap_secs: None,
+            max_gap_time: None,
             max_span: None,
-            max_span_secs: None,
+            max_span_time: None,
             first_item: None,
             condense: Condense::All,
             top_k: None,
@@ -153,14 +153,14 @@ impl Options {
     /// end, not only the first.
     pub fn has_occurrence_constraints(&self) -> bool {
         self.max_gap.is_some()
-            || self.max_gap_secs.is_some()
+            || self.max_gap_time.is_some()
             || self.max_span.is_some()
-            || self.max_span_secs.is_some()
+            || self.max_span_time.is_some()
     }
 
     /// Whether a constraint needs timestamps.
     pub fn needs_times(&self) -> bool {
-        self.max_gap_secs.is_some() || self.max_span_secs.is_some()
+        self.max_gap_time.is_some() || self.max_span_time.is_some()
     }
 
     /// Checks ranges and combinations; every algorithm calls this through [`Params::check`].
@@ -189,7 +189,7 @@ impl Options {
         if self.max_span == Some(0) {
             return err("--max-span must be at least 1 itemset");
         }
-        if self.max_gap_secs.is_some_and(|g| g < 0) || self.max_span_secs.is_some_and(|g| g < 0) {
+        if self.max_gap_time.is_some_and(|g| g < 0) || self.max_span_time.is_some_and(|g| g < 0) {
             return err("a time gap or span cannot be negative");
         }
         if self.top_k == Some(0) {
@@ -279,9 +279,9 @@ impl<A: FromOptions> Params<A> {
         self.opts.max_gap = Some(g);
         self
     }
-    /// Maximum gap in seconds.
-    pub fn max_gap_secs(mut self, g: i64) -> Self {
-        self.opts.max_gap_secs = Some(g);
+    /// Maximum gap in time units (see [`Options::max_gap_time`]).
+    pub fn max_gap_time(mut self, g: i64) -> Self {
+        self.opts.max_gap_time = Some(g);
         self
     }
     /// Maximum span in itemsets.
@@ -289,9 +289,9 @@ impl<A: FromOptions> Params<A> {
         self.opts.max_span = Some(s);
         self
     }
-    /// Maximum span in seconds.
-    pub fn max_span_secs(mut self, s: i64) -> Self {
-        self.opts.max_span_secs = Some(s);
+    /// Maximum span in time units.
+    pub fn max_span_time(mut self, s: i64) -> Self {
+        self.opts.max_span_time = Some(s);
         self
     }
     /// Required item in the first itemset.
@@ -338,7 +338,10 @@ mod tests {
     fn fractions_are_exact() {
         let s = MinSupport::parse_fraction("0.001").unwrap();
         assert_eq!(s.absolute(59_601), 60);
-        assert_eq!(MinSupport::parse_fraction("0.1%").unwrap().absolute(59_601), 60);
+        assert_eq!(
+            MinSupport::parse_fraction("0.1%").unwrap().absolute(59_601),
+            60
+        );
         assert_eq!(MinSupport::parse_fraction("0.5").unwrap().absolute(4), 2);
         assert_eq!(MinSupport::parse_fraction("0.07").unwrap().absolute(100), 7);
         assert_eq!(MinSupport::parse_fraction(".4").unwrap().absolute(730), 292);

@@ -389,7 +389,10 @@ impl Ctx<'_> {
                     let slot = sc.i_slot[y as usize];
                     if slot != NONE && sc.i_stamp[y as usize] != tick {
                         sc.i_stamp[y as usize] = tick;
-                        i_proj[slot as usize].push(Entry { pos: pos as u32, ..*e });
+                        i_proj[slot as usize].push(Entry {
+                            pos: pos as u32,
+                            ..*e
+                        });
                     }
                 }
                 for q in pos + 1..seq_end {
@@ -399,7 +402,10 @@ impl Ctx<'_> {
                             let slot = sc.s_slot[y as usize];
                             if slot != NONE && sc.s_stamp[y as usize] != tick {
                                 sc.s_stamp[y as usize] = tick;
-                                s_proj[slot as usize].push(Entry { pos: q as u32, ..*e });
+                                s_proj[slot as usize].push(Entry {
+                                    pos: q as u32,
+                                    ..*e
+                                });
                             }
                         }
                     }
@@ -409,7 +415,10 @@ impl Ctx<'_> {
                             let slot = sc.i_slot[y as usize];
                             if slot != NONE && sc.i_stamp[y as usize] != tick {
                                 sc.i_stamp[y as usize] = tick;
-                                i_proj[slot as usize].push(Entry { pos: q as u32, ..*e });
+                                i_proj[slot as usize].push(Entry {
+                                    pos: q as u32,
+                                    ..*e
+                                });
                             }
                         }
                     }
@@ -542,7 +551,11 @@ mod tests {
 
     #[test]
     fn guard_fires_with_a_message() {
-        let m = PrefixSpan::params().min_count(1).max_patterns(10).check().unwrap();
+        let m = PrefixSpan::params()
+            .min_count(1)
+            .max_patterns(10)
+            .check()
+            .unwrap();
         let err = m.mine(&context(), &mut CollectSink::new()).unwrap_err();
         assert!(err.to_string().contains("--max-patterns 10"), "{err}");
     }

@@ -170,13 +170,15 @@ mod tests {
     fn top_k_keeps_ties() {
         let mut s = TopKSink::new(2);
         for (i, sup) in [3u32, 5, 3, 1, 4, 3].iter().enumerate() {
-            s.accept(Pattern::from_nested(&[&[i as u32]], *sup)).unwrap();
+            s.accept(Pattern::from_nested(&[&[i as u32]], *sup))
+                .unwrap();
         }
         let v: Vec<u32> = s.into_sorted().iter().map(|p| p.support).collect();
         assert_eq!(v, vec![5, 4]);
         let mut s = TopKSink::new(3);
         for (i, sup) in [3u32, 5, 3, 1, 4, 3].iter().enumerate() {
-            s.accept(Pattern::from_nested(&[&[i as u32]], *sup)).unwrap();
+            s.accept(Pattern::from_nested(&[&[i as u32]], *sup))
+                .unwrap();
         }
         assert_eq!(s.into_sorted().len(), 5);
     }

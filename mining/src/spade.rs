@@ -137,7 +137,9 @@ impl Joiner<'_> {
                             break;
                         }
                         let s = a.starts[k];
-                        if self.occ.allows(self.times, s as usize, p as usize, e as usize)
+                        if self
+                            .occ
+                            .allows(self.times, s as usize, p as usize, e as usize)
                             && best.is_none_or(|b| s > b)
                         {
                             best = Some(s);
@@ -247,7 +249,7 @@ impl Miner for Spade {
             min: min_count,
         };
         let roots = root_atoms(&d, track);
-        let gap_mode = opts.max_gap.is_some() || opts.max_gap_secs.is_some();
+        let gap_mode = opts.max_gap.is_some() || opts.max_gap_time.is_some();
         let cmap = gap_mode.then(|| cmap(&d, occ, min_count));
         let guard = Guard::new(opts.max_patterns);
         let ctx = Ctx {
@@ -414,7 +416,8 @@ impl Ctx<'_> {
             match &self.cmap {
                 Some(cmap) => {
                     for &y in &cmap[a.item as usize] {
-                        if let Some(list) = self.join.s_join(&a.list, &self.roots[y as usize].list) {
+                        if let Some(list) = self.join.s_join(&a.list, &self.roots[y as usize].list)
+                        {
                             children.push(Atom {
                                 item: y,
                                 is_s: true,

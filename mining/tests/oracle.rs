@@ -46,7 +46,19 @@ fn options_strategy() -> impl Strategy<Value = Options> {
         1usize..3,
     )
         .prop_map(
-            |(min, max_items, max_sets, gap, span, gap_s, span_s, first, mode, top_k, min_items)| {
+            |(
+                min,
+                max_items,
+                max_sets,
+                gap,
+                span,
+                gap_s,
+                span_s,
+                first,
+                mode,
+                top_k,
+                min_items,
+            )| {
                 let mut o = Options {
                     min_support: MinSupport::Count(min),
                     max_items,
@@ -63,8 +75,8 @@ fn options_strategy() -> impl Strategy<Value = Options> {
                     0 | 1 => {
                         o.max_gap = gap;
                         o.max_span = span;
-                        o.max_gap_secs = gap_s.filter(|_| mode == 1);
-                        o.max_span_secs = span_s.filter(|_| mode == 1);
+                        o.max_gap_time = gap_s.filter(|_| mode == 1);
+                        o.max_span_time = span_s.filter(|_| mode == 1);
                         o.top_k = top_k.filter(|_| mode == 1);
                     }
                     2 => {
@@ -103,8 +115,7 @@ fn expected(db: &SequenceDb, o: &Options) -> Vec<Pattern> {
         Condense::Closed => all
             .iter()
             .filter(|p| {
-                !all
-                    .iter()
+                !all.iter()
                     .any(|q| q.support == p.support && strict_super(p, q))
             })
             .cloned()
@@ -175,11 +186,21 @@ fn output_is_identical_for_any_thread_count() {
     let db = build(&raw);
     for algo in Algorithm::ALL {
         for o in [
-            Options { min_support: MinSupport::Count(6), ..Options::default() },
-            Options { min_support: MinSupport::Count(4), max_gap: Some(2), ..Options::default() },
+            Options {
+                min_support: MinSupport::Count(6),
+                ..Options::default()
+            },
+            Options {
+                min_support: MinSupport::Count(4),
+                max_gap: Some(2),
+                ..Options::default()
+            },
         ] {
             let mine = |threads: usize| {
-                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
                 pool.install(|| {
                     let mut v = Vec::new();
                     algo.miner(o.clone()).unwrap().mine(&db, &mut v).unwrap();

@@ -16,7 +16,9 @@ fn shared() -> Option<PathBuf> {
     if std::env::var("CI").as_deref() == Ok("true") {
         panic!("../shared/reference is missing and CI=true");
     }
-    eprintln!("skipping: ../shared/reference not found (set up the shared data folder to run this test)");
+    eprintln!(
+        "skipping: ../shared/reference not found (set up the shared data folder to run this test)"
+    );
     None
 }
 
@@ -43,7 +45,13 @@ fn frac(s: &str) -> MinSupport {
 }
 
 /// Runs every listed algorithm and compares with the reference file.
-fn check(shared: &std::path::Path, db: &SequenceDb, reffile: &str, o: Options, algos: &[Algorithm]) {
+fn check(
+    shared: &std::path::Path,
+    db: &SequenceDb,
+    reffile: &str,
+    o: Options,
+    algos: &[Algorithm],
+) {
     let want = reference(shared, reffile);
     for &algo in algos {
         let mut sink = CollectSink::new();
@@ -76,14 +84,33 @@ fn opts(min: &str) -> Options {
 fn context_prefixspan_matches_spmf() {
     let Some(sh) = shared() else { return };
     let db = load(&sh, "contextPrefixSpan.txt");
-    check(&sh, &db, "contextPrefixSpan/prefixspan-0.5.txt", opts("0.5"), ALL);
-    let closed = Options { condense: Condense::Closed, ..opts("0.5") };
+    check(
+        &sh,
+        &db,
+        "contextPrefixSpan/prefixspan-0.5.txt",
+        opts("0.5"),
+        ALL,
+    );
+    let closed = Options {
+        condense: Condense::Closed,
+        ..opts("0.5")
+    };
     check(&sh, &db, "contextPrefixSpan/closed-0.5.txt", closed, ALL);
-    let maximal = Options { condense: Condense::Maximal, ..opts("0.5") };
+    let maximal = Options {
+        condense: Condense::Maximal,
+        ..opts("0.5")
+    };
     check(&sh, &db, "contextPrefixSpan/maximal-0.5.txt", maximal, ALL);
-    let gap = Options { max_gap: Some(1), ..opts("0.5") };
+    let gap = Options {
+        max_gap: Some(1),
+        ..opts("0.5")
+    };
     check(&sh, &db, "contextPrefixSpan/maxgap1-0.5.txt", gap, ALL);
-    let top = Options { min_support: MinSupport::Count(1), top_k: Some(10), ..Options::default() };
+    let top = Options {
+        min_support: MinSupport::Count(1),
+        top_k: Some(10),
+        ..Options::default()
+    };
     check(&sh, &db, "contextPrefixSpan/topk-10.txt", top, ALL);
 }
 
@@ -93,11 +120,20 @@ fn sign_matches_spmf() {
     let db = load(&sh, "SIGN.txt");
     check(&sh, &db, "SIGN/prefixspan-0.5.txt", opts("0.5"), ALL);
     check(&sh, &db, "SIGN/prefixspan-0.4.txt", opts("0.4"), FAST);
-    let closed = Options { condense: Condense::Closed, ..opts("0.4") };
+    let closed = Options {
+        condense: Condense::Closed,
+        ..opts("0.4")
+    };
     check(&sh, &db, "SIGN/closed-0.4.txt", closed, FAST);
-    let maximal = Options { condense: Condense::Maximal, ..opts("0.4") };
+    let maximal = Options {
+        condense: Condense::Maximal,
+        ..opts("0.4")
+    };
     check(&sh, &db, "SIGN/maximal-0.4.txt", maximal, FAST);
-    let gap = Options { max_gap: Some(1), ..opts("0.3") };
+    let gap = Options {
+        max_gap: Some(1),
+        ..opts("0.3")
+    };
     check(&sh, &db, "SIGN/maxgap1-0.3.txt", gap, ALL);
 }
 
@@ -105,15 +141,40 @@ fn sign_matches_spmf() {
 fn kosarak10k_matches_spmf() {
     let Some(sh) = shared() else { return };
     let db = load(&sh, "kosarak10k.txt");
-    check(&sh, &db, "kosarak10k/prefixspan-0.005.txt", opts("0.005"), ALL);
-    check(&sh, &db, "kosarak10k/prefixspan-0.002.txt", opts("0.002"), FAST);
-    let closed = Options { condense: Condense::Closed, ..opts("0.002") };
+    check(
+        &sh,
+        &db,
+        "kosarak10k/prefixspan-0.005.txt",
+        opts("0.005"),
+        ALL,
+    );
+    check(
+        &sh,
+        &db,
+        "kosarak10k/prefixspan-0.002.txt",
+        opts("0.002"),
+        FAST,
+    );
+    let closed = Options {
+        condense: Condense::Closed,
+        ..opts("0.002")
+    };
     check(&sh, &db, "kosarak10k/closed-0.002.txt", closed, FAST);
-    let maximal = Options { condense: Condense::Maximal, ..opts("0.005") };
+    let maximal = Options {
+        condense: Condense::Maximal,
+        ..opts("0.005")
+    };
     check(&sh, &db, "kosarak10k/maximal-0.005.txt", maximal, FAST);
-    let gap = Options { max_gap: Some(2), ..opts("0.002") };
+    let gap = Options {
+        max_gap: Some(2),
+        ..opts("0.002")
+    };
     check(&sh, &db, "kosarak10k/maxgap2-0.002.txt", gap, FAST);
-    let top = Options { min_support: MinSupport::Count(1), top_k: Some(500), ..Options::default() };
+    let top = Options {
+        min_support: MinSupport::Count(1),
+        top_k: Some(500),
+        ..Options::default()
+    };
     check(&sh, &db, "kosarak10k/topk-500.txt", top, FAST);
 }
 
@@ -121,11 +182,22 @@ fn kosarak10k_matches_spmf() {
 fn bms1_matches_spmf() {
     let Some(sh) = shared() else { return };
     let db = load(&sh, "BMS1_spmf.txt");
-    assert_eq!(MinSupport::parse_fraction("0.001").unwrap().absolute(db.len()), 60);
+    assert_eq!(
+        MinSupport::parse_fraction("0.001")
+            .unwrap()
+            .absolute(db.len()),
+        60
+    );
     check(&sh, &db, "BMS1/prefixspan-0.001.txt", opts("0.001"), FAST);
     check(&sh, &db, "BMS1/prefixspan-0.0008.txt", opts("0.0008"), FAST);
-    let closed = Options { condense: Condense::Closed, ..opts("0.001") };
+    let closed = Options {
+        condense: Condense::Closed,
+        ..opts("0.001")
+    };
     check(&sh, &db, "BMS1/closed-0.001.txt", closed, FAST);
-    let maximal = Options { condense: Condense::Maximal, ..opts("0.001") };
+    let maximal = Options {
+        condense: Condense::Maximal,
+        ..opts("0.001")
+    };
     check(&sh, &db, "BMS1/maximal-0.001.txt", maximal, FAST);
 }

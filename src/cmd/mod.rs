@@ -4,6 +4,7 @@
 use clap::{Parser, Subcommand};
 
 pub mod convert;
+pub mod mine;
 pub mod nextitem;
 pub mod stats;
 pub mod task;
@@ -44,6 +45,8 @@ pub enum Command {
     Convert(convert::Args),
     /// Describe a log: sequences, events, distributions, the action funnel, top items.
     Stats(stats::Args),
+    /// Frequent sequential patterns (PrefixSpan, SPADE, GSP): closed, maximal, top-k, gap and span constraints.
+    Mine(mine::Args),
     /// Build a leakage-free prediction task and export its feature matrix (CSV).
     Task(task::Args),
     /// Fit a model on the train rows of a feature CSV.
