@@ -11,6 +11,8 @@
 //!
 //! Cost: `reps × (n log n)` for ROC-AUC (a sort per replicate), `reps × n` for F1; memory `O(n)`.
 
+use cartseq_models::{Dataset, Learner};
+use ndarray::Axis;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -166,6 +168,125 @@ pub fn binary_diffs(
     out
 }
 
+/// Whether a column is a pattern feature (`patNN_occurs`, `patNN_count`, `patNN_since_h`).
+pub fn is_pattern_column(name: &str) -> bool {
+    name.strip_prefix("pat").is_some_and(|r| {
+        let digits = r.bytes().take_while(u8::is_ascii_digit).count();
+        digits > 0 && r[digits..].starts_with('_')
+    })
+}
+
+/// The dataset without its pattern-feature columns (same rows, labels, weights and sequences).
+pub fn without_patterns(ds: &Dataset) -> Dataset {
+    let keep: Vec<usize> = (0..ds.ncols())
+        .filter(|&j| !is_pattern_column(&ds.feature_names[j]))
+        .collect();
+    Dataset {
+        x: ds.x.select(Axis(1), &keep),
+        y: ds.y.clone(),
+        weights: ds.weights.clone(),
+        feature_names: keep.iter().map(|&j| ds.feature_names[j].clone()).collect(),
+        n_classes: ds.n_classes,
+        seqs: ds.seqs.clone(),
+    }
+}
+
+/// One model with and without pattern features.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct AblationRow {
+    /// Model name.
+    pub model: String,
+    /// Intervals of `with − without` (ROC-AUC, F1); empty when a fit failed.
+    pub diffs: Vec<DiffCi>,
+    /// Why the comparison is missing, if it is.
+    pub error: Option<String>,
+}
+
+/// Fits every model again without the pattern columns and compares it with its predictions `with`
+/// (P(positive) on the test rows, fitted with pattern columns) by paired bootstrap. Binary tasks only.
+pub fn ablate(
+    with: &[(String, Vec<f64>)],
+    make: &dyn Fn(&str) -> anyhow::Result<Box<dyn Learner>>,
+    train: &Dataset,
+    test: &Dataset,
+    reps: usize,
+    seed: u64,
+) -> anyhow::Result<Vec<AblationRow>> {
+    anyhow::ensure!(
+        train.n_classes == 2,
+        "--ablate-patterns reports ROC-AUC/F1 differences and needs a binary task (purchase, abandon, churn)"
+    );
+    anyhow::ensure!(
+        train.feature_names.iter().any(|n| is_pattern_column(n)),
+        "--ablate-patterns needs pattern features: add --pattern-features K"
+    );
+    let (tr, te) = (without_patterns(train), without_patterns(test));
+    let positive: Vec<bool> = test.y.iter().map(|&c| c == 1).collect();
+    let mut rows = Vec::new();
+    for (name, p_with) in with {
+        let fitted = make(name).and_then(|l| Ok(l.fit_boxed(&tr)?));
+        let row = match fitted {
+            Ok(m) => {
+                let p = m.predict_proba(&te);
+                let p_without: Vec<f64> = p.column(1).to_vec();
+                AblationRow {
+                    model: name.clone(),
+                    diffs: binary_diffs(&positive, p_with, &p_without, reps, seed),
+                    error: None,
+                }
+            }
+            Err(e) => AblationRow {
+                model: name.clone(),
+                diffs: Vec::new(),
+                error: Some(e.to_string()),
+            },
+        };
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+/// The ablation as a text table.
+pub fn table(rows: &[AblationRow]) -> String {
+    let mut s = format!(
+        "{:<10} {:>9} {:>9} {:>8} {:>19} {:>7} {:>7} {:>8} {:>19}\n",
+        "model", "auc_with", "auc_w/o", "diff", "95% CI", "f1_with", "f1_w/o", "diff", "95% CI"
+    );
+    for r in rows {
+        if r.diffs.len() < 2 {
+            s.push_str(&format!(
+                "{:<10} n/a: {}\n",
+                r.model,
+                r.error.as_deref().unwrap_or("metric undefined")
+            ));
+            continue;
+        }
+        let (a, f) = (&r.diffs[0], &r.diffs[1]);
+        let ci = |d: &DiffCi| {
+            format!(
+                "[{:+.4}, {:+.4}]{}",
+                d.lo,
+                d.hi,
+                if d.significant() { "*" } else { " " }
+            )
+        };
+        s.push_str(&format!(
+            "{:<10} {:>9.4} {:>9.4} {:>+8.4} {:>19} {:>7.4} {:>7.4} {:>+8.4} {:>19}\n",
+            r.model,
+            a.a,
+            a.b,
+            a.diff,
+            ci(a),
+            f.a,
+            f.b,
+            f.diff,
+            ci(f)
+        ));
+    }
+    s.push_str("(* the 95% paired-bootstrap interval excludes 0)\n");
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,6 +361,16 @@ mod tests {
             significant += usize::from(binary_diffs(&y, &a, &b, 300, e)[0].significant());
         }
         assert!(significant <= 6, "{significant} of 40 false positives");
+    }
+
+    #[test]
+    fn pattern_columns_are_recognised() {
+        assert!(is_pattern_column("pat00_occurs") && is_pattern_column("pat123_since_h"));
+        assert!(
+            !is_pattern_column("pattern")
+                && !is_pattern_column("pat_x")
+                && !is_pattern_column("n_view")
+        );
     }
 
     #[test]

@@ -16,3 +16,4 @@ pub mod ablation;
 pub mod export;
 pub mod manifest;
 pub mod pattern_features;
+pub mod ensemble_cli;

@@ -49,6 +49,16 @@ pub struct Args {
     /// Folder for the SVG charts (created if missing).
     #[arg(long, default_value = "leaderboard", value_name = "DIR")]
     pub out_dir: PathBuf,
+    /// Ensemble options (models `stack`, `vote`, `vote-hard`, `bag`).
+    #[command(flatten)]
+    pub ensemble: crate::ensemble_cli::EnsembleArgs,
+    /// Also fit every model without the pattern features and report the ROC-AUC/F1 differences with
+    /// paired-bootstrap 95% intervals (needs --pattern-features K and a binary task).
+    #[arg(long)]
+    pub ablate_patterns: bool,
+    /// Bootstrap replicates of --ablate-patterns.
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    pub bootstrap: usize,
 }
 
 /// One line of the leaderboard.
@@ -79,7 +89,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
             .collect(),
     };
     for n in &names {
-        if registry::info(n).is_none() {
+        if registry::info(n).is_none() && !crate::ensemble_cli::is_ensemble(n) {
             let all: Vec<&str> = registry::MODELS.iter().map(|m| m.name).collect();
             anyhow::bail!("unknown model {n:?}; available: {}", all.join(", "));
         }
@@ -91,7 +101,9 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         })?;
         per_model.push((m.to_owned(), kv.to_owned()));
     }
-    let want_seq = names.iter().any(|n| is_sequence_model(n));
+    let want_seq = names
+        .iter()
+        .any(|n| is_sequence_model(n) || args.ensemble.needs_seq(n));
     let (built, _, _) = load_and_build(&args.input, &args.task, want_seq, global.quiet)?;
     let n_classes = built.class_names.len();
     let sp = splits(&built.table, n_classes)?;
@@ -115,7 +127,10 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
             predict_seconds: 0.0,
             error: None,
         };
-        let learner = registry::learner(name, &params)?;
+        let learner = match args.ensemble.learner(name, args.task.seed)? {
+            Some(l) => l,
+            None => registry::learner(name, &params)?,
+        };
         let t = Instant::now();
         match learner.fit_boxed(&sp.train) {
             Ok(model) => {
@@ -147,8 +162,31 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         &probas,
         &sp.test.y.to_vec(),
     )?;
+    let ablation = if args.ablate_patterns {
+        let with: Vec<(String, Vec<f64>)> = probas
+            .iter()
+            .filter(|(_, p)| p.ncols() == 2)
+            .map(|(n, p)| (n.clone(), p.column(1).to_vec()))
+            .collect();
+        let make = |name: &str| -> anyhow::Result<Box<dyn cartseq_models::Learner>> {
+            let own: Vec<String> = per_model
+                .iter()
+                .filter(|(m, _)| m == name)
+                .map(|(_, kv)| kv.clone())
+                .collect();
+            Ok(match args.ensemble.learner(name, args.task.seed)? {
+                Some(l) => l,
+                None => registry::learner(name, &with_seed(name, &own, args.task.seed))?,
+            })
+        };
+        let rows = crate::ablation::ablate(&with, &make, &sp.train, &sp.test, args.bootstrap, args.task.seed)?;
+        Some(rows)
+    } else {
+        None
+    };
     if args.json {
         let v = serde_json::json!({
+            "ablation": ablation,
             "task": args.task.task.name(),
             "test_cutoff": format_time(built.test_cutoff),
             "classes": built.class_names,
@@ -160,6 +198,10 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         print!("{}", table(&entries));
+        if let Some(rows) = &ablation {
+            println!("\nablation: with − without pattern features (paired bootstrap, {} replicates)", args.bootstrap);
+            print!("{}", crate::ablation::table(rows));
+        }
         if !global.quiet {
             eprintln!("charts: {}", plots.join(", "));
         }
