@@ -132,8 +132,8 @@ impl NextItemModel for MarkovChain {
         let mut scores = self.base.clone();
         for &r in rows {
             let s = sessions.row(r);
-            for t in 0..s.len().saturating_sub(1) {
-                let (items, w) = self.next.row(s[t] as usize);
+            for (t, &last) in s.iter().enumerate().take(s.len().saturating_sub(1)) {
+                let (items, w) = self.next.row(last as usize);
                 for (&j, &c) in items.iter().zip(w) {
                     scores[j as usize] += c;
                 }
@@ -243,8 +243,8 @@ impl NextItemModel for ItemKnn {
         let mut scores = self.base.clone();
         for &r in rows {
             let s = sessions.row(r);
-            for t in 0..s.len().saturating_sub(1) {
-                let (items, w) = self.neigh.row(s[t] as usize);
+            for (t, &last) in s.iter().enumerate().take(s.len().saturating_sub(1)) {
+                let (items, w) = self.neigh.row(last as usize);
                 for (&j, &c) in items.iter().zip(w) {
                     scores[j as usize] += c;
                 }

@@ -530,6 +530,10 @@ impl Classifier for SeqClassifierModel {
         self.n_classes
     }
 
+    fn save_json(&self, w: &mut dyn std::io::Write) -> Result<(), ModelError> {
+        self.save(w)
+    }
+
     /// Rows without sequences (a dataset lacking `seqs`) get the prior of an empty sequence.
     fn predict_proba(&self, ds: &Dataset) -> Array2<f64> {
         let n = ds.nrows().max(ds.seqs.as_ref().map_or(0, |s| s.len()));
