@@ -1,5 +1,7 @@
 //! End-to-end tests of `cartseq mine` on the shipped samples.
 
+#![allow(clippy::unwrap_used)]
+
 use std::process::Command;
 
 fn cartseq() -> Command {

@@ -147,7 +147,7 @@ impl Miner for BruteForce {
                 *c >= min_count
                     && p.iter().map(Vec::len).sum::<usize>() >= opts.min_items
                     && p.len() >= opts.min_itemsets
-                    && opts.first_item.is_none_or(|f| p[0].contains(&f))
+                    && opts.first_item.map_or(true, |f| p[0].contains(&f))
             })
             .map(|(p, c)| Pattern::new(p, c))
             .collect();

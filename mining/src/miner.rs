@@ -189,7 +189,7 @@ pub fn mine_with<M: Miner + ?Sized>(
 fn keeps(opts: &Options, p: &Pattern) -> bool {
     p.num_items() >= opts.min_items
         && p.num_itemsets() >= opts.min_itemsets
-        && opts.first_item.is_none_or(|f| p.itemset(0).contains(&f))
+        && opts.first_item.map_or(true, |f| p.itemset(0).contains(&f))
 }
 
 /// The k-th highest single-item support (or half the smallest when there are fewer than k items).
@@ -275,6 +275,7 @@ fn ends_after_delete(q: &Pattern, del: usize) -> Vec<u32> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

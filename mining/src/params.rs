@@ -331,6 +331,7 @@ impl<A: FromOptions> Params<A> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

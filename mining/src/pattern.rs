@@ -214,6 +214,7 @@ pub(crate) fn is_subset<T: Ord>(a: &[T], b: &[T]) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

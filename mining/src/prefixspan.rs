@@ -523,6 +523,7 @@ pub(crate) fn contains_all(set: &[u32], need: &[u32]) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::sink::CollectSink;
@@ -546,7 +547,7 @@ mod tests {
         assert_eq!(stats.patterns, 53);
         let lines: Vec<String> = sink.patterns.iter().map(|p| p.to_spmf()).collect();
         assert!(lines.contains(&"1 -1 2 3 -1 #SUP: 2".to_string()));
-        assert!(lines.contains(&"1 2 -1 4 -1 3 -1 2 -1 #SUP: 1".to_string()) == false);
+        assert!(!lines.contains(&"1 2 -1 4 -1 3 -1 2 -1 #SUP: 1".to_string()));
     }
 
     #[test]

@@ -163,6 +163,7 @@ impl PatternSink for TopKSink {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -71,6 +71,23 @@ impl IdList {
         }
     }
 
+    /// An id-list from `(sequence, position)` pairs sorted by sequence then position (benches, tests).
+    pub fn from_pairs(pairs: &[(u32, u32)]) -> IdList {
+        let mut l = IdList::new();
+        let mut cur = None;
+        for &(sid, eid) in pairs {
+            if cur.is_some_and(|c| c != sid) {
+                l.close(cur.unwrap_or(0));
+            }
+            cur = Some(sid);
+            l.eids.push(eid);
+        }
+        if let Some(c) = cur {
+            l.close(c);
+        }
+        l
+    }
+
     /// Number of sequences (the support).
     #[inline]
     pub fn support(&self) -> u32 {
@@ -98,6 +115,23 @@ pub struct Joiner<'a> {
     track: bool,
     times: Option<&'a [i64]>,
     min: u32,
+}
+
+impl Joiner<'static> {
+    /// A joiner without gap/span constraints keeping results with support ≥ `min`.
+    pub fn unconstrained(min: u32) -> Self {
+        Joiner {
+            occ: Occ {
+                gap: u32::MAX,
+                span: u32::MAX,
+                gap_time: None,
+                span_time: None,
+            },
+            track: false,
+            times: None,
+            min,
+        }
+    }
 }
 
 impl Joiner<'_> {
@@ -140,7 +174,7 @@ impl Joiner<'_> {
                         if self
                             .occ
                             .allows(self.times, s as usize, p as usize, e as usize)
-                            && best.is_none_or(|b| s > b)
+                            && best.map_or(true, |b| s > b)
                         {
                             best = Some(s);
                         }

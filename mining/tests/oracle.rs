@@ -4,6 +4,8 @@
 //! derived here from the oracle's frequent set by their plain definitions (pairwise sub-pattern tests),
 //! independently of the driver's one-item-extension shortcut.
 
+#![allow(clippy::unwrap_used)]
+
 use cartseq_data::{ItemId, KeyId, SequenceDb, SequenceDbBuilder};
 use cartseq_mining::bruteforce::BruteForce;
 use cartseq_mining::{Algorithm, CollectSink, Condense, MinSupport, Miner, Options, Pattern};
@@ -129,7 +131,7 @@ fn expected(db: &SequenceDb, o: &Options) -> Vec<Pattern> {
     kept.retain(|p| {
         p.num_items() >= o.min_items
             && p.num_itemsets() >= o.min_itemsets
-            && o.first_item.is_none_or(|f| p.itemset(0).contains(&f))
+            && o.first_item.map_or(true, |f| p.itemset(0).contains(&f))
     });
     kept.sort_by(|a, b| a.cmp_support_desc(b));
     if let Some(k) = o.top_k {

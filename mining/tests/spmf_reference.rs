@@ -2,6 +2,8 @@
 //! README and COMMANDS.txt): PrefixSpan, CloSpan (closed), maximal by definition, CM-SPAM with max gap,
 //! top-k with ties. Skips with a printed reason when `../shared` is absent, except under `CI=true`.
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::PathBuf;
 
 use cartseq_data::input::{open_input, LineReader};
