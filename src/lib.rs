@@ -17,3 +17,4 @@ pub mod export;
 pub mod manifest;
 pub mod pattern_features;
 pub mod ensemble_cli;
+pub mod report;

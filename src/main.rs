@@ -26,6 +26,7 @@ fn main() -> ExitCode {
         Command::Itemsets(a) => cartseq::cmd::itemsets::run(a, &cli.global),
         Command::Rules(a) => cartseq::cmd::rules::run(a, &cli.global),
         Command::Next(a) => cartseq::cmd::next::run(a, &cli.global),
+        Command::Report(a) => cartseq::cmd::report::run(a, &cli.global),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

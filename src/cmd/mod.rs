@@ -14,6 +14,7 @@ pub mod leaderboard;
 pub mod itemsets;
 pub mod rules;
 pub mod next;
+pub mod report;
 
 /// Options every subcommand takes.
 #[derive(Debug, Clone, clap::Args)]
@@ -63,4 +64,6 @@ pub enum Command {
     Next(next::Args),
     /// Next-item recommendation on sessions: baselines and GRU4Rec-style networks, Recall@k / MRR@k.
     Nextitem(nextitem::Args),
+    /// One self-contained HTML report: data, patterns, rules, leaderboard, calibration, importances, ablation.
+    Report(report::Args),
 }
