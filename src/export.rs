@@ -310,6 +310,25 @@ pub fn resolve_token(
     if let Some(id) = dict.tokens.get(name) {
         return Ok(ItemId(id));
     }
+    unknown_token(dict, name, input)
+}
+
+/// As [`resolve_token`], and for numeric vocabularies (SPMF, baskets), where every number is a valid
+/// name, also checks that the token occurs in `db`.
+pub fn resolve_token_in(
+    dict: &Dictionary,
+    db: &cartseq_data::SequenceDb,
+    name: &str,
+    input: &std::path::Path,
+) -> anyhow::Result<ItemId> {
+    let id = resolve_token(dict, name, input)?;
+    if dict.tokens.is_numeric() && !db.items().contains(&id) {
+        return unknown_token(dict, name, input);
+    }
+    Ok(id)
+}
+
+fn unknown_token(dict: &Dictionary, name: &str, input: &std::path::Path) -> anyhow::Result<ItemId> {
     let examples: Vec<String> = dict
         .tokens
         .names()

@@ -24,7 +24,7 @@ use cartseq_mining::rules::next::{follow_ups, FollowUp, FollowUps, Within};
 use serde_json::json;
 
 use crate::cmd::Global;
-use crate::export::{resolve_token, write_to};
+use crate::export::{resolve_token_in, write_to};
 use crate::input_args::InputArgs;
 use crate::manifest::Manifest;
 use crate::output::spreadsheet_safe;
@@ -106,7 +106,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     let after = args
         .after
         .iter()
-        .map(|t| resolve_token(dict, t, &loaded.path))
+        .map(|t| resolve_token_in(dict, &loaded.db, t, &loaded.path))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let mut f = follow_ups(&loaded.db, &after, within)?;
     f.rows.retain(|r| r.count >= args.min_count);

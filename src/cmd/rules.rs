@@ -37,7 +37,7 @@ use cartseq_mining::{Algorithm, CollectSink, Options};
 
 use crate::cmd::itemsets::ItemsetAlgo;
 use crate::cmd::Global;
-use crate::export::{resolve_token, write_rules, write_to, ExportFormat};
+use crate::export::{resolve_token_in, write_rules, write_to, ExportFormat};
 use crate::input_args::InputArgs;
 use crate::manifest::Manifest;
 
@@ -135,7 +135,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     let resolve = |names: &[String]| -> anyhow::Result<Vec<ItemId>> {
         let mut v = names
             .iter()
-            .map(|n| resolve_token(&loaded.dict, n, &loaded.path))
+            .map(|n| resolve_token_in(&loaded.dict, &loaded.db, n, &loaded.path))
             .collect::<anyhow::Result<Vec<_>>>()?;
         v.sort_unstable();
         v.dedup();
