@@ -23,8 +23,7 @@ use crate::binning::BinMapper;
 use crate::class_weight::{check_fit_data, effective_weights, ClassWeight};
 use crate::persist::Persist;
 use crate::tree::{
-    check_tree_limits, grow_tree, normalise, predict_rows, Criterion, GrowConfig, MaxFeatures,
-    TrainSet, Tree,
+    check_tree_limits, grow_tree, normalise, Criterion, GrowConfig, MaxFeatures, TrainSet, Tree,
 };
 use crate::{argmax_rows, Classifier, Dataset, Learner, ModelError};
 
@@ -296,16 +295,27 @@ impl Classifier for RandomForest {
     }
 
     fn predict_proba(&self, ds: &Dataset) -> Array2<f64> {
-        let inv = 1.0 / self.trees.len() as f64;
-        predict_rows(ds, self.n_classes, |row, out| {
-            out.iter_mut().for_each(|v| *v = 0.0);
-            for t in &self.trees {
-                for (o, v) in out.iter_mut().zip(t.value(row)) {
-                    *o += v;
+        // Tree-major over blocks of rows: one tree's nodes stay in cache for the whole block.
+        let (n, k) = (ds.x.nrows(), self.n_classes);
+        let mut out = Array2::zeros((n, k));
+        let inv = 1.0 / self.trees.len().max(1) as f64;
+        let block = 1024;
+        out.axis_chunks_iter_mut(Axis(0), block)
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(bi, mut chunk)| {
+                let start = bi * block;
+                for t in &self.trees {
+                    for (r, mut orow) in chunk.rows_mut().into_iter().enumerate() {
+                        let v = t.value(ds.x.row(start + r));
+                        for (o, x) in orow.iter_mut().zip(v) {
+                            *o += x;
+                        }
+                    }
                 }
-            }
-            out.iter_mut().for_each(|v| *v *= inv);
-        })
+                chunk.mapv_inplace(|v| v * inv);
+            });
+        out
     }
 
     fn save_json(&self, w: &mut dyn std::io::Write) -> Result<(), ModelError> {

@@ -271,7 +271,7 @@ fn check_c(c: f64, tol: f64) -> Result<(), ModelError> {
 }
 
 /// Dual coordinate descent for the L2-loss SVM with per-row penalties `cw` (Hsieh et al. 2008,
-/// Algorithm 1 without shrinking). `z` rows are the inputs, the last weight is the bias (feature 1).
+/// Algorithm 1 with LIBLINEAR's shrinking). `z` rows are the inputs, the last weight is the bias (feature 1).
 fn dcd_l2(
     z: &Array2<f64>,
     yy: &[f64],
@@ -281,6 +281,8 @@ fn dcd_l2(
     rng: &mut ChaCha8Rng,
 ) -> Vec<f64> {
     let (n, d) = (z.nrows(), z.ncols());
+    let zc = z.as_standard_layout();
+    let zs: &[f64] = zc.as_slice().unwrap_or(&[]);
     let mut w = vec![0.0; d + 1];
     let mut alpha = vec![0.0; n];
     let diag: Vec<f64> = cw
@@ -288,32 +290,56 @@ fn dcd_l2(
         .map(|&c| if c > 0.0 { 0.5 / c } else { f64::INFINITY })
         .collect();
     let qd: Vec<f64> = (0..n)
-        .map(|i| z.row(i).dot(&z.row(i)) + 1.0 + diag[i])
+        .map(|i| zs[i * d..(i + 1) * d].iter().map(|v| v * v).sum::<f64>() + 1.0 + diag[i])
         .collect();
-    let mut order: Vec<usize> = (0..n).filter(|&i| cw[i] > 0.0).collect();
+    // LIBLINEAR's shrinking: a row at α = 0 whose gradient exceeds last pass's largest projected gradient
+    // leaves the active set; when the active set converges, every row is checked again.
+    let mut index: Vec<usize> = (0..n).filter(|&i| cw[i] > 0.0).collect();
+    let full = index.len();
+    let mut active = full;
+    let mut pg_max_old = f64::INFINITY;
     for _ in 0..max_iter {
-        order.shuffle(rng);
+        index[..active].shuffle(rng);
         let (mut pg_max, mut pg_min) = (f64::NEG_INFINITY, f64::INFINITY);
-        for &i in &order {
-            let zi = z.row(i);
-            let wx: f64 = w[d] + zi.iter().zip(&w[..d]).map(|(a, b)| a * b).sum::<f64>();
+        let mut s = 0;
+        while s < active {
+            let i = index[s];
+            let zi = &zs[i * d..(i + 1) * d];
+            let (wv, bias) = w.split_at_mut(d);
+            let wx: f64 = bias[0] + zi.iter().zip(wv.iter()).map(|(a, b)| a * b).sum::<f64>();
             let g = yy[i] * wx - 1.0 + diag[i] * alpha[i];
-            let pg = if alpha[i] == 0.0 { g.min(0.0) } else { g };
+            let pg = if alpha[i] == 0.0 {
+                if g > pg_max_old {
+                    active -= 1;
+                    index.swap(s, active);
+                    continue;
+                }
+                g.min(0.0)
+            } else {
+                g
+            };
             pg_max = pg_max.max(pg);
             pg_min = pg_min.min(pg);
             if pg.abs() > 1e-12 {
                 let old = alpha[i];
                 alpha[i] = (alpha[i] - g / qd[i]).max(0.0);
                 let delta = (alpha[i] - old) * yy[i];
-                for (wj, a) in w[..d].iter_mut().zip(zi.iter()) {
+                for (wj, a) in wv.iter_mut().zip(zi) {
                     *wj += delta * a;
                 }
-                w[d] += delta;
+                bias[0] += delta;
             }
+            s += 1;
         }
         if pg_max - pg_min <= tol {
-            break;
+            if active == full {
+                break;
+            }
+            active = full;
+            pg_max_old = f64::INFINITY;
+            continue;
         }
+        pg_max_old = if pg_max <= 0.0 { f64::INFINITY } else { pg_max };
     }
     w
 }
@@ -752,7 +778,7 @@ impl RbfSvmParams {
         let sv: Vec<usize> = (0..n)
             .filter(|&i| alphas.iter().any(|a| a[i] > 0.0))
             .collect();
-        let support = z.select(Axis(0), &sv);
+        let support = z.select(Axis(0), &sv).as_standard_layout().into_owned();
         let mut dual_coef = Array2::zeros((m, sv.len()));
         for c in 0..m {
             for (s, &i) in sv.iter().enumerate() {
@@ -788,12 +814,22 @@ impl RbfSvmParams {
 
 impl RbfSvm {
     fn decision_z(&self, z: ArrayView1<f64>, out: &mut [f64]) {
-        let sqz = z.dot(&z);
+        let d = self.support.ncols();
+        let zc: Vec<f64> = z.to_vec();
+        let sqz: f64 = zc.iter().map(|v| v * v).sum();
         out.iter_mut()
             .zip(&self.intercept)
             .for_each(|(o, b)| *o = *b);
-        for (s, sv) in self.support.rows().into_iter().enumerate() {
-            let kv = (-(self.gamma * (sv.dot(&sv) + sqz - 2.0 * sv.dot(&z)).max(0.0))).exp();
+        let sv = self.support.as_slice().unwrap_or(&[]);
+        for s in 0..self.support.nrows() {
+            let row = &sv[s * d..(s + 1) * d];
+            let mut dot = 0.0;
+            let mut sq = 0.0;
+            for (a, b) in row.iter().zip(&zc) {
+                dot += a * b;
+                sq += a * a;
+            }
+            let kv = (-(self.gamma * (sq + sqz - 2.0 * dot).max(0.0))).exp();
             for c in 0..out.len() {
                 out[c] += self.dual_coef[[c, s]] * kv;
             }

@@ -237,6 +237,7 @@ pub(crate) fn grow_tree(
     let mut left_c = vec![0.0; k];
     let mut right_c = vec![0.0; k];
     let mut best_left = vec![0.0; k];
+    let mut touched: Vec<usize> = Vec::with_capacity(BINS);
 
     let total_w: f64 = rows.iter().map(|&i| w[i as usize]).sum();
     // (node index, start, end, depth)
@@ -274,18 +275,30 @@ pub(crate) fn grow_tree(
                 if nb < 2 {
                     continue;
                 }
+                // `hist` is all zeros here. Small nodes visit only the bins they touch (sorted), large
+                // nodes scan every bin; either way the touched bins are zeroed again afterwards.
                 let h = &mut hist[..nb * stride];
-                h.iter_mut().for_each(|v| *v = 0.0);
                 let col = ts.bins.col(j);
+                let sparse = count < nb;
+                touched.clear();
                 for &i in node_rows {
                     let i = i as usize;
-                    let b = col[i] as usize * stride;
-                    h[b + ts.y[i]] += w[i];
-                    h[b + k] += 1.0;
+                    let b = col[i] as usize;
+                    let o = b * stride;
+                    if sparse && h[o + k] == 0.0 {
+                        touched.push(b);
+                    }
+                    h[o + ts.y[i]] += w[i];
+                    h[o + k] += 1.0;
+                }
+                if sparse {
+                    touched.sort_unstable();
+                } else {
+                    touched.extend(0..nb - 1);
                 }
                 left_c.iter_mut().for_each(|c| *c = 0.0);
                 let mut left_n = 0usize;
-                for b in 0..nb - 1 {
+                for &b in touched.iter() {
                     let hb = &h[b * stride..(b + 1) * stride];
                     let cnt = hb[k] as usize;
                     if cnt == 0 {
@@ -317,6 +330,15 @@ pub(crate) fn grow_tree(
                         best = Some((j, b, score));
                         best_left.copy_from_slice(&left_c);
                     }
+                }
+                if sparse {
+                    for &b in touched.iter() {
+                        h[b * stride..(b + 1) * stride]
+                            .iter_mut()
+                            .for_each(|v| *v = 0.0);
+                    }
+                } else {
+                    h.iter_mut().for_each(|v| *v = 0.0);
                 }
             }
             if let Some((_, _, score)) = best {
