@@ -49,15 +49,14 @@ fn leaderboard_with_ensembles_and_ablation() {
     for r in abl {
         let d = &r["diffs"][0];
         assert_eq!(d["metric"], "roc_auc");
-        let (lo, diff, hi) = (
-            d["lo"].as_f64().unwrap(),
+        let (lo, hi) = (d["lo"].as_f64().unwrap(), d["hi"].as_f64().unwrap());
+        let (a, b, diff) = (
+            d["a"].as_f64().unwrap(),
+            d["b"].as_f64().unwrap(),
             d["diff"].as_f64().unwrap(),
-            d["hi"].as_f64().unwrap(),
         );
-        assert!(
-            lo <= hi && (lo - 1e-9..=hi + 1e-9).contains(&diff) || lo <= hi,
-            "{r}"
-        );
+        assert!(lo <= hi, "{r}");
+        assert!((a - b - diff).abs() < 1e-12, "{r}");
     }
 }
 
