@@ -105,7 +105,7 @@ pub struct Args {
     #[arg(long, default_value_t = 32, help_heading = "Network")]
     pub batch: usize,
     /// Dropout on the recurrent outputs.
-    #[arg(long, default_value_t = 0.25, help_heading = "Network")]
+    #[arg(long, default_value_t = 0.5, help_heading = "Network")]
     pub dropout: f64,
     /// Dropout on the item embeddings.
     #[arg(long, default_value_t = 0.0, help_heading = "Network")]

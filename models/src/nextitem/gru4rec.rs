@@ -90,7 +90,7 @@ pub struct Gru4RecParams {
 }
 
 impl Gru4RecParams {
-    /// Defaults: GRU, embedding 100, one layer of 100, dropout 0 / 0.25, full softmax, batch 32,
+    /// Defaults: GRU, embedding 100, one layer of 100, dropout 0 / 0.5, full softmax, batch 32,
     /// 10 epochs, Adam 2e-3, clip 5, patience 2, shuffled, seed 42.
     pub fn new(cell: CellKind) -> Self {
         Gru4RecParams {
@@ -98,7 +98,7 @@ impl Gru4RecParams {
             embed_dim: 100,
             hidden: vec![100],
             dropout_embed: 0.0,
-            dropout_hidden: 0.25,
+            dropout_hidden: 0.5,
             loss: NextItemLoss::Full,
             batch_size: 32,
             epochs: 10,
