@@ -62,18 +62,30 @@ def count_lines(path: str, min_items: int = 1) -> int | None:
     return n
 
 
-def run_row(name, file, frac, timeout, slow_timeout, tmp):
-    path = DATA / file
+def clean_copy(file: str, tmp: str) -> Path:
+    """The input with carriage returns removed (BMS2.txt has a stray CR before ` -1 -2`, which SPMF's
+    readers reject), so that every tool reads the same bytes."""
+    out = Path(tmp) / file
+    if not out.exists():
+        out.write_bytes((DATA / file).read_bytes().replace(b"\r", b""))
+    return out
+
+
+def run_row(name, file, frac, timeout, slow_timeout, tmp, tools=None, sink=None):
+    path = clean_copy(file, tmp)
     n = n_sequences(path)
     mc = min_count(frac, n)
     results = []
 
     def add(tool, m, count, note=""):
-        results.append({
+        rec = {
             "dataset": name, "minsup": frac, "min_count": mc, "tool": tool,
             "wall_s": None if m.timed_out else m.wall_s, "peak_rss_mb": m.peak_rss_mb,
             "patterns": count, "timed_out": m.timed_out, "exit": m.exit_code, "note": note,
-        })
+        }
+        results.append(rec)
+        if sink:
+            common.append_jsonl(sink, rec)
         status = "timeout" if m.timed_out else f"{m.wall_s:.2f}s {m.peak_rss_mb}MB"
         print(f"{name} {frac} {tool}: {status} patterns={count} {note}", flush=True)
 
@@ -94,6 +106,8 @@ def run_row(name, file, frac, timeout, slow_timeout, tmp):
             os.remove(out)
     for algo in ["PrefixSpan", "CM-SPADE", "CM-SPAM", "GSP"]:
         tool = f"SPMF {algo}"
+        if tools and tool not in tools:
+            continue
         out = os.path.join(tmp, f"spmf-{algo}.txt")
         t = slow_timeout if tool in SLOW else timeout
         m = common.run_spmf(algo, path, out, percent(frac), timeout_s=t)
@@ -105,6 +119,8 @@ def run_row(name, file, frac, timeout, slow_timeout, tmp):
             os.remove(out)
     script = Path(__file__).resolve().parent / "mining_peer.py"
     for peer in ["prefixspan-py", "seq2pat"]:
+        if tools and peer not in tools:
+            continue
         m = common.measure([common.venv_python(), script, peer, path, str(mc)], timeout_s=slow_timeout)
         c = None
         note = ""
@@ -167,21 +183,30 @@ def main():
     ap.add_argument("--timeout", type=float, default=300)
     ap.add_argument("--slow-timeout", type=float, default=60)
     ap.add_argument("--rows", default="")
+    ap.add_argument("--tools", default="", help="comma-separated subset of the peers (cartseq always runs)")
+    ap.add_argument("--render", default="", help="only render the markdown from this JSON-lines file")
     ap.add_argument("--out", default=str(common.OUT_DIR / "mining.jsonl"))
     ap.add_argument("--markdown", default=str(common.OUT_DIR / "mining.md"))
     a = ap.parse_args()
+    if a.render:
+        md = markdown(list(common.read_jsonl(a.render)), a.timeout, a.slow_timeout)
+        Path(a.markdown).write_text(md + "\n")
+        print(md)
+        return
     if not CARTSEQ.exists():
         raise SystemExit(f"{CARTSEQ} missing: cargo build --release")
     wanted = set(filter(None, a.rows.split(",")))
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     results = []
+    tools = set(filter(None, a.tools.split(",")))
+    if os.path.exists(a.out):
+        os.remove(a.out)
     with tempfile.TemporaryDirectory() as tmp:
         for name, file, fracs in ROWS:
             if wanted and name not in wanted:
                 continue
             for frac in fracs:
-                results += run_row(name, file, frac, a.timeout, a.slow_timeout, tmp)
-    common.write_jsonl(a.out, results)
+                results += run_row(name, file, frac, a.timeout, a.slow_timeout, tmp, tools, a.out)
     md = markdown(results, a.timeout, a.slow_timeout)
     Path(a.markdown).write_text(md + "\n")
     print(md)
