@@ -8,9 +8,9 @@
 //! read here. Sequence models (`lstm`, `gru`, `rnn`) read the CSV's `seq` column (export it with
 //! `cartseq task … --seq`); their token vocabulary is the set of tokens on train rows, stored in the model.
 //!
-//! The model file is JSON: a `cartseq-trained` header (model name, parameters, feature names, classes,
-//! token vocabulary) around the models crate's versioned model body. Memory: the feature matrix plus the
-//! model.
+//! The model file is a one-line JSON `cartseq-trained` header (model name, parameters, feature names,
+//! classes, token vocabulary) followed by the models crate's versioned model file (streamed both
+//! ways). Memory: the train and valid rows plus the model.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -87,19 +87,13 @@ pub struct TrainedModel {
 impl TrainedModel {
     /// Writes `{header…, "body": <models-crate model file>}`.
     pub fn save(&self, path: &Path) -> anyhow::Result<()> {
-        let mut body = Vec::new();
-        self.model
-            .save_json(&mut body)
-            .with_context(|| format!("saving the {} model", self.header.model))?;
-        let body: serde_json::Value =
-            serde_json::from_slice(&body).context("the model body is not JSON")?;
-        let mut v = serde_json::to_value(&self.header)?;
-        if let Some(o) = v.as_object_mut() {
-            o.insert("body".into(), body);
-        }
+        // Streamed: header line, then the model file, never a second in-memory copy of a large forest.
         let mut out = AtomicFile::create(path)?;
-        serde_json::to_writer(&mut out, &v)
-            .with_context(|| format!("writing {}", path.display()))?;
+        serde_json::to_writer(&mut out, &self.header)?;
+        out.write_all(b"\n")?;
+        self.model
+            .save_json(&mut out)
+            .with_context(|| format!("saving the {} model", self.header.model))?;
         out.flush()?;
         out.commit()
     }
@@ -108,16 +102,13 @@ impl TrainedModel {
     pub fn load(path: &Path) -> anyhow::Result<TrainedModel> {
         let p = path.display();
         let f = std::fs::File::open(path).with_context(|| format!("cannot open {p}"))?;
-        let mut v: serde_json::Value = serde_json::from_reader(std::io::BufReader::new(f))
-            .map_err(|e| {
-                anyhow::anyhow!("{p}: not a cartseq model file written by `cartseq train` ({e})")
-            })?;
-        let body = v
-            .as_object_mut()
-            .and_then(|o| o.remove("body"))
-            .ok_or_else(|| anyhow::anyhow!("{p}: not a cartseq model file (no model body)"))?;
-        let header: ModelHeader = serde_json::from_value(v)
-            .map_err(|e| anyhow::anyhow!("{p}: not a cartseq model file ({e})"))?;
+        let mut r = std::io::BufReader::with_capacity(1 << 20, f);
+        let mut first = Vec::new();
+        // The header is one short line; a foreign file without a newline is cut at 1 MiB.
+        std::io::BufRead::read_until(&mut std::io::Read::take(&mut r, 1 << 20), b'\n', &mut first)?;
+        let header: ModelHeader = serde_json::from_slice(&first).map_err(|e| {
+            anyhow::anyhow!("{p}: not a cartseq model file written by `cartseq train` ({e})")
+        })?;
         if header.magic != TRAINED_MAGIC {
             bail!(
                 "{p}: not a cartseq model file (magic {:?}, expected {TRAINED_MAGIC:?})",
@@ -130,8 +121,7 @@ impl TrainedModel {
                 header.format_version
             );
         }
-        let bytes = serde_json::to_vec(&body)?;
-        let model = cartseq_models::load_any(&bytes[..]).with_context(|| format!("{p}"))?;
+        let model = cartseq_models::load_any(r).with_context(|| format!("{p}"))?;
         Ok(TrainedModel { header, model })
     }
 }
