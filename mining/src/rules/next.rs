@@ -200,7 +200,7 @@ fn scan(
             Within::Anywhere => len,
             Within::Steps(m) => (e + 1 + m).min(len),
             Within::Duration(sec) => {
-                let t = times.map(|t| t.as_ref()).unwrap_or(&[]);
+                let t = times.unwrap_or(&[]);
                 let limit = t[e].saturating_add(sec);
                 let mut j = e + 1;
                 while j < len && t[j] <= limit {

@@ -125,7 +125,7 @@ impl Tables {
             last: Vec::new(),
             pos_start: vec![0],
             pos: Vec::new(),
-            sids: vec![Vec::new(); 0],
+            sids: Vec::new(),
         };
         t.sids = vec![Vec::new(); t.rank_item.len()];
         let mut pairs: Vec<(u32, u32)> = Vec::new();
@@ -372,6 +372,7 @@ impl Miner<'_> {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn expand_left(
         &self,
         x: &mut Vec<u32>,
