@@ -41,7 +41,11 @@ impl Sequences {
             tokens.extend_from_slice(self.row(i));
             offsets.push(tokens.len());
         }
-        Sequences { tokens, offsets, vocab: self.vocab }
+        Sequences {
+            tokens,
+            offsets,
+            vocab: self.vocab,
+        }
     }
 }
 
@@ -68,13 +72,26 @@ impl Dataset {
     /// Feature names default to `f0, f1, …`.
     pub fn new(x: Array2<f64>, y: Array1<usize>, n_classes: usize) -> Result<Self, ModelError> {
         if x.nrows() != y.len() {
-            return Err(ModelError::Data(format!("{} feature rows but {} labels", x.nrows(), y.len())));
+            return Err(ModelError::Data(format!(
+                "{} feature rows but {} labels",
+                x.nrows(),
+                y.len()
+            )));
         }
         if let Some(&bad) = y.iter().find(|&&c| c >= n_classes) {
-            return Err(ModelError::Data(format!("label {bad} is not below n_classes = {n_classes}")));
+            return Err(ModelError::Data(format!(
+                "label {bad} is not below n_classes = {n_classes}"
+            )));
         }
         let feature_names = (0..x.ncols()).map(|j| format!("f{j}")).collect();
-        Ok(Dataset { x, y, weights: None, feature_names, n_classes, seqs: None })
+        Ok(Dataset {
+            x,
+            y,
+            weights: None,
+            feature_names,
+            n_classes,
+            seqs: None,
+        })
     }
 
     /// Number of rows.
@@ -98,7 +115,10 @@ impl Dataset {
         Dataset {
             x: self.x.select(Axis(0), idx),
             y: idx.iter().map(|&i| self.y[i]).collect(),
-            weights: self.weights.as_ref().map(|w| idx.iter().map(|&i| w[i]).collect()),
+            weights: self
+                .weights
+                .as_ref()
+                .map(|w| idx.iter().map(|&i| w[i]).collect()),
             feature_names: self.feature_names.clone(),
             n_classes: self.n_classes,
             seqs: self.seqs.as_ref().map(|s| s.select(idx)),
@@ -123,7 +143,11 @@ mod tests {
     #[test]
     fn select_keeps_rows_aligned() {
         let mut ds = Dataset::new(array![[1.0], [2.0], [3.0]], array![0, 1, 1], 2).unwrap();
-        ds.seqs = Some(Sequences { tokens: vec![5, 6, 7, 8], offsets: vec![0, 1, 3, 4], vocab: 9 });
+        ds.seqs = Some(Sequences {
+            tokens: vec![5, 6, 7, 8],
+            offsets: vec![0, 1, 3, 4],
+            vocab: 9,
+        });
         let s = ds.select(&[2, 0]);
         assert_eq!(s.x, array![[3.0], [1.0]]);
         assert_eq!(s.y, array![1, 0]);

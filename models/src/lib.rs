@@ -20,6 +20,7 @@ pub mod gbdt;
 pub mod logistic;
 pub mod metrics;
 pub mod naive_bayes;
+pub mod nextitem;
 pub mod persist;
 pub mod registry;
 pub mod svm;
