@@ -11,7 +11,6 @@ use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use clap::builder::TypedValueParser;
 use cartseq_data::input::{open_input, LineReader};
 use cartseq_data::presets::{read_events_from, read_sequences_from};
 use cartseq_data::time::{parse_date, parse_duration, TimeFormat};
@@ -19,6 +18,7 @@ use cartseq_data::{
     ColumnRef, Dictionary, EventLog, GenericSpec, GroupBy, ItemsetMode, OnError, Preset,
     PresetConfig, SequenceDb, SequenceOptions, SkipReport, Timestamp, Token,
 };
+use clap::builder::TypedValueParser;
 
 /// A loaded input: the sequence database, the dictionary naming its tokens, the skipped rows.
 #[derive(Debug)]

@@ -5,16 +5,16 @@
 //! `cartseq-data` (logs → sequence database), `cartseq-mining` (patterns, itemsets, rules) and
 //! `cartseq-models` (classifiers, neural sequence models, metrics).
 
+pub mod ablation;
 pub mod cmd;
-pub mod input_args;
-pub mod output;
+pub mod ensemble_cli;
+pub mod export;
 pub mod features;
 pub mod features_csv;
-pub mod plots;
-pub mod tasks;
-pub mod ablation;
-pub mod export;
+pub mod input_args;
 pub mod manifest;
+pub mod output;
 pub mod pattern_features;
-pub mod ensemble_cli;
+pub mod plots;
 pub mod report;
+pub mod tasks;

@@ -55,7 +55,8 @@ impl EventLog {
         self.user.push(e.user);
         self.time.push(e.time);
         self.item.push(e.item);
-        self.action.push(u8::try_from(e.action.0).unwrap_or(u8::MAX));
+        self.action
+            .push(u8::try_from(e.action.0).unwrap_or(u8::MAX));
         push_opt(&mut self.session, n, e.session, KeyId(u32::MAX));
         push_opt(&mut self.category, n, e.category, UNKNOWN_CATEGORY);
         push_opt(&mut self.quantity, n, e.quantity, f32::NAN);
@@ -69,7 +70,11 @@ impl EventLog {
             session: self.session.as_ref().map(|s| s[i]),
             time: self.time[i],
             item: self.item[i],
-            category: self.category.as_ref().map(|c| c[i]).filter(|c| *c != UNKNOWN_CATEGORY),
+            category: self
+                .category
+                .as_ref()
+                .map(|c| c[i])
+                .filter(|c| *c != UNKNOWN_CATEGORY),
             action: ActionId(u32::from(self.action[i])),
             quantity: self.quantity.as_ref().map(|q| q[i]).filter(|q| !q.is_nan()),
             price: self.price.as_ref().map(|p| p[i]).filter(|p| !p.is_nan()),

@@ -21,25 +21,25 @@
 //! [`miner::mine_with`], from any algorithm's complete frequent set, so every algorithm supports them the
 //! same way and a new algorithm only has to produce the frequent patterns under the occurrence constraints.
 
+pub mod bruteforce;
 pub(crate) mod dense;
 pub mod error;
+pub mod gsp;
 pub mod miner;
 pub mod params;
 pub mod pattern;
-pub mod bruteforce;
-pub mod gsp;
 pub mod prefixspan;
 pub mod sink;
 pub mod spade;
 
 pub use error::MiningError;
+pub use gsp::Gsp;
 pub use miner::{Algorithm, MineStats, Miner};
 pub use params::{Condense, MinSupport, Options, Params, DEFAULT_MAX_PATTERNS};
 pub use pattern::Pattern;
-pub use gsp::Gsp;
 pub use prefixspan::PrefixSpan;
-pub use spade::Spade;
 pub use sink::{CollectSink, PatternSink, TopKSink, WriteSink};
+pub use spade::Spade;
 pub mod features;
 pub mod itemsets;
 pub mod rules;

@@ -21,15 +21,15 @@ pub mod logistic;
 pub mod metrics;
 pub mod naive_bayes;
 pub mod nextitem;
+pub mod nn;
 pub mod persist;
 pub mod registry;
 pub mod svm;
 pub mod tree;
-pub mod nn;
 
+pub use class_weight::ClassWeight;
 pub use dataset::{Dataset, Sequences};
 pub use error::ModelError;
-pub use class_weight::ClassWeight;
 pub use persist::{load_any, load_any_file, save_any, save_any_file, Persist};
 
 use ndarray::{Array1, Array2};

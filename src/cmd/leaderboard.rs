@@ -179,7 +179,14 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
                 None => registry::learner(name, &with_seed(name, &own, args.task.seed))?,
             })
         };
-        let rows = crate::ablation::ablate(&with, &make, &sp.train, &sp.test, args.bootstrap, args.task.seed)?;
+        let rows = crate::ablation::ablate(
+            &with,
+            &make,
+            &sp.train,
+            &sp.test,
+            args.bootstrap,
+            args.task.seed,
+        )?;
         Some(rows)
     } else {
         None
@@ -199,7 +206,10 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     } else {
         print!("{}", table(&entries));
         if let Some(rows) = &ablation {
-            println!("\nablation: with − without pattern features (paired bootstrap, {} replicates)", args.bootstrap);
+            println!(
+                "\nablation: with − without pattern features (paired bootstrap, {} replicates)",
+                args.bootstrap
+            );
             print!("{}", crate::ablation::table(rows));
         }
         if !global.quiet {

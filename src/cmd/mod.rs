@@ -4,17 +4,17 @@
 use clap::{Parser, Subcommand};
 
 pub mod convert;
+pub mod eval;
+pub mod itemsets;
+pub mod leaderboard;
 pub mod mine;
+pub mod next;
 pub mod nextitem;
+pub mod report;
+pub mod rules;
 pub mod stats;
 pub mod task;
 pub mod train;
-pub mod eval;
-pub mod leaderboard;
-pub mod itemsets;
-pub mod rules;
-pub mod next;
-pub mod report;
 
 /// Options every subcommand takes.
 #[derive(Debug, Clone, clap::Args)]

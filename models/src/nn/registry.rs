@@ -100,7 +100,10 @@ pub fn learner(name: &str, params: &[String]) -> Result<SeqClassifier, ModelErro
     } else if step == 0 {
         LrSchedule::Exponential { gamma: decay }
     } else {
-        LrSchedule::Step { every: step, gamma: decay }
+        LrSchedule::Step {
+            every: step,
+            gamma: decay,
+        }
     };
     p.check()
 }
