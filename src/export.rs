@@ -239,45 +239,6 @@ pub fn write_itemsets<W: Write>(
     Ok(rows)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use cartseq_mining::rules::Rule;
-
-    #[test]
-    fn csv_cells_cannot_start_formulas() {
-        let mut dict = Dictionary::new();
-        dict.tokens.intern("=HYPERLINK(\"x\")");
-        dict.tokens.intern("+1");
-        dict.tokens.intern("plain");
-        let rs = RuleSet {
-            kind: RuleKind::Association,
-            rules: vec![Rule::of_itemsets(
-                vec![ItemId(0)],
-                vec![ItemId(1), ItemId(2)],
-                2,
-                2,
-                3,
-            )],
-            n: 4,
-            min_support: 1,
-        };
-        let mut out = Vec::new();
-        write_rules(&mut out, &rs, &dict, ExportFormat::Csv).unwrap();
-        let text = String::from_utf8(out).unwrap();
-        let mut rd = csv::Reader::from_reader(text.as_bytes());
-        let rec = rd.records().next().unwrap().unwrap();
-        assert_eq!(&rec[0], "'=HYPERLINK(\"x\")");
-        assert_eq!(&rec[1], "'+1 + plain");
-        assert_eq!(&rec[13], "inf");
-        let mut j = Vec::new();
-        write_rules(&mut j, &rs, &dict, ExportFormat::Jsonl).unwrap();
-        let v: serde_json::Value = serde_json::from_slice(&j).unwrap();
-        assert_eq!(v["conviction"], serde_json::Value::Null);
-        assert_eq!(v["consequent"][0], "+1");
-    }
-}
-
 /// Runs `write` on `out` (atomically: the file appears only once complete) or on standard output when
 /// `out` is `None` or `-`; returns what `write` returns (the row count).
 pub fn write_to(
@@ -350,4 +311,43 @@ fn unknown_token(dict: &Dictionary, name: &str, input: &std::path::Path) -> anyh
         "token {name:?} does not occur in {}; {hint}",
         input.display()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cartseq_mining::rules::Rule;
+
+    #[test]
+    fn csv_cells_cannot_start_formulas() {
+        let mut dict = Dictionary::new();
+        dict.tokens.intern("=HYPERLINK(\"x\")");
+        dict.tokens.intern("+1");
+        dict.tokens.intern("plain");
+        let rs = RuleSet {
+            kind: RuleKind::Association,
+            rules: vec![Rule::of_itemsets(
+                vec![ItemId(0)],
+                vec![ItemId(1), ItemId(2)],
+                2,
+                2,
+                3,
+            )],
+            n: 4,
+            min_support: 1,
+        };
+        let mut out = Vec::new();
+        write_rules(&mut out, &rs, &dict, ExportFormat::Csv).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let mut rd = csv::Reader::from_reader(text.as_bytes());
+        let rec = rd.records().next().unwrap().unwrap();
+        assert_eq!(&rec[0], "'=HYPERLINK(\"x\")");
+        assert_eq!(&rec[1], "'+1 + plain");
+        assert_eq!(&rec[13], "inf");
+        let mut j = Vec::new();
+        write_rules(&mut j, &rs, &dict, ExportFormat::Jsonl).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&j).unwrap();
+        assert_eq!(v["conviction"], serde_json::Value::Null);
+        assert_eq!(v["consequent"][0], "+1");
+    }
 }

@@ -2,6 +2,8 @@
 //! what was found; a non-zero exit; no output file (nor temporary file) left behind. Plus
 //! `--on-error skip`, which skips bad rows and reports how many per reason.
 
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,5 +1,7 @@
 //! End-to-end: `cartseq task --pattern-features K --pattern-select M` on the shipped Taobao sample.
 
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
 use std::process::Command;
 
 fn task(dir: &std::path::Path, name: &str, extra: &[&str]) -> std::process::Output {

@@ -2,6 +2,8 @@
 //! corpus), checked against counts computed directly from the raw text; gzip and stdin input; the
 //! generic preset by column name and by number.
 
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
 use std::collections::HashSet;
 use std::io::Write;
 use std::process::{Command, Stdio};

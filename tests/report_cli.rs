@@ -1,5 +1,7 @@
 //! End-to-end: `cartseq report` on the shipped Taobao sample writes one self-contained HTML file.
 
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
 use std::process::Command;
 
 #[test]

@@ -2,6 +2,8 @@
 //! exports in every format, the manifest, spreadsheet safety, determinism across thread counts, atomic
 //! failure (no output left behind), and the Taobao "what comes next" query.
 
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -1,5 +1,7 @@
 //! End-to-end: ensembles and the pattern ablation in `cartseq leaderboard` on the shipped Taobao sample.
 
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
 use std::process::Command;
 
 #[test]

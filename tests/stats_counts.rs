@@ -1,6 +1,8 @@
 //! `cartseq stats --json` on the Taobao sample, checked against an independent computation with
 //! HashMaps over the raw CSV rows (no cartseq code involved).
 
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::process::Command;
 

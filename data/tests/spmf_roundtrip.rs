@@ -1,6 +1,8 @@
 //! SPMF round trip on every file in ../shared/data/spmf/ (and the samples): read → write gives the same
 //! lines, ignoring runs of spaces, trailing spaces, blank lines and a missing final newline.
 
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
 use std::path::{Path, PathBuf};
 
 use cartseq_data::input::LineReader;

@@ -2,6 +2,7 @@
 //! synthetic click database (Zipf-like item popularity, 20,000 sequences).
 
 #![allow(clippy::unwrap_used)]
+#![allow(missing_docs)] // criterion_group! generates an undocumented public function
 
 use cartseq_data::sequence_db::from_nested;
 use cartseq_data::SequenceDb;
@@ -23,7 +24,7 @@ fn synthetic(n: usize, seed: u64) -> SequenceDb {
             (0..len)
                 .map(|_| {
                     // Skewed popularity: the square of a uniform draw.
-                    let u = (next() % 1000) as u64;
+                    let u = next() % 1000;
                     vec![(u * u / 2000) as u32]
                 })
                 .collect()

@@ -1,6 +1,8 @@
 //! Property test: Apriori and FP-Growth against a brute-force oracle (every subset of the item universe
 //! counted directly) on random small basket databases, with and without a length limit.
 
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
 use cartseq_mining::itemsets::{
     Apriori, FpGrowth, ItemsetMiner, ItemsetParams, MinSupport, Transactions,
 };

@@ -5,6 +5,8 @@
 //! `data/samples/retail_basket_sample.txt` at min support 0.01 and min confidence 0; both files are in
 //! the repository, so this test needs neither Python nor `../shared`.
 
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
 use std::collections::BTreeMap;
 use std::path::Path;
 

@@ -7,6 +7,8 @@
 //! * pattern rules — PrefixSpan's patterns turned into rules, against rules built from patterns and
 //!   supports counted by direct subsequence tests.
 
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
 use std::collections::BTreeMap;
 
 use cartseq_data::sequence_db::from_nested;

@@ -4,6 +4,8 @@
 //!
 //! Skips with a printed reason when `../shared` is absent, except under `CI=true`.
 
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 

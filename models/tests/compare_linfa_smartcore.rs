@@ -2,6 +2,8 @@
 //! implementations of the same algorithm on the same data (they lack probabilities, weights and
 //! multi-threading, but their fitted decisions must agree with ours).
 
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
 use cartseq_models::logistic::LogisticRegression;
 use cartseq_models::naive_bayes::GaussianNb;
 use cartseq_models::tree::DecisionTree;

@@ -30,9 +30,9 @@ fn check<M: Clone>(
     assert_eq!(n, analytic.len(), "{name}: gradient list length");
     let mut worst = 0.0f64;
     let mut checked = 0;
-    for k in 0..n {
+    for (k, grad) in analytic.iter().enumerate() {
         let shape = arrays(&mut probe)[k].dim();
-        assert_eq!(shape, analytic[k].dim(), "{name}: gradient {k} shape");
+        assert_eq!(shape, grad.dim(), "{name}: gradient {k} shape");
         for i in 0..shape.0 {
             for j in 0..shape.1 {
                 let orig = arrays(&mut probe)[k][[i, j]];
@@ -42,7 +42,7 @@ fn check<M: Clone>(
                 let lm = loss(&probe);
                 arrays(&mut probe)[k][[i, j]] = orig;
                 let num = (lp - lm) / (2.0 * H);
-                let ana = analytic[k][[i, j]];
+                let ana = grad[[i, j]];
                 let err = (num - ana).abs() / num.abs().max(ana.abs()).max(1e-3);
                 assert!(err < TOL, "{name}: array {k} entry ({i},{j}): analytic {ana} vs numeric {num} (rel {err:e})");
                 worst = worst.max(err);

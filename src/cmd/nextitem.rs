@@ -619,6 +619,7 @@ fn curve_svg(title: &str, hist: &[EpochRecord]) -> anyhow::Result<String> {
             .map_err(|e| err(&e))?;
         let (left, right) = root.split_horizontally(450);
         let n = hist.len().max(1) as f64;
+        #[allow(clippy::type_complexity)] // a two-row table of (name, points, panel)
         let series: [(&str, Vec<(f64, f64)>, &DrawingArea<_, _>); 2] = [
             (
                 "train loss",

@@ -311,6 +311,7 @@ pub fn render(d: &ReportData) -> String {
             diagonal,
             markers,
         };
+        #[allow(clippy::type_complexity)] // a curve function per model
         let series = |f: &dyn Fn(&[f64]) -> Vec<(f64, f64)>| -> Vec<Series> {
             scored
                 .iter()

@@ -105,6 +105,7 @@ mod tests {
         pat: &[Vec<u32>],
         gap: GapConstraint,
     ) -> Option<(u32, usize)> {
+        #[allow(clippy::too_many_arguments)] // a recursive oracle carries its whole state
         fn rec(
             sets: &[Vec<u32>],
             times: Option<&[i64]>,
