@@ -21,9 +21,16 @@ impl AtomicFile {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let tmp = tempfile::Builder::new()
-            .prefix(".cartseq-")
-            .suffix(".tmp")
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".cartseq-").suffix(".tmp");
+        // A temporary file is private (0600) by default; outputs get the mode `File::create` gives
+        // (0666 less the umask) so the receiving team can read them.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o666));
+        }
+        let tmp = builder
             .tempfile_in(&dir)
             .with_context(|| format!("cannot create a file in {}", dir.display()))?;
         Ok(AtomicFile {
@@ -89,6 +96,21 @@ mod tests {
             assert!(spreadsheet_safe(bad).starts_with('\''), "{bad}");
         }
         assert_eq!(spreadsheet_safe("cart_add:12"), "cart_add:12");
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn committed_file_has_the_usual_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("plain.txt");
+        std::fs::File::create(&plain).unwrap();
+        let target = dir.path().join("out.txt");
+        let mut f = AtomicFile::create(&target).unwrap();
+        f.write_all(b"x").unwrap();
+        f.commit().unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&target), mode(&plain));
     }
 
     #[test]

@@ -74,13 +74,18 @@ pub fn write_envelope<W: Write, M: Serialize + ?Sized>(
 
 /// Reads and checks the header; returns the kind and the model body.
 pub fn read_envelope<R: Read>(r: R) -> Result<(String, Value), ModelError> {
-    let mut v: Value = serde_json::from_reader(std::io::BufReader::new(r)).map_err(|e| {
+    let v: Value = serde_json::from_reader(std::io::BufReader::new(r)).map_err(|e| {
         if e.is_io() {
             ModelError::Io(std::io::Error::other(e.to_string()))
         } else {
             ModelError::BadFile(format!("not a cartseq model file (not valid JSON: {e})"))
         }
     })?;
+    check_envelope(v)
+}
+
+/// Checks the header of a parsed model file; returns the kind and the model body.
+pub fn check_envelope(mut v: Value) -> Result<(String, Value), ModelError> {
     let obj = v.as_object_mut().ok_or_else(|| {
         ModelError::BadFile("not a cartseq model file (not a JSON object)".into())
     })?;
@@ -138,13 +143,23 @@ pub fn save_any_file(model: &dyn Classifier, path: &Path) -> Result<(), ModelErr
 /// Loads a model file of any known kind.
 pub fn load_any<R: Read>(r: R) -> Result<Box<dyn Classifier>, ModelError> {
     let (kind, body) = read_envelope(r)?;
+    from_kind_body(&kind, body)
+}
+
+/// Loads a model from a parsed model file (how ensembles read their members).
+pub fn from_value(v: Value) -> Result<Box<dyn Classifier>, ModelError> {
+    let (kind, body) = check_envelope(v)?;
+    from_kind_body(&kind, body)
+}
+
+fn from_kind_body(kind: &str, body: Value) -> Result<Box<dyn Classifier>, ModelError> {
     use crate::*;
     fn boxed<M: Persist + Classifier + 'static>(
         body: Value,
     ) -> Result<Box<dyn Classifier>, ModelError> {
         Ok(Box::new(body_to::<M>(body, M::KIND)?))
     }
-    match kind.as_str() {
+    match kind {
         k if k == tree::DecisionTree::KIND => boxed::<tree::DecisionTree>(body),
         k if k == forest::RandomForest::KIND => boxed::<forest::RandomForest>(body),
         k if k == logistic::LogisticRegression::KIND => boxed::<logistic::LogisticRegression>(body),
@@ -155,6 +170,10 @@ pub fn load_any<R: Read>(r: R) -> Result<Box<dyn Classifier>, ModelError> {
         k if k == gbdt::Gbdt::KIND => boxed::<gbdt::Gbdt>(body),
         k if k == svm::LinearSvm::KIND => boxed::<svm::LinearSvm>(body),
         k if k == svm::RbfSvm::KIND => boxed::<svm::RbfSvm>(body),
+        "rnn" | "lstm" | "gru" => Ok(Box::new(nn::registry::from_body(kind, body)?)),
+        "stack" => Ok(Box::new(ensemble::StackModel::from_body(body)?)),
+        "vote" => Ok(Box::new(ensemble::VotingModel::from_body(body)?)),
+        "bag" => Ok(Box::new(ensemble::BaggingModel::from_body(body)?)),
         other => Err(ModelError::BadFile(format!("unknown model kind `{other}`"))),
     }
 }

@@ -14,6 +14,7 @@ use crate::forest::RandomForestParams;
 use crate::gbdt::GbdtParams;
 use crate::logistic::LogisticRegressionParams;
 use crate::naive_bayes::{BernoulliNbParams, GaussianNbParams};
+use crate::nn::registry::NN_PARAMS;
 use crate::svm::{LinearSvmParams, RbfSvmParams};
 use crate::tree::{Criterion, DecisionTreeParams, MaxFeatures};
 use crate::{Learner, ModelError};
@@ -150,6 +151,21 @@ pub const MODELS: &[ModelInfo] = &[
             "class_weight=none",
             "seed=0",
         ],
+    },
+    ModelInfo {
+        name: "lstm",
+        description: "embedding → LSTM layers → softmax over the token sequence (reads `seq`)",
+        params: NN_PARAMS,
+    },
+    ModelInfo {
+        name: "gru",
+        description: "embedding → GRU layers → softmax over the token sequence (reads `seq`)",
+        params: NN_PARAMS,
+    },
+    ModelInfo {
+        name: "rnn",
+        description: "embedding → Elman RNN layers → softmax over the token sequence (reads `seq`)",
+        params: NN_PARAMS,
     },
 ];
 
@@ -444,6 +460,10 @@ pub fn learner<S: AsRef<str>>(name: &str, params: &[S]) -> Result<Box<dyn Learne
                 Ok::<(), ModelError>(())
             }
         ),
+        "lstm" | "gru" | "rnn" => {
+            let kvs: Vec<String> = kvs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            Ok(Box::new(crate::nn::registry::learner(canon, &kvs)?) as Box<dyn Learner>)
+        }
         _ => Err(unknown_model(name)),
     }
 }

@@ -32,7 +32,8 @@ use crate::tasks::Split;
 pub struct Args {
     /// Feature CSV from `cartseq task`.
     pub features: PathBuf,
-    /// Model: prior, logreg, nb (gnb), bnb, dt, rf, ada, svm, linsvm, gbdt, lstm, gru, rnn.
+    /// Model: prior, logreg, nb (gnb), bnb, dt, rf, ada, svm, linsvm, gbdt, lstm, gru, rnn, or an
+    /// ensemble of them: stack, vote, vote-hard, bag (members from --base, --meta).
     #[arg(long)]
     pub model: String,
     /// A hyper-parameter `key=value` (repeatable); `cartseq train --model M --param help` lists them.
@@ -50,6 +51,9 @@ pub struct Args {
     /// Print the validation summary as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Ensemble options (models `stack`, `vote`, `vote-hard`, `bag`).
+    #[command(flatten)]
+    pub ensemble: crate::ensemble_cli::EnsembleArgs,
 }
 
 /// Magic string of a trained-model file.
@@ -128,7 +132,7 @@ impl TrainedModel {
 
 /// Whether a model name is a sequence model (reads `Dataset.seqs`).
 pub fn is_sequence_model(name: &str) -> bool {
-    matches!(name, "lstm" | "gru" | "rnn")
+    cartseq_models::nn::registry::is_nn_model(name)
 }
 
 /// The parameters with `seed=N` added when the model takes a seed and none was given.
@@ -213,6 +217,16 @@ type Fitted = (Vec<String>, Box<dyn Classifier>, Option<MetricReport>, f64);
 
 /// Runs `train`.
 pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
+    let ensemble = crate::ensemble_cli::is_ensemble(&args.model);
+    if ensemble {
+        anyhow::ensure!(
+            args.params.is_empty() && args.grid.is_empty(),
+            "--param/--grid apply to single models; {} takes its members from --base {} and --meta {} with their defaults",
+            args.model,
+            args.ensemble.base.join(","),
+            args.ensemble.meta
+        );
+    }
     if args.params.iter().any(|p| p == "help") {
         let ps = registry::params_of(&args.model).ok_or_else(|| unknown_model(&args.model))?;
         println!("parameters of {} (defaults):", args.model);
@@ -221,7 +235,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    if registry::info(&args.model).is_none() {
+    if registry::info(&args.model).is_none() && !ensemble {
         return Err(unknown_model(&args.model));
     }
     // Test rows are never read here.
@@ -230,7 +244,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         (Some(v), Some(t)) => (v, t),
         _ => bail!("internal: two splits requested"),
     };
-    let seq_model = is_sequence_model(&args.model);
+    let seq_model = is_sequence_model(&args.model) || args.ensemble.needs_seq(&args.model);
     if seq_model && train_t.seqs.is_none() {
         bail!(
             "{}: no `seq` column; model {} reads token sequences: export with `cartseq task … --seq`",
@@ -266,7 +280,10 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
                 .any(|g| g.split('=').next() == kv.split('=').next())
         });
         params.extend(point);
-        let learner = registry::learner(&args.model, &params)?;
+        let learner = match args.ensemble.learner(&args.model, args.seed)? {
+            Some(l) => l,
+            None => registry::learner(&args.model, &params)?,
+        };
         let t = Instant::now();
         let model = learner
             .fit_boxed(&sp.train)
@@ -338,6 +355,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
 }
 
 fn unknown_model(name: &str) -> anyhow::Error {
-    let names: Vec<&str> = registry::MODELS.iter().map(|m| m.name).collect();
+    let mut names: Vec<&str> = registry::MODELS.iter().map(|m| m.name).collect();
+    names.extend(crate::ensemble_cli::ENSEMBLES);
     anyhow::anyhow!("unknown model {name:?}; available: {}", names.join(", "))
 }

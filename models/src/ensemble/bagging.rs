@@ -115,9 +115,29 @@ impl Learner for Bagging {
     }
 }
 
+impl BaggingModel {
+    /// Reads the body of a `bag` model file (see [`Classifier::save_json`]).
+    pub fn from_body(body: serde_json::Value) -> Result<Self, ModelError> {
+        let mut b = super::persist::EnsembleBody::new("bag", body)?;
+        let n_classes: usize = b.fields()?;
+        let members = b.members("members")?;
+        if members.is_empty() || members.iter().any(|m| m.n_classes() != n_classes) {
+            return Err(ModelError::BadFile(
+                "corrupt `bag` model: no members, or members with other classes".into(),
+            ));
+        }
+        Ok(BaggingModel { members, n_classes })
+    }
+}
+
 impl Classifier for BaggingModel {
     fn n_classes(&self) -> usize {
         self.n_classes
+    }
+
+    fn save_json(&self, w: &mut dyn std::io::Write) -> Result<(), ModelError> {
+        let members = self.members.iter().map(|m| m.as_ref()).collect();
+        super::persist::write_ensemble(w, "bag", &self.n_classes, &[("members", members)])
     }
 
     fn predict_proba(&self, ds: &Dataset) -> Array2<f64> {

@@ -6,6 +6,7 @@
 //! (LSTM/GRU read `Dataset::seqs`, which [`crate::Dataset::select`] keeps aligned with the rows).
 
 pub mod bagging;
+mod persist;
 pub mod stacking;
 pub mod voting;
 

@@ -328,9 +328,64 @@ impl StackModel {
     }
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StackFields {
+    n_classes: usize,
+    passthrough: bool,
+    meta_names: Vec<String>,
+}
+
+impl StackModel {
+    /// Reads the body of a `stack` model file (see [`Classifier::save_json`]). The out-of-fold
+    /// training diagnostics (`oof`, `oof_rows`, `oof_proba`) are not saved and come back empty.
+    pub fn from_body(body: serde_json::Value) -> Result<Self, ModelError> {
+        let mut b = super::persist::EnsembleBody::new("stack", body)?;
+        let f: StackFields = b.fields()?;
+        let bases = b.members("bases")?;
+        let meta = b
+            .members("meta")?
+            .pop()
+            .ok_or_else(|| ModelError::BadFile("corrupt `stack` model: no meta model".into()))?;
+        let width = meta_width(f.n_classes) * bases.len();
+        if bases.is_empty()
+            || f.meta_names.len() < width
+            || (!f.passthrough && f.meta_names.len() != width)
+        {
+            return Err(ModelError::BadFile(
+                "corrupt `stack` model: base models do not match the meta features".into(),
+            ));
+        }
+        Ok(StackModel {
+            bases,
+            meta,
+            n_classes: f.n_classes,
+            passthrough: f.passthrough,
+            oof: Array2::zeros((0, width)),
+            oof_rows: Vec::new(),
+            oof_proba: Array2::zeros((0, f.n_classes)),
+            meta_names: f.meta_names,
+        })
+    }
+}
+
 impl Classifier for StackModel {
     fn n_classes(&self) -> usize {
         self.n_classes
+    }
+
+    fn save_json(&self, w: &mut dyn std::io::Write) -> Result<(), ModelError> {
+        let fields = StackFields {
+            n_classes: self.n_classes,
+            passthrough: self.passthrough,
+            meta_names: self.meta_names.clone(),
+        };
+        let bases = self.bases.iter().map(|m| m.as_ref()).collect();
+        super::persist::write_ensemble(
+            w,
+            "stack",
+            &fields,
+            &[("bases", bases), ("meta", vec![self.meta.as_ref()])],
+        )
     }
 
     fn predict_proba(&self, ds: &Dataset) -> Array2<f64> {

@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use crate::{argmax_rows, Classifier, Dataset, Learner, ModelError};
 
 /// How members' outputs are combined.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum VoteKind {
     /// Average of probabilities.
     #[default]
@@ -109,9 +109,47 @@ impl Learner for Voting {
     }
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
+struct VotingFields {
+    weights: Vec<f64>,
+    kind: VoteKind,
+    n_classes: usize,
+}
+
+impl VotingModel {
+    /// Reads the body of a `vote` model file (see [`Classifier::save_json`]).
+    pub fn from_body(body: serde_json::Value) -> Result<Self, ModelError> {
+        let mut b = super::persist::EnsembleBody::new("vote", body)?;
+        let f: VotingFields = b.fields()?;
+        let members = b.members("members")?;
+        if members.len() != f.weights.len() || members.iter().any(|m| m.n_classes() != f.n_classes)
+        {
+            return Err(ModelError::BadFile(
+                "corrupt `vote` model: members do not match their weights or classes".into(),
+            ));
+        }
+        Ok(VotingModel {
+            members,
+            weights: f.weights,
+            kind: f.kind,
+            n_classes: f.n_classes,
+        })
+    }
+}
+
 impl Classifier for VotingModel {
     fn n_classes(&self) -> usize {
         self.n_classes
+    }
+
+    fn save_json(&self, w: &mut dyn std::io::Write) -> Result<(), ModelError> {
+        let fields = VotingFields {
+            weights: self.weights.clone(),
+            kind: self.kind,
+            n_classes: self.n_classes,
+        };
+        let members = self.members.iter().map(|m| m.as_ref()).collect();
+        super::persist::write_ensemble(w, "vote", &fields, &[("members", members)])
     }
 
     fn predict_proba(&self, ds: &Dataset) -> Array2<f64> {

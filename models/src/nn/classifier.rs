@@ -264,10 +264,24 @@ pub struct SeqClassifierModel {
     pub vocab: usize,
     /// Weights.
     pub net: SeqNet<f32>,
-    /// Per-epoch history.
+    /// Per-epoch history (saved without the wall-clock seconds, so a model file is byte-identical
+    /// for the same data, parameters and seed).
+    #[serde(serialize_with = "history_without_time")]
     pub history: Vec<EpochRecord>,
     /// Epoch whose weights were kept (1-based).
     pub best_epoch: usize,
+}
+
+fn history_without_time<S: serde::Serializer>(h: &[EpochRecord], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeSeq;
+    let mut seq = s.serialize_seq(Some(h.len()))?;
+    for r in h {
+        seq.serialize_element(&EpochRecord {
+            seconds: 0.0,
+            ..r.clone()
+        })?;
+    }
+    seq.end()
 }
 
 /// A batch of rows prepared for the network: sequences sorted longest first and the row order.
@@ -557,6 +571,14 @@ impl Classifier for SeqClassifierModel {
             &mut out,
             &|r| r,
         );
+        // The network computes in f32; renormalise in f64 so every row sums to 1 like the other
+        // models' probabilities (metrics such as log loss expect it).
+        for mut row in out.rows_mut() {
+            let t: f64 = row.sum();
+            if t > 0.0 {
+                row.mapv_inplace(|v| v / t);
+            }
+        }
         out
     }
 }
