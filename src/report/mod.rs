@@ -310,6 +310,7 @@ pub fn render(d: &ReportData) -> String {
             y_label: yl.into(),
             diagonal,
             markers,
+            x_whole: false,
         };
         #[allow(clippy::type_complexity)] // a curve function per model
         let series = |f: &dyn Fn(&[f64]) -> Vec<(f64, f64)>| -> Vec<Series> {
@@ -407,6 +408,7 @@ pub fn render(d: &ReportData) -> String {
                 y_label: "loss".into(),
                 diagonal: false,
                 markers: true,
+                x_whole: true,
             };
             h.push_str(&line_chart(&format!("{} training", m.name), &axes, &series));
         }

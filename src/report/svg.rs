@@ -39,6 +39,8 @@ pub struct Axes {
     pub diagonal: bool,
     /// Draw markers at the points (calibration, training curves).
     pub markers: bool,
+    /// The x axis counts whole units (epochs): ticks only at whole numbers.
+    pub x_whole: bool,
 }
 
 /// A line chart of `series`, 420 × 320 pixels.
@@ -64,11 +66,17 @@ pub fn line_chart(title: &str, axes: &Axes, series: &[Series]) -> String {
         s,
         r##"<rect x="{l}" y="{t}" width="{pw}" height="{ph}" fill="#fff" stroke="#999"/>"##
     );
-    for i in 0..=4 {
-        let f = i as f64 / 4.0;
-        let xv = axes.x.0 + f * span(axes.x);
-        let yv = axes.y.0 + f * span(axes.y);
-        let (x, y) = (sx(xv), sy(yv));
+    let x_ticks: Vec<f64> = if axes.x_whole {
+        let (a, b) = (axes.x.0.ceil() as i64, axes.x.1.floor() as i64);
+        let step = ((b - a) as f64 / 4.0).ceil().max(1.0) as usize;
+        (a..=b).step_by(step).map(|v| v as f64).collect()
+    } else {
+        (0..=4)
+            .map(|i| axes.x.0 + i as f64 / 4.0 * span(axes.x))
+            .collect()
+    };
+    for xv in x_ticks {
+        let x = sx(xv);
         let _ = write!(
             s,
             r##"<line x1="{x:.1}" y1="{t}" x2="{x:.1}" y2="{:.1}" stroke="#eee"/>"##,
@@ -76,14 +84,19 @@ pub fn line_chart(title: &str, axes: &Axes, series: &[Series]) -> String {
         );
         let _ = write!(
             s,
-            r##"<line x1="{l}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#eee"/>"##,
-            l + pw
-        );
-        let _ = write!(
-            s,
             r#"<text x="{x:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
             t + ph + 14.0,
             fmt_tick(xv)
+        );
+    }
+    for i in 0..=4 {
+        let f = i as f64 / 4.0;
+        let yv = axes.y.0 + f * span(axes.y);
+        let y = sy(yv);
+        let _ = write!(
+            s,
+            r##"<line x1="{l}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#eee"/>"##,
+            l + pw
         );
         let _ = write!(
             s,
@@ -243,6 +256,7 @@ mod tests {
             y_label: "y".into(),
             diagonal: true,
             markers: true,
+            x_whole: false,
         };
         let s = line_chart(
             "a<b",
