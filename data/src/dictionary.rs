@@ -1,6 +1,7 @@
 //! Names ⇄ dense ids. A [`Dictionary`] is written beside every converted file (`OUT.dict.json`) so that
 //! patterns, rules and predictions can always be shown with the original names.
 
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{Read, Write};
 use std::path::Path;
 
@@ -11,14 +12,69 @@ use crate::error::DataError;
 
 /// One vocabulary: interns names into ids `0, 1, 2, …` in order of first appearance, or (numeric mode)
 /// uses non-negative integer names as their own ids, which keeps SPMF item numbers unchanged.
+///
+/// Interning mode keeps two indexes: names that are plain decimal numbers (no sign, no leading zero,
+/// at most 19 digits, so they fit a `u64`) are looked up by that number in a map with a one-multiply
+/// hash, which is the common case for log ids (Taobao items, users, categories) and needs neither a
+/// string hash nor a string compare; every other name is looked up by string. A decimal name and its
+/// number determine each other, so both indexes together map each distinct name to one id, assigned
+/// in order of first appearance exactly as a single string map would.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Vocab {
     /// Numeric mode: the id *is* the name's number; `names` stays empty.
     #[serde(default)]
     numeric: bool,
     names: Vec<String>,
+    /// Ids of the names that are not plain decimal numbers.
     #[serde(skip)]
     index: HashMap<String, u32>,
+    /// Ids of the names that are plain decimal numbers, keyed by their value.
+    #[serde(skip)]
+    num_index: HashMap<u64, u32, BuildHasherDefault<NumHasher>>,
+}
+
+/// The value of `name` if it is a plain decimal number that prints back as exactly `name`: ASCII
+/// digits only, no leading zero (except `"0"` itself), at most 19 digits (always below 2^64).
+#[inline]
+fn decimal_key(name: &str) -> Option<u64> {
+    let b = name.as_bytes();
+    if b.is_empty() || b.len() > 19 || (b[0] == b'0' && b.len() > 1) {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &c in b {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v = v * 10 + u64::from(d);
+    }
+    Some(v)
+}
+
+/// Hasher for `u64` keys: one 64×64→128-bit multiply, folded (high half XOR low half), so every
+/// output bit depends on every input bit. Not DoS-resistant; keys are ids from the user's own file.
+#[derive(Default, Clone, Copy, Debug)]
+pub struct NumHasher(u64);
+
+impl Hasher for NumHasher {
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    #[inline]
+    fn write_u64(&mut self, x: u64) {
+        let p = u128::from(self.0 ^ x ^ 0x243f_6a88_85a3_08d3) * 0x9e37_79b9_7f4a_7c15_u128;
+        self.0 = (p as u64) ^ ((p >> 64) as u64);
+    }
 }
 
 impl PartialEq for Vocab {
@@ -52,6 +108,18 @@ impl Vocab {
         if self.numeric {
             return name.parse::<u32>().ok();
         }
+        if let Some(k) = decimal_key(name) {
+            let next = self.names.len();
+            return match self.num_index.entry(k) {
+                hashbrown::hash_map::Entry::Occupied(e) => Some(*e.get()),
+                hashbrown::hash_map::Entry::Vacant(e) => {
+                    let id = u32::try_from(next).ok()?;
+                    e.insert(id);
+                    self.names.push(name.to_owned());
+                    Some(id)
+                }
+            };
+        }
         if let Some(&id) = self.index.get(name) {
             return Some(id);
         }
@@ -61,12 +129,23 @@ impl Vocab {
         Some(id)
     }
 
+    /// Makes room for `additional` more names without rehashing (a hint; numeric mode ignores it).
+    pub fn reserve(&mut self, additional: usize) {
+        if !self.numeric {
+            self.names.reserve(additional);
+            self.num_index.reserve(additional);
+        }
+    }
+
     /// The id of `name` if it is known (numeric mode: if it is a number).
     pub fn get(&self, name: &str) -> Option<u32> {
         if self.numeric {
             return name.parse::<u32>().ok();
         }
-        self.index.get(name).copied()
+        match decimal_key(name) {
+            Some(k) => self.num_index.get(&k).copied(),
+            None => self.index.get(name).copied(),
+        }
     }
 
     /// The name of `id`. Unknown ids (never produced by this vocabulary) are shown as `#id`.
@@ -96,12 +175,20 @@ impl Vocab {
     }
 
     fn rebuild_index(&mut self) {
-        self.index = self
-            .names
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n.clone(), i as u32))
-            .collect();
+        self.index = HashMap::new();
+        self.num_index = HashMap::default();
+        self.num_index.reserve(self.names.len());
+        for (i, n) in self.names.iter().enumerate() {
+            // A repeated name (hand-edited file) maps to its last id, as it always did.
+            match decimal_key(n) {
+                Some(k) => {
+                    self.num_index.insert(k, i as u32);
+                }
+                None => {
+                    self.index.insert(n.clone(), i as u32);
+                }
+            }
+        }
     }
 }
 
@@ -129,11 +216,20 @@ pub struct Dictionary {
 /// Format version written into dictionary files; bumped on incompatible change.
 pub const DICTIONARY_FORMAT: u32 = 1;
 
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 struct DictionaryFile {
     format: u32,
     #[serde(flatten)]
     dict: Dictionary,
+}
+
+/// What [`Dictionary::write_json`] serializes: the same fields as [`DictionaryFile`], borrowed (no copy
+/// of the vocabularies).
+#[derive(Serialize)]
+struct DictionaryFileRef<'a> {
+    format: u32,
+    #[serde(flatten)]
+    dict: &'a Dictionary,
 }
 
 impl Dictionary {
@@ -154,9 +250,9 @@ impl Dictionary {
     pub fn write_json<W: Write>(&self, w: W) -> Result<(), serde_json::Error> {
         serde_json::to_writer(
             w,
-            &DictionaryFile {
+            &DictionaryFileRef {
                 format: DICTIONARY_FORMAT,
-                dict: self.clone(),
+                dict: self,
             },
         )
     }
@@ -221,6 +317,51 @@ mod tests {
         assert_eq!(v.intern("b"), Some(0));
         assert_eq!(v.name(1), "a");
         assert_eq!(v.name(7), "#7");
+    }
+
+    #[test]
+    fn decimal_names_keep_first_seen_order_and_spelling() {
+        let mut v = Vocab::new();
+        let names = [
+            "7",
+            "007",
+            "x7",
+            "0",
+            "00",
+            "18446744073709551615",
+            "9999999999999999999",
+            "7",
+            "-7",
+            "+7",
+            "７",
+            "007",
+        ];
+        let ids: Vec<u32> = names.iter().map(|n| v.intern(n).unwrap()).collect();
+        assert_eq!(ids, vec![0, 1, 2, 3, 4, 5, 6, 0, 7, 8, 9, 1]);
+        assert_eq!(v.len(), 10);
+        for (n, id) in names.iter().zip(&ids) {
+            assert_eq!(v.get(n), Some(*id));
+            assert_eq!(v.name(*id), *n);
+        }
+        assert_eq!(v.get("8"), None);
+        assert_eq!(v.get("08"), None);
+        assert_eq!(
+            decimal_key("9999999999999999999"),
+            Some(9_999_999_999_999_999_999)
+        );
+        assert_eq!(decimal_key("10000000000000000000"), None);
+        assert_eq!(decimal_key("0"), Some(0));
+        assert_eq!(decimal_key("01"), None);
+        assert_eq!(decimal_key(""), None);
+        let mut d = Dictionary::new();
+        d.products = v;
+        let mut buf = Vec::new();
+        d.write_json(&mut buf).unwrap();
+        let back = Dictionary::read_json(&buf[..], Path::new("x")).unwrap();
+        assert_eq!(back, d);
+        for (n, id) in names.iter().zip(&ids) {
+            assert_eq!(back.products.get(n), Some(*id));
+        }
     }
 
     #[test]
