@@ -1373,7 +1373,8 @@ pub fn read_sequences_from<R: BufRead>(
         return Ok((db, skipped));
     }
     let (log, skipped) = read_events_from(lines, cfg, on_error, dict, progress)?;
-    let db = crate::sessions::build_sequences(&log, dict, opts)?;
+    // The log is not needed afterwards: let the builder free its columns as it goes.
+    let db = crate::sessions::build_sequences_owned(log, dict, opts)?;
     Ok((db, skipped))
 }
 

@@ -222,6 +222,25 @@ impl SequenceDbBuilder {
         }
     }
 
+    /// A builder with room for `items` items, `itemsets` itemsets and `sequences` sequences (upper
+    /// bounds are fine: capacity that is never written costs address space, not memory).
+    pub fn with_capacity(
+        with_times: bool,
+        items: usize,
+        itemsets: usize,
+        sequences: usize,
+    ) -> Self {
+        let mut b = Self::new(with_times);
+        b.db.items.reserve_exact(items);
+        b.db.itemset_starts.reserve_exact(itemsets);
+        b.db.seq_starts.reserve_exact(sequences);
+        b.db.keys.reserve_exact(sequences);
+        if let Some(t) = b.db.times.as_mut() {
+            t.reserve_exact(itemsets);
+        }
+        b
+    }
+
     /// Appends an itemset to the current sequence; items are sorted and de-duplicated here (an itemset is
     /// a set). An empty itemset is ignored. `time` is recorded when the builder keeps times (0 if `None`).
     pub fn push_itemset(&mut self, items: &[ItemId], time: Option<i64>) -> Result<(), DataError> {

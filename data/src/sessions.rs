@@ -345,34 +345,90 @@ impl SequenceOptionsBuilder {
 
 /// Builds the sequence database of `log` (see the module docs for the exact semantics). Tokens are
 /// interned into `dict.tokens`; sequence keys are user or session ids.
+///
+/// The log is only borrowed, so it stays in memory while the database is built; a caller that does
+/// not need the log afterwards should use [`build_sequences_owned`], which frees it on the way.
 pub fn build_sequences(
     log: &EventLog,
     dict: &mut Dictionary,
     opts: &SequenceOptions,
 ) -> Result<SequenceDb, DataError> {
-    let n = log.len();
-    let keys: &[KeyId] = match opts.by {
-        GroupBy::User => &log.user,
-        GroupBy::Session => log.session.as_deref().ok_or_else(|| {
-            DataError::Option(
-                "--by session needs a log with a session column; use --by user with --session-gap 30m to cut users' activity into sessions".into(),
-            )
-        })?,
-    };
+    check_log(log, opts)?;
+    let tok = event_tokens(log, dict, opts)?;
+    let grouped = group_by_key(keys_of(log, opts.by)?, &log.time, &tok);
+    drop(tok);
+    walk(grouped, opts)
+}
+
+/// [`build_sequences`] consuming the log: each column is freed as soon as it was last read (product,
+/// category, action and the unused key column after the tokens are known; the key and time columns
+/// after the events are grouped), so the peak holds about 28 bytes per event (the key and time
+/// columns, the tokens and the grouped times and tokens) instead of the whole log plus the database.
+/// Same result as [`build_sequences`].
+pub fn build_sequences_owned(
+    mut log: EventLog,
+    dict: &mut Dictionary,
+    opts: &SequenceOptions,
+) -> Result<SequenceDb, DataError> {
+    check_log(&log, opts)?;
+    let tok = event_tokens(&log, dict, opts)?;
+    log.item = Vec::new();
+    log.category = None;
+    log.action = Vec::new();
+    log.quantity = None;
+    log.price = None;
+    match opts.by {
+        GroupBy::User => log.session = None,
+        GroupBy::Session => log.user = Vec::new(),
+    }
+    let grouped = group_by_key(keys_of(&log, opts.by)?, &log.time, &tok);
+    drop(log);
+    drop(tok);
+    walk(grouped, opts)
+}
+
+/// The option errors that depend on the log's columns.
+fn check_log(log: &EventLog, opts: &SequenceOptions) -> Result<(), DataError> {
+    keys_of(log, opts.by)?;
     let needs_category = matches!(opts.token, Token::Category | Token::ActionCategory);
     if needs_category && log.category.is_none() {
         return Err(DataError::Option(
             "--token category needs a log with a category column; this log has none".into(),
         ));
     }
+    Ok(())
+}
+
+/// The grouping column.
+fn keys_of(log: &EventLog, by: GroupBy) -> Result<&[KeyId], DataError> {
+    match by {
+        GroupBy::User => Ok(&log.user),
+        GroupBy::Session => log.session.as_deref().ok_or_else(|| {
+            DataError::Option(
+                "--by session needs a log with a session column; use --by user with --session-gap 30m to cut users' activity into sessions".into(),
+            )
+        }),
+    }
+}
+
+/// Token of a dropped event in [`event_tokens`].
+const NONE: u32 = u32::MAX;
+
+/// Steps 1–3: every event's token ([`NONE`] when dropped by a filter).
+fn event_tokens(
+    log: &EventLog,
+    dict: &mut Dictionary,
+    opts: &SequenceOptions,
+) -> Result<Vec<u32>, DataError> {
+    let n = log.len();
+    let needs_category = matches!(opts.token, Token::Category | Token::ActionCategory);
 
     // 1. Action and time filters.
     let action_ok = action_mask(dict, opts)?;
     let from = opts.from.map_or(i64::MIN, |t| t.0);
     let to = opts.to.map_or(i64::MAX, |t| t.0);
 
-    // 2. Tokens (u32::MAX = event dropped).
-    const NONE: u32 = u32::MAX;
+    // 2. Tokens.
     let mut tok = vec![NONE; n];
     let mut interner = TokenInterner::new(dict, opts.token);
     for i in 0..n {
@@ -406,12 +462,24 @@ pub fn build_sequences(
             }
         }
     }
+    Ok(tok)
+}
 
-    // 4. Stable counting sort by key, then a stable sort by time within each key.
+/// The kept events grouped by key (key `k` owns positions `start[k]..start[k + 1]`), each group in
+/// time order, events with equal times in input order.
+struct Grouped {
+    start: Vec<u32>,
+    time: Vec<i64>,
+    tok: Vec<u32>,
+}
+
+/// Step 4: a stable counting sort by key, then a stable sort by time within each key, copying each
+/// kept event's time and token into its place (so the walk reads them sequentially).
+fn group_by_key(keys: &[KeyId], time: &[Timestamp], tok: &[u32]) -> Grouped {
     let nkeys = keys.iter().map(|k| k.index() + 1).max().unwrap_or(0);
     let mut start = vec![0u32; nkeys + 1];
-    for (i, k) in keys.iter().enumerate() {
-        if tok[i] != NONE {
+    for (k, &t) in keys.iter().zip(tok) {
+        if t != NONE {
             start[k.index() + 1] += 1;
         }
     }
@@ -419,44 +487,59 @@ pub fn build_sequences(
         start[k + 1] += start[k];
     }
     let kept = start[nkeys] as usize;
-    let mut order = vec![0u32; kept];
+    let mut gtime = vec![0i64; kept];
+    let mut gtok = vec![0u32; kept];
     {
         let mut next = start.clone();
-        for (i, k) in keys.iter().enumerate() {
-            if tok[i] != NONE {
+        for ((k, &t), &tm) in keys.iter().zip(tok).zip(time) {
+            if t != NONE {
                 let slot = &mut next[k.index()];
-                order[*slot as usize] = i as u32;
+                gtime[*slot as usize] = tm.0;
+                gtok[*slot as usize] = t;
                 *slot += 1;
             }
         }
     }
-    let time = &log.time;
+    let mut scratch: Vec<(i64, u32)> = Vec::new();
     for k in 0..nkeys {
-        let g = &mut order[start[k] as usize..start[k + 1] as usize];
-        if g.len() > 1
-            && !g
-                .windows(2)
-                .all(|w| time[w[0] as usize] <= time[w[1] as usize])
-        {
-            g.sort_by_key(|&i| time[i as usize]);
+        let r = start[k] as usize..start[k + 1] as usize;
+        let times = &mut gtime[r.clone()];
+        if times.windows(2).all(|w| w[0] <= w[1]) {
+            continue;
+        }
+        let toks = &mut gtok[r];
+        scratch.clear();
+        scratch.extend(times.iter().copied().zip(toks.iter().copied()));
+        scratch.sort_by_key(|p| p.0);
+        for (j, &(t, x)) in scratch.iter().enumerate() {
+            times[j] = t;
+            toks[j] = x;
         }
     }
+    Grouped {
+        start,
+        time: gtime,
+        tok: gtok,
+    }
+}
 
-    // 5–7. Walk each key's events into sequences.
-    let mut b = SequenceDbBuilder::new(opts.keep_times);
+/// Steps 5–7: each key's events into sequences.
+fn walk(g: Grouped, opts: &SequenceOptions) -> Result<SequenceDb, DataError> {
+    let Grouped { start, time, tok } = g;
+    let nkeys = start.len() - 1;
+    // Upper bounds (one itemset per event); untouched capacity costs address space, not memory.
+    let mut b = SequenceDbBuilder::with_capacity(opts.keep_times, tok.len(), tok.len(), nkeys);
     let mut seq = SeqBuffer::default();
     for k in 0..nkeys {
-        let g = &order[start[k] as usize..start[k + 1] as usize];
-        if g.is_empty() {
+        let r = start[k] as usize..start[k + 1] as usize;
+        if r.is_empty() {
             continue;
         }
         let key = KeyId(k as u32);
         seq.clear();
         let mut prev_time: Option<i64> = None;
         let mut last_tok = NONE;
-        for &i in g {
-            let i = i as usize;
-            let t = time[i].0;
+        for (&t, &tk) in time[r.clone()].iter().zip(&tok[r]) {
             if let (Some(gap), Some(p)) = (opts.session_gap, prev_time) {
                 if t.saturating_sub(p) > gap {
                     seq.flush_into(&mut b, key, opts)?;
@@ -464,7 +547,6 @@ pub fn build_sequences(
                 }
             }
             prev_time = Some(t);
-            let tk = tok[i];
             if opts.drop_repeats && tk == last_tok {
                 continue;
             }
@@ -561,13 +643,15 @@ struct TokenInterner {
 }
 
 impl TokenInterner {
-    fn new(dict: &Dictionary, kind: Token) -> Self {
+    fn new(dict: &mut Dictionary, kind: Token) -> Self {
         let cap = match kind {
             Token::Item => dict.products.len(),
             Token::Category => dict.categories.len(),
             Token::Action => dict.actions.len(),
             _ => 0,
         };
+        // At most one token per product/category/action: size the token index once, no rehashing.
+        dict.tokens.reserve(cap.saturating_sub(dict.tokens.len()));
         TokenInterner {
             kind,
             by_index: vec![u32::MAX; cap],
@@ -698,6 +782,63 @@ mod tests {
                     .collect()
             })
             .collect()
+    }
+
+    #[test]
+    fn owned_builder_matches_borrowing_builder() {
+        // Unsorted times, ties, repeats, several users and actions.
+        let mut rows = Vec::new();
+        let users = ["u3", "u1", "u2"];
+        let items = ["10", "7", "x", "007", "7", "10"];
+        let actions = ["view", "cart_add", "view", "buy"];
+        for i in 0..60i64 {
+            rows.push((
+                users[(i % 3) as usize],
+                (i * 7919) % 23,
+                items[(i % 6) as usize],
+                actions[(i % 4) as usize],
+            ));
+        }
+        let (l, d) = log(&rows);
+        let variants = [
+            SequenceOptions::default(),
+            SequenceOptions::builder()
+                .itemset(ItemsetMode::Single)
+                .keep_times(false)
+                .build()
+                .unwrap(),
+            SequenceOptions::builder()
+                .token(Token::ActionItem)
+                .drop_repeats(true)
+                .session_gap(Some(5))
+                .build()
+                .unwrap(),
+            SequenceOptions::builder()
+                .token(Token::Category)
+                .min_item_count(5)
+                .max_len(Some(4))
+                .min_len(2)
+                .from(Some(Timestamp(2)))
+                .to(Some(Timestamp(20)))
+                .build()
+                .unwrap(),
+        ];
+        for opts in &variants {
+            let mut d1 = d.clone();
+            let a = build_sequences(&l, &mut d1, opts).unwrap();
+            let mut d2 = d.clone();
+            let b = build_sequences_owned(l.clone(), &mut d2, opts).unwrap();
+            assert_eq!(a, b, "{opts:?}");
+            assert_eq!(d1, d2, "{opts:?}");
+            assert!(!a.is_empty());
+        }
+        let opts = SequenceOptions::builder()
+            .by(GroupBy::Session)
+            .build()
+            .unwrap();
+        let e1 = build_sequences(&l, &mut d.clone(), &opts).unwrap_err();
+        let e2 = build_sequences_owned(l, &mut d.clone(), &opts).unwrap_err();
+        assert_eq!(e1.to_string(), e2.to_string());
     }
 
     #[test]
