@@ -129,11 +129,12 @@ pub const MODELS: &[ModelInfo] = &[
     },
     ModelInfo {
         name: "linsvm",
-        description: "linear SVM (dual coordinate descent) with Platt probabilities",
+        description: "linear SVM (primal L-BFGS or dual coordinate descent) with Platt probabilities",
         params: &[
             "c=1",
             "max_iter=1000",
-            "tol=0.1",
+            "tol=0.001",
+            "solver=auto",
             "class_weight=none",
             "seed=0",
         ],
@@ -432,6 +433,7 @@ pub fn learner<S: AsRef<str>>(name: &str, params: &[S]) -> Result<Box<dyn Learne
                     "tol" => p.tol = p_f64(k, v)?,
                     "class_weight" => p.class_weight = ClassWeight::parse(v)?,
                     "seed" => p.seed = p_u64(k, v)?,
+                    "solver" => p.solver = crate::svm::LinearSvmSolver::parse(v)?,
                     _ => return Err(unknown_key(canon, k)),
                 }
                 Ok::<(), ModelError>(())
