@@ -12,6 +12,7 @@
 #![allow(clippy::needless_range_loop)]
 
 use ndarray::Array2;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::class_weight::{check_fit_data, effective_weights, ClassWeight};
@@ -104,40 +105,87 @@ impl GaussianNbParams {
         check_fit_data(ds, false)?;
         let w = effective_weights(ds, &self.class_weight)?;
         let (k, d, n) = (ds.n_classes, ds.ncols(), ds.nrows());
-        // epsilon from the unweighted variance of every feature (np.var(X, axis=0).max()).
-        let mut max_var: f64 = 0.0;
-        for j in 0..d {
-            let col = ds.x.column(j);
-            let mu = col.sum() / n as f64;
-            let v = col.iter().map(|a| (a - mu) * (a - mu)).sum::<f64>() / n as f64;
-            max_var = max_var.max(v);
-        }
-        let eps = self.var_smoothing * max_var;
-        let mut sw = vec![0.0; k];
+        // Two passes over the rows (means, then squared deviations — numerically stable like numpy's
+        // var), each parallel over fixed row chunks added in chunk order: one sweep of row-major memory per
+        // pass, and the same sums whatever the thread count.
+        let xs = ds.x.as_standard_layout();
+        let xs: &[f64] = xs.as_slice().unwrap_or(&[]);
+        let y = ds.y.to_vec();
+        // Per chunk: per-class weighted sums (k × d), per-class weights (k), unweighted column sums (d).
+        let chunked = |f: &(dyn Fn(usize, &mut [f64]) + Sync), width: usize| -> Vec<f64> {
+            const CHUNK: usize = 8192;
+            let parts: Vec<Vec<f64>> = (0..n.div_ceil(CHUNK))
+                .into_par_iter()
+                .map(|c| {
+                    let mut acc = vec![0.0; width];
+                    for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
+                        f(i, &mut acc);
+                    }
+                    acc
+                })
+                .collect();
+            let mut total = vec![0.0; width];
+            for p in parts {
+                for (t, v) in total.iter_mut().zip(&p) {
+                    *t += v;
+                }
+            }
+            total
+        };
+        let sums = chunked(
+            &|i, acc| {
+                let (c, row) = (y[i], &xs[i * d..(i + 1) * d]);
+                let (class_sums, rest) = acc.split_at_mut(k * d);
+                let (weights, col_sums) = rest.split_at_mut(k);
+                weights[c] += w[i];
+                for ((t, u), &v) in class_sums[c * d..(c + 1) * d]
+                    .iter_mut()
+                    .zip(col_sums.iter_mut())
+                    .zip(row)
+                {
+                    *t += w[i] * v;
+                    *u += v;
+                }
+            },
+            k * d + k + d,
+        );
+        let sw: Vec<f64> = sums[k * d..k * d + k].to_vec();
+        let col_mean: Vec<f64> = sums[k * d + k..].iter().map(|v| v / n as f64).collect();
         let mut theta = Array2::<f64>::zeros((k, d));
-        let mut var = Array2::<f64>::zeros((k, d));
-        for (i, row) in ds.x.rows().into_iter().enumerate() {
-            let c = ds.y[i];
-            sw[c] += w[i];
-            let mut t = theta.row_mut(c);
-            t.scaled_add(w[i], &row);
-        }
         for c in 0..k {
-            if sw[c] > 0.0 {
-                theta.row_mut(c).mapv_inplace(|v| v / sw[c]);
-            }
-        }
-        for (i, row) in ds.x.rows().into_iter().enumerate() {
-            let c = ds.y[i];
             for j in 0..d {
-                let dv = row[j] - theta[[c, j]];
-                var[[c, j]] += w[i] * dv * dv;
+                theta[[c, j]] = if sw[c] > 0.0 {
+                    sums[c * d + j] / sw[c]
+                } else {
+                    0.0
+                };
             }
         }
+        let th: &[f64] = theta.as_slice().unwrap_or(&[]);
+        let dev = chunked(
+            &|i, acc| {
+                let (c, row) = (y[i], &xs[i * d..(i + 1) * d]);
+                let (class_dev, col_dev) = acc.split_at_mut(k * d);
+                for (j, &v) in row.iter().enumerate() {
+                    let dv = v - th[c * d + j];
+                    class_dev[c * d + j] += w[i] * dv * dv;
+                    let du = v - col_mean[j];
+                    col_dev[j] += du * du;
+                }
+            },
+            k * d + d,
+        );
+        // epsilon from the unweighted variance of every feature (np.var(X, axis=0).max()).
+        let max_var = dev[k * d..]
+            .iter()
+            .map(|v| v / n as f64)
+            .fold(0.0f64, f64::max);
+        let eps = self.var_smoothing * max_var;
+        let mut var = Array2::<f64>::zeros((k, d));
         for c in 0..k {
             for j in 0..d {
                 var[[c, j]] = if sw[c] > 0.0 {
-                    var[[c, j]] / sw[c]
+                    dev[c * d + j] / sw[c]
                 } else {
                     1.0
                 } + eps;
