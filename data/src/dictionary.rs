@@ -4,6 +4,7 @@
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{Read, Write};
 use std::path::Path;
+use std::sync::Arc;
 
 use hashbrown::HashMap;
 use serde::{Deserialize, Serialize};
@@ -19,18 +20,45 @@ use crate::error::DataError;
 /// string hash nor a string compare; every other name is looked up by string. A decimal name and its
 /// number determine each other, so both indexes together map each distinct name to one id, assigned
 /// in order of first appearance exactly as a single string map would.
+///
+/// The names and indexes sit behind an [`Arc`], so cloning a vocabulary is cheap and two vocabularies
+/// with the same names (e.g. item tokens and products) can share one copy; the first change to a
+/// shared vocabulary copies it (copy on write).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Vocab {
     /// Numeric mode: the id *is* the name's number; `names` stays empty.
     #[serde(default)]
     numeric: bool,
+    #[serde(with = "names_serde")]
+    names: Arc<Names>,
+}
+
+/// The interned names of a [`Vocab`] and their indexes.
+#[derive(Clone, Debug, Default)]
+struct Names {
     names: Vec<String>,
     /// Ids of the names that are not plain decimal numbers.
-    #[serde(skip)]
     index: HashMap<String, u32>,
     /// Ids of the names that are plain decimal numbers, keyed by their value.
-    #[serde(skip)]
     num_index: HashMap<u64, u32, BuildHasherDefault<NumHasher>>,
+}
+
+/// Serializes a [`Vocab`]'s names as a plain list of strings (the indexes are rebuilt on reading).
+mod names_serde {
+    use super::{Arc, Names};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(n: &Arc<Names>, s: S) -> Result<S::Ok, S::Error> {
+        n.names.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Arc<Names>, D::Error> {
+        let names = Vec::<String>::deserialize(d)?;
+        Ok(Arc::new(Names {
+            names,
+            ..Names::default()
+        }))
+    }
 }
 
 /// The value of `name` if it is a plain decimal number that prints back as exactly `name`: ASCII
@@ -79,7 +107,7 @@ impl Hasher for NumHasher {
 
 impl PartialEq for Vocab {
     fn eq(&self, other: &Self) -> bool {
-        self.numeric == other.numeric && self.names == other.names
+        self.numeric == other.numeric && self.names.names == other.names.names
     }
 }
 
@@ -108,32 +136,31 @@ impl Vocab {
         if self.numeric {
             return name.parse::<u32>().ok();
         }
-        if let Some(k) = decimal_key(name) {
-            let next = self.names.len();
-            return match self.num_index.entry(k) {
-                hashbrown::hash_map::Entry::Occupied(e) => Some(*e.get()),
-                hashbrown::hash_map::Entry::Vacant(e) => {
-                    let id = u32::try_from(next).ok()?;
-                    e.insert(id);
-                    self.names.push(name.to_owned());
-                    Some(id)
-                }
-            };
-        }
-        if let Some(&id) = self.index.get(name) {
+        // Look up through the shared reference first: only a new name needs a unique copy.
+        let key = decimal_key(name);
+        let found = match key {
+            Some(k) => self.names.num_index.get(&k),
+            None => self.names.index.get(name),
+        };
+        if let Some(&id) = found {
             return Some(id);
         }
-        let id = u32::try_from(self.names.len()).ok()?;
-        self.names.push(name.to_owned());
-        self.index.insert(name.to_owned(), id);
+        let n = Arc::make_mut(&mut self.names);
+        let id = u32::try_from(n.names.len()).ok()?;
+        n.names.push(name.to_owned());
+        match key {
+            Some(k) => n.num_index.insert(k, id),
+            None => n.index.insert(name.to_owned(), id),
+        };
         Some(id)
     }
 
     /// Makes room for `additional` more names without rehashing (a hint; numeric mode ignores it).
     pub fn reserve(&mut self, additional: usize) {
         if !self.numeric {
-            self.names.reserve(additional);
-            self.num_index.reserve(additional);
+            let n = Arc::make_mut(&mut self.names);
+            n.names.reserve(additional);
+            n.num_index.reserve(additional);
         }
     }
 
@@ -143,8 +170,8 @@ impl Vocab {
             return name.parse::<u32>().ok();
         }
         match decimal_key(name) {
-            Some(k) => self.num_index.get(&k).copied(),
-            None => self.index.get(name).copied(),
+            Some(k) => self.names.num_index.get(&k).copied(),
+            None => self.names.index.get(name).copied(),
         }
     }
 
@@ -153,7 +180,7 @@ impl Vocab {
         if self.numeric {
             return std::borrow::Cow::Owned(id.to_string());
         }
-        match self.names.get(id as usize) {
+        match self.names.names.get(id as usize) {
             Some(s) => std::borrow::Cow::Borrowed(s.as_str()),
             None => std::borrow::Cow::Owned(format!("#{id}")),
         }
@@ -161,31 +188,37 @@ impl Vocab {
 
     /// Number of interned names (0 in numeric mode, where the id space is open).
     pub fn len(&self) -> usize {
-        self.names.len()
+        self.names.names.len()
     }
 
     /// Whether nothing was interned.
     pub fn is_empty(&self) -> bool {
-        self.names.is_empty()
+        self.names.names.is_empty()
     }
 
     /// All interned names in id order.
     pub fn names(&self) -> &[String] {
-        &self.names
+        &self.names.names
+    }
+
+    /// Whether `self` and `other` share one copy of their names (see [`Vocab`]).
+    pub fn shares_names_with(&self, other: &Vocab) -> bool {
+        Arc::ptr_eq(&self.names, &other.names)
     }
 
     fn rebuild_index(&mut self) {
-        self.index = HashMap::new();
-        self.num_index = HashMap::default();
-        self.num_index.reserve(self.names.len());
-        for (i, n) in self.names.iter().enumerate() {
+        let n = Arc::make_mut(&mut self.names);
+        n.index = HashMap::new();
+        n.num_index = HashMap::default();
+        n.num_index.reserve(n.names.len());
+        for (i, name) in n.names.iter().enumerate() {
             // A repeated name (hand-edited file) maps to its last id, as it always did.
-            match decimal_key(n) {
+            match decimal_key(name) {
                 Some(k) => {
-                    self.num_index.insert(k, i as u32);
+                    n.num_index.insert(k, i as u32);
                 }
                 None => {
-                    self.index.insert(n.clone(), i as u32);
+                    n.index.insert(name.clone(), i as u32);
                 }
             }
         }

@@ -443,6 +443,7 @@ fn event_tokens(
         }
         tok[i] = interner.token(dict, a, log.item[i].0, cat.0)?;
     }
+    interner.finish(dict, &mut tok)?;
 
     // 3. Rare tokens.
     if opts.min_item_count > 1 {
@@ -635,11 +636,18 @@ fn action_mask(dict: &Dictionary, opts: &SequenceOptions) -> Result<[bool; 256],
 
 /// Interns event tokens with dense caches (product/category/action → token) so an event costs an array
 /// look-up, not a string hash, once its token was seen.
+///
+/// Item tokens into an empty token vocabulary take a faster road: the token of a product is numbered
+/// by first appearance without touching the vocabulary, whose names are filled in once at the end
+/// ([`TokenInterner::finish`]); when every product became a token in product order (the usual case:
+/// no filter, products read from this log), the token vocabulary simply shares the product names.
 struct TokenInterner {
     kind: Token,
     by_index: Vec<u32>,
     by_pair: HashMap<(u8, u32), u32>,
     buf: String,
+    /// Item-token fast road: the products in order of their first token.
+    first_seen: Option<Vec<u32>>,
 }
 
 impl TokenInterner {
@@ -650,14 +658,47 @@ impl TokenInterner {
             Token::Action => dict.actions.len(),
             _ => 0,
         };
-        // At most one token per product/category/action: size the token index once, no rehashing.
-        dict.tokens.reserve(cap.saturating_sub(dict.tokens.len()));
+        let fast = kind == Token::Item && dict.tokens.is_empty() && !dict.tokens.is_numeric();
+        if !fast {
+            // At most one token per product/category/action: size the token index once.
+            dict.tokens.reserve(cap.saturating_sub(dict.tokens.len()));
+        }
         TokenInterner {
             kind,
             by_index: vec![u32::MAX; cap],
             by_pair: HashMap::new(),
             buf: String::new(),
+            first_seen: fast.then(Vec::new),
         }
+    }
+
+    /// Completes the token vocabulary of the item-token fast road and renumbers `tok` in the (rare)
+    /// case where two products share a name (a hand-made dictionary), so the result is exactly what
+    /// interning each token in turn would give. A no-op otherwise.
+    fn finish(self, dict: &mut Dictionary, tok: &mut [u32]) -> Result<(), DataError> {
+        let Some(first) = self.first_seen else {
+            return Ok(());
+        };
+        let identity = first.len() == dict.products.len()
+            && first.iter().enumerate().all(|(i, &p)| p as usize == i);
+        if identity {
+            dict.tokens = dict.products.clone();
+            return Ok(());
+        }
+        dict.tokens.reserve(first.len());
+        let mut remap: Option<Vec<u32>> = None;
+        for (pos, &p) in first.iter().enumerate() {
+            let t = intern_token(&mut dict.tokens, &dict.products.name(p))?;
+            if t as usize != pos {
+                remap.get_or_insert_with(|| (0..first.len() as u32).collect())[pos] = t;
+            }
+        }
+        if let Some(remap) = remap {
+            for t in tok.iter_mut().filter(|t| **t != NONE) {
+                *t = remap[*t as usize];
+            }
+        }
+        Ok(())
     }
 
     fn token(
@@ -687,6 +728,19 @@ impl TokenInterner {
             cache[ix] = t;
             Ok(t)
         };
+        if let Some(first) = self.first_seen.as_mut() {
+            let ix = item as usize;
+            if ix >= self.by_index.len() {
+                self.by_index.resize(ix + 1, u32::MAX);
+            }
+            if self.by_index[ix] == u32::MAX {
+                self.by_index[ix] = u32::try_from(first.len()).map_err(|_| {
+                    DataError::Option("more than 2^32 tokens in one dictionary".into())
+                })?;
+                first.push(item);
+            }
+            return Ok(self.by_index[ix]);
+        }
         match self.kind {
             Token::Item => single(products, item, &mut self.by_index, tokens),
             Token::Category => single(categories, cat, &mut self.by_index, tokens),
@@ -832,6 +886,19 @@ mod tests {
             assert_eq!(d1, d2, "{opts:?}");
             assert!(!a.is_empty());
         }
+        // Item tokens of an unfiltered log share the product names; filtered ones are named in order
+        // of first appearance among the kept events.
+        let mut d1 = d.clone();
+        build_sequences(&l, &mut d1, &SequenceOptions::default()).unwrap();
+        assert!(d1.tokens.shares_names_with(&d1.products));
+        let mut d2 = d.clone();
+        let only_buy = SequenceOptions::builder()
+            .actions(Some(vec!["buy".into()]))
+            .build()
+            .unwrap();
+        build_sequences(&l, &mut d2, &only_buy).unwrap();
+        assert!(!d2.tokens.shares_names_with(&d2.products));
+        assert_eq!(d2.tokens.names(), &["007", "7", "10"]);
         let opts = SequenceOptions::builder()
             .by(GroupBy::Session)
             .build()
