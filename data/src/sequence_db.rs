@@ -119,6 +119,38 @@ impl SequenceDb {
             + self.keys.capacity() * 4
     }
 
+    /// A database from its arrays (see the module docs for the layout), trimmed to size. The caller
+    /// guarantees the invariants (a builder in this crate that wrote the arrays itself).
+    pub(crate) fn from_parts(
+        mut items: Vec<ItemId>,
+        mut itemset_starts: Vec<u32>,
+        mut seq_starts: Vec<u32>,
+        mut times: Option<Vec<i64>>,
+        mut keys: Vec<KeyId>,
+    ) -> SequenceDb {
+        debug_assert_eq!(itemset_starts.last().copied(), Some(items.len() as u32));
+        debug_assert_eq!(
+            seq_starts.last().copied(),
+            Some(itemset_starts.len() as u32 - 1)
+        );
+        debug_assert_eq!(keys.len() + 1, seq_starts.len());
+        items.shrink_to_fit();
+        itemset_starts.shrink_to_fit();
+        seq_starts.shrink_to_fit();
+        if let Some(t) = times.as_mut() {
+            debug_assert_eq!(t.len() + 1, itemset_starts.len());
+            t.shrink_to_fit();
+        }
+        keys.shrink_to_fit();
+        SequenceDb {
+            items,
+            itemset_starts,
+            seq_starts,
+            times,
+            keys,
+        }
+    }
+
     /// The same database without timestamps.
     pub fn without_times(mut self) -> SequenceDb {
         self.times = None;

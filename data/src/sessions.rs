@@ -354,25 +354,29 @@ pub fn build_sequences(
     opts: &SequenceOptions,
 ) -> Result<SequenceDb, DataError> {
     check_log(log, opts)?;
-    let tok = event_tokens(log, dict, opts)?;
-    let grouped = group_by_key(keys_of(log, opts.by)?, &log.time, &tok);
-    drop(tok);
+    let mut tok: Vec<u32> = log.item.iter().map(|p| p.0).collect();
+    event_tokens(log, &mut tok, dict, opts)?;
+    let grouped = group_by_key(keys_of(log, opts.by)?, &log.time, tok);
     walk(grouped, opts)
 }
 
-/// [`build_sequences`] consuming the log: each column is freed as soon as it was last read (product,
-/// category, action and the unused key column after the tokens are known; the key and time columns
-/// after the events are grouped), so the peak holds about 28 bytes per event (the key and time
-/// columns, the tokens and the grouped times and tokens) instead of the whole log plus the database.
-/// Same result as [`build_sequences`].
+/// [`build_sequences`] consuming the log: the tokens overwrite the product column in place, each
+/// column is freed as soon as it was last read, and the database is written over the grouped events
+/// it is made from, so the peak stays at about 24 bytes per event (the key and time columns plus the
+/// grouped times and tokens) instead of the whole log plus the database. Same result as
+/// [`build_sequences`].
 pub fn build_sequences_owned(
     mut log: EventLog,
     dict: &mut Dictionary,
     opts: &SequenceOptions,
 ) -> Result<SequenceDb, DataError> {
     check_log(&log, opts)?;
-    let tok = event_tokens(&log, dict, opts)?;
-    log.item = Vec::new();
+    // Same size and alignment: this reuses the product column's allocation.
+    let mut tok: Vec<u32> = std::mem::take(&mut log.item)
+        .into_iter()
+        .map(|p| p.0)
+        .collect();
+    event_tokens(&log, &mut tok, dict, opts)?;
     log.category = None;
     log.action = Vec::new();
     log.quantity = None;
@@ -381,9 +385,8 @@ pub fn build_sequences_owned(
         GroupBy::User => log.session = None,
         GroupBy::Session => log.user = Vec::new(),
     }
-    let grouped = group_by_key(keys_of(&log, opts.by)?, &log.time, &tok);
+    let grouped = group_by_key(keys_of(&log, opts.by)?, &log.time, tok);
     drop(log);
-    drop(tok);
     walk(grouped, opts)
 }
 
@@ -414,12 +417,14 @@ fn keys_of(log: &EventLog, by: GroupBy) -> Result<&[KeyId], DataError> {
 /// Token of a dropped event in [`event_tokens`].
 const NONE: u32 = u32::MAX;
 
-/// Steps 1–3: every event's token ([`NONE`] when dropped by a filter).
+/// Steps 1–3: replaces each event's product id in `tok` by the event's token ([`NONE`] when dropped
+/// by a filter). The log's own product column is not read (it may have been moved into `tok`).
 fn event_tokens(
     log: &EventLog,
+    tok: &mut [u32],
     dict: &mut Dictionary,
     opts: &SequenceOptions,
-) -> Result<Vec<u32>, DataError> {
+) -> Result<(), DataError> {
     let n = log.len();
     let needs_category = matches!(opts.token, Token::Category | Token::ActionCategory);
 
@@ -429,9 +434,10 @@ fn event_tokens(
     let to = opts.to.map_or(i64::MAX, |t| t.0);
 
     // 2. Tokens.
-    let mut tok = vec![NONE; n];
     let mut interner = TokenInterner::new(dict, opts.token);
     for i in 0..n {
+        let item = tok[i];
+        tok[i] = NONE;
         let a = log.action[i];
         let t = log.time[i].0;
         if !action_ok[a as usize] || t < from || t >= to {
@@ -441,14 +447,14 @@ fn event_tokens(
         if needs_category && cat == UNKNOWN_CATEGORY {
             continue;
         }
-        tok[i] = interner.token(dict, a, log.item[i].0, cat.0)?;
+        tok[i] = interner.token(dict, a, item, cat.0)?;
     }
-    interner.finish(dict, &mut tok)?;
+    interner.finish(dict, tok)?;
 
     // 3. Rare tokens.
     if opts.min_item_count > 1 {
         let mut count: Vec<u64> = Vec::new();
-        for &t in &tok {
+        for &t in tok.iter() {
             if t != NONE {
                 let t = t as usize;
                 if t >= count.len() {
@@ -463,7 +469,7 @@ fn event_tokens(
             }
         }
     }
-    Ok(tok)
+    Ok(())
 }
 
 /// The kept events grouped by key (key `k` owns positions `start[k]..start[k + 1]`), each group in
@@ -471,37 +477,48 @@ fn event_tokens(
 struct Grouped {
     start: Vec<u32>,
     time: Vec<i64>,
-    tok: Vec<u32>,
+    tok: Vec<ItemId>,
 }
 
 /// Step 4: a stable counting sort by key, then a stable sort by time within each key, copying each
-/// kept event's time and token into its place (so the walk reads them sequentially).
-fn group_by_key(keys: &[KeyId], time: &[Timestamp], tok: &[u32]) -> Grouped {
+/// kept event's token and time into its place (so the walk reads them sequentially). The tokens are
+/// placed first and freed before the times are placed (a bit per event remembers which were kept).
+fn group_by_key(keys: &[KeyId], time: &[Timestamp], tok: Vec<u32>) -> Grouped {
     let nkeys = keys.iter().map(|k| k.index() + 1).max().unwrap_or(0);
     let mut start = vec![0u32; nkeys + 1];
-    for (k, &t) in keys.iter().zip(tok) {
+    let mut kept_bits = vec![0u64; tok.len().div_ceil(64)];
+    for (i, (k, &t)) in keys.iter().zip(&tok).enumerate() {
         if t != NONE {
             start[k.index() + 1] += 1;
+            kept_bits[i / 64] |= 1 << (i % 64);
         }
     }
     for k in 0..nkeys {
         start[k + 1] += start[k];
     }
     let kept = start[nkeys] as usize;
-    let mut gtime = vec![0i64; kept];
-    let mut gtok = vec![0u32; kept];
-    {
-        let mut next = start.clone();
-        for ((k, &t), &tm) in keys.iter().zip(tok).zip(time) {
-            if t != NONE {
-                let slot = &mut next[k.index()];
-                gtime[*slot as usize] = tm.0;
-                gtok[*slot as usize] = t;
-                *slot += 1;
-            }
+    let mut gtok = vec![ItemId(0); kept];
+    let mut next = start.clone();
+    for (k, &t) in keys.iter().zip(&tok) {
+        if t != NONE {
+            let slot = &mut next[k.index()];
+            gtok[*slot as usize] = ItemId(t);
+            *slot += 1;
         }
     }
-    let mut scratch: Vec<(i64, u32)> = Vec::new();
+    drop(tok);
+    let mut gtime = vec![0i64; kept];
+    next.copy_from_slice(&start);
+    for (i, (k, tm)) in keys.iter().zip(time).enumerate() {
+        if kept_bits[i / 64] & (1 << (i % 64)) != 0 {
+            let slot = &mut next[k.index()];
+            gtime[*slot as usize] = tm.0;
+            *slot += 1;
+        }
+    }
+    drop(next);
+    drop(kept_bits);
+    let mut scratch: Vec<(i64, ItemId)> = Vec::new();
     for k in 0..nkeys {
         let r = start[k] as usize..start[k + 1] as usize;
         let times = &mut gtime[r.clone()];
@@ -524,12 +541,36 @@ fn group_by_key(keys: &[KeyId], time: &[Timestamp], tok: &[u32]) -> Grouped {
     }
 }
 
+/// The database being written over the grouped events by [`walk`]: the items go to the front of the
+/// token array and the itemset times to the front of the time array. Writing never overtakes reading:
+/// a sequence is written only after all its events were read, and it has at most one item per event
+/// and one itemset per event.
+struct InPlace {
+    items: Vec<ItemId>,
+    times: Vec<i64>,
+    n_items: usize,
+    n_sets: usize,
+    itemset_starts: Vec<u32>,
+    seq_starts: Vec<u32>,
+    keys: Vec<KeyId>,
+}
+
 /// Steps 5–7: each key's events into sequences.
 fn walk(g: Grouped, opts: &SequenceOptions) -> Result<SequenceDb, DataError> {
     let Grouped { start, time, tok } = g;
     let nkeys = start.len() - 1;
-    // Upper bounds (one itemset per event); untouched capacity costs address space, not memory.
-    let mut b = SequenceDbBuilder::with_capacity(opts.keep_times, tok.len(), tok.len(), nkeys);
+    let n = tok.len();
+    let mut out = InPlace {
+        items: tok,
+        times: time,
+        n_items: 0,
+        n_sets: 0,
+        itemset_starts: Vec::with_capacity(n + 1),
+        seq_starts: Vec::with_capacity(nkeys + 1),
+        keys: Vec::with_capacity(nkeys),
+    };
+    out.itemset_starts.push(0);
+    out.seq_starts.push(0);
     let mut seq = SeqBuffer::default();
     for k in 0..nkeys {
         let r = start[k] as usize..start[k + 1] as usize;
@@ -539,12 +580,15 @@ fn walk(g: Grouped, opts: &SequenceOptions) -> Result<SequenceDb, DataError> {
         let key = KeyId(k as u32);
         seq.clear();
         let mut prev_time: Option<i64> = None;
-        let mut last_tok = NONE;
-        for (&t, &tk) in time[r.clone()].iter().zip(&tok[r]) {
+        let mut last_tok = ItemId(NONE);
+        for j in r {
+            // Read the event before anything is written (writing may reach position j).
+            let t = out.times[j];
+            let tk = out.items[j];
             if let (Some(gap), Some(p)) = (opts.session_gap, prev_time) {
                 if t.saturating_sub(p) > gap {
-                    seq.flush_into(&mut b, key, opts)?;
-                    last_tok = NONE;
+                    seq.flush_into(&mut out, key, opts)?;
+                    last_tok = ItemId(NONE);
                 }
             }
             prev_time = Some(t);
@@ -556,11 +600,28 @@ fn walk(g: Grouped, opts: &SequenceOptions) -> Result<SequenceDb, DataError> {
                 ItemsetMode::Single => true,
                 ItemsetMode::SameTime => seq.last_time() != Some(t),
             };
-            seq.push(ItemId(tk), t, new_set);
+            seq.push(tk, t, new_set);
         }
-        seq.flush_into(&mut b, key, opts)?;
+        seq.flush_into(&mut out, key, opts)?;
     }
-    Ok(b.build())
+    let InPlace {
+        mut items,
+        mut times,
+        n_items,
+        n_sets,
+        itemset_starts,
+        seq_starts,
+        keys,
+    } = out;
+    items.truncate(n_items);
+    times.truncate(n_sets);
+    Ok(SequenceDb::from_parts(
+        items,
+        itemset_starts,
+        seq_starts,
+        opts.keep_times.then_some(times),
+        keys,
+    ))
 }
 
 /// Itemsets of the sequence being built.
@@ -587,9 +648,11 @@ impl SeqBuffer {
         }
         self.items.push(item);
     }
+    /// Writes the buffered sequence (its last `max_len` itemsets, if it has at least `min_len`), each
+    /// itemset sorted and duplicate-free, and empties the buffer.
     fn flush_into(
         &mut self,
-        b: &mut SequenceDbBuilder,
+        out: &mut InPlace,
         key: KeyId,
         opts: &SequenceOptions,
     ) -> Result<(), DataError> {
@@ -598,9 +661,29 @@ impl SeqBuffer {
             let first = opts.max_len.map_or(0, |m| sets.saturating_sub(m));
             for j in first..sets {
                 let end = self.bounds.get(j + 1).copied().unwrap_or(self.items.len());
-                b.push_itemset(&self.items[self.bounds[j]..end], Some(self.times[j]))?;
+                let set = &mut self.items[self.bounds[j]..end];
+                if !set.windows(2).all(|w| w[0] < w[1]) {
+                    set.sort_unstable();
+                }
+                let mut prev = None;
+                for &it in set.iter() {
+                    if prev != Some(it) {
+                        out.items[out.n_items] = it;
+                        out.n_items += 1;
+                        prev = Some(it);
+                    }
+                }
+                out.itemset_starts
+                    .push(u32::try_from(out.n_items).map_err(|_| {
+                        DataError::Option("more than 4,294,967,295 items in one database".into())
+                    })?);
+                out.times[out.n_sets] = self.times[j];
+                out.n_sets += 1;
             }
-            b.end_sequence(key)?;
+            out.seq_starts.push(u32::try_from(out.n_sets).map_err(|_| {
+                DataError::Option("more than 4,294,967,295 itemsets in one database".into())
+            })?);
+            out.keys.push(key);
         }
         self.clear();
         Ok(())
