@@ -162,6 +162,50 @@ fn sequence_models_and_ensembles_train_and_evaluate() {
     assert!(!junk.exists());
 }
 
+/// `eval --predictions` writes one row per evaluated row: id, label and class probabilities that agree
+/// with the reported metrics.
+#[test]
+fn eval_writes_per_row_predictions() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = export(dir.path(), &[]);
+    let model = dir.path().join("lr.bin");
+    let (ok, _, err) = run(&[
+        "train",
+        f.to_str().unwrap(),
+        "--model",
+        "logreg",
+        "-q",
+        "-o",
+        model.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    let pred = dir.path().join("pred.csv");
+    let (ok, out, err) = run(&[
+        "eval",
+        model.to_str().unwrap(),
+        f.to_str().unwrap(),
+        "--json",
+        "--predictions",
+        pred.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let text = std::fs::read_to_string(&pred).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next().unwrap(), "user_id,label,p_0,p_1");
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len() as u64, v["metrics"]["n"].as_u64().unwrap());
+    let mut correct = 0;
+    for r in &rows {
+        let (p0, p1): (f64, f64) = (r[2].parse().unwrap(), r[3].parse().unwrap());
+        assert!((p0 + p1 - 1.0).abs() < 1e-9, "{r:?}");
+        correct += usize::from((p1 >= 0.5) == (r[1] == "1") || (p1 == p0));
+    }
+    let acc = correct as f64 / rows.len() as f64;
+    let reported = v["metrics"]["accuracy"].as_f64().unwrap();
+    assert!((acc - reported).abs() < 0.01, "{acc} vs {reported}");
+}
+
 #[test]
 fn grid_tuning_uses_valid_rows_and_keeps_the_best() {
     let dir = tempfile::tempdir().unwrap();

@@ -2,18 +2,25 @@
 //! on the `test` rows (by default) of a feature CSV: accuracy, balanced accuracy, precision, recall, F1,
 //! ROC-AUC, PR-AUC, log loss, Brier score and the confusion matrix.
 //!
+//! `--predictions OUT.csv` also writes every evaluated row's class probabilities with its id and label, so
+//! a paired comparison with another tool on the same rows (e.g. a bootstrap of the AUC difference) is
+//! possible.
+//!
 //! The CSV must have the model's feature columns in the same order (checked by name). Memory: the feature
 //! matrix plus the model.
 
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::bail;
-use cartseq_models::metrics::MetricReport;
+use anyhow::{bail, Context};
+use cartseq_models::metrics::{self, MetricReport};
+use ndarray::Array2;
 
-use crate::cmd::train::{evaluate, TrainedModel};
+use crate::cmd::train::TrainedModel;
 use crate::cmd::Global;
 use crate::features_csv::FeatureTable;
+use crate::output::{spreadsheet_safe, AtomicFile};
 use crate::tasks::table::dataset_owned;
 use crate::tasks::Split;
 
@@ -41,6 +48,10 @@ pub struct Args {
     /// Print JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Also write each evaluated row's probabilities as CSV (`<id column>,label,p_<class 0>,…`, written
+    /// atomically), for paired comparisons with other tools on the same rows.
+    #[arg(long, value_name = "OUT.csv")]
+    pub predictions: Option<PathBuf>,
 }
 
 /// Runs `eval`.
@@ -89,12 +100,18 @@ pub fn run(args: Args, _global: &Global) -> anyhow::Result<()> {
     if table.is_empty() {
         bail!("{}: no `{}` rows", args.features.display(), split.name());
     }
+    let (id_column, ids) = (table.id_column.clone(), table.ids.clone());
     let ds = dataset_owned(table, h.n_classes, h.seq_vocab.as_ref())?;
     let t = Instant::now();
-    let Some(rep) = evaluate(trained.model.as_ref(), &ds) else {
+    let proba = trained.model.predict_proba(&ds);
+    let predict_s = t.elapsed().as_secs_f64();
+    let Some(y) = ds.y.as_slice() else {
         bail!("no rows to evaluate");
     };
-    let predict_s = t.elapsed().as_secs_f64();
+    let rep = metrics::report(y, proba.view());
+    if let Some(out) = &args.predictions {
+        write_predictions(out, &id_column, &ids, y, &proba)?;
+    }
     if args.json {
         let v = serde_json::json!({
             "model": h.model,
@@ -108,6 +125,37 @@ pub fn run(args: Args, _global: &Global) -> anyhow::Result<()> {
         print!("{}", format_report(&h.model, split.name(), &rep));
     }
     Ok(())
+}
+
+/// Writes `<id column>,label,p_0,…,p_{k-1}` (ids spreadsheet-safe, probabilities shortest round-trip).
+fn write_predictions(
+    out: &Path,
+    id_column: &str,
+    ids: &[String],
+    y: &[usize],
+    proba: &Array2<f64>,
+) -> anyhow::Result<()> {
+    let mut f = AtomicFile::create(out)?;
+    let classes: Vec<String> = (0..proba.ncols()).map(|c| format!("p_{c}")).collect();
+    writeln!(f, "{id_column},label,{}", classes.join(","))?;
+    for ((id, label), row) in ids.iter().zip(y).zip(proba.rows()) {
+        write!(f, "{},{label}", csv_cell(&spreadsheet_safe(id)))?;
+        for p in row {
+            write!(f, ",{p}")?;
+        }
+        writeln!(f)?;
+    }
+    f.commit()
+        .with_context(|| format!("writing {}", out.display()))
+}
+
+/// Quotes a CSV cell when it holds a delimiter, a quote or a line break.
+fn csv_cell(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains([',', '"', '\n', '\r']) {
+        std::borrow::Cow::Owned(format!("\"{}\"", s.replace('"', "\"\"")))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
 }
 
 /// A plain-text metric report.
