@@ -356,15 +356,15 @@ pub fn build_sequences(
     check_log(log, opts)?;
     let mut tok: Vec<u32> = log.item.iter().map(|p| p.0).collect();
     event_tokens(log, &mut tok, dict, opts)?;
-    let grouped = group_by_key(keys_of(log, opts.by)?, &log.time, tok);
+    let grouped = group_by_key(keys_of(log, opts.by)?.to_vec(), log.time.clone(), tok);
     walk(grouped, opts)
 }
 
-/// [`build_sequences`] consuming the log: the tokens overwrite the product column in place, each
-/// column is freed as soon as it was last read, and the database is written over the grouped events
-/// it is made from, so the peak stays at about 24 bytes per event (the key and time columns plus the
-/// grouped times and tokens) instead of the whole log plus the database. Same result as
-/// [`build_sequences`].
+/// [`build_sequences`] consuming the log: the tokens overwrite the product column, the other columns
+/// are freed once the tokens are known, the grouping permutes the key, time and token columns in
+/// place, and the database is written over the grouped events it is made from, so the building
+/// never holds more than the log itself did (about 16 bytes per event after the tokens) instead of
+/// the whole log plus the database. Same result as [`build_sequences`].
 pub fn build_sequences_owned(
     mut log: EventLog,
     dict: &mut Dictionary,
@@ -377,16 +377,13 @@ pub fn build_sequences_owned(
         .map(|p| p.0)
         .collect();
     event_tokens(&log, &mut tok, dict, opts)?;
-    log.category = None;
-    log.action = Vec::new();
-    log.quantity = None;
-    log.price = None;
-    match opts.by {
-        GroupBy::User => log.session = None,
-        GroupBy::Session => log.user = Vec::new(),
-    }
-    let grouped = group_by_key(keys_of(&log, opts.by)?, &log.time, tok);
+    let keys = match opts.by {
+        GroupBy::User => std::mem::take(&mut log.user),
+        GroupBy::Session => log.session.take().unwrap_or_default(),
+    };
+    let time = std::mem::take(&mut log.time);
     drop(log);
+    let grouped = group_by_key(keys, time, tok);
     walk(grouped, opts)
 }
 
@@ -480,44 +477,55 @@ struct Grouped {
     tok: Vec<ItemId>,
 }
 
-/// Step 4: a stable counting sort by key, then a stable sort by time within each key, copying each
-/// kept event's token and time into its place (so the walk reads them sequentially). The tokens are
-/// placed first and freed before the times are placed (a bit per event remembers which were kept).
-fn group_by_key(keys: &[KeyId], time: &[Timestamp], tok: Vec<u32>) -> Grouped {
+/// Step 4: a stable counting sort by key, then a stable sort by time within each key. The events are
+/// permuted in place (the key column becomes each event's destination, then cycles are followed), so
+/// no second copy of the times and tokens is needed; the dropped events move to the end and are cut.
+/// A log grouped by user already (as Taobao's is) is nearly the identity permutation.
+fn group_by_key(keys: Vec<KeyId>, time: Vec<Timestamp>, tok: Vec<u32>) -> Grouped {
+    let n = tok.len();
     let nkeys = keys.iter().map(|k| k.index() + 1).max().unwrap_or(0);
     let mut start = vec![0u32; nkeys + 1];
-    let mut kept_bits = vec![0u64; tok.len().div_ceil(64)];
-    for (i, (k, &t)) in keys.iter().zip(&tok).enumerate() {
+    for (k, &t) in keys.iter().zip(&tok) {
         if t != NONE {
             start[k.index() + 1] += 1;
-            kept_bits[i / 64] |= 1 << (i % 64);
         }
     }
     for k in 0..nkeys {
         start[k + 1] += start[k];
     }
     let kept = start[nkeys] as usize;
-    let mut gtok = vec![ItemId(0); kept];
-    let mut next = start.clone();
-    for (k, &t) in keys.iter().zip(&tok) {
-        if t != NONE {
-            let slot = &mut next[k.index()];
-            gtok[*slot as usize] = ItemId(t);
-            *slot += 1;
+    // Same size and alignment: these reuse the columns' allocations.
+    let mut dest: Vec<u32> = keys.into_iter().map(|k| k.0).collect();
+    let mut gtime: Vec<i64> = time.into_iter().map(|t| t.0).collect();
+    let mut gtok: Vec<ItemId> = tok.into_iter().map(ItemId).collect();
+    {
+        let mut next = start.clone();
+        let mut spill = kept as u32;
+        for (d, t) in dest.iter_mut().zip(&gtok) {
+            if t.0 != NONE {
+                let slot = &mut next[*d as usize];
+                *d = *slot;
+                *slot += 1;
+            } else {
+                *d = spill;
+                spill += 1;
+            }
         }
     }
-    drop(tok);
-    let mut gtime = vec![0i64; kept];
-    next.copy_from_slice(&start);
-    for (i, (k, tm)) in keys.iter().zip(time).enumerate() {
-        if kept_bits[i / 64] & (1 << (i % 64)) != 0 {
-            let slot = &mut next[k.index()];
-            gtime[*slot as usize] = tm.0;
-            *slot += 1;
+    for i in 0..n {
+        loop {
+            let d = dest[i] as usize;
+            if d == i {
+                break;
+            }
+            gtime.swap(i, d);
+            gtok.swap(i, d);
+            dest.swap(i, d);
         }
     }
-    drop(next);
-    drop(kept_bits);
+    drop(dest);
+    gtime.truncate(kept);
+    gtok.truncate(kept);
     let mut scratch: Vec<(i64, ItemId)> = Vec::new();
     for k in 0..nkeys {
         let r = start[k] as usize..start[k + 1] as usize;
