@@ -39,8 +39,56 @@ struct Names {
     names: Vec<String>,
     /// Ids of the names that are not plain decimal numbers.
     index: HashMap<String, u32>,
-    /// Ids of the names that are plain decimal numbers, keyed by their value.
+    /// Ids of the plain decimal names whose value is below `dense.len()`, indexed by value
+    /// (`u32::MAX` = absent): one array access instead of a hash probe for compact numeric ids.
+    dense: Vec<u32>,
+    /// Ids of the other plain decimal names, keyed by their value.
     num_index: HashMap<u64, u32, BuildHasherDefault<NumHasher>>,
+}
+
+/// The dense table of a vocabulary with `n` names covers values below `DENSE_SLACK * n + DENSE_FLOOR`
+/// (so it costs at most 32 bytes per name plus 256 KiB; sparser numbers go to the hash map).
+const DENSE_SLACK: u64 = 8;
+/// See [`DENSE_SLACK`].
+const DENSE_FLOOR: u64 = 1 << 16;
+
+impl Names {
+    /// The id of the decimal name with value `k`.
+    #[inline]
+    fn get_num(&self, k: u64) -> Option<u32> {
+        if k < self.dense.len() as u64 {
+            let id = self.dense[k as usize];
+            (id != u32::MAX).then_some(id)
+        } else {
+            self.num_index.get(&k).copied()
+        }
+    }
+
+    /// Records `id` for the decimal name with value `k` (replacing any previous id), growing the
+    /// dense table when `k` is within its bound and moving the hashed values it now covers into it.
+    fn insert_num(&mut self, k: u64, id: u32) {
+        if k >= self.dense.len() as u64 {
+            let limit = DENSE_SLACK * (self.names.len() as u64 + 1) + DENSE_FLOOR;
+            if k >= limit {
+                self.num_index.insert(k, id);
+                return;
+            }
+            let new_len = (k + 1).max(2 * self.dense.len() as u64).min(limit) as usize;
+            let Names {
+                dense, num_index, ..
+            } = self;
+            dense.resize(new_len, u32::MAX);
+            num_index.retain(|&key, &mut v| {
+                if key < new_len as u64 {
+                    dense[key as usize] = v;
+                    false
+                } else {
+                    true
+                }
+            });
+        }
+        self.dense[k as usize] = id;
+    }
 }
 
 /// Serializes a [`Vocab`]'s names as a plain list of strings (the indexes are rebuilt on reading).
@@ -139,19 +187,21 @@ impl Vocab {
         // Look up through the shared reference first: only a new name needs a unique copy.
         let key = decimal_key(name);
         let found = match key {
-            Some(k) => self.names.num_index.get(&k),
-            None => self.names.index.get(name),
+            Some(k) => self.names.get_num(k),
+            None => self.names.index.get(name).copied(),
         };
-        if let Some(&id) = found {
+        if let Some(id) = found {
             return Some(id);
         }
         let n = Arc::make_mut(&mut self.names);
         let id = u32::try_from(n.names.len()).ok()?;
         n.names.push(name.to_owned());
         match key {
-            Some(k) => n.num_index.insert(k, id),
-            None => n.index.insert(name.to_owned(), id),
-        };
+            Some(k) => n.insert_num(k, id),
+            None => {
+                n.index.insert(name.to_owned(), id);
+            }
+        }
         Some(id)
     }
 
@@ -160,7 +210,6 @@ impl Vocab {
         if !self.numeric {
             let n = Arc::make_mut(&mut self.names);
             n.names.reserve(additional);
-            n.num_index.reserve(additional);
         }
     }
 
@@ -170,7 +219,7 @@ impl Vocab {
             return name.parse::<u32>().ok();
         }
         match decimal_key(name) {
-            Some(k) => self.names.num_index.get(&k).copied(),
+            Some(k) => self.names.get_num(k),
             None => self.names.index.get(name).copied(),
         }
     }
@@ -210,17 +259,18 @@ impl Vocab {
         let n = Arc::make_mut(&mut self.names);
         n.index = HashMap::new();
         n.num_index = HashMap::default();
-        n.num_index.reserve(n.names.len());
-        for (i, name) in n.names.iter().enumerate() {
+        n.dense = Vec::new();
+        let names = std::mem::take(&mut n.names);
+        n.names.reserve_exact(names.len());
+        for (i, name) in names.into_iter().enumerate() {
             // A repeated name (hand-edited file) maps to its last id, as it always did.
-            match decimal_key(name) {
-                Some(k) => {
-                    n.num_index.insert(k, i as u32);
-                }
+            match decimal_key(&name) {
+                Some(k) => n.insert_num(k, i as u32),
                 None => {
                     n.index.insert(name.clone(), i as u32);
                 }
             }
+            n.names.push(name);
         }
     }
 }
@@ -394,6 +444,36 @@ mod tests {
         assert_eq!(back, d);
         for (n, id) in names.iter().zip(&ids) {
             assert_eq!(back.products.get(n), Some(*id));
+        }
+    }
+
+    #[test]
+    fn dense_and_hashed_decimal_names_agree() {
+        // Far values start in the hash map and move into the dense table as the vocabulary grows.
+        let mut order: Vec<u64> = vec![5_000_000, 123_456_789_012];
+        order.extend((0..700_000).rev().step_by(3));
+        order.extend([4_999_999, 5_000_001, 5_000_000, 42]);
+        let mut v = Vocab::new();
+        let mut expect = Vec::new();
+        let mut seen = hashbrown::HashMap::new();
+        for k in &order {
+            let next = seen.len() as u32;
+            let id = *seen.entry(*k).or_insert(next);
+            expect.push(id);
+            assert_eq!(v.intern(&k.to_string()), Some(id));
+        }
+        for (k, id) in order.iter().zip(&expect) {
+            assert_eq!(v.get(&k.to_string()), Some(*id));
+            assert_eq!(v.name(*id), k.to_string());
+        }
+        assert_eq!(v.get("700001"), None);
+        let mut d = Dictionary::new();
+        d.users = v;
+        let mut buf = Vec::new();
+        d.write_json(&mut buf).unwrap();
+        let back = Dictionary::read_json(&buf[..], Path::new("x")).unwrap();
+        for (k, id) in order.iter().zip(&expect) {
+            assert_eq!(back.users.get(&k.to_string()), Some(*id));
         }
     }
 
