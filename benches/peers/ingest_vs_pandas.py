@@ -6,7 +6,8 @@
         ../shared/data/taobao_userbehavior/UserBehavior_head.csv /tmp/taobao_10m.csv
 
 Each command runs once per file under /usr/bin/time -v (wall time of the whole process, interpreter
-start included; peak RSS). cartseq writes SPMF + dictionary to a temporary folder; pandas only builds the
+start included; peak RSS); the 1-minute load average after each file is recorded, since timings on a
+busy machine are not comparable. cartseq writes SPMF + dictionary to a temporary folder; pandas only builds the
 lists (no output), which favours pandas. Prints a Markdown table; appends JSON lines to
 benches/peers/out/ingest.jsonl.
 """
@@ -47,6 +48,7 @@ def main():
                 sys.exit(f"pandas failed: {p.stderr}")
             rec = {
                 "file": path, "rows": n, "mb": round(size_mb, 1),
+                "loadavg_1m": round(os.getloadavg()[0], 2),
                 "cartseq_s": c.wall_s, "cartseq_mb": c.peak_rss_mb,
                 "cartseq_cpu_s": (c.user_s or 0) + (c.sys_s or 0),
                 "pandas_s": p.wall_s, "pandas_mb": p.peak_rss_mb,
@@ -56,6 +58,7 @@ def main():
             }
             rows_out.append(rec)
             common.append_jsonl(common.OUT_DIR / "ingest.jsonl", rec)
+    print(f"<!-- load average (1, 5, 15 min) after the runs: {', '.join(f'{x:.2f}' for x in os.getloadavg())} -->")
     print("| file | rows | MB | cartseq convert: wall s / CPU s / rows per CPU-s / peak MB | pandas: wall s / CPU s / rows per CPU-s / peak MB | speed-up (wall, CPU) | memory ratio | SequenceDb bytes/event |")
     print("|---|---:|---:|---|---|---:|---:|---:|")
     for r in rows_out:
