@@ -129,7 +129,8 @@ pub const MODELS: &[ModelInfo] = &[
     },
     ModelInfo {
         name: "linsvm",
-        description: "linear SVM (primal L-BFGS or dual coordinate descent) with Platt probabilities",
+        description:
+            "linear SVM (primal L-BFGS or dual coordinate descent) with Platt probabilities",
         params: &[
             "c=1",
             "max_iter=1000",
