@@ -11,6 +11,12 @@
 //! (i-extension: items greater than the last item, in an itemset that contains the whole last itemset of
 //! the pattern); a second scan fills the child projections of all frequent extensions at once.
 //!
+//! Two refinements of the scan, both exact: an item that is not a frequent s-extension of the parent
+//! pattern cannot s-extend the child (SPAM's S-step pruning, Ayres et al. 2002), so only the parent's
+//! frequent s-extensions are candidates; and when those are few compared with a sequence's suffix, they
+//! are looked up in a per-sequence item → positions index (two binary searches each) instead of scanning
+//! the suffix — the case of deep patterns supported by a few very long sessions (BMS1 at 0.06 %).
+//!
 //! Without gap/span constraints a projection entry is the *first* position where the pattern can end,
 //! which is enough: any later itemset is reachable. With a max gap or span the earliest end is not enough
 //! (a later end may be the one within the gap of the next item), so an entry is kept for *every* valid end
@@ -20,7 +26,9 @@
 //! **Cost**: time O(Σ over patterns of the size of its projected suffixes); memory O(database) for the
 //! first-level projections plus the projections along the current path of each worker. The first-level
 //! prefixes are mined in parallel with rayon, in chunks whose results are emitted in item order, so the
-//! output is identical for any number of threads and only one chunk's patterns are held at a time.
+//! output is identical for any number of threads and only one chunk's patterns are held at a time; the
+//! children of patterns of one or two items with large projections are mined in parallel as well (a
+//! single heavy prefix would otherwise keep one core busy alone), appended in child order.
 
 use cartseq_data::SequenceDb;
 use rayon::prelude::*;
@@ -66,6 +74,10 @@ pub(crate) struct Entry {
 
 const NONE: u32 = u32::MAX;
 
+/// A pattern of at most two items whose projection has at least this many sequences mines its
+/// children in parallel (below it, the per-task scratch arrays cost more than they save).
+const PAR_MIN_PROJECTION: usize = 64;
+
 /// Per-worker counting arrays, reused across the whole subtree.
 struct Scratch {
     tick: u64,
@@ -97,6 +109,8 @@ impl Scratch {
 
 struct Ctx<'a> {
     d: &'a Dense,
+    /// Item → positions of every sequence (unconstrained mining only).
+    idx: Option<PosIndex>,
     min: u32,
     filter: Filter,
     occ: Occ,
@@ -126,12 +140,14 @@ impl Miner for PrefixSpan {
             return Ok(0);
         };
         let guard = Guard::new(opts.max_patterns);
+        let constrained = opts.has_occurrence_constraints();
         let ctx = Ctx {
             d: &d,
+            idx: (!constrained).then(|| PosIndex::build(&d)),
             min: min_count,
             filter,
             occ: Occ::new(opts),
-            constrained: opts.has_occurrence_constraints(),
+            constrained,
             guard: &guard,
         };
         let n_roots = match filter.first {
@@ -156,6 +172,7 @@ impl Miner for PrefixSpan {
                         &mut ends,
                         &roots[r as usize],
                         d.rank_support[r as usize],
+                        None,
                         &mut out,
                     )?;
                     Ok(out)
@@ -202,6 +219,12 @@ fn root_projections(d: &Dense, n_roots: usize, all_positions: bool) -> Vec<Vec<E
 
 impl Ctx<'_> {
     /// Emits the pattern `items`/`ends` (support `support`, projection `proj`) and grows it.
+    ///
+    /// `allowed`: the frequent s-extensions of the parent pattern (sorted), when known. An item that
+    /// does not s-extend the parent cannot s-extend this pattern (it contains the parent), so only those
+    /// are counted — SPAM's S-step pruning (Ayres et al. 2002) — and, when they are few compared with a
+    /// sequence's suffix, they are looked up in the position index instead of scanning the suffix.
+    #[allow(clippy::too_many_arguments)]
     fn grow(
         &self,
         sc: &mut Scratch,
@@ -209,6 +232,7 @@ impl Ctx<'_> {
         ends: &mut Vec<u32>,
         proj: &[Entry],
         support: u32,
+        allowed: Option<&[u32]>,
         out: &mut Vec<Pattern>,
     ) -> Result<(), MiningError> {
         if self.filter.wants(items, ends) {
@@ -238,7 +262,8 @@ impl Ctx<'_> {
         let lastset: &[u32] = &items[last_start..];
         let last = *items.last().unwrap_or(&0);
 
-        self.count(sc, proj, lastset, last, can_s);
+        let allowed = if can_s { allowed } else { Some(&[][..]) };
+        self.count(sc, proj, lastset, last, can_s, allowed);
         let mut i_ext: Vec<(u32, u32)> = Vec::new();
         let mut s_ext: Vec<(u32, u32)> = Vec::new();
         for &y in &sc.i_touched {
@@ -277,44 +302,95 @@ impl Ctx<'_> {
             .map(|&(_, c)| Vec::with_capacity(c as usize))
             .collect();
         let lastset_owned: Vec<u32> = lastset.to_vec();
+        let s_items: Vec<u32> = s_ext.iter().map(|&(y, _)| y).collect();
         self.project(
             sc,
             proj,
             &lastset_owned,
             last,
-            !s_ext.is_empty(),
+            &s_items,
             &mut i_proj,
             &mut s_proj,
         );
+        // The children's pruning set: this pattern's frequent s-extensions (unknown when it could not
+        // s-extend, e.g. before a required first item is in).
+        let child_allowed: Option<&[u32]> = if can_s { Some(&s_items) } else { None };
         for &(y, _) in &i_ext {
             sc.i_slot[y as usize] = NONE;
         }
         for &(y, _) in &s_ext {
             sc.s_slot[y as usize] = NONE;
         }
-        for ((y, c), p) in i_ext.into_iter().zip(i_proj) {
-            items.push(y);
-            *ends.last_mut().unwrap_or(&mut 0) += 1;
-            let r = self.grow(sc, items, ends, &p, c, out);
-            items.pop();
-            if let Some(e) = ends.last_mut() {
-                *e -= 1;
+        // Children as (is i-extension, item, support, projection), in output order.
+        let children: Vec<(bool, u32, u32, Vec<Entry>)> = i_ext
+            .into_iter()
+            .zip(i_proj)
+            .map(|((y, c), p)| (true, y, c, p))
+            .chain(
+                s_ext
+                    .into_iter()
+                    .zip(s_proj)
+                    .map(|((y, c), p)| (false, y, c, p)),
+            )
+            .collect();
+        let child = |sc: &mut Scratch,
+                     items: &mut Vec<u32>,
+                     ends: &mut Vec<u32>,
+                     (is_i, y, c, p): &(bool, u32, u32, Vec<Entry>),
+                     out: &mut Vec<Pattern>| {
+            items.push(*y);
+            if *is_i {
+                *ends.last_mut().unwrap_or(&mut 0) += 1;
+            } else {
+                ends.push(items.len() as u32);
             }
-            r?;
-        }
-        for ((y, c), p) in s_ext.into_iter().zip(s_proj) {
-            items.push(y);
-            ends.push(items.len() as u32);
-            let r = self.grow(sc, items, ends, &p, c, out);
+            let r = self.grow(sc, items, ends, p, *c, child_allowed, out);
             items.pop();
-            ends.pop();
-            r?;
+            if *is_i {
+                if let Some(e) = ends.last_mut() {
+                    *e -= 1;
+                }
+            } else {
+                ends.pop();
+            }
+            r
+        };
+        // Near the root a subtree can hold most of the work (a few long sequences support deep
+        // patterns): its children are mined in parallel too, each with its own scratch, and their
+        // patterns appended in child order, so the output does not depend on the thread count.
+        if items.len() <= 2 && proj.len() >= PAR_MIN_PROJECTION && children.len() > 1 {
+            let n = self.d.n_ranks();
+            let parts: Vec<Result<Vec<Pattern>, MiningError>> = children
+                .par_iter()
+                .map(|ch| {
+                    let mut sc = Scratch::new(n);
+                    let (mut items, mut ends) = (items.clone(), ends.clone());
+                    let mut part = Vec::new();
+                    child(&mut sc, &mut items, &mut ends, ch, &mut part)?;
+                    Ok(part)
+                })
+                .collect();
+            for part in parts {
+                out.extend(part?);
+            }
+        } else {
+            for ch in &children {
+                child(sc, items, ends, ch, out)?;
+            }
         }
         Ok(())
     }
 
     /// Counts, per sequence once, the frequent-extension candidates of a projection.
-    fn count(&self, sc: &mut Scratch, proj: &[Entry], lastset: &[u32], last: u32, can_s: bool) {
+    fn count(
+        &self,
+        sc: &mut Scratch,
+        proj: &[Entry],
+        lastset: &[u32],
+        last: u32,
+        can_s: bool,
+        allowed: Option<&[u32]>,
+    ) {
         let d = self.d;
         let times = d.times.as_deref();
         let mut prev_sid = u32::MAX;
@@ -344,6 +420,30 @@ impl Ctx<'_> {
                         bump(&mut sc.s_stamp, &mut sc.s_cnt, &mut sc.s_touched, y, tick);
                     }
                 }
+            } else if let (Some(idx), Some(a)) = (
+                &self.idx,
+                allowed.filter(|a| use_index(a.len(), seq_end - pos - 1)),
+            ) {
+                let sid = e.sid as usize;
+                for &y in a {
+                    if idx
+                        .positions(sid, y)
+                        .last()
+                        .is_some_and(|&q| q as usize > pos)
+                    {
+                        bump(&mut sc.s_stamp, &mut sc.s_cnt, &mut sc.s_touched, y, tick);
+                    }
+                }
+                let ps = idx.positions(sid, last);
+                for &q in &ps[ps.partition_point(|&q| q as usize <= pos)..] {
+                    let set = d.set(q as usize);
+                    if set.last().is_some_and(|&m| m > last) && contains_all(set, lastset) {
+                        let from = set.partition_point(|&x| x <= last);
+                        for &y in &set[from..] {
+                            bump(&mut sc.i_stamp, &mut sc.i_cnt, &mut sc.i_touched, y, tick);
+                        }
+                    }
+                }
             } else {
                 for q in pos + 1..seq_end {
                     let set = d.set(q);
@@ -371,12 +471,13 @@ impl Ctx<'_> {
         proj: &[Entry],
         lastset: &[u32],
         last: u32,
-        any_s: bool,
+        s_items: &[u32],
         i_proj: &mut [Vec<Entry>],
         s_proj: &mut [Vec<Entry>],
     ) {
         let d = self.d;
         let times = d.times.as_deref();
+        let any_s = !s_items.is_empty();
         if !self.constrained {
             for e in proj {
                 sc.tick += 1;
@@ -394,6 +495,37 @@ impl Ctx<'_> {
                             ..*e
                         });
                     }
+                }
+                if let Some(idx) = self
+                    .idx
+                    .as_ref()
+                    .filter(|_| use_index(s_items.len(), seq_end - pos - 1))
+                {
+                    // Same entries as the scan below, found through the position index: the first
+                    // occurrence after `pos` of each frequent s-extension, and the itemsets after `pos`
+                    // holding the last item for the i-extensions, in position order.
+                    let sid = e.sid as usize;
+                    for (slot, &y) in s_items.iter().enumerate() {
+                        let ps = idx.positions(sid, y);
+                        if let Some(&q) = ps.get(ps.partition_point(|&q| q as usize <= pos)) {
+                            s_proj[slot].push(Entry { pos: q, ..*e });
+                        }
+                    }
+                    let ps = idx.positions(sid, last);
+                    for &q in &ps[ps.partition_point(|&q| q as usize <= pos)..] {
+                        let set = d.set(q as usize);
+                        if set.last().is_some_and(|&m| m > last) && contains_all(set, lastset) {
+                            let from = set.partition_point(|&x| x <= last);
+                            for &y in &set[from..] {
+                                let slot = sc.i_slot[y as usize];
+                                if slot != NONE && sc.i_stamp[y as usize] != tick {
+                                    sc.i_stamp[y as usize] = tick;
+                                    i_proj[slot as usize].push(Entry { pos: q, ..*e });
+                                }
+                            }
+                        }
+                    }
+                    continue;
                 }
                 for q in pos + 1..seq_end {
                     let set = d.set(q);
@@ -488,6 +620,72 @@ impl Ctx<'_> {
     }
 }
 
+/// Whether looking `candidates` items up in the position index beats scanning a suffix of `suffix`
+/// itemsets (a lookup is two short binary searches; a scanned itemset costs about one bump per item;
+/// the factor was tuned on BMS1 and BMS2).
+#[inline]
+fn use_index(candidates: usize, suffix: usize) -> bool {
+    candidates * 2 < suffix
+}
+
+/// For every sequence, its distinct items (sorted) and each one's itemset positions (ascending), in
+/// flat arrays: one `u32` per item occurrence plus two per (sequence, distinct item).
+struct PosIndex {
+    /// Sequence `s`'s distinct items are `items[seq_off[s]..seq_off[s + 1]]`.
+    seq_off: Vec<u32>,
+    items: Vec<u32>,
+    /// Positions of `items[k]` are `pos[pos_off[k]..pos_off[k + 1]]`.
+    pos_off: Vec<u32>,
+    pos: Vec<u32>,
+}
+
+impl PosIndex {
+    fn build(d: &Dense) -> PosIndex {
+        let mut idx = PosIndex {
+            seq_off: Vec::with_capacity(d.n_seqs() + 1),
+            items: Vec::new(),
+            pos_off: vec![0],
+            pos: Vec::with_capacity(d.items.len()),
+        };
+        idx.seq_off.push(0);
+        let mut pairs: Vec<(u32, u32)> = Vec::new();
+        for sid in 0..d.n_seqs() {
+            pairs.clear();
+            for q in d.seq(sid) {
+                pairs.extend(d.set(q).iter().map(|&y| (y, q as u32)));
+            }
+            pairs.sort_unstable();
+            for (k, &(y, q)) in pairs.iter().enumerate() {
+                if k == 0 || pairs[k - 1].0 != y {
+                    if k > 0 {
+                        idx.pos_off.push(idx.pos.len() as u32);
+                    }
+                    idx.items.push(y);
+                }
+                idx.pos.push(q);
+            }
+            if !pairs.is_empty() {
+                idx.pos_off.push(idx.pos.len() as u32);
+            }
+            idx.seq_off.push(idx.items.len() as u32);
+        }
+        idx
+    }
+
+    /// Ascending itemset positions of item `y` in sequence `sid` (empty when absent).
+    #[inline]
+    fn positions(&self, sid: usize, y: u32) -> &[u32] {
+        let (a, b) = (self.seq_off[sid] as usize, self.seq_off[sid + 1] as usize);
+        match self.items[a..b].binary_search(&y) {
+            Ok(k) => {
+                let k = a + k;
+                &self.pos[self.pos_off[k] as usize..self.pos_off[k + 1] as usize]
+            }
+            Err(_) => &[],
+        }
+    }
+}
+
 /// Sorts `v[b..]` by position (latest start first) and keeps one entry per position.
 pub(crate) fn dedup_tail(v: &mut Vec<Entry>, b: usize) {
     v[b..].sort_unstable_by(|x, y| x.pos.cmp(&y.pos).then(y.start.cmp(&x.start)));
@@ -548,6 +746,73 @@ mod tests {
         let lines: Vec<String> = sink.patterns.iter().map(|p| p.to_spmf()).collect();
         assert!(lines.contains(&"1 -1 2 3 -1 #SUP: 2".to_string()));
         assert!(!lines.contains(&"1 2 -1 4 -1 3 -1 2 -1 #SUP: 1".to_string()));
+    }
+
+    /// Long sequences over few items send most nodes down the position-index path (few candidate
+    /// s-extensions, long suffixes); SPADE, which shares no code with it, must find the same patterns.
+    #[test]
+    fn position_index_path_agrees_with_spade() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |m: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % m
+        };
+        // Four common items among 44: few frequent s-extensions, long suffixes.
+        fn item(next: &mut impl FnMut(u64) -> u64) -> u32 {
+            if next(5) != 0 {
+                next(4) as u32
+            } else {
+                4 + next(40) as u32
+            }
+        }
+        let seqs: Vec<Vec<Vec<u32>>> = (0..80)
+            .map(|_| {
+                let len = 60 + next(120) as usize;
+                (0..len)
+                    .map(|_| {
+                        let a = item(&mut next);
+                        let mut set = vec![a];
+                        if next(3) == 0 {
+                            let b = item(&mut next);
+                            if b != a {
+                                set.push(b);
+                            }
+                        }
+                        set.sort_unstable();
+                        set
+                    })
+                    .collect()
+            })
+            .collect();
+        let db = from_nested(&seqs);
+        let run = |m: &dyn Miner| {
+            let mut sink = CollectSink::new();
+            m.mine(&db, &mut sink).unwrap();
+            let mut v: Vec<String> = sink.patterns.iter().map(|p| p.to_spmf()).collect();
+            v.sort();
+            v
+        };
+        for (min, max_len) in [(60, 4), (70, 5)] {
+            let ps = PrefixSpan::params()
+                .min_count(min)
+                .max_len(max_len)
+                .check()
+                .unwrap();
+            let sp = crate::spade::Spade::params()
+                .min_count(min)
+                .max_len(max_len)
+                .check()
+                .unwrap();
+            let (a, b) = (run(&ps), run(&sp));
+            assert!(
+                a.len() > 100,
+                "too few patterns to exercise anything: {}",
+                a.len()
+            );
+            assert_eq!(a, b, "min {min} max_len {max_len}");
+        }
     }
 
     #[test]
