@@ -434,14 +434,9 @@ impl Ctx<'_> {
                         bump(&mut sc.s_stamp, &mut sc.s_cnt, &mut sc.s_touched, y, tick);
                     }
                 }
-                let ps = idx.positions(sid, last);
-                for &q in &ps[ps.partition_point(|&q| q as usize <= pos)..] {
-                    let set = d.set(q as usize);
-                    if set.last().is_some_and(|&m| m > last) && contains_all(set, lastset) {
-                        let from = set.partition_point(|&x| x <= last);
-                        for &y in &set[from..] {
-                            bump(&mut sc.i_stamp, &mut sc.i_cnt, &mut sc.i_touched, y, tick);
-                        }
+                for (_, tail) in idx.i_extension_sets(d, sid, pos, lastset, last) {
+                    for &y in tail {
+                        bump(&mut sc.i_stamp, &mut sc.i_cnt, &mut sc.i_touched, y, tick);
                     }
                 }
             } else {
@@ -511,17 +506,12 @@ impl Ctx<'_> {
                             s_proj[slot].push(Entry { pos: q, ..*e });
                         }
                     }
-                    let ps = idx.positions(sid, last);
-                    for &q in &ps[ps.partition_point(|&q| q as usize <= pos)..] {
-                        let set = d.set(q as usize);
-                        if set.last().is_some_and(|&m| m > last) && contains_all(set, lastset) {
-                            let from = set.partition_point(|&x| x <= last);
-                            for &y in &set[from..] {
-                                let slot = sc.i_slot[y as usize];
-                                if slot != NONE && sc.i_stamp[y as usize] != tick {
-                                    sc.i_stamp[y as usize] = tick;
-                                    i_proj[slot as usize].push(Entry { pos: q, ..*e });
-                                }
+                    for (q, tail) in idx.i_extension_sets(d, sid, pos, lastset, last) {
+                        for &y in tail {
+                            let slot = sc.i_slot[y as usize];
+                            if slot != NONE && sc.i_stamp[y as usize] != tick {
+                                sc.i_stamp[y as usize] = tick;
+                                i_proj[slot as usize].push(Entry { pos: q, ..*e });
                             }
                         }
                     }
@@ -670,6 +660,27 @@ impl PosIndex {
             idx.seq_off.push(idx.items.len() as u32);
         }
         idx
+    }
+
+    /// The itemsets after `pos` in sequence `sid` that contain the whole `lastset` (so also its `last`
+    /// item: they are found among `last`'s positions), in position order, each with its items above
+    /// `last` — the candidates of an i-extension.
+    fn i_extension_sets<'a>(
+        &'a self,
+        d: &'a Dense,
+        sid: usize,
+        pos: usize,
+        lastset: &'a [u32],
+        last: u32,
+    ) -> impl Iterator<Item = (u32, &'a [u32])> + 'a {
+        let ps = self.positions(sid, last);
+        ps[ps.partition_point(|&q| q as usize <= pos)..]
+            .iter()
+            .filter_map(move |&q| {
+                let set = d.set(q as usize);
+                (set.last().is_some_and(|&m| m > last) && contains_all(set, lastset))
+                    .then(|| (q, &set[set.partition_point(|&x| x <= last)..]))
+            })
     }
 
     /// Ascending itemset positions of item `y` in sequence `sid` (empty when absent).
