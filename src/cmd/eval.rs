@@ -100,7 +100,11 @@ pub fn run(args: Args, _global: &Global) -> anyhow::Result<()> {
     if table.is_empty() {
         bail!("{}: no `{}` rows", args.features.display(), split.name());
     }
-    let (id_column, ids) = (table.id_column.clone(), table.ids.clone());
+    // The ids are only needed for --predictions (`dataset_owned` consumes the table).
+    let ids = args
+        .predictions
+        .is_some()
+        .then(|| (table.id_column.clone(), table.ids.clone()));
     let ds = dataset_owned(table, h.n_classes, h.seq_vocab.as_ref())?;
     let t = Instant::now();
     let proba = trained.model.predict_proba(&ds);
@@ -109,8 +113,8 @@ pub fn run(args: Args, _global: &Global) -> anyhow::Result<()> {
         bail!("no rows to evaluate");
     };
     let rep = metrics::report(y, proba.view());
-    if let Some(out) = &args.predictions {
-        write_predictions(out, &id_column, &ids, y, &proba)?;
+    if let (Some(out), Some((id_column, ids))) = (&args.predictions, &ids) {
+        write_predictions(out, id_column, ids, y, &proba)?;
     }
     if args.json {
         let v = serde_json::json!({
