@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use cartseq_data::{ItemId, KeyId, SequenceDb, SequenceDbBuilder};
-use cartseq_mining::features::{GapConstraint, PatternMatcher, Reference, SeqPattern};
+use cartseq_mining::discriminative::{GapConstraint, PatternMatcher, Reference, SeqPattern};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 

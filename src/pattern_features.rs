@@ -7,7 +7,7 @@
 //!    support, at most `--pattern-max-len` items, honouring `--pattern-max-gap`), and their union is the
 //!    candidate set.
 //! 3. Each candidate is scored on the training rows by `--pattern-select` (information gain, chi-square
-//!    or support difference; see `cartseq_mining::features::discriminate`) and the best K are kept.
+//!    or support difference; see `cartseq_mining::discriminative::measures`) and the best K are kept.
 //! 4. One pass of the multi-pattern matcher over every row's sequence gives three columns per kept
 //!    pattern: `pat<NN>_occurs` (0/1), `pat<NN>_count` (non-overlapping occurrences) and
 //!    `pat<NN>_since_h` (hours from the end of the last occurrence to the cutoff; −1 when it never
@@ -18,7 +18,7 @@
 
 use anyhow::Context;
 use cartseq_data::{Dictionary, EventLog, ItemId, KeyId, SequenceDb, SequenceDbBuilder};
-use cartseq_mining::features::{
+use cartseq_mining::discriminative::{
     select_discriminative, GapConstraint, Measure, PatternMatcher, Reference, SeqPattern,
 };
 use cartseq_mining::{CollectSink, Miner, PrefixSpan};

@@ -40,6 +40,6 @@ pub use pattern::Pattern;
 pub use prefixspan::PrefixSpan;
 pub use sink::{CollectSink, PatternSink, TopKSink, WriteSink};
 pub use spade::Spade;
-pub mod features;
+pub mod discriminative;
 pub mod itemsets;
 pub mod rules;

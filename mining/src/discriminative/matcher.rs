@@ -46,7 +46,7 @@
 use cartseq_data::{ItemId, SequenceDb};
 use rayon::prelude::*;
 
-use super::FeatureError;
+use super::DiscriminativeError;
 
 /// One sequential pattern to match: itemsets in order, each non-empty.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -58,14 +58,14 @@ pub struct SeqPattern {
 impl SeqPattern {
     /// A pattern from itemsets; items are sorted and de-duplicated. Empty itemsets or an empty pattern
     /// are refused.
-    pub fn new(itemsets: Vec<Vec<ItemId>>) -> Result<Self, FeatureError> {
+    pub fn new(itemsets: Vec<Vec<ItemId>>) -> Result<Self, DiscriminativeError> {
         if itemsets.is_empty() {
-            return Err(FeatureError::EmptyPattern);
+            return Err(DiscriminativeError::EmptyPattern);
         }
         let mut out = Vec::with_capacity(itemsets.len());
         for mut set in itemsets {
             if set.is_empty() {
-                return Err(FeatureError::EmptyPattern);
+                return Err(DiscriminativeError::EmptyPattern);
             }
             set.sort_unstable();
             set.dedup();
@@ -75,7 +75,7 @@ impl SeqPattern {
     }
 
     /// A pattern of single-item itemsets (`⟨a⟩ ⟨b⟩ …`).
-    pub fn of_items(items: &[u32]) -> Result<Self, FeatureError> {
+    pub fn of_items(items: &[u32]) -> Result<Self, DiscriminativeError> {
         SeqPattern::new(items.iter().map(|&i| vec![ItemId(i)]).collect())
     }
 
@@ -199,9 +199,9 @@ impl PatternMatcher {
         patterns: &[SeqPattern],
         gap: GapConstraint,
         reference: Reference,
-    ) -> Result<Self, FeatureError> {
+    ) -> Result<Self, DiscriminativeError> {
         if gap.max_gap == Some(0) {
-            return Err(FeatureError::Option(
+            return Err(DiscriminativeError::Option(
                 "max gap 0 cannot be satisfied (1 = adjacent itemsets)".into(),
             ));
         }
@@ -212,15 +212,16 @@ impl PatternMatcher {
         elem_start.push(0u32);
         for (p, pat) in patterns.iter().enumerate() {
             if pat.is_empty() || pat.itemsets.iter().any(|s| s.is_empty()) {
-                return Err(FeatureError::EmptyPattern);
+                return Err(DiscriminativeError::EmptyPattern);
             }
             for set in &pat.itemsets {
                 elem_pattern.push(p as u32);
                 elem_size.push(set.len() as u32);
                 item_bound = item_bound.max(set.iter().map(|i| i.index() + 1).max().unwrap_or(0));
             }
-            let n = u32::try_from(elem_pattern.len())
-                .map_err(|_| FeatureError::Option("more than 4 billion pattern itemsets".into()))?;
+            let n = u32::try_from(elem_pattern.len()).map_err(|_| {
+                DiscriminativeError::Option("more than 4 billion pattern itemsets".into())
+            })?;
             elem_start.push(n);
         }
         // Inverted index by counting sort: item → elements, elements ascending.

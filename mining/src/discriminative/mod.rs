@@ -1,5 +1,7 @@
-//! Sequential patterns as features: one-pass matching of many patterns ([`matcher`]) and the
-//! discrimination measures that choose which mined patterns to keep ([`discriminate`]).
+//! Discriminative sequential patterns: the patterns that best separate the classes of a prediction
+//! task, and where they occur. One-pass matching of many patterns against every sequence ([`matcher`]:
+//! occurs, non-overlapping count, time since the last occurrence) and the discrimination measures that
+//! choose which mined patterns to keep ([`measures`]).
 //!
 //! The pipeline (driven from the binary crate's `pattern_features`): mine patterns per class on the
 //! training sequences only, take their union as candidates, count each candidate's support per class
@@ -7,17 +9,17 @@
 //! ([`select_discriminative`]), then match the kept patterns against every sequence to get the
 //! occurs / count / time-since-last features.
 
-pub mod discriminate;
 pub mod matcher;
+pub mod measures;
 
-pub use discriminate::{top_k, Measure};
 pub use matcher::{GapConstraint, PatternMatcher, PatternMatches, Reference, SeqPattern};
+pub use measures::{top_k, Measure};
 
 use cartseq_data::SequenceDb;
 
-/// An error while compiling patterns or selecting features.
+/// An error while compiling patterns or selecting the discriminative ones.
 #[derive(Debug, thiserror::Error)]
-pub enum FeatureError {
+pub enum DiscriminativeError {
     /// A pattern with no itemsets or an empty itemset.
     #[error("a pattern must have at least one itemset and no empty itemset")]
     EmptyPattern,
@@ -48,16 +50,16 @@ pub fn select_discriminative(
     measure: Measure,
     gap: GapConstraint,
     k: usize,
-) -> Result<Vec<ScoredPattern>, FeatureError> {
+) -> Result<Vec<ScoredPattern>, DiscriminativeError> {
     if labels.len() != train.len() {
-        return Err(FeatureError::Option(format!(
+        return Err(DiscriminativeError::Option(format!(
             "{} labels for {} training sequences",
             labels.len(),
             train.len()
         )));
     }
     if let Some(&bad) = labels.iter().find(|&&c| c >= n_classes) {
-        return Err(FeatureError::Option(format!(
+        return Err(DiscriminativeError::Option(format!(
             "label {bad} is not below {n_classes} classes"
         )));
     }
