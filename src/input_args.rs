@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use cartseq_data::input::{open_input, LineReader};
-use cartseq_data::presets::{read_events_from, read_sequences_from};
+use cartseq_data::{load::read_sequences_from, presets::read_events_from};
 use cartseq_data::time::{parse_date, parse_duration, TimeFormat};
 use cartseq_data::{
     ColumnRef, Dictionary, EventLog, GenericSpec, GroupBy, ItemsetMode, OnError, Preset,

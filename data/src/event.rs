@@ -79,6 +79,38 @@ impl Action {
     }
 }
 
+/// Maps an action spelling used by public logs to a canonical [`Action`]; `None` for a custom name.
+pub fn canonical_action(raw: &str) -> Option<Action> {
+    let mut buf = [0u8; 24];
+    let b = raw.trim().as_bytes();
+    if b.len() > buf.len() {
+        return None;
+    }
+    let mut n = 0;
+    for &c in b {
+        if c != b'_' && c != b'-' && c != b' ' {
+            buf[n] = c.to_ascii_lowercase();
+            n += 1;
+        }
+    }
+    Some(match &buf[..n] {
+        b"view" | b"pv" | b"click" | b"clicks" | b"detail" | b"pageview" | b"productview"
+        | b"itemview" | b"views" => Action::View,
+        b"search" | b"query" => Action::Search,
+        b"cart" | b"cartadd" | b"addtocart" | b"addcart" | b"addtobasket" | b"basket" => {
+            Action::CartAdd
+        }
+        b"cartremove" | b"removefromcart" | b"removecart" | b"removefrombasket" => {
+            Action::CartRemove
+        }
+        b"cartmodify" | b"cartupdate" | b"updatecart" => Action::CartModify,
+        b"fav" | b"favorite" | b"favourite" | b"wishlist" | b"collect" | b"like" => Action::Fav,
+        b"buy" | b"purchase" | b"transaction" | b"order" | b"checkout" | b"sale" => Action::Buy,
+        b"return" | b"refund" | b"cancel" | b"cancellation" => Action::Return,
+        _ => return None,
+    })
+}
+
 /// One event of a behaviour log. Names are ids into the reader's [`crate::Dictionary`].
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Event {
@@ -99,4 +131,17 @@ pub struct Event {
     pub quantity: Option<f32>,
     /// Unit price, when known.
     pub price: Option<f32>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_actions() {
+        assert_eq!(canonical_action("addtocart"), Some(Action::CartAdd));
+        assert_eq!(canonical_action("Add_To_Cart"), Some(Action::CartAdd));
+        assert_eq!(canonical_action("pv"), Some(Action::View));
+        assert_eq!(canonical_action("share"), None);
+    }
 }

@@ -9,6 +9,9 @@
 //! * [`presets`] — streaming readers for Taobao, Yoochoose, Diginetica, Online Retail, Tianchi, RetailRocket,
 //!   generic CSV, SPMF and basket files;
 //! * [`sessions`] — grouping events into sequences (users, sessions, inactivity gaps, tokens, filters);
+//! * [`token_sequences`] — windowed token sequences (a key's last N events before a cutoff, as
+//!   tokens): the one function behind every per-row or per-user sequence of the pipeline;
+//! * [`load`] — any input file (event log, SPMF, baskets) straight into a [`SequenceDb`];
 //! * [`time`] — durations and dates without a calendar dependency;
 //! * [`spmf`] — reading and writing SPMF's sequence format losslessly;
 //! * [`sequence_db`] — the [`SequenceDb`]: one flat item array with itemset and sequence offsets, plus
@@ -16,6 +19,18 @@
 //!
 //! The design choice worth knowing: readers intern names *while they stream*, so a row never allocates
 //! once its names have been seen, and the sequence database holds four bytes per item plus offsets.
+//!
+//! Dependencies between the modules point one way, from the top of this list down:
+//!
+//! 1. [`load`] (file → sequences) uses the readers and the builders below it;
+//! 2. [`token_sequences`] uses [`sessions`] (grouping, token naming);
+//! 3. [`sessions`] uses the event log, the dictionary and the sequence database;
+//! 4. the readers [`presets`] and [`spmf`] use [`input`], [`event`], [`event_log`], [`dictionary`] and
+//!    [`sequence_db`];
+//! 5. [`event`] (including the action synonyms, [`event::canonical_action`]), [`ids`], [`time`],
+//!    [`error`] and [`input`] import nothing above them.
+//!
+//! No module imports one above it, so a reader never depends on how its events are grouped later.
 
 pub mod dictionary;
 pub mod error;
@@ -23,17 +38,21 @@ pub mod event;
 pub mod event_log;
 pub mod ids;
 pub mod input;
+pub mod load;
 pub mod presets;
 pub mod sequence_db;
 pub mod sessions;
 pub mod spmf;
 pub mod time;
+pub mod token_sequences;
 
 pub use dictionary::{Dictionary, Vocab};
 pub use error::{DataError, Location, OnError, SkipReport};
-pub use event::{Action, Event, Timestamp};
+pub use event::{canonical_action, Action, Event, Timestamp};
 pub use event_log::EventLog;
 pub use ids::{ActionId, CategoryId, ItemId, KeyId, ProductId};
+pub use load::{read_sequences, read_sequences_from};
 pub use presets::{ColumnRef, GenericSpec, Preset, PresetConfig};
 pub use sequence_db::{SequenceDb, SequenceDbBuilder};
 pub use sessions::{build_sequences, GroupBy, ItemsetMode, SequenceOptions, Token};
+pub use token_sequences::{token_sequences, KeyIndex, SequenceCut, TokenSequences, TokenWindow};

@@ -26,7 +26,7 @@ use hashbrown::HashMap;
 
 use crate::dictionary::{Dictionary, Vocab};
 use crate::error::{DataError, Location, OnError, SkipReport};
-use crate::event::{Action, Event, Timestamp};
+use crate::event::{canonical_action, Action, Event, Timestamp};
 use crate::event_log::EventLog;
 use crate::ids::{ActionId, CategoryId, ItemId, KeyId, ProductId};
 use crate::input::{open_input, LineReader, DEFAULT_MAX_LINE};
@@ -252,38 +252,6 @@ impl PresetConfig {
             max_line: DEFAULT_MAX_LINE,
         }
     }
-}
-
-/// Maps an action spelling used by public logs to a canonical [`Action`]; `None` for a custom name.
-pub fn canonical_action(raw: &str) -> Option<Action> {
-    let mut buf = [0u8; 24];
-    let b = raw.trim().as_bytes();
-    if b.len() > buf.len() {
-        return None;
-    }
-    let mut n = 0;
-    for &c in b {
-        if c != b'_' && c != b'-' && c != b' ' {
-            buf[n] = c.to_ascii_lowercase();
-            n += 1;
-        }
-    }
-    Some(match &buf[..n] {
-        b"view" | b"pv" | b"click" | b"clicks" | b"detail" | b"pageview" | b"productview"
-        | b"itemview" | b"views" => Action::View,
-        b"search" | b"query" => Action::Search,
-        b"cart" | b"cartadd" | b"addtocart" | b"addcart" | b"addtobasket" | b"basket" => {
-            Action::CartAdd
-        }
-        b"cartremove" | b"removefromcart" | b"removecart" | b"removefrombasket" => {
-            Action::CartRemove
-        }
-        b"cartmodify" | b"cartupdate" | b"updatecart" => Action::CartModify,
-        b"fav" | b"favorite" | b"favourite" | b"wishlist" | b"collect" | b"like" => Action::Fav,
-        b"buy" | b"purchase" | b"transaction" | b"order" | b"checkout" | b"sale" => Action::Buy,
-        b"return" | b"refund" | b"cancel" | b"cancellation" => Action::Return,
-        _ => return None,
-    })
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -1340,57 +1308,6 @@ pub fn read_basket<R: BufRead>(
     Ok((b.build(), skipped))
 }
 
-/// Reads any input into a [`SequenceDb`]: event presets are read with [`read_events_from`] and turned
-/// into sequences with [`crate::sessions::build_sequences`]; `spmf` and `basket` input are sequences
-/// already (only `min_len`/`max_len` apply; other sequence options are refused). `progress` receives the
-/// bytes read so far.
-pub fn read_sequences_from<R: BufRead>(
-    lines: &mut LineReader<R>,
-    cfg: &PresetConfig,
-    on_error: OnError,
-    dict: &mut Dictionary,
-    opts: &crate::sessions::SequenceOptions,
-    progress: &mut dyn FnMut(u64),
-) -> Result<(SequenceDb, SkipReport), DataError> {
-    if cfg.preset.yields_sequences() {
-        let unsupported = opts.event_only_options();
-        if !unsupported.is_empty() {
-            return Err(DataError::Option(format!(
-                "{} only apply to event logs; preset {} holds sequences already",
-                unsupported.join(", "),
-                cfg.preset
-            )));
-        }
-        let (db, skipped) = if cfg.preset == Preset::Spmf {
-            let r = crate::spmf::read_spmf(lines, on_error)?;
-            progress(lines.bytes_read());
-            *dict = r.dict;
-            (r.db, r.skipped)
-        } else {
-            read_basket(lines, on_error, dict, progress)?
-        };
-        let db = crate::sessions::filter_db(&db, opts)?;
-        return Ok((db, skipped));
-    }
-    let (log, skipped) = read_events_from(lines, cfg, on_error, dict, progress)?;
-    // The log is not needed afterwards: let the builder free its columns as it goes.
-    let db = crate::sessions::build_sequences_owned(log, dict, opts)?;
-    Ok((db, skipped))
-}
-
-/// [`read_sequences_from`] on a path (`-` = stdin, gzip auto-detected).
-pub fn read_sequences(
-    path: &Path,
-    cfg: &PresetConfig,
-    on_error: OnError,
-    dict: &mut Dictionary,
-    opts: &crate::sessions::SequenceOptions,
-) -> Result<(SequenceDb, SkipReport), DataError> {
-    let input = open_input(path)?;
-    let mut lines = LineReader::from_input(input).with_max_line(cfg.max_line);
-    read_sequences_from(&mut lines, cfg, on_error, dict, opts, &mut |_| {})
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1450,14 +1367,6 @@ mod tests {
         assert_eq!(f.get(line, 2), "d");
         assert!(f.split(r#"a,"b"#, b',').is_err());
         assert!(f.split(r#"a,"b"x,c"#, b',').is_err());
-    }
-
-    #[test]
-    fn canonical_actions() {
-        assert_eq!(canonical_action("addtocart"), Some(Action::CartAdd));
-        assert_eq!(canonical_action("Add_To_Cart"), Some(Action::CartAdd));
-        assert_eq!(canonical_action("pv"), Some(Action::View));
-        assert_eq!(canonical_action("share"), None);
     }
 
     #[test]

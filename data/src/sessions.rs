@@ -22,10 +22,9 @@ use hashbrown::HashMap;
 
 use crate::dictionary::{Dictionary, Vocab};
 use crate::error::DataError;
-use crate::event::Timestamp;
+use crate::event::{canonical_action, Timestamp};
 use crate::event_log::{EventLog, UNKNOWN_CATEGORY};
 use crate::ids::{ItemId, KeyId};
-use crate::presets::canonical_action;
 use crate::sequence_db::{SequenceDb, SequenceDbBuilder};
 
 /// What one sequence collects.
@@ -400,7 +399,7 @@ fn check_log(log: &EventLog, opts: &SequenceOptions) -> Result<(), DataError> {
 }
 
 /// The grouping column.
-fn keys_of(log: &EventLog, by: GroupBy) -> Result<&[KeyId], DataError> {
+pub(crate) fn keys_of(log: &EventLog, by: GroupBy) -> Result<&[KeyId], DataError> {
     match by {
         GroupBy::User => Ok(&log.user),
         GroupBy::Session => log.session.as_deref().ok_or_else(|| {
@@ -412,7 +411,7 @@ fn keys_of(log: &EventLog, by: GroupBy) -> Result<&[KeyId], DataError> {
 }
 
 /// Token of a dropped event in [`event_tokens`].
-const NONE: u32 = u32::MAX;
+pub(crate) const NONE: u32 = u32::MAX;
 
 /// Steps 1–3: replaces each event's product id in `tok` by the event's token ([`NONE`] when dropped
 /// by a filter). The log's own product column is not read (it may have been moved into `tok`).
@@ -431,7 +430,13 @@ fn event_tokens(
     let to = opts.to.map_or(i64::MAX, |t| t.0);
 
     // 2. Tokens.
-    let mut interner = TokenInterner::new(dict, opts.token);
+    let names = EventVocabs {
+        products: &dict.products,
+        categories: &dict.categories,
+        actions: &dict.actions,
+    };
+    let tokens = &mut dict.tokens;
+    let mut interner = TokenInterner::new(names, tokens, opts.token);
     for i in 0..n {
         let item = tok[i];
         tok[i] = NONE;
@@ -444,9 +449,9 @@ fn event_tokens(
         if needs_category && cat == UNKNOWN_CATEGORY {
             continue;
         }
-        tok[i] = interner.token(dict, a, item, cat.0)?;
+        tok[i] = interner.token(tokens, a, item, cat.0)?;
     }
-    interner.finish(dict, tok)?;
+    interner.finish(tokens, tok)?;
 
     // 3. Rare tokens.
     if opts.min_item_count > 1 {
@@ -725,15 +730,38 @@ fn action_mask(dict: &Dictionary, opts: &SequenceOptions) -> Result<[bool; 256],
     Ok(mask)
 }
 
+/// The vocabularies an event's token is named from (the parts of a [`Dictionary`] that tokens read,
+/// borrowed apart from the token vocabulary they are written to).
+#[derive(Clone, Copy)]
+pub(crate) struct EventVocabs<'a> {
+    pub products: &'a Vocab,
+    pub categories: &'a Vocab,
+    pub actions: &'a Vocab,
+}
+
+impl<'a> EventVocabs<'a> {
+    /// The event vocabularies of `dict`.
+    pub fn of(dict: &'a Dictionary) -> Self {
+        EventVocabs {
+            products: &dict.products,
+            categories: &dict.categories,
+            actions: &dict.actions,
+        }
+    }
+}
+
 /// Interns event tokens with dense caches (product/category/action → token) so an event costs an array
-/// look-up, not a string hash, once its token was seen.
+/// look-up, not a string hash, once its token was seen. This is the one place where a token's name is
+/// made (`view`, `cart_add:123`, `buy:Shoes`), for [`build_sequences`] and for
+/// [`crate::token_sequences`] alike.
 ///
 /// Item tokens into an empty token vocabulary take a faster road: the token of a product is numbered
 /// by first appearance without touching the vocabulary, whose names are filled in once at the end
 /// ([`TokenInterner::finish`]); when every product became a token in product order (the usual case:
 /// no filter, products read from this log), the token vocabulary simply shares the product names.
-struct TokenInterner {
+pub(crate) struct TokenInterner<'a> {
     kind: Token,
+    names: EventVocabs<'a>,
     by_index: Vec<u32>,
     by_pair: HashMap<(u8, u32), u32>,
     buf: String,
@@ -741,21 +769,23 @@ struct TokenInterner {
     first_seen: Option<Vec<u32>>,
 }
 
-impl TokenInterner {
-    fn new(dict: &mut Dictionary, kind: Token) -> Self {
+impl<'a> TokenInterner<'a> {
+    /// An interner of `kind` tokens named from `names`, writing new names to `tokens`.
+    pub fn new(names: EventVocabs<'a>, tokens: &mut Vocab, kind: Token) -> Self {
         let cap = match kind {
-            Token::Item => dict.products.len(),
-            Token::Category => dict.categories.len(),
-            Token::Action => dict.actions.len(),
+            Token::Item => names.products.len(),
+            Token::Category => names.categories.len(),
+            Token::Action => names.actions.len(),
             _ => 0,
         };
-        let fast = kind == Token::Item && dict.tokens.is_empty() && !dict.tokens.is_numeric();
+        let fast = kind == Token::Item && tokens.is_empty() && !tokens.is_numeric();
         if !fast {
             // At most one token per product/category/action: size the token index once.
-            dict.tokens.reserve(cap.saturating_sub(dict.tokens.len()));
+            tokens.reserve(cap.saturating_sub(tokens.len()));
         }
         TokenInterner {
             kind,
+            names,
             by_index: vec![u32::MAX; cap],
             by_pair: HashMap::new(),
             buf: String::new(),
@@ -765,21 +795,22 @@ impl TokenInterner {
 
     /// Completes the token vocabulary of the item-token fast road and renumbers `tok` in the (rare)
     /// case where two products share a name (a hand-made dictionary), so the result is exactly what
-    /// interning each token in turn would give. A no-op otherwise.
-    fn finish(self, dict: &mut Dictionary, tok: &mut [u32]) -> Result<(), DataError> {
+    /// interning each token in turn would give. A no-op otherwise. [`NONE`] entries are left alone.
+    pub fn finish(self, tokens: &mut Vocab, tok: &mut [u32]) -> Result<(), DataError> {
         let Some(first) = self.first_seen else {
             return Ok(());
         };
-        let identity = first.len() == dict.products.len()
+        let products = self.names.products;
+        let identity = first.len() == products.len()
             && first.iter().enumerate().all(|(i, &p)| p as usize == i);
         if identity {
-            dict.tokens = dict.products.clone();
+            *tokens = products.clone();
             return Ok(());
         }
-        dict.tokens.reserve(first.len());
+        tokens.reserve(first.len());
         let mut remap: Option<Vec<u32>> = None;
         for (pos, &p) in first.iter().enumerate() {
-            let t = intern_token(&mut dict.tokens, &dict.products.name(p))?;
+            let t = intern_token(tokens, &products.name(p))?;
             if t as usize != pos {
                 remap.get_or_insert_with(|| (0..first.len() as u32).collect())[pos] = t;
             }
@@ -792,20 +823,20 @@ impl TokenInterner {
         Ok(())
     }
 
-    fn token(
+    /// The token of an event with this action, product and category ([`UNKNOWN_CATEGORY`] when it has
+    /// none). An `action:category` token of an event without a category is its action's token.
+    pub fn token(
         &mut self,
-        dict: &mut Dictionary,
+        tokens: &mut Vocab,
         action: u8,
         item: u32,
         cat: u32,
     ) -> Result<u32, DataError> {
-        let Dictionary {
+        let EventVocabs {
             products,
             categories,
             actions,
-            tokens,
-            ..
-        } = dict;
+        } = self.names;
         let single = |v: &Vocab, id: u32, cache: &mut Vec<u32>, tokens: &mut Vocab| {
             let ix = id as usize;
             if ix >= cache.len() {
@@ -836,11 +867,14 @@ impl TokenInterner {
             Token::Item => single(products, item, &mut self.by_index, tokens),
             Token::Category => single(categories, cat, &mut self.by_index, tokens),
             Token::Action => single(actions, u32::from(action), &mut self.by_index, tokens),
+            Token::ActionCategory if cat == UNKNOWN_CATEGORY.0 => {
+                single(actions, u32::from(action), &mut self.by_index, tokens)
+            }
             Token::ActionItem | Token::ActionCategory => {
                 let (v, id) = if self.kind == Token::ActionItem {
-                    (&*products, item)
+                    (products, item)
                 } else {
-                    (&*categories, cat)
+                    (categories, cat)
                 };
                 if let Some(&t) = self.by_pair.get(&(action, id)) {
                     return Ok(t);

@@ -3,7 +3,8 @@
 //! the lines given.
 
 use cartseq_data::input::LineReader;
-use cartseq_data::presets::{read_events_from, read_sequences_from, Preset, PresetConfig};
+use cartseq_data::presets::{read_events_from, Preset, PresetConfig};
+use cartseq_data::read_sequences_from;
 use cartseq_data::{ColumnRef, DataError, Dictionary, GenericSpec, OnError, SequenceOptions};
 use proptest::prelude::*;
 

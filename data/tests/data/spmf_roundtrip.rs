@@ -1,25 +1,13 @@
 //! SPMF round trip on every file in ../shared/data/spmf/ (and the samples): read → write gives the same
 //! lines, ignoring runs of spaces, trailing spaces, blank lines and a missing final newline.
 
-#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
-
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use cartseq_data::input::LineReader;
 use cartseq_data::spmf::{read_spmf, write_spmf};
 use cartseq_data::OnError;
 
-fn shared_spmf_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/spmf");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("{} is missing (required when CI=true)", dir.display());
-    }
-    eprintln!("skipping: {} is absent", dir.display());
-    None
-}
+use crate::support::shared_data_dir;
 
 fn normalise(text: &str) -> Vec<String> {
     text.lines()
@@ -44,7 +32,9 @@ fn round_trip(path: &Path) {
 
 #[test]
 fn every_shared_spmf_file_round_trips() {
-    let Some(dir) = shared_spmf_dir() else { return };
+    let Some(dir) = shared_data_dir("spmf") else {
+        return;
+    };
     let mut n = 0;
     for e in std::fs::read_dir(&dir).unwrap() {
         let p = e.unwrap().path();
