@@ -6,7 +6,8 @@
 //! * [`sequential`] — partially-ordered rules as in RuleGrowth / ERMiner (Fournier-Viger et al. 2011,
 //!   2014): every item of X occurs before every item of Y, each side unordered; optionally within a
 //!   window of consecutive itemsets as in TRuleGrowth;
-//! * [`pattern`] — X ⇒ Y where X·Y is a frequent sequential pattern (X and Y are sequences);
+//! * [`pattern`] — X ⇒ Y where X·Y is a frequent sequential pattern (X and Y are sequences), and the
+//!   two-item "A then B" rules of the report ([`pattern::then_rules`]);
 //! * [`next`] — what follows a given sequence of tokens, ranked with count, confidence and lift;
 //! * [`format`] — SPMF's text format (Java's `Double.toString` for the measures).
 //!
@@ -166,6 +167,9 @@ pub enum RuleSort {
     Confidence,
     /// Support, then confidence, then lift.
     Support,
+    /// Confidence, then support, with no lift in between: the order of the report's "A then B" table
+    /// ([`pattern::then_rules`]).
+    ConfidenceSupport,
 }
 
 /// Filters applied to mined rules. All given conditions must hold.
@@ -267,6 +271,9 @@ fn compare(key: RuleSort, ma: &Measures, a: &Rule, mb: &Measures, b: &Rule) -> O
             .cmp(&a.support)
             .then(by(ma.confidence, mb.confidence))
             .then(by(ma.lift, mb.lift)),
+        RuleSort::ConfidenceSupport => {
+            by(ma.confidence, mb.confidence).then(b.support.cmp(&a.support))
+        }
     };
     first
         .then_with(|| a.antecedent.cmp(&b.antecedent))

@@ -8,6 +8,9 @@
 //! given patterns (possible only when the patterns were truncated, e.g. by a length limit on a side
 //! that cannot be, or a top-k cut) drops the rule rather than inventing a support.
 //!
+//! [`then_rules`] is the special case the report shows: A ⇒ B for every two-item pattern ⟨(A)(B)⟩
+//! ("A then B"), ordered by confidence, then support.
+//!
 //! Cost: one hash lookup per split point of every pattern; memory is a hash index over the patterns.
 
 use hashbrown::HashMap;
@@ -16,6 +19,7 @@ use rayon::prelude::*;
 use cartseq_data::ItemId;
 
 use super::{check_confidence, Rule, RuleError, RuleFilter, RuleKind, RuleSet, RuleSort};
+use crate::pattern::Pattern;
 
 /// A mined sequential pattern handed to [`pattern_rules`]: its itemsets and support count.
 pub type PatternRef<'a> = (Vec<&'a [ItemId]>, u32);
@@ -42,6 +46,14 @@ impl PatternRuleParams {
         self.filter = f;
         self
     }
+}
+
+/// The [`PatternRef`]s of mined patterns (what [`pattern_rules`] reads).
+pub fn pattern_refs<'a>(patterns: impl IntoIterator<Item = &'a Pattern>) -> Vec<PatternRef<'a>> {
+    patterns
+        .into_iter()
+        .map(|p| (p.itemsets().collect(), p.support))
+        .collect()
 }
 
 const SEP: u32 = u32::MAX;
@@ -96,6 +108,27 @@ pub fn pattern_rules(
         min_support,
     };
     set.sort(RuleSort::Lift);
+    Ok(set)
+}
+
+/// The "A then B" rules of mined `patterns` (over `n` sequences, absolute minimum support
+/// `min_support`): A ⇒ B for every pattern ⟨(A)(B)⟩ of two single-item itemsets, with A's and B's
+/// supports taken from the one-item patterns (a rule whose side is missing, possible only in a truncated
+/// pattern set, is dropped). Sorted by confidence descending, then support descending, then A, then B
+/// ([`RuleSort::ConfidenceSupport`]), so the order is total and the same for every miner.
+///
+/// For the whole answer pass every frequent pattern of at most two items; a top-k set (ties included,
+/// as [`crate::Miner::mine`] gives it) also works, since a pattern's items are at least as frequent as
+/// the pattern.
+pub fn then_rules(patterns: &[Pattern], n: usize, min_support: u32) -> Result<RuleSet, RuleError> {
+    let short = pattern_refs(patterns.iter().filter(|p| p.num_items() <= 2));
+    let params = PatternRuleParams::new(0.0)?.filter(RuleFilter {
+        max_antecedent: Some(1),
+        max_consequent: Some(1),
+        ..RuleFilter::default()
+    });
+    let mut set = pattern_rules(&short, n, min_support, &params)?;
+    set.sort(RuleSort::ConfidenceSupport);
     Ok(set)
 }
 
