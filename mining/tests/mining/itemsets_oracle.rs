@@ -1,12 +1,12 @@
 //! Property test: Apriori and FP-Growth against a brute-force oracle (every subset of the item universe
 //! counted directly) on random small basket databases, with and without a length limit.
 
-#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
-
 use cartseq_mining::itemsets::{
     Apriori, FpGrowth, ItemsetMiner, ItemsetParams, MinSupport, Transactions,
 };
 use proptest::prelude::*;
+
+use crate::support::proptest_cases;
 
 /// Every itemset over items 0..u with support ≥ minsup, as (items, support), sorted like the miners.
 fn oracle(tx: &[Vec<u32>], u: u32, minsup: u32, max_len: usize) -> Vec<(Vec<u32>, u32)> {
@@ -38,7 +38,7 @@ fn baskets() -> impl Strategy<Value = (u32, Vec<Vec<u32>>)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(300))]
+    #![proptest_config(proptest_cases(300))]
 
     #[test]
     fn miners_equal_oracle((u, raw) in baskets(), minsup in 1u32..6, max_len in 0usize..5) {

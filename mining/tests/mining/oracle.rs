@@ -4,12 +4,12 @@
 //! derived here from the oracle's frequent set by their plain definitions (pairwise sub-pattern tests),
 //! independently of the driver's one-item-extension shortcut.
 
-#![allow(clippy::unwrap_used)]
-
 use cartseq_data::{ItemId, KeyId, SequenceDb, SequenceDbBuilder};
 use cartseq_mining::bruteforce::BruteForce;
 use cartseq_mining::{Algorithm, CollectSink, Condense, MinSupport, Miner, Options, Pattern};
 use proptest::prelude::*;
+
+use crate::support::proptest_cases;
 
 type RawDb = Vec<Vec<(Vec<u32>, i64)>>;
 
@@ -150,7 +150,7 @@ fn run(algo: Algorithm, db: &SequenceDb, o: &Options) -> Vec<Pattern> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 1500, ..ProptestConfig::default() })]
+    #![proptest_config(proptest_cases(1500))]
 
     #[test]
     fn every_miner_agrees_with_the_oracle(raw in db_strategy(), o in options_strategy()) {

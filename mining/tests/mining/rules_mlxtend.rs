@@ -5,13 +5,13 @@
 //! `data/samples/retail_basket_sample.txt` at min support 0.01 and min confidence 0; both files are in
 //! the repository, so this test needs neither Python nor `../shared`.
 
-#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
-
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use cartseq_mining::itemsets::{FpGrowth, ItemsetMiner, ItemsetParams, MinSupport, Transactions};
+use cartseq_mining::itemsets::{FpGrowth, ItemsetMiner, ItemsetParams, MinSupport};
 use cartseq_mining::rules::association::{association_rules, AssociationParams};
+
+use crate::support::baskets;
 
 fn side(s: &[Vec<cartseq_data::ItemId>]) -> String {
     s.iter()
@@ -24,16 +24,7 @@ fn side(s: &[Vec<cartseq_data::ItemId>]) -> String {
 #[test]
 fn measures_equal_mlxtend() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let text = std::fs::read_to_string(root.join("data/samples/retail_basket_sample.txt")).unwrap();
-    let tx = Transactions::from_lists(
-        text.lines()
-            .map(|l| {
-                l.split_ascii_whitespace()
-                    .map(|t| t.parse::<u32>().unwrap())
-                    .collect::<Vec<_>>()
-            })
-            .filter(|v| !v.is_empty()),
-    );
+    let tx = baskets(&root.join("data/samples/retail_basket_sample.txt"));
     let fi = FpGrowth::new(ItemsetParams::new(MinSupport::parse("0.01").unwrap()))
         .unwrap()
         .mine(&tx)

@@ -5,9 +5,9 @@
 //! * sequential rules (RuleGrowth semantics, with and without a window) — every pair of disjoint
 //!   itemsets over the universe, occurrence checked by the definition (some split point / some window);
 //! * pattern rules — PrefixSpan's patterns turned into rules, against rules built from patterns and
-//!   supports counted by direct subsequence tests.
-
-#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+//!   supports counted by direct subsequence tests;
+//! * "A then B" rules — from a complete or a top-k pattern set, against every item pair counted
+//!   directly, in the documented order (confidence, support, A, B).
 
 use std::collections::BTreeMap;
 
@@ -15,11 +15,13 @@ use cartseq_data::sequence_db::from_nested;
 use cartseq_data::ItemId;
 use cartseq_mining::itemsets::{FpGrowth, ItemsetMiner, ItemsetParams, MinSupport, Transactions};
 use cartseq_mining::rules::association::{association_rules, AssociationParams};
-use cartseq_mining::rules::pattern::{pattern_rules, PatternRef, PatternRuleParams};
+use cartseq_mining::rules::pattern::{pattern_rules, then_rules, PatternRef, PatternRuleParams};
 use cartseq_mining::rules::sequential::{sequential_rules, SequentialParams};
 use cartseq_mining::rules::{Rule, RuleSet};
 use cartseq_mining::{CollectSink, Miner, PrefixSpan};
 use proptest::prelude::*;
+
+use crate::support::proptest_cases;
 
 type Key = (Vec<Vec<u32>>, Vec<Vec<u32>>);
 type Counts = (u32, u32, u32);
@@ -116,7 +118,7 @@ fn contains(s: &[Vec<u32>], p: &[Vec<u32>]) -> bool {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(250))]
+    #![proptest_config(proptest_cases(250))]
 
     #[test]
     fn association_rules_equal_oracle((u, raw) in baskets(), minsup in 1u32..5, conf_pct in 0u32..=100) {
@@ -215,5 +217,61 @@ proptest! {
             }
         }
         prop_assert_eq!(keyed(&rs), want);
+    }
+
+    #[test]
+    fn then_rules_equal_brute_force(
+        (u, raw) in sequences(),
+        minsup in 1u32..4,
+        top_k in prop::option::of(1usize..10),
+    ) {
+        let seqs: Vec<Vec<Vec<u32>>> = raw.iter().map(|s| norm(s)).collect();
+        let db = from_nested(&seqs);
+        let mut params = PrefixSpan::params().min_count(minsup).max_len(3);
+        if let Some(k) = top_k {
+            params = params.top_k(k);
+        }
+        let mut sink = CollectSink::new();
+        let stats = params.check().unwrap().mine(&db, &mut sink).unwrap();
+        let pats = sink.into_sorted();
+        let rs = then_rules(&pats, db.len(), stats.min_count).unwrap();
+        // Every pair (a, b), a possibly equal to b, with its support counted by definition.
+        let sup = |p: &[Vec<u32>]| seqs.iter().filter(|s| contains(s, p)).count() as u32;
+        let mut want: Vec<(u32, u32, u32, u32, u32)> = Vec::new();
+        for a in 0..u {
+            for b in 0..u {
+                let s = sup(&[vec![a], vec![b]]);
+                if s >= stats.min_count {
+                    want.push((a, b, s, sup(&[vec![a]]), sup(&[vec![b]])));
+                }
+            }
+        }
+        let conf = |w: &(u32, u32, u32, u32, u32)| f64::from(w.2) / f64::from(w.3);
+        want.sort_by(|x, y| {
+            conf(y).total_cmp(&conf(x)).then(y.2.cmp(&x.2)).then((x.0, x.1).cmp(&(y.0, y.1)))
+        });
+        let got: Vec<(u32, u32, u32, u32, u32)> = rs
+            .rules
+            .iter()
+            .map(|r| {
+                (
+                    r.antecedent[0][0].0,
+                    r.consequent[0][0].0,
+                    r.support,
+                    r.antecedent_support,
+                    r.consequent_support,
+                )
+            })
+            .collect();
+        prop_assert_eq!(&got, &want);
+        let n = db.len() as f64;
+        for (r, w) in rs.rules.iter().zip(&want) {
+            prop_assert_eq!(r.antecedent.len(), 1);
+            prop_assert_eq!(r.consequent.len(), 1);
+            let m = r.measures(db.len());
+            prop_assert_eq!(m.confidence, conf(w));
+            let lift = f64::from(w.2) * n / (f64::from(w.3) * f64::from(w.4));
+            prop_assert!(close(m.lift, lift), "lift {} vs {}", m.lift, lift);
+        }
     }
 }

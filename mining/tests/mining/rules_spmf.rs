@@ -4,85 +4,12 @@
 //!
 //! Skips with a printed reason when `../shared` is absent, except under `CI=true`.
 
-#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
-
-use std::io::BufRead;
-use std::path::{Path, PathBuf};
-
-use cartseq_data::input::LineReader;
-use cartseq_data::OnError;
-use cartseq_mining::itemsets::{
-    Apriori, FpGrowth, ItemsetMiner, ItemsetParams, MinSupport, Transactions,
-};
+use cartseq_mining::itemsets::{Apriori, FpGrowth, ItemsetMiner, ItemsetParams, MinSupport};
 use cartseq_mining::rules::association::{association_rules, AssociationParams};
 use cartseq_mining::rules::format::{itemset_line, rule_line};
 use cartseq_mining::rules::sequential::{sequential_rules, SequentialParams};
 
-fn shared() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared");
-    if p.join("reference").is_dir() {
-        return Some(p);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("CI=true but {} is missing", p.display());
-    }
-    eprintln!("skipping: {} not found", p.display());
-    None
-}
-
-fn reference(shared: &Path, rel: &str) -> Vec<String> {
-    let f = std::fs::File::open(shared.join("reference").join(rel)).expect("reference file");
-    let mut v: Vec<String> = std::io::BufReader::new(f)
-        .lines()
-        .map(|l| l.expect("utf-8"))
-        .filter(|l| !l.trim().is_empty())
-        .collect();
-    v.sort();
-    v
-}
-
-/// A FIMI/SPMF basket file: one transaction per line, items separated by spaces (CRLF tolerated).
-fn baskets(path: &Path) -> Transactions {
-    let text = std::fs::read_to_string(path).expect("basket file");
-    Transactions::from_lists(
-        text.lines()
-            .map(|l| {
-                l.split_ascii_whitespace()
-                    .map(|t| t.parse::<u32>().expect("item"))
-                    .collect::<Vec<_>>()
-            })
-            .filter(|v| !v.is_empty()),
-    )
-}
-
-fn spmf(path: &Path) -> cartseq_data::SequenceDb {
-    let f = std::fs::File::open(path).expect("spmf file");
-    let mut lr = LineReader::new(std::io::BufReader::new(f), path, false);
-    cartseq_data::spmf::read_spmf(&mut lr, OnError::Fail)
-        .expect("valid SPMF")
-        .db
-}
-
-fn diff(got: &mut Vec<String>, want: &[String], what: &str) {
-    got.sort();
-    if got.as_slice() != want {
-        let missing: Vec<_> = want
-            .iter()
-            .filter(|w| got.binary_search(w).is_err())
-            .take(5)
-            .collect();
-        let extra: Vec<_> = got
-            .iter()
-            .filter(|g| want.binary_search(g).is_err())
-            .take(5)
-            .collect();
-        panic!(
-            "{what}: {} lines vs {} in SPMF; missing {missing:?}; extra {extra:?}",
-            got.len(),
-            want.len()
-        );
-    }
-}
+use crate::support::{assert_same_lines, baskets, reference, shared, spmf_db};
 
 #[test]
 fn fpgrowth_and_apriori_itemsets_equal_spmf_on_retail() {
@@ -97,7 +24,7 @@ fn fpgrowth_and_apriori_itemsets_equal_spmf_on_retail() {
         let p = ItemsetParams::new(MinSupport::parse(sup).unwrap());
         let fp = FpGrowth::new(p.clone()).unwrap().mine(&tx).unwrap();
         let mut got: Vec<String> = fp.iter().map(|(s, c)| itemset_line(s, c)).collect();
-        diff(&mut got, &want, &format!("FP-Growth {sup}"));
+        assert_same_lines(&mut got, &want, &format!("FP-Growth {sup}"));
         let ap = Apriori::new(p).unwrap().mine(&tx).unwrap();
         assert_eq!(ap, fp, "Apriori = FP-Growth at {sup}");
     }
@@ -122,7 +49,7 @@ fn association_rules_equal_spmf_on_retail() {
             .iter()
             .map(|r| rule_line(rs.kind, r, rs.n))
             .collect();
-        diff(&mut got, &want, &format!("association rules {sup}/{conf}"));
+        assert_same_lines(&mut got, &want, &format!("association rules {sup}/{conf}"));
     }
 }
 
@@ -151,7 +78,7 @@ fn rulegrowth_equals_spmf() {
         ),
     ] {
         let want = reference(&sh, file);
-        let db = spmf(&sh.join("data").join(data));
+        let db = spmf_db(&sh.join("data").join(data));
         let p = SequentialParams::new(MinSupport::parse(sup).unwrap(), conf).unwrap();
         let rs = sequential_rules(&db, &p).unwrap();
         let mut got: Vec<String> = rs
@@ -159,6 +86,6 @@ fn rulegrowth_equals_spmf() {
             .iter()
             .map(|r| rule_line(rs.kind, r, rs.n))
             .collect();
-        diff(&mut got, &want, &format!("RuleGrowth {data}"));
+        assert_same_lines(&mut got, &want, &format!("RuleGrowth {data}"));
     }
 }
