@@ -9,6 +9,8 @@ use cartseq_data::{
 };
 use proptest::prelude::*;
 
+use crate::support::proptest_cases;
+
 const TOKENS: [Token; 5] = [
     Token::Item,
     Token::Category,
@@ -95,7 +97,7 @@ fn cut() -> impl Strategy<Value = SequenceCut> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+    #![proptest_config(proptest_cases(400))]
 
     #[test]
     fn token_sequences_equal_the_naive_definition(
