@@ -7,7 +7,7 @@
 use cartseq_data::sequence_db::from_nested;
 use cartseq_data::SequenceDb;
 use cartseq_mining::spade::{IdList, Joiner};
-use cartseq_mining::{CollectSink, Miner, PrefixSpan, Spade};
+use cartseq_mining::{Algorithm, CollectSink, MinSupport, Options};
 use criterion::{criterion_group, criterion_main, Criterion};
 
 fn synthetic(n: usize, seed: u64) -> SequenceDb {
@@ -35,22 +35,23 @@ fn synthetic(n: usize, seed: u64) -> SequenceDb {
 
 fn bench(c: &mut Criterion) {
     let db = synthetic(20_000, 42);
-    c.bench_function("prefixspan projection (20k seqs, min 100)", |b| {
-        let m = PrefixSpan::params().min_count(100).check().unwrap();
-        b.iter(|| {
-            let mut s = CollectSink::new();
-            m.mine(&db, &mut s).unwrap();
-            s.patterns.len()
-        })
-    });
-    c.bench_function("spade joins (20k seqs, min 100)", |b| {
-        let m = Spade::params().min_count(100).check().unwrap();
-        b.iter(|| {
-            let mut s = CollectSink::new();
-            m.mine(&db, &mut s).unwrap();
-            s.patterns.len()
-        })
-    });
+    for (name, algo) in [
+        ("prefixspan projection", Algorithm::PrefixSpan),
+        ("spade joins", Algorithm::Spade),
+    ] {
+        let opts = Options {
+            min_support: MinSupport::Count(100),
+            ..Options::default()
+        };
+        let m = algo.miner(opts).unwrap();
+        c.bench_function(&format!("{name} (20k seqs, min 100)"), |b| {
+            b.iter(|| {
+                let mut s = CollectSink::new();
+                m.mine(&db, &mut s).unwrap();
+                s.patterns.len()
+            })
+        });
+    }
     let a: Vec<(u32, u32)> = (0..50_000u32).map(|i| (i / 3, i % 3 * 2)).collect();
     let bb: Vec<(u32, u32)> = (0..50_000u32).map(|i| (i / 2, i % 2 * 3)).collect();
     let (la, lb) = (IdList::from_pairs(&a), IdList::from_pairs(&bb));

@@ -9,14 +9,13 @@
 //! **Cost**: exponential in the sequence length — only for tiny databases (tests). Sequences with more
 //! than [`MAX_ITEMS_PER_SEQUENCE`] items are refused.
 
-use cartseq_data::{ItemId, SequenceDb};
+use cartseq_data::ItemId;
 use hashbrown::{HashMap, HashSet};
 
 use crate::error::MiningError;
-use crate::miner::Miner;
+use crate::miner::{FrequentRun, Miner};
 use crate::params::{FromOptions, Options, Params};
 use crate::pattern::Pattern;
-use crate::sink::PatternSink;
 
 /// Longest sequence (in items) the oracle accepts.
 pub const MAX_ITEMS_PER_SEQUENCE: usize = 24;
@@ -108,21 +107,13 @@ impl Enum<'_> {
 }
 
 impl Miner for BruteForce {
-    fn name(&self) -> &'static str {
-        "bruteforce"
-    }
-
-    fn options(&self) -> &Options {
-        &self.opts
-    }
-
-    fn mine_frequent(
-        &self,
-        db: &SequenceDb,
-        opts: &Options,
-        min_count: u32,
-        sink: &mut dyn PatternSink,
-    ) -> Result<u64, MiningError> {
+    fn mine_frequent(&self, run: FrequentRun<'_>) -> Result<u64, MiningError> {
+        let FrequentRun {
+            db,
+            opts,
+            min_count,
+            sink,
+        } = run;
         let mut support: HashMap<Vec<Vec<ItemId>>, u32> = HashMap::new();
         for s in db.iter() {
             if s.items().len() > MAX_ITEMS_PER_SEQUENCE {
@@ -163,5 +154,13 @@ impl Miner for BruteForce {
             sink.accept(p)?;
         }
         Ok(n)
+    }
+
+    fn name(&self) -> &'static str {
+        "bruteforce"
+    }
+
+    fn options(&self) -> &Options {
+        &self.opts
     }
 }

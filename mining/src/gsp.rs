@@ -24,16 +24,14 @@
 //! **Cost**: one database pass per level; memory O(|L_k| + |C_{k+1}|) patterns. Candidate explosion is
 //! bounded by `max_patterns` (an error with advice, not an out-of-memory).
 
-use cartseq_data::SequenceDb;
 use hashbrown::{HashMap, HashSet};
 use rayon::prelude::*;
 
-use crate::dense::{Dense, Filter, Occ};
+use crate::dense::{Dense, Occ};
 use crate::error::MiningError;
-use crate::miner::Miner;
+use crate::miner::{FrequentRun, Miner};
 use crate::params::{FromOptions, Options, Params};
 use crate::pattern::Pattern;
-use crate::sink::PatternSink;
 
 /// The GSP miner (build it with [`Gsp::params`]).
 #[derive(Debug, Clone)]
@@ -106,26 +104,11 @@ fn decode(code: &[u32]) -> (Vec<u32>, Vec<u32>) {
 }
 
 impl Miner for Gsp {
-    fn name(&self) -> &'static str {
-        "gsp"
-    }
-
-    fn options(&self) -> &Options {
-        &self.opts
-    }
-
-    fn mine_frequent(
-        &self,
-        db: &SequenceDb,
-        opts: &Options,
-        min_count: u32,
-        sink: &mut dyn PatternSink,
-    ) -> Result<u64, MiningError> {
-        let keep_positions = opts.max_gap.is_some() || opts.max_span.is_some();
-        let d = Dense::build(db, min_count, keep_positions);
-        let Some(filter) = Filter::new(opts, &d) else {
+    fn mine_frequent(&self, run: FrequentRun<'_>) -> Result<u64, MiningError> {
+        let Some((d, filter)) = run.dense() else {
             return Ok(0);
         };
+        let (opts, min_count) = (run.opts, run.min_count);
         let occ = Occ::new(opts);
         let constrained = opts.has_occurrence_constraints();
         let gap_mode = opts.max_gap.is_some() || opts.max_gap_time.is_some();
@@ -151,7 +134,7 @@ impl Miner for Gsp {
                         limit: opts.max_patterns,
                     });
                 }
-                sink.accept(p)?;
+                run.sink.accept(p)?;
             }
             if level.is_empty() || k >= filter.max_items {
                 break;
@@ -173,6 +156,14 @@ impl Miner for Gsp {
             k += 1;
         }
         Ok(emitted)
+    }
+
+    fn name(&self) -> &'static str {
+        "gsp"
+    }
+
+    fn options(&self) -> &Options {
+        &self.opts
     }
 }
 

@@ -34,7 +34,7 @@ pub mod spade;
 
 pub use error::MiningError;
 pub use gsp::Gsp;
-pub use miner::{Algorithm, MineStats, Miner};
+pub use miner::{Algorithm, FrequentRun, MineStats, Miner};
 pub use params::{Condense, MinSupport, Options, Params, DEFAULT_MAX_PATTERNS};
 pub use pattern::Pattern;
 pub use prefixspan::PrefixSpan;

@@ -16,7 +16,9 @@ use std::time::{Duration, Instant};
 use cartseq_data::SequenceDb;
 use hashbrown::HashMap;
 
-use crate::dense::item_supports;
+use rayon::prelude::*;
+
+use crate::dense::{item_supports, Dense, Filter};
 use crate::error::MiningError;
 use crate::params::{Condense, Options};
 use crate::pattern::Pattern;
@@ -44,20 +46,68 @@ pub trait Miner: Sync {
     /// The validated options.
     fn options(&self) -> &Options;
 
-    /// Sends to `sink` every pattern with support ≥ `min_count` that satisfies the length, gap, span and
-    /// first-item options of `opts` (ignoring `opts.condense`, `opts.top_k` and `opts.min_support`), in a
-    /// deterministic order independent of the thread count. Returns the number of patterns sent.
-    fn mine_frequent(
-        &self,
-        db: &SequenceDb,
-        opts: &Options,
-        min_count: u32,
-        sink: &mut dyn PatternSink,
-    ) -> Result<u64, MiningError>;
+    /// Sends to `run.sink` every pattern of `run.db` with support ≥ `run.min_count` that satisfies the
+    /// length, gap, span and first-item options of `run.opts` (ignoring `condense`, `top_k` and
+    /// `min_support`), in a deterministic order independent of the thread count. Returns the number of
+    /// patterns sent.
+    fn mine_frequent(&self, run: FrequentRun<'_>) -> Result<u64, MiningError>;
 
     /// Mines `db` with [`Miner::options`] into `sink`.
     fn mine(&self, db: &SequenceDb, sink: &mut dyn PatternSink) -> Result<MineStats, MiningError> {
         mine_with(self, db, self.options(), sink)
+    }
+}
+
+/// One call of [`Miner::mine_frequent`]: what to mine, at which support, and where the patterns go.
+/// The driver ([`mine_with`]) makes it; every algorithm receives the same four things the same way.
+pub struct FrequentRun<'a> {
+    /// The database.
+    pub db: &'a SequenceDb,
+    /// The options (`condense`, `top_k` and `min_support` are the driver's business, not the
+    /// algorithm's).
+    pub opts: &'a Options,
+    /// The absolute minimum support.
+    pub min_count: u32,
+    /// Where the patterns go.
+    pub sink: &'a mut dyn PatternSink,
+}
+
+impl FrequentRun<'_> {
+    /// The preparation PrefixSpan, SPADE and GSP share: the dense copy of the database without the
+    /// items below `min_count` (keeping emptied itemsets when a gap or span counts itemset positions),
+    /// and the output filter. `None` when nothing can be output (the required first item is not
+    /// frequent).
+    pub(crate) fn dense(&self) -> Option<(Dense, Filter)> {
+        let keep_positions = self.opts.max_gap.is_some() || self.opts.max_span.is_some();
+        let d = Dense::build(self.db, self.min_count, keep_positions);
+        let filter = Filter::new(self.opts, &d)?;
+        Some((d, filter))
+    }
+
+    /// Mines the subtrees of roots `0..n_roots` in parallel (`mine_root(r)` gives root `r`'s
+    /// patterns) and sends them to the sink in root order, so the output is the same for any thread
+    /// count. Roots go in chunks of 16 per thread to bound the patterns held at once. Returns the
+    /// number of patterns sent.
+    pub(crate) fn emit_roots<F>(&mut self, n_roots: usize, mine_root: F) -> Result<u64, MiningError>
+    where
+        F: Fn(usize) -> Result<Vec<Pattern>, MiningError> + Sync,
+    {
+        let chunk = (rayon::current_num_threads() * 16).max(64);
+        let mut emitted = 0u64;
+        for start in (0..n_roots).step_by(chunk) {
+            let outs: Vec<Result<Vec<Pattern>, MiningError>> = (start
+                ..(start + chunk).min(n_roots))
+                .into_par_iter()
+                .map(&mine_root)
+                .collect();
+            for o in outs {
+                for p in o? {
+                    self.sink.accept(p)?;
+                    emitted += 1;
+                }
+            }
+        }
+        Ok(emitted)
     }
 }
 
@@ -140,7 +190,12 @@ pub fn mine_with<M: Miner + ?Sized>(
         ..MineStats::default()
     };
     if opts.condense == Condense::All && opts.top_k.is_none() {
-        stats.patterns = miner.mine_frequent(db, opts, floor, sink)?;
+        stats.patterns = miner.mine_frequent(FrequentRun {
+            db,
+            opts,
+            min_count: floor,
+            sink,
+        })?;
         stats.elapsed = started.elapsed();
         return Ok(stats);
     }
@@ -157,7 +212,12 @@ pub fn mine_with<M: Miner + ?Sized>(
     };
     let result = loop {
         let mut all: Vec<Pattern> = Vec::new();
-        miner.mine_frequent(db, &inner, threshold, &mut all)?;
+        miner.mine_frequent(FrequentRun {
+            db,
+            opts: &inner,
+            min_count: threshold,
+            sink: &mut all,
+        })?;
         let mut kept = condense(all, opts.condense);
         if opts.condense != Condense::All {
             kept.retain(|p| keeps(opts, p));

@@ -30,15 +30,13 @@
 //! children of patterns of one or two items with large projections are mined in parallel as well (a
 //! single heavy prefix would otherwise keep one core busy alone), appended in child order.
 
-use cartseq_data::SequenceDb;
 use rayon::prelude::*;
 
 use crate::dense::{Dense, Filter, Guard, Occ};
 use crate::error::MiningError;
-use crate::miner::Miner;
+use crate::miner::{FrequentRun, Miner};
 use crate::params::{FromOptions, Options, Params};
 use crate::pattern::{is_subset, Pattern};
-use crate::sink::PatternSink;
 
 /// The PrefixSpan miner (build it with [`PrefixSpan::params`]).
 #[derive(Debug, Clone)]
@@ -119,26 +117,11 @@ struct Ctx<'a> {
 }
 
 impl Miner for PrefixSpan {
-    fn name(&self) -> &'static str {
-        "prefixspan"
-    }
-
-    fn options(&self) -> &Options {
-        &self.opts
-    }
-
-    fn mine_frequent(
-        &self,
-        db: &SequenceDb,
-        opts: &Options,
-        min_count: u32,
-        sink: &mut dyn PatternSink,
-    ) -> Result<u64, MiningError> {
-        let keep_positions = opts.max_gap.is_some() || opts.max_span.is_some();
-        let d = Dense::build(db, min_count, keep_positions);
-        let Some(filter) = Filter::new(opts, &d) else {
+    fn mine_frequent(&self, mut run: FrequentRun<'_>) -> Result<u64, MiningError> {
+        let Some((d, filter)) = run.dense() else {
             return Ok(0);
         };
+        let (opts, min_count) = (run.opts, run.min_count);
         let guard = Guard::new(opts.max_patterns);
         let constrained = opts.has_occurrence_constraints();
         let ctx = Ctx {
@@ -155,37 +138,66 @@ impl Miner for PrefixSpan {
             None => d.n_ranks(),
         };
         let roots = root_projections(&d, n_roots, ctx.constrained);
-        let chunk = (rayon::current_num_threads() * 16).max(64);
-        let mut emitted = 0u64;
-        let ranks: Vec<u32> = (0..n_roots as u32).collect();
-        for part in ranks.chunks(chunk) {
-            let outs: Vec<Result<Vec<Pattern>, MiningError>> = part
-                .par_iter()
-                .map(|&r| {
-                    let mut sc = Scratch::new(d.n_ranks());
-                    let mut out = Vec::new();
-                    let mut items = vec![r];
-                    let mut ends = vec![1u32];
-                    ctx.grow(
-                        &mut sc,
-                        &mut items,
-                        &mut ends,
-                        &roots[r as usize],
-                        d.rank_support[r as usize],
-                        None,
-                        &mut out,
-                    )?;
-                    Ok(out)
-                })
-                .collect();
-            for o in outs {
-                for p in o? {
-                    sink.accept(p)?;
-                    emitted += 1;
-                }
-            }
-        }
-        Ok(emitted)
+        run.emit_roots(n_roots, |r| {
+            let mut sc = Scratch::new(d.n_ranks());
+            let mut out = Vec::new();
+            let mut items = vec![r as u32];
+            let mut ends = vec![1u32];
+            ctx.grow(
+                &mut sc,
+                &mut items,
+                &mut ends,
+                &roots[r],
+                d.rank_support[r],
+                None,
+                &mut out,
+            )?;
+            Ok(out)
+        })
+    }
+
+    fn name(&self) -> &'static str {
+        "prefixspan"
+    }
+
+    fn options(&self) -> &Options {
+        &self.opts
+    }
+}
+
+/// Adds `child` to the projection of item `y`'s extension when `y` has one (`slots[y]` is its index
+/// in `children`) and it was not added yet for the current source entry (`stamps[y] != tick`): each
+/// sequence counts once per child.
+#[inline]
+fn push_child(
+    slots: &[u32],
+    stamps: &mut [u64],
+    tick: u64,
+    children: &mut [Vec<Entry>],
+    y: u32,
+    child: Entry,
+) {
+    let y = y as usize;
+    let slot = slots[y];
+    if slot != NONE && stamps[y] != tick {
+        stamps[y] = tick;
+        children[slot as usize].push(child);
+    }
+}
+
+/// [`push_child`] for every i-extension of `set`: its items after `last`.
+#[inline]
+fn push_i_extensions(
+    sc: &mut Scratch,
+    tick: u64,
+    i_proj: &mut [Vec<Entry>],
+    set: &[u32],
+    last: u32,
+    child: Entry,
+) {
+    let from = set.partition_point(|&x| x <= last);
+    for &y in &set[from..] {
+        push_child(&sc.i_slot, &mut sc.i_stamp, tick, i_proj, y, child);
     }
 }
 
@@ -479,18 +491,11 @@ impl Ctx<'_> {
                 let tick = sc.tick;
                 let pos = e.pos as usize;
                 let seq_end = d.seq_starts[e.sid as usize + 1] as usize;
-                let set = d.set(pos);
-                let from = set.partition_point(|&x| x <= last);
-                for &y in &set[from..] {
-                    let slot = sc.i_slot[y as usize];
-                    if slot != NONE && sc.i_stamp[y as usize] != tick {
-                        sc.i_stamp[y as usize] = tick;
-                        i_proj[slot as usize].push(Entry {
-                            pos: pos as u32,
-                            ..*e
-                        });
-                    }
-                }
+                let child = Entry {
+                    pos: pos as u32,
+                    ..*e
+                };
+                push_i_extensions(sc, tick, i_proj, d.set(pos), last, child);
                 if let Some(idx) = self
                     .idx
                     .as_ref()
@@ -508,11 +513,8 @@ impl Ctx<'_> {
                     }
                     for (q, tail) in idx.i_extension_sets(d, sid, pos, lastset, last) {
                         for &y in tail {
-                            let slot = sc.i_slot[y as usize];
-                            if slot != NONE && sc.i_stamp[y as usize] != tick {
-                                sc.i_stamp[y as usize] = tick;
-                                i_proj[slot as usize].push(Entry { pos: q, ..*e });
-                            }
+                            let child = Entry { pos: q, ..*e };
+                            push_child(&sc.i_slot, &mut sc.i_stamp, tick, i_proj, y, child);
                         }
                     }
                     continue;
@@ -521,28 +523,19 @@ impl Ctx<'_> {
                     let set = d.set(q);
                     if any_s {
                         for &y in set {
-                            let slot = sc.s_slot[y as usize];
-                            if slot != NONE && sc.s_stamp[y as usize] != tick {
-                                sc.s_stamp[y as usize] = tick;
-                                s_proj[slot as usize].push(Entry {
-                                    pos: q as u32,
-                                    ..*e
-                                });
-                            }
+                            let child = Entry {
+                                pos: q as u32,
+                                ..*e
+                            };
+                            push_child(&sc.s_slot, &mut sc.s_stamp, tick, s_proj, y, child);
                         }
                     }
                     if set.last().is_some_and(|&m| m > last) && contains_all(set, lastset) {
-                        let from = set.partition_point(|&x| x <= last);
-                        for &y in &set[from..] {
-                            let slot = sc.i_slot[y as usize];
-                            if slot != NONE && sc.i_stamp[y as usize] != tick {
-                                sc.i_stamp[y as usize] = tick;
-                                i_proj[slot as usize].push(Entry {
-                                    pos: q as u32,
-                                    ..*e
-                                });
-                            }
-                        }
+                        let child = Entry {
+                            pos: q as u32,
+                            ..*e
+                        };
+                        push_i_extensions(sc, tick, i_proj, set, last, child);
                     }
                 }
             }
@@ -737,6 +730,7 @@ mod tests {
     use super::*;
     use crate::sink::CollectSink;
     use cartseq_data::sequence_db::from_nested;
+    use cartseq_data::SequenceDb;
 
     fn context() -> SequenceDb {
         // SPMF's contextPrefixSpan.txt.

@@ -19,16 +19,13 @@
 //! path; time proportional to the id-list sizes joined. Root atoms are mined in parallel (rayon) in
 //! chunks emitted in item order, so the output does not depend on the number of threads.
 
-use cartseq_data::SequenceDb;
 use hashbrown::HashMap;
-use rayon::prelude::*;
 
 use crate::dense::{Dense, Filter, Guard, Occ};
 use crate::error::MiningError;
-use crate::miner::Miner;
+use crate::miner::{FrequentRun, Miner};
 use crate::params::{FromOptions, Options, Params};
 use crate::pattern::Pattern;
-use crate::sink::PatternSink;
 
 /// The SPADE miner (build it with [`Spade::params`]).
 #[derive(Debug, Clone)]
@@ -135,8 +132,16 @@ impl Joiner<'static> {
 }
 
 impl Joiner<'_> {
-    /// Temporal join: ends of `b` preceded by an end of `a` (within the constraints).
-    pub fn s_join(&self, a: &IdList, b: &IdList) -> Option<IdList> {
+    /// Walks the sequences `a` and `b` share, in order, letting `join` add the ends of each to the
+    /// result (given both groups' positions in their `eids`); `None` as soon as the sequences left
+    /// cannot reach the minimum support.
+    #[inline]
+    fn merge(
+        &self,
+        a: &IdList,
+        b: &IdList,
+        mut join: impl FnMut(&mut IdList, std::ops::Range<usize>, std::ops::Range<usize>),
+    ) -> Option<IdList> {
         let mut out = IdList::new();
         let (mut i, mut j) = (0, 0);
         while i < a.sids.len() && j < b.sids.len() {
@@ -153,38 +158,7 @@ impl Joiner<'_> {
                 j += 1;
                 continue;
             }
-            let ga = a.group(i);
-            let gb = b.group(j);
-            if !self.track {
-                let first = a.eids[ga.start];
-                for &e in &b.eids[gb] {
-                    if e > first {
-                        out.eids.push(e);
-                    }
-                }
-            } else {
-                for &e in &b.eids[gb] {
-                    let mut best: Option<u32> = None;
-                    for k in ga.clone() {
-                        let p = a.eids[k];
-                        if p >= e {
-                            break;
-                        }
-                        let s = a.starts[k];
-                        if self
-                            .occ
-                            .allows(self.times, s as usize, p as usize, e as usize)
-                            && best.map_or(true, |b| s > b)
-                        {
-                            best = Some(s);
-                        }
-                    }
-                    if let Some(s) = best {
-                        out.eids.push(e);
-                        out.starts.push(s);
-                    }
-                }
-            }
+            join(&mut out, a.group(i), b.group(j));
             out.close(sa);
             i += 1;
             j += 1;
@@ -192,26 +166,45 @@ impl Joiner<'_> {
         (out.support() >= self.min).then_some(out)
     }
 
+    /// Temporal join: ends of `b` preceded by an end of `a` (within the constraints).
+    pub fn s_join(&self, a: &IdList, b: &IdList) -> Option<IdList> {
+        self.merge(a, b, |out, ga, gb| {
+            if !self.track {
+                let first = a.eids[ga.start];
+                for &e in &b.eids[gb] {
+                    if e > first {
+                        out.eids.push(e);
+                    }
+                }
+                return;
+            }
+            for &e in &b.eids[gb] {
+                let mut best: Option<u32> = None;
+                for k in ga.clone() {
+                    let p = a.eids[k];
+                    if p >= e {
+                        break;
+                    }
+                    let s = a.starts[k];
+                    if self
+                        .occ
+                        .allows(self.times, s as usize, p as usize, e as usize)
+                        && best.map_or(true, |b| s > b)
+                    {
+                        best = Some(s);
+                    }
+                }
+                if let Some(s) = best {
+                    out.eids.push(e);
+                    out.starts.push(s);
+                }
+            }
+        })
+    }
+
     /// Equality join: common ends (starts taken from `a`, which has the same prefix occurrences).
     pub fn i_join(&self, a: &IdList, b: &IdList) -> Option<IdList> {
-        let mut out = IdList::new();
-        let (mut i, mut j) = (0, 0);
-        while i < a.sids.len() && j < b.sids.len() {
-            let left = (a.sids.len() - i).min(b.sids.len() - j) as u32;
-            if out.support() + left < self.min {
-                return None;
-            }
-            let (sa, sb) = (a.sids[i], b.sids[j]);
-            if sa < sb {
-                i += 1;
-                continue;
-            }
-            if sb < sa {
-                j += 1;
-                continue;
-            }
-            let ga = a.group(i);
-            let gb = b.group(j);
+        self.merge(a, b, |out, ga, gb| {
             let (mut x, mut y) = (ga.start, gb.start);
             while x < ga.end && y < gb.end {
                 let (ea, eb) = (a.eids[x], b.eids[y]);
@@ -228,11 +221,7 @@ impl Joiner<'_> {
                     y += 1;
                 }
             }
-            out.close(sa);
-            i += 1;
-            j += 1;
-        }
-        (out.support() >= self.min).then_some(out)
+        })
     }
 }
 
@@ -254,26 +243,11 @@ struct Ctx<'a> {
 }
 
 impl Miner for Spade {
-    fn name(&self) -> &'static str {
-        "spade"
-    }
-
-    fn options(&self) -> &Options {
-        &self.opts
-    }
-
-    fn mine_frequent(
-        &self,
-        db: &SequenceDb,
-        opts: &Options,
-        min_count: u32,
-        sink: &mut dyn PatternSink,
-    ) -> Result<u64, MiningError> {
-        let keep_positions = opts.max_gap.is_some() || opts.max_span.is_some();
-        let d = Dense::build(db, min_count, keep_positions);
-        let Some(filter) = Filter::new(opts, &d) else {
+    fn mine_frequent(&self, mut run: FrequentRun<'_>) -> Result<u64, MiningError> {
+        let Some((d, filter)) = run.dense() else {
             return Ok(0);
         };
+        let (opts, min_count) = (run.opts, run.min_count);
         let track = opts.has_occurrence_constraints();
         let occ = Occ::new(opts);
         let join = Joiner {
@@ -298,28 +272,21 @@ impl Miner for Spade {
             Some(f) => f as usize + 1,
             None => roots.len(),
         };
-        let ids: Vec<usize> = (0..n_roots).collect();
-        let chunk = (rayon::current_num_threads() * 16).max(64);
-        let mut emitted = 0u64;
-        for part in ids.chunks(chunk) {
-            let outs: Vec<Result<Vec<Pattern>, MiningError>> = part
-                .par_iter()
-                .map(|&i| {
-                    let mut out = Vec::new();
-                    let mut items = vec![roots[i].item];
-                    let mut ends = vec![1u32];
-                    ctx.expand(&mut items, &mut ends, &roots[i], &roots, &mut out)?;
-                    Ok(out)
-                })
-                .collect();
-            for o in outs {
-                for p in o? {
-                    sink.accept(p)?;
-                    emitted += 1;
-                }
-            }
-        }
-        Ok(emitted)
+        run.emit_roots(n_roots, |i| {
+            let mut out = Vec::new();
+            let mut items = vec![roots[i].item];
+            let mut ends = vec![1u32];
+            ctx.expand(&mut items, &mut ends, &roots[i], &roots, &mut out)?;
+            Ok(out)
+        })
+    }
+
+    fn name(&self) -> &'static str {
+        "spade"
+    }
+
+    fn options(&self) -> &Options {
+        &self.opts
     }
 }
 

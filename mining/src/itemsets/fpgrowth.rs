@@ -37,8 +37,10 @@ impl FpGrowth {
 
 const NONE: u32 = u32::MAX;
 
-/// An FP-tree over local item ranks `0..k` (rank 0 most frequent); node 0 is the root.
+/// An FP-tree over local item ranks `0..k` (rank 0 most frequent); node 0 is the root. `map[r]` is
+/// the global rank of local rank `r` (a conditional tree numbers only its own frequent items).
 struct Tree {
+    map: Vec<u32>,
     item: Vec<u32>,
     count: Vec<u32>,
     parent: Vec<u32>,
@@ -66,13 +68,15 @@ impl Paths {
 }
 
 impl Tree {
-    fn build(mut paths: Paths, k: usize) -> Tree {
+    fn build(mut paths: Paths, map: Vec<u32>) -> Tree {
+        let k = map.len();
         let ranks = &paths.ranks;
         paths.spans.sort_unstable_by(|a, b| {
             ranks[a.0 as usize..a.1 as usize].cmp(&ranks[b.0 as usize..b.1 as usize])
         });
         let cap = paths.ranks.len() / 2 + 1;
         let mut t = Tree {
+            map,
             item: Vec::with_capacity(cap),
             count: Vec::with_capacity(cap),
             parent: Vec::with_capacity(cap),
@@ -151,20 +155,20 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    /// Mines every item of `tree` (mapped to global ranks by `map`) under `prefix`.
-    fn mine_tree(&self, tree: &Tree, map: &[u32], prefix: &mut Vec<u32>, out: &mut Out) -> bool {
+    /// Mines every item of `tree` under `prefix`.
+    fn mine_tree(&self, tree: &Tree, prefix: &mut Vec<u32>, out: &mut Out) -> bool {
         if tree.single_path {
-            return self.single_path(tree, map, prefix, out);
+            return self.single_path(tree, prefix, out);
         }
-        for r in (0..map.len() as u32).rev() {
-            if !self.mine_item(tree, map, r, prefix, out) {
+        for r in (0..tree.map.len() as u32).rev() {
+            if !self.mine_item(tree, r, prefix, out) {
                 return false;
             }
         }
         true
     }
 
-    fn single_path(&self, tree: &Tree, map: &[u32], prefix: &mut Vec<u32>, out: &mut Out) -> bool {
+    fn single_path(&self, tree: &Tree, prefix: &mut Vec<u32>, out: &mut Out) -> bool {
         // Nodes 1..len are the path in depth order; counts never increase with depth.
         let nodes: Vec<u32> = (1..tree.item.len() as u32).collect();
         let room = self.max_len.saturating_sub(prefix.len());
@@ -180,7 +184,6 @@ impl Ctx<'_> {
         }
         fn rec(
             tree: &Tree,
-            map: &[u32],
             nodes: &[u32],
             from: usize,
             room: usize,
@@ -192,32 +195,25 @@ impl Ctx<'_> {
             }
             for k in from..nodes.len() {
                 let n = nodes[k] as usize;
-                prefix.push(map[tree.item[n] as usize]);
+                prefix.push(tree.map[tree.item[n] as usize]);
                 out.emit(prefix, tree.count[n]);
-                rec(tree, map, nodes, k + 1, room - 1, prefix, out);
+                rec(tree, nodes, k + 1, room - 1, prefix, out);
                 prefix.pop();
             }
         }
-        rec(tree, map, &nodes, 0, room, prefix, out);
+        rec(tree, &nodes, 0, room, prefix, out);
         true
     }
 
-    fn mine_item(
-        &self,
-        tree: &Tree,
-        map: &[u32],
-        r: u32,
-        prefix: &mut Vec<u32>,
-        out: &mut Out,
-    ) -> bool {
+    fn mine_item(&self, tree: &Tree, r: u32, prefix: &mut Vec<u32>, out: &mut Out) -> bool {
         if self.guard.tripped() || !self.guard.add(1) {
             return false;
         }
         let sup = tree.support(r);
-        prefix.push(map[r as usize]);
+        prefix.push(tree.map[r as usize]);
         out.emit(prefix, sup);
         let ok = if prefix.len() < self.max_len && r > 0 {
-            self.conditional(tree, map, r, prefix, out)
+            self.conditional(tree, r, prefix, out)
         } else {
             true
         };
@@ -225,14 +221,7 @@ impl Ctx<'_> {
         ok
     }
 
-    fn conditional(
-        &self,
-        tree: &Tree,
-        map: &[u32],
-        r: u32,
-        prefix: &mut Vec<u32>,
-        out: &mut Out,
-    ) -> bool {
+    fn conditional(&self, tree: &Tree, r: u32, prefix: &mut Vec<u32>, out: &mut Out) -> bool {
         let mut cnt = vec![0u32; r as usize];
         let mut n = tree.head[r as usize];
         while n != NONE {
@@ -270,9 +259,9 @@ impl Ctx<'_> {
             paths.push(&buf, tree.count[n as usize]);
             n = tree.next[n as usize];
         }
-        let sub = Tree::build(paths, freq.len());
-        let submap: Vec<u32> = freq.iter().map(|&q| map[q as usize]).collect();
-        self.mine_tree(&sub, &submap, prefix, out)
+        let submap: Vec<u32> = freq.iter().map(|&q| tree.map[q as usize]).collect();
+        let sub = Tree::build(paths, submap);
+        self.mine_tree(&sub, prefix, out)
     }
 }
 
@@ -297,7 +286,7 @@ impl ItemsetMiner for FpGrowth {
             buf.sort_unstable();
             paths.push(&buf, 1);
         }
-        let tree = Tree::build(paths, freq.len());
+        let tree = Tree::build(paths, (0..freq.len() as u32).collect());
         drop(rank);
         let guard = Guard::new(self.params.get_max_itemsets());
         let ctx = Ctx {
@@ -305,14 +294,13 @@ impl ItemsetMiner for FpGrowth {
             max_len: self.params.get_max_len(),
             guard: &guard,
         };
-        let ident: Vec<u32> = (0..freq.len() as u32).collect();
         let outs: Vec<Out> = (0..freq.len() as u32)
             .into_par_iter()
             .rev()
             .map(|r| {
                 let mut out = Out::default();
                 let mut prefix = Vec::new();
-                ctx.mine_item(&tree, &ident, r, &mut prefix, &mut out);
+                ctx.mine_item(&tree, r, &mut prefix, &mut out);
                 out
             })
             .collect();
@@ -357,27 +345,13 @@ pub(crate) fn assemble<'a>(
 
 #[cfg(test)]
 mod tests {
+    use super::super::fixtures::{frequent, han_example};
     use super::super::MinSupport;
     use super::*;
 
     #[test]
     fn textbook_example() {
-        // Han et al.'s running example (items renamed to numbers).
-        let tx = Transactions::from_lists([
-            vec![1, 2, 5],
-            vec![2, 4],
-            vec![2, 3],
-            vec![1, 2, 4],
-            vec![1, 3],
-            vec![2, 3],
-            vec![1, 3],
-            vec![1, 2, 3, 5],
-            vec![1, 2, 3],
-        ]);
-        let r = FpGrowth::new(ItemsetParams::new(MinSupport::Count(2)))
-            .unwrap()
-            .mine(&tx)
-            .unwrap();
+        let r = frequent(&han_example(), 2);
         let got: Vec<(Vec<u32>, u32)> = r
             .iter()
             .map(|(s, c)| (s.iter().map(|i| i.0).collect(), c))

@@ -420,6 +420,36 @@ impl Guard {
     }
 }
 
+/// Fixtures shared by the unit tests of the itemset miners and the association rules.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use super::{
+        FpGrowth, FrequentItemsets, ItemsetMiner, ItemsetParams, MinSupport, Transactions,
+    };
+
+    /// Han, Pei & Yin's running example (items renamed to numbers): 9 transactions over 5 items.
+    pub fn han_example() -> Transactions {
+        Transactions::from_lists([
+            vec![1, 2, 5],
+            vec![2, 4],
+            vec![2, 3],
+            vec![1, 2, 4],
+            vec![1, 3],
+            vec![2, 3],
+            vec![1, 3],
+            vec![1, 2, 3, 5],
+            vec![1, 2, 3],
+        ])
+    }
+
+    /// The frequent itemsets of `tx` with support ≥ `min` (FP-Growth).
+    pub fn frequent(tx: &Transactions, min: u32) -> FrequentItemsets {
+        FpGrowth::new(ItemsetParams::new(MinSupport::Count(min)))
+            .and_then(|m| m.mine(tx))
+            .expect("valid parameters")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,7 +17,7 @@ use rayon::prelude::*;
 
 use cartseq_data::ItemId;
 
-use super::{check_confidence, Rule, RuleError, RuleFilter, RuleKind, RuleSet, RuleSort};
+use super::{check_confidence, Rule, RuleBudget, RuleError, RuleFilter, RuleKind, RuleSet};
 use crate::itemsets::FrequentItemsets;
 
 /// Validated parameters of association-rule generation.
@@ -59,32 +59,20 @@ pub fn association_rules(
 ) -> Result<RuleSet, RuleError> {
     let index: HashMap<&[ItemId], u32> = itemsets.iter().collect();
     let n = itemsets.transactions();
-    let count = std::sync::atomic::AtomicUsize::new(0);
+    let budget = RuleBudget::new(params.max_rules);
     let per_set: Vec<Vec<Rule>> = (0..itemsets.len())
         .into_par_iter()
         .map(|k| {
             let (z, sup) = itemsets.get(k);
-            if z.len() < 2 || count.load(std::sync::atomic::Ordering::Relaxed) > params.max_rules {
+            if z.len() < 2 || budget.exceeded() {
                 return Vec::new();
             }
             let rules = rules_of(z, sup, &index, params, n);
-            count.fetch_add(rules.len(), std::sync::atomic::Ordering::Relaxed);
+            budget.add(rules.len());
             rules
         })
         .collect();
-    if count.into_inner() > params.max_rules {
-        return Err(RuleError::TooManyRules {
-            limit: params.max_rules,
-        });
-    }
-    let mut set = RuleSet {
-        kind: RuleKind::Association,
-        rules: per_set.into_iter().flatten().collect(),
-        n,
-        min_support: itemsets.min_support(),
-    };
-    set.sort(RuleSort::Lift);
-    Ok(set)
+    budget.finish(RuleKind::Association, per_set, n, itemsets.min_support())
 }
 
 /// All rules from one itemset `z` (ascending) with support `sup`.
@@ -163,7 +151,8 @@ fn rules_of(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::itemsets::{FpGrowth, ItemsetMiner, ItemsetParams, MinSupport, Transactions};
+    use crate::itemsets::fixtures::frequent;
+    use crate::itemsets::Transactions;
 
     #[test]
     fn small_example() {
@@ -174,10 +163,7 @@ mod tests {
             vec![2, 3],
             vec![1, 2, 3],
         ]);
-        let fi = FpGrowth::new(ItemsetParams::new(MinSupport::Count(2)))
-            .unwrap()
-            .mine(&tx)
-            .unwrap();
+        let fi = frequent(&tx, 2);
         let rs = association_rules(&fi, &AssociationParams::new(0.0).unwrap()).unwrap();
         // 3 pairs × 2 directions + 1 triple × 6 splits.
         assert_eq!(rs.len(), 12);

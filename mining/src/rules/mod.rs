@@ -15,6 +15,7 @@
 //! over `n` transactions or sequences, and every measure derives from them ([`Rule::measures`]).
 
 use std::cmp::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 
 use cartseq_data::ItemId;
 
@@ -254,6 +255,67 @@ impl RuleSet {
     /// Whether there is no rule.
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
+    }
+}
+
+impl RuleSet {
+    /// The rules found by (parallel) workers, as one set sorted by [`RuleSort::Lift`].
+    pub(crate) fn sorted_by_lift(
+        kind: RuleKind,
+        parts: Vec<Vec<Rule>>,
+        n: usize,
+        min_support: u32,
+    ) -> RuleSet {
+        let mut set = RuleSet {
+            kind,
+            rules: parts.into_iter().flatten().collect(),
+            n,
+            min_support,
+        };
+        set.sort(RuleSort::Lift);
+        set
+    }
+}
+
+/// The explosion guard shared by the parallel rule generators: workers count the rules they keep and
+/// stop early once the count passes the limit; [`RuleBudget::finish`] then reports the error instead
+/// of a truncated answer.
+pub(crate) struct RuleBudget {
+    count: AtomicUsize,
+    limit: usize,
+}
+
+impl RuleBudget {
+    /// A budget of `limit` rules.
+    pub fn new(limit: usize) -> Self {
+        RuleBudget {
+            count: AtomicUsize::new(0),
+            limit,
+        }
+    }
+
+    /// Whether more than the limit were counted (workers should stop).
+    pub fn exceeded(&self) -> bool {
+        self.count.load(AtomicOrdering::Relaxed) > self.limit
+    }
+
+    /// Counts `n` more rules.
+    pub fn add(&self, n: usize) {
+        self.count.fetch_add(n, AtomicOrdering::Relaxed);
+    }
+
+    /// The workers' rules as a set sorted by lift, or [`RuleError::TooManyRules`].
+    pub fn finish(
+        self,
+        kind: RuleKind,
+        parts: Vec<Vec<Rule>>,
+        n: usize,
+        min_support: u32,
+    ) -> Result<RuleSet, RuleError> {
+        if self.count.into_inner() > self.limit {
+            return Err(RuleError::TooManyRules { limit: self.limit });
+        }
+        Ok(RuleSet::sorted_by_lift(kind, parts, n, min_support))
     }
 }
 

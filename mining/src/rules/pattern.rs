@@ -101,14 +101,12 @@ pub fn pattern_rules(
             out
         })
         .collect();
-    let mut set = RuleSet {
-        kind: RuleKind::Pattern,
-        rules: rules.into_iter().flatten().collect(),
+    Ok(RuleSet::sorted_by_lift(
+        RuleKind::Pattern,
+        rules,
         n,
         min_support,
-    };
-    set.sort(RuleSort::Lift);
-    Ok(set)
+    ))
 }
 
 /// The "A then B" rules of mined `patterns` (over `n` sequences, absolute minimum support

@@ -25,13 +25,11 @@
 //! recursion path per thread. Parallelism: the first item of X is distributed over rayon workers; the
 //! result is sorted, so identical for any thread count.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use rayon::prelude::*;
 
 use cartseq_data::{ItemId, SequenceDb};
 
-use super::{check_confidence, Rule, RuleError, RuleFilter, RuleKind, RuleSet, RuleSort};
+use super::{check_confidence, Rule, RuleBudget, RuleError, RuleFilter, RuleKind, RuleSet};
 use crate::itemsets::MinSupport;
 
 /// Validated parameters of sequential-rule mining.
@@ -242,8 +240,7 @@ struct Miner<'a> {
     max_ant: usize,
     max_cons: usize,
     n: usize,
-    count: &'a AtomicUsize,
-    max_rules: usize,
+    budget: &'a RuleBudget,
 }
 
 struct Scratch {
@@ -271,7 +268,7 @@ fn intersect(a: &[u32], b: &[u32]) -> Vec<u32> {
 
 impl Miner<'_> {
     fn stop(&self) -> bool {
-        self.count.load(Ordering::Relaxed) > self.max_rules
+        self.budget.exceeded()
     }
 
     /// Candidates for growing one side: counts per rank, then occurrence lists of the frequent ones.
@@ -367,7 +364,7 @@ impl Miner<'_> {
         };
         let r = Rule::of_itemsets(map(x), map(y), sup as u32, sx as u32, sy as u32);
         if self.filter.keep(&r, self.n) {
-            self.count.fetch_add(1, Ordering::Relaxed);
+            self.budget.add(1);
             out.push(r);
         }
     }
@@ -428,7 +425,7 @@ pub fn sequential_rules(db: &SequenceDb, params: &SequentialParams) -> Result<Ru
     let n = db.len();
     let minsup = params.min_support.absolute(n);
     let t = Tables::build(db, minsup, params.window.is_some());
-    let count = AtomicUsize::new(0);
+    let budget = RuleBudget::new(params.max_rules);
     let miner = Miner {
         t: &t,
         minsup,
@@ -438,8 +435,7 @@ pub fn sequential_rules(db: &SequenceDb, params: &SequentialParams) -> Result<Ru
         max_ant: params.filter.max_antecedent.unwrap_or(usize::MAX),
         max_cons: params.filter.max_consequent.unwrap_or(usize::MAX),
         n,
-        count: &count,
-        max_rules: params.max_rules,
+        budget: &budget,
     };
     let nr = t.rank_item.len();
     let per_item: Vec<Vec<Rule>> = (0..nr as u32)
@@ -474,19 +470,7 @@ pub fn sequential_rules(db: &SequenceDb, params: &SequentialParams) -> Result<Ru
             out
         })
         .collect();
-    if count.into_inner() > params.max_rules {
-        return Err(RuleError::TooManyRules {
-            limit: params.max_rules,
-        });
-    }
-    let mut set = RuleSet {
-        kind: RuleKind::Sequential,
-        rules: per_item.into_iter().flatten().collect(),
-        n,
-        min_support: minsup,
-    };
-    set.sort(RuleSort::Lift);
-    Ok(set)
+    budget.finish(RuleKind::Sequential, per_item, n, minsup)
 }
 
 #[cfg(test)]

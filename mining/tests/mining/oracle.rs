@@ -6,7 +6,9 @@
 
 use cartseq_data::{ItemId, KeyId, SequenceDb, SequenceDbBuilder};
 use cartseq_mining::bruteforce::BruteForce;
-use cartseq_mining::{Algorithm, CollectSink, Condense, MinSupport, Miner, Options, Pattern};
+use cartseq_mining::{
+    Algorithm, CollectSink, Condense, FrequentRun, MinSupport, Miner, Options, Pattern,
+};
 use proptest::prelude::*;
 
 use crate::support::proptest_cases;
@@ -109,7 +111,12 @@ fn expected(db: &SequenceDb, o: &Options) -> Vec<Pattern> {
     BruteForce::params()
         .check()
         .unwrap()
-        .mine_frequent(db, &inner, floor, &mut all)
+        .mine_frequent(FrequentRun {
+            db,
+            opts: &inner,
+            min_count: floor,
+            sink: &mut all,
+        })
         .unwrap();
     let strict_super = |p: &Pattern, q: &Pattern| p != q && p.is_subpattern_of(q);
     let mut kept: Vec<Pattern> = match o.condense {

@@ -8,8 +8,17 @@ use cartseq_mining::itemsets::{Apriori, FpGrowth, ItemsetMiner, ItemsetParams, M
 use cartseq_mining::rules::association::{association_rules, AssociationParams};
 use cartseq_mining::rules::format::{itemset_line, rule_line};
 use cartseq_mining::rules::sequential::{sequential_rules, SequentialParams};
+use cartseq_mining::rules::RuleSet;
 
 use crate::support::{assert_same_lines, baskets, reference, shared, spmf_db};
+
+/// The rules as SPMF prints them.
+fn rule_lines(rs: &RuleSet) -> Vec<String> {
+    rs.rules
+        .iter()
+        .map(|r| rule_line(rs.kind, r, rs.n))
+        .collect()
+}
 
 #[test]
 fn fpgrowth_and_apriori_itemsets_equal_spmf_on_retail() {
@@ -44,11 +53,7 @@ fn association_rules_equal_spmf_on_retail() {
             .mine(&tx)
             .unwrap();
         let rs = association_rules(&fi, &AssociationParams::new(conf).unwrap()).unwrap();
-        let mut got: Vec<String> = rs
-            .rules
-            .iter()
-            .map(|r| rule_line(rs.kind, r, rs.n))
-            .collect();
+        let mut got = rule_lines(&rs);
         assert_same_lines(&mut got, &want, &format!("association rules {sup}/{conf}"));
     }
 }
@@ -81,11 +86,7 @@ fn rulegrowth_equals_spmf() {
         let db = spmf_db(&sh.join("data").join(data));
         let p = SequentialParams::new(MinSupport::parse(sup).unwrap(), conf).unwrap();
         let rs = sequential_rules(&db, &p).unwrap();
-        let mut got: Vec<String> = rs
-            .rules
-            .iter()
-            .map(|r| rule_line(rs.kind, r, rs.n))
-            .collect();
+        let mut got = rule_lines(&rs);
         assert_same_lines(&mut got, &want, &format!("RuleGrowth {data}"));
     }
 }

@@ -1,59 +1,56 @@
 //! Exact equality (as sets of pattern + support) with SPMF's outputs in `../shared/reference/` (see its
 //! README and COMMANDS.txt): PrefixSpan, CloSpan (closed), maximal by definition, CM-SPAM with max gap,
 //! top-k with ties. Skips with a printed reason when `../shared` is absent, except under `CI=true`.
+//!
+//! Each reference file's name says how it was mined, and the options are read from it:
+//! `prefixspan-0.5` (all patterns at a relative support), `closed-0.5`, `maximal-0.5`, `maxgap1-0.5`
+//! (max gap 1 itemset) and `topk-10` (the top 10 with ties).
 
 use cartseq_data::SequenceDb;
 use cartseq_mining::{Algorithm, CollectSink, Condense, MinSupport, Options};
 
 use crate::support::{assert_same_lines, reference, shared, spmf_db};
 
-const ALL: &[Algorithm] = &[Algorithm::PrefixSpan, Algorithm::Spade, Algorithm::Gsp];
-const FAST: &[Algorithm] = &[Algorithm::PrefixSpan, Algorithm::Spade];
-
-/// All frequent patterns at a relative minimum support.
-fn opts(min: &str) -> Options {
-    Options {
-        min_support: MinSupport::parse_fraction(min).unwrap(),
+/// The options a reference file name stands for (see the module docs).
+fn options_of(name: &str) -> Options {
+    let (kind, arg) = name.split_once('-').expect("kind-argument");
+    if let Some(k) = kind.strip_prefix("topk").and(arg.parse().ok()) {
+        return Options {
+            min_support: MinSupport::Count(1),
+            top_k: Some(k),
+            ..Options::default()
+        };
+    }
+    let mut o = Options {
+        min_support: MinSupport::parse_fraction(arg).unwrap(),
         ..Options::default()
+    };
+    match kind {
+        "prefixspan" => {}
+        "closed" => o.condense = Condense::Closed,
+        "maximal" => o.condense = Condense::Maximal,
+        _ => o.max_gap = Some(kind.strip_prefix("maxgap").unwrap().parse().unwrap()),
     }
+    o
 }
 
-/// Closed or maximal patterns at a relative minimum support.
-fn condensed(how: Condense, min: &str) -> Options {
-    Options {
-        condense: how,
-        ..opts(min)
-    }
-}
-
-/// Frequent patterns with a maximum gap (in itemsets) at a relative minimum support.
-fn gap(g: u32, min: &str) -> Options {
-    Options {
-        max_gap: Some(g),
-        ..opts(min)
-    }
-}
-
-/// The top-k patterns (ties included).
-fn top(k: usize) -> Options {
-    Options {
-        min_support: MinSupport::Count(1),
-        top_k: Some(k),
-        ..Options::default()
-    }
-}
-
-/// Mines the SPMF file `data` once per case with every listed algorithm and compares each answer
-/// with the case's reference file (`<dataset>/<file>` under `reference/`). Returns the database
-/// (`None` when `../shared` is absent).
-fn check(data: &str, cases: &[(&str, Options, &[Algorithm])]) -> Option<SequenceDb> {
+/// Mines the SPMF file `data` for every reference of `dataset` named in `runs` (space-separated
+/// names; a `/fast` suffix leaves GSP out, which is too slow there) with every algorithm, and
+/// compares each answer with the reference. Returns the database (`None` when `../shared` is absent).
+fn check(data: &str, dataset: &str, runs: &str) -> Option<SequenceDb> {
     let sh = shared()?;
     let db = spmf_db(&sh.join("data/spmf").join(data));
-    for (reffile, o, algos) in cases {
-        let want = reference(&sh, reffile);
-        for &algo in algos.iter() {
+    for run in runs.split_whitespace() {
+        let (name, algos) = match run.strip_suffix("/fast") {
+            Some(name) => (name, &Algorithm::ALL[..2]),
+            None => (run, &Algorithm::ALL[..]),
+        };
+        let reffile = format!("{dataset}/{name}.txt");
+        let want = reference(&sh, &reffile);
+        for &algo in algos {
             let mut sink = CollectSink::new();
-            algo.miner(o.clone()).unwrap().mine(&db, &mut sink).unwrap();
+            let miner = algo.miner(options_of(name)).unwrap();
+            miner.mine(&db, &mut sink).unwrap();
             let mut got: Vec<String> = sink.patterns.iter().map(|p| p.to_spmf()).collect();
             assert_same_lines(&mut got, &want, &format!("{algo:?} on {reffile}"));
         }
@@ -62,93 +59,47 @@ fn check(data: &str, cases: &[(&str, Options, &[Algorithm])]) -> Option<Sequence
 }
 
 #[test]
-fn context_prefixspan_matches_spmf() {
-    check(
-        "contextPrefixSpan.txt",
-        &[
-            ("contextPrefixSpan/prefixspan-0.5.txt", opts("0.5"), ALL),
-            (
-                "contextPrefixSpan/closed-0.5.txt",
-                condensed(Condense::Closed, "0.5"),
-                ALL,
-            ),
-            (
-                "contextPrefixSpan/maximal-0.5.txt",
-                condensed(Condense::Maximal, "0.5"),
-                ALL,
-            ),
-            ("contextPrefixSpan/maxgap1-0.5.txt", gap(1, "0.5"), ALL),
-            ("contextPrefixSpan/topk-10.txt", top(10), ALL),
-        ],
+fn reference_names_give_the_options() {
+    assert_eq!(
+        Algorithm::ALL[..2],
+        [Algorithm::PrefixSpan, Algorithm::Spade]
     );
+    assert_eq!(options_of("closed-0.4").condense, Condense::Closed);
+    assert_eq!(options_of("maxgap2-0.002").max_gap, Some(2));
+    assert_eq!(options_of("topk-500").top_k, Some(500));
+    assert_eq!(
+        options_of("prefixspan-0.5"),
+        Options {
+            min_support: MinSupport::parse_fraction("0.5").unwrap(),
+            ..Options::default()
+        }
+    );
+}
+
+#[test]
+fn context_prefixspan_matches_spmf() {
+    let runs = "prefixspan-0.5 closed-0.5 maximal-0.5 maxgap1-0.5 topk-10";
+    check("contextPrefixSpan.txt", "contextPrefixSpan", runs);
 }
 
 #[test]
 fn sign_matches_spmf() {
-    check(
-        "SIGN.txt",
-        &[
-            ("SIGN/prefixspan-0.5.txt", opts("0.5"), ALL),
-            ("SIGN/prefixspan-0.4.txt", opts("0.4"), FAST),
-            (
-                "SIGN/closed-0.4.txt",
-                condensed(Condense::Closed, "0.4"),
-                FAST,
-            ),
-            (
-                "SIGN/maximal-0.4.txt",
-                condensed(Condense::Maximal, "0.4"),
-                FAST,
-            ),
-            ("SIGN/maxgap1-0.3.txt", gap(1, "0.3"), ALL),
-        ],
-    );
+    let runs = "prefixspan-0.5 prefixspan-0.4/fast closed-0.4/fast maximal-0.4/fast maxgap1-0.3";
+    check("SIGN.txt", "SIGN", runs);
 }
 
 #[test]
 fn kosarak10k_matches_spmf() {
-    check(
-        "kosarak10k.txt",
-        &[
-            ("kosarak10k/prefixspan-0.005.txt", opts("0.005"), ALL),
-            ("kosarak10k/prefixspan-0.002.txt", opts("0.002"), FAST),
-            (
-                "kosarak10k/closed-0.002.txt",
-                condensed(Condense::Closed, "0.002"),
-                FAST,
-            ),
-            (
-                "kosarak10k/maximal-0.005.txt",
-                condensed(Condense::Maximal, "0.005"),
-                FAST,
-            ),
-            ("kosarak10k/maxgap2-0.002.txt", gap(2, "0.002"), FAST),
-            ("kosarak10k/topk-500.txt", top(500), FAST),
-        ],
-    );
+    let runs = "prefixspan-0.005 prefixspan-0.002/fast closed-0.002/fast maximal-0.005/fast \
+                maxgap2-0.002/fast topk-500/fast";
+    check("kosarak10k.txt", "kosarak10k", runs);
 }
 
 #[test]
 fn bms1_matches_spmf() {
-    let db = check(
-        "BMS1_spmf.txt",
-        &[
-            ("BMS1/prefixspan-0.001.txt", opts("0.001"), FAST),
-            ("BMS1/prefixspan-0.0008.txt", opts("0.0008"), FAST),
-            (
-                "BMS1/closed-0.001.txt",
-                condensed(Condense::Closed, "0.001"),
-                FAST,
-            ),
-            (
-                "BMS1/maximal-0.001.txt",
-                condensed(Condense::Maximal, "0.001"),
-                FAST,
-            ),
-        ],
-    );
+    let runs = "prefixspan-0.001/fast prefixspan-0.0008/fast closed-0.001/fast maximal-0.001/fast";
     // The relative support converts as SPMF does: ceil(0.001 × 59,601) = 60.
-    if let Some(db) = db {
+    if let Some(db) = check("BMS1_spmf.txt", "BMS1", runs) {
         let min = MinSupport::parse_fraction("0.001").unwrap();
         assert_eq!(min.absolute(db.len()), 60);
     }
