@@ -6,7 +6,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use crate::error::{DataError, Location};
+use crate::error::{DataError, Location, OnError, SkipReport};
 
 /// Longest line accepted by default (64 MiB): far above any real log row or SPMF sequence, and a bound
 /// on the memory one line can take.
@@ -46,6 +46,26 @@ pub fn open_input(path: &Path) -> Result<Input, DataError> {
         gzip,
         reader,
     })
+}
+
+/// One line handed to the callback of [`LineReader::for_each_line`].
+#[derive(Clone, Copy, Debug)]
+pub struct LineAt<'a> {
+    /// The text, without its `\n` / `\r\n`.
+    pub text: &'a str,
+    /// Its 1-based number.
+    pub no: u64,
+    /// Bytes consumed so far (for progress bars).
+    pub bytes: u64,
+    /// The input's name.
+    pub path: &'a Path,
+}
+
+impl LineAt<'_> {
+    /// The location of this line, for an error about it.
+    pub fn location(&self) -> Location {
+        Location::line(self.path, self.no)
+    }
 }
 
 /// Reads lines one at a time into a reused buffer.
@@ -127,7 +147,14 @@ impl<R: BufRead> LineReader<R> {
         }
     }
 
-    fn skip_rest_of_line(&mut self) -> Result<(), DataError> {
+    /// Reads the current line up to and including its `\n` (or the end of the input) into `buf`, as
+    /// long as it fits the limit; a longer line is discarded piece by piece so that reading can go on
+    /// (`--on-error skip`) without ever holding it in memory. Returns whether any byte was read and, for
+    /// a runaway line, its length when it passed the limit.
+    fn read_line_into_buf(&mut self) -> Result<(bool, Option<usize>), DataError> {
+        let limit = self.max_len.saturating_add(2);
+        let mut saw_any = false;
+        let mut runaway: Option<usize> = None;
         loop {
             let chunk = match self.reader.fill_buf() {
                 Ok(c) => c,
@@ -135,17 +162,62 @@ impl<R: BufRead> LineReader<R> {
                 Err(e) => return Err(self.io_error(e)),
             };
             if chunk.is_empty() {
-                return Ok(());
+                break;
             }
+            saw_any = true;
             let (take, done) = match memchr::memchr(b'\n', chunk) {
                 Some(i) => (i + 1, true),
                 None => (chunk.len(), false),
             };
+            if runaway.is_none() {
+                if self.buf.len() + take > limit {
+                    runaway = Some(self.buf.len() + take);
+                    self.buf.clear();
+                } else {
+                    self.buf.extend_from_slice(&chunk[..take]);
+                }
+            }
             self.reader.consume(take);
             self.bytes += take as u64;
             if done {
-                return Ok(());
+                break;
             }
+        }
+        Ok((saw_any, runaway))
+    }
+
+    /// Calls `f` on every line, in order. A line that cannot be read as text (invalid UTF-8, longer
+    /// than the limit) is recorded in `skipped` and passed over under [`OnError::Skip`], and returned
+    /// under [`OnError::Fail`]; an error of the stream itself (I/O, corrupt gzip) is always returned.
+    /// `f` gets the same `skipped` for its own row errors. Returns whether any line was read.
+    pub fn for_each_line(
+        &mut self,
+        policy: OnError,
+        skipped: &mut SkipReport,
+        mut f: impl FnMut(LineAt<'_>, &mut SkipReport) -> Result<(), DataError>,
+    ) -> Result<bool, DataError> {
+        let path = self.path.clone();
+        let mut saw_line = false;
+        loop {
+            let (no, bytes, text) = match self.next_line_numbered() {
+                Ok(Some(l)) => l,
+                Ok(None) => return Ok(saw_line),
+                Err(e) => {
+                    if self.is_poisoned() {
+                        return Err(e);
+                    }
+                    skipped.handle(policy, e)?;
+                    continue;
+                }
+            };
+            saw_line = true;
+            let line = LineAt {
+                text,
+                no,
+                bytes,
+                path: &path,
+            };
+            f(line, skipped)?;
         }
     }
 
@@ -162,50 +234,18 @@ impl<R: BufRead> LineReader<R> {
         if self.poisoned {
             return Ok(None);
         }
-        let mut saw_any = false;
-        loop {
-            let chunk = match self.reader.fill_buf() {
-                Ok(c) => c,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(self.io_error(e)),
-            };
-            if chunk.is_empty() {
-                break;
-            }
-            saw_any = true;
-            let (take, done) = match memchr::memchr(b'\n', chunk) {
-                Some(i) => (i + 1, true),
-                None => (chunk.len(), false),
-            };
-            if self.buf.len() + take > self.max_len.saturating_add(2) {
-                let len = self.buf.len() + take;
-                self.line_no += 1;
-                self.reader.consume(take);
-                self.bytes += take as u64;
-                let loc = self.location();
-                self.buf.clear();
-                if !done {
-                    // Discard the rest of the runaway line so that reading can go on (`--on-error skip`)
-                    // without ever holding it in memory.
-                    self.skip_rest_of_line()?;
-                }
-                return Err(DataError::parse(
-                    loc,
-                    format!("a line of at most {} bytes", self.max_len),
-                    &format!("a line of more than {len} bytes"),
-                ));
-            }
-            self.buf.extend_from_slice(&chunk[..take]);
-            self.reader.consume(take);
-            self.bytes += take as u64;
-            if done {
-                break;
-            }
-        }
+        let (saw_any, runaway) = self.read_line_into_buf()?;
         if !saw_any {
             return Ok(None);
         }
         self.line_no += 1;
+        if let Some(len) = runaway {
+            return Err(DataError::parse(
+                self.location(),
+                format!("a line of at most {} bytes", self.max_len),
+                &format!("a line of more than {len} bytes"),
+            ));
+        }
         if self.buf.last() == Some(&b'\n') {
             self.buf.pop();
         }

@@ -923,26 +923,17 @@ fn parse_fields(
         None => None,
     };
 
-    let quantity = match l.quantity {
-        Some(i) => Some(parse_num(get(i)).ok_or_else(|| {
-            (
-                Some(i + 1),
-                "a number (quantity)".to_owned(),
-                get(i).to_owned(),
-            )
-        })?),
-        None => None,
+    // A number in column `col`, when the layout has one.
+    let number = |col: Option<usize>, what: &str| -> Result<Option<f32>, FieldError> {
+        let Some(i) = col else { return Ok(None) };
+        let v = get(i);
+        match parse_num(v) {
+            Some(x) => Ok(Some(x)),
+            None => Err((Some(i + 1), format!("a number ({what})"), v.to_owned())),
+        }
     };
-    let price = match l.price {
-        Some(i) => Some(parse_num(get(i)).ok_or_else(|| {
-            (
-                Some(i + 1),
-                "a number (price)".to_owned(),
-                get(i).to_owned(),
-            )
-        })?),
-        None => None,
-    };
+    let quantity = number(l.quantity, "quantity")?;
+    let price = number(l.price, "price")?;
 
     let action = match l.action {
         ActionRule::Fixed(a) => action_id(state, &mut dict.actions, a)?,
@@ -1234,27 +1225,14 @@ pub fn read_basket<R: BufRead>(
     if numeric {
         dict.tokens = Vocab::numeric();
     }
-    let mut saw_line = false;
-    loop {
-        let (line_no, bytes, line) = match lines.next_line_numbered() {
-            Ok(Some(l)) => l,
-            Ok(None) => break,
-            Err(e) => {
-                if lines.is_poisoned() {
-                    return Err(e);
-                }
-                skipped.handle(on_error, e)?;
-                continue;
-            }
-        };
-        saw_line = true;
-        if line_no % PROGRESS_EVERY == 0 {
-            progress(bytes);
+    let saw_line = lines.for_each_line(on_error, &mut skipped, |line, _| {
+        if line.no % PROGRESS_EVERY == 0 {
+            progress(line.bytes);
         }
-        if line.trim().is_empty() {
-            continue;
+        if line.text.trim().is_empty() {
+            return Ok(());
         }
-        for tok in line.split_ascii_whitespace() {
+        for tok in line.text.split_ascii_whitespace() {
             let id = match dict.tokens.intern(tok) {
                 Some(id) => id,
                 None if numeric => {
@@ -1285,7 +1263,8 @@ pub fn read_basket<R: BufRead>(
             items.push(id);
         }
         starts.push(items.len());
-    }
+        Ok(())
+    })?;
     progress(lines.bytes_read());
     if starts.len() == 1 {
         return Err(DataError::Empty {

@@ -152,55 +152,6 @@ impl SequenceOptions {
     pub fn builder() -> SequenceOptionsBuilder {
         SequenceOptionsBuilder::default()
     }
-    /// Grouping key.
-    pub fn by(&self) -> GroupBy {
-        self.by
-    }
-    /// Inactivity gap (ms) that starts a new sequence.
-    pub fn session_gap(&self) -> Option<i64> {
-        self.session_gap
-    }
-    /// Itemset mode.
-    pub fn itemset(&self) -> ItemsetMode {
-        self.itemset
-    }
-    /// Token choice.
-    pub fn token(&self) -> Token {
-        self.token
-    }
-    /// Action names kept (all when `None`).
-    pub fn actions(&self) -> Option<&[String]> {
-        self.actions.as_deref()
-    }
-    /// Minimum sequence length in itemsets.
-    pub fn min_len(&self) -> usize {
-        self.min_len
-    }
-    /// Maximum sequence length in itemsets (the most recent are kept).
-    pub fn max_len(&self) -> Option<usize> {
-        self.max_len
-    }
-    /// Minimum number of events a token needs.
-    pub fn min_item_count(&self) -> u64 {
-        self.min_item_count
-    }
-    /// Inclusive lower time bound.
-    pub fn from(&self) -> Option<Timestamp> {
-        self.from
-    }
-    /// Exclusive upper time bound.
-    pub fn to(&self) -> Option<Timestamp> {
-        self.to
-    }
-    /// Whether immediate repeats of a token are dropped.
-    pub fn drop_repeats(&self) -> bool {
-        self.drop_repeats
-    }
-    /// Whether per-itemset timestamps are kept in the database.
-    pub fn keep_times(&self) -> bool {
-        self.keep_times
-    }
-
     /// Names of the options set away from their defaults that only make sense for event logs (not for
     /// SPMF or basket input, which are sequences already).
     pub fn event_only_options(&self) -> Vec<&'static str> {

@@ -36,40 +36,24 @@ pub fn read_spmf<R: std::io::BufRead>(
     let mut set: Vec<ItemId> = Vec::new();
     let mut any_time = false;
     let mut n = 0u32;
-    let mut saw_line = false;
-    loop {
-        let line = match lines.next_line() {
-            Ok(Some(l)) => l,
-            Ok(None) => break,
-            Err(e) => {
-                if lines.is_poisoned() {
-                    return Err(e);
-                }
-                skipped.handle(policy, e)?;
-                continue;
-            }
-        };
-        saw_line = true;
-        let t = line.trim();
+    let saw_line = lines.for_each_line(policy, &mut skipped, |line, skipped| {
+        let t = line.text.trim();
         if t.is_empty() || t.starts_with(['#', '%', '@']) {
-            continue;
+            return Ok(());
         }
-        let parsed = parse_line(t, &mut b, &mut set, &mut any_time);
-        let loc = lines.location();
-        match parsed {
+        match parse_line(t, &mut b, &mut set, &mut any_time) {
             Ok(()) => {
                 b.end_sequence(KeyId(n))?;
                 n += 1;
+                Ok(())
             }
             Err((col, expected, found)) => {
                 b.discard_sequence();
-                skipped.handle(
-                    policy,
-                    DataError::parse(loc.with_column(col), expected, &found),
-                )?;
+                let loc = line.location().with_column(col);
+                skipped.handle(policy, DataError::parse(loc, expected, &found))
             }
         }
-    }
+    })?;
     let db = b.build();
     if db.is_empty() && skipped.total() == 0 {
         let what = if saw_line {

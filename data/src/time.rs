@@ -107,7 +107,14 @@ struct Cur<'a> {
     i: usize,
 }
 
-impl Cur<'_> {
+impl<'a> Cur<'a> {
+    /// A cursor at the start of `s` (trimmed).
+    fn new(s: &'a str) -> Self {
+        Cur {
+            b: s.trim().as_bytes(),
+            i: 0,
+        }
+    }
     /// Reads between `min` and `max` digits.
     fn num(&mut self, min: usize, max: usize) -> Option<u32> {
         let start = self.i;
@@ -197,49 +204,46 @@ fn time_of_day(c: &mut Cur<'_>) -> Option<i64> {
 /// `2017-11-30`, `2017-11-30 12`, `2017-11-30T12:00`, `2017-11-30 12:00:00.123`, `2014-04-07T10:51:09.277Z`,
 /// `2017-11-30T12:00:00+08:00`. `None` if it is not one.
 pub fn parse_iso(s: &str) -> Option<i64> {
-    let mut c = Cur {
-        b: s.trim().as_bytes(),
-        i: 0,
-    };
-    let y = c.num(4, 4)?;
-    if !c.eat(b'-') {
-        return None;
-    }
-    let m = c.num(1, 2)?;
-    if !c.eat(b'-') {
-        return None;
-    }
-    let d = c.num(1, 2)?;
-    let days = checked_ymd(i64::from(y), m, d)?;
-    let mut ms = days * 86_400_000;
-    if !c.done() {
-        if !(c.eat(b'T') || c.eat(b't') || c.eat(b' ')) {
-            return None;
-        }
-        ms += time_of_day(&mut c)?;
-    }
-    c.done().then_some(ms)
+    use DatePart::{Day, Month, Year};
+    parse_date_layout(s, [Year, Month, Day], b'-', b"Tt ")
 }
 
 /// Parses a US-style date `M/D/YYYY[ H:MM[:SS]]` (UCI Online Retail) into milliseconds (UTC).
 pub fn parse_mdy(s: &str) -> Option<i64> {
-    let mut c = Cur {
-        b: s.trim().as_bytes(),
-        i: 0,
-    };
-    let m = c.num(1, 2)?;
-    if !c.eat(b'/') {
-        return None;
+    use DatePart::{Day, Month, Year};
+    parse_date_layout(s, [Month, Day, Year], b'/', b" ")
+}
+
+/// One number of a date.
+#[derive(Clone, Copy)]
+enum DatePart {
+    /// Four digits.
+    Year,
+    /// One or two digits.
+    Month,
+    /// One or two digits.
+    Day,
+}
+
+/// A date of three numbers in the order `order`, separated by `sep`, then optionally one of
+/// `time_seps` and a time of day ([`time_of_day`]), as milliseconds since the epoch (UTC); `None`
+/// unless that is the whole (trimmed) input.
+fn parse_date_layout(s: &str, order: [DatePart; 3], sep: u8, time_seps: &[u8]) -> Option<i64> {
+    let mut c = Cur::new(s);
+    let (mut y, mut m, mut d) = (0, 0, 0);
+    for (k, part) in order.into_iter().enumerate() {
+        if k > 0 && !c.eat(sep) {
+            return None;
+        }
+        match part {
+            DatePart::Year => y = c.num(4, 4)?,
+            DatePart::Month => m = c.num(1, 2)?,
+            DatePart::Day => d = c.num(1, 2)?,
+        }
     }
-    let d = c.num(1, 2)?;
-    if !c.eat(b'/') {
-        return None;
-    }
-    let y = c.num(4, 4)?;
-    let days = checked_ymd(i64::from(y), m, d)?;
-    let mut ms = days * 86_400_000;
+    let mut ms = checked_ymd(i64::from(y), m, d)? * 86_400_000;
     if !c.done() {
-        if !c.eat(b' ') {
+        if !time_seps.iter().any(|&t| c.eat(t)) {
             return None;
         }
         ms += time_of_day(&mut c)?;
@@ -362,10 +366,7 @@ pub fn parse_auto(s: &str) -> Option<i64> {
 
 /// Parses `s` against a `strftime`-like pattern (see [`TimeFormat::Pattern`]).
 pub fn parse_pattern(pattern: &str, s: &str) -> Option<i64> {
-    let mut c = Cur {
-        b: s.trim().as_bytes(),
-        i: 0,
-    };
+    let mut c = Cur::new(s);
     let (mut y, mut mo, mut d, mut h, mut mi, mut sec, mut ms) =
         (1970i64, 1u32, 1u32, 0u32, 0u32, 0u32, 0i64);
     let p = pattern.as_bytes();
