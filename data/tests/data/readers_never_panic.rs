@@ -8,8 +8,6 @@ use cartseq_data::read_sequences_from;
 use cartseq_data::{ColumnRef, DataError, Dictionary, GenericSpec, OnError, SequenceOptions};
 use proptest::prelude::*;
 
-use crate::support::proptest_cases;
-
 fn configs() -> Vec<PresetConfig> {
     let mut v: Vec<PresetConfig> = Preset::ALL
         .iter()
@@ -101,7 +99,7 @@ fn row() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(proptest_cases(300))]
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
 
     #[test]
     fn random_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..400)) {

@@ -2,8 +2,6 @@
 
 use std::path::{Path, PathBuf};
 
-use proptest::test_runner::{Config, FileFailurePersistence};
-
 /// `../shared/data/<sub>` beside the worktree (real datasets and SPMF files), or `None` (with a note)
 /// when it is absent; under `CI=true` its absence fails the test instead.
 pub fn shared_data_dir(sub: &str) -> Option<PathBuf> {
@@ -18,16 +16,4 @@ pub fn shared_data_dir(sub: &str) -> Option<PathBuf> {
     }
     eprintln!("skipping: {} is absent", dir.display());
     None
-}
-
-/// A proptest configuration with `cases` cases whose failures are saved beside the test's source
-/// file (`x.rs` → `x.proptest-regressions`) and replayed first on every run.
-pub fn proptest_cases(cases: u32) -> Config {
-    Config {
-        cases,
-        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(
-            "proptest-regressions",
-        ))),
-        ..Config::default()
-    }
 }

@@ -9,8 +9,6 @@ use cartseq_data::{
 };
 use proptest::prelude::*;
 
-use crate::support::proptest_cases;
-
 const TOKENS: [Token; 5] = [
     Token::Item,
     Token::Category,
@@ -97,7 +95,7 @@ fn cut() -> impl Strategy<Value = SequenceCut> {
 }
 
 proptest! {
-    #![proptest_config(proptest_cases(400))]
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
 
     #[test]
     fn token_sequences_equal_the_naive_definition(
