@@ -17,7 +17,7 @@ use serde_json::json;
 use crate::output::spreadsheet_safe;
 
 /// Output format of `itemsets`, `rules` and `next`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExportFormat {
     /// Comma-separated values with a header, names from the dictionary.
     Csv,
@@ -27,16 +27,11 @@ pub enum ExportFormat {
     Spmf,
 }
 
-impl ExportFormat {
-    /// Lower-case name.
-    pub fn name(self) -> &'static str {
-        match self {
-            ExportFormat::Csv => "csv",
-            ExportFormat::Jsonl => "jsonl",
-            ExportFormat::Spmf => "spmf",
-        }
-    }
-}
+crate::named_enum!(ExportFormat, "an export format", [
+    "csv" => ExportFormat::Csv,
+    "jsonl" => ExportFormat::Jsonl,
+    "spmf" => ExportFormat::Spmf,
+]);
 
 /// The names of `items` joined by ` + `.
 pub fn itemset_text(items: &[ItemId], dict: &Dictionary) -> String {

@@ -32,10 +32,10 @@ use cartseq_mining::{
 };
 use serde_json::json;
 
-use crate::cmd::Global;
-use crate::export::resolve_token;
-use crate::input_args::InputArgs;
-use crate::output::spreadsheet_safe;
+use crate::cli::args::input::InputArgs;
+use crate::cli::Global;
+use cartseq::export::resolve_token;
+use cartseq::output::spreadsheet_safe;
 
 /// Output format of `mine`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -151,8 +151,8 @@ fn parse_time(s: &str, preset: Preset, flag: &str) -> anyhow::Result<i64> {
 /// Runs `mine`.
 pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     let started = Instant::now();
-    let loaded = args.input.load_sequences(global.quiet)?;
-    let preset = args.input.resolved_preset()?;
+    let loaded = args.input.spec()?.load_sequences(global.quiet)?;
+    let preset = args.input.spec()?.preset();
     let min_support = match (&args.min_support, args.min_count) {
         (Some(f), _) => MinSupport::parse_fraction(f)?,
         (None, Some(c)) => MinSupport::Count(c),
@@ -198,7 +198,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     let dict = &loaded.dict;
     let streamed = args.format == MineFormat::Spmf;
     let mut stats = MineStats::default();
-    let rows = crate::export::write_to(args.output.as_deref(), |w| {
+    let rows = cartseq::export::write_to(args.output.as_deref(), |w| {
         if streamed {
             let mut sink = WriteSink::spmf(&mut *w);
             stats = miner.mine(db, &mut sink)?;

@@ -1,20 +1,18 @@
-//! Subcommands, one file each. Every file starts with the command's usage text (what it computes and
-//! what it costs), then its `Args`, then `run`.
+//! The command line: clap structs (`args`, shared flag groups; each command's own `Args`) converted
+//! into library configuration, and one thin file per subcommand in `commands` (parse → call the
+//! `cartseq` library → write). No subcommand file imports another: what two commands share is a library
+//! function or a flag group in `args`.
+
+use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-pub mod convert;
-pub mod eval;
-pub mod itemsets;
-pub mod leaderboard;
-pub mod mine;
-pub mod next;
-pub mod nextitem;
-pub mod report;
-pub mod rules;
-pub mod stats;
-pub mod task;
-pub mod train;
+pub mod args;
+pub mod commands;
+
+use commands::{
+    convert, eval, itemsets, leaderboard, mine, next, nextitem, report, rules, stats, task, train,
+};
 
 /// Options every subcommand takes.
 #[derive(Debug, Clone, clap::Args)]
@@ -66,4 +64,41 @@ pub enum Command {
     Nextitem(nextitem::Args),
     /// One self-contained HTML report: data, patterns, rules, leaderboard, calibration, importances, ablation.
     Report(report::Args),
+}
+
+/// Parses the command line, runs the subcommand and turns its error into a message and exit code 2.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(n) = cli.global.threads {
+        // Only fails if a pool was already built, which cannot happen this early.
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build_global();
+    }
+    let g = &cli.global;
+    let result = match cli.command {
+        Command::Convert(a) => convert::run(a, g),
+        Command::Stats(a) => stats::run(a, g),
+        Command::Mine(a) => mine::run(a, g),
+        Command::Nextitem(a) => nextitem::run(a, g),
+        Command::Task(a) => task::run(a, g),
+        Command::Train(a) => train::run(a, g),
+        Command::Eval(a) => eval::run(a, g),
+        Command::Leaderboard(a) => leaderboard::run(a, g),
+        Command::Itemsets(a) => itemsets::run(a, g),
+        Command::Rules(a) => rules::run(a, g),
+        Command::Next(a) => next::run(a, g),
+        Command::Report(a) => report::run(a, g),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if cartseq::output::is_broken_pipe(&e) {
+                // `cartseq … | head` closing the pipe early is not an error.
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
 }
