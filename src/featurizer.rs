@@ -230,6 +230,22 @@ impl PatternFeaturizer {
         Ok(())
     }
 
+    /// The options in command-line words (`--pattern-features 5 --pattern-select chi2 …`).
+    pub fn describe(&self) -> String {
+        let gap = self
+            .max_gap
+            .map_or_else(String::new, |g| format!(" --pattern-max-gap {g}"));
+        format!(
+            "--pattern-features {} --pattern-select {} --pattern-tokens {} --pattern-max-len {} \
+             --pattern-history {}{gap}",
+            self.k,
+            self.measure.name(),
+            self.tokens.name(),
+            self.max_len,
+            self.history
+        )
+    }
+
     fn gap(&self) -> GapConstraint {
         GapConstraint {
             max_gap: self.max_gap,
@@ -356,27 +372,54 @@ impl FittedFeaturizer {
 
     /// One line saying which pattern set this is (for error messages).
     pub fn summary(&self) -> String {
-        let pats: Vec<String> = self
-            .patterns
-            .iter()
-            .take(3)
-            .map(|p| format!("{} = {}", p.column, p.pattern))
-            .collect();
-        let more = self.patterns.len().saturating_sub(3);
         format!(
-            "fingerprint {} ({} from {}, {} patterns{}{}{})",
+            "fingerprint {}: {} from {}, {} patterns by {}",
             self.fingerprint,
             self.source.task,
             self.source.input,
             self.patterns.len(),
-            if pats.is_empty() { "" } else { ": " },
-            pats.join(", "),
-            if more > 0 {
-                format!(", … {more} more")
-            } else {
-                String::new()
-            }
+            self.params.measure.name()
         )
+    }
+
+    /// What first differs between two fitted featurizers, in words (empty when nothing does).
+    pub fn difference(&self, other: &FittedFeaturizer) -> String {
+        if self.source.input_sha256 != other.source.input_sha256 {
+            return format!(
+                "built from different inputs ({} vs {})",
+                self.source.input, other.source.input
+            );
+        }
+        if self.source.task != other.source.task {
+            return format!(
+                "different task options ({} vs {})",
+                self.source.task, other.source.task
+            );
+        }
+        if self.params != other.params {
+            return format!(
+                "different pattern options ({} vs {})",
+                self.params.describe(),
+                other.params.describe()
+            );
+        }
+        let n = self.patterns.len().max(other.patterns.len());
+        for j in 0..n {
+            let (a, b) = (self.patterns.get(j), other.patterns.get(j));
+            if a.map(|p| &p.tokens) != b.map(|p| &p.tokens) {
+                let show = |p: Option<&ChosenPattern>| {
+                    p.map_or_else(
+                        || "none".to_owned(),
+                        |p| format!("{} = {}", p.column, p.pattern),
+                    )
+                };
+                return format!("different patterns ({} vs {})", show(a), show(b));
+            }
+        }
+        if self.feature_names != other.feature_names {
+            return "different feature columns".to_owned();
+        }
+        String::new()
     }
 
     /// The pattern columns of every row of `rows` (`rows × 3K`).

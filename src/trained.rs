@@ -113,8 +113,9 @@ impl TrainedModel {
         if let (Some(m), Some(c)) = (&h.featurizer, csv_featurizer) {
             if m.fingerprint != c.fingerprint {
                 bail!(
-                    "{p}: built with another featurizer than the model: the model's is {}, the CSV's is {}; \
-                     evaluate on a CSV from the same `cartseq task` run the model was trained on",
+                    "{p}: built with another featurizer than the model — {}; the model's is {}, the CSV's is \
+                     {}; evaluate on a CSV from the same `cartseq task` run the model was trained on",
+                    m.difference(c),
                     m.summary(),
                     c.summary()
                 );
