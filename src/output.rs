@@ -129,3 +129,11 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "done");
     }
 }
+
+/// Peak resident memory of this process (Linux `VmHWM`), in MB.
+pub fn peak_memory_mb() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}

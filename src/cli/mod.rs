@@ -58,9 +58,9 @@ pub enum Command {
     Itemsets(itemsets::Args),
     /// Association, sequential or pattern rules with all measures; CSV/JSONL/SPMF export with a manifest.
     Rules(rules::Args),
-    /// What users do after a token (or a sequence of tokens), with count, confidence and lift.
+    /// Look up what users did right after a token (or tokens) in a log: counts, confidence, lift (no model).
     Next(next::Args),
-    /// Next-item recommendation on sessions: baselines and GRU4Rec-style networks, Recall@k / MRR@k.
+    /// Train and evaluate next-item recommenders on sessions (pop, Markov, kNN, GRU4Rec): Recall@k, MRR@k.
     Nextitem(nextitem::Args),
     /// One self-contained HTML report: data, patterns, rules, leaderboard, calibration, importances, ablation.
     Report(report::Args),
