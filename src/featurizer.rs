@@ -535,3 +535,61 @@ pub fn read_beside(csv: &std::path::Path) -> anyhow::Result<Option<FittedFeaturi
         })?)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fitted(measure: Measure, pattern: &[&str], input_sha: &str) -> FittedFeaturizer {
+        let params = PatternFeaturizer {
+            k: 1,
+            measure,
+            ..PatternFeaturizer::default()
+        };
+        let tokens: Vec<Vec<String>> = pattern.iter().map(|t| vec![(*t).to_owned()]).collect();
+        let p = ChosenPattern {
+            column: "pat00".into(),
+            pattern: describe(&tokens),
+            tokens,
+            score: 0.5,
+            class_support: vec![3, 4],
+        };
+        let source = TableSource {
+            task: "purchase task".into(),
+            input: "log.csv".into(),
+            input_sha256: Some(input_sha.into()),
+        };
+        FittedFeaturizer::new(params, vec![p], vec!["n_events".into()], source).unwrap()
+    }
+
+    #[test]
+    fn fingerprint_is_stable_and_tells_pattern_sets_apart() {
+        let a = fitted(Measure::InfoGain, &["view", "cart"], "aa");
+        assert_eq!(
+            a.fingerprint,
+            fitted(Measure::InfoGain, &["view", "cart"], "aa").fingerprint
+        );
+        assert_eq!(a.fingerprint.len(), 16);
+        assert!(a.difference(&a.clone()).is_empty());
+        let other_pattern = fitted(Measure::InfoGain, &["view", "buy"], "aa");
+        assert_ne!(a.fingerprint, other_pattern.fingerprint);
+        let d = a.difference(&other_pattern);
+        assert!(d.contains("view > cart") && d.contains("view > buy"), "{d}");
+        let other_measure = fitted(Measure::ChiSquare, &["view", "cart"], "aa");
+        assert_ne!(a.fingerprint, other_measure.fingerprint);
+        assert!(a
+            .difference(&other_measure)
+            .contains("--pattern-select chi2"));
+        let other_log = fitted(Measure::InfoGain, &["view", "cart"], "bb");
+        assert_ne!(a.fingerprint, other_log.fingerprint);
+        assert!(a.difference(&other_log).contains("different inputs"));
+    }
+
+    #[test]
+    fn fitted_featurizer_round_trips_through_json() {
+        let a = fitted(Measure::SupportDiff, &["view", "cart"], "aa");
+        let back: FittedFeaturizer =
+            serde_json::from_str(&serde_json::to_string(&a).unwrap()).unwrap();
+        assert_eq!(a, back);
+    }
+}
