@@ -61,6 +61,11 @@ pub trait Classifier: Send + Sync {
     fn feature_importances(&self) -> Option<Vec<f64>> {
         None
     }
+
+    /// Per-epoch training history of models trained by epochs (the networks); `None` otherwise.
+    fn training_history(&self) -> Option<&[nn::EpochRecord]> {
+        None
+    }
 }
 
 /// Something that fits a [`Classifier`] on a dataset: validated hyper-parameters.

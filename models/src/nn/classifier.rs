@@ -544,6 +544,10 @@ impl Classifier for SeqClassifierModel {
         self.n_classes
     }
 
+    fn training_history(&self) -> Option<&[EpochRecord]> {
+        Some(&self.history)
+    }
+
     fn save_json(&self, w: &mut dyn std::io::Write) -> Result<(), ModelError> {
         self.save(w)
     }

@@ -1,15 +1,44 @@
-//! Ensembles on the command line: `--model stack|vote|vote-hard|bag` with `--base rf,gbdt,lstm`,
-//! `--meta logreg|gbdt`, `--folds K` and `--temporal-folds`, for `train` and `leaderboard`.
+//! Choosing models on the command line: a model name with `--param key=value`, and ensembles
+//! (`--model stack|vote|vote-hard|bag` with `--base rf,gbdt,lstm`, `--meta logreg|gbdt`, `--folds K`,
+//! `--temporal-folds`, `--bag-size`) for `train`, `leaderboard` and `report`, turned into the library's
+//! [`Candidate`] (a name, its parameters and a validated learner).
 //!
 //! Base and meta learners come from the models registry (`cartseq_models::registry`) with their
 //! default parameters plus the run's seed; `bag` bags the first base learner. Stacking uses
 //! out-of-fold predictions (see `cartseq_models::ensemble::stacking`): stratified shuffled folds by
 //! default, forward-chaining folds over the training rows in table order with `--temporal-folds`.
 
+use cartseq::experiment::Candidate;
 use cartseq_models::ensemble::{Bagging, Folds, Stacking, VoteKind, Voting};
 use cartseq_models::{registry, Learner};
 
-use crate::cmd::train::{is_sequence_model, with_seed};
+/// Whether a model name is a sequence model (reads `Dataset.seqs`).
+pub fn is_sequence_model(name: &str) -> bool {
+    cartseq_models::nn::registry::is_nn_model(name)
+}
+
+/// The parameters with `seed=N` added when the model takes a seed and none was given.
+pub fn with_seed(model: &str, params: &[String], seed: u64) -> Vec<String> {
+    let mut p = params.to_vec();
+    let takes_seed =
+        registry::params_of(model).is_some_and(|ks| ks.iter().any(|k| k.starts_with("seed=")));
+    if takes_seed && !p.iter().any(|kv| kv.starts_with("seed=")) {
+        p.push(format!("seed={seed}"));
+    }
+    p
+}
+
+/// Whether `name` is a model the command line knows (registry model or ensemble).
+pub fn is_known(name: &str) -> bool {
+    registry::info(name).is_some() || is_ensemble(name)
+}
+
+/// The error for an unknown model name, listing every known one.
+pub fn unknown_model(name: &str) -> anyhow::Error {
+    let mut names: Vec<&str> = registry::MODELS.iter().map(|m| m.name).collect();
+    names.extend(ENSEMBLES);
+    anyhow::anyhow!("unknown model {name:?}; available: {}", names.join(", "))
+}
 
 /// Names handled here rather than by the registry.
 pub const ENSEMBLES: &[&str] = &["stack", "vote", "vote-hard", "bag"];
@@ -87,6 +116,23 @@ impl EnsembleArgs {
         Ok(registry::learner(name, &with_seed(name, &[], seed))?)
     }
 
+    /// The candidate `name` with `params` (`key=value`; registry models only) and the run's `seed`.
+    pub fn candidate(&self, name: &str, params: &[String], seed: u64) -> anyhow::Result<Candidate> {
+        if !is_known(name) {
+            return Err(unknown_model(name));
+        }
+        let params = with_seed(name, params, seed);
+        let learner = match self.learner(name, seed)? {
+            Some(l) => l,
+            None => registry::learner(name, &params)?,
+        };
+        Ok(Candidate {
+            name: name.to_owned(),
+            params,
+            learner,
+        })
+    }
+
     /// The learner for ensemble `name` (`None` when `name` is not an ensemble).
     pub fn learner(&self, name: &str, seed: u64) -> anyhow::Result<Option<Box<dyn Learner>>> {
         if !is_ensemble(name) {
@@ -124,4 +170,28 @@ impl EnsembleArgs {
         };
         Ok(Some(l))
     }
+}
+
+/// `--param MODEL:key=value` of `leaderboard` and `report`, as (model, `key=value`) pairs.
+pub fn per_model_params(raw: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+    raw.iter()
+        .map(|p| {
+            p.split_once(':')
+                .map(|(m, kv)| (m.to_owned(), kv.to_owned()))
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "--param: expected MODEL:key=value (e.g. rf:n_trees=200), found {p:?}"
+                    )
+                })
+        })
+        .collect()
+}
+
+/// The `key=value` parameters of model `name` among `per_model`.
+pub fn params_for(per_model: &[(String, String)], name: &str) -> Vec<String> {
+    per_model
+        .iter()
+        .filter(|(m, _)| m == name)
+        .map(|(_, kv)| kv.clone())
+        .collect()
 }
