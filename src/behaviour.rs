@@ -33,6 +33,17 @@ pub enum SeqTokens {
     ActionCategory,
 }
 
+impl SeqTokens {
+    /// The data crate's token for these: every per-row sequence is cut by
+    /// [`cartseq_data::token_sequences`], whose `action:category` falls back to the action.
+    pub fn token(self) -> cartseq_data::Token {
+        match self {
+            SeqTokens::Action => cartseq_data::Token::Action,
+            SeqTokens::ActionCategory => cartseq_data::Token::ActionCategory,
+        }
+    }
+}
+
 crate::named_enum!(SeqTokens, "a sequence token", [
     "action" => SeqTokens::Action,
     "action-category" => SeqTokens::ActionCategory,
@@ -467,68 +478,25 @@ impl Extractor<'_> {
         }
     }
 
-    /// Token sequences of `rows`: the last `max_len` events before each row's cutoff.
+    /// Token sequences of `rows`: the last `max_len` events before each row's cutoff (cut by
+    /// [`cartseq_data::token_sequences`]), token names made safe for the `seq` column.
     pub fn sequences(
         &self,
         task: &TaskRows,
         tokens: SeqTokens,
         max_len: usize,
         dict: &cartseq_data::Dictionary,
-    ) -> TokenSeqs {
-        let log = self.log;
-        let cats = log.category.as_deref();
-        // Token key: action id in the high half, category + 1 (0 = none) in the low half.
-        let key = |e: usize| -> u64 {
-            let a = u64::from(log.action[e]) << 32;
-            match (tokens, cats) {
-                (SeqTokens::ActionCategory, Some(cs)) if cs[e].0 != u32::MAX => {
-                    a | (u64::from(cs[e].0) + 1)
-                }
-                _ => a,
-            }
+    ) -> Result<TokenSeqs, cartseq_data::DataError> {
+        let window = cartseq_data::TokenWindow {
+            token: tokens.token(),
+            max_len: Some(max_len),
         };
-        let per_row: Vec<Vec<u64>> = task
-            .rows
-            .par_iter()
-            .map(|r| {
-                let w = &task.windows[r.window];
-                let past = self.idx.before(r.user as usize, w.cutoff);
-                let ev = &self.idx.order[past];
-                let skip = ev.len().saturating_sub(max_len);
-                ev[skip..].iter().map(|&e| key(e as usize)).collect()
-            })
-            .collect();
-        let mut keys: Vec<u64> = per_row.iter().flatten().copied().collect();
-        keys.par_sort_unstable();
-        keys.dedup();
-        let names = keys
-            .iter()
-            .map(|&k| {
-                let a = dict.actions.name((k >> 32) as u32);
-                let c = (k & 0xffff_ffff) as u32;
-                let s = if c == 0 {
-                    a.into_owned()
-                } else {
-                    format!("{a}:{}", dict.categories.name(c - 1))
-                };
-                token_safe(&s)
-            })
-            .collect();
-        let mut out = TokenSeqs {
-            tokens: Vec::with_capacity(per_row.iter().map(Vec::len).sum()),
-            offsets: Vec::with_capacity(per_row.len() + 1),
-            names,
-        };
-        out.offsets.push(0);
-        for r in &per_row {
-            for k in r {
-                // Present by construction.
-                let id = keys.binary_search(k).unwrap_or(0);
-                out.tokens.push(id as u32);
-            }
-            out.offsets.push(out.tokens.len());
-        }
-        out
+        let s = cartseq_data::token_sequences(self.log, dict, self.idx, &task.cuts(), &window)?;
+        Ok(TokenSeqs {
+            tokens: s.tokens,
+            offsets: s.offsets,
+            names: s.names.names().iter().map(|n| token_safe(n)).collect(),
+        })
     }
 }
 

@@ -23,7 +23,7 @@
 //! by the top-k and length limits) plus one matcher pass over all rows, rayon-parallel and deterministic.
 
 use anyhow::Context;
-use cartseq_data::{Dictionary, EventLog, ItemId, KeyId, SequenceDb, SequenceDbBuilder};
+use cartseq_data::{token_sequences, Dictionary, EventLog, ItemId, SequenceDb, TokenWindow};
 use cartseq_mining::discriminative::{
     select_discriminative, GapConstraint, Measure, PatternMatcher, Reference, SeqPattern,
 };
@@ -147,7 +147,7 @@ impl RowSequences {
         spec: &TaskSpec,
         params: &PatternFeaturizer,
     ) -> anyhow::Result<RowSequences> {
-        let idx = UserIndex::new(log);
+        let idx = UserIndex::by_user(log);
         let task = build_rows(log, dict, &idx, spec, built.test_cutoff)?;
         anyhow::ensure!(
             task.rows.len() == built.table.len(),
@@ -155,47 +155,25 @@ impl RowSequences {
             task.rows.len(),
             built.table.len()
         );
-        let cats = log.category.as_deref();
-        let mut token_of: HashMap<u64, u32> = HashMap::new();
-        let mut names = Vec::new();
-        let mut b = SequenceDbBuilder::new(true);
-        let mut seq_of_row = Vec::with_capacity(task.rows.len());
-        let mut cutoff = Vec::with_capacity(task.rows.len());
-        for (r, row) in task.rows.iter().enumerate() {
-            let w = &task.windows[row.window];
-            cutoff.push(w.cutoff);
-            let past = idx.before(row.user as usize, w.cutoff);
-            let ev = &idx.order[past.clone()];
-            let skip = ev.len().saturating_sub(params.history);
-            for (&e, &t) in ev[skip..].iter().zip(&idx.times[past][skip..]) {
-                let e = e as usize;
-                let a = log.action[e];
-                let c = match (params.tokens, cats) {
-                    (SeqTokens::ActionCategory, Some(cs)) if cs[e].0 != u32::MAX => Some(cs[e].0),
-                    _ => None,
-                };
-                let key = (u64::from(a) << 32) | c.map_or(0, |c| u64::from(c) + 1);
-                let tok = *token_of.entry(key).or_insert_with(|| {
-                    let action = dict.actions.name(u32::from(a)).into_owned();
-                    names.push(match c {
-                        Some(c) => format!("{action}:{}", dict.categories.name(c)),
-                        None => action,
-                    });
-                    (names.len() - 1) as u32
-                });
-                b.push_itemset(&[ItemId(tok)], Some(t))?;
-            }
-            seq_of_row.push(if b.end_sequence(KeyId(r as u32))? {
-                Some(b.len() - 1)
-            } else {
-                None
-            });
+        let window = TokenWindow {
+            token: params.tokens.token(),
+            max_len: Some(params.history),
+        };
+        let seqs = token_sequences(log, dict, &idx, &task.cuts(), &window)?;
+        let db = seqs.to_sequence_db()?;
+        let mut seq_of_row = vec![None; task.rows.len()];
+        for (j, k) in db.keys().iter().enumerate() {
+            seq_of_row[k.index()] = Some(j);
         }
         Ok(RowSequences {
-            db: b.build(),
+            db,
             seq_of_row,
-            cutoff,
-            names,
+            cutoff: task
+                .rows
+                .iter()
+                .map(|r| task.windows[r.window].cutoff)
+                .collect(),
+            names: seqs.names.names().to_vec(),
         })
     }
 }

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use cartseq_data::input::{open_input, LineReader};
-use cartseq_data::{load::read_sequences_from, presets::read_events_from};
 use cartseq_data::sessions::SequenceOptionsBuilder;
+use cartseq_data::{load::read_sequences_from, presets::read_events_from};
 use cartseq_data::{
     Dictionary, EventLog, OnError, Preset, PresetConfig, SequenceDb, SequenceOptions, SkipReport,
 };

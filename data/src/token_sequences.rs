@@ -46,7 +46,16 @@ pub struct KeyIndex {
 impl KeyIndex {
     /// Indexes `log` by user or by session (an error when the log has no session column).
     pub fn new(log: &EventLog, by: GroupBy) -> Result<Self, DataError> {
-        let keys = keys_of(log, by)?;
+        Ok(Self::of_keys(log, keys_of(log, by)?))
+    }
+
+    /// Indexes `log` by user (every log has users).
+    pub fn by_user(log: &EventLog) -> Self {
+        Self::of_keys(log, &log.user)
+    }
+
+    /// Indexes the events of `log` by `keys` (one per event).
+    fn of_keys(log: &EventLog, keys: &[KeyId]) -> Self {
         let missing = KeyId(u32::MAX);
         let n_keys = keys
             .iter()
@@ -72,16 +81,25 @@ impl KeyIndex {
             order[starts[k]..starts[k + 1]].sort_by_key(|&e| log.time[e as usize]);
         }
         let times = order.iter().map(|&e| log.time[e as usize].0).collect();
-        Ok(KeyIndex {
+        KeyIndex {
             order,
             starts,
             times,
-        })
+        }
     }
 
     /// Number of key ids (some may have no events).
     pub fn n_keys(&self) -> usize {
         self.starts.len() - 1
+    }
+
+    /// Key `k`'s events (positions in the log), in time order; empty for a key the index does not
+    /// know.
+    pub fn events(&self, k: usize) -> &[u32] {
+        match self.starts.get(k..k + 2) {
+            Some(&[s, e]) => &self.order[s..e],
+            _ => &[],
+        }
     }
 
     /// Positions (into [`Self::order`]) of key `k`'s events with time in `[from, to)`; empty for a key
@@ -352,6 +370,9 @@ mod tests {
         let items = TokenWindow::default();
         let s = token_sequences(&l, &d, &idx, &idx.every_key(), &items).unwrap();
         assert_eq!(named(&s, 0), ["y", "x"]);
+        assert_eq!(KeyIndex::by_user(&l), idx);
+        assert_eq!(idx.events(0), &[1, 0]);
+        assert!(idx.events(1).is_empty());
         let e = KeyIndex::new(&l, GroupBy::Session).unwrap_err();
         assert!(e.to_string().contains("session column"), "{e}");
         let zero = TokenWindow {

@@ -2,24 +2,14 @@
 //! funnel, frequent patterns and "A then B" rules over every user's sequence, and each model's results.
 //! `cartseq report` fills a [`ReportData`](super::ReportData) from these and renders it.
 
-use cartseq_data::{Dictionary, EventLog, ItemId, KeyId, SequenceDbBuilder};
+use cartseq_data::{token_sequences, Dictionary, EventLog, TokenWindow};
+use cartseq_mining::rules::pattern::then_rules;
 use cartseq_mining::{CollectSink, Miner, PrefixSpan};
-use hashbrown::HashMap;
 
 use super::{DataSummary, ModelResult, PatternLine};
 use crate::behaviour::SeqTokens;
 use crate::experiment::ModelRun;
 use crate::tasks::{format_time, roles, Role, UserIndex};
-
-fn token_name(log: &EventLog, dict: &Dictionary, e: usize, tokens: SeqTokens) -> String {
-    let a = dict.actions.name(u32::from(log.action[e])).into_owned();
-    match (tokens, log.category.as_deref()) {
-        (SeqTokens::ActionCategory, Some(cs)) if cs[e].0 != u32::MAX => {
-            format!("{a}:{}", dict.categories.name(cs[e].0))
-        }
-        _ => a,
-    }
-}
 
 /// Frequent patterns (length ≥ 2) and `A then B` rules over every user's whole sequence.
 pub fn patterns_and_rules(
@@ -28,30 +18,21 @@ pub fn patterns_and_rules(
     tokens: SeqTokens,
     top: usize,
 ) -> anyhow::Result<(Vec<PatternLine>, Vec<PatternLine>)> {
-    let idx = UserIndex::new(log);
-    let mut tok: HashMap<String, u32> = HashMap::new();
-    let mut names: Vec<String> = Vec::new();
-    let mut b = SequenceDbBuilder::new(true);
-    for u in 0..idx.n_users() {
-        let r = idx.starts[u]..idx.starts[u + 1];
-        for (&e, &t) in idx.order[r.clone()].iter().zip(&idx.times[r]) {
-            let n = token_name(log, dict, e as usize, tokens);
-            let id = *tok.entry(n.clone()).or_insert_with(|| {
-                names.push(n);
-                (names.len() - 1) as u32
-            });
-            b.push_itemset(&[ItemId(id)], Some(t))?;
-        }
-        b.end_sequence(KeyId(u as u32))?;
-    }
-    let db = b.build();
+    let idx = UserIndex::by_user(log);
+    let window = TokenWindow {
+        token: tokens.token(),
+        max_len: None,
+    };
+    let seqs = token_sequences(log, dict, &idx, &idx.every_key(), &window)?;
+    let names = seqs.names.names();
+    let db = seqs.to_sequence_db()?;
     let n = db.len().max(1) as f64;
     let miner = PrefixSpan::params()
         .top_k(20 * top.max(1))
         .max_len(3)
         .check()?;
     let mut sink = CollectSink::new();
-    miner.mine(&db, &mut sink)?;
+    let stats = miner.mine(&db, &mut sink)?;
     let pats = sink.into_sorted();
     let text = |p: &cartseq_mining::Pattern| -> String {
         p.itemsets()
@@ -64,11 +45,6 @@ pub fn patterns_and_rules(
             .collect::<Vec<_>>()
             .join(" > ")
     };
-    let single: HashMap<u32, u32> = pats
-        .iter()
-        .filter(|p| p.num_items() == 1)
-        .map(|p| (p.items()[0].0, p.support))
-        .collect();
     let frequent: Vec<PatternLine> = pats
         .iter()
         .filter(|p| p.num_itemsets() >= 2)
@@ -80,30 +56,22 @@ pub fn patterns_and_rules(
             confidence: None,
         })
         .collect();
-    let mut rules: Vec<PatternLine> = pats
+    let rules = then_rules(&pats, db.len(), stats.min_count)?;
+    let rules: Vec<PatternLine> = rules
+        .rules
         .iter()
-        .filter(|p| p.num_itemsets() == 2 && p.num_items() == 2)
-        .filter_map(|p| {
-            let a = single.get(&p.items()[0].0)?;
-            Some(PatternLine {
-                text: format!(
-                    "{} ⇒ {}",
-                    names[p.items()[0].index()],
-                    names[p.items()[1].index()]
-                ),
-                support: u64::from(p.support),
-                rel_support: f64::from(p.support) / n,
-                confidence: Some(f64::from(p.support) / f64::from(*a)),
-            })
+        .take(top)
+        .map(|r| PatternLine {
+            text: format!(
+                "{} ⇒ {}",
+                names[r.antecedent[0][0].index()],
+                names[r.consequent[0][0].index()]
+            ),
+            support: u64::from(r.support),
+            rel_support: f64::from(r.support) / n,
+            confidence: Some(r.confidence()),
         })
         .collect();
-    rules.sort_by(|x, y| {
-        y.confidence
-            .unwrap_or(0.0)
-            .total_cmp(&x.confidence.unwrap_or(0.0))
-            .then(y.support.cmp(&x.support))
-    });
-    rules.truncate(top);
     Ok((frequent, rules))
 }
 

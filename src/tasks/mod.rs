@@ -275,55 +275,10 @@ pub fn windows(spec: &TaskSpec, test_cutoff: i64) -> Vec<Window> {
     }
 }
 
-/// Events grouped by user, each user's events sorted by time (stable: ties keep input order).
-pub struct UserIndex {
-    /// Event indices, users concatenated.
-    pub order: Vec<u32>,
-    /// `order[starts[u]..starts[u+1]]` are user `u`'s events.
-    pub starts: Vec<usize>,
-    /// Times in `order` order (for binary search without indirection).
-    pub times: Vec<i64>,
-}
-
-impl UserIndex {
-    /// Builds the index.
-    pub fn new(log: &EventLog) -> Self {
-        let order = log.order_by_user_time();
-        let n_users = log.user.iter().map(|u| u.0 as usize + 1).max().unwrap_or(0);
-        let mut starts = vec![0usize; n_users + 1];
-        for &u in &log.user {
-            starts[u.0 as usize + 1] += 1;
-        }
-        for i in 0..n_users {
-            starts[i + 1] += starts[i];
-        }
-        let times = order.iter().map(|&i| log.time[i as usize].0).collect();
-        UserIndex {
-            order,
-            starts,
-            times,
-        }
-    }
-
-    /// Number of user ids (some may have no events).
-    pub fn n_users(&self) -> usize {
-        self.starts.len() - 1
-    }
-
-    /// Positions (into `order`) of user `u`'s events with time in `[from, to)`.
-    pub fn range(&self, u: usize, from: i64, to: i64) -> std::ops::Range<usize> {
-        let (s, e) = (self.starts[u], self.starts[u + 1]);
-        let t = &self.times[s..e];
-        let a = t.partition_point(|&x| x < from);
-        let b = t.partition_point(|&x| x < to);
-        s + a..s + b
-    }
-
-    /// Positions of user `u`'s events strictly before `cutoff`.
-    pub fn before(&self, u: usize, cutoff: i64) -> std::ops::Range<usize> {
-        self.range(u, i64::MIN, cutoff)
-    }
-}
+/// Events grouped by user, each user's events sorted by time (stable: ties keep input order): the
+/// data crate's [`cartseq_data::KeyIndex`] by user (build it with `UserIndex::by_user(log)`), the
+/// same index the windowed token sequences read.
+pub type UserIndex = cartseq_data::KeyIndex;
 
 /// One row of a task: a user at a window, with its label.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -350,6 +305,20 @@ pub struct TaskRows {
     pub class_names: Vec<String>,
     /// Item/category statistics read events `< stats_end` (the earliest training cutoff).
     pub stats_end: i64,
+}
+
+impl TaskRows {
+    /// Each row's history as a cut of the log: its user's events before its window's cutoff, in row
+    /// order (what the per-row token sequences read).
+    pub fn cuts(&self) -> Vec<cartseq_data::SequenceCut> {
+        self.rows
+            .iter()
+            .map(|r| cartseq_data::SequenceCut {
+                key: cartseq_data::KeyId(r.user),
+                before: Some(cartseq_data::Timestamp(self.windows[r.window].cutoff)),
+            })
+            .collect()
+    }
 }
 
 /// A time for messages and reports (`YYYY-MM-DDTHH:MM:SSZ`).
@@ -458,7 +427,7 @@ pub fn build_rows(
 ) -> anyhow::Result<TaskRows> {
     let roles = roles(dict);
     let windows = windows(spec, test_cutoff);
-    let n_users = idx.n_users();
+    let n_users = idx.n_keys();
     let mut rows: Vec<Row> = Vec::new();
     for (wi, w) in windows.iter().enumerate() {
         let part: Vec<Row> = (0..n_users)
@@ -604,7 +573,7 @@ mod tests {
             (2, 21, 9, "fav"),
             (3, 5, 1, "view"),
         ]);
-        let idx = UserIndex::new(&log);
+        let idx = UserIndex::by_user(&log);
         let roles = roles(&dict);
         let w = Window {
             cutoff: 20 * HOUR_MS,

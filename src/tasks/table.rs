@@ -46,7 +46,7 @@ pub fn build_table(
         Some(c) => c,
         None => auto_cutoff(log, spec.horizon_ms).unwrap_or(0),
     };
-    let idx = UserIndex::new(log);
+    let idx = UserIndex::by_user(log);
     let task = build_rows(log, dict, &idx, spec, test_cutoff)?;
     let balance = Balance::of(&task.rows, task.n_classes);
     let train_rows: usize = balance.counts[0].iter().sum();
@@ -70,7 +70,9 @@ pub fn build_table(
         set: &set,
     };
     let x = ex.matrix(&task);
-    let seqs = seq.map(|s| ex.sequences(&task, s.tokens, s.max_len, dict));
+    let seqs = seq
+        .map(|s| ex.sequences(&task, s.tokens, s.max_len, dict))
+        .transpose()?;
     let table = FeatureTable {
         id_column: id_column.to_owned(),
         ids: task

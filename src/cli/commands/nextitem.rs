@@ -31,7 +31,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use cartseq_data::presets::read_events;
-use cartseq_data::{Dictionary, EventLog, OnError, Preset, PresetConfig};
+use cartseq_data::{Dictionary, EventLog, GroupBy, KeyIndex, OnError, Preset, PresetConfig};
 use cartseq_models::nextitem::{
     evaluate, protocol_sessions, Gru4RecModel, Gru4RecParams, ItemKnn, MarkovChain, MostPopular,
     NextItemLoss, NextItemMetrics, NextItemModel, SessionKnn,
@@ -156,45 +156,28 @@ struct Session {
     items: Vec<u32>,
 }
 
-/// Groups a log into sessions (by session column, else by user), clicks ordered by time (stable),
-/// sessions ordered by start time then first appearance.
-fn sessions_of(log: &EventLog, dict: &Dictionary) -> Vec<Session> {
-    let keys: Vec<u32> = match &log.session {
-        Some(s) => s.iter().map(|k| k.0).collect(),
-        None => log.user.iter().map(|k| k.0).collect(),
+/// Groups a log into sessions (by session column, else by user; [`KeyIndex`] orders each one's clicks
+/// by time, ties in file order), sessions ordered by start time then first appearance in the file.
+fn sessions_of(log: &EventLog, dict: &Dictionary) -> anyhow::Result<Vec<Session>> {
+    let (by, names) = match log.session {
+        Some(_) => (GroupBy::Session, &dict.sessions),
+        None => (GroupBy::User, &dict.users),
     };
-    let by_session = log.session.is_some();
-    let mut idx: Vec<usize> = (0..log.len()).collect();
-    let mut first: HashMap<u32, usize> = HashMap::new();
-    for (i, &k) in keys.iter().enumerate() {
-        first.entry(k).or_insert(i);
-    }
-    idx.sort_by_key(|&i| (first[&keys[i]], log.time[i].0, i));
-    let mut out: Vec<Session> = Vec::new();
-    let mut cur: Option<u32> = None;
-    for i in idx {
-        if cur != Some(keys[i]) {
-            cur = Some(keys[i]);
-            let key = if by_session {
-                dict.sessions.name(keys[i])
-            } else {
-                dict.users.name(keys[i])
+    let idx = KeyIndex::new(log, by)?;
+    let mut keyed: Vec<(i64, u32, Session)> = (0..idx.n_keys())
+        .filter_map(|k| {
+            let events = idx.events(k);
+            let first = *events.iter().min()?;
+            let session = Session {
+                key: names.name(k as u32).into_owned(),
+                start: log.time[events[0] as usize].0,
+                items: events.iter().map(|&e| log.item[e as usize].0).collect(),
             };
-            out.push(Session {
-                key: key.into_owned(),
-                start: log.time[i].0,
-                items: Vec::new(),
-            });
-        }
-        if let Some(s) = out.last_mut() {
-            s.items.push(log.item[i].0);
-            s.start = s.start.min(log.time[i].0);
-        }
-    }
-    let mut order: Vec<usize> = (0..out.len()).collect();
-    order.sort_by_key(|&i| (out[i].start, i));
-    let mut slots: Vec<Option<Session>> = out.into_iter().map(Some).collect();
-    order.into_iter().filter_map(|i| slots[i].take()).collect()
+            Some((session.start, first, session))
+        })
+        .collect();
+    keyed.sort_by_key(|x| (x.0, x.1));
+    Ok(keyed.into_iter().map(|x| x.2).collect())
 }
 
 fn read(path: &Path, preset: Preset, dict: &mut Dictionary) -> anyhow::Result<EventLog> {
@@ -217,11 +200,11 @@ struct Prepared {
 fn prepare(args: &Args, preset: Preset) -> anyhow::Result<Prepared> {
     let mut dict = Dictionary::new();
     let train_log = read(&args.train, preset, &mut dict)?;
-    let mut train_s = sessions_of(&train_log, &dict);
+    let mut train_s = sessions_of(&train_log, &dict)?;
     let mut test_s = match (&args.test, args.split_last_days) {
         (Some(t), None) => {
             let log = read(t, preset, &mut dict)?;
-            sessions_of(&log, &dict)
+            sessions_of(&log, &dict)?
         }
         (None, Some(days)) => {
             const DAY: i64 = 86_400_000;
