@@ -9,7 +9,7 @@
 //! * [`presets`] — streaming readers for Taobao, Yoochoose, Diginetica, Online Retail, Tianchi, RetailRocket,
 //!   generic CSV, SPMF and basket files;
 //! * [`sessions`] — grouping events into sequences (users, sessions, inactivity gaps, tokens, filters);
-//! * [`token_sequences`] — windowed token sequences (a key's last N events before a cutoff, as
+//! * [`token_sequences`](mod@token_sequences) — windowed token sequences (a key's last N events before a cutoff, as
 //!   tokens): the one function behind every per-row or per-user sequence of the pipeline;
 //! * [`load`] — any input file (event log, SPMF, baskets) straight into a [`SequenceDb`];
 //! * [`time`] — durations and dates without a calendar dependency;
@@ -23,7 +23,7 @@
 //! Dependencies between the modules point one way, from the top of this list down:
 //!
 //! 1. [`load`] (file → sequences) uses the readers and the builders below it;
-//! 2. [`token_sequences`] uses [`sessions`] (grouping, token naming);
+//! 2. [`token_sequences`](mod@token_sequences) uses [`sessions`] (grouping, token naming);
 //! 3. [`sessions`] uses the event log, the dictionary and the sequence database;
 //! 4. the readers [`presets`] and [`spmf`] use [`input`], [`event`], [`event_log`], [`dictionary`] and
 //!    [`sequence_db`];

@@ -4,7 +4,7 @@
 //! definition: for each sequence, every choice of increasing itemset positions and a non-empty subset of
 //! each chosen itemset is an occurrence; it counts if it satisfies the gap and span constraints; a
 //! sequence supports each distinct pattern once. It shares no code with the miners (it reads the
-//! [`SequenceDb`] directly), which is what makes it an oracle for the property test.
+//! [`SequenceDb`](cartseq_data::SequenceDb) directly), which is what makes it an oracle for the property test.
 //!
 //! **Cost**: exponential in the sequence length — only for tiny databases (tests). Sequences with more
 //! than [`MAX_ITEMS_PER_SEQUENCE`] items are refused.

@@ -5,7 +5,7 @@
 //! sequences, under the length, gap, span and first-item options.
 //!
 //! **How**: depth-first pattern growth. A pattern's projected database is a list of pairs (sequence,
-//! itemset position) into the flat [`Dense`] array — no sequence is ever copied (the Spark MLlib layout).
+//! itemset position) into the flat `Dense` array — no sequence is ever copied (the Spark MLlib layout).
 //! For a node, one scan over the projection counts, per sequence once, the items that can extend the
 //! pattern as a new itemset (s-extension: any item after the match) or inside the last itemset
 //! (i-extension: items greater than the last item, in an itemset that contains the whole last itemset of

@@ -9,7 +9,7 @@
 //! * [`pattern`] — X ⇒ Y where X·Y is a frequent sequential pattern (X and Y are sequences), and the
 //!   two-item "A then B" rules of the report ([`pattern::then_rules`]);
 //! * [`next`] — what follows a given sequence of tokens, ranked with count, confidence and lift;
-//! * [`format`] — SPMF's text format (Java's `Double.toString` for the measures).
+//! * [`format`](mod@format) — SPMF's text format (Java's `Double.toString` for the measures).
 //!
 //! Every rule carries three counts — the rule's support, the antecedent's and the consequent's —
 //! over `n` transactions or sequences, and every measure derives from them ([`Rule::measures`]).
