@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::params::ParamValue;
 use crate::{Dataset, ModelError};
 
 /// How classes are weighted during fitting.
@@ -82,6 +83,23 @@ impl ClassWeight {
     }
 }
 
+impl ParamValue for ClassWeight {
+    fn set(&mut self, _key: &str, text: &str) -> Result<(), ModelError> {
+        *self = ClassWeight::parse(text)?;
+        Ok(())
+    }
+    fn show(&self) -> String {
+        match self {
+            ClassWeight::None => "none".into(),
+            ClassWeight::Balanced => "balanced".into(),
+            ClassWeight::Explicit(w) => {
+                let parts: Vec<String> = w.iter().map(ParamValue::show).collect();
+                parts.join(",")
+            }
+        }
+    }
+}
+
 /// Effective weight of every row: sample weight × class weight, checked finite and non-negative with a
 /// positive total.
 pub fn effective_weights(ds: &Dataset, cw: &ClassWeight) -> Result<Vec<f64>, ModelError> {
@@ -100,6 +118,15 @@ pub fn effective_weights(ds: &Dataset, cw: &ClassWeight) -> Result<Vec<f64>, Mod
         return Err(ModelError::Data("the sample weights sum to zero".into()));
     }
     Ok(w)
+}
+
+/// Total effective weight of each class (`w` from [`effective_weights`]), summed in row order.
+pub fn class_totals(ds: &Dataset, w: &[f64]) -> Vec<f64> {
+    let mut c = vec![0.0; ds.n_classes];
+    for (i, &y) in ds.y.iter().enumerate() {
+        c[y] += w[i];
+    }
+    c
 }
 
 /// Refuses an empty dataset or one whose feature matrix holds a non-finite value (NaN is allowed only

@@ -16,10 +16,14 @@ pub enum ModelError {
     /// The dataset cannot be used (no rows, one class only, shape mismatch, missing sequences…).
     #[error("invalid dataset: {0}")]
     Data(String),
+    /// The rows to predict do not match the model: another number of feature columns than it was
+    /// fitted on, or no token sequences for a sequence model.
+    #[error("input does not match the model: {0}")]
+    Input(String),
     /// A saved model file that cannot be read: wrong magic, version, model kind or corrupt contents.
     #[error("bad model file: {0}")]
     BadFile(String),
-    /// An unknown model name, unknown parameter key or unparsable value given to the registry.
+    /// An unknown model name, unknown parameter key or unparsable value given to [`crate::ModelSpec::from_cli`].
     #[error("{0}")]
     Registry(String),
     /// An I/O error while saving or loading.

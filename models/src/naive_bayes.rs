@@ -15,30 +15,17 @@ use ndarray::Array2;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::class_weight::{check_fit_data, effective_weights, ClassWeight};
-use crate::forest::setter;
+use crate::class_weight::{check_fit_data, class_totals, effective_weights, ClassWeight};
+use crate::fitted::{corrupt, Fitted, FittedModel, Input, Signature};
+use crate::params::{setter, KeyVisitor};
 use crate::persist::Persist;
+use crate::proba::softmax_in_place;
+use crate::spec::LearnerParams;
 use crate::tree::predict_rows;
-use crate::{Classifier, Dataset, Learner, ModelError};
-
-/// Turns a row of joint log-likelihoods into probabilities in place.
-fn softmax_in_place(v: &mut [f64]) {
-    let mx = v.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-    if !mx.is_finite() {
-        let k = v.len() as f64;
-        v.iter_mut().for_each(|x| *x = 1.0 / k);
-        return;
-    }
-    v.iter_mut().for_each(|x| *x = (*x - mx).exp());
-    let s: f64 = v.iter().sum();
-    v.iter_mut().for_each(|x| *x /= s);
-}
+use crate::{Dataset, ModelError};
 
 fn log_priors(ds: &Dataset, w: &[f64]) -> Vec<f64> {
-    let mut cw = vec![0.0; ds.n_classes];
-    for (i, &y) in ds.y.iter().enumerate() {
-        cw[y] += w[i];
-    }
+    let cw = class_totals(ds, w);
     let total: f64 = cw.iter().sum();
     cw.iter().map(|&c| (c / total).ln()).collect()
 }
@@ -205,12 +192,15 @@ impl GaussianNbParams {
     }
 }
 
-impl Classifier for GaussianNb {
-    fn n_classes(&self) -> usize {
-        self.n_classes
+impl Fitted for GaussianNb {
+    fn signature(&self) -> Signature {
+        Signature {
+            n_classes: self.n_classes,
+            input: Input::Features(self.theta.ncols()),
+        }
     }
 
-    fn predict_proba(&self, ds: &Dataset) -> Array2<f64> {
+    fn proba(&self, ds: &Dataset) -> Result<Array2<f64>, ModelError> {
         let d = self.theta.ncols();
         let log_norm: Vec<f64> = (0..self.n_classes)
             .map(|c| {
@@ -222,7 +212,7 @@ impl Classifier for GaussianNb {
                     .sum::<f64>()
             })
             .collect();
-        predict_rows(ds, self.n_classes, |row, out| {
+        Ok(predict_rows(ds, self.n_classes, |row, out| {
             for c in 0..self.n_classes {
                 let mut s = 0.0;
                 for j in 0..d {
@@ -232,11 +222,16 @@ impl Classifier for GaussianNb {
                 out[c] = self.log_prior[c] + log_norm[c] - 0.5 * s;
             }
             softmax_in_place(out);
-        })
+        }))
     }
 
-    fn save_json(&self, w: &mut dyn std::io::Write) -> Result<(), ModelError> {
-        self.save(w)
+    fn check_loaded(&mut self) -> Result<(), ModelError> {
+        check_class_tables(
+            Self::KIND,
+            self.n_classes,
+            &self.log_prior,
+            &[&self.theta, &self.var],
+        )
     }
 }
 
@@ -244,14 +239,47 @@ impl Persist for GaussianNb {
     const KIND: &'static str = "gnb";
 }
 
-impl Learner for GaussianNbParams {
-    fn fit_boxed(&self, ds: &Dataset) -> Result<Box<dyn Classifier>, ModelError> {
-        Ok(Box::new(self.fit(ds)?))
+impl LearnerParams for GaussianNbParams {
+    fn name(&self) -> &'static str {
+        "gnb"
     }
+    fn aliases(&self) -> &'static [&'static str] {
+        &["nb", "gaussian_nb"]
+    }
+    fn description(&self) -> &'static str {
+        "Gaussian naive Bayes"
+    }
+    fn visit_keys(&mut self, v: &mut dyn KeyVisitor) -> Result<(), ModelError> {
+        v.key("var_smoothing", &[], &mut self.var_smoothing)?;
+        v.key("class_weight", &[], &mut self.class_weight)
+    }
+    fn check_params(&self) -> Result<(), ModelError> {
+        self.check()
+    }
+    fn fit_model(&self, ds: &Dataset) -> Result<FittedModel, ModelError> {
+        self.fit(ds).map(FittedModel::GaussianNb)
+    }
+}
 
-    fn name(&self) -> String {
-        "gnb".into()
+/// Checks the per-class tables of a loaded naive Bayes model: one prior and one row per class, the
+/// same number of features in every table.
+fn check_class_tables(
+    kind: &str,
+    n_classes: usize,
+    log_prior: &[f64],
+    tables: &[&Array2<f64>],
+) -> Result<(), ModelError> {
+    let d = tables.first().map_or(0, |t| t.ncols());
+    if n_classes == 0
+        || log_prior.len() != n_classes
+        || tables.iter().any(|t| t.dim() != (n_classes, d))
+    {
+        return Err(corrupt(
+            kind,
+            format!("per-class tables do not have {n_classes} rows of {d} features"),
+        ));
     }
+    Ok(())
 }
 
 /// Parameters of a [`BernoulliNb`].
@@ -360,14 +388,17 @@ impl BernoulliNbParams {
     }
 }
 
-impl Classifier for BernoulliNb {
-    fn n_classes(&self) -> usize {
-        self.n_classes
+impl Fitted for BernoulliNb {
+    fn signature(&self) -> Signature {
+        Signature {
+            n_classes: self.n_classes,
+            input: Input::Features(self.log_p.ncols()),
+        }
     }
 
-    fn predict_proba(&self, ds: &Dataset) -> Array2<f64> {
+    fn proba(&self, ds: &Dataset) -> Result<Array2<f64>, ModelError> {
         let d = self.log_p.ncols();
-        predict_rows(ds, self.n_classes, |row, out| {
+        Ok(predict_rows(ds, self.n_classes, |row, out| {
             for c in 0..self.n_classes {
                 let mut s = self.log_prior[c];
                 for j in 0..d {
@@ -380,11 +411,16 @@ impl Classifier for BernoulliNb {
                 out[c] = s;
             }
             softmax_in_place(out);
-        })
+        }))
     }
 
-    fn save_json(&self, w: &mut dyn std::io::Write) -> Result<(), ModelError> {
-        self.save(w)
+    fn check_loaded(&mut self) -> Result<(), ModelError> {
+        check_class_tables(
+            Self::KIND,
+            self.n_classes,
+            &self.log_prior,
+            &[&self.log_p, &self.log_q],
+        )
     }
 }
 
@@ -392,19 +428,30 @@ impl Persist for BernoulliNb {
     const KIND: &'static str = "bnb";
 }
 
-impl Learner for BernoulliNbParams {
-    fn fit_boxed(&self, ds: &Dataset) -> Result<Box<dyn Classifier>, ModelError> {
-        Ok(Box::new(self.fit(ds)?))
+impl LearnerParams for BernoulliNbParams {
+    fn name(&self) -> &'static str {
+        "bnb"
     }
-
-    fn name(&self) -> String {
-        "bnb".into()
+    fn description(&self) -> &'static str {
+        "Bernoulli naive Bayes"
+    }
+    fn visit_keys(&mut self, v: &mut dyn KeyVisitor) -> Result<(), ModelError> {
+        v.key("alpha", &[], &mut self.alpha)?;
+        v.key("binarize", &[], &mut self.binarize)?;
+        v.key("class_weight", &[], &mut self.class_weight)
+    }
+    fn check_params(&self) -> Result<(), ModelError> {
+        self.check()
+    }
+    fn fit_model(&self, ds: &Dataset) -> Result<FittedModel, ModelError> {
+        self.fit(ds).map(FittedModel::BernoulliNb)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Classifier;
     use ndarray::array;
 
     #[test]
@@ -414,8 +461,8 @@ mod tests {
         assert_eq!(m.theta, array![[1.0], [11.0]]);
         // var = 1 + 1e-9 * var(all) = 1 + 1e-9 * 26.
         assert!((m.var[[0, 0]] - (1.0 + 26e-9)).abs() < 1e-15);
-        let p = m.predict_proba(&ds);
-        assert_eq!(m.predict(&ds), ds.y);
+        let p = m.predict_proba(&ds).unwrap();
+        assert_eq!(m.predict(&ds).unwrap(), ds.y);
         assert!(p.rows().into_iter().all(|r| (r.sum() - 1.0).abs() < 1e-12));
     }
 

@@ -583,16 +583,12 @@ impl Gru4RecModel {
 
     /// Writes the model as versioned JSON (`kind` = `nextitem-<cell>`).
     pub fn save<W: Write>(&self, w: W) -> Result<(), ModelError> {
-        crate::nn::classifier::write_envelope(
-            w,
-            &format!("nextitem-{}", self.params.cell.name()),
-            self,
-        )
+        crate::persist::write_envelope(w, &format!("nextitem-{}", self.params.cell.name()), self)
     }
 
     /// Reads a model written by [`Gru4RecModel::save`].
     pub fn load<R: Read>(r: R) -> Result<Self, ModelError> {
-        let (kind, body) = crate::nn::classifier::read_envelope(r)?;
+        let (kind, body) = crate::persist::read_envelope(r)?;
         if !kind.starts_with("nextitem-") {
             return Err(ModelError::BadFile(format!(
                 "holds a `{kind}` model, expected a next-item network"

@@ -23,10 +23,17 @@ use serde::{Deserialize, Serialize};
 
 use super::dense::{sigmoid_bce, softmax_ce, softmax_rows};
 use super::network::SeqNet;
-use super::optim::{LrSchedule, Optimizer, OptimizerKind};
+use super::optim::{Decay, DecayStep, LrSchedule, Momentum, Optimizer, OptimizerKind};
 use super::param::sigmoid;
 use super::recurrent::CellKind;
-use crate::{Classifier, Dataset, Learner, ModelError};
+use crate::fitted::{corrupt, Fitted, FittedModel, Input, Signature};
+use crate::params::{setter, KeyVisitor};
+use crate::persist::{body_to, read_envelope, write_envelope};
+use crate::spec::LearnerParams;
+use crate::{Dataset, ModelError};
+
+/// The seed of a sequence classifier whose seed was not set.
+pub const DEFAULT_SEED: u64 = 42;
 
 /// Hyper-parameters of a [`SeqClassifier`] (unchecked; [`SeqClassifierParams::check`] validates).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -59,8 +66,9 @@ pub struct SeqClassifierParams {
     pub patience: usize,
     /// Longest sequence fed to the network (the last tokens are kept).
     pub max_len: usize,
-    /// Seed of initialisation, split, batch order and dropout.
-    pub seed: u64,
+    /// Seed of initialisation, split, batch order and dropout (`None` = [`DEFAULT_SEED`]; a fitted
+    /// model records the seed it used).
+    pub seed: Option<u64>,
 }
 
 impl SeqClassifierParams {
@@ -82,7 +90,7 @@ impl SeqClassifierParams {
             valid_fraction: 0.1,
             patience: 3,
             max_len: 200,
-            seed: 42,
+            seed: None,
         }
     }
 
@@ -151,11 +159,8 @@ impl SeqClassifierParams {
         self.max_len = v;
         self
     }
-    /// Sets the seed.
-    pub fn seed(mut self, v: u64) -> Self {
-        self.seed = v;
-        self
-    }
+    setter!(/// Sets the seed.
+        seed: Some(u64));
 
     /// Validates every parameter once.
     pub fn check(self) -> Result<SeqClassifier, ModelError> {
@@ -341,7 +346,8 @@ impl SeqClassifier {
             )));
         }
         let vocab = seqs.vocab;
-        let mut rng = ChaCha8Rng::seed_from_u64(p.seed);
+        let seed = p.seed.unwrap_or(DEFAULT_SEED);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let outputs = if ds.n_classes == 2 { 1 } else { ds.n_classes };
         let mut net: SeqNet<f32> = SeqNet::new(
             p.cell,
@@ -434,7 +440,10 @@ impl SeqClassifier {
             None => history.len(),
         };
         Ok(SeqClassifierModel {
-            params: p.clone(),
+            params: SeqClassifierParams {
+                seed: Some(seed),
+                ..p.clone()
+            },
             n_classes: ds.n_classes,
             vocab,
             net,
@@ -539,17 +548,16 @@ fn evaluate(
     )
 }
 
-impl Classifier for SeqClassifierModel {
-    fn n_classes(&self) -> usize {
-        self.n_classes
+impl Fitted for SeqClassifierModel {
+    fn signature(&self) -> Signature {
+        Signature {
+            n_classes: self.n_classes,
+            input: Input::Sequences,
+        }
     }
 
-    fn save_json(&self, w: &mut dyn std::io::Write) -> Result<(), ModelError> {
-        self.save(w)
-    }
-
-    /// Rows without sequences (a dataset lacking `seqs`) get the prior of an empty sequence.
-    fn predict_proba(&self, ds: &Dataset) -> Array2<f64> {
+    /// Token ids at or beyond the training vocabulary share the out-of-vocabulary row.
+    fn proba(&self, ds: &Dataset) -> Result<Array2<f64>, ModelError> {
         let n = ds.nrows().max(ds.seqs.as_ref().map_or(0, |s| s.len()));
         let mut out = Array2::zeros((n, self.n_classes));
         let lens: Vec<usize> = (0..n)
@@ -579,90 +587,90 @@ impl Classifier for SeqClassifierModel {
                 row.mapv_inplace(|v| v / t);
             }
         }
-        out
+        Ok(out)
+    }
+
+    fn check_loaded(&mut self) -> Result<(), ModelError> {
+        let outputs = if self.n_classes == 2 {
+            1
+        } else {
+            self.n_classes
+        };
+        let net = &self.net;
+        let mut width = net.embedding.dim();
+        let mut chained = true;
+        for l in &net.layers {
+            chained &= l.kind == self.params.cell && l.input() == width;
+            width = l.hidden();
+        }
+        if self.n_classes < 2
+            || !chained
+            || net.embedding.vocab() != self.vocab + 1
+            || net.head.input() != width
+            || net.head.output() != outputs
+        {
+            return Err(corrupt(
+                self.params.cell.name(),
+                "the network's layer shapes do not fit together or the classes",
+            ));
+        }
+        self.net.zero_grad();
+        Ok(())
     }
 }
 
-impl Learner for SeqClassifier {
-    fn fit_boxed(&self, ds: &Dataset) -> Result<Box<dyn Classifier>, ModelError> {
-        Ok(Box::new(self.fit(ds)?))
+impl LearnerParams for SeqClassifierParams {
+    fn name(&self) -> &'static str {
+        self.cell.name()
     }
-
-    fn name(&self) -> String {
-        self.params.cell.name().to_string()
-    }
-}
-
-/// Magic string of a saved neural model.
-pub const NN_MAGIC: &str = "cartseq-model";
-/// File-format version of saved neural models.
-pub const NN_FORMAT_VERSION: u64 = 1;
-
-/// Writes `{"magic", "format_version", "kind", "model"}` as JSON.
-pub(crate) fn write_envelope<W: Write, M: Serialize>(
-    mut w: W,
-    kind: &str,
-    model: &M,
-) -> Result<(), ModelError> {
-    #[derive(Serialize)]
-    struct EnvelopeOut<'a, M> {
-        magic: &'a str,
-        format_version: u64,
-        kind: &'a str,
-        model: &'a M,
-    }
-    let env = EnvelopeOut {
-        magic: NN_MAGIC,
-        format_version: NN_FORMAT_VERSION,
-        kind,
-        model,
-    };
-    serde_json::to_writer(&mut w, &env)
-        .map_err(|e| ModelError::Io(std::io::Error::other(e.to_string())))?;
-    w.flush()?;
-    Ok(())
-}
-
-/// Reads and checks the header of a model file; returns its kind and body.
-pub(crate) fn read_envelope<R: Read>(r: R) -> Result<(String, serde_json::Value), ModelError> {
-    let mut v: serde_json::Value =
-        serde_json::from_reader(std::io::BufReader::new(r)).map_err(|e| {
-            ModelError::BadFile(format!("not a cartseq model file (not valid JSON: {e})"))
-        })?;
-    let magic = v.get("magic").and_then(|m| m.as_str());
-    if magic != Some(NN_MAGIC) {
-        return Err(ModelError::BadFile(format!(
-            "not a cartseq model file (magic {magic:?}, expected \"{NN_MAGIC}\")"
-        )));
-    }
-    match v.get("format_version").and_then(|m| m.as_u64()) {
-        Some(NN_FORMAT_VERSION) => {}
-        other => {
-            return Err(ModelError::BadFile(format!(
-                "format version {other:?} is not supported (this build reads version {NN_FORMAT_VERSION})"
-            )))
+    fn description(&self) -> &'static str {
+        match self.cell {
+            CellKind::Lstm => {
+                "embedding → LSTM layers → softmax over the token sequence (reads `seq`)"
+            }
+            CellKind::Gru => {
+                "embedding → GRU layers → softmax over the token sequence (reads `seq`)"
+            }
+            CellKind::Rnn => {
+                "embedding → Elman RNN layers → softmax over the token sequence (reads `seq`)"
+            }
         }
     }
-    let kind = v
-        .get("kind")
-        .and_then(|k| k.as_str())
-        .unwrap_or("")
-        .to_string();
-    let body = v
-        .get_mut("model")
-        .map(serde_json::Value::take)
-        .ok_or_else(|| ModelError::BadFile(format!("`{kind}` model file has no `model` body")))?;
-    Ok((kind, body))
+    fn visit_keys(&mut self, v: &mut dyn KeyVisitor) -> Result<(), ModelError> {
+        v.key("embed_dim", &[], &mut self.embed_dim)?;
+        v.key("hidden", &[], &mut self.hidden)?;
+        v.key("dropout", &[], &mut self.dropout)?;
+        v.key("epochs", &[], &mut self.epochs)?;
+        v.key("batch_size", &[], &mut self.batch_size)?;
+        v.key("lr", &[], &mut self.lr)?;
+        v.key("optimizer", &[], &mut self.optimizer)?;
+        v.key("momentum", &[], &mut Momentum(&mut self.optimizer))?;
+        v.key("lr_decay", &[], &mut Decay(&mut self.schedule))?;
+        v.key("lr_step", &[], &mut DecayStep(&mut self.schedule))?;
+        v.key("weight_decay", &[], &mut self.weight_decay)?;
+        v.key("clip_norm", &[], &mut self.clip_norm)?;
+        v.key("valid_fraction", &[], &mut self.valid_fraction)?;
+        v.key("patience", &[], &mut self.patience)?;
+        v.key("max_len", &[], &mut self.max_len)?;
+        v.seed(&mut self.seed, DEFAULT_SEED)
+    }
+    fn check_params(&self) -> Result<(), ModelError> {
+        self.clone().check().map(|_| ())
+    }
+    fn fit_model(&self, ds: &Dataset) -> Result<FittedModel, ModelError> {
+        self.clone().check()?.fit(ds).map(FittedModel::Seq)
+    }
 }
 
 impl SeqClassifierModel {
-    /// Writes the model as versioned JSON (`{"magic": "cartseq-model", "format_version": 1, "kind":
-    /// "lstm", "model": …}`).
+    /// Writes the model file (`{"magic": "cartseq-model", "format_version": 1, "kind": "lstm",
+    /// "model": …}`).
     pub fn save<W: Write>(&self, w: W) -> Result<(), ModelError> {
         write_envelope(w, self.params.cell.name(), self)
     }
 
-    /// Reads a model written by [`SeqClassifierModel::save`], checking magic, version and kind.
+    /// Reads a model written by [`SeqClassifierModel::save`], checking magic, version, kind and the
+    /// network's shapes.
     pub fn load<R: Read>(r: R) -> Result<Self, ModelError> {
         let (kind, body) = read_envelope(r)?;
         if CellKind::parse(&kind).is_none() {
@@ -670,9 +678,8 @@ impl SeqClassifierModel {
                 "holds a `{kind}` model, expected `rnn`, `lstm` or `gru`"
             )));
         }
-        let mut m: SeqClassifierModel = serde_json::from_value(body)
-            .map_err(|e| ModelError::BadFile(format!("corrupt `{kind}` model: {e}")))?;
-        m.net.zero_grad();
+        let mut m: SeqClassifierModel = body_to(body, &kind)?;
+        m.check_loaded()?;
         Ok(m)
     }
 }

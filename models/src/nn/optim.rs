@@ -8,6 +8,8 @@ use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
 use super::param::{sl, sl_mut, Param, Real};
+use crate::params::{bad_value, ParamValue};
+use crate::ModelError;
 
 /// Which update rule.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
@@ -65,6 +67,95 @@ impl LrSchedule {
             LrSchedule::Constant => base,
             LrSchedule::Step { every, gamma } => base * gamma.powi((epoch / every.max(1)) as i32),
             LrSchedule::Exponential { gamma } => base * gamma.powi(epoch as i32),
+        }
+    }
+}
+
+/// `optimizer=adam|sgd` (switching to SGD starts from momentum 0.9; `momentum` refines it).
+impl ParamValue for OptimizerKind {
+    fn set(&mut self, key: &str, text: &str) -> Result<(), ModelError> {
+        *self = match (text, *self) {
+            ("adam", OptimizerKind::Adam { .. }) | ("sgd", OptimizerKind::Sgd { .. }) => *self,
+            ("adam", _) => OptimizerKind::adam(),
+            ("sgd", _) => OptimizerKind::Sgd { momentum: 0.9 },
+            _ => return Err(bad_value(key, text, "adam or sgd")),
+        };
+        Ok(())
+    }
+    fn show(&self) -> String {
+        match self {
+            OptimizerKind::Sgd { .. } => "sgd",
+            OptimizerKind::Adam { .. } => "adam",
+        }
+        .into()
+    }
+}
+
+/// The `momentum` key: SGD's momentum (ignored with Adam; shown as SGD's default 0.9 then).
+pub(crate) struct Momentum<'a>(pub &'a mut OptimizerKind);
+
+impl ParamValue for Momentum<'_> {
+    fn set(&mut self, key: &str, text: &str) -> Result<(), ModelError> {
+        let mut m = 0.9;
+        m.set(key, text)?;
+        if let OptimizerKind::Sgd { momentum } = self.0 {
+            *momentum = m;
+        }
+        Ok(())
+    }
+    fn show(&self) -> String {
+        match *self.0 {
+            OptimizerKind::Sgd { momentum } => momentum.show(),
+            OptimizerKind::Adam { .. } => 0.9.show(),
+        }
+    }
+}
+
+/// The `lr_decay` key: the factor of the schedule (1 = constant rate; otherwise exponential per
+/// epoch, or per `lr_step` epochs).
+pub(crate) struct Decay<'a>(pub &'a mut LrSchedule);
+
+impl ParamValue for Decay<'_> {
+    fn set(&mut self, key: &str, text: &str) -> Result<(), ModelError> {
+        let mut gamma = 1.0;
+        gamma.set(key, text)?;
+        *self.0 = match *self.0 {
+            _ if gamma == 1.0 => LrSchedule::Constant,
+            LrSchedule::Step { every, .. } => LrSchedule::Step { every, gamma },
+            _ => LrSchedule::Exponential { gamma },
+        };
+        Ok(())
+    }
+    fn show(&self) -> String {
+        match *self.0 {
+            LrSchedule::Constant => 1.0.show(),
+            LrSchedule::Step { gamma, .. } | LrSchedule::Exponential { gamma } => gamma.show(),
+        }
+    }
+}
+
+/// The `lr_step` key: with `lr_decay`, decay every this many epochs instead of every epoch (0).
+pub(crate) struct DecayStep<'a>(pub &'a mut LrSchedule);
+
+impl ParamValue for DecayStep<'_> {
+    fn set(&mut self, key: &str, text: &str) -> Result<(), ModelError> {
+        let mut every = 0usize;
+        every.set(key, text)?;
+        *self.0 = match *self.0 {
+            LrSchedule::Constant => LrSchedule::Constant,
+            LrSchedule::Step { gamma, .. } | LrSchedule::Exponential { gamma } if every == 0 => {
+                LrSchedule::Exponential { gamma }
+            }
+            LrSchedule::Step { gamma, .. } | LrSchedule::Exponential { gamma } => {
+                LrSchedule::Step { every, gamma }
+            }
+        };
+        Ok(())
+    }
+    fn show(&self) -> String {
+        match *self.0 {
+            LrSchedule::Step { every, .. } => every.to_string(),
+            _ => "0".into(),
         }
     }
 }

@@ -2,8 +2,6 @@
 //! implementations of the same algorithm on the same data (they lack probabilities, weights and
 //! multi-threading, but their fitted decisions must agree with ours).
 
-#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
-
 use cartseq_models::logistic::LogisticRegression;
 use cartseq_models::naive_bayes::GaussianNb;
 use cartseq_models::tree::DecisionTree;
@@ -51,6 +49,7 @@ fn decision_tree_agrees_with_linfa_trees() {
             .unwrap();
         let ours_pred = ours
             .predict(&Dataset::new(xt.clone(), yt.clone(), 2).unwrap())
+            .unwrap()
             .to_vec();
         let theirs = linfa_trees::DecisionTree::params()
             .split_quality(linfa_trees::SplitQuality::Gini)
@@ -115,7 +114,10 @@ fn logistic_regression_matches_smartcore_optimum() {
         .iter()
         .map(|&v| v as usize)
         .collect();
-    let ours_pred = ours.predict(&Dataset::new(x, y, 2).unwrap()).to_vec();
+    let ours_pred = ours
+        .predict(&Dataset::new(x, y, 2).unwrap())
+        .unwrap()
+        .to_vec();
     assert!(agreement(&ours_pred, &theirs_pred) >= 0.99);
 }
 
@@ -149,7 +151,10 @@ fn gaussian_nb_matches_smartcore() {
         .iter()
         .map(|&v| v as usize)
         .collect();
-    let ours_pred = ours.predict(&Dataset::new(x, y, 2).unwrap()).to_vec();
+    let ours_pred = ours
+        .predict(&Dataset::new(x, y, 2).unwrap())
+        .unwrap()
+        .to_vec();
     assert!(agreement(&ours_pred, &theirs_pred) >= 0.99);
 }
 
