@@ -1,4 +1,4 @@
-//! Writing itemsets and rules for hand-over: `csv` (UTF-8, names from the dictionary, spreadsheet-safe,
+//! Writing sequential patterns, itemsets and rules for hand-over: `csv` (UTF-8, names from the dictionary, spreadsheet-safe,
 //! one row per result with every measure), `jsonl` (one JSON object per line, names and ids), and
 //! `spmf` (SPMF's own line format with the original item numbers, to diff against SPMF).
 //!
@@ -12,12 +12,13 @@ use cartseq_data::{Dictionary, ItemId};
 use cartseq_mining::itemsets::FrequentItemsets;
 use cartseq_mining::rules::format::{itemset_line, rule_line};
 use cartseq_mining::rules::{RuleKind, RuleSet};
+use cartseq_mining::Pattern;
 use serde_json::json;
 
 use crate::output::spreadsheet_safe;
 
 /// Output format of `itemsets`, `rules` and `next`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExportFormat {
     /// Comma-separated values with a header, names from the dictionary.
     Csv,
@@ -27,16 +28,11 @@ pub enum ExportFormat {
     Spmf,
 }
 
-impl ExportFormat {
-    /// Lower-case name.
-    pub fn name(self) -> &'static str {
-        match self {
-            ExportFormat::Csv => "csv",
-            ExportFormat::Jsonl => "jsonl",
-            ExportFormat::Spmf => "spmf",
-        }
-    }
-}
+crate::named_enum!(ExportFormat, "an export format", [
+    "csv" => ExportFormat::Csv,
+    "jsonl" => ExportFormat::Jsonl,
+    "spmf" => ExportFormat::Spmf,
+]);
 
 /// The names of `items` joined by ` + `.
 pub fn itemset_text(items: &[ItemId], dict: &Dictionary) -> String {
@@ -311,6 +307,95 @@ fn unknown_token(dict: &Dictionary, name: &str, input: &std::path::Path) -> anyh
         "token {name:?} does not occur in {}; {hint}",
         input.display()
     )
+}
+
+/// The pattern as text: items joined by ` + `, itemsets by ` > `.
+pub fn pattern_text(p: &Pattern, dict: &Dictionary) -> String {
+    let mut s = String::new();
+    for (k, set) in p.itemsets().enumerate() {
+        if k > 0 {
+            s.push_str(" > ");
+        }
+        for (j, it) in set.iter().enumerate() {
+            if j > 0 {
+                s.push_str(" + ");
+            }
+            s.push_str(&dict.tokens.name(it.0));
+        }
+    }
+    s
+}
+
+/// `sup / n` (0 for an empty database).
+pub fn relative(sup: u32, n: usize) -> f64 {
+    if n == 0 {
+        0.0
+    } else {
+        f64::from(sup) / n as f64
+    }
+}
+
+/// Frequent sequential patterns as CSV: `pattern,support,relative_support,items,itemsets`.
+pub fn write_patterns_csv(
+    w: &mut dyn Write,
+    pats: &[Pattern],
+    dict: &Dictionary,
+    n: usize,
+) -> anyhow::Result<()> {
+    let mut out = csv::Writer::from_writer(w);
+    out.write_record([
+        "pattern",
+        "support",
+        "relative_support",
+        "items",
+        "itemsets",
+    ])?;
+    for p in pats {
+        let text = pattern_text(p, dict);
+        out.write_record([
+            spreadsheet_safe(&text).as_ref(),
+            &p.support.to_string(),
+            &format!("{:.6}", relative(p.support, n)),
+            &p.num_items().to_string(),
+            &p.num_itemsets().to_string(),
+        ])?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Frequent sequential patterns as JSON lines (names and ids of every itemset, support, sizes).
+pub fn write_patterns_jsonl(
+    w: &mut dyn Write,
+    pats: &[Pattern],
+    dict: &Dictionary,
+    n: usize,
+) -> anyhow::Result<()> {
+    for p in pats {
+        let names: Vec<Vec<String>> = p
+            .itemsets()
+            .map(|s| {
+                s.iter()
+                    .map(|i| dict.tokens.name(i.0).into_owned())
+                    .collect()
+            })
+            .collect();
+        let ids: Vec<Vec<u32>> = p
+            .itemsets()
+            .map(|s| s.iter().map(|i| i.0).collect())
+            .collect();
+        let v = json!({
+            "pattern": names,
+            "ids": ids,
+            "support": p.support,
+            "relative_support": relative(p.support, n),
+            "items": p.num_items(),
+            "itemsets": p.num_itemsets(),
+        });
+        serde_json::to_writer(&mut *w, &v)?;
+        w.write_all(b"\n")?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,20 +1,26 @@
 //! # cartseq
 //!
-//! The library behind the `cartseq` binary: prediction tasks, features, the pipeline and reports, plus
-//! one module per subcommand in [`cmd`]. The algorithms live in the workspace crates
-//! `cartseq-data` (logs → sequence database), `cartseq-mining` (patterns, itemsets, rules) and
-//! `cartseq-models` (classifiers, neural sequence models, metrics).
+//! The pipeline behind the `cartseq` command line, with no command-line parsing in it: reading inputs
+//! ([`input`]), prediction tasks ([`tasks`]), behaviour features ([`behaviour`]), the fitted pattern
+//! featurizer ([`featurizer`]), the feature table and its CSV form ([`feature_table`]), the experiment
+//! that fits and scores models for `train`, `leaderboard` and `report` ([`experiment`]), trained-model
+//! files ([`trained`]), ablation, charts, the HTML report, exports with manifests and safe output files.
+//! The algorithms live in the workspace crates `cartseq-data` (logs → sequence database),
+//! `cartseq-mining` (patterns, itemsets, rules) and `cartseq-models` (classifiers, neural sequence
+//! models, metrics). The binary (`src/main.rs`, `src/cli/`) only turns flags into these types.
+
+pub mod names;
 
 pub mod ablation;
-pub mod cmd;
-pub mod ensemble_cli;
+pub mod behaviour;
+pub mod charts;
+pub mod experiment;
 pub mod export;
-pub mod features;
-pub mod features_csv;
-pub mod input_args;
+pub mod feature_table;
+pub mod featurizer;
+pub mod input;
 pub mod manifest;
 pub mod output;
-pub mod pattern_features;
-pub mod plots;
 pub mod report;
 pub mod tasks;
+pub mod trained;

@@ -4,8 +4,8 @@
 
 #![allow(clippy::unwrap_used)]
 
-use cartseq::features::SeqTokens;
-use cartseq::features_csv::FeatureTable;
+use cartseq::behaviour::SeqTokens;
+use cartseq::feature_table::FeatureTable;
 use cartseq::tasks::table::{build_table, SeqOptions};
 use cartseq::tasks::{Split, SplitMode, TaskKind, TaskSpec, HOUR_MS};
 use cartseq_data::{
@@ -120,7 +120,7 @@ fn features_only(t: &FeatureTable, splits: &[Split]) -> Vec<u8> {
             tokens.extend(s.row(i).iter().copied());
             offsets.push(tokens.len());
         }
-        cartseq::features::TokenSeqs {
+        cartseq::behaviour::TokenSeqs {
             tokens,
             offsets,
             names: s.names.clone(),

@@ -110,6 +110,23 @@ impl SequenceDb {
         self.items.iter().map(|i| i.index() + 1).max().unwrap_or(0)
     }
 
+    /// Number of distinct items (a dense bitmap when ids are dense, a hash set for sparse SPMF numbers).
+    pub fn distinct_items(&self) -> usize {
+        let bound = self.item_bound();
+        if bound > 8 * self.items.len() + 1024 {
+            return self.items.iter().collect::<hashbrown::HashSet<_>>().len();
+        }
+        let mut seen = vec![false; bound];
+        let mut n = 0;
+        for it in &self.items {
+            if !seen[it.index()] {
+                seen[it.index()] = true;
+                n += 1;
+            }
+        }
+        n
+    }
+
     /// Heap bytes held by the database (what `stats` reports as bytes per event).
     pub fn heap_bytes(&self) -> usize {
         self.items.capacity() * 4

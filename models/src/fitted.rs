@@ -24,7 +24,7 @@ use crate::forest::RandomForest;
 use crate::gbdt::Gbdt;
 use crate::logistic::LogisticRegression;
 use crate::naive_bayes::{BernoulliNb, GaussianNb};
-use crate::nn::SeqClassifierModel;
+use crate::nn::{EpochRecord, SeqClassifierModel};
 use crate::persist::{body_to, check_envelope, Persist, FORMAT_VERSION, MAGIC};
 use crate::svm::{LinearSvm, RbfSvm};
 use crate::tree::DecisionTree;
@@ -81,6 +81,11 @@ pub trait Fitted: Send + Sync {
         None
     }
 
+    /// Per-epoch training history of a model trained by epochs (the networks).
+    fn history(&self) -> Option<&[EpochRecord]> {
+        None
+    }
+
     /// Checks a model read from a file (shapes agree with each other, indices in range) and rebuilds
     /// what the file does not hold, so prediction cannot panic on a hand-edited file.
     fn check_loaded(&mut self) -> Result<(), ModelError>;
@@ -98,6 +103,10 @@ impl<M: Fitted> Classifier for M {
 
     fn feature_importances(&self) -> Option<Vec<f64>> {
         self.importances()
+    }
+
+    fn training_history(&self) -> Option<&[EpochRecord]> {
+        self.history()
     }
 }
 
@@ -240,6 +249,10 @@ impl Classifier for FittedModel {
 
     fn feature_importances(&self) -> Option<Vec<f64>> {
         self.parts().1.feature_importances()
+    }
+
+    fn training_history(&self) -> Option<&[EpochRecord]> {
+        self.parts().1.training_history()
     }
 }
 

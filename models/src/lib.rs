@@ -63,6 +63,11 @@ pub trait Classifier: Send + Sync {
     fn feature_importances(&self) -> Option<Vec<f64>> {
         None
     }
+
+    /// Per-epoch training history of models trained by epochs (the networks); `None` otherwise.
+    fn training_history(&self) -> Option<&[nn::EpochRecord]> {
+        None
+    }
 }
 
 /// Something that fits a model on a dataset: a [`ModelSpec`], an ensemble of learners, or an adapter

@@ -4,8 +4,9 @@
 //! calibration plots; feature importances (pattern features in orange); training curves of the neural
 //! models; the with/without-patterns ablation with bootstrap intervals.
 //!
-//! This module only renders: [`ReportData`] is filled by `cmd::report`.
+//! [`build`] computes the data sections from the log and the experiment; this module renders them.
 
+pub mod build;
 pub mod svg;
 
 use std::fmt::Write;
@@ -13,7 +14,7 @@ use std::fmt::Write;
 use svg::{bar_chart, esc, line_chart, Axes, Bar, Series};
 
 use crate::ablation::{is_pattern_column, AblationRow};
-use crate::pattern_features::ChosenPattern;
+use crate::featurizer::ChosenPattern;
 
 /// Data summary.
 pub struct DataSummary {

@@ -37,9 +37,7 @@ use rayon::prelude::*;
 pub const HOUR_MS: i64 = 3_600_000;
 
 /// The prediction target.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum TaskKind {
     /// Will the user buy within the horizon.
@@ -52,17 +50,14 @@ pub enum TaskKind {
     Churn,
 }
 
-impl TaskKind {
-    /// The name used on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            TaskKind::Purchase => "purchase",
-            TaskKind::Abandon => "abandon",
-            TaskKind::NextAction => "next-action",
-            TaskKind::Churn => "churn",
-        }
-    }
+crate::named_enum!(TaskKind, "a task", [
+    "purchase" => TaskKind::Purchase,
+    "abandon" => TaskKind::Abandon,
+    "next-action" => TaskKind::NextAction,
+    "churn" => TaskKind::Churn,
+]);
 
+impl TaskKind {
     /// Class names, index = label.
     pub fn class_names(self) -> Vec<String> {
         let v: &[&str] = match self {
@@ -76,13 +71,16 @@ impl TaskKind {
 }
 
 /// How rows are divided into train / valid / test.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum SplitMode {
     /// Rolling cutoffs one horizon apart (test latest).
     Time,
     /// One cutoff; users hashed into disjoint splits.
     User,
 }
+
+crate::named_enum!(SplitMode, "a split mode", ["time" => SplitMode::Time, "user" => SplitMode::User]);
 
 /// The split a row belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -5,8 +5,8 @@ use cartseq_data::{Dictionary, EventLog};
 use cartseq_models::{Dataset, Sequences};
 use ndarray::Axis;
 
-use crate::features::{Extractor, FeatureSet, ItemStats, SeqTokens, TokenSeqs};
-use crate::features_csv::FeatureTable;
+use crate::behaviour::{Extractor, FeatureSet, ItemStats, SeqTokens, TokenSeqs};
+use crate::feature_table::FeatureTable;
 use crate::tasks::{auto_cutoff, build_rows, roles, Balance, TaskSpec, UserIndex};
 
 /// Options of the per-row token sequences.

@@ -556,6 +556,10 @@ impl Fitted for SeqClassifierModel {
         }
     }
 
+    fn history(&self) -> Option<&[EpochRecord]> {
+        Some(&self.history)
+    }
+
     /// Token ids at or beyond the training vocabulary share the out-of-vocabulary row.
     fn proba(&self, ds: &Dataset) -> Result<Array2<f64>, ModelError> {
         let n = ds.nrows().max(ds.seqs.as_ref().map_or(0, |s| s.len()));

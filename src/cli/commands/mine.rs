@@ -20,22 +20,20 @@
 //! the current search paths, and for csv/jsonl/closed/maximal/top-k the patterns. `--max-patterns`
 //! (default 10,000,000) stops an explosion with advice.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{bail, Context};
-use cartseq_data::{Dictionary, Preset};
+use cartseq_data::Preset;
 use cartseq_mining::{
-    Algorithm, CollectSink, Condense, MinSupport, MineStats, Options, Pattern, WriteSink,
+    Algorithm, CollectSink, Condense, MinSupport, MineStats, Options, WriteSink,
     DEFAULT_MAX_PATTERNS,
 };
-use serde_json::json;
 
-use crate::cmd::Global;
-use crate::export::resolve_token;
-use crate::input_args::InputArgs;
-use crate::output::spreadsheet_safe;
+use crate::cli::args::input::InputArgs;
+use crate::cli::Global;
+use cartseq::export::resolve_token;
+use cartseq::export::{write_patterns_csv, write_patterns_jsonl};
 
 /// Output format of `mine`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -151,8 +149,8 @@ fn parse_time(s: &str, preset: Preset, flag: &str) -> anyhow::Result<i64> {
 /// Runs `mine`.
 pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     let started = Instant::now();
-    let loaded = args.input.load_sequences(global.quiet)?;
-    let preset = args.input.resolved_preset()?;
+    let loaded = args.input.spec()?.load_sequences(global.quiet)?;
+    let preset = args.input.spec()?.preset();
     let min_support = match (&args.min_support, args.min_count) {
         (Some(f), _) => MinSupport::parse_fraction(f)?,
         (None, Some(c)) => MinSupport::Count(c),
@@ -198,7 +196,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     let dict = &loaded.dict;
     let streamed = args.format == MineFormat::Spmf;
     let mut stats = MineStats::default();
-    let rows = crate::export::write_to(args.output.as_deref(), |w| {
+    let rows = cartseq::export::write_to(args.output.as_deref(), |w| {
         if streamed {
             let mut sink = WriteSink::spmf(&mut *w);
             stats = miner.mine(db, &mut sink)?;
@@ -208,8 +206,8 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         stats = miner.mine(db, &mut sink)?;
         let pats = sink.into_sorted();
         match args.format {
-            MineFormat::Csv => write_csv(w, &pats, dict, n)?,
-            _ => write_jsonl(w, &pats, dict, n)?,
+            MineFormat::Csv => write_patterns_csv(w, &pats, dict, n)?,
+            _ => write_patterns_jsonl(w, &pats, dict, n)?,
         }
         Ok(pats.len() as u64)
     })?;
@@ -235,104 +233,10 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         eprintln!(" Patterns: {rows}");
         eprintln!(" Mining time: {:.3} s", stats.elapsed.as_secs_f64());
         eprintln!(" Total time: {:.3} s", started.elapsed().as_secs_f64());
-        if let Some(mb) = peak_memory_mb() {
+        if let Some(mb) = cartseq::output::peak_memory_mb() {
             eprintln!(" Peak memory: {mb:.1} MB");
         }
         eprintln!("=====================================================");
     }
     Ok(())
-}
-
-/// The pattern as text: items joined by ` + `, itemsets by ` > `.
-fn pattern_text(p: &Pattern, dict: &Dictionary) -> String {
-    let mut s = String::new();
-    for (k, set) in p.itemsets().enumerate() {
-        if k > 0 {
-            s.push_str(" > ");
-        }
-        for (j, it) in set.iter().enumerate() {
-            if j > 0 {
-                s.push_str(" + ");
-            }
-            s.push_str(&dict.tokens.name(it.0));
-        }
-    }
-    s
-}
-
-fn relative(sup: u32, n: usize) -> f64 {
-    if n == 0 {
-        0.0
-    } else {
-        f64::from(sup) / n as f64
-    }
-}
-
-fn write_csv(
-    w: &mut dyn Write,
-    pats: &[Pattern],
-    dict: &Dictionary,
-    n: usize,
-) -> anyhow::Result<()> {
-    let mut out = csv::Writer::from_writer(w);
-    out.write_record([
-        "pattern",
-        "support",
-        "relative_support",
-        "items",
-        "itemsets",
-    ])?;
-    for p in pats {
-        let text = pattern_text(p, dict);
-        out.write_record([
-            spreadsheet_safe(&text).as_ref(),
-            &p.support.to_string(),
-            &format!("{:.6}", relative(p.support, n)),
-            &p.num_items().to_string(),
-            &p.num_itemsets().to_string(),
-        ])?;
-    }
-    out.flush()?;
-    Ok(())
-}
-
-fn write_jsonl(
-    w: &mut dyn Write,
-    pats: &[Pattern],
-    dict: &Dictionary,
-    n: usize,
-) -> anyhow::Result<()> {
-    for p in pats {
-        let names: Vec<Vec<String>> = p
-            .itemsets()
-            .map(|s| {
-                s.iter()
-                    .map(|i| dict.tokens.name(i.0).into_owned())
-                    .collect()
-            })
-            .collect();
-        let ids: Vec<Vec<u32>> = p
-            .itemsets()
-            .map(|s| s.iter().map(|i| i.0).collect())
-            .collect();
-        let v = json!({
-            "pattern": names,
-            "ids": ids,
-            "support": p.support,
-            "relative_support": relative(p.support, n),
-            "items": p.num_items(),
-            "itemsets": p.num_itemsets(),
-        });
-        serde_json::to_writer(&mut *w, &v)?;
-        w.write_all(b"\n")?;
-    }
-    Ok(())
-}
-
-/// Peak resident memory of this process (Linux `VmHWM`), in MB.
-fn peak_memory_mb() -> Option<f64> {
-    let s = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
 }

@@ -21,8 +21,8 @@ use cartseq_data::{Dictionary, EventLog, SequenceDb};
 use hashbrown::HashMap;
 use serde::Serialize;
 
-use crate::cmd::Global;
-use crate::input_args::InputArgs;
+use crate::cli::args::input::InputArgs;
+use crate::cli::Global;
 
 /// Arguments of `stats`.
 #[derive(Debug, clap::Args)]
@@ -370,7 +370,7 @@ fn sequence_stats(db: &SequenceDb) -> SequenceStats {
         sequences: db.len() as u64,
         itemsets: db.num_itemsets() as u64,
         events: db.num_items() as u64,
-        distinct_tokens: crate::cmd::convert::distinct_tokens(db) as u64,
+        distinct_tokens: db.distinct_items() as u64,
         length: Distribution::of(length),
         events_per_sequence: Distribution::of(events),
         itemset_size: Distribution::of(sizes),
@@ -413,8 +413,8 @@ fn top_tokens(db: &SequenceDb, dict: &Dictionary, top: usize) -> Vec<TopItem> {
 
 /// Computes all statistics of `args.input`.
 pub fn compute(args: &Args, quiet: bool) -> anyhow::Result<Stats> {
-    let preset = args.input.resolved_preset()?;
-    let (log, loaded) = args.input.load_all(quiet)?;
+    let preset = args.input.spec()?.preset();
+    let (log, loaded) = args.input.spec()?.load_all(quiet)?;
     let (log_stats, top_items) = match &log {
         Some(l) => {
             let (s, t) = event_stats(l, &loaded.dict, args.top);

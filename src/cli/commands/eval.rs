@@ -6,8 +6,9 @@
 //! a paired comparison with another tool on the same rows (e.g. a bootstrap of the AUC difference) is
 //! possible.
 //!
-//! The CSV must have the model's feature columns in the same order (checked by name). Memory: the feature
-//! matrix plus the model.
+//! The CSV must have the model's feature columns in the same order, and when both the model and the CSV's
+//! manifest record the fitted featurizer, the same one (same input, task options and pattern set; see
+//! `TrainedModel::check_table`). Memory: the feature matrix plus the model.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -15,18 +16,21 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use cartseq_models::metrics::{self, MetricReport};
+use cartseq_models::Classifier;
 use ndarray::Array2;
 
-use crate::cmd::train::TrainedModel;
-use crate::cmd::Global;
-use crate::features_csv::FeatureTable;
-use crate::output::{spreadsheet_safe, AtomicFile};
-use crate::tasks::table::dataset_owned;
-use crate::tasks::Split;
+use cartseq::feature_table::FeatureTable;
+use cartseq::featurizer;
+use cartseq::output::{spreadsheet_safe, AtomicFile};
+use cartseq::tasks::table::dataset_owned;
+use cartseq::tasks::Split;
+use cartseq::trained::TrainedModel;
+
+use crate::cli::Global;
 
 /// Which rows to evaluate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum EvalSplit {
+enum EvalSplit {
     /// Train rows (for a sanity check of over-fitting).
     Train,
     /// Valid rows.
@@ -44,7 +48,7 @@ pub struct Args {
     pub features: PathBuf,
     /// Rows to evaluate.
     #[arg(long, value_enum, default_value = "test")]
-    pub split: EvalSplit,
+    split: EvalSplit,
     /// Print JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -67,36 +71,8 @@ pub fn run(args: Args, _global: &Global) -> anyhow::Result<()> {
         .pop()
         .ok_or_else(|| anyhow::anyhow!("internal: one split requested"))?;
     let h = &trained.header;
-    if table.feature_names != h.feature_names {
-        let k = table
-            .feature_names
-            .iter()
-            .zip(&h.feature_names)
-            .position(|(a, b)| a != b)
-            .unwrap_or(table.feature_names.len().min(h.feature_names.len()));
-        bail!(
-            "{}: feature columns differ from the model's at column {} (CSV {:?}, model {:?}); \
-             export the CSV with the same task options",
-            args.features.display(),
-            k + 4,
-            table.feature_names.get(k),
-            h.feature_names.get(k)
-        );
-    }
-    if let Some(&bad) = table.label.iter().find(|&&l| l >= h.n_classes) {
-        bail!(
-            "{}: label {bad} but the model has {} classes",
-            args.features.display(),
-            h.n_classes
-        );
-    }
-    if h.seq_vocab.is_some() && table.seqs.is_none() {
-        bail!(
-            "{}: no `seq` column; this {} model reads token sequences (export with `cartseq task … --seq`)",
-            args.features.display(),
-            h.model
-        );
-    }
+    let csv_featurizer = featurizer::read_beside(&args.features)?;
+    trained.check_table(&table, &args.features, csv_featurizer.as_ref())?;
     if table.is_empty() {
         bail!("{}: no `{}` rows", args.features.display(), split.name());
     }
@@ -107,7 +83,10 @@ pub fn run(args: Args, _global: &Global) -> anyhow::Result<()> {
         .then(|| (table.id_column.clone(), table.ids.clone()));
     let ds = dataset_owned(table, h.n_classes, h.seq_vocab.as_ref())?;
     let t = Instant::now();
-    let proba = trained.model.predict_proba(&ds);
+    let proba = trained
+        .model
+        .predict_proba(&ds)
+        .with_context(|| format!("scoring {}", args.features.display()))?;
     let predict_s = t.elapsed().as_secs_f64();
     let Some(y) = ds.y.as_slice() else {
         bail!("no rows to evaluate");

@@ -19,9 +19,9 @@ use anyhow::Context;
 use cartseq_data::spmf::write_spmf;
 use cartseq_data::Dictionary;
 
-use crate::cmd::Global;
-use crate::input_args::InputArgs;
-use crate::output::AtomicFile;
+use crate::cli::args::input::InputArgs;
+use crate::cli::Global;
+use cartseq::output::AtomicFile;
 
 /// Arguments of `convert`.
 #[derive(Debug, clap::Args)]
@@ -43,7 +43,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         anyhow::bail!("-o needs a file name (the dictionary is written beside it)");
     }
     let started = std::time::Instant::now();
-    let loaded = args.input.load_sequences(global.quiet)?;
+    let loaded = args.input.spec()?.load_sequences(global.quiet)?;
     let db = if args.times {
         loaded.db
     } else {
@@ -75,7 +75,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
             db.len(),
             db.num_itemsets(),
             db.num_items(),
-            distinct_tokens(&db),
+            cartseq_data::SequenceDb::distinct_items(&db),
             args.output.display(),
             dict_path.display(),
             started.elapsed().as_secs_f64()
@@ -85,21 +85,4 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     std::mem::forget(db);
     std::mem::forget(loaded.dict);
     Ok(())
-}
-
-/// Number of distinct tokens (a dense bitmap when ids are dense, a hash set for sparse SPMF numbers).
-pub fn distinct_tokens(db: &cartseq_data::SequenceDb) -> usize {
-    let bound = db.item_bound();
-    if bound > 8 * db.num_items() + 1024 {
-        return db.items().iter().collect::<hashbrown::HashSet<_>>().len();
-    }
-    let mut seen = vec![false; bound];
-    let mut n = 0;
-    for it in db.items() {
-        if !seen[it.index()] {
-            seen[it.index()] = true;
-            n += 1;
-        }
-    }
-    n
 }

@@ -23,11 +23,11 @@ use cartseq_data::time::parse_duration;
 use cartseq_mining::rules::next::{follow_ups, FollowUp, FollowUps, Within};
 use serde_json::json;
 
-use crate::cmd::Global;
-use crate::export::{resolve_token_in, write_to};
-use crate::input_args::InputArgs;
-use crate::manifest::Manifest;
-use crate::output::spreadsheet_safe;
+use crate::cli::args::input::InputArgs;
+use crate::cli::Global;
+use cartseq::export::{resolve_token_in, write_to};
+use cartseq::manifest::Manifest;
+use cartseq::output::spreadsheet_safe;
 
 /// Output format of `next`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -101,7 +101,7 @@ pub fn parse_within(s: Option<&str>) -> anyhow::Result<Within> {
 /// Runs `next`.
 pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     let within = parse_within(args.within.as_deref())?;
-    let loaded = args.input.load_sequences(global.quiet)?;
+    let loaded = args.input.spec()?.load_sequences(global.quiet)?;
     let dict = &loaded.dict;
     let after = args
         .after
@@ -215,7 +215,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
             .param("top", args.top)
             .param("sort", format!("{:?}", args.sort).to_lowercase())
             .param("min_count", args.min_count)
-            .param("preset", args.input.resolved_preset()?.to_string())
+            .param("preset", args.input.spec()?.preset().to_string())
             .param("token", args.input.token.name())
             .count("sequences", f.n as u64)
             .count("matched", u64::from(f.matched))

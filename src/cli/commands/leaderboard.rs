@@ -9,21 +9,25 @@
 //! at a time.
 
 use std::path::PathBuf;
-use std::time::Instant;
 
 use anyhow::Context;
+use cartseq::ablation;
+use cartseq::charts::{self, Curve};
+use cartseq::experiment::{fit_and_score, splits, ModelRun, TaskSetup};
+use cartseq::output::AtomicFile;
+use cartseq::tasks::format_time;
 use cartseq_models::metrics::{self, MetricReport};
-use cartseq_models::registry;
+use cartseq_models::ModelSpec;
 use serde::Serialize;
 
-use crate::cmd::task::{load_and_build, TaskArgs};
-use crate::cmd::train::{is_sequence_model, splits, with_seed};
-use crate::cmd::Global;
-use crate::input_args::InputArgs;
-use crate::plots::{self, Curve};
-use crate::tasks::format_time;
+use crate::cli::args::input::InputArgs;
+use crate::cli::args::model::{
+    is_known, is_sequence_model, params_for, per_model_params, unknown_model, EnsembleArgs,
+};
+use crate::cli::args::task::TaskArgs;
+use crate::cli::Global;
 
-/// Models tried by default, in table order (those missing from the registry are skipped).
+/// Models tried by default, in table order (unknown names are skipped).
 pub const DEFAULT_MODELS: &[&str] = &[
     "prior", "gnb", "logreg", "dt", "rf", "ada", "svm", "gbdt", "lstm", "gru", "rnn",
 ];
@@ -51,7 +55,7 @@ pub struct Args {
     pub out_dir: PathBuf,
     /// Ensemble options (models `stack`, `vote`, `vote-hard`, `bag`).
     #[command(flatten)]
-    pub ensemble: crate::ensemble_cli::EnsembleArgs,
+    pub ensemble: EnsembleArgs,
     /// Also fit every model without the pattern features and report the ROC-AUC/F1 differences with
     /// paired-bootstrap 95% intervals (needs --pattern-features K and a binary task).
     #[arg(long)]
@@ -78,75 +82,60 @@ pub struct Entry {
     pub error: Option<String>,
 }
 
+impl Entry {
+    fn of(run: &ModelRun) -> Entry {
+        Entry {
+            model: run.name.clone(),
+            params: run.params.clone(),
+            metrics: run.metrics.clone(),
+            fit_seconds: run.fit_seconds,
+            predict_seconds: run.predict_seconds,
+            error: run.error.clone(),
+        }
+    }
+}
+
 /// Runs `leaderboard`.
 pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     let names: Vec<String> = match &args.models {
         Some(m) => m.clone(),
         None => DEFAULT_MODELS
             .iter()
-            .filter(|m| registry::info(m).is_some())
+            .filter(|m| ModelSpec::info(m).is_some())
             .map(|m| (*m).to_owned())
             .collect(),
     };
-    for n in &names {
-        if registry::info(n).is_none() && !crate::ensemble_cli::is_ensemble(n) {
-            let all: Vec<&str> = registry::MODELS.iter().map(|m| m.name).collect();
-            anyhow::bail!("unknown model {n:?}; available: {}", all.join(", "));
-        }
+    if let Some(n) = names.iter().find(|n| !is_known(n)) {
+        return Err(unknown_model(n));
     }
-    let mut per_model: Vec<(String, String)> = Vec::new();
-    for p in &args.params {
-        let (m, kv) = p.split_once(':').ok_or_else(|| {
-            anyhow::anyhow!("--param: expected MODEL:key=value (e.g. rf:n_trees=200), found {p:?}")
-        })?;
-        per_model.push((m.to_owned(), kv.to_owned()));
-    }
+    let per_model = per_model_params(&args.params)?;
+    let seed = args.task.seed;
     let want_seq = names
         .iter()
         .any(|n| is_sequence_model(n) || args.ensemble.needs_seq(n));
-    let (built, _, _) = load_and_build(&args.input, &args.task, want_seq, global.quiet)?;
+    let setup = TaskSetup {
+        input: args.input.spec()?,
+        spec: args.task.spec()?,
+        seq: want_seq.then(|| args.task.seq_options()),
+        featurizer: args.task.patterns.featurizer(),
+    };
+    let built = setup.prepare(global.quiet)?.built;
     let n_classes = built.class_names.len();
     let sp = splits(&built.table, n_classes)?;
     let mut entries: Vec<Entry> = Vec::new();
     let mut probas: Vec<(String, ndarray::Array2<f64>)> = Vec::new();
     for name in &names {
-        let own: Vec<String> = per_model
-            .iter()
-            .filter(|(m, _)| m == name)
-            .map(|(_, kv)| kv.clone())
-            .collect();
-        let params = with_seed(name, &own, args.task.seed);
         if !global.quiet {
             eprintln!("fitting {name} …");
         }
-        let mut e = Entry {
-            model: name.clone(),
-            params: params.clone(),
-            metrics: None,
-            fit_seconds: 0.0,
-            predict_seconds: 0.0,
-            error: None,
-        };
-        let learner = match args.ensemble.learner(name, args.task.seed)? {
-            Some(l) => l,
-            None => registry::learner(name, &params)?,
-        };
-        let t = Instant::now();
-        match learner.fit_boxed(&sp.train) {
-            Ok(model) => {
-                e.fit_seconds = t.elapsed().as_secs_f64();
-                let t = Instant::now();
-                let p = model.predict_proba(&sp.test);
-                e.predict_seconds = t.elapsed().as_secs_f64();
-                e.metrics = Some(metrics::report(
-                    sp.test.y.as_slice().unwrap_or(&[]),
-                    p.view(),
-                ));
-                probas.push((name.clone(), p));
-            }
-            Err(err) => e.error = Some(err.to_string()),
+        let c = args
+            .ensemble
+            .candidate(name, &params_for(&per_model, name), seed)?;
+        let mut run = fit_and_score(c, &sp.train, &sp.test);
+        entries.push(Entry::of(&run));
+        if let Some(p) = run.proba.take() {
+            probas.push((name.clone(), p));
         }
-        entries.push(e);
     }
     std::fs::create_dir_all(&args.out_dir)
         .with_context(|| format!("cannot create {}", args.out_dir.display()))?;
@@ -169,25 +158,19 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
             .map(|(n, p)| (n.clone(), p.column(1).to_vec()))
             .collect();
         let make = |name: &str| -> anyhow::Result<Box<dyn cartseq_models::Learner>> {
-            let own: Vec<String> = per_model
-                .iter()
-                .filter(|(m, _)| m == name)
-                .map(|(_, kv)| kv.clone())
-                .collect();
-            Ok(match args.ensemble.learner(name, args.task.seed)? {
-                Some(l) => l,
-                None => registry::learner(name, &with_seed(name, &own, args.task.seed))?,
-            })
+            Ok(args
+                .ensemble
+                .candidate(name, &params_for(&per_model, name), seed)?
+                .learner)
         };
-        let rows = crate::ablation::ablate(
+        Some(ablation::ablate(
             &with,
             &make,
             &sp.train,
             &sp.test,
             args.bootstrap,
-            args.task.seed,
-        )?;
-        Some(rows)
+            seed,
+        )?)
     } else {
         None
     };
@@ -210,7 +193,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
                 "\nablation: with − without pattern features (paired bootstrap, {} replicates)",
                 args.bootstrap
             );
-            print!("{}", crate::ablation::table(rows));
+            print!("{}", ablation::table(rows));
         }
         if !global.quiet {
             eprintln!("charts: {}", plots.join(", "));
@@ -259,7 +242,7 @@ fn write_plots(
     let mut written = Vec::new();
     let mut save = |name: &str, svg: String| -> anyhow::Result<()> {
         let p = dir.join(name);
-        let mut f = crate::output::AtomicFile::create(&p)?;
+        let mut f = AtomicFile::create(&p)?;
         std::io::Write::write_all(&mut f, svg.as_bytes())?;
         f.commit()?;
         written.push(p.display().to_string());
@@ -284,10 +267,10 @@ fn write_plots(
                 points: c.recall.into_iter().zip(c.precision).collect(),
             });
         }
-        save("roc.svg", plots::roc_svg(&format!("ROC — {title}"), &roc)?)?;
+        save("roc.svg", charts::roc_svg(&format!("ROC — {title}"), &roc)?)?;
         save(
             "pr.svg",
-            plots::pr_svg(&format!("Precision–recall — {title}"), &pr)?,
+            charts::pr_svg(&format!("Precision–recall — {title}"), &pr)?,
         )?;
     }
     type Get = fn(&MetricReport) -> Option<f64>;
@@ -306,7 +289,7 @@ fn write_plots(
             .collect();
         save(
             file,
-            plots::bars_svg(&format!("{label} — {title}"), label, &vals)?,
+            charts::bars_svg(&format!("{label} — {title}"), label, &vals)?,
         )?;
     }
     Ok(written)

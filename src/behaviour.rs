@@ -24,13 +24,19 @@ pub const SESSION_GAP_MS: i64 = 30 * 60_000;
 pub const LAST_K: usize = 5;
 
 /// Token used in the per-row sequences.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum SeqTokens {
     /// The action name (`view`, `cart_add`, …).
     Action,
     /// `action:category` (falls back to the action when the category is unknown).
     ActionCategory,
 }
+
+crate::named_enum!(SeqTokens, "a sequence token", [
+    "action" => SeqTokens::Action,
+    "action-category" => SeqTokens::ActionCategory,
+]);
 
 /// Per-row token sequences (last `max_len` events before the cutoff), flat.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

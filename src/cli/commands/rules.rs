@@ -35,11 +35,11 @@ use cartseq_mining::rules::sequential::{sequential_rules, SequentialParams};
 use cartseq_mining::rules::{RuleFilter, RuleSet, RuleSort};
 use cartseq_mining::{Algorithm, CollectSink, Options};
 
-use crate::cmd::itemsets::ItemsetAlgo;
-use crate::cmd::Global;
-use crate::export::{resolve_token_in, write_rules, write_to, ExportFormat};
-use crate::input_args::InputArgs;
-use crate::manifest::Manifest;
+use crate::cli::args::input::InputArgs;
+use crate::cli::args::ItemsetAlgo;
+use crate::cli::Global;
+use cartseq::export::{resolve_token_in, write_rules, write_to, ExportFormat};
+use cartseq::manifest::Manifest;
 
 /// Which rules to mine.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -131,7 +131,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     if args.window.is_some() && args.kind != Kind::Sequential {
         anyhow::bail!("--window applies to --kind sequential only");
     }
-    let loaded = args.input.load_sequences(global.quiet)?;
+    let loaded = args.input.spec()?.load_sequences(global.quiet)?;
     let resolve = |names: &[String]| -> anyhow::Result<Vec<ItemId>> {
         let mut v = names
             .iter()
@@ -180,7 +180,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
             .param("max_size", args.max_size)
             .param("sort", format!("{:?}", args.sort).to_lowercase())
             .param("top", args.top)
-            .param("preset", args.input.resolved_preset()?.to_string())
+            .param("preset", args.input.spec()?.preset().to_string())
             .param("token", args.input.token.name())
             .count("sequences", loaded.db.len() as u64)
             .count("rules_found", total as u64)

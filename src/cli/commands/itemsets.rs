@@ -19,19 +19,11 @@ use cartseq_mining::itemsets::{
     Apriori, FpGrowth, ItemsetMiner, ItemsetParams, MinSupport, Transactions,
 };
 
-use crate::cmd::Global;
-use crate::export::{write_itemsets, write_to, ExportFormat};
-use crate::input_args::InputArgs;
-use crate::manifest::Manifest;
-
-/// The itemset algorithms.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum ItemsetAlgo {
-    /// FP-Growth (Han et al. 2000).
-    Fpgrowth,
-    /// Apriori (Agrawal & Srikant 1994).
-    Apriori,
-}
+use crate::cli::args::input::InputArgs;
+use crate::cli::args::ItemsetAlgo;
+use crate::cli::Global;
+use cartseq::export::{write_itemsets, write_to, ExportFormat};
+use cartseq::manifest::Manifest;
 
 /// Arguments of `itemsets`.
 #[derive(Debug, clap::Args)]
@@ -68,7 +60,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     let params = ItemsetParams::new(min_support)
         .max_len(args.max_size)
         .max_itemsets(args.max_itemsets);
-    let loaded = args.input.load_sequences(global.quiet)?;
+    let loaded = args.input.spec()?.load_sequences(global.quiet)?;
     let tx = Transactions::from_sequences(&loaded.db);
     let started = Instant::now();
     let fi = match args.algo {
@@ -88,7 +80,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
             .param("min_support_count", fi.min_support())
             .param("max_size", args.max_size)
             .param("top", args.top)
-            .param("preset", args.input.resolved_preset()?.to_string())
+            .param("preset", args.input.spec()?.preset().to_string())
             .param("token", args.input.token.name())
             .count("transactions", tx.len() as u64)
             .count("itemsets", fi.len() as u64)

@@ -40,8 +40,8 @@ use cartseq_models::nn::{CellKind, EpochRecord, LrSchedule, OptimizerKind};
 use cartseq_models::Sequences;
 use serde::Serialize;
 
-use crate::cmd::Global;
-use crate::output::{spreadsheet_safe, AtomicFile};
+use crate::cli::Global;
+use cartseq::output::{spreadsheet_safe, AtomicFile};
 
 /// Arguments of `cartseq nextitem`.
 #[derive(Debug, Clone, clap::Args)]

@@ -23,7 +23,7 @@ use std::path::Path;
 use anyhow::{bail, Context};
 use ndarray::Array2;
 
-use crate::features::TokenSeqs;
+use crate::behaviour::TokenSeqs;
 use crate::tasks::Split;
 
 /// A feature matrix with ids, splits and labels.

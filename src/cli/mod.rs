@@ -1,0 +1,104 @@
+//! The command line: clap structs (`args`, shared flag groups; each command's own `Args`) converted
+//! into library configuration, and one thin file per subcommand in `commands` (parse → call the
+//! `cartseq` library → write). No subcommand file imports another: what two commands share is a library
+//! function or a flag group in `args`.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub mod args;
+pub mod commands;
+
+use commands::{
+    convert, eval, itemsets, leaderboard, mine, next, nextitem, report, rules, stats, task, train,
+};
+
+/// Options every subcommand takes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Global {
+    /// No progress bars or summaries on stderr (results and errors are still printed).
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+    /// Worker threads for parallel work (default: all cores). Outputs are identical for any value.
+    #[arg(long, global = true, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+/// cartseq: sequential patterns, "A then B" rules and predictions from e-commerce behaviour logs.
+#[derive(Debug, Parser)]
+#[command(name = "cartseq", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// Options shared by all subcommands.
+    #[command(flatten)]
+    pub global: Global,
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// All subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Convert a log into SPMF sequences plus a dictionary of names.
+    Convert(convert::Args),
+    /// Describe a log: sequences, events, distributions, the action funnel, top items.
+    Stats(stats::Args),
+    /// Frequent sequential patterns (PrefixSpan, SPADE, GSP): closed, maximal, top-k, gap and span constraints.
+    Mine(mine::Args),
+    /// Build a leakage-free prediction task and export its feature matrix (CSV).
+    Task(task::Args),
+    /// Fit a model on the train rows of a feature CSV.
+    Train(train::Args),
+    /// Metrics of a trained model on the test rows of a feature CSV.
+    Eval(eval::Args),
+    /// Build a task, fit every baseline on the same split, print one table and write SVG charts.
+    Leaderboard(leaderboard::Args),
+    /// Frequent itemsets of baskets (FP-Growth or Apriori).
+    Itemsets(itemsets::Args),
+    /// Association, sequential or pattern rules with all measures; CSV/JSONL/SPMF export with a manifest.
+    Rules(rules::Args),
+    /// Look up what users did right after a token (or tokens) in a log: counts, confidence, lift (no model).
+    Next(next::Args),
+    /// Train and evaluate next-item recommenders on sessions (pop, Markov, kNN, GRU4Rec): Recall@k, MRR@k.
+    Nextitem(nextitem::Args),
+    /// One self-contained HTML report: data, patterns, rules, leaderboard, calibration, importances, ablation.
+    Report(report::Args),
+}
+
+/// Parses the command line, runs the subcommand and turns its error into a message and exit code 2.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(n) = cli.global.threads {
+        // Only fails if a pool was already built, which cannot happen this early.
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build_global();
+    }
+    let g = &cli.global;
+    let result = match cli.command {
+        Command::Convert(a) => convert::run(a, g),
+        Command::Stats(a) => stats::run(a, g),
+        Command::Mine(a) => mine::run(a, g),
+        Command::Nextitem(a) => nextitem::run(a, g),
+        Command::Task(a) => task::run(a, g),
+        Command::Train(a) => train::run(a, g),
+        Command::Eval(a) => eval::run(a, g),
+        Command::Leaderboard(a) => leaderboard::run(a, g),
+        Command::Itemsets(a) => itemsets::run(a, g),
+        Command::Rules(a) => rules::run(a, g),
+        Command::Next(a) => next::run(a, g),
+        Command::Report(a) => report::run(a, g),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if cartseq::output::is_broken_pipe(&e) {
+                // `cartseq … | head` closing the pipe early is not an error.
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
