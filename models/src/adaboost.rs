@@ -19,10 +19,9 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::class_weight::ClassWeight;
-use crate::fitted::{corrupt, Fitted, FittedModel, Input, Signature};
+use crate::fitted::{corrupt, Fitted, FittedModel, Signature};
 use crate::params::{bad_value, setter, KeyVisitor, ParamValue};
-use crate::persist::Persist;
-use crate::spec::LearnerParams;
+use crate::spec::{About, LearnerParams};
 use crate::tree::{
     check_tree_limits, grow_tree, normalise, predict_rows, BinnedData, Criterion, GrowConfig, Tree,
 };
@@ -134,32 +133,6 @@ impl AdaBoostParams {
         class_weight: ClassWeight);
     setter!(/// Sets the seed.
         seed: Some(u64));
-
-    /// Checks every parameter.
-    pub fn check(&self) -> Result<(), ModelError> {
-        if self.n_estimators == 0 {
-            return Err(ModelError::InvalidParam {
-                name: "n_estimators",
-                value: "0".into(),
-                expected: ">= 1",
-            });
-        }
-        if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
-            return Err(ModelError::InvalidParam {
-                name: "learning_rate",
-                value: self.learning_rate.to_string(),
-                expected: "a finite number > 0",
-            });
-        }
-        check_tree_limits(
-            Some(self.max_depth),
-            2,
-            self.min_samples_leaf,
-            0.0,
-            crate::tree::MaxFeatures::All,
-            self.max_bins,
-        )
-    }
 
     /// Fits on every row of `ds`.
     pub fn fit(&self, ds: &Dataset) -> Result<AdaBoost, ModelError> {
@@ -317,11 +290,10 @@ impl AdaBoost {
 }
 
 impl Fitted for AdaBoost {
+    const KIND: &'static str = "ada";
+
     fn signature(&self) -> Signature {
-        Signature {
-            n_classes: self.n_classes,
-            input: Input::Features(self.importances.len()),
-        }
+        Signature::features(self.n_classes, self.importances.len())
     }
 
     fn proba(&self, ds: &Dataset) -> Result<Array2<f64>, ModelError> {
@@ -353,34 +325,45 @@ impl Fitted for AdaBoost {
     }
 }
 
-impl Persist for AdaBoost {
-    const KIND: &'static str = "ada";
-}
-
 impl LearnerParams for AdaBoostParams {
-    fn name(&self) -> &'static str {
-        "ada"
-    }
-    fn aliases(&self) -> &'static [&'static str] {
-        &["adaboost"]
-    }
-    fn description(&self) -> &'static str {
-        "AdaBoost (SAMME / SAMME.R) over shallow trees"
+    fn about(&self) -> About {
+        About::new(
+            "ada",
+            &["adaboost"],
+            "AdaBoost (SAMME / SAMME.R) over shallow trees",
+        )
     }
     fn visit_keys(&mut self, v: &mut dyn KeyVisitor) -> Result<(), ModelError> {
-        v.key("n_estimators", &[], &mut self.n_estimators)?;
-        v.key("learning_rate", &[], &mut self.learning_rate)?;
-        v.key("algorithm", &[], &mut self.algorithm)?;
-        v.key("max_depth", &[], &mut self.max_depth)?;
-        v.key("min_samples_leaf", &[], &mut self.min_samples_leaf)?;
-        v.key("max_bins", &[], &mut self.max_bins)?;
-        v.key("class_weight", &[], &mut self.class_weight)?;
+        v.key(&["n_estimators"], &mut self.n_estimators)?;
+        v.key(&["learning_rate"], &mut self.learning_rate)?;
+        v.key(&["algorithm"], &mut self.algorithm)?;
+        v.key(&["max_depth"], &mut self.max_depth)?;
+        v.key(&["min_samples_leaf"], &mut self.min_samples_leaf)?;
+        v.key(&["max_bins"], &mut self.max_bins)?;
+        v.key(&["class_weight"], &mut self.class_weight)?;
         v.seed(&mut self.seed, 0)
     }
-    fn check_params(&self) -> Result<(), ModelError> {
-        self.check()
+    fn check(&self) -> Result<(), ModelError> {
+        if self.n_estimators == 0 {
+            return Err(ModelError::invalid("n_estimators", "0", ">= 1"));
+        }
+        if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
+            return Err(ModelError::invalid(
+                "learning_rate",
+                self.learning_rate,
+                "a finite number > 0",
+            ));
+        }
+        check_tree_limits(
+            Some(self.max_depth),
+            2,
+            self.min_samples_leaf,
+            0.0,
+            crate::tree::MaxFeatures::All,
+            self.max_bins,
+        )
     }
-    fn fit_model(&self, ds: &Dataset) -> Result<FittedModel, ModelError> {
+    fn fit_model(&self, ds: &Dataset, _: Option<&Dataset>) -> Result<FittedModel, ModelError> {
         self.fit(ds).map(FittedModel::AdaBoost)
     }
 }

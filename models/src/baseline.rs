@@ -6,11 +6,10 @@
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
-use crate::class_weight::{check_fit_data, class_totals, effective_weights, ClassWeight};
+use crate::class_weight::{checked_weights, class_totals, ClassWeight};
 use crate::fitted::{corrupt, Fitted, FittedModel, Input, Signature};
 use crate::params::KeyVisitor;
-use crate::persist::Persist;
-use crate::spec::LearnerParams;
+use crate::spec::{About, LearnerParams};
 use crate::{Dataset, ModelError};
 
 /// Parameters of a [`PriorModel`].
@@ -48,8 +47,7 @@ impl PriorParams {
 
     /// Fits on every row of `ds`.
     pub fn fit(&self, ds: &Dataset) -> Result<PriorModel, ModelError> {
-        check_fit_data(ds, true)?;
-        let w = effective_weights(ds, &self.class_weight)?;
+        let w = checked_weights(ds, &self.class_weight, true)?;
         let mut p = class_totals(ds, &w);
         let s: f64 = p.iter().sum();
         p.iter_mut().for_each(|v| *v /= s);
@@ -61,11 +59,13 @@ impl PriorParams {
 }
 
 impl Fitted for PriorModel {
+    const KIND: &'static str = "prior";
+
     fn signature(&self) -> Signature {
-        Signature {
-            n_classes: self.prior.len(),
-            input: self.n_features.map_or(Input::Unchecked, Input::Features),
-        }
+        Signature::new(
+            self.prior.len(),
+            self.n_features.map_or(Input::Unchecked, Input::Features),
+        )
     }
 
     fn proba(&self, ds: &Dataset) -> Result<Array2<f64>, ModelError> {
@@ -83,27 +83,21 @@ impl Fitted for PriorModel {
     }
 }
 
-impl Persist for PriorModel {
-    const KIND: &'static str = "prior";
-}
-
 impl LearnerParams for PriorParams {
-    fn name(&self) -> &'static str {
-        "prior"
-    }
-    fn aliases(&self) -> &'static [&'static str] {
-        &["majority", "baseline"]
-    }
-    fn description(&self) -> &'static str {
-        "class-prior (majority) baseline"
+    fn about(&self) -> About {
+        About::new(
+            "prior",
+            &["majority", "baseline"],
+            "class-prior (majority) baseline",
+        )
     }
     fn visit_keys(&mut self, v: &mut dyn KeyVisitor) -> Result<(), ModelError> {
-        v.key("class_weight", &[], &mut self.class_weight)
+        v.key(&["class_weight"], &mut self.class_weight)
     }
-    fn check_params(&self) -> Result<(), ModelError> {
+    fn check(&self) -> Result<(), ModelError> {
         Ok(())
     }
-    fn fit_model(&self, ds: &Dataset) -> Result<FittedModel, ModelError> {
+    fn fit_model(&self, ds: &Dataset, _: Option<&Dataset>) -> Result<FittedModel, ModelError> {
         self.fit(ds).map(FittedModel::Prior)
     }
 }

@@ -24,11 +24,12 @@ pub enum ClassWeight {
 impl ClassWeight {
     /// Parses `none`, `balanced` or a comma-separated list of non-negative weights (`1,4.5`).
     pub fn parse(s: &str) -> Result<Self, ModelError> {
-        let bad = || ModelError::InvalidParam {
-            name: "class_weight",
-            value: s.to_string(),
-            expected:
+        let bad = || {
+            ModelError::invalid(
+                "class_weight",
+                s,
                 "none, balanced or a comma-separated list of non-negative numbers (one per class)",
+            )
         };
         match s.trim() {
             "none" | "" => Ok(ClassWeight::None),
@@ -118,6 +119,17 @@ pub fn effective_weights(ds: &Dataset, cw: &ClassWeight) -> Result<Vec<f64>, Mod
         return Err(ModelError::Data("the sample weights sum to zero".into()));
     }
     Ok(w)
+}
+
+/// The rows' effective weights after checking the dataset ([`check_fit_data`] then
+/// [`effective_weights`]): how every learner starts fitting.
+pub fn checked_weights(
+    ds: &Dataset,
+    cw: &ClassWeight,
+    allow_nan: bool,
+) -> Result<Vec<f64>, ModelError> {
+    check_fit_data(ds, allow_nan)?;
+    effective_weights(ds, cw)
 }
 
 /// Total effective weight of each class (`w` from [`effective_weights`]), summed in row order.

@@ -30,3 +30,19 @@ pub enum ModelError {
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }
+
+impl ModelError {
+    /// [`ModelError::InvalidParam`] for parameter `name` with the offending `value` (formatted) and
+    /// what is allowed.
+    pub fn invalid(
+        name: &'static str,
+        value: impl std::fmt::Display,
+        expected: &'static str,
+    ) -> ModelError {
+        ModelError::InvalidParam {
+            name,
+            value: value.to_string(),
+            expected,
+        }
+    }
+}

@@ -25,7 +25,7 @@ use crate::gbdt::Gbdt;
 use crate::logistic::LogisticRegression;
 use crate::naive_bayes::{BernoulliNb, GaussianNb};
 use crate::nn::{EpochRecord, SeqClassifierModel};
-use crate::persist::{body_to, check_envelope, Persist, FORMAT_VERSION, MAGIC};
+use crate::persist::{body_to, check_envelope, FORMAT_VERSION, MAGIC};
 use crate::svm::{LinearSvm, RbfSvm};
 use crate::tree::DecisionTree;
 use crate::{Classifier, Dataset, ModelError};
@@ -67,9 +67,30 @@ pub struct Signature {
     pub input: Input,
 }
 
+impl Signature {
+    /// `n_classes` classes from `input`.
+    pub fn new(n_classes: usize, input: Input) -> Self {
+        Signature { n_classes, input }
+    }
+
+    /// `n_classes` classes from `n_features` feature columns.
+    pub fn features(n_classes: usize, n_features: usize) -> Self {
+        Self::new(n_classes, Input::Features(n_features))
+    }
+}
+
 /// One kind of fitted model (a [`FittedModel`] variant). Implementing it gives the type a checked
-/// [`Classifier`].
+/// [`Classifier`], and with serde a [`Persist`] model file.
 pub trait Fitted: Send + Sync {
+    /// The `kind` of its model files (`dt`, `rf`, …).
+    const KIND: &'static str;
+
+    /// The `kind` this model writes (the same for every type but the sequence classifier, whose
+    /// files name their cell).
+    fn kind(&self) -> &'static str {
+        Self::KIND
+    }
+
     /// Classes and input.
     fn signature(&self) -> Signature;
 
@@ -163,20 +184,20 @@ impl FittedModel {
     /// The `kind` of its model file and the model as a classifier.
     fn parts(&self) -> (&str, &dyn Classifier) {
         match self {
-            FittedModel::Prior(m) => (PriorModel::KIND, m),
-            FittedModel::Logistic(m) => (LogisticRegression::KIND, m),
-            FittedModel::GaussianNb(m) => (GaussianNb::KIND, m),
-            FittedModel::BernoulliNb(m) => (BernoulliNb::KIND, m),
-            FittedModel::Tree(m) => (DecisionTree::KIND, m),
-            FittedModel::Forest(m) => (RandomForest::KIND, m),
-            FittedModel::AdaBoost(m) => (AdaBoost::KIND, m),
-            FittedModel::Gbdt(m) => (Gbdt::KIND, m),
-            FittedModel::LinearSvm(m) => (LinearSvm::KIND, m),
-            FittedModel::RbfSvm(m) => (RbfSvm::KIND, m),
-            FittedModel::Seq(m) => (m.params.cell.name(), m),
-            FittedModel::Stack(m) => (StackModel::KIND, m),
-            FittedModel::Vote(m) => (VotingModel::KIND, m),
-            FittedModel::Bag(m) => (BaggingModel::KIND, m),
+            FittedModel::Prior(m) => (m.kind(), m),
+            FittedModel::Logistic(m) => (m.kind(), m),
+            FittedModel::GaussianNb(m) => (m.kind(), m),
+            FittedModel::BernoulliNb(m) => (m.kind(), m),
+            FittedModel::Tree(m) => (m.kind(), m),
+            FittedModel::Forest(m) => (m.kind(), m),
+            FittedModel::AdaBoost(m) => (m.kind(), m),
+            FittedModel::Gbdt(m) => (m.kind(), m),
+            FittedModel::LinearSvm(m) => (m.kind(), m),
+            FittedModel::RbfSvm(m) => (m.kind(), m),
+            FittedModel::Seq(m) => (m.kind(), m),
+            FittedModel::Stack(m) => (m.kind(), m),
+            FittedModel::Vote(m) => (m.kind(), m),
+            FittedModel::Bag(m) => (m.kind(), m),
             FittedModel::External(m) => ("external", m.as_ref()),
         }
     }

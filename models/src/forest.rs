@@ -20,10 +20,9 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::class_weight::ClassWeight;
-use crate::fitted::{corrupt, Fitted, FittedModel, Input, Signature};
+use crate::fitted::{corrupt, Fitted, FittedModel, Signature};
 use crate::params::{setter, KeyVisitor};
-use crate::persist::Persist;
-use crate::spec::LearnerParams;
+use crate::spec::{About, LearnerParams};
 use crate::tree::{
     grow_tree, normalise, BinnedData, Criterion, DecisionTreeParams, MaxFeatures, Tree,
 };
@@ -108,32 +107,6 @@ impl RandomForestParams {
     fn with_tree(mut self, f: impl FnOnce(DecisionTreeParams) -> DecisionTreeParams) -> Self {
         self.tree = f(self.tree);
         self
-    }
-
-    /// Checks every parameter.
-    pub fn check(&self) -> Result<(), ModelError> {
-        if self.n_trees == 0 {
-            return Err(ModelError::InvalidParam {
-                name: "n_trees",
-                value: "0".into(),
-                expected: ">= 1",
-            });
-        }
-        if !(self.max_samples > 0.0 && self.max_samples <= 1.0) {
-            return Err(ModelError::InvalidParam {
-                name: "max_samples",
-                value: self.max_samples.to_string(),
-                expected: "a fraction in (0, 1]",
-            });
-        }
-        if self.oob_score && !self.bootstrap {
-            return Err(ModelError::InvalidParam {
-                name: "oob_score",
-                value: "true".into(),
-                expected: "false when bootstrap = false (no row is out of bag)",
-            });
-        }
-        self.tree.check()
     }
 
     /// Fits the forest on every row of `ds`.
@@ -259,11 +232,10 @@ impl RandomForest {
 }
 
 impl Fitted for RandomForest {
+    const KIND: &'static str = "rf";
+
     fn signature(&self) -> Signature {
-        Signature {
-            n_classes: self.n_classes,
-            input: Input::Features(self.n_features),
-        }
+        Signature::features(self.n_classes, self.n_features)
     }
 
     fn proba(&self, ds: &Dataset) -> Result<Array2<f64>, ModelError> {
@@ -305,32 +277,39 @@ impl Fitted for RandomForest {
     }
 }
 
-impl Persist for RandomForest {
-    const KIND: &'static str = "rf";
-}
-
 impl LearnerParams for RandomForestParams {
-    fn name(&self) -> &'static str {
-        "rf"
-    }
-    fn aliases(&self) -> &'static [&'static str] {
-        &["forest"]
-    }
-    fn description(&self) -> &'static str {
-        "random forest"
+    fn about(&self) -> About {
+        About::new("rf", &["forest"], "random forest")
     }
     fn visit_keys(&mut self, v: &mut dyn KeyVisitor) -> Result<(), ModelError> {
-        v.key("n_trees", &["n_estimators"], &mut self.n_trees)?;
+        v.key(&["n_trees", "n_estimators"], &mut self.n_trees)?;
         self.tree.visit_growth(v)?;
-        v.key("bootstrap", &[], &mut self.bootstrap)?;
-        v.key("max_samples", &[], &mut self.max_samples)?;
-        v.key("oob_score", &[], &mut self.oob_score)?;
+        v.key(&["bootstrap"], &mut self.bootstrap)?;
+        v.key(&["max_samples"], &mut self.max_samples)?;
+        v.key(&["oob_score"], &mut self.oob_score)?;
         self.tree.visit_data(v)
     }
-    fn check_params(&self) -> Result<(), ModelError> {
-        self.check()
+    fn check(&self) -> Result<(), ModelError> {
+        if self.n_trees == 0 {
+            return Err(ModelError::invalid("n_trees", "0", ">= 1"));
+        }
+        if !(self.max_samples > 0.0 && self.max_samples <= 1.0) {
+            return Err(ModelError::invalid(
+                "max_samples",
+                self.max_samples,
+                "a fraction in (0, 1]",
+            ));
+        }
+        if self.oob_score && !self.bootstrap {
+            return Err(ModelError::invalid(
+                "oob_score",
+                "true",
+                "false when bootstrap = false (no row is out of bag)",
+            ));
+        }
+        self.tree.check()
     }
-    fn fit_model(&self, ds: &Dataset) -> Result<FittedModel, ModelError> {
+    fn fit_model(&self, ds: &Dataset, _: Option<&Dataset>) -> Result<FittedModel, ModelError> {
         self.fit(ds).map(FittedModel::Forest)
     }
 }

@@ -27,11 +27,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::binning::BinnedMatrix;
 use crate::class_weight::{check_fit_data, class_totals, effective_weights, ClassWeight};
-use crate::fitted::{corrupt, Fitted, FittedModel, Input, Signature};
+use crate::fitted::{corrupt, Fitted, FittedModel, Signature};
 use crate::params::{setter, KeyVisitor, Optional};
-use crate::persist::Persist;
 use crate::proba::{binary_into, sigmoid, softmax_in_place};
-use crate::spec::LearnerParams;
+use crate::spec::{About, LearnerParams};
 use crate::tree::{normalise, predict_rows, BinnedData, Node, Tree, LEAF};
 use crate::{Dataset, ModelError};
 
@@ -470,56 +469,6 @@ impl GbdtParams {
     setter!(/// Sets the seed.
         seed: Some(u64));
 
-    /// Checks every parameter.
-    pub fn check(&self) -> Result<(), ModelError> {
-        let bad = |name, value: String, expected| {
-            Err(ModelError::InvalidParam {
-                name,
-                value,
-                expected,
-            })
-        };
-        if self.n_estimators == 0 {
-            return bad("n_estimators", "0".into(), ">= 1");
-        }
-        if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
-            return bad(
-                "learning_rate",
-                self.learning_rate.to_string(),
-                "a finite number > 0",
-            );
-        }
-        if self.max_depth == Some(0) {
-            return bad("max_depth", "0".into(), ">= 1, or none");
-        }
-        if self.max_leaves < 2 {
-            return bad("max_leaves", self.max_leaves.to_string(), ">= 2");
-        }
-        if self.min_samples_leaf < 1 {
-            return bad("min_samples_leaf", "0".into(), ">= 1");
-        }
-        if !(self.l2 >= 0.0 && self.l2.is_finite()) {
-            return bad("l2", self.l2.to_string(), "a finite number >= 0");
-        }
-        if !(2..=256).contains(&self.max_bins) {
-            return bad("max_bins", self.max_bins.to_string(), "2..=256");
-        }
-        if !(self.validation_fraction > 0.0 && self.validation_fraction < 1.0) {
-            return bad(
-                "validation_fraction",
-                self.validation_fraction.to_string(),
-                "a fraction in (0, 1)",
-            );
-        }
-        if self.n_iter_no_change == 0 {
-            return bad("n_iter_no_change", "0".into(), ">= 1");
-        }
-        if self.tol < 0.0 || self.tol.is_nan() {
-            return bad("tol", self.tol.to_string(), ">= 0");
-        }
-        Ok(())
-    }
-
     /// Fits on `ds`; with early stopping on, a stratified `validation_fraction` of it is held out.
     pub fn fit(&self, ds: &Dataset) -> Result<Gbdt, ModelError> {
         self.check()?;
@@ -688,11 +637,10 @@ impl GbdtParams {
 }
 
 impl Fitted for Gbdt {
+    const KIND: &'static str = "gbdt";
+
     fn signature(&self) -> Signature {
-        Signature {
-            n_classes: self.n_classes,
-            input: Input::Features(self.importances.len()),
-        }
+        Signature::features(self.n_classes, self.importances.len())
     }
 
     fn proba(&self, ds: &Dataset) -> Result<Array2<f64>, ModelError> {
@@ -738,53 +686,79 @@ impl Fitted for Gbdt {
     }
 }
 
-impl Persist for Gbdt {
-    const KIND: &'static str = "gbdt";
-}
-
 impl LearnerParams for GbdtParams {
-    fn name(&self) -> &'static str {
-        "gbdt"
-    }
-    fn description(&self) -> &'static str {
-        "histogram gradient-boosted trees (log-loss)"
+    fn about(&self) -> About {
+        About::new("gbdt", &[], "histogram gradient-boosted trees (log-loss)")
     }
     fn visit_keys(&mut self, v: &mut dyn KeyVisitor) -> Result<(), ModelError> {
-        v.key("n_estimators", &["max_iter"], &mut self.n_estimators)?;
-        v.key("learning_rate", &[], &mut self.learning_rate)?;
+        v.key(&["n_estimators", "max_iter"], &mut self.n_estimators)?;
+        v.key(&["learning_rate"], &mut self.learning_rate)?;
         v.key(
-            "max_depth",
-            &[],
+            &["max_depth"],
             &mut Optional::new(&mut self.max_depth, "none"),
         )?;
-        v.key("max_leaves", &["max_leaf_nodes"], &mut self.max_leaves)?;
-        v.key("min_samples_leaf", &[], &mut self.min_samples_leaf)?;
-        v.key("l2", &["l2_regularization"], &mut self.l2)?;
-        v.key("max_bins", &[], &mut self.max_bins)?;
+        v.key(&["max_leaves", "max_leaf_nodes"], &mut self.max_leaves)?;
+        v.key(&["min_samples_leaf"], &mut self.min_samples_leaf)?;
+        v.key(&["l2", "l2_regularization"], &mut self.l2)?;
+        v.key(&["max_bins"], &mut self.max_bins)?;
         v.key(
-            "early_stopping",
-            &[],
+            &["early_stopping"],
             &mut Optional::new(&mut self.early_stopping, "auto"),
         )?;
-        v.key("validation_fraction", &[], &mut self.validation_fraction)?;
-        v.key("n_iter_no_change", &[], &mut self.n_iter_no_change)?;
-        v.key("tol", &[], &mut self.tol)?;
-        v.key("class_weight", &[], &mut self.class_weight)?;
+        v.key(&["validation_fraction"], &mut self.validation_fraction)?;
+        v.key(&["n_iter_no_change"], &mut self.n_iter_no_change)?;
+        v.key(&["tol"], &mut self.tol)?;
+        v.key(&["class_weight"], &mut self.class_weight)?;
         v.seed(&mut self.seed, 0)
     }
-    fn check_params(&self) -> Result<(), ModelError> {
-        self.check()
+    fn check(&self) -> Result<(), ModelError> {
+        let bad = |name, value: String, expected| Err(ModelError::invalid(name, value, expected));
+        if self.n_estimators == 0 {
+            return bad("n_estimators", "0".into(), ">= 1");
+        }
+        if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
+            return bad(
+                "learning_rate",
+                self.learning_rate.to_string(),
+                "a finite number > 0",
+            );
+        }
+        if self.max_depth == Some(0) {
+            return bad("max_depth", "0".into(), ">= 1, or none");
+        }
+        if self.max_leaves < 2 {
+            return bad("max_leaves", self.max_leaves.to_string(), ">= 2");
+        }
+        if self.min_samples_leaf < 1 {
+            return bad("min_samples_leaf", "0".into(), ">= 1");
+        }
+        if !(self.l2 >= 0.0 && self.l2.is_finite()) {
+            return bad("l2", self.l2.to_string(), "a finite number >= 0");
+        }
+        if !(2..=256).contains(&self.max_bins) {
+            return bad("max_bins", self.max_bins.to_string(), "2..=256");
+        }
+        if !(self.validation_fraction > 0.0 && self.validation_fraction < 1.0) {
+            return bad(
+                "validation_fraction",
+                self.validation_fraction.to_string(),
+                "a fraction in (0, 1)",
+            );
+        }
+        if self.n_iter_no_change == 0 {
+            return bad("n_iter_no_change", "0".into(), ">= 1");
+        }
+        if self.tol < 0.0 || self.tol.is_nan() {
+            return bad("tol", self.tol.to_string(), ">= 0");
+        }
+        Ok(())
     }
-    fn fit_model(&self, ds: &Dataset) -> Result<FittedModel, ModelError> {
-        self.fit(ds).map(FittedModel::Gbdt)
-    }
-    fn fit_model_with_validation(
-        &self,
-        train: &Dataset,
-        valid: &Dataset,
-    ) -> Result<FittedModel, ModelError> {
-        self.fit_with_validation(train, valid)
-            .map(FittedModel::Gbdt)
+    fn fit_model(&self, ds: &Dataset, valid: Option<&Dataset>) -> Result<FittedModel, ModelError> {
+        match valid {
+            Some(v) => self.fit_with_validation(ds, v),
+            None => self.fit(ds),
+        }
+        .map(FittedModel::Gbdt)
     }
 }
 

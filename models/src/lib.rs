@@ -37,7 +37,7 @@ pub use dataset::{Dataset, Sequences};
 pub use error::ModelError;
 pub use fitted::{Fitted, FittedModel, Input, Signature};
 pub use persist::{load_any, load_any_file, save_any, save_any_file, Persist};
-pub use spec::{EnsembleKind, LearnerParams, ModelInfo, ModelSpec};
+pub use spec::{About, EnsembleKind, LearnerParams, ModelInfo, ModelSpec};
 
 use ndarray::{Array1, Array2};
 
@@ -75,17 +75,6 @@ pub trait Classifier: Send + Sync {
 pub trait Learner: Send + Sync {
     /// Fits on every row of `ds` (honouring `ds.weights`).
     fn fit_model(&self, ds: &Dataset) -> Result<FittedModel, ModelError>;
-
-    /// Fits on `train` using `valid` only for early stopping or tuning. Learners without early stopping
-    /// ignore `valid` (the default).
-    fn fit_model_with_validation(
-        &self,
-        train: &Dataset,
-        valid: &Dataset,
-    ) -> Result<FittedModel, ModelError> {
-        let _ = valid;
-        self.fit_model(train)
-    }
 
     /// Short name for tables (`rf`, `gbdt`, `lstm`, `stack(rf+gbdt->logreg)`, …).
     fn name(&self) -> String;

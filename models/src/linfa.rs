@@ -193,6 +193,9 @@ impl<M> Fitted for LinfaModel<M>
 where
     M: PredictInplace<Array2<f64>, Array1<usize>> + Send + Sync,
 {
+    /// Never written: a linfa model has no cartseq model file.
+    const KIND: &'static str = "linfa";
+
     fn signature(&self) -> Signature {
         Signature {
             n_classes: self.n_classes,

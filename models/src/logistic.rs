@@ -21,11 +21,10 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::class_weight::{check_fit_data, effective_weights, ClassWeight};
-use crate::fitted::{corrupt, Fitted, FittedModel, Input, Signature};
+use crate::fitted::{corrupt, Fitted, FittedModel, Signature};
 use crate::params::{setter, KeyVisitor};
-use crate::persist::Persist;
 use crate::proba::{binary_into, sigmoid, softmax_in_place};
-use crate::spec::LearnerParams;
+use crate::spec::{About, LearnerParams};
 use crate::tree::predict_rows;
 use crate::{Dataset, ModelError};
 
@@ -284,32 +283,6 @@ impl LogisticRegressionParams {
     setter!(/// Sets the class weights.
         class_weight: ClassWeight);
 
-    /// Checks every parameter.
-    pub fn check(&self) -> Result<(), ModelError> {
-        if !(self.c > 0.0 && self.c.is_finite()) {
-            return Err(ModelError::InvalidParam {
-                name: "c",
-                value: self.c.to_string(),
-                expected: "a finite number > 0",
-            });
-        }
-        if self.max_iter == 0 {
-            return Err(ModelError::InvalidParam {
-                name: "max_iter",
-                value: "0".into(),
-                expected: ">= 1",
-            });
-        }
-        if self.tol <= 0.0 || self.tol.is_nan() {
-            return Err(ModelError::InvalidParam {
-                name: "tol",
-                value: self.tol.to_string(),
-                expected: "> 0",
-            });
-        }
-        Ok(())
-    }
-
     pub(crate) fn problem(
         &self,
         ds: &Dataset,
@@ -392,11 +365,10 @@ impl LogisticRegressionParams {
 }
 
 impl Fitted for LogisticRegression {
+    const KIND: &'static str = "logreg";
+
     fn signature(&self) -> Signature {
-        Signature {
-            n_classes: self.n_classes,
-            input: Input::Features(self.coef.ncols()),
-        }
+        Signature::features(self.n_classes, self.coef.ncols())
     }
 
     fn proba(&self, ds: &Dataset) -> Result<Array2<f64>, ModelError> {
@@ -443,31 +415,34 @@ pub(crate) fn check_outputs(
     Ok(())
 }
 
-impl Persist for LogisticRegression {
-    const KIND: &'static str = "logreg";
-}
-
 impl LearnerParams for LogisticRegressionParams {
-    fn name(&self) -> &'static str {
-        "logreg"
-    }
-    fn aliases(&self) -> &'static [&'static str] {
-        &["lr", "logistic"]
-    }
-    fn description(&self) -> &'static str {
-        "L2 logistic regression (L-BFGS)"
+    fn about(&self) -> About {
+        About::new(
+            "logreg",
+            &["lr", "logistic"],
+            "L2 logistic regression (L-BFGS)",
+        )
     }
     fn visit_keys(&mut self, v: &mut dyn KeyVisitor) -> Result<(), ModelError> {
-        v.key("c", &["C"], &mut self.c)?;
-        v.key("max_iter", &[], &mut self.max_iter)?;
-        v.key("tol", &[], &mut self.tol)?;
-        v.key("fit_intercept", &[], &mut self.fit_intercept)?;
-        v.key("class_weight", &[], &mut self.class_weight)
+        v.key(&["c", "C"], &mut self.c)?;
+        v.key(&["max_iter"], &mut self.max_iter)?;
+        v.key(&["tol"], &mut self.tol)?;
+        v.key(&["fit_intercept"], &mut self.fit_intercept)?;
+        v.key(&["class_weight"], &mut self.class_weight)
     }
-    fn check_params(&self) -> Result<(), ModelError> {
-        self.check()
+    fn check(&self) -> Result<(), ModelError> {
+        if !(self.c > 0.0 && self.c.is_finite()) {
+            return Err(ModelError::invalid("c", self.c, "a finite number > 0"));
+        }
+        if self.max_iter == 0 {
+            return Err(ModelError::invalid("max_iter", "0", ">= 1"));
+        }
+        if self.tol <= 0.0 || self.tol.is_nan() {
+            return Err(ModelError::invalid("tol", self.tol, "> 0"));
+        }
+        Ok(())
     }
-    fn fit_model(&self, ds: &Dataset) -> Result<FittedModel, ModelError> {
+    fn fit_model(&self, ds: &Dataset, _: Option<&Dataset>) -> Result<FittedModel, ModelError> {
         self.fit(ds).map(FittedModel::Logistic)
     }
 }

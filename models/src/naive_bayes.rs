@@ -15,12 +15,11 @@ use ndarray::Array2;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::class_weight::{check_fit_data, class_totals, effective_weights, ClassWeight};
-use crate::fitted::{corrupt, Fitted, FittedModel, Input, Signature};
+use crate::class_weight::{checked_weights, class_totals, ClassWeight};
+use crate::fitted::{corrupt, Fitted, FittedModel, Signature};
 use crate::params::{setter, KeyVisitor};
-use crate::persist::Persist;
 use crate::proba::softmax_in_place;
-use crate::spec::LearnerParams;
+use crate::spec::{About, LearnerParams};
 use crate::tree::predict_rows;
 use crate::{Dataset, ModelError};
 
@@ -74,23 +73,10 @@ impl GaussianNbParams {
     setter!(/// Sets the class weights.
         class_weight: ClassWeight);
 
-    /// Checks every parameter.
-    pub fn check(&self) -> Result<(), ModelError> {
-        if !(self.var_smoothing >= 0.0 && self.var_smoothing.is_finite()) {
-            return Err(ModelError::InvalidParam {
-                name: "var_smoothing",
-                value: self.var_smoothing.to_string(),
-                expected: "a finite number >= 0",
-            });
-        }
-        Ok(())
-    }
-
     /// Fits on every row of `ds`.
     pub fn fit(&self, ds: &Dataset) -> Result<GaussianNb, ModelError> {
         self.check()?;
-        check_fit_data(ds, false)?;
-        let w = effective_weights(ds, &self.class_weight)?;
+        let w = checked_weights(ds, &self.class_weight, false)?;
         let (k, d, n) = (ds.n_classes, ds.ncols(), ds.nrows());
         // Two passes over the rows (means, then squared deviations — numerically stable like numpy's
         // var), each parallel over fixed row chunks added in chunk order: one sweep of row-major memory per
@@ -193,11 +179,10 @@ impl GaussianNbParams {
 }
 
 impl Fitted for GaussianNb {
+    const KIND: &'static str = "gnb";
+
     fn signature(&self) -> Signature {
-        Signature {
-            n_classes: self.n_classes,
-            input: Input::Features(self.theta.ncols()),
-        }
+        Signature::features(self.n_classes, self.theta.ncols())
     }
 
     fn proba(&self, ds: &Dataset) -> Result<Array2<f64>, ModelError> {
@@ -235,28 +220,25 @@ impl Fitted for GaussianNb {
     }
 }
 
-impl Persist for GaussianNb {
-    const KIND: &'static str = "gnb";
-}
-
 impl LearnerParams for GaussianNbParams {
-    fn name(&self) -> &'static str {
-        "gnb"
-    }
-    fn aliases(&self) -> &'static [&'static str] {
-        &["nb", "gaussian_nb"]
-    }
-    fn description(&self) -> &'static str {
-        "Gaussian naive Bayes"
+    fn about(&self) -> About {
+        About::new("gnb", &["nb", "gaussian_nb"], "Gaussian naive Bayes")
     }
     fn visit_keys(&mut self, v: &mut dyn KeyVisitor) -> Result<(), ModelError> {
-        v.key("var_smoothing", &[], &mut self.var_smoothing)?;
-        v.key("class_weight", &[], &mut self.class_weight)
+        v.key(&["var_smoothing"], &mut self.var_smoothing)?;
+        v.key(&["class_weight"], &mut self.class_weight)
     }
-    fn check_params(&self) -> Result<(), ModelError> {
-        self.check()
+    fn check(&self) -> Result<(), ModelError> {
+        if !(self.var_smoothing >= 0.0 && self.var_smoothing.is_finite()) {
+            return Err(ModelError::invalid(
+                "var_smoothing",
+                self.var_smoothing,
+                "a finite number >= 0",
+            ));
+        }
+        Ok(())
     }
-    fn fit_model(&self, ds: &Dataset) -> Result<FittedModel, ModelError> {
+    fn fit_model(&self, ds: &Dataset, _: Option<&Dataset>) -> Result<FittedModel, ModelError> {
         self.fit(ds).map(FittedModel::GaussianNb)
     }
 }
@@ -333,30 +315,10 @@ impl BernoulliNbParams {
     setter!(/// Sets the class weights.
         class_weight: ClassWeight);
 
-    /// Checks every parameter.
-    pub fn check(&self) -> Result<(), ModelError> {
-        if !(self.alpha > 0.0 && self.alpha.is_finite()) {
-            return Err(ModelError::InvalidParam {
-                name: "alpha",
-                value: self.alpha.to_string(),
-                expected: "a finite number > 0",
-            });
-        }
-        if !self.binarize.is_finite() {
-            return Err(ModelError::InvalidParam {
-                name: "binarize",
-                value: self.binarize.to_string(),
-                expected: "a finite number",
-            });
-        }
-        Ok(())
-    }
-
     /// Fits on every row of `ds`.
     pub fn fit(&self, ds: &Dataset) -> Result<BernoulliNb, ModelError> {
         self.check()?;
-        check_fit_data(ds, false)?;
-        let w = effective_weights(ds, &self.class_weight)?;
+        let w = checked_weights(ds, &self.class_weight, false)?;
         let (k, d) = (ds.n_classes, ds.ncols());
         let mut cw = vec![0.0; k];
         let mut fc = Array2::<f64>::zeros((k, d));
@@ -389,11 +351,10 @@ impl BernoulliNbParams {
 }
 
 impl Fitted for BernoulliNb {
+    const KIND: &'static str = "bnb";
+
     fn signature(&self) -> Signature {
-        Signature {
-            n_classes: self.n_classes,
-            input: Input::Features(self.log_p.ncols()),
-        }
+        Signature::features(self.n_classes, self.log_p.ncols())
     }
 
     fn proba(&self, ds: &Dataset) -> Result<Array2<f64>, ModelError> {
@@ -424,26 +385,33 @@ impl Fitted for BernoulliNb {
     }
 }
 
-impl Persist for BernoulliNb {
-    const KIND: &'static str = "bnb";
-}
-
 impl LearnerParams for BernoulliNbParams {
-    fn name(&self) -> &'static str {
-        "bnb"
-    }
-    fn description(&self) -> &'static str {
-        "Bernoulli naive Bayes"
+    fn about(&self) -> About {
+        About::new("bnb", &[], "Bernoulli naive Bayes")
     }
     fn visit_keys(&mut self, v: &mut dyn KeyVisitor) -> Result<(), ModelError> {
-        v.key("alpha", &[], &mut self.alpha)?;
-        v.key("binarize", &[], &mut self.binarize)?;
-        v.key("class_weight", &[], &mut self.class_weight)
+        v.key(&["alpha"], &mut self.alpha)?;
+        v.key(&["binarize"], &mut self.binarize)?;
+        v.key(&["class_weight"], &mut self.class_weight)
     }
-    fn check_params(&self) -> Result<(), ModelError> {
-        self.check()
+    fn check(&self) -> Result<(), ModelError> {
+        if !(self.alpha > 0.0 && self.alpha.is_finite()) {
+            return Err(ModelError::invalid(
+                "alpha",
+                self.alpha,
+                "a finite number > 0",
+            ));
+        }
+        if !self.binarize.is_finite() {
+            return Err(ModelError::invalid(
+                "binarize",
+                self.binarize,
+                "a finite number",
+            ));
+        }
+        Ok(())
     }
-    fn fit_model(&self, ds: &Dataset) -> Result<FittedModel, ModelError> {
+    fn fit_model(&self, ds: &Dataset, _: Option<&Dataset>) -> Result<FittedModel, ModelError> {
         self.fit(ds).map(FittedModel::BernoulliNb)
     }
 }

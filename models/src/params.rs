@@ -37,20 +37,19 @@ pub trait ParamValue {
     fn show(&self) -> String;
 }
 
+/// The spellings of a key: its name first, then the aliases it also accepts (`["n_trees",
+/// "n_estimators"]`).
+pub type Names = &'static [&'static str];
+
 /// Sees every parameter key of a learner, in the order of its `--param help` listing.
 pub trait KeyVisitor {
-    /// One key: its name, the other spellings it accepts, and the field it sets.
-    fn key(
-        &mut self,
-        name: &'static str,
-        aliases: &'static [&'static str],
-        value: &mut dyn ParamValue,
-    ) -> Result<(), ModelError>;
+    /// One key: its spellings and the field it sets.
+    fn key(&mut self, names: Names, value: &mut dyn ParamValue) -> Result<(), ModelError>;
 
     /// The `seed` key (`None` = the learner's `default`); typed so a run's seed can be filled in where
     /// the user gave none ([`crate::ModelSpec::seed_if_unset`]).
     fn seed(&mut self, seed: &mut Option<u64>, default: u64) -> Result<(), ModelError> {
-        self.key("seed", &[], &mut SeedValue { seed, default })
+        self.key(&["seed"], &mut SeedValue { seed, default })
     }
 }
 
@@ -170,18 +169,13 @@ impl ParamValue for SeedValue<'_> {
     }
 }
 
-/// Collects `(key, aliases, current value)` of every key.
+/// Collects the spellings and the current value of every key.
 #[derive(Default)]
-pub(crate) struct KeyList(pub Vec<(&'static str, &'static [&'static str], String)>);
+pub(crate) struct KeyList(pub Vec<(Names, String)>);
 
 impl KeyVisitor for KeyList {
-    fn key(
-        &mut self,
-        name: &'static str,
-        aliases: &'static [&'static str],
-        value: &mut dyn ParamValue,
-    ) -> Result<(), ModelError> {
-        self.0.push((name, aliases, value.show()));
+    fn key(&mut self, names: Names, value: &mut dyn ParamValue) -> Result<(), ModelError> {
+        self.0.push((names, value.show()));
         Ok(())
     }
 }
@@ -194,16 +188,9 @@ pub(crate) struct KeySetter<'a> {
 }
 
 impl KeyVisitor for KeySetter<'_> {
-    fn key(
-        &mut self,
-        name: &'static str,
-        aliases: &'static [&'static str],
-        value: &mut dyn ParamValue,
-    ) -> Result<(), ModelError> {
-        for &(k, v) in self.pairs {
-            if k == name || aliases.contains(&k) {
-                value.set(k, v)?;
-            }
+    fn key(&mut self, names: Names, value: &mut dyn ParamValue) -> Result<(), ModelError> {
+        for &(k, v) in self.pairs.iter().filter(|(k, _)| names.contains(k)) {
+            value.set(k, v)?;
         }
         Ok(())
     }
@@ -213,12 +200,7 @@ impl KeyVisitor for KeySetter<'_> {
 pub(crate) struct SeedFiller(pub u64);
 
 impl KeyVisitor for SeedFiller {
-    fn key(
-        &mut self,
-        _: &'static str,
-        _: &'static [&'static str],
-        _: &mut dyn ParamValue,
-    ) -> Result<(), ModelError> {
+    fn key(&mut self, _: Names, _: &mut dyn ParamValue) -> Result<(), ModelError> {
         Ok(())
     }
     fn seed(&mut self, seed: &mut Option<u64>, _default: u64) -> Result<(), ModelError> {

@@ -25,17 +25,14 @@ pub const MAGIC: &str = "cartseq-model";
 /// The current file-format version.
 pub const FORMAT_VERSION: u64 = 1;
 
-/// A model type that can be written to and read from a model file.
+/// A model type that can be written to and read from a model file: every [`Fitted`] type with serde.
 pub trait Persist: Serialize + DeserializeOwned + Fitted {
-    /// The `kind` tag of this type in the file header (`dt`, `rf`, …).
-    const KIND: &'static str;
-
     /// Writes the model file.
     fn save<W: Write>(&self, w: W) -> Result<(), ModelError> {
-        write_envelope(w, Self::KIND, self)
+        write_envelope(w, self.kind(), self)
     }
 
-    /// Reads a model file of this kind.
+    /// Reads a model file of this kind, checking what it holds.
     fn load<R: Read>(r: R) -> Result<Self, ModelError> {
         let (kind, body) = read_envelope(r)?;
         if kind != Self::KIND {
@@ -49,6 +46,8 @@ pub trait Persist: Serialize + DeserializeOwned + Fitted {
         Ok(m)
     }
 }
+
+impl<M: Serialize + DeserializeOwned + Fitted> Persist for M {}
 
 /// Writes `{"magic", "format_version", "kind", "model"}`.
 pub fn write_envelope<W: Write, M: Serialize + ?Sized>(

@@ -31,43 +31,56 @@ use crate::gbdt::GbdtParams;
 use crate::logistic::LogisticRegressionParams;
 use crate::naive_bayes::{BernoulliNbParams, GaussianNbParams};
 use crate::nn::{CellKind, SeqClassifierParams};
-use crate::params::{split_kv, KeyList, KeySetter, KeyVisitor, SeedFiller};
+use crate::params::{split_kv, KeyList, KeySetter, KeyVisitor, Names, SeedFiller};
 use crate::svm::{LinearSvmParams, RbfSvmParams};
 use crate::tree::DecisionTreeParams;
 use crate::{Dataset, Learner, ModelError};
 
+/// How a learner is called and described in listings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct About {
+    /// Name used with `--model` and in tables (`rf`).
+    pub name: &'static str,
+    /// Other names `--model` accepts (`forest`).
+    pub aliases: &'static [&'static str],
+    /// What it is, in one line.
+    pub description: &'static str,
+}
+
+impl About {
+    /// A learner called `name` (or one of `aliases`) that is `description`.
+    pub const fn new(
+        name: &'static str,
+        aliases: &'static [&'static str],
+        description: &'static str,
+    ) -> Self {
+        About {
+            name,
+            aliases,
+            description,
+        }
+    }
+}
+
 /// What a learner's parameter struct provides to [`ModelSpec`] (implemented in the learner's file).
 pub trait LearnerParams: Send + Sync {
-    /// Name used with `--model` and in tables (`rf`).
-    fn name(&self) -> &'static str;
-
-    /// Other names `--model` accepts (`forest`).
-    fn aliases(&self) -> &'static [&'static str] {
-        &[]
-    }
-
-    /// What it is, in one line.
-    fn description(&self) -> &'static str;
+    /// Its name, aliases and description.
+    fn about(&self) -> About;
 
     /// Visits every `--param` key in listing order: the one place a key, its aliases and its field
     /// are declared.
     fn visit_keys(&mut self, v: &mut dyn KeyVisitor) -> Result<(), ModelError>;
 
-    /// Validates every parameter.
-    fn check_params(&self) -> Result<(), ModelError>;
+    /// Validates every parameter (fitting checks again).
+    fn check(&self) -> Result<(), ModelError>;
 
-    /// Fits on every row of `ds`.
-    fn fit_model(&self, ds: &Dataset) -> Result<FittedModel, ModelError>;
-
-    /// Fits on `train`, early-stopping on `valid` (learners without early stopping ignore it).
-    fn fit_model_with_validation(
+    /// Fits on every row of `train`. `valid`, when given, serves only for early stopping, by the
+    /// learners that have it (GBDT); the others ignore it.
+    fn fit_model(
         &self,
         train: &Dataset,
-        valid: &Dataset,
-    ) -> Result<FittedModel, ModelError> {
-        let _ = valid;
-        self.fit_model(train)
-    }
+        valid: Option<&Dataset>,
+    ) -> Result<FittedModel, ModelError>;
 }
 
 /// A model: one learner with its parameters, or an ensemble of nested specs.
@@ -269,7 +282,7 @@ impl ModelSpec {
     pub fn defaults(name: &str) -> Option<ModelSpec> {
         Self::learners().into_iter().find(|s| {
             s.params()
-                .is_some_and(|p| p.name() == name || p.aliases().contains(&name))
+                .is_some_and(|p| p.about().name == name || p.about().aliases.contains(&name))
         })
     }
 
@@ -279,7 +292,7 @@ impl ModelSpec {
         let mut spec = Self::defaults(name).ok_or_else(|| {
             let known: Vec<&str> = Self::learners()
                 .iter()
-                .filter_map(|s| s.params().map(|p| p.name()))
+                .filter_map(|s| s.params().map(|p| p.about().name))
                 .collect();
             ModelError::Registry(format!(
                 "unknown model `{name}` (known: {})",
@@ -293,9 +306,9 @@ impl ModelSpec {
         let keys = spec.keys();
         if let Some(&(k, _)) = pairs
             .iter()
-            .find(|(k, _)| !keys.iter().any(|(n, a, _)| n == k || a.contains(k)))
+            .find(|(k, _)| !keys.iter().any(|(names, _)| names.contains(k)))
         {
-            let names: Vec<&str> = keys.iter().map(|(n, _, _)| *n).collect();
+            let names: Vec<&str> = keys.iter().map(|(names, _)| names[0]).collect();
             return Err(ModelError::Registry(format!(
                 "model `{}` has no parameter `{k}` (parameters: {})",
                 spec.name(),
@@ -309,7 +322,7 @@ impl ModelSpec {
         Ok(spec)
     }
 
-    fn keys(&mut self) -> Vec<(&'static str, &'static [&'static str], String)> {
+    fn keys(&mut self) -> Vec<(Names, String)> {
         let mut list = KeyList::default();
         if let Some(p) = self.params_mut() {
             // Listing never fails: `KeyList` only reads.
@@ -323,7 +336,7 @@ impl ModelSpec {
         let mut spec = self.clone();
         spec.keys()
             .into_iter()
-            .map(|(k, _, v)| format!("{k}={v}"))
+            .map(|(names, v)| format!("{}={v}", names[0]))
             .collect()
     }
 
@@ -343,8 +356,8 @@ impl ModelSpec {
     fn info_of(&self) -> Option<ModelInfo> {
         let p = self.params()?;
         Some(ModelInfo {
-            name: p.name(),
-            description: p.description(),
+            name: p.about().name,
+            description: p.about().description,
             params: self.param_list(),
         })
     }
@@ -361,11 +374,11 @@ impl ModelSpec {
         temporal: bool,
         bag_size: usize,
     ) -> Result<ModelSpec, ModelError> {
-        let first = bases.first().cloned().ok_or(ModelError::InvalidParam {
-            name: "base",
-            value: "(none)".into(),
-            expected: "at least one base model",
-        })?;
+        let first = bases.first().cloned().ok_or(ModelError::invalid(
+            "base",
+            "(none)",
+            "at least one base model",
+        ))?;
         let spec = match kind {
             EnsembleKind::Stack => ModelSpec::Stack(StackSpec {
                 bases,
@@ -432,7 +445,7 @@ impl ModelSpec {
     /// Short name for tables: the learner's (`rf`) or the ensemble's (`stack(rf+gbdt->logreg)`).
     pub fn name(&self) -> String {
         match self.parts() {
-            Parts::Single(p) => p.name().to_string(),
+            Parts::Single(p) => p.about().name.to_string(),
             Parts::Ensemble(e) => e.name(),
         }
     }
@@ -445,7 +458,7 @@ impl ModelSpec {
             ModelSpec::Bag(_) => "bagging of one base model".into(),
             single => single
                 .params()
-                .map_or_else(String::new, |p| p.description().to_string()),
+                .map_or_else(String::new, |p| p.about().description.to_string()),
         }
     }
 
@@ -458,11 +471,7 @@ impl ModelSpec {
             _ => None,
         };
         if let Some((got, want)) = cell.filter(|(got, want)| got != want) {
-            return Err(ModelError::InvalidParam {
-                name: "cell",
-                value: got.name().into(),
-                expected: want.name(),
-            });
+            return Err(ModelError::invalid("cell", got.name(), want.name()));
         }
         match self {
             ModelSpec::Stack(s) => {
@@ -478,14 +487,14 @@ impl ModelSpec {
                 b.base.check()?;
                 b.bagging().check()
             }
-            single => single.params().map_or(Ok(()), |p| p.check_params()),
+            single => single.params().map_or(Ok(()), |p| p.check()),
         }
     }
 
     /// Fits on every row of `ds`.
     pub fn fit(&self, ds: &Dataset) -> Result<FittedModel, ModelError> {
         match self.parts() {
-            Parts::Single(p) => p.fit_model(ds),
+            Parts::Single(p) => p.fit_model(ds, None),
             Parts::Ensemble(e) => e.fit_model(ds),
         }
     }
@@ -497,7 +506,7 @@ impl ModelSpec {
         valid: &Dataset,
     ) -> Result<FittedModel, ModelError> {
         match self.parts() {
-            Parts::Single(p) => p.fit_model_with_validation(train, valid),
+            Parts::Single(p) => p.fit_model(train, Some(valid)),
             Parts::Ensemble(e) => e.fit_model(train),
         }
     }
@@ -555,14 +564,6 @@ impl BagSpec {
 impl Learner for ModelSpec {
     fn fit_model(&self, ds: &Dataset) -> Result<FittedModel, ModelError> {
         self.fit(ds)
-    }
-
-    fn fit_model_with_validation(
-        &self,
-        train: &Dataset,
-        valid: &Dataset,
-    ) -> Result<FittedModel, ModelError> {
-        self.fit_with_validation(train, valid)
     }
 
     fn name(&self) -> String {

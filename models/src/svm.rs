@@ -34,13 +34,12 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::class_weight::{check_fit_data, effective_weights, ClassWeight};
-use crate::fitted::{corrupt, Fitted, FittedModel, Input, Signature};
+use crate::class_weight::{check_fit_data, checked_weights, ClassWeight};
+use crate::fitted::{corrupt, Fitted, FittedModel, Signature};
 use crate::logistic::check_outputs;
 use crate::params::{setter, KeyVisitor, Optional, ParamValue};
-use crate::persist::Persist;
 use crate::proba::binary_into;
-use crate::spec::LearnerParams;
+use crate::spec::{About, LearnerParams};
 use crate::tree::predict_rows;
 use crate::{Dataset, ModelError};
 
@@ -209,12 +208,11 @@ struct SvmData {
 
 impl SvmData {
     fn new(ds: &Dataset, class_weight: &ClassWeight, c: f64) -> Result<Self, ModelError> {
-        check_fit_data(ds, false)?;
+        let w = checked_weights(ds, class_weight, false)?;
         let k = ds.n_classes;
         if k < 2 {
             return Err(ModelError::Data("an SVM needs at least 2 classes".into()));
         }
-        let w = effective_weights(ds, class_weight)?;
         let scaler = Standardizer::fit(&ds.x);
         Ok(SvmData {
             cw: w.iter().map(|v| v * c).collect(),
@@ -238,41 +236,61 @@ impl SvmData {
     }
 }
 
-/// The probabilities of both SVMs: each row standardised, the decision value of every output, mapped
-/// through that output's Platt sigmoid.
-fn platt_predict(
-    ds: &Dataset,
-    n_classes: usize,
-    scaler: &Standardizer,
-    platt: &[Platt],
-    decision: impl Fn(&[f64], &mut [f64]) + Sync,
-) -> Array2<f64> {
-    let (d, m) = (scaler.mean.len(), platt.len());
-    predict_rows(ds, n_classes, |row, out| {
-        let mut z = vec![0.0; d];
-        scaler.row_into(row, &mut z);
-        let mut dec = vec![0.0; m];
-        decision(&z, &mut dec);
-        platt_probabilities(&dec, platt, out);
-    })
+/// What both SVMs are at prediction time: standardised inputs, one decision value per one-vs-rest
+/// output, a Platt sigmoid per output. Their [`Fitted`] implementation is this trait's.
+pub trait OneVsRest: Send + Sync {
+    /// The `kind` of its model files ([`Fitted::KIND`]).
+    const FILE_KIND: &'static str;
+
+    /// Standardisation, Platt sigmoids and number of classes.
+    fn calibration(&self) -> (&Standardizer, &[Platt], usize);
+
+    /// Outputs (rows of weights), intercepts and input features, as stored.
+    fn shape(&self) -> (usize, usize, usize);
+
+    /// Decision values of one standardised row, one per output.
+    fn decision(&self, z: &[f64], out: &mut [f64]);
+
+    /// Checks of a loaded model beyond the shared ones.
+    fn check_more(&mut self) -> Result<(), ModelError> {
+        Ok(())
+    }
 }
 
-/// Checks a loaded SVM: outputs per classes, one Platt sigmoid per output, `d` features throughout.
-fn check_svm(
-    kind: &str,
-    n_classes: usize,
-    (outputs, intercepts, platts): (usize, usize, usize),
-    scaler: &Standardizer,
-    d: usize,
-) -> Result<(), ModelError> {
-    check_outputs(kind, n_classes, outputs, intercepts)?;
-    if platts != outputs || scaler.mean.len() != d || scaler.scale.len() != d {
-        return Err(corrupt(
-            kind,
-            "Platt sigmoids or standardisation do not match the weights",
-        ));
+impl<M: OneVsRest> Fitted for M {
+    const KIND: &'static str = M::FILE_KIND;
+
+    fn signature(&self) -> Signature {
+        Signature::features(self.calibration().2, self.shape().2)
     }
-    Ok(())
+
+    /// Each row standardised, the decision value of every output, mapped through that output's Platt
+    /// sigmoid.
+    fn proba(&self, ds: &Dataset) -> Result<Array2<f64>, ModelError> {
+        let (scaler, platt, n_classes) = self.calibration();
+        let (d, m) = (scaler.mean.len(), platt.len());
+        Ok(predict_rows(ds, n_classes, |row, out| {
+            let mut z = vec![0.0; d];
+            scaler.row_into(row, &mut z);
+            let mut dec = vec![0.0; m];
+            self.decision(&z, &mut dec);
+            platt_probabilities(&dec, platt, out);
+        }))
+    }
+
+    /// Outputs per classes, one Platt sigmoid per output, the same features throughout.
+    fn check_loaded(&mut self) -> Result<(), ModelError> {
+        let ((scaler, platt, n_classes), (outputs, intercepts, d)) =
+            (self.calibration(), self.shape());
+        check_outputs(M::FILE_KIND, n_classes, outputs, intercepts)?;
+        if platt.len() != outputs || scaler.mean.len() != d || scaler.scale.len() != d {
+            return Err(corrupt(
+                M::FILE_KIND,
+                "Platt sigmoids or standardisation do not match the weights",
+            ));
+        }
+        self.check_more()
+    }
 }
 
 /// Which optimisation problem the linear SVM solves (both give the same model up to the tolerance).
@@ -295,11 +313,7 @@ impl LinearSvmSolver {
             "auto" => Ok(LinearSvmSolver::Auto),
             "dual" => Ok(LinearSvmSolver::Dual),
             "primal" => Ok(LinearSvmSolver::Primal),
-            _ => Err(ModelError::InvalidParam {
-                name: "solver",
-                value: s.to_string(),
-                expected: "auto, dual or primal",
-            }),
+            _ => Err(ModelError::invalid("solver", s, "auto, dual or primal")),
         }
     }
 
@@ -378,35 +392,14 @@ impl LinearSvm {
     pub fn params() -> LinearSvmParams {
         LinearSvmParams::default()
     }
-
-    fn decision(&self, z: &[f64], out: &mut [f64]) {
-        for c in 0..self.coef.nrows() {
-            out[c] = self.intercept[c]
-                + self
-                    .coef
-                    .row(c)
-                    .iter()
-                    .zip(z)
-                    .map(|(a, b)| a * b)
-                    .sum::<f64>();
-        }
-    }
 }
 
 fn check_c(c: f64, tol: f64) -> Result<(), ModelError> {
     if !(c > 0.0 && c.is_finite()) {
-        return Err(ModelError::InvalidParam {
-            name: "c",
-            value: c.to_string(),
-            expected: "a finite number > 0",
-        });
+        return Err(ModelError::invalid("c", c, "a finite number > 0"));
     }
     if !(tol > 0.0 && tol.is_finite()) {
-        return Err(ModelError::InvalidParam {
-            name: "tol",
-            value: tol.to_string(),
-            expected: "a finite number > 0",
-        });
+        return Err(ModelError::invalid("tol", tol, "a finite number > 0"));
     }
     Ok(())
 }
@@ -562,18 +555,6 @@ impl LinearSvmParams {
     setter!(/// Sets the seed.
         seed: Some(u64));
 
-    /// Checks every parameter.
-    pub fn check(&self) -> Result<(), ModelError> {
-        if self.max_iter == 0 {
-            return Err(ModelError::InvalidParam {
-                name: "max_iter",
-                value: "0".into(),
-                expected: ">= 1",
-            });
-        }
-        check_c(self.c, self.tol)
-    }
-
     /// Fits on every row of `ds`.
     pub fn fit(&self, ds: &Dataset) -> Result<LinearSvm, ModelError> {
         self.check()?;
@@ -623,62 +604,55 @@ impl LinearSvmParams {
     }
 }
 
-impl Fitted for LinearSvm {
-    fn signature(&self) -> Signature {
-        Signature {
-            n_classes: self.n_classes,
-            input: Input::Features(self.coef.ncols()),
+impl OneVsRest for LinearSvm {
+    const FILE_KIND: &'static str = "linsvm";
+
+    fn calibration(&self) -> (&Standardizer, &[Platt], usize) {
+        (&self.scaler, &self.platt, self.n_classes)
+    }
+
+    fn shape(&self) -> (usize, usize, usize) {
+        (self.coef.nrows(), self.intercept.len(), self.coef.ncols())
+    }
+
+    /// `f_c(z) = w_c · z + b_c`.
+    fn decision(&self, z: &[f64], out: &mut [f64]) {
+        for c in 0..self.coef.nrows() {
+            out[c] = self.intercept[c]
+                + self
+                    .coef
+                    .row(c)
+                    .iter()
+                    .zip(z)
+                    .map(|(a, b)| a * b)
+                    .sum::<f64>();
         }
     }
-
-    fn proba(&self, ds: &Dataset) -> Result<Array2<f64>, ModelError> {
-        Ok(platt_predict(
-            ds,
-            self.n_classes,
-            &self.scaler,
-            &self.platt,
-            |z, dec| self.decision(z, dec),
-        ))
-    }
-
-    fn check_loaded(&mut self) -> Result<(), ModelError> {
-        let shape = (self.coef.nrows(), self.intercept.len(), self.platt.len());
-        check_svm(
-            Self::KIND,
-            self.n_classes,
-            shape,
-            &self.scaler,
-            self.coef.ncols(),
-        )
-    }
-}
-
-impl Persist for LinearSvm {
-    const KIND: &'static str = "linsvm";
 }
 
 impl LearnerParams for LinearSvmParams {
-    fn name(&self) -> &'static str {
-        "linsvm"
-    }
-    fn aliases(&self) -> &'static [&'static str] {
-        &["linear_svm", "linearsvm"]
-    }
-    fn description(&self) -> &'static str {
-        "linear SVM (primal L-BFGS or dual coordinate descent) with Platt probabilities"
+    fn about(&self) -> About {
+        About::new(
+            "linsvm",
+            &["linear_svm", "linearsvm"],
+            "linear SVM (primal L-BFGS or dual coordinate descent) with Platt probabilities",
+        )
     }
     fn visit_keys(&mut self, v: &mut dyn KeyVisitor) -> Result<(), ModelError> {
-        v.key("c", &["C"], &mut self.c)?;
-        v.key("max_iter", &[], &mut self.max_iter)?;
-        v.key("tol", &[], &mut self.tol)?;
-        v.key("solver", &[], &mut self.solver)?;
-        v.key("class_weight", &[], &mut self.class_weight)?;
+        v.key(&["c", "C"], &mut self.c)?;
+        v.key(&["max_iter"], &mut self.max_iter)?;
+        v.key(&["tol"], &mut self.tol)?;
+        v.key(&["solver"], &mut self.solver)?;
+        v.key(&["class_weight"], &mut self.class_weight)?;
         v.seed(&mut self.seed, 0)
     }
-    fn check_params(&self) -> Result<(), ModelError> {
-        self.check()
+    fn check(&self) -> Result<(), ModelError> {
+        if self.max_iter == 0 {
+            return Err(ModelError::invalid("max_iter", "0", ">= 1"));
+        }
+        check_c(self.c, self.tol)
     }
-    fn fit_model(&self, ds: &Dataset) -> Result<FittedModel, ModelError> {
+    fn fit_model(&self, ds: &Dataset, _: Option<&Dataset>) -> Result<FittedModel, ModelError> {
         self.fit(ds).map(FittedModel::LinearSvm)
     }
 }
@@ -946,27 +920,6 @@ impl RbfSvmParams {
     setter!(/// Sets the class weights.
         class_weight: ClassWeight);
 
-    /// Checks every parameter.
-    pub fn check(&self) -> Result<(), ModelError> {
-        if let Some(g) = self.gamma {
-            if !(g > 0.0 && g.is_finite()) {
-                return Err(ModelError::InvalidParam {
-                    name: "gamma",
-                    value: g.to_string(),
-                    expected: "scale or a number > 0",
-                });
-            }
-        }
-        if self.max_iter == 0 {
-            return Err(ModelError::InvalidParam {
-                name: "max_iter",
-                value: "0".into(),
-                expected: ">= 1",
-            });
-        }
-        check_c(self.c, self.tol)
-    }
-
     /// Fits on every row of `ds`; refuses more than `max_rows` rows.
     pub fn fit(&self, ds: &Dataset) -> Result<RbfSvm, ModelError> {
         self.check()?;
@@ -1030,7 +983,22 @@ impl RbfSvmParams {
     }
 }
 
-impl RbfSvm {
+impl OneVsRest for RbfSvm {
+    const FILE_KIND: &'static str = "svm";
+
+    fn calibration(&self) -> (&Standardizer, &[Platt], usize) {
+        (&self.scaler, &self.platt, self.n_classes)
+    }
+
+    fn shape(&self) -> (usize, usize, usize) {
+        (
+            self.dual_coef.nrows(),
+            self.intercept.len(),
+            self.support.ncols(),
+        )
+    }
+
+    /// `f_c(z) = Σ_s α_s y_s K(x_s, z) + b_c` over the support vectors.
     fn decision(&self, zc: &[f64], out: &mut [f64]) {
         let d = self.support.ncols();
         let sqz: f64 = zc.iter().map(|v| v * v).sum();
@@ -1052,42 +1020,11 @@ impl RbfSvm {
             }
         }
     }
-}
 
-impl Fitted for RbfSvm {
-    fn signature(&self) -> Signature {
-        Signature {
-            n_classes: self.n_classes,
-            input: Input::Features(self.support.ncols()),
-        }
-    }
-
-    fn proba(&self, ds: &Dataset) -> Result<Array2<f64>, ModelError> {
-        Ok(platt_predict(
-            ds,
-            self.n_classes,
-            &self.scaler,
-            &self.platt,
-            |z, dec| self.decision(z, dec),
-        ))
-    }
-
-    fn check_loaded(&mut self) -> Result<(), ModelError> {
-        let shape = (
-            self.dual_coef.nrows(),
-            self.intercept.len(),
-            self.platt.len(),
-        );
-        check_svm(
-            Self::KIND,
-            self.n_classes,
-            shape,
-            &self.scaler,
-            self.support.ncols(),
-        )?;
+    fn check_more(&mut self) -> Result<(), ModelError> {
         if self.dual_coef.ncols() != self.support.nrows() {
             return Err(corrupt(
-                Self::KIND,
+                Self::FILE_KIND,
                 "dual coefficients do not match the support vectors",
             ));
         }
@@ -1096,31 +1033,36 @@ impl Fitted for RbfSvm {
     }
 }
 
-impl Persist for RbfSvm {
-    const KIND: &'static str = "svm";
-}
-
 impl LearnerParams for RbfSvmParams {
-    fn name(&self) -> &'static str {
-        "svm"
-    }
-    fn description(&self) -> &'static str {
-        "RBF-kernel SVM (SMO) with Platt probabilities, moderate n"
+    fn about(&self) -> About {
+        About::new(
+            "svm",
+            &[],
+            "RBF-kernel SVM (SMO) with Platt probabilities, moderate n",
+        )
     }
     fn visit_keys(&mut self, v: &mut dyn KeyVisitor) -> Result<(), ModelError> {
-        v.key("c", &["C"], &mut self.c)?;
-        v.key("gamma", &[], &mut Optional::new(&mut self.gamma, "scale"))?;
-        v.key("tol", &[], &mut self.tol)?;
-        v.key("max_iter", &[], &mut self.max_iter)?;
-        v.key("max_rows", &[], &mut self.max_rows)?;
-        v.key("cache_mb", &[], &mut self.cache_mb)?;
-        v.key("class_weight", &[], &mut self.class_weight)?;
+        v.key(&["c", "C"], &mut self.c)?;
+        v.key(&["gamma"], &mut Optional::new(&mut self.gamma, "scale"))?;
+        v.key(&["tol"], &mut self.tol)?;
+        v.key(&["max_iter"], &mut self.max_iter)?;
+        v.key(&["max_rows"], &mut self.max_rows)?;
+        v.key(&["cache_mb"], &mut self.cache_mb)?;
+        v.key(&["class_weight"], &mut self.class_weight)?;
         v.seed(&mut self.seed, 0)
     }
-    fn check_params(&self) -> Result<(), ModelError> {
-        self.check()
+    fn check(&self) -> Result<(), ModelError> {
+        if let Some(g) = self.gamma {
+            if !(g > 0.0 && g.is_finite()) {
+                return Err(ModelError::invalid("gamma", g, "scale or a number > 0"));
+            }
+        }
+        if self.max_iter == 0 {
+            return Err(ModelError::invalid("max_iter", "0", ">= 1"));
+        }
+        check_c(self.c, self.tol)
     }
-    fn fit_model(&self, ds: &Dataset) -> Result<FittedModel, ModelError> {
+    fn fit_model(&self, ds: &Dataset, _: Option<&Dataset>) -> Result<FittedModel, ModelError> {
         self.fit(ds).map(FittedModel::RbfSvm)
     }
 }

@@ -23,12 +23,11 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::binning::{BinMapper, BinnedMatrix};
-use crate::class_weight::{check_fit_data, effective_weights, ClassWeight};
-use crate::fitted::{corrupt, Fitted, FittedModel, Input, Signature};
+use crate::class_weight::{checked_weights, ClassWeight};
+use crate::fitted::{corrupt, Fitted, FittedModel, Signature};
 use crate::params::setter;
 use crate::params::{bad_value, KeyVisitor, Optional, ParamValue};
-use crate::persist::Persist;
-use crate::spec::LearnerParams;
+use crate::spec::{About, LearnerParams};
 use crate::{Dataset, ModelError};
 
 /// Impurity measure of a node's class distribution.
@@ -102,10 +101,12 @@ pub enum MaxFeatures {
 impl MaxFeatures {
     /// Parses `all`, `sqrt`, `log2`, a fraction in (0, 1) such as `0.3`, or a count such as `5`.
     pub fn parse(s: &str) -> Result<Self, ModelError> {
-        let bad = || ModelError::InvalidParam {
-            name: "max_features",
-            value: s.to_string(),
-            expected: "all, sqrt, log2, a fraction in (0, 1] or a positive count",
+        let bad = || {
+            ModelError::invalid(
+                "max_features",
+                s,
+                "all, sqrt, log2, a fraction in (0, 1] or a positive count",
+            )
         };
         match s {
             "all" | "none" => Ok(MaxFeatures::All),
@@ -537,18 +538,6 @@ impl DecisionTreeParams {
     setter!(/// Sets the seed.
         seed: Some(u64));
 
-    /// Checks every parameter.
-    pub fn check(&self) -> Result<(), ModelError> {
-        check_tree_limits(
-            self.max_depth,
-            self.min_samples_split,
-            self.min_samples_leaf,
-            self.min_impurity_decrease,
-            self.max_features,
-            self.max_bins,
-        )
-    }
-
     pub(crate) fn grow_config(&self, d: usize) -> GrowConfig {
         GrowConfig {
             criterion: self.criterion,
@@ -562,26 +551,21 @@ impl DecisionTreeParams {
 
     /// The keys of how a tree grows (`criterion` … `max_features`), shared with the forest's listing.
     pub(crate) fn visit_growth(&mut self, v: &mut dyn KeyVisitor) -> Result<(), ModelError> {
-        v.key("criterion", &[], &mut self.criterion)?;
+        v.key(&["criterion"], &mut self.criterion)?;
         v.key(
-            "max_depth",
-            &[],
+            &["max_depth"],
             &mut Optional::new(&mut self.max_depth, "none"),
         )?;
-        v.key("min_samples_split", &[], &mut self.min_samples_split)?;
-        v.key("min_samples_leaf", &[], &mut self.min_samples_leaf)?;
-        v.key(
-            "min_impurity_decrease",
-            &[],
-            &mut self.min_impurity_decrease,
-        )?;
-        v.key("max_features", &[], &mut self.max_features)
+        v.key(&["min_samples_split"], &mut self.min_samples_split)?;
+        v.key(&["min_samples_leaf"], &mut self.min_samples_leaf)?;
+        v.key(&["min_impurity_decrease"], &mut self.min_impurity_decrease)?;
+        v.key(&["max_features"], &mut self.max_features)
     }
 
     /// The keys after them (`max_bins`, `class_weight`, `seed`).
     pub(crate) fn visit_data(&mut self, v: &mut dyn KeyVisitor) -> Result<(), ModelError> {
-        v.key("max_bins", &[], &mut self.max_bins)?;
-        v.key("class_weight", &[], &mut self.class_weight)?;
+        v.key(&["max_bins"], &mut self.max_bins)?;
+        v.key(&["class_weight"], &mut self.class_weight)?;
         v.seed(&mut self.seed, 0)
     }
 
@@ -608,23 +592,24 @@ impl DecisionTreeParams {
 }
 
 impl LearnerParams for DecisionTreeParams {
-    fn name(&self) -> &'static str {
-        "dt"
-    }
-    fn aliases(&self) -> &'static [&'static str] {
-        &["tree"]
-    }
-    fn description(&self) -> &'static str {
-        "CART decision tree"
+    fn about(&self) -> About {
+        About::new("dt", &["tree"], "CART decision tree")
     }
     fn visit_keys(&mut self, v: &mut dyn KeyVisitor) -> Result<(), ModelError> {
         self.visit_growth(v)?;
         self.visit_data(v)
     }
-    fn check_params(&self) -> Result<(), ModelError> {
-        self.check()
+    fn check(&self) -> Result<(), ModelError> {
+        check_tree_limits(
+            self.max_depth,
+            self.min_samples_split,
+            self.min_samples_leaf,
+            self.min_impurity_decrease,
+            self.max_features,
+            self.max_bins,
+        )
     }
-    fn fit_model(&self, ds: &Dataset) -> Result<FittedModel, ModelError> {
+    fn fit_model(&self, ds: &Dataset, _: Option<&Dataset>) -> Result<FittedModel, ModelError> {
         self.fit(ds).map(FittedModel::Tree)
     }
 }
@@ -645,8 +630,7 @@ pub(crate) struct BinnedData {
 impl BinnedData {
     /// Checks `ds` (NaN allowed: it goes right), weighs and bins it.
     pub fn new(ds: &Dataset, cw: &ClassWeight, max_bins: usize) -> Result<Self, ModelError> {
-        check_fit_data(ds, true)?;
-        let w = effective_weights(ds, cw)?;
+        let w = checked_weights(ds, cw, true)?;
         let mapper = BinMapper::fit(ds.x.view(), max_bins);
         let bins = mapper.transform(ds.x.view());
         Ok(BinnedData {
@@ -684,48 +668,40 @@ pub(crate) fn check_tree_limits(
     max_bins: usize,
 ) -> Result<(), ModelError> {
     if max_depth == Some(0) {
-        return Err(ModelError::InvalidParam {
-            name: "max_depth",
-            value: "0".into(),
-            expected: ">= 1, or none",
-        });
+        return Err(ModelError::invalid("max_depth", "0", ">= 1, or none"));
     }
     if min_samples_split < 2 {
-        return Err(ModelError::InvalidParam {
-            name: "min_samples_split",
-            value: min_samples_split.to_string(),
-            expected: ">= 2",
-        });
+        return Err(ModelError::invalid(
+            "min_samples_split",
+            min_samples_split,
+            ">= 2",
+        ));
     }
     if min_samples_leaf < 1 {
-        return Err(ModelError::InvalidParam {
-            name: "min_samples_leaf",
-            value: min_samples_leaf.to_string(),
-            expected: ">= 1",
-        });
+        return Err(ModelError::invalid(
+            "min_samples_leaf",
+            min_samples_leaf,
+            ">= 1",
+        ));
     }
     if !(min_impurity_decrease >= 0.0 && min_impurity_decrease.is_finite()) {
-        return Err(ModelError::InvalidParam {
-            name: "min_impurity_decrease",
-            value: min_impurity_decrease.to_string(),
-            expected: "a finite number >= 0",
-        });
+        return Err(ModelError::invalid(
+            "min_impurity_decrease",
+            min_impurity_decrease,
+            "a finite number >= 0",
+        ));
     }
     if let MaxFeatures::Fraction(f) = max_features {
         if !(f > 0.0 && f <= 1.0) {
-            return Err(ModelError::InvalidParam {
-                name: "max_features",
-                value: f.to_string(),
-                expected: "a fraction in (0, 1]",
-            });
+            return Err(ModelError::invalid(
+                "max_features",
+                f,
+                "a fraction in (0, 1]",
+            ));
         }
     }
     if !(2..=256).contains(&max_bins) {
-        return Err(ModelError::InvalidParam {
-            name: "max_bins",
-            value: max_bins.to_string(),
-            expected: "2..=256",
-        });
+        return Err(ModelError::invalid("max_bins", max_bins, "2..=256"));
     }
     Ok(())
 }
@@ -785,11 +761,10 @@ where
 }
 
 impl Fitted for DecisionTree {
+    const KIND: &'static str = "dt";
+
     fn signature(&self) -> Signature {
-        Signature {
-            n_classes: self.n_classes,
-            input: Input::Features(self.n_features),
-        }
+        Signature::features(self.n_classes, self.n_features)
     }
 
     fn proba(&self, ds: &Dataset) -> Result<Array2<f64>, ModelError> {
@@ -807,10 +782,6 @@ impl Fitted for DecisionTree {
             .check(self.n_features, self.n_classes)
             .map_err(|e| corrupt(Self::KIND, e))
     }
-}
-
-impl Persist for DecisionTree {
-    const KIND: &'static str = "dt";
 }
 
 #[cfg(test)]

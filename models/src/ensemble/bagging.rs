@@ -16,7 +16,6 @@ use rayon::prelude::*;
 
 use super::MembersBody;
 use crate::fitted::{corrupt, Fitted, FittedModel, Input, Signature};
-use crate::persist::Persist;
 use crate::{Classifier, Dataset, Learner, ModelError};
 
 /// Parameters of a bagging ensemble.
@@ -63,18 +62,14 @@ impl Bagging {
     /// Checks the parameters.
     pub fn check(&self) -> Result<(), ModelError> {
         if self.n_estimators == 0 {
-            return Err(ModelError::InvalidParam {
-                name: "n_estimators",
-                value: "0".into(),
-                expected: "at least 1",
-            });
+            return Err(ModelError::invalid("n_estimators", "0", "at least 1"));
         }
         if !(self.max_samples > 0.0 && self.max_samples <= 1.0) {
-            return Err(ModelError::InvalidParam {
-                name: "max_samples",
-                value: self.max_samples.to_string(),
-                expected: "a fraction in (0, 1]",
-            });
+            return Err(ModelError::invalid(
+                "max_samples",
+                self.max_samples,
+                "a fraction in (0, 1]",
+            ));
         }
         Ok(())
     }
@@ -146,16 +141,11 @@ impl<'de> serde::Deserialize<'de> for BaggingModel {
     }
 }
 
-impl Persist for BaggingModel {
-    const KIND: &'static str = "bag";
-}
-
 impl Fitted for BaggingModel {
+    const KIND: &'static str = "bag";
+
     fn signature(&self) -> Signature {
-        Signature {
-            n_classes: self.n_classes,
-            input: Input::Unchecked,
-        }
+        Signature::new(self.n_classes, Input::Unchecked)
     }
 
     fn proba(&self, ds: &Dataset) -> Result<Array2<f64>, ModelError> {

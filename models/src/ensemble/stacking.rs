@@ -28,7 +28,6 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use crate::fitted::{corrupt, Fitted, FittedModel, Input, Signature};
-use crate::persist::Persist;
 use crate::{Classifier, Dataset, Learner, ModelError};
 
 /// How the out-of-fold predictions are made.
@@ -70,11 +69,11 @@ impl Folds {
         match *self {
             Folds::Stratified { k, seed } => {
                 if k < 2 || k > n {
-                    return Err(ModelError::InvalidParam {
-                        name: "folds",
-                        value: k.to_string(),
-                        expected: "between 2 and the number of rows",
-                    });
+                    return Err(ModelError::invalid(
+                        "folds",
+                        k,
+                        "between 2 and the number of rows",
+                    ));
                 }
                 let mut rng = ChaCha8Rng::seed_from_u64(seed);
                 let mut fold_of = vec![0usize; n];
@@ -98,11 +97,11 @@ impl Folds {
             }
             Folds::Temporal { k } => {
                 if k < 1 || k + 1 > n {
-                    return Err(ModelError::InvalidParam {
-                        name: "folds",
-                        value: k.to_string(),
-                        expected: "at least 1 and below the number of rows",
-                    });
+                    return Err(ModelError::invalid(
+                        "folds",
+                        k,
+                        "at least 1 and below the number of rows",
+                    ));
                 }
                 let bound = |b: usize| b * n / (k + 1);
                 Ok((1..=k)
@@ -154,22 +153,22 @@ impl Stacking {
     /// Checks the parameters (the fold count against the rows is checked when fitting).
     pub fn check(&self) -> Result<(), ModelError> {
         if self.bases.is_empty() {
-            return Err(ModelError::InvalidParam {
-                name: "base",
-                value: "(none)".into(),
-                expected: "at least one base model",
-            });
+            return Err(ModelError::invalid(
+                "base",
+                "(none)",
+                "at least one base model",
+            ));
         }
         let (k, least) = match self.folds {
             Folds::Stratified { k, .. } => (k, 2),
             Folds::Temporal { k } => (k, 1),
         };
         if k < least {
-            return Err(ModelError::InvalidParam {
-                name: "folds",
-                value: k.to_string(),
-                expected: "at least 2 (at least 1 with temporal folds)",
-            });
+            return Err(ModelError::invalid(
+                "folds",
+                k,
+                "at least 2 (at least 1 with temporal folds)",
+            ));
         }
         Ok(())
     }
@@ -392,16 +391,11 @@ impl<'de> serde::Deserialize<'de> for StackModel {
     }
 }
 
-impl Persist for StackModel {
-    const KIND: &'static str = "stack";
-}
-
 impl Fitted for StackModel {
+    const KIND: &'static str = "stack";
+
     fn signature(&self) -> Signature {
-        Signature {
-            n_classes: self.n_classes,
-            input: Input::Unchecked,
-        }
+        Signature::new(self.n_classes, Input::Unchecked)
     }
 
     fn proba(&self, ds: &Dataset) -> Result<Array2<f64>, ModelError> {

@@ -12,7 +12,6 @@ use rayon::prelude::*;
 
 use super::MembersBody;
 use crate::fitted::{corrupt, Fitted, FittedModel, Input, Signature};
-use crate::persist::Persist;
 use crate::{argmax_rows, Classifier, Dataset, Learner, ModelError};
 
 /// How members' outputs are combined.
@@ -54,11 +53,11 @@ impl Voting {
     /// Checks the parameters.
     pub fn check(&self) -> Result<Vec<f64>, ModelError> {
         if self.members.is_empty() {
-            return Err(ModelError::InvalidParam {
-                name: "members",
-                value: "0".into(),
-                expected: "at least one base model",
-            });
+            return Err(ModelError::invalid(
+                "members",
+                "0",
+                "at least one base model",
+            ));
         }
         let w = self
             .weights
@@ -68,11 +67,11 @@ impl Voting {
             || w.iter().any(|v| !v.is_finite() || *v < 0.0)
             || w.iter().sum::<f64>() <= 0.0
         {
-            return Err(ModelError::InvalidParam {
-                name: "weights",
-                value: format!("{w:?}"),
-                expected: "one non-negative weight per member, positive sum",
-            });
+            return Err(ModelError::invalid(
+                "weights",
+                format!("{w:?}"),
+                "one non-negative weight per member, positive sum",
+            ));
         }
         Ok(w)
     }
@@ -153,16 +152,11 @@ impl<'de> serde::Deserialize<'de> for VotingModel {
     }
 }
 
-impl Persist for VotingModel {
-    const KIND: &'static str = "vote";
-}
-
 impl Fitted for VotingModel {
+    const KIND: &'static str = "vote";
+
     fn signature(&self) -> Signature {
-        Signature {
-            n_classes: self.n_classes,
-            input: Input::Unchecked,
-        }
+        Signature::new(self.n_classes, Input::Unchecked)
     }
 
     fn proba(&self, ds: &Dataset) -> Result<Array2<f64>, ModelError> {

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Sequences;
 
-pub use baselines::{ItemKnn, MarkovChain, MostPopular, SessionKnn};
+pub use baselines::{ItemKnn, LastItemModel, MarkovChain, MostPopular, SessionKnn};
 pub use gru4rec::{Gru4Rec, Gru4RecModel, Gru4RecParams, NextItemLoss};
 
 /// A model that scores every item as the next click after each prefix of a session.

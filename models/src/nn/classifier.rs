@@ -12,7 +12,7 @@
 //! `O(batch tokens × gates × hidden)` per layer for the backward pass, plus the parameters three
 //! times over for Adam.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::time::Instant;
 
 use ndarray::Array2;
@@ -22,14 +22,17 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::dense::{sigmoid_bce, softmax_ce, softmax_rows};
+use super::network::check_widths;
 use super::network::SeqNet;
-use super::optim::{Decay, DecayStep, LrSchedule, Momentum, Optimizer, OptimizerKind};
+use super::optim::{
+    check_optimizer, check_steps, Decay, DecayStep, LrSchedule, Momentum, Optimizer, OptimizerKind,
+};
 use super::param::sigmoid;
 use super::recurrent::CellKind;
 use crate::fitted::{corrupt, Fitted, FittedModel, Input, Signature};
 use crate::params::{setter, KeyVisitor};
-use crate::persist::{body_to, read_envelope, write_envelope};
-use crate::spec::LearnerParams;
+use crate::persist::{body_to, read_envelope};
+use crate::spec::{About, LearnerParams};
 use crate::{Dataset, ModelError};
 
 /// The seed of a sequence classifier whose seed was not set.
@@ -164,72 +167,26 @@ impl SeqClassifierParams {
 
     /// Validates every parameter once.
     pub fn check(self) -> Result<SeqClassifier, ModelError> {
-        fn bad(
-            name: &'static str,
-            value: impl std::fmt::Display,
-            expected: &'static str,
-        ) -> ModelError {
-            ModelError::InvalidParam {
-                name,
-                value: value.to_string(),
-                expected,
-            }
+        check_widths(self.embed_dim, &self.hidden)?;
+        if !(0.0..1.0).contains(&self.dropout) {
+            return Err(ModelError::invalid("dropout", self.dropout, "in [0, 1)"));
         }
-        if self.embed_dim == 0 {
-            return Err(bad("embed_dim", self.embed_dim, "at least 1"));
-        }
-        if self.hidden.is_empty() || self.hidden.contains(&0) {
-            return Err(bad(
-                "hidden",
-                format!("{:?}", self.hidden),
-                "one or more layer widths, each at least 1",
+        check_steps(self.epochs, self.batch_size, self.lr)?;
+        check_optimizer(
+            self.optimizer,
+            self.schedule,
+            self.weight_decay,
+            self.clip_norm,
+        )?;
+        if !(0.0..0.9).contains(&self.valid_fraction) {
+            return Err(ModelError::invalid(
+                "valid_fraction",
+                self.valid_fraction,
+                "in [0, 0.9)",
             ));
         }
-        if !(0.0..1.0).contains(&self.dropout) {
-            return Err(bad("dropout", self.dropout, "in [0, 1)"));
-        }
-        if self.epochs == 0 {
-            return Err(bad("epochs", self.epochs, "at least 1"));
-        }
-        if self.batch_size == 0 {
-            return Err(bad("batch_size", self.batch_size, "at least 1"));
-        }
-        if !(self.lr > 0.0 && self.lr.is_finite()) {
-            return Err(bad("lr", self.lr, "a positive number"));
-        }
-        if let OptimizerKind::Sgd { momentum } = self.optimizer {
-            if !(0.0..1.0).contains(&momentum) {
-                return Err(bad("momentum", momentum, "in [0, 1)"));
-            }
-        }
-        match self.schedule {
-            LrSchedule::Step { every, gamma } if every == 0 || !(gamma > 0.0 && gamma <= 1.0) => {
-                return Err(bad(
-                    "lr_schedule",
-                    format!("step every {every} × {gamma}"),
-                    "every ≥ 1, gamma in (0, 1]",
-                ))
-            }
-            LrSchedule::Exponential { gamma } if !(gamma > 0.0 && gamma <= 1.0) => {
-                return Err(bad(
-                    "lr_schedule",
-                    format!("exponential × {gamma}"),
-                    "gamma in (0, 1]",
-                ))
-            }
-            _ => {}
-        }
-        if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
-            return Err(bad("weight_decay", self.weight_decay, "a number ≥ 0"));
-        }
-        if !(self.clip_norm >= 0.0 && self.clip_norm.is_finite()) {
-            return Err(bad("clip_norm", self.clip_norm, "a number ≥ 0 (0 = off)"));
-        }
-        if !(0.0..0.9).contains(&self.valid_fraction) {
-            return Err(bad("valid_fraction", self.valid_fraction, "in [0, 0.9)"));
-        }
         if self.max_len == 0 {
-            return Err(bad("max_len", self.max_len, "at least 1"));
+            return Err(ModelError::invalid("max_len", self.max_len, "at least 1"));
         }
         Ok(SeqClassifier { params: self })
     }
@@ -548,12 +505,17 @@ fn evaluate(
     )
 }
 
+/// Files of a GRU or an RNN say `gru` or `rnn`: read them with [`SeqClassifierModel::load`] or
+/// [`crate::load_any`].
 impl Fitted for SeqClassifierModel {
+    const KIND: &'static str = "lstm";
+
+    fn kind(&self) -> &'static str {
+        self.params.cell.name()
+    }
+
     fn signature(&self) -> Signature {
-        Signature {
-            n_classes: self.n_classes,
-            input: Input::Sequences,
-        }
+        Signature::new(self.n_classes, Input::Sequences)
     }
 
     fn history(&self) -> Option<&[EpochRecord]> {
@@ -624,11 +586,8 @@ impl Fitted for SeqClassifierModel {
 }
 
 impl LearnerParams for SeqClassifierParams {
-    fn name(&self) -> &'static str {
-        self.cell.name()
-    }
-    fn description(&self) -> &'static str {
-        match self.cell {
+    fn about(&self) -> About {
+        let description = match self.cell {
             CellKind::Lstm => {
                 "embedding → LSTM layers → softmax over the token sequence (reads `seq`)"
             }
@@ -638,42 +597,37 @@ impl LearnerParams for SeqClassifierParams {
             CellKind::Rnn => {
                 "embedding → Elman RNN layers → softmax over the token sequence (reads `seq`)"
             }
-        }
+        };
+        About::new(self.cell.name(), &[], description)
     }
     fn visit_keys(&mut self, v: &mut dyn KeyVisitor) -> Result<(), ModelError> {
-        v.key("embed_dim", &[], &mut self.embed_dim)?;
-        v.key("hidden", &[], &mut self.hidden)?;
-        v.key("dropout", &[], &mut self.dropout)?;
-        v.key("epochs", &[], &mut self.epochs)?;
-        v.key("batch_size", &[], &mut self.batch_size)?;
-        v.key("lr", &[], &mut self.lr)?;
-        v.key("optimizer", &[], &mut self.optimizer)?;
-        v.key("momentum", &[], &mut Momentum(&mut self.optimizer))?;
-        v.key("lr_decay", &[], &mut Decay(&mut self.schedule))?;
-        v.key("lr_step", &[], &mut DecayStep(&mut self.schedule))?;
-        v.key("weight_decay", &[], &mut self.weight_decay)?;
-        v.key("clip_norm", &[], &mut self.clip_norm)?;
-        v.key("valid_fraction", &[], &mut self.valid_fraction)?;
-        v.key("patience", &[], &mut self.patience)?;
-        v.key("max_len", &[], &mut self.max_len)?;
+        v.key(&["embed_dim"], &mut self.embed_dim)?;
+        v.key(&["hidden"], &mut self.hidden)?;
+        v.key(&["dropout"], &mut self.dropout)?;
+        v.key(&["epochs"], &mut self.epochs)?;
+        v.key(&["batch_size"], &mut self.batch_size)?;
+        v.key(&["lr"], &mut self.lr)?;
+        v.key(&["optimizer"], &mut self.optimizer)?;
+        v.key(&["momentum"], &mut Momentum(&mut self.optimizer))?;
+        v.key(&["lr_decay"], &mut Decay(&mut self.schedule))?;
+        v.key(&["lr_step"], &mut DecayStep(&mut self.schedule))?;
+        v.key(&["weight_decay"], &mut self.weight_decay)?;
+        v.key(&["clip_norm"], &mut self.clip_norm)?;
+        v.key(&["valid_fraction"], &mut self.valid_fraction)?;
+        v.key(&["patience"], &mut self.patience)?;
+        v.key(&["max_len"], &mut self.max_len)?;
         v.seed(&mut self.seed, DEFAULT_SEED)
     }
-    fn check_params(&self) -> Result<(), ModelError> {
+    fn check(&self) -> Result<(), ModelError> {
         self.clone().check().map(|_| ())
     }
-    fn fit_model(&self, ds: &Dataset) -> Result<FittedModel, ModelError> {
+    fn fit_model(&self, ds: &Dataset, _: Option<&Dataset>) -> Result<FittedModel, ModelError> {
         self.clone().check()?.fit(ds).map(FittedModel::Seq)
     }
 }
 
 impl SeqClassifierModel {
-    /// Writes the model file (`{"magic": "cartseq-model", "format_version": 1, "kind": "lstm",
-    /// "model": …}`).
-    pub fn save<W: Write>(&self, w: W) -> Result<(), ModelError> {
-        write_envelope(w, self.params.cell.name(), self)
-    }
-
-    /// Reads a model written by [`SeqClassifierModel::save`], checking magic, version, kind and the
+    /// Reads a model file of any cell (`rnn`, `lstm`, `gru`; [`crate::Persist::save`] writes it), checking magic, version, kind and the
     /// network's shapes.
     pub fn load<R: Read>(r: R) -> Result<Self, ModelError> {
         let (kind, body) = read_envelope(r)?;

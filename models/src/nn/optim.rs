@@ -71,6 +71,61 @@ impl LrSchedule {
     }
 }
 
+/// Checks the steps of training every network shares: epochs and batch size at least 1, a positive
+/// learning rate.
+pub(crate) fn check_steps(epochs: usize, batch_size: usize, lr: f64) -> Result<(), ModelError> {
+    if epochs == 0 {
+        return Err(ModelError::invalid("epochs", epochs, "at least 1"));
+    }
+    if batch_size == 0 {
+        return Err(ModelError::invalid("batch_size", batch_size, "at least 1"));
+    }
+    if !(lr > 0.0 && lr.is_finite()) {
+        return Err(ModelError::invalid("lr", lr, "a positive number"));
+    }
+    Ok(())
+}
+
+/// Checks the optimiser settings every network shares: SGD momentum in `[0, 1)`, a valid schedule,
+/// non-negative weight decay and clipping.
+pub(crate) fn check_optimizer(
+    optimizer: OptimizerKind,
+    schedule: LrSchedule,
+    weight_decay: f64,
+    clip_norm: f64,
+) -> Result<(), ModelError> {
+    let bad = |name, value: String, expected| Err(ModelError::invalid(name, value, expected));
+    if let OptimizerKind::Sgd { momentum } = optimizer {
+        if !(0.0..1.0).contains(&momentum) {
+            return bad("momentum", momentum.to_string(), "in [0, 1)");
+        }
+    }
+    match schedule {
+        LrSchedule::Step { every, gamma } if every == 0 || !(gamma > 0.0 && gamma <= 1.0) => {
+            return bad(
+                "lr_schedule",
+                format!("step every {every} × {gamma}"),
+                "every ≥ 1, gamma in (0, 1]",
+            )
+        }
+        LrSchedule::Exponential { gamma } if !(gamma > 0.0 && gamma <= 1.0) => {
+            return bad(
+                "lr_schedule",
+                format!("exponential × {gamma}"),
+                "gamma in (0, 1]",
+            )
+        }
+        _ => {}
+    }
+    if !(weight_decay >= 0.0 && weight_decay.is_finite()) {
+        return bad("weight_decay", weight_decay.to_string(), "a number ≥ 0");
+    }
+    if !(clip_norm >= 0.0 && clip_norm.is_finite()) {
+        return bad("clip_norm", clip_norm.to_string(), "a number ≥ 0 (0 = off)");
+    }
+    Ok(())
+}
+
 /// `optimizer=adam|sgd` (switching to SGD starts from momentum 0.9; `momentum` refines it).
 impl ParamValue for OptimizerKind {
     fn set(&mut self, key: &str, text: &str) -> Result<(), ModelError> {

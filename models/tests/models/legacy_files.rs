@@ -3,12 +3,9 @@
 //! today writes the same bytes (so the refactoring changed no fitted number).
 
 use cartseq_models::{load_any, Classifier, Dataset, ModelSpec};
-use ndarray::{Array1, Array2};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use serde_json::Value;
 
-use crate::support::sign_tokens;
+use crate::support::data_with;
 
 fn dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/legacy")
@@ -17,26 +14,7 @@ fn dir() -> std::path::PathBuf {
 /// The generator the fixtures were made with: 4 features on a 1/8 grid, 2 or 3 classes, weights and
 /// sign-pattern token sequences.
 fn data(n: usize, k: usize, seed: u64) -> Dataset {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let x = Array2::from_shape_fn((n, 4), |(_, j)| {
-        ((rng.gen_range(-1.0..1.0) * (1.0 + j as f64)) * 8.0f64).round() / 8.0
-    });
-    let y: Array1<usize> = x
-        .rows()
-        .into_iter()
-        .map(|r| {
-            let s = r[0] + 0.5 * r[1] * r[2] + rng.gen_range(-0.3..0.3);
-            if k == 2 {
-                usize::from(s > 0.0)
-            } else {
-                usize::from(s > -0.5) + usize::from(s > 0.5)
-            }
-        })
-        .collect();
-    let mut ds = Dataset::new(x.clone(), y, k).unwrap();
-    ds.weights = Some((0..n).map(|i| 0.5 + (i % 4) as f64 * 0.5).collect());
-    ds.seqs = Some(sign_tokens(&x));
-    ds
+    data_with(n, k, seed, 4, Some(8.0))
 }
 
 fn spec(name: &str, params: &[&str]) -> ModelSpec {

@@ -4,7 +4,7 @@
 use cartseq_models::nn::{
     CellKind, LrSchedule, OptimizerKind, SeqClassifierModel, SeqClassifierParams,
 };
-use cartseq_models::{Classifier, Dataset, ModelError, Sequences};
+use cartseq_models::{Classifier, Dataset, ModelError, Persist, Sequences};
 use ndarray::{Array1, Array2};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

@@ -9,8 +9,17 @@ use rand_chacha::ChaCha8Rng;
 /// varied sample weights, and one token sequence per row (the sign pattern of its features) for the
 /// sequence models.
 pub fn data(n: usize, k: usize, seed: u64) -> Dataset {
+    data_with(n, k, seed, 5, None)
+}
+
+/// Rows like [`data`] with `cols` features (at least 3), each rounded to a multiple of `1 / grid`
+/// when a grid is given.
+pub fn data_with(n: usize, k: usize, seed: u64, cols: usize, grid: Option<f64>) -> Dataset {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let x = Array2::from_shape_fn((n, 5), |(_, j)| rng.gen_range(-1.0..1.0) * (1.0 + j as f64));
+    let x = Array2::from_shape_fn((n, cols), |(_, j)| {
+        let v = rng.gen_range(-1.0..1.0) * (1.0 + j as f64);
+        grid.map_or(v, |g| (v * g).round() / g)
+    });
     let y: Array1<usize> = x
         .rows()
         .into_iter()
