@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::class_weight::ClassWeight;
 use crate::fitted::{corrupt, Fitted, FittedModel, Signature};
-use crate::params::{setter, KeyVisitor};
+use crate::params::{check_fraction, setter, KeyVisitor};
 use crate::spec::{About, LearnerParams};
 use crate::tree::{
     grow_tree, normalise, BinnedData, Criterion, DecisionTreeParams, MaxFeatures, Tree,
@@ -293,13 +293,7 @@ impl LearnerParams for RandomForestParams {
         if self.n_trees == 0 {
             return Err(ModelError::invalid("n_trees", "0", ">= 1"));
         }
-        if !(self.max_samples > 0.0 && self.max_samples <= 1.0) {
-            return Err(ModelError::invalid(
-                "max_samples",
-                self.max_samples,
-                "a fraction in (0, 1]",
-            ));
-        }
+        check_fraction("max_samples", self.max_samples)?;
         if self.oob_score && !self.bootstrap {
             return Err(ModelError::invalid(
                 "oob_score",

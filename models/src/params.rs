@@ -209,6 +209,15 @@ impl KeyVisitor for SeedFiller {
     }
 }
 
+/// Refuses a sample fraction outside `(0, 1]` (bootstrap sizes of forests and bagging).
+pub(crate) fn check_fraction(name: &'static str, f: f64) -> Result<(), ModelError> {
+    if f > 0.0 && f <= 1.0 {
+        Ok(())
+    } else {
+        Err(ModelError::invalid(name, f, "a fraction in (0, 1]"))
+    }
+}
+
 /// Splits `key=value` (both trimmed).
 pub(crate) fn split_kv(kv: &str) -> Result<(&str, &str), ModelError> {
     kv.split_once('=')

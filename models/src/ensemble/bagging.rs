@@ -16,6 +16,7 @@ use rayon::prelude::*;
 
 use super::MembersBody;
 use crate::fitted::{corrupt, Fitted, FittedModel, Input, Signature};
+use crate::params::{check_fraction, setter};
 use crate::{Classifier, Dataset, Learner, ModelError};
 
 /// Parameters of a bagging ensemble.
@@ -41,36 +42,21 @@ impl Bagging {
         }
     }
 
-    /// Sets the number of estimators.
-    pub fn n_estimators(mut self, n: usize) -> Self {
-        self.n_estimators = n;
-        self
-    }
+    setter!(/// Sets the number of estimators.
+        n_estimators: usize);
 
-    /// Sets the sample fraction.
-    pub fn max_samples(mut self, f: f64) -> Self {
-        self.max_samples = f;
-        self
-    }
+    setter!(/// Sets the sample fraction.
+        max_samples: f64);
 
-    /// Sets the seed.
-    pub fn seed(mut self, s: u64) -> Self {
-        self.seed = s;
-        self
-    }
+    setter!(/// Sets the seed.
+        seed: u64);
 
     /// Checks the parameters.
     pub fn check(&self) -> Result<(), ModelError> {
         if self.n_estimators == 0 {
             return Err(ModelError::invalid("n_estimators", "0", "at least 1"));
         }
-        if !(self.max_samples > 0.0 && self.max_samples <= 1.0) {
-            return Err(ModelError::invalid(
-                "max_samples",
-                self.max_samples,
-                "a fraction in (0, 1]",
-            ));
-        }
+        check_fraction("max_samples", self.max_samples)?;
         Ok(())
     }
 

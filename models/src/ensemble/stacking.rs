@@ -28,6 +28,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use crate::fitted::{corrupt, Fitted, FittedModel, Input, Signature};
+use crate::params::setter;
 use crate::{Classifier, Dataset, Learner, ModelError};
 
 /// How the out-of-fold predictions are made.
@@ -138,17 +139,11 @@ impl Stacking {
         }
     }
 
-    /// Sets the fold scheme.
-    pub fn folds(mut self, f: Folds) -> Self {
-        self.folds = f;
-        self
-    }
+    setter!(/// Sets the fold scheme.
+        folds: Folds);
 
-    /// Sets passthrough of the original features.
-    pub fn passthrough(mut self, p: bool) -> Self {
-        self.passthrough = p;
-        self
-    }
+    setter!(/// Sets passthrough of the original features.
+        passthrough: bool);
 
     /// Checks the parameters (the fold count against the rows is checked when fitting).
     pub fn check(&self) -> Result<(), ModelError> {

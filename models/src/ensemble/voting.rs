@@ -12,6 +12,7 @@ use rayon::prelude::*;
 
 use super::MembersBody;
 use crate::fitted::{corrupt, Fitted, FittedModel, Input, Signature};
+use crate::params::setter;
 use crate::{argmax_rows, Classifier, Dataset, Learner, ModelError};
 
 /// How members' outputs are combined.
@@ -44,11 +45,8 @@ impl Voting {
         }
     }
 
-    /// Sets member weights.
-    pub fn weights(mut self, w: Vec<f64>) -> Self {
-        self.weights = Some(w);
-        self
-    }
+    setter!(/// Sets member weights.
+        weights: Some(Vec<f64>));
 
     /// Checks the parameters.
     pub fn check(&self) -> Result<Vec<f64>, ModelError> {

@@ -13,12 +13,12 @@
 //!
 //! The Markov chain and item-kNN differ only in how they build, for every item, a weighted list of
 //! next items; both then score a prefix by its last click's list, so both fit into one
-//! [`LastItemModel`].
+//! [`LastItemModel`] (most-popular too: no lists, the counts alone).
 //!
 //! All break score ties by popularity (a tiny popularity term that never reorders different main
 //! scores), so "no evidence" falls back to the most popular items rather than to arbitrary ids.
 
-use crate::nextitem::{item_counts, NextItemModel};
+use crate::nextitem::{item_counts, NextItemModel, ScoreSink};
 use crate::Sequences;
 
 /// Popularity scaled into `[0, 1)`, to be added times a small factor as a tie-breaker.
@@ -28,38 +28,18 @@ fn pop_norm(train: &Sequences) -> Vec<f32> {
     c.iter().map(|&x| (x as f64 / max) as f32).collect()
 }
 
-/// Items ranked by training click count.
-#[derive(Clone, Debug)]
-pub struct MostPopular {
-    scores: Vec<f32>,
-}
+/// Items ranked by training click count (fits a [`LastItemModel`] named `pop` whose items have no
+/// next-item lists, so every prefix gets the counts).
+#[derive(Clone, Copy, Debug)]
+pub struct MostPopular;
 
 impl MostPopular {
     /// Counts the clicks of `train`.
-    pub fn fit(train: &Sequences) -> Self {
-        MostPopular {
-            scores: item_counts(train).iter().map(|&c| c as f32).collect(),
-        }
-    }
-}
-
-impl NextItemModel for MostPopular {
-    fn name(&self) -> String {
-        "pop".into()
-    }
-    fn n_items(&self) -> usize {
-        self.scores.len()
-    }
-    fn score_prefixes(
-        &self,
-        sessions: &Sequences,
-        rows: &[usize],
-        sink: &mut dyn FnMut(usize, usize, &[f32]),
-    ) {
-        for &r in rows {
-            for t in 0..sessions.row(r).len().saturating_sub(1) {
-                sink(r, t, &self.scores);
-            }
+    pub fn fit(train: &Sequences) -> LastItemModel {
+        LastItemModel {
+            name: "pop",
+            next: Csr::with_rows(train.vocab),
+            base: item_counts(train).iter().map(|&c| c as f32).collect(),
         }
     }
 }
@@ -105,12 +85,7 @@ impl NextItemModel for LastItemModel {
     fn n_items(&self) -> usize {
         self.base.len()
     }
-    fn score_prefixes(
-        &self,
-        sessions: &Sequences,
-        rows: &[usize],
-        sink: &mut dyn FnMut(usize, usize, &[f32]),
-    ) {
+    fn score_prefixes(&self, sessions: &Sequences, rows: &[usize], sink: ScoreSink<'_>) {
         let mut scores = self.base.clone();
         for &r in rows {
             let s = sessions.row(r);
@@ -274,12 +249,7 @@ impl NextItemModel for SessionKnn {
     fn n_items(&self) -> usize {
         self.base.len()
     }
-    fn score_prefixes(
-        &self,
-        sessions: &Sequences,
-        rows: &[usize],
-        sink: &mut dyn FnMut(usize, usize, &[f32]),
-    ) {
+    fn score_prefixes(&self, sessions: &Sequences, rows: &[usize], sink: ScoreSink<'_>) {
         let n = self.base.len();
         let mut scores = self.base.clone();
         let mut in_prefix = vec![u32::MAX; n];

@@ -25,10 +25,10 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::nextitem::{evaluate, item_counts, NextItemModel};
+use crate::nextitem::{evaluate, item_counts, NextItemModel, ScoreSink};
 use crate::nn::dense::softmax_ce;
 use crate::nn::network::check_widths;
-use crate::nn::optim::{check_optimizer, check_steps};
+use crate::nn::optim::{check_optimizer, check_regularisation, check_steps};
 use crate::nn::param::matmul;
 use crate::nn::{
     CellKind, Dropout, Embedding, EpochRecord, LrSchedule, Optimizer, OptimizerKind, Packed, Param,
@@ -128,12 +128,8 @@ impl Gru4RecParams {
             }
         }
         check_steps(self.epochs, self.batch_size, self.lr)?;
-        check_optimizer(
-            self.optimizer,
-            self.schedule,
-            self.weight_decay,
-            self.clip_norm,
-        )?;
+        check_optimizer(self.optimizer, self.schedule)?;
+        check_regularisation(self.weight_decay, self.clip_norm)?;
         if let NextItemLoss::Sampled { alpha, .. } = self.loss {
             if !(0.0..=1.0).contains(&alpha) {
                 return Err(ModelError::invalid("sample_alpha", alpha, "in [0, 1]"));
@@ -580,12 +576,7 @@ impl NextItemModel for Gru4RecModel {
         self.n_items
     }
 
-    fn score_prefixes(
-        &self,
-        sessions: &Sequences,
-        rows: &[usize],
-        sink: &mut dyn FnMut(usize, usize, &[f32]),
-    ) {
+    fn score_prefixes(&self, sessions: &Sequences, rows: &[usize], sink: ScoreSink<'_>) {
         let mut idx: Vec<usize> = rows.to_vec();
         idx.sort_by_key(|&r| std::cmp::Reverse(sessions.row(r).len()));
         // Bound the score matrix to about 16M floats.

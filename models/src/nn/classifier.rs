@@ -25,7 +25,8 @@ use super::dense::{sigmoid_bce, softmax_ce, softmax_rows};
 use super::network::check_widths;
 use super::network::SeqNet;
 use super::optim::{
-    check_optimizer, check_steps, Decay, DecayStep, LrSchedule, Momentum, Optimizer, OptimizerKind,
+    check_optimizer, check_regularisation, check_steps, Decay, DecayStep, LrSchedule, Momentum,
+    Optimizer, OptimizerKind,
 };
 use super::param::sigmoid;
 use super::recurrent::CellKind;
@@ -172,12 +173,8 @@ impl SeqClassifierParams {
             return Err(ModelError::invalid("dropout", self.dropout, "in [0, 1)"));
         }
         check_steps(self.epochs, self.batch_size, self.lr)?;
-        check_optimizer(
-            self.optimizer,
-            self.schedule,
-            self.weight_decay,
-            self.clip_norm,
-        )?;
+        check_optimizer(self.optimizer, self.schedule)?;
+        check_regularisation(self.weight_decay, self.clip_norm)?;
         if !(0.0..0.9).contains(&self.valid_fraction) {
             return Err(ModelError::invalid(
                 "valid_fraction",
@@ -364,7 +361,13 @@ impl SeqClassifier {
             let (valid_loss, valid_metric) = if valid.is_empty() {
                 (None, None)
             } else {
-                let (l, a) = evaluate(&net, ds, &valid_batches, vocab, p.max_len, ds.n_classes);
+                let reader = Reader {
+                    net: &net,
+                    vocab,
+                    max_len: p.max_len,
+                    n_classes: ds.n_classes,
+                };
+                let (l, a) = reader.evaluate(ds, &valid_batches);
                 (Some(l), Some(a))
             };
             let rec = EpochRecord {
@@ -431,78 +434,77 @@ fn batch_tokens(
     }
 }
 
-/// Class probabilities for the rows of every batch, written at the batch rows' positions.
-#[allow(clippy::too_many_arguments)]
-fn probabilities(
-    net: &SeqNet<f32>,
-    ds: &Dataset,
-    batches: &[Batch],
+/// A network with what reading a dataset's sequences takes: the training vocabulary (ids at or above
+/// it share the out-of-vocabulary row), the truncation length and the number of classes.
+struct Reader<'a> {
+    net: &'a SeqNet<f32>,
     vocab: usize,
     max_len: usize,
     n_classes: usize,
-    out: &mut Array2<f64>,
-    row_of: &dyn Fn(usize) -> usize,
-) {
-    let mut toks = Vec::new();
-    for b in batches {
-        batch_tokens(ds, &b.rows, vocab, max_len, &mut toks);
-        let refs: Vec<&[u32]> = toks.iter().map(Vec::as_slice).collect();
-        let (mut z, _) = net.forward(&refs, None);
-        if n_classes == 2 {
-            for (i, &r) in b.rows.iter().enumerate() {
-                let p1 = f64::from(sigmoid(z[[i, 0]]));
-                let o = row_of(r);
-                out[[o, 0]] = 1.0 - p1;
-                out[[o, 1]] = p1;
-            }
-        } else {
-            softmax_rows(&mut z);
-            for (i, &r) in b.rows.iter().enumerate() {
-                let o = row_of(r);
-                for c in 0..n_classes {
-                    out[[o, c]] = f64::from(z[[i, c]]);
+}
+
+impl Reader<'_> {
+    /// Class probabilities for the rows of every batch, written at `row_of(row)`.
+    fn probabilities(
+        &self,
+        ds: &Dataset,
+        batches: &[Batch],
+        out: &mut Array2<f64>,
+        row_of: &dyn Fn(usize) -> usize,
+    ) {
+        let (net, vocab, max_len, n_classes) = (self.net, self.vocab, self.max_len, self.n_classes);
+        let mut toks = Vec::new();
+        for b in batches {
+            batch_tokens(ds, &b.rows, vocab, max_len, &mut toks);
+            let refs: Vec<&[u32]> = toks.iter().map(Vec::as_slice).collect();
+            let (mut z, _) = net.forward(&refs, None);
+            if n_classes == 2 {
+                for (i, &r) in b.rows.iter().enumerate() {
+                    let p1 = f64::from(sigmoid(z[[i, 0]]));
+                    let o = row_of(r);
+                    out[[o, 0]] = 1.0 - p1;
+                    out[[o, 1]] = p1;
+                }
+            } else {
+                softmax_rows(&mut z);
+                for (i, &r) in b.rows.iter().enumerate() {
+                    let o = row_of(r);
+                    for c in 0..n_classes {
+                        out[[o, c]] = f64::from(z[[i, c]]);
+                    }
                 }
             }
         }
     }
-}
 
-/// Mean log-loss and accuracy on the rows of `batches`.
-fn evaluate(
-    net: &SeqNet<f32>,
-    ds: &Dataset,
-    batches: &[Batch],
-    vocab: usize,
-    max_len: usize,
-    n_classes: usize,
-) -> (f64, f64) {
-    let rows: Vec<usize> = batches
-        .iter()
-        .flat_map(|b| b.rows.iter().copied())
-        .collect();
-    let mut pos = vec![0usize; ds.nrows()];
-    for (i, &r) in rows.iter().enumerate() {
-        pos[r] = i;
-    }
-    let mut p = Array2::zeros((rows.len(), n_classes));
-    probabilities(net, ds, batches, vocab, max_len, n_classes, &mut p, &|r| {
-        pos[r]
-    });
-    let (mut loss, mut correct, mut wsum) = (0.0, 0.0, 0.0);
-    for (i, &r) in rows.iter().enumerate() {
-        let w = ds.weight(r);
-        let y = ds.y[r];
-        loss -= w * p[[i, y]].max(1e-15).ln();
-        let pred = crate::argmax_rows(&p.slice(ndarray::s![i..i + 1, ..]).to_owned())[0];
-        if pred == y {
-            correct += w;
+    /// Mean log-loss and accuracy on the rows of `batches`.
+    fn evaluate(&self, ds: &Dataset, batches: &[Batch]) -> (f64, f64) {
+        let rows: Vec<usize> = batches
+            .iter()
+            .flat_map(|b| b.rows.iter().copied())
+            .collect();
+        let mut pos = vec![0usize; ds.nrows()];
+        for (i, &r) in rows.iter().enumerate() {
+            pos[r] = i;
         }
-        wsum += w;
+        let mut p = Array2::zeros((rows.len(), self.n_classes));
+        self.probabilities(ds, batches, &mut p, &|r| pos[r]);
+        let (mut loss, mut correct, mut wsum) = (0.0, 0.0, 0.0);
+        for (i, &r) in rows.iter().enumerate() {
+            let w = ds.weight(r);
+            let y = ds.y[r];
+            loss -= w * p[[i, y]].max(1e-15).ln();
+            let pred = crate::argmax_rows(&p.slice(ndarray::s![i..i + 1, ..]).to_owned())[0];
+            if pred == y {
+                correct += w;
+            }
+            wsum += w;
+        }
+        (
+            loss / wsum.max(f64::MIN_POSITIVE),
+            correct / wsum.max(f64::MIN_POSITIVE),
+        )
     }
-    (
-        loss / wsum.max(f64::MIN_POSITIVE),
-        correct / wsum.max(f64::MIN_POSITIVE),
-    )
 }
 
 /// Files of a GRU or an RNN say `gru` or `rnn`: read them with [`SeqClassifierModel::load`] or
@@ -535,16 +537,13 @@ impl Fitted for SeqClassifierModel {
             .collect();
         let rows: Vec<usize> = (0..n).collect();
         let batches = buckets(&rows, &lens, 512);
-        probabilities(
-            &self.net,
-            ds,
-            &batches,
-            self.vocab,
-            self.params.max_len,
-            self.n_classes,
-            &mut out,
-            &|r| r,
-        );
+        let reader = Reader {
+            net: &self.net,
+            vocab: self.vocab,
+            max_len: self.params.max_len,
+            n_classes: self.n_classes,
+        };
+        reader.probabilities(ds, &batches, &mut out, &|r| r);
         // The network computes in f32; renormalise in f64 so every row sums to 1 like the other
         // models' probabilities (metrics such as log loss expect it).
         for mut row in out.rows_mut() {

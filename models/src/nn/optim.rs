@@ -86,13 +86,10 @@ pub(crate) fn check_steps(epochs: usize, batch_size: usize, lr: f64) -> Result<(
     Ok(())
 }
 
-/// Checks the optimiser settings every network shares: SGD momentum in `[0, 1)`, a valid schedule,
-/// non-negative weight decay and clipping.
+/// Checks the optimiser settings every network shares: SGD momentum in `[0, 1)` and a valid schedule.
 pub(crate) fn check_optimizer(
     optimizer: OptimizerKind,
     schedule: LrSchedule,
-    weight_decay: f64,
-    clip_norm: f64,
 ) -> Result<(), ModelError> {
     let bad = |name, value: String, expected| Err(ModelError::invalid(name, value, expected));
     if let OptimizerKind::Sgd { momentum } = optimizer {
@@ -117,11 +114,24 @@ pub(crate) fn check_optimizer(
         }
         _ => {}
     }
+    Ok(())
+}
+
+/// Checks the regularisation every network shares: weight decay and clipping norm ≥ 0 (0 = off).
+pub(crate) fn check_regularisation(weight_decay: f64, clip_norm: f64) -> Result<(), ModelError> {
     if !(weight_decay >= 0.0 && weight_decay.is_finite()) {
-        return bad("weight_decay", weight_decay.to_string(), "a number ≥ 0");
+        return Err(ModelError::invalid(
+            "weight_decay",
+            weight_decay,
+            "a number ≥ 0",
+        ));
     }
     if !(clip_norm >= 0.0 && clip_norm.is_finite()) {
-        return bad("clip_norm", clip_norm.to_string(), "a number ≥ 0 (0 = off)");
+        return Err(ModelError::invalid(
+            "clip_norm",
+            clip_norm,
+            "a number ≥ 0 (0 = off)",
+        ));
     }
     Ok(())
 }

@@ -78,6 +78,16 @@ fn dense(x: &Array2<f64>) -> DenseMatrix<f64> {
     DenseMatrix::from_2d_vec(&rows).unwrap()
 }
 
+/// Our labels agree with `theirs` (smartcore's) on at least 99 % of the rows of `x`.
+fn assert_agrees(ours: &dyn Classifier, theirs: &[u32], x: Array2<f64>, y: Array1<usize>) {
+    let theirs: Vec<usize> = theirs.iter().map(|&v| v as usize).collect();
+    let ours = ours
+        .predict(&Dataset::new(x, y, 2).unwrap())
+        .unwrap()
+        .to_vec();
+    assert!(agreement(&ours, &theirs) >= 0.99);
+}
+
 #[test]
 fn logistic_regression_matches_smartcore_optimum() {
     let (x, y) = data(300, 3);
@@ -108,17 +118,8 @@ fn logistic_regression_matches_smartcore_optimum() {
         "intercept: ours {}, smartcore {b}",
         ours.intercept[0]
     );
-    let theirs_pred: Vec<usize> = theirs
-        .predict(&dense(&x))
-        .unwrap()
-        .iter()
-        .map(|&v| v as usize)
-        .collect();
-    let ours_pred = ours
-        .predict(&Dataset::new(x, y, 2).unwrap())
-        .unwrap()
-        .to_vec();
-    assert!(agreement(&ours_pred, &theirs_pred) >= 0.99);
+    let theirs_pred = theirs.predict(&dense(&x)).unwrap();
+    assert_agrees(&ours, &theirs_pred, x, y);
 }
 
 #[test]
@@ -145,17 +146,8 @@ fn gaussian_nb_matches_smartcore() {
             );
         }
     }
-    let theirs_pred: Vec<usize> = theirs
-        .predict(&dense(&x))
-        .unwrap()
-        .iter()
-        .map(|&v| v as usize)
-        .collect();
-    let ours_pred = ours
-        .predict(&Dataset::new(x, y, 2).unwrap())
-        .unwrap()
-        .to_vec();
-    assert!(agreement(&ours_pred, &theirs_pred) >= 0.99);
+    let theirs_pred = theirs.predict(&dense(&x)).unwrap();
+    assert_agrees(&ours, &theirs_pred, x, y);
 }
 
 /// On the same rows scikit-learn 1.9's `DecisionTreeClassifier(max_depth=2)` splits feature 2 at
