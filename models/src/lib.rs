@@ -6,6 +6,33 @@
 //! them are all driven through the one [`Classifier`] trait. Hyper-parameters are builders validated once
 //! (`Params` → checked → `fit(&Dataset)` → fitted model); probabilities are the first-class output and
 //! labels derive from them.
+//!
+//! Two enums hold everything that names a model:
+//!
+//! * [`ModelSpec`] — which model with which parameters (a learner, or an ensemble of nested specs):
+//!   command-line names and `--param key=value`, the listing with defaults, validation, the run's seed
+//!   and fitting all derive from it ([`spec`] says how to add a model).
+//! * [`FittedModel`] — a fitted model of any kind; its serde form is the versioned model file
+//!   ([`persist`]), and loading checks that what the file holds fits together.
+//!
+//! Prediction is fallible: every model checks that the rows carry what it was fitted on (the same
+//! number of feature columns, or token sequences) and returns [`ModelError::Input`] otherwise.
+//! With the `linfa` feature, specs fit on linfa datasets and linfa models join ensembles (see
+//! `linfa`).
+//!
+//! ```
+//! use cartseq_models::{Classifier, Dataset, ModelSpec};
+//! use ndarray::array;
+//!
+//! let ds = Dataset::new(array![[0.0], [1.0], [2.0], [3.0]], array![0, 0, 1, 1], 2)?;
+//! let mut spec = ModelSpec::from_cli("rf", &["n_trees=10"])?;
+//! spec.seed_if_unset(7);
+//! let model = spec.fit(&ds)?;
+//! assert_eq!(model.predict(&ds)?, ds.y);
+//! let narrow = Dataset::new(ndarray::Array2::zeros((1, 0)), array![0], 2)?;
+//! assert!(model.predict_proba(&narrow).is_err()); // fitted on 1 feature, the input has 0
+//! # Ok::<(), cartseq_models::ModelError>(())
+//! ```
 
 pub mod adaboost;
 pub mod baseline;
