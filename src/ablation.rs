@@ -11,7 +11,7 @@
 //!
 //! Cost: `reps × (n log n)` for ROC-AUC (a sort per replicate), `reps × n` for F1; memory `O(n)`.
 
-use cartseq_models::{Dataset, Learner};
+use cartseq_models::{Classifier, Dataset, Learner};
 use ndarray::Axis;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -224,10 +224,9 @@ pub fn ablate(
     let positive: Vec<bool> = test.y.iter().map(|&c| c == 1).collect();
     let mut rows = Vec::new();
     for (name, p_with) in with {
-        let fitted = make(name).and_then(|l| Ok(l.fit_boxed(&tr)?));
+        let fitted = make(name).and_then(|l| Ok(l.fit_model(&tr)?.predict_proba(&te)?));
         let row = match fitted {
-            Ok(m) => {
-                let p = m.predict_proba(&te);
+            Ok(p) => {
                 let p_without: Vec<f64> = p.column(1).to_vec();
                 AblationRow {
                     model: name.clone(),

@@ -18,7 +18,7 @@ use std::time::Instant;
 use anyhow::Context;
 use cartseq_data::{Dictionary, EventLog};
 use cartseq_models::metrics::{self, MetricReport};
-use cartseq_models::{Classifier, Dataset, Learner};
+use cartseq_models::{Classifier, Dataset, FittedModel, Learner};
 use ndarray::Array2;
 
 use crate::feature_table::FeatureTable;
@@ -166,7 +166,7 @@ pub fn evaluate(model: &dyn Classifier, ds: &Dataset) -> anyhow::Result<Option<M
     if ds.nrows() == 0 {
         return Ok(None);
     }
-    let p = model.predict_proba(ds);
+    let p = model.predict_proba(ds)?;
     Ok(ds.y.as_slice().map(|y| metrics::report(y, p.view())))
 }
 
@@ -187,7 +187,7 @@ pub struct ModelRun {
     /// Parameters applied.
     pub params: Vec<String>,
     /// The fitted model (`None` when fitting failed).
-    pub model: Option<Box<dyn Classifier>>,
+    pub model: Option<FittedModel>,
     /// Class probabilities on the scored rows.
     pub proba: Option<Array2<f64>>,
     /// Metrics on the scored rows (`None` when fitting failed or there were no rows).
@@ -224,7 +224,7 @@ pub fn fit_and_score(c: Candidate, train: &Dataset, scored: &Dataset) -> ModelRu
         error: None,
     };
     let t = Instant::now();
-    let model = match c.learner.fit_boxed(train) {
+    let model = match c.learner.fit_model(train) {
         Ok(m) => m,
         Err(e) => {
             run.error = Some(e.to_string());
@@ -234,7 +234,13 @@ pub fn fit_and_score(c: Candidate, train: &Dataset, scored: &Dataset) -> ModelRu
     run.fit_seconds = t.elapsed().as_secs_f64();
     if scored.nrows() > 0 {
         let t = Instant::now();
-        let p = model.predict_proba(scored);
+        let p = match model.predict_proba(scored) {
+            Ok(p) => p,
+            Err(e) => {
+                run.error = Some(e.to_string());
+                return run;
+            }
+        };
         run.predict_seconds = t.elapsed().as_secs_f64();
         run.metrics = scored.y.as_slice().map(|y| metrics::report(y, p.view()));
         run.proba = Some(p);

@@ -11,7 +11,7 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::{bail, Context};
-use cartseq_models::Classifier;
+use cartseq_models::FittedModel;
 use serde::{Deserialize, Serialize};
 
 use crate::feature_table::FeatureTable;
@@ -52,7 +52,7 @@ pub struct TrainedModel {
     /// The header.
     pub header: ModelHeader,
     /// The fitted model.
-    pub model: Box<dyn Classifier>,
+    pub model: FittedModel,
 }
 
 impl TrainedModel {
@@ -63,7 +63,7 @@ impl TrainedModel {
         serde_json::to_writer(&mut out, &self.header)?;
         out.write_all(b"\n")?;
         self.model
-            .save_json(&mut out)
+            .save(&mut out)
             .with_context(|| format!("saving the {} model", self.header.model))?;
         out.flush()?;
         out.commit()

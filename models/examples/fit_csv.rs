@@ -1,4 +1,4 @@
-//! Fits one registry model on a cartseq feature CSV and prints test metrics and timings as one JSON
+//! Fits one model (`ModelSpec::from_cli`) on a cartseq feature CSV and prints test metrics and timings as one JSON
 //! line — the cartseq side of `benches/peers/sklearn_baselines.py` (same models, same hyper-parameters,
 //! same output fields).
 //!
@@ -16,7 +16,7 @@
 use std::io::BufRead;
 use std::time::Instant;
 
-use cartseq_models::{metrics, registry, Dataset};
+use cartseq_models::{metrics, Classifier, Dataset, ModelSpec};
 use ndarray::Array2;
 
 /// The hyper-parameters both sides of the benchmark use.
@@ -160,7 +160,7 @@ fn run() -> Result<(), String> {
         vec![]
     };
     all.extend(params);
-    let learner = registry::learner(&model, &all).map_err(|e| e.to_string())?;
+    let spec = ModelSpec::from_cli(&model, &all).map_err(|e| e.to_string())?;
 
     let t = read(&path)?;
     let d = t.names.len();
@@ -188,10 +188,10 @@ fn run() -> Result<(), String> {
     let test = Dataset::new(xte, yte.clone().into(), k).map_err(|e| e.to_string())?;
 
     let t0 = Instant::now();
-    let fitted = learner.fit_boxed(&train).map_err(|e| e.to_string())?;
+    let fitted = spec.fit(&train).map_err(|e| e.to_string())?;
     let fit_s = t0.elapsed().as_secs_f64();
     let t0 = Instant::now();
-    let proba = fitted.predict_proba(&test);
+    let proba = fitted.predict_proba(&test).map_err(|e| e.to_string())?;
     let predict_s = t0.elapsed().as_secs_f64();
     let r = metrics::report(&yte, proba.view());
     let out = serde_json::json!({

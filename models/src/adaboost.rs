@@ -18,14 +18,14 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::binning::BinMapper;
-use crate::class_weight::{check_fit_data, effective_weights, ClassWeight};
-use crate::forest::setter;
-use crate::persist::Persist;
+use crate::class_weight::ClassWeight;
+use crate::fitted::{corrupt, Fitted, FittedModel, Signature};
+use crate::params::{bad_value, setter, KeyVisitor, ParamValue};
+use crate::spec::{About, LearnerParams};
 use crate::tree::{
-    check_tree_limits, grow_tree, normalise, predict_rows, Criterion, GrowConfig, TrainSet, Tree,
+    check_tree_limits, grow_tree, normalise, predict_rows, BinnedData, Criterion, GrowConfig, Tree,
 };
-use crate::{Classifier, Dataset, Learner, ModelError};
+use crate::{Dataset, ModelError};
 
 /// Which AdaBoost variant.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,6 +35,24 @@ pub enum AdaBoostAlgorithm {
     Samme,
     /// Real SAMME.R on predicted class probabilities.
     SammeR,
+}
+
+impl ParamValue for AdaBoostAlgorithm {
+    fn set(&mut self, key: &str, text: &str) -> Result<(), ModelError> {
+        *self = match text {
+            "samme" | "SAMME" => AdaBoostAlgorithm::Samme,
+            "samme.r" | "SAMME.R" | "samme_r" => AdaBoostAlgorithm::SammeR,
+            _ => return Err(bad_value(key, text, "samme or samme.r")),
+        };
+        Ok(())
+    }
+    fn show(&self) -> String {
+        match self {
+            AdaBoostAlgorithm::Samme => "samme",
+            AdaBoostAlgorithm::SammeR => "samme.r",
+        }
+        .into()
+    }
 }
 
 /// Parameters of an [`AdaBoost`] model.
@@ -54,8 +72,8 @@ pub struct AdaBoostParams {
     pub max_bins: usize,
     /// Class weights (default none).
     pub class_weight: ClassWeight,
-    /// Seed (the trees consider every feature, so it only fixes ties).
-    pub seed: u64,
+    /// Seed (the trees consider every feature, so it only fixes ties; `None` = 0).
+    pub seed: Option<u64>,
 }
 
 impl Default for AdaBoostParams {
@@ -68,7 +86,7 @@ impl Default for AdaBoostParams {
             min_samples_leaf: 1,
             max_bins: 255,
             class_weight: ClassWeight::None,
-            seed: 0,
+            seed: None,
         }
     }
 }
@@ -84,7 +102,8 @@ pub struct AdaBoost {
     pub algorithm: AdaBoostAlgorithm,
     /// Number of classes.
     pub n_classes: usize,
-    /// Tree-weighted impurity importances.
+    /// Tree-weighted impurity importances, one per feature it was fitted on (so their number is the
+    /// number of input columns).
     pub importances: Vec<f64>,
 }
 
@@ -113,54 +132,20 @@ impl AdaBoostParams {
     setter!(/// Sets the class weights.
         class_weight: ClassWeight);
     setter!(/// Sets the seed.
-        seed: u64);
-
-    /// Checks every parameter.
-    pub fn check(&self) -> Result<(), ModelError> {
-        if self.n_estimators == 0 {
-            return Err(ModelError::InvalidParam {
-                name: "n_estimators",
-                value: "0".into(),
-                expected: ">= 1",
-            });
-        }
-        if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
-            return Err(ModelError::InvalidParam {
-                name: "learning_rate",
-                value: self.learning_rate.to_string(),
-                expected: "a finite number > 0",
-            });
-        }
-        check_tree_limits(
-            Some(self.max_depth),
-            2,
-            self.min_samples_leaf,
-            0.0,
-            crate::tree::MaxFeatures::All,
-            self.max_bins,
-        )
-    }
+        seed: Some(u64));
 
     /// Fits on every row of `ds`.
     pub fn fit(&self, ds: &Dataset) -> Result<AdaBoost, ModelError> {
         self.check()?;
-        check_fit_data(ds, true)?;
+        let data = BinnedData::new(ds, &self.class_weight, self.max_bins)?;
         let (n, k) = (ds.nrows(), ds.n_classes);
         if k < 2 {
             return Err(ModelError::Data("AdaBoost needs at least 2 classes".into()));
         }
-        let mut w = effective_weights(ds, &self.class_weight)?;
+        let mut w = data.w.clone();
         let s: f64 = w.iter().sum();
         w.iter_mut().for_each(|v| *v /= s);
-        let mapper = BinMapper::fit(ds.x.view(), self.max_bins);
-        let bins = mapper.transform(ds.x.view());
-        let y = ds.y.to_vec();
-        let ts = TrainSet {
-            bins: &bins,
-            mapper: &mapper,
-            y: &y,
-            n_classes: k,
-        };
+        let (y, ts) = (&data.y, data.train_set(k));
         let cfg = GrowConfig {
             criterion: Criterion::Gini,
             max_depth: self.max_depth,
@@ -169,13 +154,13 @@ impl AdaBoostParams {
             min_impurity_decrease: 0.0,
             max_features: ds.ncols(),
         };
-        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed.unwrap_or(0));
         let kf = k as f64;
         let mut trees = Vec::new();
         let mut tree_weights = Vec::new();
         let mut importance = vec![0.0; ds.ncols()];
         for round in 0..self.n_estimators {
-            let rows: Vec<u32> = (0..n as u32).filter(|&i| w[i as usize] > 0.0).collect();
+            let rows = data.weighted_rows(&w);
             if rows.is_empty() {
                 break;
             }
@@ -304,47 +289,89 @@ impl AdaBoost {
     }
 }
 
-impl Classifier for AdaBoost {
-    fn n_classes(&self) -> usize {
-        self.n_classes
+impl Fitted for AdaBoost {
+    const KIND: &'static str = "ada";
+
+    fn signature(&self) -> Signature {
+        Signature::features(self.n_classes, self.importances.len())
     }
 
-    fn predict_proba(&self, ds: &Dataset) -> Array2<f64> {
-        predict_rows(ds, self.n_classes, |row, out| {
+    fn proba(&self, ds: &Dataset) -> Result<Array2<f64>, ModelError> {
+        Ok(predict_rows(ds, self.n_classes, |row, out| {
             self.decision(row, out);
-            let mx = out.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-            out.iter_mut().for_each(|v| *v = (*v - mx).exp());
-            let s: f64 = out.iter().sum();
-            out.iter_mut().for_each(|v| *v /= s);
-        })
+            crate::proba::softmax_in_place(out);
+        }))
     }
 
-    fn save_json(&self, w: &mut dyn std::io::Write) -> Result<(), ModelError> {
-        self.save(w)
-    }
-
-    fn feature_importances(&self) -> Option<Vec<f64>> {
+    fn importances(&self) -> Option<Vec<f64>> {
         Some(self.importances.clone())
     }
-}
 
-impl Persist for AdaBoost {
-    const KIND: &'static str = "ada";
-}
-
-impl Learner for AdaBoostParams {
-    fn fit_boxed(&self, ds: &Dataset) -> Result<Box<dyn Classifier>, ModelError> {
-        Ok(Box::new(self.fit(ds)?))
+    fn check_loaded(&mut self) -> Result<(), ModelError> {
+        if self.n_classes < 2
+            || self.trees.is_empty()
+            || self.trees.len() != self.tree_weights.len()
+        {
+            return Err(corrupt(
+                Self::KIND,
+                "no trees, fewer than 2 classes, or one weight per tree missing",
+            ));
+        }
+        let d = self.importances.len();
+        self.trees
+            .iter()
+            .try_for_each(|t| t.check(d, self.n_classes))
+            .map_err(|e| corrupt(Self::KIND, e))
     }
+}
 
-    fn name(&self) -> String {
-        "ada".into()
+impl LearnerParams for AdaBoostParams {
+    fn about(&self) -> About {
+        About::new(
+            "ada",
+            &["adaboost"],
+            "AdaBoost (SAMME / SAMME.R) over shallow trees",
+        )
+    }
+    fn visit_keys(&mut self, v: &mut dyn KeyVisitor) -> Result<(), ModelError> {
+        v.key(&["n_estimators"], &mut self.n_estimators)?;
+        v.key(&["learning_rate"], &mut self.learning_rate)?;
+        v.key(&["algorithm"], &mut self.algorithm)?;
+        v.key(&["max_depth"], &mut self.max_depth)?;
+        v.key(&["min_samples_leaf"], &mut self.min_samples_leaf)?;
+        v.key(&["max_bins"], &mut self.max_bins)?;
+        v.key(&["class_weight"], &mut self.class_weight)?;
+        v.seed(&mut self.seed, 0)
+    }
+    fn check(&self) -> Result<(), ModelError> {
+        if self.n_estimators == 0 {
+            return Err(ModelError::invalid("n_estimators", "0", ">= 1"));
+        }
+        if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
+            return Err(ModelError::invalid(
+                "learning_rate",
+                self.learning_rate,
+                "a finite number > 0",
+            ));
+        }
+        check_tree_limits(
+            Some(self.max_depth),
+            2,
+            self.min_samples_leaf,
+            0.0,
+            crate::tree::MaxFeatures::All,
+            self.max_bins,
+        )
+    }
+    fn fit_model(&self, ds: &Dataset, _: Option<&Dataset>) -> Result<FittedModel, ModelError> {
+        self.fit(ds).map(FittedModel::AdaBoost)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Classifier;
     use ndarray::Array1;
     use rand::Rng;
 
@@ -374,10 +401,10 @@ mod tests {
                 .algorithm(alg)
                 .fit(&ds)
                 .unwrap();
-            let a1 = crate::metrics::accuracy(&y, &one.predict(&ds).to_vec());
-            let a2 = crate::metrics::accuracy(&y, &many.predict(&ds).to_vec());
+            let a1 = crate::metrics::accuracy(&y, &one.predict(&ds).unwrap().to_vec());
+            let a2 = crate::metrics::accuracy(&y, &many.predict(&ds).unwrap().to_vec());
             assert!(a2 > a1 + 0.1 && a2 > 0.9, "{alg:?}: {a1} -> {a2}");
-            let p = many.predict_proba(&ds);
+            let p = many.predict_proba(&ds).unwrap();
             assert!(p.rows().into_iter().all(|r| (r.sum() - 1.0).abs() < 1e-12));
         }
     }
@@ -392,6 +419,6 @@ mod tests {
         .unwrap();
         let m = AdaBoost::params().fit(&ds).unwrap();
         assert_eq!(m.trees.len(), 1);
-        assert_eq!(m.predict(&ds), ds.y);
+        assert_eq!(m.predict(&ds).unwrap(), ds.y);
     }
 }

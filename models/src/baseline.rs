@@ -6,9 +6,11 @@
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
-use crate::class_weight::{check_fit_data, effective_weights, ClassWeight};
-use crate::persist::Persist;
-use crate::{Classifier, Dataset, Learner, ModelError};
+use crate::class_weight::{checked_weights, class_totals, ClassWeight};
+use crate::fitted::{corrupt, Fitted, FittedModel, Input, Signature};
+use crate::params::KeyVisitor;
+use crate::spec::{About, LearnerParams};
+use crate::{Dataset, ModelError};
 
 /// Parameters of a [`PriorModel`].
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -22,6 +24,11 @@ pub struct PriorParams {
 pub struct PriorModel {
     /// Class probabilities returned for every row.
     pub prior: Vec<f64>,
+    /// Number of feature columns it was fitted with (checked at prediction, although it reads none, so
+    /// a table of another shape is refused like by every other model; absent in files written before
+    /// it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n_features: Option<usize>,
 }
 
 impl PriorModel {
@@ -40,43 +47,57 @@ impl PriorParams {
 
     /// Fits on every row of `ds`.
     pub fn fit(&self, ds: &Dataset) -> Result<PriorModel, ModelError> {
-        check_fit_data(ds, true)?;
-        let w = effective_weights(ds, &self.class_weight)?;
-        let mut p = vec![0.0; ds.n_classes];
-        for (i, &y) in ds.y.iter().enumerate() {
-            p[y] += w[i];
-        }
+        let w = checked_weights(ds, &self.class_weight, true)?;
+        let mut p = class_totals(ds, &w);
         let s: f64 = p.iter().sum();
         p.iter_mut().for_each(|v| *v /= s);
-        Ok(PriorModel { prior: p })
+        Ok(PriorModel {
+            prior: p,
+            n_features: Some(ds.ncols()),
+        })
     }
 }
 
-impl Classifier for PriorModel {
-    fn n_classes(&self) -> usize {
-        self.prior.len()
-    }
-
-    fn predict_proba(&self, ds: &Dataset) -> Array2<f64> {
-        let n = ds.x.nrows().max(ds.seqs.as_ref().map_or(0, |s| s.len()));
-        Array2::from_shape_fn((n, self.prior.len()), |(_, c)| self.prior[c])
-    }
-
-    fn save_json(&self, w: &mut dyn std::io::Write) -> Result<(), ModelError> {
-        self.save(w)
-    }
-}
-
-impl Persist for PriorModel {
+impl Fitted for PriorModel {
     const KIND: &'static str = "prior";
-}
 
-impl Learner for PriorParams {
-    fn fit_boxed(&self, ds: &Dataset) -> Result<Box<dyn Classifier>, ModelError> {
-        Ok(Box::new(self.fit(ds)?))
+    fn signature(&self) -> Signature {
+        Signature::new(
+            self.prior.len(),
+            self.n_features.map_or(Input::Unchecked, Input::Features),
+        )
     }
 
-    fn name(&self) -> String {
-        "prior".into()
+    fn proba(&self, ds: &Dataset) -> Result<Array2<f64>, ModelError> {
+        let n = ds.x.nrows().max(ds.seqs.as_ref().map_or(0, |s| s.len()));
+        Ok(Array2::from_shape_fn((n, self.prior.len()), |(_, c)| {
+            self.prior[c]
+        }))
+    }
+
+    fn check_loaded(&mut self) -> Result<(), ModelError> {
+        if self.prior.is_empty() {
+            return Err(corrupt(Self::KIND, "no classes"));
+        }
+        Ok(())
+    }
+}
+
+impl LearnerParams for PriorParams {
+    fn about(&self) -> About {
+        About::new(
+            "prior",
+            &["majority", "baseline"],
+            "class-prior (majority) baseline",
+        )
+    }
+    fn visit_keys(&mut self, v: &mut dyn KeyVisitor) -> Result<(), ModelError> {
+        v.key(&["class_weight"], &mut self.class_weight)
+    }
+    fn check(&self) -> Result<(), ModelError> {
+        Ok(())
+    }
+    fn fit_model(&self, ds: &Dataset, _: Option<&Dataset>) -> Result<FittedModel, ModelError> {
+        self.fit(ds).map(FittedModel::Prior)
     }
 }

@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::params::ParamValue;
 use crate::{Dataset, ModelError};
 
 /// How classes are weighted during fitting.
@@ -23,11 +24,12 @@ pub enum ClassWeight {
 impl ClassWeight {
     /// Parses `none`, `balanced` or a comma-separated list of non-negative weights (`1,4.5`).
     pub fn parse(s: &str) -> Result<Self, ModelError> {
-        let bad = || ModelError::InvalidParam {
-            name: "class_weight",
-            value: s.to_string(),
-            expected:
+        let bad = || {
+            ModelError::invalid(
+                "class_weight",
+                s,
                 "none, balanced or a comma-separated list of non-negative numbers (one per class)",
+            )
         };
         match s.trim() {
             "none" | "" => Ok(ClassWeight::None),
@@ -82,6 +84,23 @@ impl ClassWeight {
     }
 }
 
+impl ParamValue for ClassWeight {
+    fn set(&mut self, _key: &str, text: &str) -> Result<(), ModelError> {
+        *self = ClassWeight::parse(text)?;
+        Ok(())
+    }
+    fn show(&self) -> String {
+        match self {
+            ClassWeight::None => "none".into(),
+            ClassWeight::Balanced => "balanced".into(),
+            ClassWeight::Explicit(w) => {
+                let parts: Vec<String> = w.iter().map(ParamValue::show).collect();
+                parts.join(",")
+            }
+        }
+    }
+}
+
 /// Effective weight of every row: sample weight × class weight, checked finite and non-negative with a
 /// positive total.
 pub fn effective_weights(ds: &Dataset, cw: &ClassWeight) -> Result<Vec<f64>, ModelError> {
@@ -100,6 +119,26 @@ pub fn effective_weights(ds: &Dataset, cw: &ClassWeight) -> Result<Vec<f64>, Mod
         return Err(ModelError::Data("the sample weights sum to zero".into()));
     }
     Ok(w)
+}
+
+/// The rows' effective weights after checking the dataset ([`check_fit_data`] then
+/// [`effective_weights`]): how every learner starts fitting.
+pub fn checked_weights(
+    ds: &Dataset,
+    cw: &ClassWeight,
+    allow_nan: bool,
+) -> Result<Vec<f64>, ModelError> {
+    check_fit_data(ds, allow_nan)?;
+    effective_weights(ds, cw)
+}
+
+/// Total effective weight of each class (`w` from [`effective_weights`]), summed in row order.
+pub fn class_totals(ds: &Dataset, w: &[f64]) -> Vec<f64> {
+    let mut c = vec![0.0; ds.n_classes];
+    for (i, &y) in ds.y.iter().enumerate() {
+        c[y] += w[i];
+    }
+    c
 }
 
 /// Refuses an empty dataset or one whose feature matrix holds a non-finite value (NaN is allowed only

@@ -1,4 +1,4 @@
-//! Cross-validation splits, scoring and seeded hyper-parameter search over the [`crate::registry`].
+//! Cross-validation splits, scoring and seeded hyper-parameter search over [`crate::ModelSpec`]s.
 //!
 //! Splits: [`stratified_kfold`] deals the rows of each class round-robin over the folds (optionally
 //! after a seeded shuffle) so every fold keeps the class proportions and fold sizes differ by at most
@@ -15,7 +15,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::metrics;
-use crate::{registry, Dataset, Learner, ModelError};
+use crate::{Classifier, Dataset, Learner, ModelError, ModelSpec};
 
 /// Train and test row indices of one fold.
 pub type Fold = (Vec<usize>, Vec<usize>);
@@ -131,9 +131,9 @@ pub fn cross_val_score(
     folds
         .iter()
         .map(|(train, test)| {
-            let model = learner.fit_boxed(&ds.select(train))?;
+            let model = learner.fit_model(&ds.select(train))?;
             let te = ds.select(test);
-            Ok(scoring.score(&te.y.to_vec(), model.predict_proba(&te).view()))
+            Ok(scoring.score(&te.y.to_vec(), model.predict_proba(&te)?.view()))
         })
         .collect()
 }
@@ -179,8 +179,8 @@ fn evaluate(
 ) -> Result<SearchResult, ModelError> {
     let mut params: Vec<String> = base.to_vec();
     params.extend(combo);
-    let learner = registry::learner(model, &params)?;
-    let scores = cross_val_score(learner.as_ref(), ds, folds, scoring)?;
+    let learner = ModelSpec::from_cli(model, &params)?;
+    let scores = cross_val_score(&learner, ds, folds, scoring)?;
     let defined: Vec<f64> = scores.iter().flatten().copied().collect();
     let mean = if defined.is_empty() {
         f64::NAN
@@ -233,7 +233,7 @@ fn combinations(axes: &[(String, Vec<String>)]) -> Vec<Vec<String>> {
     out
 }
 
-/// Exhaustive grid search of registry model `model` (`base` parameters fixed, `axes` varied), ranked
+/// Exhaustive grid search of model `model` ([`ModelSpec::from_cli`] names) (`base` parameters fixed, `axes` varied), ranked
 /// best first. Refuses more than 10 000 combinations.
 pub fn grid_search(
     model: &str,

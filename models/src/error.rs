@@ -16,13 +16,33 @@ pub enum ModelError {
     /// The dataset cannot be used (no rows, one class only, shape mismatch, missing sequences…).
     #[error("invalid dataset: {0}")]
     Data(String),
+    /// The rows to predict do not match the model: another number of feature columns than it was
+    /// fitted on, or no token sequences for a sequence model.
+    #[error("input does not match the model: {0}")]
+    Input(String),
     /// A saved model file that cannot be read: wrong magic, version, model kind or corrupt contents.
     #[error("bad model file: {0}")]
     BadFile(String),
-    /// An unknown model name, unknown parameter key or unparsable value given to the registry.
+    /// An unknown model name, unknown parameter key or unparsable value given to [`crate::ModelSpec::from_cli`].
     #[error("{0}")]
     Registry(String),
     /// An I/O error while saving or loading.
     #[error(transparent)]
     Io(#[from] std::io::Error),
+}
+
+impl ModelError {
+    /// [`ModelError::InvalidParam`] for parameter `name` with the offending `value` (formatted) and
+    /// what is allowed.
+    pub fn invalid(
+        name: &'static str,
+        value: impl std::fmt::Display,
+        expected: &'static str,
+    ) -> ModelError {
+        ModelError::InvalidParam {
+            name,
+            value: value.to_string(),
+            expected,
+        }
+    }
 }

@@ -19,162 +19,105 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::binning::BinMapper;
-use crate::class_weight::{check_fit_data, effective_weights, ClassWeight};
-use crate::persist::Persist;
+use crate::class_weight::ClassWeight;
+use crate::fitted::{corrupt, Fitted, FittedModel, Signature};
+use crate::params::{check_fraction, setter, KeyVisitor};
+use crate::spec::{About, LearnerParams};
 use crate::tree::{
-    check_tree_limits, grow_tree, normalise, Criterion, GrowConfig, MaxFeatures, TrainSet, Tree,
+    grow_tree, normalise, BinnedData, Criterion, DecisionTreeParams, MaxFeatures, Tree,
 };
-use crate::{argmax_rows, Classifier, Dataset, Learner, ModelError};
+use crate::{argmax_rows, Classifier, Dataset, ModelError};
 
-/// Parameters of a [`RandomForest`].
+/// Parameters of a [`RandomForest`]: how many trees, how rows are drawn for each, and the tree
+/// parameters they all grow with (`max_features` defaults to `sqrt` here).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RandomForestParams {
     /// Number of trees (default 100).
     pub n_trees: usize,
-    /// Impurity measure (default Gini).
-    pub criterion: Criterion,
-    /// Maximum depth (`None` = unlimited).
-    pub max_depth: Option<usize>,
-    /// Minimum rows to split a node (default 2).
-    pub min_samples_split: usize,
-    /// Minimum rows per leaf (default 1).
-    pub min_samples_leaf: usize,
-    /// Minimum weighted impurity decrease of a split (default 0).
-    pub min_impurity_decrease: f64,
-    /// Features drawn per node (default sqrt).
-    pub max_features: MaxFeatures,
+    /// How each tree grows; its seed is the forest's master seed (default 0).
+    #[serde(flatten)]
+    pub tree: DecisionTreeParams,
     /// Draw a bootstrap sample per tree (default true).
     pub bootstrap: bool,
     /// Bootstrap sample size as a fraction of the rows (default 1).
     pub max_samples: f64,
     /// Compute the out-of-bag accuracy (default false; needs bootstrap).
     pub oob_score: bool,
-    /// Bins per feature (default 255).
-    pub max_bins: usize,
-    /// Class weights (default none).
-    pub class_weight: ClassWeight,
-    /// Master seed (default 0).
-    pub seed: u64,
 }
 
 impl Default for RandomForestParams {
     fn default() -> Self {
         RandomForestParams {
             n_trees: 100,
-            criterion: Criterion::Gini,
-            max_depth: None,
-            min_samples_split: 2,
-            min_samples_leaf: 1,
-            min_impurity_decrease: 0.0,
-            max_features: MaxFeatures::Sqrt,
+            tree: DecisionTreeParams::default().max_features(MaxFeatures::Sqrt),
             bootstrap: true,
             max_samples: 1.0,
             oob_score: false,
-            max_bins: 255,
-            class_weight: ClassWeight::None,
-            seed: 0,
         }
     }
 }
 
-macro_rules! setter {
-    ($(#[$m:meta])* $name:ident : $t:ty) => {
-        $(#[$m])*
-        pub fn $name(mut self, v: $t) -> Self {
-            self.$name = v;
-            self
-        }
-    };
-}
-pub(crate) use setter;
-
 impl RandomForestParams {
     setter!(/// Sets the number of trees.
         n_trees: usize);
-    setter!(/// Sets the criterion.
-        criterion: Criterion);
-    setter!(/// Sets the maximum depth.
-        max_depth: Option<usize>);
-    setter!(/// Sets the minimum rows to split.
-        min_samples_split: usize);
-    setter!(/// Sets the minimum rows per leaf.
-        min_samples_leaf: usize);
-    setter!(/// Sets the minimum impurity decrease.
-        min_impurity_decrease: f64);
-    setter!(/// Sets the features per node.
-        max_features: MaxFeatures);
     setter!(/// Turns bootstrap on or off.
         bootstrap: bool);
     setter!(/// Sets the bootstrap fraction.
         max_samples: f64);
     setter!(/// Turns the out-of-bag score on or off.
         oob_score: bool);
-    setter!(/// Sets the bins per feature.
-        max_bins: usize);
-    setter!(/// Sets the class weights.
-        class_weight: ClassWeight);
-    setter!(/// Sets the master seed.
-        seed: u64);
 
-    /// Checks every parameter.
-    pub fn check(&self) -> Result<(), ModelError> {
-        if self.n_trees == 0 {
-            return Err(ModelError::InvalidParam {
-                name: "n_trees",
-                value: "0".into(),
-                expected: ">= 1",
-            });
-        }
-        if !(self.max_samples > 0.0 && self.max_samples <= 1.0) {
-            return Err(ModelError::InvalidParam {
-                name: "max_samples",
-                value: self.max_samples.to_string(),
-                expected: "a fraction in (0, 1]",
-            });
-        }
-        if self.oob_score && !self.bootstrap {
-            return Err(ModelError::InvalidParam {
-                name: "oob_score",
-                value: "true".into(),
-                expected: "false when bootstrap = false (no row is out of bag)",
-            });
-        }
-        check_tree_limits(
-            self.max_depth,
-            self.min_samples_split,
-            self.min_samples_leaf,
-            self.min_impurity_decrease,
-            self.max_features,
-            self.max_bins,
-        )
+    /// Sets the criterion.
+    pub fn criterion(self, c: Criterion) -> Self {
+        self.with_tree(|t| t.criterion(c))
+    }
+    /// Sets the maximum depth.
+    pub fn max_depth(self, d: Option<usize>) -> Self {
+        self.with_tree(|t| t.max_depth(d))
+    }
+    /// Sets the minimum rows to split.
+    pub fn min_samples_split(self, n: usize) -> Self {
+        self.with_tree(|t| t.min_samples_split(n))
+    }
+    /// Sets the minimum rows per leaf.
+    pub fn min_samples_leaf(self, n: usize) -> Self {
+        self.with_tree(|t| t.min_samples_leaf(n))
+    }
+    /// Sets the minimum impurity decrease.
+    pub fn min_impurity_decrease(self, v: f64) -> Self {
+        self.with_tree(|t| t.min_impurity_decrease(v))
+    }
+    /// Sets the features per node.
+    pub fn max_features(self, m: MaxFeatures) -> Self {
+        self.with_tree(|t| t.max_features(m))
+    }
+    /// Sets the bins per feature.
+    pub fn max_bins(self, b: usize) -> Self {
+        self.with_tree(|t| t.max_bins(b))
+    }
+    /// Sets the class weights.
+    pub fn class_weight(self, cw: ClassWeight) -> Self {
+        self.with_tree(|t| t.class_weight(cw))
+    }
+    /// Sets the master seed.
+    pub fn seed(self, s: u64) -> Self {
+        self.with_tree(|t| t.seed(s))
+    }
+
+    fn with_tree(mut self, f: impl FnOnce(DecisionTreeParams) -> DecisionTreeParams) -> Self {
+        self.tree = f(self.tree);
+        self
     }
 
     /// Fits the forest on every row of `ds`.
     pub fn fit(&self, ds: &Dataset) -> Result<RandomForest, ModelError> {
         self.check()?;
-        check_fit_data(ds, true)?;
-        let n = ds.nrows();
-        let k = ds.n_classes;
-        let w = effective_weights(ds, &self.class_weight)?;
-        let mapper = BinMapper::fit(ds.x.view(), self.max_bins);
-        let bins = mapper.transform(ds.x.view());
-        let y: Vec<usize> = ds.y.to_vec();
-        let ts = TrainSet {
-            bins: &bins,
-            mapper: &mapper,
-            y: &y,
-            n_classes: k,
-        };
-        let cfg = GrowConfig {
-            criterion: self.criterion,
-            max_depth: self.max_depth.unwrap_or(usize::MAX),
-            min_samples_split: self.min_samples_split,
-            min_samples_leaf: self.min_samples_leaf,
-            min_impurity_decrease: self.min_impurity_decrease,
-            max_features: self.max_features.resolve(ds.ncols()),
-        };
-        let mut master = ChaCha8Rng::seed_from_u64(self.seed);
+        let data = BinnedData::new(ds, &self.tree.class_weight, self.tree.max_bins)?;
+        let (n, k) = (ds.nrows(), ds.n_classes);
+        let w = &data.w;
+        let ts = data.train_set(k);
+        let cfg = self.tree.grow_config(ds.ncols());
+        let mut master = ChaCha8Rng::seed_from_u64(self.tree.seed.unwrap_or(0));
         let seeds: Vec<u64> = (0..self.n_trees).map(|_| master.gen()).collect();
         let n_draw = ((self.max_samples * n as f64).round() as usize).max(1);
 
@@ -197,11 +140,10 @@ impl RandomForestParams {
                         }
                     }
                 }
-                let rows: Vec<u32> = (0..n as u32).filter(|&i| tw[i as usize] > 0.0).collect();
+                let rows = data.weighted_rows(&tw);
                 if rows.is_empty() {
                     // Degenerate bootstrap (all drawn rows weigh 0): fall back to every weighted row.
-                    let rows: Vec<u32> = (0..n as u32).filter(|&i| w[i as usize] > 0.0).collect();
-                    let (t, imp) = grow_tree(&ts, &w, rows, &cfg, &mut rng);
+                    let (t, imp) = grow_tree(&ts, w, data.weighted_rows(w), &cfg, &mut rng);
                     return (t, imp, Vec::new());
                 }
                 let (t, imp) = grow_tree(&ts, &tw, rows, &cfg, &mut rng);
@@ -289,12 +231,14 @@ impl RandomForest {
     }
 }
 
-impl Classifier for RandomForest {
-    fn n_classes(&self) -> usize {
-        self.n_classes
+impl Fitted for RandomForest {
+    const KIND: &'static str = "rf";
+
+    fn signature(&self) -> Signature {
+        Signature::features(self.n_classes, self.n_features)
     }
 
-    fn predict_proba(&self, ds: &Dataset) -> Array2<f64> {
+    fn proba(&self, ds: &Dataset) -> Result<Array2<f64>, ModelError> {
         // Tree-major over blocks of rows: one tree's nodes stay in cache for the whole block.
         let (n, k) = (ds.x.nrows(), self.n_classes);
         let mut out = Array2::zeros((n, k));
@@ -315,29 +259,52 @@ impl Classifier for RandomForest {
                 }
                 chunk.mapv_inplace(|v| v * inv);
             });
-        out
+        Ok(out)
     }
 
-    fn save_json(&self, w: &mut dyn std::io::Write) -> Result<(), ModelError> {
-        self.save(w)
-    }
-
-    fn feature_importances(&self) -> Option<Vec<f64>> {
+    fn importances(&self) -> Option<Vec<f64>> {
         Some(self.importances.clone())
     }
-}
 
-impl Persist for RandomForest {
-    const KIND: &'static str = "rf";
-}
-
-impl Learner for RandomForestParams {
-    fn fit_boxed(&self, ds: &Dataset) -> Result<Box<dyn Classifier>, ModelError> {
-        Ok(Box::new(self.fit(ds)?))
+    fn check_loaded(&mut self) -> Result<(), ModelError> {
+        if self.trees.is_empty() {
+            return Err(corrupt(Self::KIND, "no trees"));
+        }
+        self.trees
+            .iter()
+            .try_for_each(|t| t.check(self.n_features, self.n_classes))
+            .map_err(|e| corrupt(Self::KIND, e))
     }
+}
 
-    fn name(&self) -> String {
-        "rf".into()
+impl LearnerParams for RandomForestParams {
+    fn about(&self) -> About {
+        About::new("rf", &["forest"], "random forest")
+    }
+    fn visit_keys(&mut self, v: &mut dyn KeyVisitor) -> Result<(), ModelError> {
+        v.key(&["n_trees", "n_estimators"], &mut self.n_trees)?;
+        self.tree.visit_growth(v)?;
+        v.key(&["bootstrap"], &mut self.bootstrap)?;
+        v.key(&["max_samples"], &mut self.max_samples)?;
+        v.key(&["oob_score"], &mut self.oob_score)?;
+        self.tree.visit_data(v)
+    }
+    fn check(&self) -> Result<(), ModelError> {
+        if self.n_trees == 0 {
+            return Err(ModelError::invalid("n_trees", "0", ">= 1"));
+        }
+        check_fraction("max_samples", self.max_samples)?;
+        if self.oob_score && !self.bootstrap {
+            return Err(ModelError::invalid(
+                "oob_score",
+                "true",
+                "false when bootstrap = false (no row is out of bag)",
+            ));
+        }
+        self.tree.check()
+    }
+    fn fit_model(&self, ds: &Dataset, _: Option<&Dataset>) -> Result<FittedModel, ModelError> {
+        self.fit(ds).map(FittedModel::Forest)
     }
 }
 
@@ -349,10 +316,10 @@ pub fn permutation_importance(
     ds: &Dataset,
     n_repeats: usize,
     seed: u64,
-) -> Vec<f64> {
+) -> Result<Vec<f64>, ModelError> {
     use rand::seq::SliceRandom;
     let y = ds.y.to_vec();
-    let base = crate::metrics::accuracy(&y, &model.predict(ds).to_vec());
+    let base = crate::metrics::accuracy(&y, &model.predict(ds)?.to_vec());
     (0..ds.ncols())
         .into_par_iter()
         .map(|j| {
@@ -364,9 +331,9 @@ pub fn permutation_importance(
                 let mut col: Vec<f64> = ds.x.column(j).to_vec();
                 col.shuffle(&mut rng);
                 shuffled.x.column_mut(j).assign(&ndarray::Array1::from(col));
-                drop += base - crate::metrics::accuracy(&y, &model.predict(&shuffled).to_vec());
+                drop += base - crate::metrics::accuracy(&y, &model.predict(&shuffled)?.to_vec());
             }
-            drop / n_repeats.max(1) as f64
+            Ok(drop / n_repeats.max(1) as f64)
         })
         .collect()
 }
@@ -374,6 +341,7 @@ pub fn permutation_importance(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Classifier;
     use ndarray::Array1;
 
     fn toy(n: usize) -> Dataset {
@@ -396,12 +364,12 @@ mod tests {
             .seed(3)
             .fit(&ds)
             .unwrap();
-        let acc = crate::metrics::accuracy(&ds.y.to_vec(), &m.predict(&ds).to_vec());
+        let acc = crate::metrics::accuracy(&ds.y.to_vec(), &m.predict(&ds).unwrap().to_vec());
         assert!(acc > 0.97, "train accuracy {acc}");
         let oob = m.oob_score.unwrap();
         assert!(oob > 0.85, "oob {oob}");
         assert!(m.importances[0] > m.importances[2] && m.importances[1] > m.importances[3]);
-        let pi = permutation_importance(&m, &ds, 2, 1);
+        let pi = permutation_importance(&m, &ds, 2, 1).unwrap();
         assert!(pi[0] > pi[3]);
     }
 

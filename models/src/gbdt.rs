@@ -25,12 +25,14 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::binning::{BinMapper, BinnedMatrix};
-use crate::class_weight::{check_fit_data, effective_weights, ClassWeight};
-use crate::forest::setter;
-use crate::persist::Persist;
-use crate::tree::{normalise, predict_rows, Node, Tree, LEAF};
-use crate::{Classifier, Dataset, Learner, ModelError};
+use crate::binning::BinnedMatrix;
+use crate::class_weight::{check_fit_data, class_totals, effective_weights, ClassWeight};
+use crate::fitted::{corrupt, Fitted, FittedModel, Signature};
+use crate::params::{setter, KeyVisitor, Optional};
+use crate::proba::{binary_into, sigmoid, softmax_in_place};
+use crate::spec::{About, LearnerParams};
+use crate::tree::{normalise, predict_rows, BinnedData, Node, Tree, LEAF};
+use crate::{Dataset, ModelError};
 
 /// Parameters of a [`Gbdt`] model.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -59,8 +61,8 @@ pub struct GbdtParams {
     pub tol: f64,
     /// Class weights (default none).
     pub class_weight: ClassWeight,
-    /// Seed of the validation split (default 0).
-    pub seed: u64,
+    /// Seed of the validation split (`None` = 0).
+    pub seed: Option<u64>,
 }
 
 impl Default for GbdtParams {
@@ -78,7 +80,7 @@ impl Default for GbdtParams {
             n_iter_no_change: 10,
             tol: 1e-7,
             class_weight: ClassWeight::None,
-            seed: 0,
+            seed: None,
         }
     }
 }
@@ -94,7 +96,8 @@ pub struct Gbdt {
     pub n_outputs: usize,
     /// Number of classes.
     pub n_classes: usize,
-    /// Total split gain per feature (sums to 1).
+    /// Total split gain per feature (sums to 1), one per feature it was fitted on (so their number is
+    /// the number of input columns).
     pub importances: Vec<f64>,
     /// Validation loss after each kept round (empty without early stopping).
     pub validation_loss: Vec<f64>,
@@ -406,23 +409,10 @@ impl LowerGain for Option<Split> {
     }
 }
 
-fn sigmoid(v: f64) -> f64 {
-    if v >= 0.0 {
-        1.0 / (1.0 + (-v).exp())
-    } else {
-        let e = v.exp();
-        e / (1.0 + e)
-    }
-}
-
+/// Softmax of raw scores into `out`.
 fn softmax_into(raw: &[f64], out: &mut [f64]) {
-    let mx = raw.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-    let mut s = 0.0;
-    for (o, &r) in out.iter_mut().zip(raw) {
-        *o = (r - mx).exp();
-        s += *o;
-    }
-    out.iter_mut().for_each(|o| *o /= s);
+    out.copy_from_slice(raw);
+    softmax_in_place(out);
 }
 
 /// Stratified, seeded hold-out: returns (train rows, validation rows), both ascending.
@@ -477,57 +467,7 @@ impl GbdtParams {
     setter!(/// Sets the class weights.
         class_weight: ClassWeight);
     setter!(/// Sets the seed.
-        seed: u64);
-
-    /// Checks every parameter.
-    pub fn check(&self) -> Result<(), ModelError> {
-        let bad = |name, value: String, expected| {
-            Err(ModelError::InvalidParam {
-                name,
-                value,
-                expected,
-            })
-        };
-        if self.n_estimators == 0 {
-            return bad("n_estimators", "0".into(), ">= 1");
-        }
-        if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
-            return bad(
-                "learning_rate",
-                self.learning_rate.to_string(),
-                "a finite number > 0",
-            );
-        }
-        if self.max_depth == Some(0) {
-            return bad("max_depth", "0".into(), ">= 1, or none");
-        }
-        if self.max_leaves < 2 {
-            return bad("max_leaves", self.max_leaves.to_string(), ">= 2");
-        }
-        if self.min_samples_leaf < 1 {
-            return bad("min_samples_leaf", "0".into(), ">= 1");
-        }
-        if !(self.l2 >= 0.0 && self.l2.is_finite()) {
-            return bad("l2", self.l2.to_string(), "a finite number >= 0");
-        }
-        if !(2..=256).contains(&self.max_bins) {
-            return bad("max_bins", self.max_bins.to_string(), "2..=256");
-        }
-        if !(self.validation_fraction > 0.0 && self.validation_fraction < 1.0) {
-            return bad(
-                "validation_fraction",
-                self.validation_fraction.to_string(),
-                "a fraction in (0, 1)",
-            );
-        }
-        if self.n_iter_no_change == 0 {
-            return bad("n_iter_no_change", "0".into(), ">= 1");
-        }
-        if self.tol < 0.0 || self.tol.is_nan() {
-            return bad("tol", self.tol.to_string(), ">= 0");
-        }
-        Ok(())
-    }
+        seed: Some(u64));
 
     /// Fits on `ds`; with early stopping on, a stratified `validation_fraction` of it is held out.
     pub fn fit(&self, ds: &Dataset) -> Result<Gbdt, ModelError> {
@@ -539,7 +479,7 @@ impl GbdtParams {
                 ds.y.as_slice().unwrap_or(&ds.y.to_vec()),
                 ds.n_classes,
                 self.validation_fraction,
-                self.seed,
+                self.seed.unwrap_or(0),
             );
             return self.fit_inner(&ds.select(&tr), Some(&ds.select(&va)));
         }
@@ -570,10 +510,8 @@ impl GbdtParams {
             ));
         }
         let m = if k == 2 { 1 } else { k };
-        let w = effective_weights(ds, &self.class_weight)?;
-        let y = ds.y.to_vec();
-        let mapper = BinMapper::fit(ds.x.view(), self.max_bins);
-        let bins = mapper.transform(ds.x.view());
+        let data = BinnedData::new(ds, &self.class_weight, self.max_bins)?;
+        let (w, y, mapper, bins) = (&data.w, &data.y, &data.mapper, &data.bins);
         let n_bins: Vec<usize> = (0..ds.ncols()).map(|j| mapper.n_bins(j)).collect();
         let mut offsets = vec![0; n_bins.len()];
         let mut acc = 0;
@@ -582,7 +520,7 @@ impl GbdtParams {
             acc += n_bins[j];
         }
         let grower = Grower {
-            bins: &bins,
+            bins,
             n_bins,
             offsets,
             total_bins: acc,
@@ -595,10 +533,7 @@ impl GbdtParams {
         };
 
         // Initial raw scores from the weighted class priors.
-        let mut prior = vec![0.0; k];
-        for i in 0..n {
-            prior[y[i]] += w[i];
-        }
+        let prior = class_totals(ds, w);
         let tw: f64 = prior.iter().sum();
         let eps = 1e-15;
         let init: Vec<f64> = if m == 1 {
@@ -643,7 +578,7 @@ impl GbdtParams {
                     gh[i] = (w[i] * (pc - t), (w[i] * pc * (1.0 - pc)).max(1e-16 * w[i]));
                 }
                 rows.clear();
-                rows.extend((0..n as u32).filter(|&i| w[i as usize] > 0.0));
+                rows.extend(data.weighted_rows(w));
                 let (tree, ranges) = grower.grow(&mut rows, &gh, &mut scratch, &mut gains);
                 for (s, e, v) in ranges {
                     for &r in &rows[s..e] {
@@ -701,60 +636,136 @@ impl GbdtParams {
     }
 }
 
-impl Classifier for Gbdt {
-    fn n_classes(&self) -> usize {
-        self.n_classes
+impl Fitted for Gbdt {
+    const KIND: &'static str = "gbdt";
+
+    fn signature(&self) -> Signature {
+        Signature::features(self.n_classes, self.importances.len())
     }
 
-    fn predict_proba(&self, ds: &Dataset) -> Array2<f64> {
+    fn proba(&self, ds: &Dataset) -> Result<Array2<f64>, ModelError> {
         let m = self.n_outputs;
-        predict_rows(ds, self.n_classes, |row, out| {
+        Ok(predict_rows(ds, self.n_classes, |row, out| {
             let mut r = vec![0.0; m];
             self.raw(row, &mut r);
             if m == 1 {
-                let p = sigmoid(r[0]);
-                out[0] = 1.0 - p;
-                out[1] = p;
+                binary_into(sigmoid(r[0]), out);
             } else {
                 softmax_into(&r, out);
             }
-        })
+        }))
     }
 
-    fn save_json(&self, w: &mut dyn std::io::Write) -> Result<(), ModelError> {
-        self.save(w)
-    }
-
-    fn feature_importances(&self) -> Option<Vec<f64>> {
+    fn importances(&self) -> Option<Vec<f64>> {
         Some(self.importances.clone())
     }
+
+    fn check_loaded(&mut self) -> Result<(), ModelError> {
+        let m = self.n_outputs;
+        let want = if self.n_classes == 2 {
+            1
+        } else {
+            self.n_classes
+        };
+        if self.n_classes < 2 || m != want || self.init.len() != m || self.trees.len() % m != 0 {
+            return Err(corrupt(
+                Self::KIND,
+                format!(
+                    "{m} outputs, {} initial scores and {} trees for {} classes",
+                    self.init.len(),
+                    self.trees.len(),
+                    self.n_classes
+                ),
+            ));
+        }
+        let d = self.importances.len();
+        self.trees
+            .iter()
+            .try_for_each(|t| t.check(d, 1))
+            .map_err(|e| corrupt(Self::KIND, e))
+    }
 }
 
-impl Persist for Gbdt {
-    const KIND: &'static str = "gbdt";
-}
-
-impl Learner for GbdtParams {
-    fn fit_boxed(&self, ds: &Dataset) -> Result<Box<dyn Classifier>, ModelError> {
-        Ok(Box::new(self.fit(ds)?))
+impl LearnerParams for GbdtParams {
+    fn about(&self) -> About {
+        About::new("gbdt", &[], "histogram gradient-boosted trees (log-loss)")
     }
-
-    fn fit_boxed_with_validation(
-        &self,
-        train: &Dataset,
-        valid: &Dataset,
-    ) -> Result<Box<dyn Classifier>, ModelError> {
-        Ok(Box::new(self.fit_with_validation(train, valid)?))
+    fn visit_keys(&mut self, v: &mut dyn KeyVisitor) -> Result<(), ModelError> {
+        v.key(&["n_estimators", "max_iter"], &mut self.n_estimators)?;
+        v.key(&["learning_rate"], &mut self.learning_rate)?;
+        v.key(
+            &["max_depth"],
+            &mut Optional::new(&mut self.max_depth, "none"),
+        )?;
+        v.key(&["max_leaves", "max_leaf_nodes"], &mut self.max_leaves)?;
+        v.key(&["min_samples_leaf"], &mut self.min_samples_leaf)?;
+        v.key(&["l2", "l2_regularization"], &mut self.l2)?;
+        v.key(&["max_bins"], &mut self.max_bins)?;
+        v.key(
+            &["early_stopping"],
+            &mut Optional::new(&mut self.early_stopping, "auto"),
+        )?;
+        v.key(&["validation_fraction"], &mut self.validation_fraction)?;
+        v.key(&["n_iter_no_change"], &mut self.n_iter_no_change)?;
+        v.key(&["tol"], &mut self.tol)?;
+        v.key(&["class_weight"], &mut self.class_weight)?;
+        v.seed(&mut self.seed, 0)
     }
-
-    fn name(&self) -> String {
-        "gbdt".into()
+    fn check(&self) -> Result<(), ModelError> {
+        let bad = |name, value: String, expected| Err(ModelError::invalid(name, value, expected));
+        if self.n_estimators == 0 {
+            return bad("n_estimators", "0".into(), ">= 1");
+        }
+        if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
+            return bad(
+                "learning_rate",
+                self.learning_rate.to_string(),
+                "a finite number > 0",
+            );
+        }
+        if self.max_depth == Some(0) {
+            return bad("max_depth", "0".into(), ">= 1, or none");
+        }
+        if self.max_leaves < 2 {
+            return bad("max_leaves", self.max_leaves.to_string(), ">= 2");
+        }
+        if self.min_samples_leaf < 1 {
+            return bad("min_samples_leaf", "0".into(), ">= 1");
+        }
+        if !(self.l2 >= 0.0 && self.l2.is_finite()) {
+            return bad("l2", self.l2.to_string(), "a finite number >= 0");
+        }
+        if !(2..=256).contains(&self.max_bins) {
+            return bad("max_bins", self.max_bins.to_string(), "2..=256");
+        }
+        if !(self.validation_fraction > 0.0 && self.validation_fraction < 1.0) {
+            return bad(
+                "validation_fraction",
+                self.validation_fraction.to_string(),
+                "a fraction in (0, 1)",
+            );
+        }
+        if self.n_iter_no_change == 0 {
+            return bad("n_iter_no_change", "0".into(), ">= 1");
+        }
+        if self.tol < 0.0 || self.tol.is_nan() {
+            return bad("tol", self.tol.to_string(), ">= 0");
+        }
+        Ok(())
+    }
+    fn fit_model(&self, ds: &Dataset, valid: Option<&Dataset>) -> Result<FittedModel, ModelError> {
+        match valid {
+            Some(v) => self.fit_with_validation(ds, v),
+            None => self.fit(ds),
+        }
+        .map(FittedModel::Gbdt)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Classifier;
     use ndarray::Array1;
     use rand::Rng;
 
@@ -782,9 +793,9 @@ mod tests {
             let ds = data(3000, k);
             let m = Gbdt::params().n_estimators(150).fit(&ds).unwrap();
             let y = ds.y.to_vec();
-            let acc = crate::metrics::accuracy(&y, &m.predict(&ds).to_vec());
+            let acc = crate::metrics::accuracy(&y, &m.predict(&ds).unwrap().to_vec());
             assert!(acc > 0.9, "k={k}: {acc}");
-            let p = m.predict_proba(&ds);
+            let p = m.predict_proba(&ds).unwrap();
             assert!(p.rows().into_iter().all(|r| (r.sum() - 1.0).abs() < 1e-9));
             // Each tree has at most 31 leaves.
             assert!(m.trees.iter().all(|t| t.n_leaves() <= 31));

@@ -6,6 +6,33 @@
 //! them are all driven through the one [`Classifier`] trait. Hyper-parameters are builders validated once
 //! (`Params` → checked → `fit(&Dataset)` → fitted model); probabilities are the first-class output and
 //! labels derive from them.
+//!
+//! Two enums hold everything that names a model:
+//!
+//! * [`ModelSpec`] — which model with which parameters (a learner, or an ensemble of nested specs):
+//!   command-line names and `--param key=value`, the listing with defaults, validation, the run's seed
+//!   and fitting all derive from it ([`spec`] says how to add a model).
+//! * [`FittedModel`] — a fitted model of any kind; its serde form is the versioned model file
+//!   ([`persist`]), and loading checks that what the file holds fits together.
+//!
+//! Prediction is fallible: every model checks that the rows carry what it was fitted on (the same
+//! number of feature columns, or token sequences) and returns [`ModelError::Input`] otherwise.
+//! With the `linfa` feature, specs fit on linfa datasets and linfa models join ensembles (see
+//! `linfa`).
+//!
+//! ```
+//! use cartseq_models::{Classifier, Dataset, ModelSpec};
+//! use ndarray::array;
+//!
+//! let ds = Dataset::new(array![[0.0], [1.0], [2.0], [3.0]], array![0, 0, 1, 1], 2)?;
+//! let mut spec = ModelSpec::from_cli("rf", &["n_trees=10"])?;
+//! spec.seed_if_unset(7);
+//! let model = spec.fit(&ds)?;
+//! assert_eq!(model.predict(&ds)?, ds.y);
+//! let narrow = Dataset::new(ndarray::Array2::zeros((1, 0)), array![0], 2)?;
+//! assert!(model.predict_proba(&narrow).is_err()); // fitted on 1 feature, the input has 0
+//! # Ok::<(), cartseq_models::ModelError>(())
+//! ```
 
 pub mod adaboost;
 pub mod baseline;
@@ -15,46 +42,48 @@ pub mod cv;
 pub mod dataset;
 pub mod ensemble;
 pub mod error;
+pub mod fitted;
 pub mod forest;
 pub mod gbdt;
+#[cfg(feature = "linfa")]
+pub mod linfa;
 pub mod logistic;
 pub mod metrics;
 pub mod naive_bayes;
 pub mod nextitem;
 pub mod nn;
+pub mod params;
 pub mod persist;
-pub mod registry;
+mod proba;
+pub mod spec;
 pub mod svm;
 pub mod tree;
 
 pub use class_weight::ClassWeight;
 pub use dataset::{Dataset, Sequences};
 pub use error::ModelError;
+pub use fitted::{Fitted, FittedModel, Input, Signature};
 pub use persist::{load_any, load_any_file, save_any, save_any_file, Persist};
+pub use spec::{About, EnsembleKind, LearnerParams, ModelInfo, ModelSpec};
 
 use ndarray::{Array1, Array2};
 
 /// A fitted model that gives class probabilities.
 ///
 /// Rows of the [`Dataset`] passed to `predict_proba` are the rows to predict; a tabular model reads
-/// `ds.x`, a sequence model reads `ds.seqs`. Labels and weights of the dataset are ignored.
+/// `ds.x`, a sequence model reads `ds.seqs`. Labels and weights of the dataset are ignored. Every
+/// model of this crate checks the input first ([`Fitted`]): another number of columns than it was
+/// fitted on, or a missing `seqs` for a sequence model, is a [`ModelError::Input`].
 pub trait Classifier: Send + Sync {
     /// Number of classes the model was fitted for.
     fn n_classes(&self) -> usize;
 
     /// Probabilities, shape `(rows, n_classes)`; every row sums to 1.
-    fn predict_proba(&self, ds: &Dataset) -> Array2<f64>;
+    fn predict_proba(&self, ds: &Dataset) -> Result<Array2<f64>, ModelError>;
 
     /// Most probable class per row (ties go to the lowest class index).
-    fn predict(&self, ds: &Dataset) -> Array1<usize> {
-        argmax_rows(&self.predict_proba(ds))
-    }
-
-    /// Writes this model as a versioned model file (see [`persist`]); [`load_any`] reads it back.
-    /// Model kinds that cannot be saved return an error (the default).
-    fn save_json(&self, w: &mut dyn std::io::Write) -> Result<(), ModelError> {
-        let _ = w;
-        Err(ModelError::Data("this model kind cannot be saved".into()))
+    fn predict(&self, ds: &Dataset) -> Result<Array1<usize>, ModelError> {
+        Ok(argmax_rows(&self.predict_proba(ds)?))
     }
 
     /// Importance of each feature (sums to 1) when the model has one (trees, forests, boosting).
@@ -68,23 +97,13 @@ pub trait Classifier: Send + Sync {
     }
 }
 
-/// Something that fits a [`Classifier`] on a dataset: validated hyper-parameters.
+/// Something that fits a model on a dataset: a [`ModelSpec`], an ensemble of learners, or an adapter
+/// around another library's model.
 pub trait Learner: Send + Sync {
     /// Fits on every row of `ds` (honouring `ds.weights`).
-    fn fit_boxed(&self, ds: &Dataset) -> Result<Box<dyn Classifier>, ModelError>;
+    fn fit_model(&self, ds: &Dataset) -> Result<FittedModel, ModelError>;
 
-    /// Fits on `train` using `valid` only for early stopping or tuning. Learners without early stopping
-    /// ignore `valid` (the default).
-    fn fit_boxed_with_validation(
-        &self,
-        train: &Dataset,
-        valid: &Dataset,
-    ) -> Result<Box<dyn Classifier>, ModelError> {
-        let _ = valid;
-        self.fit_boxed(train)
-    }
-
-    /// Short name for tables (`rf`, `gbdt`, `lstm`, …).
+    /// Short name for tables (`rf`, `gbdt`, `lstm`, `stack(rf+gbdt->logreg)`, …).
     fn name(&self) -> String;
 }
 
@@ -103,14 +122,9 @@ pub fn argmax_slice(v: &[f64]) -> usize {
 pub fn argmax_rows(p: &Array2<f64>) -> Array1<usize> {
     p.rows()
         .into_iter()
-        .map(|r| {
-            let mut best = 0;
-            for (j, &v) in r.iter().enumerate() {
-                if v > r[best] {
-                    best = j;
-                }
-            }
-            best
+        .map(|r| match r.as_slice() {
+            Some(s) => argmax_slice(s),
+            None => argmax_slice(&r.to_vec()),
         })
         .collect()
 }

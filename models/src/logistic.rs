@@ -21,10 +21,12 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::class_weight::{check_fit_data, effective_weights, ClassWeight};
-use crate::forest::setter;
-use crate::persist::Persist;
+use crate::fitted::{corrupt, Fitted, FittedModel, Signature};
+use crate::params::{setter, KeyVisitor};
+use crate::proba::{binary_into, sigmoid, softmax_in_place};
+use crate::spec::{About, LearnerParams};
 use crate::tree::predict_rows;
-use crate::{Classifier, Dataset, Learner, ModelError};
+use crate::{Dataset, ModelError};
 
 /// Parameters of a [`LogisticRegression`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -54,7 +56,7 @@ impl Default for LogisticRegressionParams {
 }
 
 /// A fitted logistic regression: `coef` rows are outputs (1 for two classes, k otherwise), in the
-/// original feature scale.
+/// original feature scale (its columns are the input features).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LogisticRegression {
     /// Coefficients, `(outputs, features)`.
@@ -175,16 +177,6 @@ impl Problem {
     }
 }
 
-#[inline]
-fn sigmoid(v: f64) -> f64 {
-    if v >= 0.0 {
-        1.0 / (1.0 + (-v).exp())
-    } else {
-        let e = v.exp();
-        e / (1.0 + e)
-    }
-}
-
 fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
@@ -291,32 +283,6 @@ impl LogisticRegressionParams {
     setter!(/// Sets the class weights.
         class_weight: ClassWeight);
 
-    /// Checks every parameter.
-    pub fn check(&self) -> Result<(), ModelError> {
-        if !(self.c > 0.0 && self.c.is_finite()) {
-            return Err(ModelError::InvalidParam {
-                name: "c",
-                value: self.c.to_string(),
-                expected: "a finite number > 0",
-            });
-        }
-        if self.max_iter == 0 {
-            return Err(ModelError::InvalidParam {
-                name: "max_iter",
-                value: "0".into(),
-                expected: ">= 1",
-            });
-        }
-        if self.tol <= 0.0 || self.tol.is_nan() {
-            return Err(ModelError::InvalidParam {
-                name: "tol",
-                value: self.tol.to_string(),
-                expected: "> 0",
-            });
-        }
-        Ok(())
-    }
-
     pub(crate) fn problem(
         &self,
         ds: &Dataset,
@@ -398,53 +364,93 @@ impl LogisticRegressionParams {
     }
 }
 
-impl Classifier for LogisticRegression {
-    fn n_classes(&self) -> usize {
-        self.n_classes
+impl Fitted for LogisticRegression {
+    const KIND: &'static str = "logreg";
+
+    fn signature(&self) -> Signature {
+        Signature::features(self.n_classes, self.coef.ncols())
     }
 
-    fn predict_proba(&self, ds: &Dataset) -> Array2<f64> {
+    fn proba(&self, ds: &Dataset) -> Result<Array2<f64>, ModelError> {
         let m = self.coef.nrows();
-        predict_rows(ds, self.n_classes, |row, out| {
+        Ok(predict_rows(ds, self.n_classes, |row, out| {
             if m == 1 {
-                let v = self.intercept[0] + self.coef.row(0).dot(&row);
-                let p = sigmoid(v);
-                out[0] = 1.0 - p;
-                out[1] = p;
+                binary_into(sigmoid(self.intercept[0] + self.coef.row(0).dot(&row)), out);
             } else {
                 for c in 0..m {
                     out[c] = self.intercept[c] + self.coef.row(c).dot(&row);
                 }
-                let mx = out.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-                out.iter_mut().for_each(|v| *v = (*v - mx).exp());
-                let s: f64 = out.iter().sum();
-                out.iter_mut().for_each(|v| *v /= s);
+                softmax_in_place(out);
             }
-        })
+        }))
     }
 
-    fn save_json(&self, w: &mut dyn std::io::Write) -> Result<(), ModelError> {
-        self.save(w)
+    fn check_loaded(&mut self) -> Result<(), ModelError> {
+        check_outputs(
+            Self::KIND,
+            self.n_classes,
+            self.coef.nrows(),
+            self.intercept.len(),
+        )
     }
 }
 
-impl Persist for LogisticRegression {
-    const KIND: &'static str = "logreg";
+/// Checks the outputs of a loaded linear model: at least 2 classes, one output for two classes and
+/// one per class otherwise, one intercept per output.
+pub(crate) fn check_outputs(
+    kind: &str,
+    n_classes: usize,
+    outputs: usize,
+    intercepts: usize,
+) -> Result<(), ModelError> {
+    let want = if n_classes == 2 { 1 } else { n_classes };
+    if n_classes < 2 || outputs != want || intercepts != outputs {
+        return Err(corrupt(
+            kind,
+            format!(
+                "{outputs} outputs and {intercepts} intercepts for {n_classes} classes (want {want} of each)"
+            ),
+        ));
+    }
+    Ok(())
 }
 
-impl Learner for LogisticRegressionParams {
-    fn fit_boxed(&self, ds: &Dataset) -> Result<Box<dyn Classifier>, ModelError> {
-        Ok(Box::new(self.fit(ds)?))
+impl LearnerParams for LogisticRegressionParams {
+    fn about(&self) -> About {
+        About::new(
+            "logreg",
+            &["lr", "logistic"],
+            "L2 logistic regression (L-BFGS)",
+        )
     }
-
-    fn name(&self) -> String {
-        "logreg".into()
+    fn visit_keys(&mut self, v: &mut dyn KeyVisitor) -> Result<(), ModelError> {
+        v.key(&["c", "C"], &mut self.c)?;
+        v.key(&["max_iter"], &mut self.max_iter)?;
+        v.key(&["tol"], &mut self.tol)?;
+        v.key(&["fit_intercept"], &mut self.fit_intercept)?;
+        v.key(&["class_weight"], &mut self.class_weight)
+    }
+    fn check(&self) -> Result<(), ModelError> {
+        if !(self.c > 0.0 && self.c.is_finite()) {
+            return Err(ModelError::invalid("c", self.c, "a finite number > 0"));
+        }
+        if self.max_iter == 0 {
+            return Err(ModelError::invalid("max_iter", "0", ">= 1"));
+        }
+        if self.tol <= 0.0 || self.tol.is_nan() {
+            return Err(ModelError::invalid("tol", self.tol, "> 0"));
+        }
+        Ok(())
+    }
+    fn fit_model(&self, ds: &Dataset, _: Option<&Dataset>) -> Result<FittedModel, ModelError> {
+        self.fit(ds).map(FittedModel::Logistic)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Classifier;
     use ndarray::{array, Array1};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
@@ -507,7 +513,7 @@ mod tests {
         let ds = data(3);
         let m = LogisticRegression::params().fit(&ds).unwrap();
         assert!(m.converged);
-        let p = m.predict_proba(&ds);
+        let p = m.predict_proba(&ds).unwrap();
         assert!(p.rows().into_iter().all(|r| (r.sum() - 1.0).abs() < 1e-12));
         // Stationarity of the intercepts: Σ w_i (p_ic − y_ic) = 0.
         for c in 0..3 {
@@ -522,6 +528,6 @@ mod tests {
     fn separable_binary_is_correct() {
         let ds = Dataset::new(array![[0.0], [1.0], [2.0], [3.0]], array![0, 0, 1, 1], 2).unwrap();
         let m = LogisticRegression::params().c(100.0).fit(&ds).unwrap();
-        assert_eq!(m.predict(&ds), ds.y);
+        assert_eq!(m.predict(&ds).unwrap(), ds.y);
     }
 }

@@ -15,30 +15,16 @@ use ndarray::Array2;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::class_weight::{check_fit_data, effective_weights, ClassWeight};
-use crate::forest::setter;
-use crate::persist::Persist;
+use crate::class_weight::{checked_weights, class_totals, ClassWeight};
+use crate::fitted::{corrupt, Fitted, FittedModel, Signature};
+use crate::params::{setter, KeyVisitor};
+use crate::proba::softmax_in_place;
+use crate::spec::{About, LearnerParams};
 use crate::tree::predict_rows;
-use crate::{Classifier, Dataset, Learner, ModelError};
-
-/// Turns a row of joint log-likelihoods into probabilities in place.
-fn softmax_in_place(v: &mut [f64]) {
-    let mx = v.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-    if !mx.is_finite() {
-        let k = v.len() as f64;
-        v.iter_mut().for_each(|x| *x = 1.0 / k);
-        return;
-    }
-    v.iter_mut().for_each(|x| *x = (*x - mx).exp());
-    let s: f64 = v.iter().sum();
-    v.iter_mut().for_each(|x| *x /= s);
-}
+use crate::{Dataset, ModelError};
 
 fn log_priors(ds: &Dataset, w: &[f64]) -> Vec<f64> {
-    let mut cw = vec![0.0; ds.n_classes];
-    for (i, &y) in ds.y.iter().enumerate() {
-        cw[y] += w[i];
-    }
+    let cw = class_totals(ds, w);
     let total: f64 = cw.iter().sum();
     cw.iter().map(|&c| (c / total).ln()).collect()
 }
@@ -87,23 +73,10 @@ impl GaussianNbParams {
     setter!(/// Sets the class weights.
         class_weight: ClassWeight);
 
-    /// Checks every parameter.
-    pub fn check(&self) -> Result<(), ModelError> {
-        if !(self.var_smoothing >= 0.0 && self.var_smoothing.is_finite()) {
-            return Err(ModelError::InvalidParam {
-                name: "var_smoothing",
-                value: self.var_smoothing.to_string(),
-                expected: "a finite number >= 0",
-            });
-        }
-        Ok(())
-    }
-
     /// Fits on every row of `ds`.
     pub fn fit(&self, ds: &Dataset) -> Result<GaussianNb, ModelError> {
         self.check()?;
-        check_fit_data(ds, false)?;
-        let w = effective_weights(ds, &self.class_weight)?;
+        let w = checked_weights(ds, &self.class_weight, false)?;
         let (k, d, n) = (ds.n_classes, ds.ncols(), ds.nrows());
         // Two passes over the rows (means, then squared deviations — numerically stable like numpy's
         // var), each parallel over fixed row chunks added in chunk order: one sweep of row-major memory per
@@ -205,12 +178,14 @@ impl GaussianNbParams {
     }
 }
 
-impl Classifier for GaussianNb {
-    fn n_classes(&self) -> usize {
-        self.n_classes
+impl Fitted for GaussianNb {
+    const KIND: &'static str = "gnb";
+
+    fn signature(&self) -> Signature {
+        Signature::features(self.n_classes, self.theta.ncols())
     }
 
-    fn predict_proba(&self, ds: &Dataset) -> Array2<f64> {
+    fn proba(&self, ds: &Dataset) -> Result<Array2<f64>, ModelError> {
         let d = self.theta.ncols();
         let log_norm: Vec<f64> = (0..self.n_classes)
             .map(|c| {
@@ -222,7 +197,7 @@ impl Classifier for GaussianNb {
                     .sum::<f64>()
             })
             .collect();
-        predict_rows(ds, self.n_classes, |row, out| {
+        Ok(predict_rows(ds, self.n_classes, |row, out| {
             for c in 0..self.n_classes {
                 let mut s = 0.0;
                 for j in 0..d {
@@ -232,26 +207,61 @@ impl Classifier for GaussianNb {
                 out[c] = self.log_prior[c] + log_norm[c] - 0.5 * s;
             }
             softmax_in_place(out);
-        })
+        }))
     }
 
-    fn save_json(&self, w: &mut dyn std::io::Write) -> Result<(), ModelError> {
-        self.save(w)
+    fn check_loaded(&mut self) -> Result<(), ModelError> {
+        check_class_tables(
+            Self::KIND,
+            self.n_classes,
+            &self.log_prior,
+            &[&self.theta, &self.var],
+        )
     }
 }
 
-impl Persist for GaussianNb {
-    const KIND: &'static str = "gnb";
+impl LearnerParams for GaussianNbParams {
+    fn about(&self) -> About {
+        About::new("gnb", &["nb", "gaussian_nb"], "Gaussian naive Bayes")
+    }
+    fn visit_keys(&mut self, v: &mut dyn KeyVisitor) -> Result<(), ModelError> {
+        v.key(&["var_smoothing"], &mut self.var_smoothing)?;
+        v.key(&["class_weight"], &mut self.class_weight)
+    }
+    fn check(&self) -> Result<(), ModelError> {
+        if !(self.var_smoothing >= 0.0 && self.var_smoothing.is_finite()) {
+            return Err(ModelError::invalid(
+                "var_smoothing",
+                self.var_smoothing,
+                "a finite number >= 0",
+            ));
+        }
+        Ok(())
+    }
+    fn fit_model(&self, ds: &Dataset, _: Option<&Dataset>) -> Result<FittedModel, ModelError> {
+        self.fit(ds).map(FittedModel::GaussianNb)
+    }
 }
 
-impl Learner for GaussianNbParams {
-    fn fit_boxed(&self, ds: &Dataset) -> Result<Box<dyn Classifier>, ModelError> {
-        Ok(Box::new(self.fit(ds)?))
+/// Checks the per-class tables of a loaded naive Bayes model: one prior and one row per class, the
+/// same number of features in every table.
+fn check_class_tables(
+    kind: &str,
+    n_classes: usize,
+    log_prior: &[f64],
+    tables: &[&Array2<f64>],
+) -> Result<(), ModelError> {
+    let d = tables.first().map_or(0, |t| t.ncols());
+    if n_classes == 0
+        || log_prior.len() != n_classes
+        || tables.iter().any(|t| t.dim() != (n_classes, d))
+    {
+        return Err(corrupt(
+            kind,
+            format!("per-class tables do not have {n_classes} rows of {d} features"),
+        ));
     }
-
-    fn name(&self) -> String {
-        "gnb".into()
-    }
+    Ok(())
 }
 
 /// Parameters of a [`BernoulliNb`].
@@ -305,30 +315,10 @@ impl BernoulliNbParams {
     setter!(/// Sets the class weights.
         class_weight: ClassWeight);
 
-    /// Checks every parameter.
-    pub fn check(&self) -> Result<(), ModelError> {
-        if !(self.alpha > 0.0 && self.alpha.is_finite()) {
-            return Err(ModelError::InvalidParam {
-                name: "alpha",
-                value: self.alpha.to_string(),
-                expected: "a finite number > 0",
-            });
-        }
-        if !self.binarize.is_finite() {
-            return Err(ModelError::InvalidParam {
-                name: "binarize",
-                value: self.binarize.to_string(),
-                expected: "a finite number",
-            });
-        }
-        Ok(())
-    }
-
     /// Fits on every row of `ds`.
     pub fn fit(&self, ds: &Dataset) -> Result<BernoulliNb, ModelError> {
         self.check()?;
-        check_fit_data(ds, false)?;
-        let w = effective_weights(ds, &self.class_weight)?;
+        let w = checked_weights(ds, &self.class_weight, false)?;
         let (k, d) = (ds.n_classes, ds.ncols());
         let mut cw = vec![0.0; k];
         let mut fc = Array2::<f64>::zeros((k, d));
@@ -360,14 +350,16 @@ impl BernoulliNbParams {
     }
 }
 
-impl Classifier for BernoulliNb {
-    fn n_classes(&self) -> usize {
-        self.n_classes
+impl Fitted for BernoulliNb {
+    const KIND: &'static str = "bnb";
+
+    fn signature(&self) -> Signature {
+        Signature::features(self.n_classes, self.log_p.ncols())
     }
 
-    fn predict_proba(&self, ds: &Dataset) -> Array2<f64> {
+    fn proba(&self, ds: &Dataset) -> Result<Array2<f64>, ModelError> {
         let d = self.log_p.ncols();
-        predict_rows(ds, self.n_classes, |row, out| {
+        Ok(predict_rows(ds, self.n_classes, |row, out| {
             for c in 0..self.n_classes {
                 let mut s = self.log_prior[c];
                 for j in 0..d {
@@ -380,31 +372,54 @@ impl Classifier for BernoulliNb {
                 out[c] = s;
             }
             softmax_in_place(out);
-        })
+        }))
     }
 
-    fn save_json(&self, w: &mut dyn std::io::Write) -> Result<(), ModelError> {
-        self.save(w)
+    fn check_loaded(&mut self) -> Result<(), ModelError> {
+        check_class_tables(
+            Self::KIND,
+            self.n_classes,
+            &self.log_prior,
+            &[&self.log_p, &self.log_q],
+        )
     }
 }
 
-impl Persist for BernoulliNb {
-    const KIND: &'static str = "bnb";
-}
-
-impl Learner for BernoulliNbParams {
-    fn fit_boxed(&self, ds: &Dataset) -> Result<Box<dyn Classifier>, ModelError> {
-        Ok(Box::new(self.fit(ds)?))
+impl LearnerParams for BernoulliNbParams {
+    fn about(&self) -> About {
+        About::new("bnb", &[], "Bernoulli naive Bayes")
     }
-
-    fn name(&self) -> String {
-        "bnb".into()
+    fn visit_keys(&mut self, v: &mut dyn KeyVisitor) -> Result<(), ModelError> {
+        v.key(&["alpha"], &mut self.alpha)?;
+        v.key(&["binarize"], &mut self.binarize)?;
+        v.key(&["class_weight"], &mut self.class_weight)
+    }
+    fn check(&self) -> Result<(), ModelError> {
+        if !(self.alpha > 0.0 && self.alpha.is_finite()) {
+            return Err(ModelError::invalid(
+                "alpha",
+                self.alpha,
+                "a finite number > 0",
+            ));
+        }
+        if !self.binarize.is_finite() {
+            return Err(ModelError::invalid(
+                "binarize",
+                self.binarize,
+                "a finite number",
+            ));
+        }
+        Ok(())
+    }
+    fn fit_model(&self, ds: &Dataset, _: Option<&Dataset>) -> Result<FittedModel, ModelError> {
+        self.fit(ds).map(FittedModel::BernoulliNb)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Classifier;
     use ndarray::array;
 
     #[test]
@@ -414,8 +429,8 @@ mod tests {
         assert_eq!(m.theta, array![[1.0], [11.0]]);
         // var = 1 + 1e-9 * var(all) = 1 + 1e-9 * 26.
         assert!((m.var[[0, 0]] - (1.0 + 26e-9)).abs() < 1e-15);
-        let p = m.predict_proba(&ds);
-        assert_eq!(m.predict(&ds), ds.y);
+        let p = m.predict_proba(&ds).unwrap();
+        assert_eq!(m.predict(&ds).unwrap(), ds.y);
         assert!(p.rows().into_iter().all(|r| (r.sum() - 1.0).abs() < 1e-12));
     }
 

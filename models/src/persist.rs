@@ -6,7 +6,9 @@
 //! written shortest-round-trip and parsed exactly (serde_json `float_roundtrip`), so a loaded model
 //! predicts bit-identically.
 //!
-//! [`load_any`] reads any kind into a `Box<dyn Classifier>`; [`Persist::load`] reads one known type.
+//! [`load_any`] reads any kind into a [`FittedModel`] (the enum of every fitted type, which is also the
+//! file's serde form); [`Persist::load`] reads one known type. Both check what the file holds
+//! ([`Fitted::check_loaded`]) before the model can be used.
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -15,24 +17,22 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::{Classifier, ModelError};
+use crate::fitted::{Fitted, FittedModel};
+use crate::ModelError;
 
 /// The magic string at the head of every model file.
 pub const MAGIC: &str = "cartseq-model";
 /// The current file-format version.
 pub const FORMAT_VERSION: u64 = 1;
 
-/// A model type that can be written to and read from a model file.
-pub trait Persist: Serialize + DeserializeOwned {
-    /// The `kind` tag of this type in the file header (`dt`, `rf`, …).
-    const KIND: &'static str;
-
+/// A model type that can be written to and read from a model file: every [`Fitted`] type with serde.
+pub trait Persist: Serialize + DeserializeOwned + Fitted {
     /// Writes the model file.
     fn save<W: Write>(&self, w: W) -> Result<(), ModelError> {
-        write_envelope(w, Self::KIND, self)
+        write_envelope(w, self.kind(), self)
     }
 
-    /// Reads a model file of this kind.
+    /// Reads a model file of this kind, checking what it holds.
     fn load<R: Read>(r: R) -> Result<Self, ModelError> {
         let (kind, body) = read_envelope(r)?;
         if kind != Self::KIND {
@@ -41,9 +41,13 @@ pub trait Persist: Serialize + DeserializeOwned {
                 Self::KIND
             )));
         }
-        body_to(body, Self::KIND)
+        let mut m: Self = body_to(body, Self::KIND)?;
+        m.check_loaded()?;
+        Ok(m)
     }
 }
+
+impl<M: Serialize + DeserializeOwned + Fitted> Persist for M {}
 
 /// Writes `{"magic", "format_version", "kind", "model"}`.
 pub fn write_envelope<W: Write, M: Serialize + ?Sized>(
@@ -128,58 +132,25 @@ pub fn body_to<M: DeserializeOwned>(body: Value, kind: &str) -> Result<M, ModelE
         .map_err(|e| ModelError::BadFile(format!("corrupt `{kind}` model: {e}")))
 }
 
-/// Saves any boxed model that supports saving.
-pub fn save_any<W: Write>(model: &dyn Classifier, w: W) -> Result<(), ModelError> {
-    model.save_json(&mut std::io::BufWriter::new(w))
+/// Saves a fitted model (the same as [`FittedModel::save`]).
+pub fn save_any<W: Write>(model: &FittedModel, w: W) -> Result<(), ModelError> {
+    model.save(std::io::BufWriter::new(w))
 }
 
-/// Saves a boxed model to `path` (written whole or not at all is the caller's business: wrap with an
+/// Saves a model to `path` (written whole or not at all is the caller's business: wrap with an
 /// atomic file when that matters).
-pub fn save_any_file(model: &dyn Classifier, path: &Path) -> Result<(), ModelError> {
+pub fn save_any_file(model: &FittedModel, path: &Path) -> Result<(), ModelError> {
     let f = std::fs::File::create(path)?;
     save_any(model, f)
 }
 
-/// Loads a model file of any known kind.
-pub fn load_any<R: Read>(r: R) -> Result<Box<dyn Classifier>, ModelError> {
-    let (kind, body) = read_envelope(r)?;
-    from_kind_body(&kind, body)
-}
-
-/// Loads a model from a parsed model file (how ensembles read their members).
-pub fn from_value(v: Value) -> Result<Box<dyn Classifier>, ModelError> {
-    let (kind, body) = check_envelope(v)?;
-    from_kind_body(&kind, body)
-}
-
-fn from_kind_body(kind: &str, body: Value) -> Result<Box<dyn Classifier>, ModelError> {
-    use crate::*;
-    fn boxed<M: Persist + Classifier + 'static>(
-        body: Value,
-    ) -> Result<Box<dyn Classifier>, ModelError> {
-        Ok(Box::new(body_to::<M>(body, M::KIND)?))
-    }
-    match kind {
-        k if k == tree::DecisionTree::KIND => boxed::<tree::DecisionTree>(body),
-        k if k == forest::RandomForest::KIND => boxed::<forest::RandomForest>(body),
-        k if k == logistic::LogisticRegression::KIND => boxed::<logistic::LogisticRegression>(body),
-        k if k == naive_bayes::GaussianNb::KIND => boxed::<naive_bayes::GaussianNb>(body),
-        k if k == naive_bayes::BernoulliNb::KIND => boxed::<naive_bayes::BernoulliNb>(body),
-        k if k == baseline::PriorModel::KIND => boxed::<baseline::PriorModel>(body),
-        k if k == adaboost::AdaBoost::KIND => boxed::<adaboost::AdaBoost>(body),
-        k if k == gbdt::Gbdt::KIND => boxed::<gbdt::Gbdt>(body),
-        k if k == svm::LinearSvm::KIND => boxed::<svm::LinearSvm>(body),
-        k if k == svm::RbfSvm::KIND => boxed::<svm::RbfSvm>(body),
-        "rnn" | "lstm" | "gru" => Ok(Box::new(nn::registry::from_body(kind, body)?)),
-        "stack" => Ok(Box::new(ensemble::StackModel::from_body(body)?)),
-        "vote" => Ok(Box::new(ensemble::VotingModel::from_body(body)?)),
-        "bag" => Ok(Box::new(ensemble::BaggingModel::from_body(body)?)),
-        other => Err(ModelError::BadFile(format!("unknown model kind `{other}`"))),
-    }
+/// Loads a model file of any known kind (the same as [`FittedModel::load`]).
+pub fn load_any<R: Read>(r: R) -> Result<FittedModel, ModelError> {
+    FittedModel::load(r)
 }
 
 /// Loads a model file of any known kind from `path`, naming the path in errors.
-pub fn load_any_file(path: &Path) -> Result<Box<dyn Classifier>, ModelError> {
+pub fn load_any_file(path: &Path) -> Result<FittedModel, ModelError> {
     let f = std::fs::File::open(path).map_err(|e| {
         ModelError::Io(std::io::Error::new(
             e.kind(),

@@ -34,11 +34,14 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::class_weight::{check_fit_data, effective_weights, ClassWeight};
-use crate::forest::setter;
-use crate::persist::Persist;
+use crate::class_weight::{check_fit_data, checked_weights, ClassWeight};
+use crate::fitted::{corrupt, Fitted, FittedModel, Signature};
+use crate::logistic::check_outputs;
+use crate::params::{setter, KeyVisitor, Optional, ParamValue};
+use crate::proba::binary_into;
+use crate::spec::{About, LearnerParams};
 use crate::tree::predict_rows;
-use crate::{Classifier, Dataset, Learner, ModelError};
+use crate::{Dataset, ModelError};
 
 /// Per-feature standardisation fitted on the training rows.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -173,9 +176,7 @@ impl Platt {
 /// Turns per-output decision values into class probabilities through Platt sigmoids.
 fn platt_probabilities(dec: &[f64], platt: &[Platt], out: &mut [f64]) {
     if out.len() == 2 {
-        let p = platt[0].proba(dec[0]);
-        out[0] = 1.0 - p;
-        out[1] = p;
+        binary_into(platt[0].proba(dec[0]), out);
         return;
     }
     let mut s = 0.0;
@@ -192,6 +193,104 @@ fn ovr_targets(y: &[usize], k: usize, c: usize) -> Vec<f64> {
     y.iter()
         .map(|&t| if t == pos { 1.0 } else { -1.0 })
         .collect()
+}
+
+/// What both SVMs solve on: per-row penalties `C × effective weight`, the standardised matrix, the
+/// labels, the number of classes and of one-vs-rest outputs (1 for two classes).
+struct SvmData {
+    cw: Vec<f64>,
+    scaler: Standardizer,
+    z: Array2<f64>,
+    y: Vec<usize>,
+    k: usize,
+    m: usize,
+}
+
+impl SvmData {
+    fn new(ds: &Dataset, class_weight: &ClassWeight, c: f64) -> Result<Self, ModelError> {
+        let w = checked_weights(ds, class_weight, false)?;
+        let k = ds.n_classes;
+        if k < 2 {
+            return Err(ModelError::Data("an SVM needs at least 2 classes".into()));
+        }
+        let scaler = Standardizer::fit(&ds.x);
+        Ok(SvmData {
+            cw: w.iter().map(|v| v * c).collect(),
+            z: scaler.apply(&ds.x),
+            scaler,
+            y: ds.y.to_vec(),
+            k,
+            m: if k == 2 { 1 } else { k },
+        })
+    }
+
+    /// The ±1 targets of output `c`.
+    fn targets(&self, c: usize) -> Vec<f64> {
+        ovr_targets(&self.y, self.k, c)
+    }
+
+    /// Platt's sigmoid of output `c`, fitted on its training decision values.
+    fn platt(&self, c: usize, dec: &[f64]) -> Platt {
+        let pos: Vec<bool> = self.targets(c).iter().map(|&t| t > 0.0).collect();
+        Platt::fit(dec, &pos)
+    }
+}
+
+/// What both SVMs are at prediction time: standardised inputs, one decision value per one-vs-rest
+/// output, a Platt sigmoid per output. Their [`Fitted`] implementation is this trait's.
+pub trait OneVsRest: Send + Sync {
+    /// The `kind` of its model files ([`Fitted::KIND`]).
+    const FILE_KIND: &'static str;
+
+    /// Standardisation, Platt sigmoids and number of classes.
+    fn calibration(&self) -> (&Standardizer, &[Platt], usize);
+
+    /// Outputs (rows of weights), intercepts and input features, as stored.
+    fn shape(&self) -> (usize, usize, usize);
+
+    /// Decision values of one standardised row, one per output.
+    fn decision(&self, z: &[f64], out: &mut [f64]);
+
+    /// Checks of a loaded model beyond the shared ones.
+    fn check_more(&mut self) -> Result<(), ModelError> {
+        Ok(())
+    }
+}
+
+impl<M: OneVsRest> Fitted for M {
+    const KIND: &'static str = M::FILE_KIND;
+
+    fn signature(&self) -> Signature {
+        Signature::features(self.calibration().2, self.shape().2)
+    }
+
+    /// Each row standardised, the decision value of every output, mapped through that output's Platt
+    /// sigmoid.
+    fn proba(&self, ds: &Dataset) -> Result<Array2<f64>, ModelError> {
+        let (scaler, platt, n_classes) = self.calibration();
+        let (d, m) = (scaler.mean.len(), platt.len());
+        Ok(predict_rows(ds, n_classes, |row, out| {
+            let mut z = vec![0.0; d];
+            scaler.row_into(row, &mut z);
+            let mut dec = vec![0.0; m];
+            self.decision(&z, &mut dec);
+            platt_probabilities(&dec, platt, out);
+        }))
+    }
+
+    /// Outputs per classes, one Platt sigmoid per output, the same features throughout.
+    fn check_loaded(&mut self) -> Result<(), ModelError> {
+        let ((scaler, platt, n_classes), (outputs, intercepts, d)) =
+            (self.calibration(), self.shape());
+        check_outputs(M::FILE_KIND, n_classes, outputs, intercepts)?;
+        if platt.len() != outputs || scaler.mean.len() != d || scaler.scale.len() != d {
+            return Err(corrupt(
+                M::FILE_KIND,
+                "Platt sigmoids or standardisation do not match the weights",
+            ));
+        }
+        self.check_more()
+    }
 }
 
 /// Which optimisation problem the linear SVM solves (both give the same model up to the tolerance).
@@ -214,11 +313,7 @@ impl LinearSvmSolver {
             "auto" => Ok(LinearSvmSolver::Auto),
             "dual" => Ok(LinearSvmSolver::Dual),
             "primal" => Ok(LinearSvmSolver::Primal),
-            _ => Err(ModelError::InvalidParam {
-                name: "solver",
-                value: s.to_string(),
-                expected: "auto, dual or primal",
-            }),
+            _ => Err(ModelError::invalid("solver", s, "auto, dual or primal")),
         }
     }
 
@@ -228,6 +323,21 @@ impl LinearSvmSolver {
             LinearSvmSolver::Dual => false,
             LinearSvmSolver::Primal => true,
         }
+    }
+}
+
+impl ParamValue for LinearSvmSolver {
+    fn set(&mut self, _key: &str, text: &str) -> Result<(), ModelError> {
+        *self = LinearSvmSolver::parse(text)?;
+        Ok(())
+    }
+    fn show(&self) -> String {
+        match self {
+            LinearSvmSolver::Auto => "auto",
+            LinearSvmSolver::Dual => "dual",
+            LinearSvmSolver::Primal => "primal",
+        }
+        .into()
     }
 }
 
@@ -242,8 +352,8 @@ pub struct LinearSvmParams {
     pub tol: f64,
     /// Class weights (multiply C per row; default none).
     pub class_weight: ClassWeight,
-    /// Seed of the coordinate order (default 0).
-    pub seed: u64,
+    /// Seed of the coordinate order (`None` = 0).
+    pub seed: Option<u64>,
     /// Primal or dual problem (default auto: primal when rows outnumber features).
     #[serde(default)]
     pub solver: LinearSvmSolver,
@@ -256,7 +366,7 @@ impl Default for LinearSvmParams {
             max_iter: 1000,
             tol: 1e-3,
             class_weight: ClassWeight::None,
-            seed: 0,
+            seed: None,
             solver: LinearSvmSolver::Auto,
         }
     }
@@ -282,35 +392,14 @@ impl LinearSvm {
     pub fn params() -> LinearSvmParams {
         LinearSvmParams::default()
     }
-
-    fn decision(&self, z: &[f64], out: &mut [f64]) {
-        for c in 0..self.coef.nrows() {
-            out[c] = self.intercept[c]
-                + self
-                    .coef
-                    .row(c)
-                    .iter()
-                    .zip(z)
-                    .map(|(a, b)| a * b)
-                    .sum::<f64>();
-        }
-    }
 }
 
 fn check_c(c: f64, tol: f64) -> Result<(), ModelError> {
     if !(c > 0.0 && c.is_finite()) {
-        return Err(ModelError::InvalidParam {
-            name: "c",
-            value: c.to_string(),
-            expected: "a finite number > 0",
-        });
+        return Err(ModelError::invalid("c", c, "a finite number > 0"));
     }
     if !(tol > 0.0 && tol.is_finite()) {
-        return Err(ModelError::InvalidParam {
-            name: "tol",
-            value: tol.to_string(),
-            expected: "a finite number > 0",
-        });
+        return Err(ModelError::invalid("tol", tol, "a finite number > 0"));
     }
     Ok(())
 }
@@ -464,44 +553,24 @@ impl LinearSvmParams {
     setter!(/// Sets the class weights.
         class_weight: ClassWeight);
     setter!(/// Sets the seed.
-        seed: u64);
-
-    /// Checks every parameter.
-    pub fn check(&self) -> Result<(), ModelError> {
-        if self.max_iter == 0 {
-            return Err(ModelError::InvalidParam {
-                name: "max_iter",
-                value: "0".into(),
-                expected: ">= 1",
-            });
-        }
-        check_c(self.c, self.tol)
-    }
+        seed: Some(u64));
 
     /// Fits on every row of `ds`.
     pub fn fit(&self, ds: &Dataset) -> Result<LinearSvm, ModelError> {
         self.check()?;
-        check_fit_data(ds, false)?;
-        let k = ds.n_classes;
-        if k < 2 {
-            return Err(ModelError::Data("an SVM needs at least 2 classes".into()));
-        }
-        let w = effective_weights(ds, &self.class_weight)?;
-        let cw: Vec<f64> = w.iter().map(|v| v * self.c).collect();
-        let scaler = Standardizer::fit(&ds.x);
-        let z = scaler.apply(&ds.x);
-        let y = ds.y.to_vec();
-        let m = if k == 2 { 1 } else { k };
+        let data = SvmData::new(ds, &self.class_weight, self.c)?;
+        let (z, cw, m) = (&data.z, &data.cw, data.m);
         let d = ds.ncols();
         let fitted: Vec<(Vec<f64>, Platt)> = (0..m)
             .into_par_iter()
             .map(|c| {
-                let yy = ovr_targets(&y, k, c);
-                let mut rng = ChaCha8Rng::seed_from_u64(self.seed.wrapping_add(c as u64));
+                let yy = data.targets(c);
+                let seed = self.seed.unwrap_or(0).wrapping_add(c as u64);
+                let mut rng = ChaCha8Rng::seed_from_u64(seed);
                 let wv = if self.solver.primal(z.nrows(), d) {
-                    primal_l2(&z, &yy, &cw, self.max_iter, self.tol)
+                    primal_l2(z, &yy, cw, self.max_iter, self.tol)
                 } else {
-                    dcd_l2(&z, &yy, &cw, self.max_iter, self.tol, &mut rng)
+                    dcd_l2(z, &yy, cw, self.max_iter, self.tol, &mut rng)
                 };
                 let dec: Vec<f64> = (0..z.nrows())
                     .map(|i| {
@@ -513,8 +582,8 @@ impl LinearSvmParams {
                                 .sum::<f64>()
                     })
                     .collect();
-                let pos: Vec<bool> = yy.iter().map(|&t| t > 0.0).collect();
-                (wv, Platt::fit(&dec, &pos))
+                let platt = data.platt(c, &dec);
+                (wv, platt)
             })
             .collect();
         let mut coef = Array2::zeros((m, d));
@@ -526,48 +595,65 @@ impl LinearSvmParams {
             platt.push(p);
         }
         Ok(LinearSvm {
-            scaler,
+            scaler: data.scaler,
             coef,
             intercept,
             platt,
-            n_classes: k,
+            n_classes: data.k,
         })
     }
 }
 
-impl Classifier for LinearSvm {
-    fn n_classes(&self) -> usize {
-        self.n_classes
+impl OneVsRest for LinearSvm {
+    const FILE_KIND: &'static str = "linsvm";
+
+    fn calibration(&self) -> (&Standardizer, &[Platt], usize) {
+        (&self.scaler, &self.platt, self.n_classes)
     }
 
-    fn predict_proba(&self, ds: &Dataset) -> Array2<f64> {
-        let d = self.coef.ncols();
-        let m = self.coef.nrows();
-        predict_rows(ds, self.n_classes, |row, out| {
-            let mut z = vec![0.0; d];
-            self.scaler.row_into(row, &mut z);
-            let mut dec = vec![0.0; m];
-            self.decision(&z, &mut dec);
-            platt_probabilities(&dec, &self.platt, out);
-        })
+    fn shape(&self) -> (usize, usize, usize) {
+        (self.coef.nrows(), self.intercept.len(), self.coef.ncols())
     }
 
-    fn save_json(&self, w: &mut dyn std::io::Write) -> Result<(), ModelError> {
-        self.save(w)
+    /// `f_c(z) = w_c · z + b_c`.
+    fn decision(&self, z: &[f64], out: &mut [f64]) {
+        for c in 0..self.coef.nrows() {
+            out[c] = self.intercept[c]
+                + self
+                    .coef
+                    .row(c)
+                    .iter()
+                    .zip(z)
+                    .map(|(a, b)| a * b)
+                    .sum::<f64>();
+        }
     }
 }
 
-impl Persist for LinearSvm {
-    const KIND: &'static str = "linsvm";
-}
-
-impl Learner for LinearSvmParams {
-    fn fit_boxed(&self, ds: &Dataset) -> Result<Box<dyn Classifier>, ModelError> {
-        Ok(Box::new(self.fit(ds)?))
+impl LearnerParams for LinearSvmParams {
+    fn about(&self) -> About {
+        About::new(
+            "linsvm",
+            &["linear_svm", "linearsvm"],
+            "linear SVM (primal L-BFGS or dual coordinate descent) with Platt probabilities",
+        )
     }
-
-    fn name(&self) -> String {
-        "linsvm".into()
+    fn visit_keys(&mut self, v: &mut dyn KeyVisitor) -> Result<(), ModelError> {
+        v.key(&["c", "C"], &mut self.c)?;
+        v.key(&["max_iter"], &mut self.max_iter)?;
+        v.key(&["tol"], &mut self.tol)?;
+        v.key(&["solver"], &mut self.solver)?;
+        v.key(&["class_weight"], &mut self.class_weight)?;
+        v.seed(&mut self.seed, 0)
+    }
+    fn check(&self) -> Result<(), ModelError> {
+        if self.max_iter == 0 {
+            return Err(ModelError::invalid("max_iter", "0", ">= 1"));
+        }
+        check_c(self.c, self.tol)
+    }
+    fn fit_model(&self, ds: &Dataset, _: Option<&Dataset>) -> Result<FittedModel, ModelError> {
+        self.fit(ds).map(FittedModel::LinearSvm)
     }
 }
 
@@ -589,7 +675,7 @@ pub struct RbfSvmParams {
     /// Class weights (multiply C per row; default none).
     pub class_weight: ClassWeight,
     /// Unused by SMO (deterministic); kept for a uniform interface.
-    pub seed: u64,
+    pub seed: Option<u64>,
 }
 
 impl Default for RbfSvmParams {
@@ -602,7 +688,7 @@ impl Default for RbfSvmParams {
             max_rows: 20_000,
             cache_mb: 200,
             class_weight: ClassWeight::None,
-            seed: 0,
+            seed: None,
         }
     }
 }
@@ -834,32 +920,11 @@ impl RbfSvmParams {
     setter!(/// Sets the class weights.
         class_weight: ClassWeight);
 
-    /// Checks every parameter.
-    pub fn check(&self) -> Result<(), ModelError> {
-        if let Some(g) = self.gamma {
-            if !(g > 0.0 && g.is_finite()) {
-                return Err(ModelError::InvalidParam {
-                    name: "gamma",
-                    value: g.to_string(),
-                    expected: "scale or a number > 0",
-                });
-            }
-        }
-        if self.max_iter == 0 {
-            return Err(ModelError::InvalidParam {
-                name: "max_iter",
-                value: "0".into(),
-                expected: ">= 1",
-            });
-        }
-        check_c(self.c, self.tol)
-    }
-
     /// Fits on every row of `ds`; refuses more than `max_rows` rows.
     pub fn fit(&self, ds: &Dataset) -> Result<RbfSvm, ModelError> {
         self.check()?;
         check_fit_data(ds, false)?;
-        let (n, k, d) = (ds.nrows(), ds.n_classes, ds.ncols());
+        let (n, d) = (ds.nrows(), ds.ncols());
         if n > self.max_rows {
             return Err(ModelError::Data(format!(
                 "the RBF-kernel SVM costs O(n²) kernel evaluations and {n} rows exceed max_rows = {}: \
@@ -867,23 +932,16 @@ impl RbfSvmParams {
                 self.max_rows
             )));
         }
-        if k < 2 {
-            return Err(ModelError::Data("an SVM needs at least 2 classes".into()));
-        }
-        let w = effective_weights(ds, &self.class_weight)?;
-        let cw: Vec<f64> = w.iter().map(|v| v * self.c).collect();
-        let scaler = Standardizer::fit(&ds.x);
-        let z = scaler.apply(&ds.x);
+        let data = SvmData::new(ds, &self.class_weight, self.c)?;
+        let (z, m) = (&data.z, data.m);
         let gamma = self.gamma.unwrap_or(1.0 / d.max(1) as f64);
-        let y = ds.y.to_vec();
-        let m = if k == 2 { 1 } else { k };
-        let mut cache = KernelCache::new(&z, gamma, self.cache_mb);
+        let mut cache = KernelCache::new(z, gamma, self.cache_mb);
         let mut alphas = Vec::with_capacity(m);
         let mut rhos = Vec::with_capacity(m);
         let mut targets = Vec::with_capacity(m);
         for c in 0..m {
-            let yy = ovr_targets(&y, k, c);
-            let (a, rho) = smo(&mut cache, &yy, &cw, self.tol, self.max_iter);
+            let yy = data.targets(c);
+            let (a, rho) = smo(&mut cache, &yy, &data.cw, self.tol, self.max_iter);
             alphas.push(a);
             rhos.push(rho);
             targets.push(yy);
@@ -900,36 +958,49 @@ impl RbfSvmParams {
             }
         }
         let mut model = RbfSvm {
-            scaler,
+            scaler: data.scaler.clone(),
             gamma,
             support,
             dual_coef,
             intercept: rhos.iter().map(|r| -r).collect(),
             platt: vec![Platt { a: -1.0, b: 0.0 }; m],
-            n_classes: k,
+            n_classes: data.k,
         };
         // Platt on the training decision values.
         let dec: Vec<Vec<f64>> = (0..n)
             .into_par_iter()
             .map(|i| {
                 let mut out = vec![0.0; m];
-                model.decision_z(z.row(i), &mut out);
+                model.decision(&z.row(i).to_vec(), &mut out);
                 out
             })
             .collect();
         for c in 0..m {
             let dc: Vec<f64> = dec.iter().map(|v| v[c]).collect();
-            let pos: Vec<bool> = targets[c].iter().map(|&t| t > 0.0).collect();
-            model.platt[c] = Platt::fit(&dc, &pos);
+            model.platt[c] = data.platt(c, &dc);
         }
         Ok(model)
     }
 }
 
-impl RbfSvm {
-    fn decision_z(&self, z: ArrayView1<f64>, out: &mut [f64]) {
+impl OneVsRest for RbfSvm {
+    const FILE_KIND: &'static str = "svm";
+
+    fn calibration(&self) -> (&Standardizer, &[Platt], usize) {
+        (&self.scaler, &self.platt, self.n_classes)
+    }
+
+    fn shape(&self) -> (usize, usize, usize) {
+        (
+            self.dual_coef.nrows(),
+            self.intercept.len(),
+            self.support.ncols(),
+        )
+    }
+
+    /// `f_c(z) = Σ_s α_s y_s K(x_s, z) + b_c` over the support vectors.
+    fn decision(&self, zc: &[f64], out: &mut [f64]) {
         let d = self.support.ncols();
-        let zc: Vec<f64> = z.to_vec();
         let sqz: f64 = zc.iter().map(|v| v * v).sum();
         out.iter_mut()
             .zip(&self.intercept)
@@ -939,7 +1010,7 @@ impl RbfSvm {
             let row = &sv[s * d..(s + 1) * d];
             let mut dot = 0.0;
             let mut sq = 0.0;
-            for (a, b) in row.iter().zip(&zc) {
+            for (a, b) in row.iter().zip(zc) {
                 dot += a * b;
                 sq += a * a;
             }
@@ -949,47 +1020,57 @@ impl RbfSvm {
             }
         }
     }
-}
 
-impl Classifier for RbfSvm {
-    fn n_classes(&self) -> usize {
-        self.n_classes
-    }
-
-    fn predict_proba(&self, ds: &Dataset) -> Array2<f64> {
-        let d = self.support.ncols();
-        let m = self.dual_coef.nrows();
-        predict_rows(ds, self.n_classes, |row, out| {
-            let mut z = vec![0.0; d];
-            self.scaler.row_into(row, &mut z);
-            let mut dec = vec![0.0; m];
-            self.decision_z(ArrayView1::from(&z), &mut dec);
-            platt_probabilities(&dec, &self.platt, out);
-        })
-    }
-
-    fn save_json(&self, w: &mut dyn std::io::Write) -> Result<(), ModelError> {
-        self.save(w)
+    fn check_more(&mut self) -> Result<(), ModelError> {
+        if self.dual_coef.ncols() != self.support.nrows() {
+            return Err(corrupt(
+                Self::FILE_KIND,
+                "dual coefficients do not match the support vectors",
+            ));
+        }
+        self.support = self.support.as_standard_layout().into_owned();
+        Ok(())
     }
 }
 
-impl Persist for RbfSvm {
-    const KIND: &'static str = "svm";
-}
-
-impl Learner for RbfSvmParams {
-    fn fit_boxed(&self, ds: &Dataset) -> Result<Box<dyn Classifier>, ModelError> {
-        Ok(Box::new(self.fit(ds)?))
+impl LearnerParams for RbfSvmParams {
+    fn about(&self) -> About {
+        About::new(
+            "svm",
+            &[],
+            "RBF-kernel SVM (SMO) with Platt probabilities, moderate n",
+        )
     }
-
-    fn name(&self) -> String {
-        "svm".into()
+    fn visit_keys(&mut self, v: &mut dyn KeyVisitor) -> Result<(), ModelError> {
+        v.key(&["c", "C"], &mut self.c)?;
+        v.key(&["gamma"], &mut Optional::new(&mut self.gamma, "scale"))?;
+        v.key(&["tol"], &mut self.tol)?;
+        v.key(&["max_iter"], &mut self.max_iter)?;
+        v.key(&["max_rows"], &mut self.max_rows)?;
+        v.key(&["cache_mb"], &mut self.cache_mb)?;
+        v.key(&["class_weight"], &mut self.class_weight)?;
+        v.seed(&mut self.seed, 0)
+    }
+    fn check(&self) -> Result<(), ModelError> {
+        if let Some(g) = self.gamma {
+            if !(g > 0.0 && g.is_finite()) {
+                return Err(ModelError::invalid("gamma", g, "scale or a number > 0"));
+            }
+        }
+        if self.max_iter == 0 {
+            return Err(ModelError::invalid("max_iter", "0", ">= 1"));
+        }
+        check_c(self.c, self.tol)
+    }
+    fn fit_model(&self, ds: &Dataset, _: Option<&Dataset>) -> Result<FittedModel, ModelError> {
+        self.fit(ds).map(FittedModel::RbfSvm)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Classifier;
     use rand::Rng;
 
     fn blobs(n: usize, k: usize, nonlinear: bool) -> Dataset {
@@ -1042,7 +1123,7 @@ mod tests {
                 "primal {a} vs dual {b}"
             );
         }
-        assert_eq!(p.predict(&ds), d.predict(&ds));
+        assert_eq!(p.predict(&ds).unwrap(), d.predict(&ds).unwrap());
     }
 
     #[test]
@@ -1050,9 +1131,9 @@ mod tests {
         for k in [2, 3] {
             let ds = blobs(500, k, false);
             let m = LinearSvm::params().fit(&ds).unwrap();
-            let acc = crate::metrics::accuracy(&ds.y.to_vec(), &m.predict(&ds).to_vec());
+            let acc = crate::metrics::accuracy(&ds.y.to_vec(), &m.predict(&ds).unwrap().to_vec());
             assert!(acc > 0.9, "k={k}: {acc}");
-            let p = m.predict_proba(&ds);
+            let p = m.predict_proba(&ds).unwrap();
             assert!(p.rows().into_iter().all(|r| (r.sum() - 1.0).abs() < 1e-9));
         }
     }
@@ -1061,10 +1142,10 @@ mod tests {
     fn rbf_svm_learns_a_circle_and_guards_size() {
         let ds = blobs(400, 2, true);
         let m = RbfSvm::params().c(10.0).fit(&ds).unwrap();
-        let acc = crate::metrics::accuracy(&ds.y.to_vec(), &m.predict(&ds).to_vec());
+        let acc = crate::metrics::accuracy(&ds.y.to_vec(), &m.predict(&ds).unwrap().to_vec());
         assert!(acc > 0.95, "{acc}");
         let lin = LinearSvm::params().fit(&ds).unwrap();
-        let lacc = crate::metrics::accuracy(&ds.y.to_vec(), &lin.predict(&ds).to_vec());
+        let lacc = crate::metrics::accuracy(&ds.y.to_vec(), &lin.predict(&ds).unwrap().to_vec());
         assert!(acc > lacc + 0.1);
         let e = RbfSvm::params()
             .max_rows(100)

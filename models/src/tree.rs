@@ -23,9 +23,12 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::binning::{BinMapper, BinnedMatrix};
-use crate::class_weight::{check_fit_data, effective_weights, ClassWeight};
-use crate::persist::Persist;
-use crate::{Classifier, Dataset, Learner, ModelError};
+use crate::class_weight::{checked_weights, ClassWeight};
+use crate::fitted::{corrupt, Fitted, FittedModel, Signature};
+use crate::params::setter;
+use crate::params::{bad_value, KeyVisitor, Optional, ParamValue};
+use crate::spec::{About, LearnerParams};
+use crate::{Dataset, ModelError};
 
 /// Impurity measure of a node's class distribution.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,6 +64,24 @@ impl Criterion {
     }
 }
 
+impl ParamValue for Criterion {
+    fn set(&mut self, key: &str, text: &str) -> Result<(), ModelError> {
+        *self = match text {
+            "gini" => Criterion::Gini,
+            "entropy" => Criterion::Entropy,
+            _ => return Err(bad_value(key, text, "gini or entropy")),
+        };
+        Ok(())
+    }
+    fn show(&self) -> String {
+        match self {
+            Criterion::Gini => "gini",
+            Criterion::Entropy => "entropy",
+        }
+        .into()
+    }
+}
+
 /// How many features a node considers.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub enum MaxFeatures {
@@ -80,10 +101,12 @@ pub enum MaxFeatures {
 impl MaxFeatures {
     /// Parses `all`, `sqrt`, `log2`, a fraction in (0, 1) such as `0.3`, or a count such as `5`.
     pub fn parse(s: &str) -> Result<Self, ModelError> {
-        let bad = || ModelError::InvalidParam {
-            name: "max_features",
-            value: s.to_string(),
-            expected: "all, sqrt, log2, a fraction in (0, 1] or a positive count",
+        let bad = || {
+            ModelError::invalid(
+                "max_features",
+                s,
+                "all, sqrt, log2, a fraction in (0, 1] or a positive count",
+            )
         };
         match s {
             "all" | "none" => Ok(MaxFeatures::All),
@@ -114,6 +137,22 @@ impl MaxFeatures {
             MaxFeatures::Count(c) => c,
         };
         k.clamp(1, d.max(1))
+    }
+}
+
+impl ParamValue for MaxFeatures {
+    fn set(&mut self, _key: &str, text: &str) -> Result<(), ModelError> {
+        *self = MaxFeatures::parse(text)?;
+        Ok(())
+    }
+    fn show(&self) -> String {
+        match *self {
+            MaxFeatures::All => "all".into(),
+            MaxFeatures::Sqrt => "sqrt".into(),
+            MaxFeatures::Log2 => "log2".into(),
+            MaxFeatures::Fraction(f) => f.show(),
+            MaxFeatures::Count(c) => c.to_string(),
+        }
     }
 }
 
@@ -172,6 +211,41 @@ impl Tree {
     /// Number of leaves.
     pub fn n_leaves(&self) -> usize {
         self.values.len() / self.n_outputs.max(1)
+    }
+
+    /// Checks a tree read from a file: every split reads a feature below `n_features` and points
+    /// forward to existing nodes (so no walk can loop or leave the tree), every leaf to an existing
+    /// block of `n_outputs` values.
+    pub fn check(&self, n_features: usize, n_outputs: usize) -> Result<(), String> {
+        let blocks = self.values.len() / n_outputs.max(1);
+        if self.nodes.is_empty()
+            || n_outputs == 0
+            || self.n_outputs != n_outputs
+            || self.values.len() % n_outputs != 0
+        {
+            return Err(format!(
+                "a tree has {} nodes and {} values in blocks of {}, expected blocks of {n_outputs}",
+                self.nodes.len(),
+                self.values.len(),
+                self.n_outputs
+            ));
+        }
+        let len = self.nodes.len();
+        for (i, n) in self.nodes.iter().enumerate() {
+            let (l, r) = (n.left as usize, n.right as usize);
+            let ok = if n.feature == LEAF {
+                l < blocks
+            } else {
+                (n.feature as usize) < n_features && l > i && r > i && l < len && r < len
+            };
+            if !ok {
+                return Err(format!(
+                    "tree node {i} points outside the tree or to feature {} of {n_features}",
+                    n.feature
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Depth (a single leaf has depth 0).
@@ -405,7 +479,7 @@ pub(crate) fn grow_tree(
 }
 
 /// Parameters of a [`DecisionTree`]; build with [`DecisionTree::params`], checked by [`Self::check`]
-/// and again by `fit`.
+/// and again by `fit`. A random forest grows its trees with these too.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DecisionTreeParams {
     /// Impurity measure (default Gini).
@@ -424,8 +498,8 @@ pub struct DecisionTreeParams {
     pub max_bins: usize,
     /// Class weights (default none).
     pub class_weight: ClassWeight,
-    /// Seed of the feature sampling (only matters with `max_features` below all).
-    pub seed: u64,
+    /// Seed of the feature sampling (only matters with `max_features` below all; `None` = 0).
+    pub seed: Option<u64>,
 }
 
 impl Default for DecisionTreeParams {
@@ -439,69 +513,30 @@ impl Default for DecisionTreeParams {
             max_features: MaxFeatures::All,
             max_bins: 255,
             class_weight: ClassWeight::None,
-            seed: 0,
+            seed: None,
         }
     }
 }
 
 impl DecisionTreeParams {
-    /// Sets the criterion.
-    pub fn criterion(mut self, c: Criterion) -> Self {
-        self.criterion = c;
-        self
-    }
-    /// Sets the maximum depth.
-    pub fn max_depth(mut self, d: Option<usize>) -> Self {
-        self.max_depth = d;
-        self
-    }
-    /// Sets the minimum rows to split a node.
-    pub fn min_samples_split(mut self, n: usize) -> Self {
-        self.min_samples_split = n;
-        self
-    }
-    /// Sets the minimum rows per leaf.
-    pub fn min_samples_leaf(mut self, n: usize) -> Self {
-        self.min_samples_leaf = n;
-        self
-    }
-    /// Sets the minimum impurity decrease.
-    pub fn min_impurity_decrease(mut self, v: f64) -> Self {
-        self.min_impurity_decrease = v;
-        self
-    }
-    /// Sets the features per node.
-    pub fn max_features(mut self, m: MaxFeatures) -> Self {
-        self.max_features = m;
-        self
-    }
-    /// Sets the bins per feature.
-    pub fn max_bins(mut self, b: usize) -> Self {
-        self.max_bins = b;
-        self
-    }
-    /// Sets the class weights.
-    pub fn class_weight(mut self, cw: ClassWeight) -> Self {
-        self.class_weight = cw;
-        self
-    }
-    /// Sets the seed.
-    pub fn seed(mut self, s: u64) -> Self {
-        self.seed = s;
-        self
-    }
-
-    /// Checks every parameter.
-    pub fn check(&self) -> Result<(), ModelError> {
-        check_tree_limits(
-            self.max_depth,
-            self.min_samples_split,
-            self.min_samples_leaf,
-            self.min_impurity_decrease,
-            self.max_features,
-            self.max_bins,
-        )
-    }
+    setter!(/// Sets the criterion.
+        criterion: Criterion);
+    setter!(/// Sets the maximum depth.
+        max_depth: Option<usize>);
+    setter!(/// Sets the minimum rows to split a node.
+        min_samples_split: usize);
+    setter!(/// Sets the minimum rows per leaf.
+        min_samples_leaf: usize);
+    setter!(/// Sets the minimum impurity decrease.
+        min_impurity_decrease: f64);
+    setter!(/// Sets the features per node.
+        max_features: MaxFeatures);
+    setter!(/// Sets the bins per feature.
+        max_bins: usize);
+    setter!(/// Sets the class weights.
+        class_weight: ClassWeight);
+    setter!(/// Sets the seed.
+        seed: Some(u64));
 
     pub(crate) fn grow_config(&self, d: usize) -> GrowConfig {
         GrowConfig {
@@ -514,34 +549,113 @@ impl DecisionTreeParams {
         }
     }
 
+    /// The keys of how a tree grows (`criterion` … `max_features`), shared with the forest's listing.
+    pub(crate) fn visit_growth(&mut self, v: &mut dyn KeyVisitor) -> Result<(), ModelError> {
+        v.key(&["criterion"], &mut self.criterion)?;
+        v.key(
+            &["max_depth"],
+            &mut Optional::new(&mut self.max_depth, "none"),
+        )?;
+        v.key(&["min_samples_split"], &mut self.min_samples_split)?;
+        v.key(&["min_samples_leaf"], &mut self.min_samples_leaf)?;
+        v.key(&["min_impurity_decrease"], &mut self.min_impurity_decrease)?;
+        v.key(&["max_features"], &mut self.max_features)
+    }
+
+    /// The keys after them (`max_bins`, `class_weight`, `seed`).
+    pub(crate) fn visit_data(&mut self, v: &mut dyn KeyVisitor) -> Result<(), ModelError> {
+        v.key(&["max_bins"], &mut self.max_bins)?;
+        v.key(&["class_weight"], &mut self.class_weight)?;
+        v.seed(&mut self.seed, 0)
+    }
+
     /// Fits a tree on every row of `ds`.
     pub fn fit(&self, ds: &Dataset) -> Result<DecisionTree, ModelError> {
         self.check()?;
-        check_fit_data(ds, true)?;
-        let w = effective_weights(ds, &self.class_weight)?;
-        let mapper = BinMapper::fit(ds.x.view(), self.max_bins);
-        let bins = mapper.transform(ds.x.view());
-        let y =
-            ds.y.as_slice()
-                .map(|s| s.to_vec())
-                .unwrap_or_else(|| ds.y.to_vec());
-        let ts = TrainSet {
-            bins: &bins,
-            mapper: &mapper,
-            y: &y,
-            n_classes: ds.n_classes,
-        };
-        let rows: Vec<u32> = (0..ds.nrows() as u32)
-            .filter(|&i| w[i as usize] > 0.0)
-            .collect();
-        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
-        let (tree, imp) = grow_tree(&ts, &w, rows, &self.grow_config(ds.ncols()), &mut rng);
+        let data = BinnedData::new(ds, &self.class_weight, self.max_bins)?;
+        let rows = data.weighted_rows(&data.w);
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed.unwrap_or(0));
+        let (tree, imp) = grow_tree(
+            &data.train_set(ds.n_classes),
+            &data.w,
+            rows,
+            &self.grow_config(ds.ncols()),
+            &mut rng,
+        );
         Ok(DecisionTree {
             tree,
             n_classes: ds.n_classes,
             n_features: ds.ncols(),
             importances: normalise(imp),
         })
+    }
+}
+
+impl LearnerParams for DecisionTreeParams {
+    fn about(&self) -> About {
+        About::new("dt", &["tree"], "CART decision tree")
+    }
+    fn visit_keys(&mut self, v: &mut dyn KeyVisitor) -> Result<(), ModelError> {
+        self.visit_growth(v)?;
+        self.visit_data(v)
+    }
+    fn check(&self) -> Result<(), ModelError> {
+        check_tree_limits(
+            self.max_depth,
+            self.min_samples_split,
+            self.min_samples_leaf,
+            self.min_impurity_decrease,
+            self.max_features,
+            self.max_bins,
+        )
+    }
+    fn fit_model(&self, ds: &Dataset, _: Option<&Dataset>) -> Result<FittedModel, ModelError> {
+        self.fit(ds).map(FittedModel::Tree)
+    }
+}
+
+/// What the tree learners train on: effective row weights (sample × class weight), labels and the
+/// binned feature matrix, checked once.
+pub(crate) struct BinnedData {
+    /// Effective weight of every row.
+    pub w: Vec<f64>,
+    /// Labels.
+    pub y: Vec<usize>,
+    /// Cut points per feature.
+    pub mapper: BinMapper,
+    /// The binned matrix.
+    pub bins: BinnedMatrix,
+}
+
+impl BinnedData {
+    /// Checks `ds` (NaN allowed: it goes right), weighs and bins it.
+    pub fn new(ds: &Dataset, cw: &ClassWeight, max_bins: usize) -> Result<Self, ModelError> {
+        let w = checked_weights(ds, cw, true)?;
+        let mapper = BinMapper::fit(ds.x.view(), max_bins);
+        let bins = mapper.transform(ds.x.view());
+        Ok(BinnedData {
+            w,
+            y: ds.y.to_vec(),
+            mapper,
+            bins,
+        })
+    }
+
+    /// The view a tree grows on.
+    pub fn train_set(&self, n_classes: usize) -> TrainSet<'_> {
+        TrainSet {
+            bins: &self.bins,
+            mapper: &self.mapper,
+            y: &self.y,
+            n_classes,
+        }
+    }
+
+    /// The rows with a positive weight in `w`, ascending.
+    pub fn weighted_rows(&self, w: &[f64]) -> Vec<u32> {
+        (0..w.len() as u32)
+            .filter(|&i| w[i as usize] > 0.0)
+            .collect()
     }
 }
 
@@ -554,48 +668,40 @@ pub(crate) fn check_tree_limits(
     max_bins: usize,
 ) -> Result<(), ModelError> {
     if max_depth == Some(0) {
-        return Err(ModelError::InvalidParam {
-            name: "max_depth",
-            value: "0".into(),
-            expected: ">= 1, or none",
-        });
+        return Err(ModelError::invalid("max_depth", "0", ">= 1, or none"));
     }
     if min_samples_split < 2 {
-        return Err(ModelError::InvalidParam {
-            name: "min_samples_split",
-            value: min_samples_split.to_string(),
-            expected: ">= 2",
-        });
+        return Err(ModelError::invalid(
+            "min_samples_split",
+            min_samples_split,
+            ">= 2",
+        ));
     }
     if min_samples_leaf < 1 {
-        return Err(ModelError::InvalidParam {
-            name: "min_samples_leaf",
-            value: min_samples_leaf.to_string(),
-            expected: ">= 1",
-        });
+        return Err(ModelError::invalid(
+            "min_samples_leaf",
+            min_samples_leaf,
+            ">= 1",
+        ));
     }
     if !(min_impurity_decrease >= 0.0 && min_impurity_decrease.is_finite()) {
-        return Err(ModelError::InvalidParam {
-            name: "min_impurity_decrease",
-            value: min_impurity_decrease.to_string(),
-            expected: "a finite number >= 0",
-        });
+        return Err(ModelError::invalid(
+            "min_impurity_decrease",
+            min_impurity_decrease,
+            "a finite number >= 0",
+        ));
     }
     if let MaxFeatures::Fraction(f) = max_features {
         if !(f > 0.0 && f <= 1.0) {
-            return Err(ModelError::InvalidParam {
-                name: "max_features",
-                value: f.to_string(),
-                expected: "a fraction in (0, 1]",
-            });
+            return Err(ModelError::invalid(
+                "max_features",
+                f,
+                "a fraction in (0, 1]",
+            ));
         }
     }
     if !(2..=256).contains(&max_bins) {
-        return Err(ModelError::InvalidParam {
-            name: "max_bins",
-            value: max_bins.to_string(),
-            expected: "2..=256",
-        });
+        return Err(ModelError::invalid("max_bins", max_bins, "2..=256"));
     }
     Ok(())
 }
@@ -654,43 +760,34 @@ where
     out
 }
 
-impl Classifier for DecisionTree {
-    fn n_classes(&self) -> usize {
-        self.n_classes
+impl Fitted for DecisionTree {
+    const KIND: &'static str = "dt";
+
+    fn signature(&self) -> Signature {
+        Signature::features(self.n_classes, self.n_features)
     }
 
-    fn predict_proba(&self, ds: &Dataset) -> Array2<f64> {
-        predict_rows(ds, self.n_classes, |row, out| {
+    fn proba(&self, ds: &Dataset) -> Result<Array2<f64>, ModelError> {
+        Ok(predict_rows(ds, self.n_classes, |row, out| {
             out.copy_from_slice(self.tree.value(row))
-        })
+        }))
     }
 
-    fn save_json(&self, w: &mut dyn std::io::Write) -> Result<(), ModelError> {
-        self.save(w)
-    }
-
-    fn feature_importances(&self) -> Option<Vec<f64>> {
+    fn importances(&self) -> Option<Vec<f64>> {
         Some(self.importances.clone())
     }
-}
 
-impl Persist for DecisionTree {
-    const KIND: &'static str = "dt";
-}
-
-impl Learner for DecisionTreeParams {
-    fn fit_boxed(&self, ds: &Dataset) -> Result<Box<dyn Classifier>, ModelError> {
-        Ok(Box::new(self.fit(ds)?))
-    }
-
-    fn name(&self) -> String {
-        "dt".into()
+    fn check_loaded(&mut self) -> Result<(), ModelError> {
+        self.tree
+            .check(self.n_features, self.n_classes)
+            .map_err(|e| corrupt(Self::KIND, e))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Classifier;
     use ndarray::array;
 
     #[test]
@@ -705,11 +802,11 @@ mod tests {
         ];
         let ds = Dataset::new(x, array![0, 0, 0, 1, 1, 1], 2).unwrap();
         let m = DecisionTree::params().fit(&ds).unwrap();
-        assert_eq!(m.predict(&ds), ds.y);
+        assert_eq!(m.predict(&ds).unwrap(), ds.y);
         assert_eq!(m.tree.n_leaves(), 2);
         // Threshold is CART's midpoint on the first feature that separates (feature 0: 6.5).
         assert_eq!(m.tree.nodes[0].threshold, 6.5);
-        let p = m.predict_proba(&ds);
+        let p = m.predict_proba(&ds).unwrap();
         assert!(p.rows().into_iter().all(|r| (r.sum() - 1.0).abs() < 1e-12));
     }
 
@@ -719,12 +816,18 @@ mod tests {
         let mut ds = Dataset::new(x, array![0, 1, 1], 2).unwrap();
         ds.weights = Some(array![2.0, 1.0, 1.0]);
         let m = DecisionTree::params().fit(&ds).unwrap();
-        assert_eq!(m.predict_proba(&ds).row(0).to_vec(), vec![0.5, 0.5]);
+        assert_eq!(
+            m.predict_proba(&ds).unwrap().row(0).to_vec(),
+            vec![0.5, 0.5]
+        );
         let m = DecisionTree::params()
             .class_weight(ClassWeight::Explicit(vec![1.0, 3.0]))
             .fit(&ds)
             .unwrap();
-        assert_eq!(m.predict_proba(&ds).row(0).to_vec(), vec![0.25, 0.75]);
+        assert_eq!(
+            m.predict_proba(&ds).unwrap().row(0).to_vec(),
+            vec![0.25, 0.75]
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use cartseq_data::{token_sequences, Dictionary, EventLog, TokenWindow};
 use cartseq_mining::rules::pattern::then_rules;
 use cartseq_mining::{CollectSink, Miner, PrefixSpan};
+use cartseq_models::Classifier;
 
 use super::{DataSummary, ModelResult, PatternLine};
 use crate::behaviour::SeqTokens;
@@ -142,7 +143,7 @@ impl ModelResult {
     /// The report's view of a fitted and scored model (`feature_names`: the columns it was fitted on).
     pub fn of(run: &ModelRun, feature_names: &[String]) -> ModelResult {
         let m = run.metrics.as_ref();
-        let model = run.model.as_deref();
+        let model = run.model.as_ref();
         ModelResult {
             name: run.name.clone(),
             metrics: m.map_or([f64::NAN; 5], |r| {

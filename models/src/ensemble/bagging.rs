@@ -14,6 +14,9 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
+use super::MembersBody;
+use crate::fitted::{corrupt, Fitted, FittedModel, Input, Signature};
+use crate::params::{check_fraction, setter};
 use crate::{Classifier, Dataset, Learner, ModelError};
 
 /// Parameters of a bagging ensemble.
@@ -39,40 +42,21 @@ impl Bagging {
         }
     }
 
-    /// Sets the number of estimators.
-    pub fn n_estimators(mut self, n: usize) -> Self {
-        self.n_estimators = n;
-        self
-    }
+    setter!(/// Sets the number of estimators.
+        n_estimators: usize);
 
-    /// Sets the sample fraction.
-    pub fn max_samples(mut self, f: f64) -> Self {
-        self.max_samples = f;
-        self
-    }
+    setter!(/// Sets the sample fraction.
+        max_samples: f64);
 
-    /// Sets the seed.
-    pub fn seed(mut self, s: u64) -> Self {
-        self.seed = s;
-        self
-    }
+    setter!(/// Sets the seed.
+        seed: u64);
 
     /// Checks the parameters.
     pub fn check(&self) -> Result<(), ModelError> {
         if self.n_estimators == 0 {
-            return Err(ModelError::InvalidParam {
-                name: "n_estimators",
-                value: "0".into(),
-                expected: "at least 1",
-            });
+            return Err(ModelError::invalid("n_estimators", "0", "at least 1"));
         }
-        if !(self.max_samples > 0.0 && self.max_samples <= 1.0) {
-            return Err(ModelError::InvalidParam {
-                name: "max_samples",
-                value: self.max_samples.to_string(),
-                expected: "a fraction in (0, 1]",
-            });
-        }
+        check_fraction("max_samples", self.max_samples)?;
         Ok(())
     }
 
@@ -90,24 +74,31 @@ impl Bagging {
 
 /// A fitted bagging ensemble.
 pub struct BaggingModel {
-    members: Vec<Box<dyn Classifier>>,
+    members: Vec<FittedModel>,
     n_classes: usize,
 }
 
-impl Learner for Bagging {
-    fn fit_boxed(&self, ds: &Dataset) -> Result<Box<dyn Classifier>, ModelError> {
+impl Bagging {
+    /// Fits the base learner on every bootstrap sample (in parallel; each sample fixed by the seed).
+    pub fn fit(&self, ds: &Dataset) -> Result<BaggingModel, ModelError> {
         self.check()?;
         if ds.nrows() == 0 {
             return Err(ModelError::Data("bagging needs at least one row".into()));
         }
         let members = (0..self.n_estimators)
             .into_par_iter()
-            .map(|e| self.base.fit_boxed(&ds.select(&self.sample(e, ds.nrows()))))
+            .map(|e| self.base.fit_model(&ds.select(&self.sample(e, ds.nrows()))))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Box::new(BaggingModel {
+        Ok(BaggingModel {
             members,
             n_classes: ds.n_classes,
-        }))
+        })
+    }
+}
+
+impl Learner for Bagging {
+    fn fit_model(&self, ds: &Dataset) -> Result<FittedModel, ModelError> {
+        Ok(FittedModel::Bag(self.fit(ds)?))
     }
 
     fn name(&self) -> String {
@@ -115,37 +106,50 @@ impl Learner for Bagging {
     }
 }
 
-impl BaggingModel {
-    /// Reads the body of a `bag` model file (see [`Classifier::save_json`]).
-    pub fn from_body(body: serde_json::Value) -> Result<Self, ModelError> {
-        let mut b = super::persist::EnsembleBody::new("bag", body)?;
-        let n_classes: usize = b.fields()?;
-        let members = b.members("members")?;
-        if members.is_empty() || members.iter().any(|m| m.n_classes() != n_classes) {
-            return Err(ModelError::BadFile(
-                "corrupt `bag` model: no members, or members with other classes".into(),
-            ));
+/// The body of a `bag` model file: `{"fields": n_classes, "members": [<model file>, …]}`.
+impl serde::Serialize for BaggingModel {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        MembersBody {
+            fields: self.n_classes,
+            members: self.members.iter().collect(),
         }
-        Ok(BaggingModel { members, n_classes })
+        .serialize(s)
     }
 }
 
-impl Classifier for BaggingModel {
-    fn n_classes(&self) -> usize {
-        self.n_classes
+impl<'de> serde::Deserialize<'de> for BaggingModel {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let b = MembersBody::<usize, FittedModel>::deserialize(d)?;
+        Ok(BaggingModel {
+            members: b.members,
+            n_classes: b.fields,
+        })
+    }
+}
+
+impl Fitted for BaggingModel {
+    const KIND: &'static str = "bag";
+
+    fn signature(&self) -> Signature {
+        Signature::new(self.n_classes, Input::Unchecked)
     }
 
-    fn save_json(&self, w: &mut dyn std::io::Write) -> Result<(), ModelError> {
-        let members = self.members.iter().map(|m| m.as_ref()).collect();
-        super::persist::write_ensemble(w, "bag", &self.n_classes, &[("members", members)])
-    }
-
-    fn predict_proba(&self, ds: &Dataset) -> Array2<f64> {
+    fn proba(&self, ds: &Dataset) -> Result<Array2<f64>, ModelError> {
         let mut out = Array2::<f64>::zeros((ds.nrows(), self.n_classes));
         let k = self.members.len() as f64;
         for m in &self.members {
-            out.scaled_add(1.0 / k, &m.predict_proba(ds));
+            out.scaled_add(1.0 / k, &m.predict_proba(ds)?);
         }
-        out
+        Ok(out)
+    }
+
+    fn check_loaded(&mut self) -> Result<(), ModelError> {
+        if self.members.is_empty() || self.members.iter().any(|m| m.n_classes() != self.n_classes) {
+            return Err(corrupt(
+                Self::KIND,
+                "no members, or members with other classes",
+            ));
+        }
+        Ok(())
     }
 }

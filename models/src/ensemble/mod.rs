@@ -6,7 +6,6 @@
 //! (LSTM/GRU read `Dataset::seqs`, which [`crate::Dataset::select`] keeps aligned with the rows).
 
 pub mod bagging;
-mod persist;
 pub mod stacking;
 pub mod voting;
 
@@ -14,10 +13,17 @@ pub use bagging::{Bagging, BaggingModel};
 pub use stacking::{Folds, Split, StackModel, Stacking};
 pub use voting::{VoteKind, Voting, VotingModel};
 
+/// The body of a `vote` or `bag` model file: small fields plus the members' own model files.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct MembersBody<F, M> {
+    fields: F,
+    members: Vec<M>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Classifier, Dataset, Learner, ModelError};
+    use crate::{Classifier, Dataset, FittedModel, Learner, ModelError};
     use ndarray::{Array1, Array2};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
@@ -61,12 +67,12 @@ mod tests {
     struct Lookup;
     struct LookupModel(HashMap<Vec<u64>, usize>, Vec<f64>);
     impl Learner for Lookup {
-        fn fit_boxed(&self, ds: &Dataset) -> Result<Box<dyn Classifier>, ModelError> {
+        fn fit_model(&self, ds: &Dataset) -> Result<FittedModel, ModelError> {
             let mut m = HashMap::new();
             for (i, r) in ds.x.rows().into_iter().enumerate() {
                 m.insert(r.iter().map(|v| v.to_bits()).collect(), ds.y[i]);
             }
-            Ok(Box::new(LookupModel(m, prior(ds))))
+            Ok(FittedModel::external(LookupModel(m, prior(ds))))
         }
         fn name(&self) -> String {
             "lookup".into()
@@ -76,7 +82,7 @@ mod tests {
         fn n_classes(&self) -> usize {
             self.1.len()
         }
-        fn predict_proba(&self, ds: &Dataset) -> Array2<f64> {
+        fn predict_proba(&self, ds: &Dataset) -> Result<Array2<f64>, ModelError> {
             let mut out = rows_of(self.1.clone(), ds.nrows());
             for (i, r) in ds.x.rows().into_iter().enumerate() {
                 let key: Vec<u64> = r.iter().map(|v| v.to_bits()).collect();
@@ -85,7 +91,7 @@ mod tests {
                     out[[i, c]] = 1.0;
                 }
             }
-            out
+            Ok(out)
         }
     }
 
@@ -96,7 +102,7 @@ mod tests {
         ((v * 5.0) as usize).min(4)
     }
     impl Learner for Bins {
-        fn fit_boxed(&self, ds: &Dataset) -> Result<Box<dyn Classifier>, ModelError> {
+        fn fit_model(&self, ds: &Dataset) -> Result<FittedModel, ModelError> {
             let mut c = vec![vec![1.0; ds.n_classes]; 5];
             for i in 0..ds.nrows() {
                 c[bin(ds.x[[i, 0]])][ds.y[i]] += ds.weight(i);
@@ -105,7 +111,7 @@ mod tests {
                 let t: f64 = r.iter().sum();
                 r.iter_mut().for_each(|v| *v /= t);
             }
-            Ok(Box::new(BinsModel(c)))
+            Ok(FittedModel::external(BinsModel(c)))
         }
         fn name(&self) -> String {
             "bins".into()
@@ -115,10 +121,11 @@ mod tests {
         fn n_classes(&self) -> usize {
             self.0[0].len()
         }
-        fn predict_proba(&self, ds: &Dataset) -> Array2<f64> {
-            Array2::from_shape_fn((ds.nrows(), self.n_classes()), |(i, j)| {
-                self.0[bin(ds.x[[i, 0]])][j]
-            })
+        fn predict_proba(&self, ds: &Dataset) -> Result<Array2<f64>, ModelError> {
+            Ok(Array2::from_shape_fn(
+                (ds.nrows(), self.n_classes()),
+                |(i, j)| self.0[bin(ds.x[[i, 0]])][j],
+            ))
         }
     }
 
@@ -126,7 +133,7 @@ mod tests {
     struct Logit;
     struct LogitModel(Vec<f64>, f64);
     impl Learner for Logit {
-        fn fit_boxed(&self, ds: &Dataset) -> Result<Box<dyn Classifier>, ModelError> {
+        fn fit_model(&self, ds: &Dataset) -> Result<FittedModel, ModelError> {
             let (n, d) = (ds.nrows(), ds.ncols());
             let (mut w, mut b) = (vec![0.0; d], 0.0);
             for _ in 0..2000 {
@@ -141,7 +148,7 @@ mod tests {
                 b -= 2.0 * gb / n as f64;
                 (0..d).for_each(|j| w[j] -= 2.0 * gw[j] / n as f64);
             }
-            Ok(Box::new(LogitModel(w, b)))
+            Ok(FittedModel::external(LogitModel(w, b)))
         }
         fn name(&self) -> String {
             "logit".into()
@@ -151,8 +158,8 @@ mod tests {
         fn n_classes(&self) -> usize {
             2
         }
-        fn predict_proba(&self, ds: &Dataset) -> Array2<f64> {
-            Array2::from_shape_fn((ds.nrows(), 2), |(i, j)| {
+        fn predict_proba(&self, ds: &Dataset) -> Result<Array2<f64>, ModelError> {
+            Ok(Array2::from_shape_fn((ds.nrows(), 2), |(i, j)| {
                 let z: f64 = self.1
                     + (0..self.0.len())
                         .map(|k| self.0[k] * ds.x[[i, k]])
@@ -163,7 +170,7 @@ mod tests {
                 } else {
                     1.0 - p
                 }
-            })
+            }))
         }
     }
 
@@ -182,7 +189,7 @@ mod tests {
     }
 
     fn p1(m: &dyn Classifier, ds: &Dataset) -> Vec<f64> {
-        m.predict_proba(ds).column(1).to_vec()
+        m.predict_proba(ds).unwrap().column(1).to_vec()
     }
 
     #[test]
@@ -202,11 +209,11 @@ mod tests {
             auc(&ytr, &lookup_oof)
         );
         // Negative control: the in-sample column a leaky stack would use is perfect.
-        let leaky = Lookup.fit_boxed(&train).unwrap();
-        assert_eq!(auc(&ytr, &p1(leaky.as_ref(), &train)), 1.0);
+        let leaky = Lookup.fit_model(&train).unwrap();
+        assert_eq!(auc(&ytr, &p1(&leaky, &train)), 1.0);
 
-        let honest = Bins.fit_boxed(&train).unwrap();
-        let auc_honest = auc(&yte, &p1(honest.as_ref(), &test));
+        let honest = Bins.fit_model(&train).unwrap();
+        let auc_honest = auc(&yte, &p1(&honest, &test));
         let auc_stack = auc(&yte, &p1(&model, &test));
         assert!(auc_honest > 0.6, "{auc_honest}");
         assert!(
@@ -227,11 +234,11 @@ mod tests {
     struct Seen;
     struct SeenModel(Vec<u64>, f64);
     impl Learner for Seen {
-        fn fit_boxed(&self, ds: &Dataset) -> Result<Box<dyn Classifier>, ModelError> {
+        fn fit_model(&self, ds: &Dataset) -> Result<FittedModel, ModelError> {
             let mut v: Vec<u64> = ds.x.column(0).iter().map(|v| v.to_bits()).collect();
             v.sort_unstable();
             let max = ds.x.column(0).iter().copied().fold(f64::MIN, f64::max);
-            Ok(Box::new(SeenModel(v, max)))
+            Ok(FittedModel::external(SeenModel(v, max)))
         }
         fn name(&self) -> String {
             "seen".into()
@@ -241,8 +248,8 @@ mod tests {
         fn n_classes(&self) -> usize {
             2
         }
-        fn predict_proba(&self, ds: &Dataset) -> Array2<f64> {
-            Array2::from_shape_fn((ds.nrows(), 2), |(i, j)| {
+        fn predict_proba(&self, ds: &Dataset) -> Result<Array2<f64>, ModelError> {
+            Ok(Array2::from_shape_fn((ds.nrows(), 2), |(i, j)| {
                 let seen = self.0.binary_search(&ds.x[[i, 0]].to_bits()).is_ok();
                 // Column 1 encodes "seen" (as 1) plus the largest training row id scaled into [0, 0.5).
                 let p = if seen { 1.0 } else { self.1 / 1e4 };
@@ -251,7 +258,7 @@ mod tests {
                 } else {
                     1.0 - p
                 }
-            })
+            }))
         }
     }
 
@@ -299,21 +306,29 @@ mod tests {
     fn voting_soft_and_hard() {
         let train = weak_signal(300, 5, 0.0);
         let soft = Voting::new(vec![Box::new(Bins), Box::new(Lookup)], VoteKind::Soft);
-        let m = soft.fit_boxed(&train).unwrap();
-        let a = Bins.fit_boxed(&train).unwrap().predict_proba(&train);
-        let b = Lookup.fit_boxed(&train).unwrap().predict_proba(&train);
+        let m = soft.fit_model(&train).unwrap();
+        let a = Bins
+            .fit_model(&train)
+            .unwrap()
+            .predict_proba(&train)
+            .unwrap();
+        let b = Lookup
+            .fit_model(&train)
+            .unwrap()
+            .predict_proba(&train)
+            .unwrap();
         let want = (&a + &b) / 2.0;
-        assert!((m.predict_proba(&train) - want)
+        assert!((m.predict_proba(&train).unwrap() - want)
             .iter()
             .all(|v| v.abs() < 1e-12));
         let hard = Voting::new(
             vec![Box::new(Bins), Box::new(Lookup), Box::new(Lookup)],
             VoteKind::Hard,
         );
-        let mh = hard.fit_boxed(&train).unwrap();
+        let mh = hard.fit_model(&train).unwrap();
         // Two memorisers outvote the bins on their own training rows.
-        assert_eq!(mh.predict(&train), train.y);
-        let p = mh.predict_proba(&train);
+        assert_eq!(mh.predict(&train).unwrap(), train.y);
+        let p = mh.predict_proba(&train).unwrap();
         assert!(p.rows().into_iter().all(|r| (r.sum() - 1.0).abs() < 1e-12));
         assert!(Voting::new(vec![Box::new(Bins)], VoteKind::Soft)
             .weights(vec![-1.0])
@@ -332,13 +347,20 @@ mod tests {
                 .unwrap();
             pool.install(|| {
                 let bag = Bagging::new(Box::new(Bins)).n_estimators(7).seed(11);
-                bag.fit_boxed(&train).unwrap().predict_proba(&train)
+                bag.fit_model(&train)
+                    .unwrap()
+                    .predict_proba(&train)
+                    .unwrap()
             })
         };
         let (a, b) = (run(1), run(2));
         assert_eq!(a, b);
         // Different bootstrap samples really differ from the single model.
-        let single = Bins.fit_boxed(&train).unwrap().predict_proba(&train);
+        let single = Bins
+            .fit_model(&train)
+            .unwrap()
+            .predict_proba(&train)
+            .unwrap();
         assert!(a != single);
         assert!(Bagging::new(Box::new(Bins))
             .max_samples(0.0)

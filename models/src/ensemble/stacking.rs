@@ -27,6 +27,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
+use crate::fitted::{corrupt, Fitted, FittedModel, Input, Signature};
+use crate::params::setter;
 use crate::{Classifier, Dataset, Learner, ModelError};
 
 /// How the out-of-fold predictions are made.
@@ -68,11 +70,11 @@ impl Folds {
         match *self {
             Folds::Stratified { k, seed } => {
                 if k < 2 || k > n {
-                    return Err(ModelError::InvalidParam {
-                        name: "folds",
-                        value: k.to_string(),
-                        expected: "between 2 and the number of rows",
-                    });
+                    return Err(ModelError::invalid(
+                        "folds",
+                        k,
+                        "between 2 and the number of rows",
+                    ));
                 }
                 let mut rng = ChaCha8Rng::seed_from_u64(seed);
                 let mut fold_of = vec![0usize; n];
@@ -96,11 +98,11 @@ impl Folds {
             }
             Folds::Temporal { k } => {
                 if k < 1 || k + 1 > n {
-                    return Err(ModelError::InvalidParam {
-                        name: "folds",
-                        value: k.to_string(),
-                        expected: "at least 1 and below the number of rows",
-                    });
+                    return Err(ModelError::invalid(
+                        "folds",
+                        k,
+                        "at least 1 and below the number of rows",
+                    ));
                 }
                 let bound = |b: usize| b * n / (k + 1);
                 Ok((1..=k)
@@ -137,26 +139,31 @@ impl Stacking {
         }
     }
 
-    /// Sets the fold scheme.
-    pub fn folds(mut self, f: Folds) -> Self {
-        self.folds = f;
-        self
-    }
+    setter!(/// Sets the fold scheme.
+        folds: Folds);
 
-    /// Sets passthrough of the original features.
-    pub fn passthrough(mut self, p: bool) -> Self {
-        self.passthrough = p;
-        self
-    }
+    setter!(/// Sets passthrough of the original features.
+        passthrough: bool);
 
-    /// Checks the parameters.
+    /// Checks the parameters (the fold count against the rows is checked when fitting).
     pub fn check(&self) -> Result<(), ModelError> {
         if self.bases.is_empty() {
-            return Err(ModelError::InvalidParam {
-                name: "base",
-                value: "(none)".into(),
-                expected: "at least one base model",
-            });
+            return Err(ModelError::invalid(
+                "base",
+                "(none)",
+                "at least one base model",
+            ));
+        }
+        let (k, least) = match self.folds {
+            Folds::Stratified { k, .. } => (k, 2),
+            Folds::Temporal { k } => (k, 1),
+        };
+        if k < least {
+            return Err(ModelError::invalid(
+                "folds",
+                k,
+                "at least 2 (at least 1 with temporal folds)",
+            ));
         }
         Ok(())
     }
@@ -176,8 +183,8 @@ impl Stacking {
             .par_iter()
             .map(|&(b, f)| {
                 let sp = &splits[f];
-                let model = self.bases[b].fit_boxed(&ds.select(&sp.train))?;
-                Ok(model.predict_proba(&ds.select(&sp.test)))
+                let model = self.bases[b].fit_model(&ds.select(&sp.train))?;
+                model.predict_proba(&ds.select(&sp.test))
             })
             .collect::<Result<Vec<_>, ModelError>>()?;
         let mut rows: Vec<usize> = splits.iter().flat_map(|s| s.test.iter().copied()).collect();
@@ -235,16 +242,16 @@ impl Stacking {
             n_classes: ds.n_classes,
             seqs: None,
         };
-        let meta = self.meta.fit_boxed(&meta_ds)?;
-        let oof_proba = meta.predict_proba(&meta_ds);
+        let meta = self.meta.fit_model(&meta_ds)?;
+        let oof_proba = meta.predict_proba(&meta_ds)?;
         let bases = self
             .bases
             .par_iter()
-            .map(|b| b.fit_boxed(ds))
+            .map(|b| b.fit_model(ds))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(StackModel {
             bases,
-            meta,
+            meta: Box::new(meta),
             n_classes: ds.n_classes,
             passthrough: self.passthrough,
             oof,
@@ -274,8 +281,8 @@ fn write_meta(m: &mut Array2<f64>, row: usize, col: usize, p: &[f64], n_classes:
 }
 
 impl Learner for Stacking {
-    fn fit_boxed(&self, ds: &Dataset) -> Result<Box<dyn Classifier>, ModelError> {
-        Ok(Box::new(self.fit(ds)?))
+    fn fit_model(&self, ds: &Dataset) -> Result<FittedModel, ModelError> {
+        Ok(FittedModel::Stack(self.fit(ds)?))
     }
 
     fn name(&self) -> String {
@@ -286,8 +293,8 @@ impl Learner for Stacking {
 
 /// A fitted stack: base models refitted on all rows plus the meta model.
 pub struct StackModel {
-    bases: Vec<Box<dyn Classifier>>,
-    meta: Box<dyn Classifier>,
+    bases: Vec<FittedModel>,
+    meta: Box<FittedModel>,
     n_classes: usize,
     passthrough: bool,
     /// Out-of-fold meta features the meta-learner was trained on.
@@ -308,23 +315,21 @@ impl StackModel {
     }
 
     /// The meta features of `ds` (the refitted base models' probabilities, plus passthrough columns).
-    pub fn meta_features(&self, ds: &Dataset) -> Array2<f64> {
+    pub fn meta_features(&self, ds: &Dataset) -> Result<Array2<f64>, ModelError> {
         let width = meta_width(self.n_classes);
         let mut m = Array2::<f64>::zeros((ds.nrows(), width * self.bases.len()));
         for (b, model) in self.bases.iter().enumerate() {
-            let p = model.predict_proba(ds);
+            let p = model.predict_proba(ds)?;
             for i in 0..ds.nrows() {
                 let row: Vec<f64> = p.row(i).to_vec();
                 write_meta(&mut m, i, b * width, &row, self.n_classes);
             }
         }
         if self.passthrough {
-            let joined = concatenate(Axis(1), &[m.view(), ds.x.view()]).ok();
-            if let Some(j) = joined {
-                m = j;
-            }
+            m = concatenate(Axis(1), &[m.view(), ds.x.view()])
+                .map_err(|e| ModelError::Input(format!("passthrough features: {e}")))?;
         }
-        m
+        Ok(m)
     }
 }
 
@@ -335,63 +340,62 @@ struct StackFields {
     meta_names: Vec<String>,
 }
 
-impl StackModel {
-    /// Reads the body of a `stack` model file (see [`Classifier::save_json`]). The out-of-fold
-    /// training diagnostics (`oof`, `oof_rows`, `oof_proba`) are not saved and come back empty.
-    pub fn from_body(body: serde_json::Value) -> Result<Self, ModelError> {
-        let mut b = super::persist::EnsembleBody::new("stack", body)?;
-        let f: StackFields = b.fields()?;
-        let bases = b.members("bases")?;
-        let meta = b
-            .members("meta")?
-            .pop()
-            .ok_or_else(|| ModelError::BadFile("corrupt `stack` model: no meta model".into()))?;
-        let width = meta_width(f.n_classes) * bases.len();
-        if bases.is_empty()
-            || f.meta_names.len() < width
-            || (!f.passthrough && f.meta_names.len() != width)
-        {
-            return Err(ModelError::BadFile(
-                "corrupt `stack` model: base models do not match the meta features".into(),
-            ));
+/// The body of a `stack` model file: `{"fields": {...}, "bases": [<model file>, …], "meta": [<model
+/// file>]}`.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StackBody<M> {
+    fields: StackFields,
+    bases: Vec<M>,
+    meta: Vec<M>,
+}
+
+/// Writes the body of a `stack` model file. The out-of-fold training diagnostics (`oof`, `oof_rows`,
+/// `oof_proba`) are not saved and come back empty.
+impl serde::Serialize for StackModel {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        StackBody {
+            fields: StackFields {
+                n_classes: self.n_classes,
+                passthrough: self.passthrough,
+                meta_names: self.meta_names.clone(),
+            },
+            bases: self.bases.iter().collect(),
+            meta: vec![self.meta.as_ref()],
         }
+        .serialize(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for StackModel {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let b = StackBody::<FittedModel>::deserialize(d)?;
+        let meta = b.meta.into_iter().next().ok_or_else(|| {
+            <D::Error as serde::de::Error>::custom("corrupt `stack` model: no meta model")
+        })?;
+        let (n_classes, bases) = (b.fields.n_classes, b.bases.len());
         Ok(StackModel {
-            bases,
-            meta,
-            n_classes: f.n_classes,
-            passthrough: f.passthrough,
-            oof: Array2::zeros((0, width)),
+            bases: b.bases,
+            meta: Box::new(meta),
+            n_classes,
+            passthrough: b.fields.passthrough,
+            oof: Array2::zeros((0, meta_width(n_classes) * bases)),
             oof_rows: Vec::new(),
-            oof_proba: Array2::zeros((0, f.n_classes)),
-            meta_names: f.meta_names,
+            oof_proba: Array2::zeros((0, n_classes)),
+            meta_names: b.fields.meta_names,
         })
     }
 }
 
-impl Classifier for StackModel {
-    fn n_classes(&self) -> usize {
-        self.n_classes
+impl Fitted for StackModel {
+    const KIND: &'static str = "stack";
+
+    fn signature(&self) -> Signature {
+        Signature::new(self.n_classes, Input::Unchecked)
     }
 
-    fn save_json(&self, w: &mut dyn std::io::Write) -> Result<(), ModelError> {
-        let fields = StackFields {
-            n_classes: self.n_classes,
-            passthrough: self.passthrough,
-            meta_names: self.meta_names.clone(),
-        };
-        let bases = self.bases.iter().map(|m| m.as_ref()).collect();
-        super::persist::write_ensemble(
-            w,
-            "stack",
-            &fields,
-            &[("bases", bases), ("meta", vec![self.meta.as_ref()])],
-        )
-    }
-
-    fn predict_proba(&self, ds: &Dataset) -> Array2<f64> {
-        let x = self.meta_features(ds);
+    fn proba(&self, ds: &Dataset) -> Result<Array2<f64>, ModelError> {
         let meta_ds = Dataset {
-            x,
+            x: self.meta_features(ds)?,
             y: ndarray::Array1::zeros(ds.nrows()),
             weights: None,
             feature_names: self.meta_names.clone(),
@@ -399,5 +403,22 @@ impl Classifier for StackModel {
             seqs: None,
         };
         self.meta.predict_proba(&meta_ds)
+    }
+
+    fn check_loaded(&mut self) -> Result<(), ModelError> {
+        let width = meta_width(self.n_classes) * self.bases.len();
+        let classes_agree = self.meta.n_classes() == self.n_classes
+            && self.bases.iter().all(|m| m.n_classes() == self.n_classes);
+        if self.bases.is_empty()
+            || !classes_agree
+            || self.meta_names.len() < width
+            || (!self.passthrough && self.meta_names.len() != width)
+        {
+            return Err(corrupt(
+                Self::KIND,
+                "base models do not match the meta features",
+            ));
+        }
+        Ok(())
     }
 }

@@ -10,6 +10,9 @@
 use ndarray::Array2;
 use rayon::prelude::*;
 
+use super::MembersBody;
+use crate::fitted::{corrupt, Fitted, FittedModel, Input, Signature};
+use crate::params::setter;
 use crate::{argmax_rows, Classifier, Dataset, Learner, ModelError};
 
 /// How members' outputs are combined.
@@ -42,20 +45,17 @@ impl Voting {
         }
     }
 
-    /// Sets member weights.
-    pub fn weights(mut self, w: Vec<f64>) -> Self {
-        self.weights = Some(w);
-        self
-    }
+    setter!(/// Sets member weights.
+        weights: Some(Vec<f64>));
 
     /// Checks the parameters.
     pub fn check(&self) -> Result<Vec<f64>, ModelError> {
         if self.members.is_empty() {
-            return Err(ModelError::InvalidParam {
-                name: "members",
-                value: "0".into(),
-                expected: "at least one base model",
-            });
+            return Err(ModelError::invalid(
+                "members",
+                "0",
+                "at least one base model",
+            ));
         }
         let w = self
             .weights
@@ -65,11 +65,11 @@ impl Voting {
             || w.iter().any(|v| !v.is_finite() || *v < 0.0)
             || w.iter().sum::<f64>() <= 0.0
         {
-            return Err(ModelError::InvalidParam {
-                name: "weights",
-                value: format!("{w:?}"),
-                expected: "one non-negative weight per member, positive sum",
-            });
+            return Err(ModelError::invalid(
+                "weights",
+                format!("{w:?}"),
+                "one non-negative weight per member, positive sum",
+            ));
         }
         Ok(w)
     }
@@ -77,26 +77,33 @@ impl Voting {
 
 /// A fitted voting ensemble.
 pub struct VotingModel {
-    members: Vec<Box<dyn Classifier>>,
+    members: Vec<FittedModel>,
     weights: Vec<f64>,
     kind: VoteKind,
     n_classes: usize,
 }
 
-impl Learner for Voting {
-    fn fit_boxed(&self, ds: &Dataset) -> Result<Box<dyn Classifier>, ModelError> {
+impl Voting {
+    /// Fits every member on `ds` (in parallel; each fit is deterministic).
+    pub fn fit(&self, ds: &Dataset) -> Result<VotingModel, ModelError> {
         let weights = self.check()?;
         let members = self
             .members
             .par_iter()
-            .map(|m| m.fit_boxed(ds))
+            .map(|m| m.fit_model(ds))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Box::new(VotingModel {
+        Ok(VotingModel {
             members,
             weights,
             kind: self.kind,
             n_classes: ds.n_classes,
-        }))
+        })
+    }
+}
+
+impl Learner for Voting {
+    fn fit_model(&self, ds: &Dataset) -> Result<FittedModel, ModelError> {
+        Ok(FittedModel::Vote(self.fit(ds)?))
     }
 
     fn name(&self) -> String {
@@ -116,48 +123,46 @@ struct VotingFields {
     n_classes: usize,
 }
 
-impl VotingModel {
-    /// Reads the body of a `vote` model file (see [`Classifier::save_json`]).
-    pub fn from_body(body: serde_json::Value) -> Result<Self, ModelError> {
-        let mut b = super::persist::EnsembleBody::new("vote", body)?;
-        let f: VotingFields = b.fields()?;
-        let members = b.members("members")?;
-        if members.len() != f.weights.len() || members.iter().any(|m| m.n_classes() != f.n_classes)
-        {
-            return Err(ModelError::BadFile(
-                "corrupt `vote` model: members do not match their weights or classes".into(),
-            ));
+/// The body of a `vote` model file: `{"fields": {...}, "members": [<model file>, …]}`.
+impl serde::Serialize for VotingModel {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        MembersBody {
+            fields: VotingFields {
+                weights: self.weights.clone(),
+                kind: self.kind,
+                n_classes: self.n_classes,
+            },
+            members: self.members.iter().collect(),
         }
+        .serialize(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for VotingModel {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let b = MembersBody::<VotingFields, FittedModel>::deserialize(d)?;
         Ok(VotingModel {
-            members,
-            weights: f.weights,
-            kind: f.kind,
-            n_classes: f.n_classes,
+            members: b.members,
+            weights: b.fields.weights,
+            kind: b.fields.kind,
+            n_classes: b.fields.n_classes,
         })
     }
 }
 
-impl Classifier for VotingModel {
-    fn n_classes(&self) -> usize {
-        self.n_classes
+impl Fitted for VotingModel {
+    const KIND: &'static str = "vote";
+
+    fn signature(&self) -> Signature {
+        Signature::new(self.n_classes, Input::Unchecked)
     }
 
-    fn save_json(&self, w: &mut dyn std::io::Write) -> Result<(), ModelError> {
-        let fields = VotingFields {
-            weights: self.weights.clone(),
-            kind: self.kind,
-            n_classes: self.n_classes,
-        };
-        let members = self.members.iter().map(|m| m.as_ref()).collect();
-        super::persist::write_ensemble(w, "vote", &fields, &[("members", members)])
-    }
-
-    fn predict_proba(&self, ds: &Dataset) -> Array2<f64> {
+    fn proba(&self, ds: &Dataset) -> Result<Array2<f64>, ModelError> {
         let n = ds.nrows();
         let mut out = Array2::<f64>::zeros((n, self.n_classes));
         let total: f64 = self.weights.iter().sum();
         for (m, &w) in self.members.iter().zip(&self.weights) {
-            let p = m.predict_proba(ds);
+            let p = m.predict_proba(ds)?;
             match self.kind {
                 VoteKind::Soft => out.scaled_add(w / total, &p),
                 VoteKind::Hard => {
@@ -167,6 +172,19 @@ impl Classifier for VotingModel {
                 }
             }
         }
-        out
+        Ok(out)
+    }
+
+    fn check_loaded(&mut self) -> Result<(), ModelError> {
+        if self.members.is_empty()
+            || self.members.len() != self.weights.len()
+            || self.members.iter().any(|m| m.n_classes() != self.n_classes)
+        {
+            return Err(corrupt(
+                Self::KIND,
+                "members do not match their weights or classes",
+            ));
+        }
+        Ok(())
     }
 }

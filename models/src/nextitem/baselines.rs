@@ -11,10 +11,14 @@
 //!   among the `sample = 500` most recent training sessions sharing an item with the current prefix
 //!   (cosine on item sets), each neighbour voting its similarity for its items.
 //!
+//! The Markov chain and item-kNN differ only in how they build, for every item, a weighted list of
+//! next items; both then score a prefix by its last click's list, so both fit into one
+//! [`LastItemModel`] (most-popular too: no lists, the counts alone).
+//!
 //! All break score ties by popularity (a tiny popularity term that never reorders different main
 //! scores), so "no evidence" falls back to the most popular items rather than to arbitrary ids.
 
-use crate::nextitem::{item_counts, NextItemModel};
+use crate::nextitem::{item_counts, NextItemModel, ScoreSink};
 use crate::Sequences;
 
 /// Popularity scaled into `[0, 1)`, to be added times a small factor as a tie-breaker.
@@ -24,38 +28,18 @@ fn pop_norm(train: &Sequences) -> Vec<f32> {
     c.iter().map(|&x| (x as f64 / max) as f32).collect()
 }
 
-/// Items ranked by training click count.
-#[derive(Clone, Debug)]
-pub struct MostPopular {
-    scores: Vec<f32>,
-}
+/// Items ranked by training click count (fits a [`LastItemModel`] named `pop` whose items have no
+/// next-item lists, so every prefix gets the counts).
+#[derive(Clone, Copy, Debug)]
+pub struct MostPopular;
 
 impl MostPopular {
     /// Counts the clicks of `train`.
-    pub fn fit(train: &Sequences) -> Self {
-        MostPopular {
-            scores: item_counts(train).iter().map(|&c| c as f32).collect(),
-        }
-    }
-}
-
-impl NextItemModel for MostPopular {
-    fn name(&self) -> String {
-        "pop".into()
-    }
-    fn n_items(&self) -> usize {
-        self.scores.len()
-    }
-    fn score_prefixes(
-        &self,
-        sessions: &Sequences,
-        rows: &[usize],
-        sink: &mut dyn FnMut(usize, usize, &[f32]),
-    ) {
-        for &r in rows {
-            for t in 0..sessions.row(r).len().saturating_sub(1) {
-                sink(r, t, &self.scores);
-            }
+    pub fn fit(train: &Sequences) -> LastItemModel {
+        LastItemModel {
+            name: "pop",
+            next: Csr::with_rows(train.vocab),
+            base: item_counts(train).iter().map(|&c| c as f32).collect(),
         }
     }
 }
@@ -69,33 +53,70 @@ struct Csr {
 }
 
 impl Csr {
+    /// `n` empty rows, to be filled in row order.
+    fn with_rows(n: usize) -> Self {
+        Csr {
+            start: vec![0; n + 1],
+            item: Vec::new(),
+            weight: Vec::new(),
+        }
+    }
+
     fn row(&self, i: usize) -> (&[u32], &[f32]) {
         let (a, b) = (self.start[i], self.start[i + 1]);
         (&self.item[a..b], &self.weight[a..b])
     }
 }
 
-/// First-order Markov chain on consecutive clicks.
+/// A fitted last-click model: every item's weighted list of next items (transition counts for the
+/// Markov chain, similarities for item-kNN) plus a popularity tie-breaker. A prefix scores every item
+/// by the list of its last click.
 #[derive(Clone, Debug)]
-pub struct MarkovChain {
+pub struct LastItemModel {
+    name: &'static str,
     next: Csr,
     base: Vec<f32>,
 }
 
+impl NextItemModel for LastItemModel {
+    fn name(&self) -> String {
+        self.name.into()
+    }
+    fn n_items(&self) -> usize {
+        self.base.len()
+    }
+    fn score_prefixes(&self, sessions: &Sequences, rows: &[usize], sink: ScoreSink<'_>) {
+        let mut scores = self.base.clone();
+        for &r in rows {
+            let s = sessions.row(r);
+            for (t, &last) in s.iter().enumerate().take(s.len().saturating_sub(1)) {
+                let (items, w) = self.next.row(last as usize);
+                for (&j, &c) in items.iter().zip(w) {
+                    scores[j as usize] += c;
+                }
+                sink(r, t, &scores);
+                for &j in items {
+                    scores[j as usize] = self.base[j as usize];
+                }
+            }
+        }
+    }
+}
+
+/// First-order Markov chain on consecutive clicks (fits a [`LastItemModel`] named `markov`).
+#[derive(Clone, Copy, Debug)]
+pub struct MarkovChain;
+
 impl MarkovChain {
     /// Counts transitions `a → b` for consecutive clicks of every training session.
-    pub fn fit(train: &Sequences) -> Self {
+    pub fn fit(train: &Sequences) -> LastItemModel {
         let n = train.vocab;
         let mut pairs: Vec<(u32, u32)> = Vec::new();
         for r in 0..train.len() {
             pairs.extend(train.row(r).windows(2).map(|w| (w[0], w[1])));
         }
         pairs.sort_unstable();
-        let mut next = Csr {
-            start: vec![0; n + 1],
-            item: Vec::new(),
-            weight: Vec::new(),
-        };
+        let mut next = Csr::with_rows(n);
         let mut i = 0;
         while i < pairs.len() {
             let mut j = i;
@@ -112,36 +133,10 @@ impl MarkovChain {
         }
         // Counts are integers ≥ 1, so half the normalised popularity only breaks ties.
         let base = pop_norm(train).iter().map(|&p| 0.5 * p).collect();
-        MarkovChain { next, base }
-    }
-}
-
-impl NextItemModel for MarkovChain {
-    fn name(&self) -> String {
-        "markov".into()
-    }
-    fn n_items(&self) -> usize {
-        self.base.len()
-    }
-    fn score_prefixes(
-        &self,
-        sessions: &Sequences,
-        rows: &[usize],
-        sink: &mut dyn FnMut(usize, usize, &[f32]),
-    ) {
-        let mut scores = self.base.clone();
-        for &r in rows {
-            let s = sessions.row(r);
-            for (t, &last) in s.iter().enumerate().take(s.len().saturating_sub(1)) {
-                let (items, w) = self.next.row(last as usize);
-                for (&j, &c) in items.iter().zip(w) {
-                    scores[j as usize] += c;
-                }
-                sink(r, t, &scores);
-                for &j in items {
-                    scores[j as usize] = self.base[j as usize];
-                }
-            }
+        LastItemModel {
+            name: "markov",
+            next,
+            base,
         }
     }
 }
@@ -175,24 +170,17 @@ impl Incidence {
     }
 }
 
-/// Item-to-item nearest neighbours of the last click.
-#[derive(Clone, Debug)]
-pub struct ItemKnn {
-    neigh: Csr,
-    base: Vec<f32>,
-}
+/// Item-to-item nearest neighbours of the last click (fits a [`LastItemModel`] named `iknn`).
+#[derive(Clone, Copy, Debug)]
+pub struct ItemKnn;
 
 impl ItemKnn {
     /// Builds the top-`k` neighbour lists with regularisation `lambda` (defaults 100 and 20).
-    pub fn fit(train: &Sequences, k: usize, lambda: f64) -> Self {
+    pub fn fit(train: &Sequences, k: usize, lambda: f64) -> LastItemModel {
         let n = train.vocab;
         let inc = Incidence::new(train);
         let supp: Vec<f64> = inc.item_sessions.iter().map(|s| s.len() as f64).collect();
-        let mut neigh = Csr {
-            start: vec![0; n + 1],
-            item: Vec::new(),
-            weight: Vec::new(),
-        };
+        let mut neigh = Csr::with_rows(n);
         let mut cooc = vec![0u32; n];
         let mut touched: Vec<u32> = Vec::new();
         let mut cand: Vec<(f64, u32)> = Vec::new();
@@ -223,36 +211,10 @@ impl ItemKnn {
             neigh.start[i + 1] = neigh.item.len();
         }
         let base = pop_norm(train).iter().map(|&p| 1e-6 * p).collect();
-        ItemKnn { neigh, base }
-    }
-}
-
-impl NextItemModel for ItemKnn {
-    fn name(&self) -> String {
-        "iknn".into()
-    }
-    fn n_items(&self) -> usize {
-        self.base.len()
-    }
-    fn score_prefixes(
-        &self,
-        sessions: &Sequences,
-        rows: &[usize],
-        sink: &mut dyn FnMut(usize, usize, &[f32]),
-    ) {
-        let mut scores = self.base.clone();
-        for &r in rows {
-            let s = sessions.row(r);
-            for (t, &last) in s.iter().enumerate().take(s.len().saturating_sub(1)) {
-                let (items, w) = self.neigh.row(last as usize);
-                for (&j, &c) in items.iter().zip(w) {
-                    scores[j as usize] += c;
-                }
-                sink(r, t, &scores);
-                for &j in items {
-                    scores[j as usize] = self.base[j as usize];
-                }
-            }
+        LastItemModel {
+            name: "iknn",
+            next: neigh,
+            base,
         }
     }
 }
@@ -287,12 +249,7 @@ impl NextItemModel for SessionKnn {
     fn n_items(&self) -> usize {
         self.base.len()
     }
-    fn score_prefixes(
-        &self,
-        sessions: &Sequences,
-        rows: &[usize],
-        sink: &mut dyn FnMut(usize, usize, &[f32]),
-    ) {
+    fn score_prefixes(&self, sessions: &Sequences, rows: &[usize], sink: ScoreSink<'_>) {
         let n = self.base.len();
         let mut scores = self.base.clone();
         let mut in_prefix = vec![u32::MAX; n];

@@ -25,8 +25,10 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::nextitem::{evaluate, item_counts, NextItemModel};
+use crate::nextitem::{evaluate, item_counts, NextItemModel, ScoreSink};
 use crate::nn::dense::softmax_ce;
+use crate::nn::network::check_widths;
+use crate::nn::optim::{check_optimizer, check_regularisation, check_steps};
 use crate::nn::param::matmul;
 use crate::nn::{
     CellKind, Dropout, Embedding, EpochRecord, LrSchedule, Optimizer, OptimizerKind, Packed, Param,
@@ -116,63 +118,25 @@ impl Gru4RecParams {
 
     /// Validates every parameter once.
     pub fn check(self) -> Result<Gru4Rec, ModelError> {
-        fn bad(
-            name: &'static str,
-            value: impl std::fmt::Display,
-            expected: &'static str,
-        ) -> ModelError {
-            ModelError::InvalidParam {
-                name,
-                value: value.to_string(),
-                expected,
-            }
-        }
-        if self.embed_dim == 0 {
-            return Err(bad("embed_dim", self.embed_dim, "at least 1"));
-        }
-        if self.hidden.is_empty() || self.hidden.contains(&0) {
-            return Err(bad(
-                "hidden",
-                format!("{:?}", self.hidden),
-                "one or more layer widths, each at least 1",
-            ));
-        }
+        check_widths(self.embed_dim, &self.hidden)?;
         for (name, p) in [
             ("dropout_embed", self.dropout_embed),
             ("dropout_hidden", self.dropout_hidden),
         ] {
             if !(0.0..1.0).contains(&p) {
-                return Err(bad(name, p, "in [0, 1)"));
+                return Err(ModelError::invalid(name, p, "in [0, 1)"));
             }
         }
-        if self.batch_size == 0 {
-            return Err(bad("batch_size", self.batch_size, "at least 1"));
-        }
-        if self.epochs == 0 {
-            return Err(bad("epochs", self.epochs, "at least 1"));
-        }
-        if !(self.lr > 0.0 && self.lr.is_finite()) {
-            return Err(bad("lr", self.lr, "a positive number"));
-        }
-        if let OptimizerKind::Sgd { momentum } = self.optimizer {
-            if !(0.0..1.0).contains(&momentum) {
-                return Err(bad("momentum", momentum, "in [0, 1)"));
-            }
-        }
+        check_steps(self.epochs, self.batch_size, self.lr)?;
+        check_optimizer(self.optimizer, self.schedule)?;
+        check_regularisation(self.weight_decay, self.clip_norm)?;
         if let NextItemLoss::Sampled { alpha, .. } = self.loss {
             if !(0.0..=1.0).contains(&alpha) {
-                return Err(bad("sample_alpha", alpha, "in [0, 1]"));
+                return Err(ModelError::invalid("sample_alpha", alpha, "in [0, 1]"));
             }
         }
-        if !(self.weight_decay >= 0.0 && self.clip_norm >= 0.0) {
-            return Err(bad(
-                "weight_decay/clip_norm",
-                format!("{}/{}", self.weight_decay, self.clip_norm),
-                "≥ 0",
-            ));
-        }
         if self.tie_embedding && self.hidden.last() != Some(&self.embed_dim) {
-            return Err(bad(
+            return Err(ModelError::invalid(
                 "embed_dim",
                 self.embed_dim,
                 "equal to the top hidden width when input and output embeddings are tied",
@@ -583,16 +547,12 @@ impl Gru4RecModel {
 
     /// Writes the model as versioned JSON (`kind` = `nextitem-<cell>`).
     pub fn save<W: Write>(&self, w: W) -> Result<(), ModelError> {
-        crate::nn::classifier::write_envelope(
-            w,
-            &format!("nextitem-{}", self.params.cell.name()),
-            self,
-        )
+        crate::persist::write_envelope(w, &format!("nextitem-{}", self.params.cell.name()), self)
     }
 
     /// Reads a model written by [`Gru4RecModel::save`].
     pub fn load<R: Read>(r: R) -> Result<Self, ModelError> {
-        let (kind, body) = crate::nn::classifier::read_envelope(r)?;
+        let (kind, body) = crate::persist::read_envelope(r)?;
         if !kind.starts_with("nextitem-") {
             return Err(ModelError::BadFile(format!(
                 "holds a `{kind}` model, expected a next-item network"
@@ -616,12 +576,7 @@ impl NextItemModel for Gru4RecModel {
         self.n_items
     }
 
-    fn score_prefixes(
-        &self,
-        sessions: &Sequences,
-        rows: &[usize],
-        sink: &mut dyn FnMut(usize, usize, &[f32]),
-    ) {
+    fn score_prefixes(&self, sessions: &Sequences, rows: &[usize], sink: ScoreSink<'_>) {
         let mut idx: Vec<usize> = rows.to_vec();
         idx.sort_by_key(|&r| std::cmp::Reverse(sessions.row(r).len()));
         // Bound the score matrix to about 16M floats.

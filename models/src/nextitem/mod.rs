@@ -25,8 +25,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::Sequences;
 
-pub use baselines::{ItemKnn, MarkovChain, MostPopular, SessionKnn};
+pub use baselines::{ItemKnn, LastItemModel, MarkovChain, MostPopular, SessionKnn};
 pub use gru4rec::{Gru4Rec, Gru4RecModel, Gru4RecParams, NextItemLoss};
+
+/// Receives `(session row, position, scores of every item)` for each scored prefix.
+pub type ScoreSink<'a> = &'a mut dyn FnMut(usize, usize, &[f32]);
 
 /// A model that scores every item as the next click after each prefix of a session.
 pub trait NextItemModel: Sync {
@@ -38,12 +41,7 @@ pub trait NextItemModel: Sync {
 
     /// For every session `r` in `rows` of `sessions` and every position `t` but the last, calls
     /// `sink(r, t, scores)` with the scores of all items after seeing clicks `0..=t`. Higher is better.
-    fn score_prefixes(
-        &self,
-        sessions: &Sequences,
-        rows: &[usize],
-        sink: &mut dyn FnMut(usize, usize, &[f32]),
-    );
+    fn score_prefixes(&self, sessions: &Sequences, rows: &[usize], sink: ScoreSink<'_>);
 }
 
 /// Recall@k and MRR@k over all predictions.

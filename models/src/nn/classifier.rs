@@ -12,7 +12,7 @@
 //! `O(batch tokens × gates × hidden)` per layer for the backward pass, plus the parameters three
 //! times over for Adam.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::time::Instant;
 
 use ndarray::Array2;
@@ -22,11 +22,22 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::dense::{sigmoid_bce, softmax_ce, softmax_rows};
+use super::network::check_widths;
 use super::network::SeqNet;
-use super::optim::{LrSchedule, Optimizer, OptimizerKind};
+use super::optim::{
+    check_optimizer, check_regularisation, check_steps, Decay, DecayStep, LrSchedule, Momentum,
+    Optimizer, OptimizerKind,
+};
 use super::param::sigmoid;
 use super::recurrent::CellKind;
-use crate::{Classifier, Dataset, Learner, ModelError};
+use crate::fitted::{corrupt, Fitted, FittedModel, Input, Signature};
+use crate::params::{setter, KeyVisitor};
+use crate::persist::{body_to, read_envelope};
+use crate::spec::{About, LearnerParams};
+use crate::{Dataset, ModelError};
+
+/// The seed of a sequence classifier whose seed was not set.
+pub const DEFAULT_SEED: u64 = 42;
 
 /// Hyper-parameters of a [`SeqClassifier`] (unchecked; [`SeqClassifierParams::check`] validates).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -59,8 +70,9 @@ pub struct SeqClassifierParams {
     pub patience: usize,
     /// Longest sequence fed to the network (the last tokens are kept).
     pub max_len: usize,
-    /// Seed of initialisation, split, batch order and dropout.
-    pub seed: u64,
+    /// Seed of initialisation, split, batch order and dropout (`None` = [`DEFAULT_SEED`]; a fitted
+    /// model records the seed it used).
+    pub seed: Option<u64>,
 }
 
 impl SeqClassifierParams {
@@ -82,7 +94,7 @@ impl SeqClassifierParams {
             valid_fraction: 0.1,
             patience: 3,
             max_len: 200,
-            seed: 42,
+            seed: None,
         }
     }
 
@@ -151,80 +163,27 @@ impl SeqClassifierParams {
         self.max_len = v;
         self
     }
-    /// Sets the seed.
-    pub fn seed(mut self, v: u64) -> Self {
-        self.seed = v;
-        self
-    }
+    setter!(/// Sets the seed.
+        seed: Some(u64));
 
     /// Validates every parameter once.
     pub fn check(self) -> Result<SeqClassifier, ModelError> {
-        fn bad(
-            name: &'static str,
-            value: impl std::fmt::Display,
-            expected: &'static str,
-        ) -> ModelError {
-            ModelError::InvalidParam {
-                name,
-                value: value.to_string(),
-                expected,
-            }
+        check_widths(self.embed_dim, &self.hidden)?;
+        if !(0.0..1.0).contains(&self.dropout) {
+            return Err(ModelError::invalid("dropout", self.dropout, "in [0, 1)"));
         }
-        if self.embed_dim == 0 {
-            return Err(bad("embed_dim", self.embed_dim, "at least 1"));
-        }
-        if self.hidden.is_empty() || self.hidden.contains(&0) {
-            return Err(bad(
-                "hidden",
-                format!("{:?}", self.hidden),
-                "one or more layer widths, each at least 1",
+        check_steps(self.epochs, self.batch_size, self.lr)?;
+        check_optimizer(self.optimizer, self.schedule)?;
+        check_regularisation(self.weight_decay, self.clip_norm)?;
+        if !(0.0..0.9).contains(&self.valid_fraction) {
+            return Err(ModelError::invalid(
+                "valid_fraction",
+                self.valid_fraction,
+                "in [0, 0.9)",
             ));
         }
-        if !(0.0..1.0).contains(&self.dropout) {
-            return Err(bad("dropout", self.dropout, "in [0, 1)"));
-        }
-        if self.epochs == 0 {
-            return Err(bad("epochs", self.epochs, "at least 1"));
-        }
-        if self.batch_size == 0 {
-            return Err(bad("batch_size", self.batch_size, "at least 1"));
-        }
-        if !(self.lr > 0.0 && self.lr.is_finite()) {
-            return Err(bad("lr", self.lr, "a positive number"));
-        }
-        if let OptimizerKind::Sgd { momentum } = self.optimizer {
-            if !(0.0..1.0).contains(&momentum) {
-                return Err(bad("momentum", momentum, "in [0, 1)"));
-            }
-        }
-        match self.schedule {
-            LrSchedule::Step { every, gamma } if every == 0 || !(gamma > 0.0 && gamma <= 1.0) => {
-                return Err(bad(
-                    "lr_schedule",
-                    format!("step every {every} × {gamma}"),
-                    "every ≥ 1, gamma in (0, 1]",
-                ))
-            }
-            LrSchedule::Exponential { gamma } if !(gamma > 0.0 && gamma <= 1.0) => {
-                return Err(bad(
-                    "lr_schedule",
-                    format!("exponential × {gamma}"),
-                    "gamma in (0, 1]",
-                ))
-            }
-            _ => {}
-        }
-        if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
-            return Err(bad("weight_decay", self.weight_decay, "a number ≥ 0"));
-        }
-        if !(self.clip_norm >= 0.0 && self.clip_norm.is_finite()) {
-            return Err(bad("clip_norm", self.clip_norm, "a number ≥ 0 (0 = off)"));
-        }
-        if !(0.0..0.9).contains(&self.valid_fraction) {
-            return Err(bad("valid_fraction", self.valid_fraction, "in [0, 0.9)"));
-        }
         if self.max_len == 0 {
-            return Err(bad("max_len", self.max_len, "at least 1"));
+            return Err(ModelError::invalid("max_len", self.max_len, "at least 1"));
         }
         Ok(SeqClassifier { params: self })
     }
@@ -341,7 +300,8 @@ impl SeqClassifier {
             )));
         }
         let vocab = seqs.vocab;
-        let mut rng = ChaCha8Rng::seed_from_u64(p.seed);
+        let seed = p.seed.unwrap_or(DEFAULT_SEED);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let outputs = if ds.n_classes == 2 { 1 } else { ds.n_classes };
         let mut net: SeqNet<f32> = SeqNet::new(
             p.cell,
@@ -401,7 +361,13 @@ impl SeqClassifier {
             let (valid_loss, valid_metric) = if valid.is_empty() {
                 (None, None)
             } else {
-                let (l, a) = evaluate(&net, ds, &valid_batches, vocab, p.max_len, ds.n_classes);
+                let reader = Reader {
+                    net: &net,
+                    vocab,
+                    max_len: p.max_len,
+                    n_classes: ds.n_classes,
+                };
+                let (l, a) = reader.evaluate(ds, &valid_batches);
                 (Some(l), Some(a))
             };
             let rec = EpochRecord {
@@ -434,7 +400,10 @@ impl SeqClassifier {
             None => history.len(),
         };
         Ok(SeqClassifierModel {
-            params: p.clone(),
+            params: SeqClassifierParams {
+                seed: Some(seed),
+                ..p.clone()
+            },
             n_classes: ds.n_classes,
             vocab,
             net,
@@ -465,95 +434,98 @@ fn batch_tokens(
     }
 }
 
-/// Class probabilities for the rows of every batch, written at the batch rows' positions.
-#[allow(clippy::too_many_arguments)]
-fn probabilities(
-    net: &SeqNet<f32>,
-    ds: &Dataset,
-    batches: &[Batch],
+/// A network with what reading a dataset's sequences takes: the training vocabulary (ids at or above
+/// it share the out-of-vocabulary row), the truncation length and the number of classes.
+struct Reader<'a> {
+    net: &'a SeqNet<f32>,
     vocab: usize,
     max_len: usize,
     n_classes: usize,
-    out: &mut Array2<f64>,
-    row_of: &dyn Fn(usize) -> usize,
-) {
-    let mut toks = Vec::new();
-    for b in batches {
-        batch_tokens(ds, &b.rows, vocab, max_len, &mut toks);
-        let refs: Vec<&[u32]> = toks.iter().map(Vec::as_slice).collect();
-        let (mut z, _) = net.forward(&refs, None);
-        if n_classes == 2 {
-            for (i, &r) in b.rows.iter().enumerate() {
-                let p1 = f64::from(sigmoid(z[[i, 0]]));
-                let o = row_of(r);
-                out[[o, 0]] = 1.0 - p1;
-                out[[o, 1]] = p1;
-            }
-        } else {
-            softmax_rows(&mut z);
-            for (i, &r) in b.rows.iter().enumerate() {
-                let o = row_of(r);
-                for c in 0..n_classes {
-                    out[[o, c]] = f64::from(z[[i, c]]);
+}
+
+impl Reader<'_> {
+    /// Class probabilities for the rows of every batch, written at `row_of(row)`.
+    fn probabilities(
+        &self,
+        ds: &Dataset,
+        batches: &[Batch],
+        out: &mut Array2<f64>,
+        row_of: &dyn Fn(usize) -> usize,
+    ) {
+        let (net, vocab, max_len, n_classes) = (self.net, self.vocab, self.max_len, self.n_classes);
+        let mut toks = Vec::new();
+        for b in batches {
+            batch_tokens(ds, &b.rows, vocab, max_len, &mut toks);
+            let refs: Vec<&[u32]> = toks.iter().map(Vec::as_slice).collect();
+            let (mut z, _) = net.forward(&refs, None);
+            if n_classes == 2 {
+                for (i, &r) in b.rows.iter().enumerate() {
+                    let p1 = f64::from(sigmoid(z[[i, 0]]));
+                    let o = row_of(r);
+                    out[[o, 0]] = 1.0 - p1;
+                    out[[o, 1]] = p1;
+                }
+            } else {
+                softmax_rows(&mut z);
+                for (i, &r) in b.rows.iter().enumerate() {
+                    let o = row_of(r);
+                    for c in 0..n_classes {
+                        out[[o, c]] = f64::from(z[[i, c]]);
+                    }
                 }
             }
         }
     }
-}
 
-/// Mean log-loss and accuracy on the rows of `batches`.
-fn evaluate(
-    net: &SeqNet<f32>,
-    ds: &Dataset,
-    batches: &[Batch],
-    vocab: usize,
-    max_len: usize,
-    n_classes: usize,
-) -> (f64, f64) {
-    let rows: Vec<usize> = batches
-        .iter()
-        .flat_map(|b| b.rows.iter().copied())
-        .collect();
-    let mut pos = vec![0usize; ds.nrows()];
-    for (i, &r) in rows.iter().enumerate() {
-        pos[r] = i;
-    }
-    let mut p = Array2::zeros((rows.len(), n_classes));
-    probabilities(net, ds, batches, vocab, max_len, n_classes, &mut p, &|r| {
-        pos[r]
-    });
-    let (mut loss, mut correct, mut wsum) = (0.0, 0.0, 0.0);
-    for (i, &r) in rows.iter().enumerate() {
-        let w = ds.weight(r);
-        let y = ds.y[r];
-        loss -= w * p[[i, y]].max(1e-15).ln();
-        let pred = crate::argmax_rows(&p.slice(ndarray::s![i..i + 1, ..]).to_owned())[0];
-        if pred == y {
-            correct += w;
+    /// Mean log-loss and accuracy on the rows of `batches`.
+    fn evaluate(&self, ds: &Dataset, batches: &[Batch]) -> (f64, f64) {
+        let rows: Vec<usize> = batches
+            .iter()
+            .flat_map(|b| b.rows.iter().copied())
+            .collect();
+        let mut pos = vec![0usize; ds.nrows()];
+        for (i, &r) in rows.iter().enumerate() {
+            pos[r] = i;
         }
-        wsum += w;
+        let mut p = Array2::zeros((rows.len(), self.n_classes));
+        self.probabilities(ds, batches, &mut p, &|r| pos[r]);
+        let (mut loss, mut correct, mut wsum) = (0.0, 0.0, 0.0);
+        for (i, &r) in rows.iter().enumerate() {
+            let w = ds.weight(r);
+            let y = ds.y[r];
+            loss -= w * p[[i, y]].max(1e-15).ln();
+            let pred = crate::argmax_rows(&p.slice(ndarray::s![i..i + 1, ..]).to_owned())[0];
+            if pred == y {
+                correct += w;
+            }
+            wsum += w;
+        }
+        (
+            loss / wsum.max(f64::MIN_POSITIVE),
+            correct / wsum.max(f64::MIN_POSITIVE),
+        )
     }
-    (
-        loss / wsum.max(f64::MIN_POSITIVE),
-        correct / wsum.max(f64::MIN_POSITIVE),
-    )
 }
 
-impl Classifier for SeqClassifierModel {
-    fn n_classes(&self) -> usize {
-        self.n_classes
+/// Files of a GRU or an RNN say `gru` or `rnn`: read them with [`SeqClassifierModel::load`] or
+/// [`crate::load_any`].
+impl Fitted for SeqClassifierModel {
+    const KIND: &'static str = "lstm";
+
+    fn kind(&self) -> &'static str {
+        self.params.cell.name()
     }
 
-    fn training_history(&self) -> Option<&[EpochRecord]> {
+    fn signature(&self) -> Signature {
+        Signature::new(self.n_classes, Input::Sequences)
+    }
+
+    fn history(&self) -> Option<&[EpochRecord]> {
         Some(&self.history)
     }
 
-    fn save_json(&self, w: &mut dyn std::io::Write) -> Result<(), ModelError> {
-        self.save(w)
-    }
-
-    /// Rows without sequences (a dataset lacking `seqs`) get the prior of an empty sequence.
-    fn predict_proba(&self, ds: &Dataset) -> Array2<f64> {
+    /// Token ids at or beyond the training vocabulary share the out-of-vocabulary row.
+    fn proba(&self, ds: &Dataset) -> Result<Array2<f64>, ModelError> {
         let n = ds.nrows().max(ds.seqs.as_ref().map_or(0, |s| s.len()));
         let mut out = Array2::zeros((n, self.n_classes));
         let lens: Vec<usize> = (0..n)
@@ -565,16 +537,13 @@ impl Classifier for SeqClassifierModel {
             .collect();
         let rows: Vec<usize> = (0..n).collect();
         let batches = buckets(&rows, &lens, 512);
-        probabilities(
-            &self.net,
-            ds,
-            &batches,
-            self.vocab,
-            self.params.max_len,
-            self.n_classes,
-            &mut out,
-            &|r| r,
-        );
+        let reader = Reader {
+            net: &self.net,
+            vocab: self.vocab,
+            max_len: self.params.max_len,
+            n_classes: self.n_classes,
+        };
+        reader.probabilities(ds, &batches, &mut out, &|r| r);
         // The network computes in f32; renormalise in f64 so every row sums to 1 like the other
         // models' probabilities (metrics such as log loss expect it).
         for mut row in out.rows_mut() {
@@ -583,90 +552,82 @@ impl Classifier for SeqClassifierModel {
                 row.mapv_inplace(|v| v / t);
             }
         }
-        out
-    }
-}
-
-impl Learner for SeqClassifier {
-    fn fit_boxed(&self, ds: &Dataset) -> Result<Box<dyn Classifier>, ModelError> {
-        Ok(Box::new(self.fit(ds)?))
+        Ok(out)
     }
 
-    fn name(&self) -> String {
-        self.params.cell.name().to_string()
-    }
-}
-
-/// Magic string of a saved neural model.
-pub const NN_MAGIC: &str = "cartseq-model";
-/// File-format version of saved neural models.
-pub const NN_FORMAT_VERSION: u64 = 1;
-
-/// Writes `{"magic", "format_version", "kind", "model"}` as JSON.
-pub(crate) fn write_envelope<W: Write, M: Serialize>(
-    mut w: W,
-    kind: &str,
-    model: &M,
-) -> Result<(), ModelError> {
-    #[derive(Serialize)]
-    struct EnvelopeOut<'a, M> {
-        magic: &'a str,
-        format_version: u64,
-        kind: &'a str,
-        model: &'a M,
-    }
-    let env = EnvelopeOut {
-        magic: NN_MAGIC,
-        format_version: NN_FORMAT_VERSION,
-        kind,
-        model,
-    };
-    serde_json::to_writer(&mut w, &env)
-        .map_err(|e| ModelError::Io(std::io::Error::other(e.to_string())))?;
-    w.flush()?;
-    Ok(())
-}
-
-/// Reads and checks the header of a model file; returns its kind and body.
-pub(crate) fn read_envelope<R: Read>(r: R) -> Result<(String, serde_json::Value), ModelError> {
-    let mut v: serde_json::Value =
-        serde_json::from_reader(std::io::BufReader::new(r)).map_err(|e| {
-            ModelError::BadFile(format!("not a cartseq model file (not valid JSON: {e})"))
-        })?;
-    let magic = v.get("magic").and_then(|m| m.as_str());
-    if magic != Some(NN_MAGIC) {
-        return Err(ModelError::BadFile(format!(
-            "not a cartseq model file (magic {magic:?}, expected \"{NN_MAGIC}\")"
-        )));
-    }
-    match v.get("format_version").and_then(|m| m.as_u64()) {
-        Some(NN_FORMAT_VERSION) => {}
-        other => {
-            return Err(ModelError::BadFile(format!(
-                "format version {other:?} is not supported (this build reads version {NN_FORMAT_VERSION})"
-            )))
+    fn check_loaded(&mut self) -> Result<(), ModelError> {
+        let outputs = if self.n_classes == 2 {
+            1
+        } else {
+            self.n_classes
+        };
+        let net = &self.net;
+        let mut width = net.embedding.dim();
+        let mut chained = true;
+        for l in &net.layers {
+            chained &= l.kind == self.params.cell && l.input() == width;
+            width = l.hidden();
         }
+        if self.n_classes < 2
+            || !chained
+            || net.embedding.vocab() != self.vocab + 1
+            || net.head.input() != width
+            || net.head.output() != outputs
+        {
+            return Err(corrupt(
+                self.params.cell.name(),
+                "the network's layer shapes do not fit together or the classes",
+            ));
+        }
+        self.net.zero_grad();
+        Ok(())
     }
-    let kind = v
-        .get("kind")
-        .and_then(|k| k.as_str())
-        .unwrap_or("")
-        .to_string();
-    let body = v
-        .get_mut("model")
-        .map(serde_json::Value::take)
-        .ok_or_else(|| ModelError::BadFile(format!("`{kind}` model file has no `model` body")))?;
-    Ok((kind, body))
+}
+
+impl LearnerParams for SeqClassifierParams {
+    fn about(&self) -> About {
+        let description = match self.cell {
+            CellKind::Lstm => {
+                "embedding → LSTM layers → softmax over the token sequence (reads `seq`)"
+            }
+            CellKind::Gru => {
+                "embedding → GRU layers → softmax over the token sequence (reads `seq`)"
+            }
+            CellKind::Rnn => {
+                "embedding → Elman RNN layers → softmax over the token sequence (reads `seq`)"
+            }
+        };
+        About::new(self.cell.name(), &[], description)
+    }
+    fn visit_keys(&mut self, v: &mut dyn KeyVisitor) -> Result<(), ModelError> {
+        v.key(&["embed_dim"], &mut self.embed_dim)?;
+        v.key(&["hidden"], &mut self.hidden)?;
+        v.key(&["dropout"], &mut self.dropout)?;
+        v.key(&["epochs"], &mut self.epochs)?;
+        v.key(&["batch_size"], &mut self.batch_size)?;
+        v.key(&["lr"], &mut self.lr)?;
+        v.key(&["optimizer"], &mut self.optimizer)?;
+        v.key(&["momentum"], &mut Momentum(&mut self.optimizer))?;
+        v.key(&["lr_decay"], &mut Decay(&mut self.schedule))?;
+        v.key(&["lr_step"], &mut DecayStep(&mut self.schedule))?;
+        v.key(&["weight_decay"], &mut self.weight_decay)?;
+        v.key(&["clip_norm"], &mut self.clip_norm)?;
+        v.key(&["valid_fraction"], &mut self.valid_fraction)?;
+        v.key(&["patience"], &mut self.patience)?;
+        v.key(&["max_len"], &mut self.max_len)?;
+        v.seed(&mut self.seed, DEFAULT_SEED)
+    }
+    fn check(&self) -> Result<(), ModelError> {
+        self.clone().check().map(|_| ())
+    }
+    fn fit_model(&self, ds: &Dataset, _: Option<&Dataset>) -> Result<FittedModel, ModelError> {
+        self.clone().check()?.fit(ds).map(FittedModel::Seq)
+    }
 }
 
 impl SeqClassifierModel {
-    /// Writes the model as versioned JSON (`{"magic": "cartseq-model", "format_version": 1, "kind":
-    /// "lstm", "model": …}`).
-    pub fn save<W: Write>(&self, w: W) -> Result<(), ModelError> {
-        write_envelope(w, self.params.cell.name(), self)
-    }
-
-    /// Reads a model written by [`SeqClassifierModel::save`], checking magic, version and kind.
+    /// Reads a model file of any cell (`rnn`, `lstm`, `gru`; [`crate::Persist::save`] writes it), checking magic, version, kind and the
+    /// network's shapes.
     pub fn load<R: Read>(r: R) -> Result<Self, ModelError> {
         let (kind, body) = read_envelope(r)?;
         if CellKind::parse(&kind).is_none() {
@@ -674,9 +635,8 @@ impl SeqClassifierModel {
                 "holds a `{kind}` model, expected `rnn`, `lstm` or `gru`"
             )));
         }
-        let mut m: SeqClassifierModel = serde_json::from_value(body)
-            .map_err(|e| ModelError::BadFile(format!("corrupt `{kind}` model: {e}")))?;
-        m.net.zero_grad();
+        let mut m: SeqClassifierModel = body_to(body, &kind)?;
+        m.check_loaded()?;
         Ok(m)
     }
 }

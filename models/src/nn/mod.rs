@@ -44,7 +44,6 @@ pub mod optim;
 pub mod packed;
 pub mod param;
 pub mod recurrent;
-pub mod registry;
 
 pub use classifier::{EpochRecord, SeqClassifier, SeqClassifierModel, SeqClassifierParams};
 pub use dense::{sigmoid_bce, softmax_ce, Dense};

@@ -40,6 +40,26 @@ pub struct NetCache<T: Real> {
     last: Array2<T>,
 }
 
+/// Checks the widths of a network: an embedding of at least 1 and one or more recurrent layers, each
+/// at least 1 wide.
+pub(crate) fn check_widths(embed_dim: usize, hidden: &[usize]) -> Result<(), crate::ModelError> {
+    if embed_dim == 0 {
+        return Err(crate::ModelError::invalid(
+            "embed_dim",
+            embed_dim,
+            "at least 1",
+        ));
+    }
+    if hidden.is_empty() || hidden.contains(&0) {
+        return Err(crate::ModelError::invalid(
+            "hidden",
+            format!("{hidden:?}"),
+            "one or more layer widths, each at least 1",
+        ));
+    }
+    Ok(())
+}
+
 impl<T: Real> SeqNet<T> {
     /// A network with `vocab` tokens, embedding width `embed`, recurrent widths `hidden` (bottom
     /// first) and `outputs` head units, initialised from `rng`.

@@ -8,6 +8,8 @@ use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
 use super::param::{sl, sl_mut, Param, Real};
+use crate::params::{bad_value, ParamValue};
+use crate::ModelError;
 
 /// Which update rule.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
@@ -65,6 +67,160 @@ impl LrSchedule {
             LrSchedule::Constant => base,
             LrSchedule::Step { every, gamma } => base * gamma.powi((epoch / every.max(1)) as i32),
             LrSchedule::Exponential { gamma } => base * gamma.powi(epoch as i32),
+        }
+    }
+}
+
+/// Checks the steps of training every network shares: epochs and batch size at least 1, a positive
+/// learning rate.
+pub(crate) fn check_steps(epochs: usize, batch_size: usize, lr: f64) -> Result<(), ModelError> {
+    if epochs == 0 {
+        return Err(ModelError::invalid("epochs", epochs, "at least 1"));
+    }
+    if batch_size == 0 {
+        return Err(ModelError::invalid("batch_size", batch_size, "at least 1"));
+    }
+    if !(lr > 0.0 && lr.is_finite()) {
+        return Err(ModelError::invalid("lr", lr, "a positive number"));
+    }
+    Ok(())
+}
+
+/// Checks the optimiser settings every network shares: SGD momentum in `[0, 1)` and a valid schedule.
+pub(crate) fn check_optimizer(
+    optimizer: OptimizerKind,
+    schedule: LrSchedule,
+) -> Result<(), ModelError> {
+    let bad = |name, value: String, expected| Err(ModelError::invalid(name, value, expected));
+    if let OptimizerKind::Sgd { momentum } = optimizer {
+        if !(0.0..1.0).contains(&momentum) {
+            return bad("momentum", momentum.to_string(), "in [0, 1)");
+        }
+    }
+    match schedule {
+        LrSchedule::Step { every, gamma } if every == 0 || !(gamma > 0.0 && gamma <= 1.0) => {
+            return bad(
+                "lr_schedule",
+                format!("step every {every} × {gamma}"),
+                "every ≥ 1, gamma in (0, 1]",
+            )
+        }
+        LrSchedule::Exponential { gamma } if !(gamma > 0.0 && gamma <= 1.0) => {
+            return bad(
+                "lr_schedule",
+                format!("exponential × {gamma}"),
+                "gamma in (0, 1]",
+            )
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Checks the regularisation every network shares: weight decay and clipping norm ≥ 0 (0 = off).
+pub(crate) fn check_regularisation(weight_decay: f64, clip_norm: f64) -> Result<(), ModelError> {
+    if !(weight_decay >= 0.0 && weight_decay.is_finite()) {
+        return Err(ModelError::invalid(
+            "weight_decay",
+            weight_decay,
+            "a number ≥ 0",
+        ));
+    }
+    if !(clip_norm >= 0.0 && clip_norm.is_finite()) {
+        return Err(ModelError::invalid(
+            "clip_norm",
+            clip_norm,
+            "a number ≥ 0 (0 = off)",
+        ));
+    }
+    Ok(())
+}
+
+/// `optimizer=adam|sgd` (switching to SGD starts from momentum 0.9; `momentum` refines it).
+impl ParamValue for OptimizerKind {
+    fn set(&mut self, key: &str, text: &str) -> Result<(), ModelError> {
+        *self = match (text, *self) {
+            ("adam", OptimizerKind::Adam { .. }) | ("sgd", OptimizerKind::Sgd { .. }) => *self,
+            ("adam", _) => OptimizerKind::adam(),
+            ("sgd", _) => OptimizerKind::Sgd { momentum: 0.9 },
+            _ => return Err(bad_value(key, text, "adam or sgd")),
+        };
+        Ok(())
+    }
+    fn show(&self) -> String {
+        match self {
+            OptimizerKind::Sgd { .. } => "sgd",
+            OptimizerKind::Adam { .. } => "adam",
+        }
+        .into()
+    }
+}
+
+/// The `momentum` key: SGD's momentum (ignored with Adam; shown as SGD's default 0.9 then).
+pub(crate) struct Momentum<'a>(pub &'a mut OptimizerKind);
+
+impl ParamValue for Momentum<'_> {
+    fn set(&mut self, key: &str, text: &str) -> Result<(), ModelError> {
+        let mut m = 0.9;
+        m.set(key, text)?;
+        if let OptimizerKind::Sgd { momentum } = self.0 {
+            *momentum = m;
+        }
+        Ok(())
+    }
+    fn show(&self) -> String {
+        match *self.0 {
+            OptimizerKind::Sgd { momentum } => momentum.show(),
+            OptimizerKind::Adam { .. } => 0.9.show(),
+        }
+    }
+}
+
+/// The `lr_decay` key: the factor of the schedule (1 = constant rate; otherwise exponential per
+/// epoch, or per `lr_step` epochs).
+pub(crate) struct Decay<'a>(pub &'a mut LrSchedule);
+
+impl ParamValue for Decay<'_> {
+    fn set(&mut self, key: &str, text: &str) -> Result<(), ModelError> {
+        let mut gamma = 1.0;
+        gamma.set(key, text)?;
+        *self.0 = match *self.0 {
+            _ if gamma == 1.0 => LrSchedule::Constant,
+            LrSchedule::Step { every, .. } => LrSchedule::Step { every, gamma },
+            _ => LrSchedule::Exponential { gamma },
+        };
+        Ok(())
+    }
+    fn show(&self) -> String {
+        match *self.0 {
+            LrSchedule::Constant => 1.0.show(),
+            LrSchedule::Step { gamma, .. } | LrSchedule::Exponential { gamma } => gamma.show(),
+        }
+    }
+}
+
+/// The `lr_step` key: with `lr_decay`, decay every this many epochs instead of every epoch (0).
+pub(crate) struct DecayStep<'a>(pub &'a mut LrSchedule);
+
+impl ParamValue for DecayStep<'_> {
+    fn set(&mut self, key: &str, text: &str) -> Result<(), ModelError> {
+        let mut every = 0usize;
+        every.set(key, text)?;
+        *self.0 = match *self.0 {
+            LrSchedule::Constant => LrSchedule::Constant,
+            LrSchedule::Step { gamma, .. } | LrSchedule::Exponential { gamma } if every == 0 => {
+                LrSchedule::Exponential { gamma }
+            }
+            LrSchedule::Step { gamma, .. } | LrSchedule::Exponential { gamma } => {
+                LrSchedule::Step { every, gamma }
+            }
+        };
+        Ok(())
+    }
+    fn show(&self) -> String {
+        match *self.0 {
+            LrSchedule::Step { every, .. } => every.to_string(),
+            _ => "0".into(),
         }
     }
 }

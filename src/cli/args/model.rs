@@ -3,49 +3,38 @@
 //! `--temporal-folds`, `--bag-size`) for `train`, `leaderboard` and `report`, turned into the library's
 //! [`Candidate`] (a name, its parameters and a validated learner).
 //!
-//! Base and meta learners come from the models registry (`cartseq_models::registry`) with their
-//! default parameters plus the run's seed; `bag` bags the first base learner. Stacking uses
+//! Every model is a `cartseq_models::ModelSpec`: a single learner from its name and `key=value`
+//! parameters, or an ensemble built from the flags (`bag` bags the first base learner). The run's seed
+//! goes to every learner whose seed the user did not give (`ModelSpec::seed_if_unset`). Stacking uses
 //! out-of-fold predictions (see `cartseq_models::ensemble::stacking`): stratified shuffled folds by
 //! default, forward-chaining folds over the training rows in table order with `--temporal-folds`.
 
 use cartseq::experiment::Candidate;
-use cartseq_models::ensemble::{Bagging, Folds, Stacking, VoteKind, Voting};
-use cartseq_models::{registry, Learner};
+use cartseq_models::{EnsembleKind, ModelSpec};
 
 /// Whether a model name is a sequence model (reads `Dataset.seqs`).
 pub fn is_sequence_model(name: &str) -> bool {
-    cartseq_models::nn::registry::is_nn_model(name)
+    ModelSpec::defaults(name).is_some_and(|s| s.needs_seq())
 }
 
-/// The parameters with `seed=N` added when the model takes a seed and none was given.
-pub fn with_seed(model: &str, params: &[String], seed: u64) -> Vec<String> {
-    let mut p = params.to_vec();
-    let takes_seed =
-        registry::params_of(model).is_some_and(|ks| ks.iter().any(|k| k.starts_with("seed=")));
-    if takes_seed && !p.iter().any(|kv| kv.starts_with("seed=")) {
-        p.push(format!("seed={seed}"));
-    }
-    p
-}
-
-/// Whether `name` is a model the command line knows (registry model or ensemble).
+/// Whether `name` is a model the command line knows (a learner or an ensemble).
 pub fn is_known(name: &str) -> bool {
-    registry::info(name).is_some() || is_ensemble(name)
+    ModelSpec::info(name).is_some() || is_ensemble(name)
 }
 
 /// The error for an unknown model name, listing every known one.
 pub fn unknown_model(name: &str) -> anyhow::Error {
-    let mut names: Vec<&str> = registry::MODELS.iter().map(|m| m.name).collect();
+    let mut names: Vec<&str> = ModelSpec::catalog().iter().map(|m| m.name).collect();
     names.extend(ENSEMBLES);
     anyhow::anyhow!("unknown model {name:?}; available: {}", names.join(", "))
 }
 
-/// Names handled here rather than by the registry.
-pub const ENSEMBLES: &[&str] = &["stack", "vote", "vote-hard", "bag"];
+/// Names of the ensembles built from `--base`/`--meta`.
+pub const ENSEMBLES: &[&str] = &EnsembleKind::NAMES;
 
 /// Whether `name` is an ensemble.
 pub fn is_ensemble(name: &str) -> bool {
-    ENSEMBLES.contains(&name)
+    EnsembleKind::parse(name).is_some()
 }
 
 /// Ensemble options.
@@ -108,67 +97,56 @@ impl EnsembleArgs {
             || name == "stack" && is_sequence_model(&self.meta)
     }
 
-    fn member(&self, name: &str, seed: u64) -> anyhow::Result<Box<dyn Learner>> {
+    fn member(&self, name: &str) -> anyhow::Result<ModelSpec> {
         anyhow::ensure!(
             !is_ensemble(name),
-            "--base/--meta take registry models, not the ensemble {name:?}"
+            "--base/--meta take single models, not the ensemble {name:?}"
         );
-        Ok(registry::learner(name, &with_seed(name, &[], seed))?)
+        Ok(ModelSpec::from_cli::<&str>(name, &[])?)
     }
 
-    /// The candidate `name` with `params` (`key=value`; registry models only) and the run's `seed`.
-    pub fn candidate(&self, name: &str, params: &[String], seed: u64) -> anyhow::Result<Candidate> {
-        if !is_known(name) {
-            return Err(unknown_model(name));
-        }
-        let params = with_seed(name, params, seed);
-        let learner = match self.learner(name, seed)? {
-            Some(l) => l,
-            None => registry::learner(name, &params)?,
+    /// The model `name` with `params` (`key=value`; single models only) and the run's `seed` for every
+    /// learner whose seed was not given.
+    pub fn spec(&self, name: &str, params: &[String], seed: u64) -> anyhow::Result<ModelSpec> {
+        let mut spec = match EnsembleKind::parse(name) {
+            Some(kind) => {
+                anyhow::ensure!(!self.base.is_empty(), "--model {name} needs --base M,M,..");
+                let bases = self
+                    .base
+                    .iter()
+                    .map(|b| self.member(b))
+                    .collect::<anyhow::Result<Vec<_>>>()?;
+                let meta = self.member(&self.meta)?;
+                ModelSpec::ensemble(
+                    kind,
+                    bases,
+                    Some(meta),
+                    self.folds,
+                    self.temporal_folds,
+                    self.bag_size,
+                )?
+            }
+            None if is_known(name) => ModelSpec::from_cli(name, params)?,
+            None => return Err(unknown_model(name)),
         };
+        spec.seed_if_unset(seed);
+        Ok(spec)
+    }
+
+    /// The candidate `name` with `params` (`key=value`; single models only) and the run's `seed`.
+    /// Its parameter list (for tables and model files) shows the seed a learner got from the run.
+    pub fn candidate(&self, name: &str, params: &[String], seed: u64) -> anyhow::Result<Candidate> {
+        let spec = self.spec(name, params, seed)?;
+        let mut shown = params.to_vec();
+        let takes_seed = spec.param_list().iter().any(|k| k.starts_with("seed="));
+        if takes_seed && !shown.iter().any(|kv| kv.starts_with("seed=")) {
+            shown.push(format!("seed={seed}"));
+        }
         Ok(Candidate {
             name: name.to_owned(),
-            params,
-            learner,
+            params: shown,
+            learner: Box::new(spec),
         })
-    }
-
-    /// The learner for ensemble `name` (`None` when `name` is not an ensemble).
-    pub fn learner(&self, name: &str, seed: u64) -> anyhow::Result<Option<Box<dyn Learner>>> {
-        if !is_ensemble(name) {
-            return Ok(None);
-        }
-        anyhow::ensure!(!self.base.is_empty(), "--model {name} needs --base M,M,..");
-        let bases = self
-            .base
-            .iter()
-            .map(|b| self.member(b, seed))
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        let l: Box<dyn Learner> = match name {
-            "stack" => {
-                let folds = if self.temporal_folds {
-                    Folds::Temporal { k: self.folds }
-                } else {
-                    Folds::Stratified {
-                        k: self.folds,
-                        seed,
-                    }
-                };
-                Box::new(Stacking::new(bases, self.member(&self.meta, seed)?).folds(folds))
-            }
-            "vote" => Box::new(Voting::new(bases, VoteKind::Soft)),
-            "vote-hard" => Box::new(Voting::new(bases, VoteKind::Hard)),
-            _ => {
-                let first = bases
-                    .into_iter()
-                    .next()
-                    .ok_or_else(|| anyhow::anyhow!("--base is empty"))?;
-                let b = Bagging::new(first).n_estimators(self.bag_size).seed(seed);
-                b.check()?;
-                Box::new(b)
-            }
-        };
-        Ok(Some(l))
     }
 }
 

@@ -16,6 +16,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use cartseq_models::metrics::{self, MetricReport};
+use cartseq_models::Classifier;
 use ndarray::Array2;
 
 use cartseq::feature_table::FeatureTable;
@@ -82,7 +83,10 @@ pub fn run(args: Args, _global: &Global) -> anyhow::Result<()> {
         .then(|| (table.id_column.clone(), table.ids.clone()));
     let ds = dataset_owned(table, h.n_classes, h.seq_vocab.as_ref())?;
     let t = Instant::now();
-    let proba = trained.model.predict_proba(&ds);
+    let proba = trained
+        .model
+        .predict_proba(&ds)
+        .with_context(|| format!("scoring {}", args.features.display()))?;
     let predict_s = t.elapsed().as_secs_f64();
     let Some(y) = ds.y.as_slice() else {
         bail!("no rows to evaluate");

@@ -17,7 +17,7 @@ use cartseq::experiment::{fit_and_score, splits, ModelRun, TaskSetup};
 use cartseq::output::AtomicFile;
 use cartseq::tasks::format_time;
 use cartseq_models::metrics::{self, MetricReport};
-use cartseq_models::registry;
+use cartseq_models::ModelSpec;
 use serde::Serialize;
 
 use crate::cli::args::input::InputArgs;
@@ -27,7 +27,7 @@ use crate::cli::args::model::{
 use crate::cli::args::task::TaskArgs;
 use crate::cli::Global;
 
-/// Models tried by default, in table order (those missing from the registry are skipped).
+/// Models tried by default, in table order (unknown names are skipped).
 pub const DEFAULT_MODELS: &[&str] = &[
     "prior", "gnb", "logreg", "dt", "rf", "ada", "svm", "gbdt", "lstm", "gru", "rnn",
 ];
@@ -101,7 +101,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         Some(m) => m.clone(),
         None => DEFAULT_MODELS
             .iter()
-            .filter(|m| registry::info(m).is_some())
+            .filter(|m| ModelSpec::info(m).is_some())
             .map(|m| (*m).to_owned())
             .collect(),
     };

@@ -21,7 +21,7 @@ use cartseq::featurizer;
 use cartseq::tasks::table::{dataset_owned, SeqVocab};
 use cartseq::tasks::Split;
 use cartseq::trained::{ModelHeader, TrainedModel, TRAINED_MAGIC, TRAINED_VERSION};
-use cartseq_models::registry;
+use cartseq_models::ModelSpec;
 
 use crate::cli::args::model::{is_ensemble, is_sequence_model, unknown_model, EnsembleArgs};
 use crate::cli::Global;
@@ -68,14 +68,16 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         );
     }
     if args.params.iter().any(|p| p == "help") {
-        let ps = registry::params_of(&args.model).ok_or_else(|| unknown_model(&args.model))?;
+        let ps = ModelSpec::info(&args.model)
+            .ok_or_else(|| unknown_model(&args.model))?
+            .params;
         println!("parameters of {} (defaults):", args.model);
         for p in ps {
             println!("  {p}");
         }
         return Ok(());
     }
-    if registry::info(&args.model).is_none() && !ensemble {
+    if ModelSpec::info(&args.model).is_none() && !ensemble {
         return Err(unknown_model(&args.model));
     }
     let grid = grid_points(&args.grid)?;

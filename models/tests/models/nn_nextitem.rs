@@ -3,7 +3,7 @@
 //! protocol and the metrics follow their definitions; training is deterministic for a seed.
 
 use cartseq_models::nextitem::{
-    evaluate, ItemKnn, MarkovChain, MostPopular, NextItemLoss, NextItemModel, SessionKnn,
+    evaluate, ItemKnn, MarkovChain, MostPopular, NextItemLoss, NextItemModel, ScoreSink, SessionKnn,
 };
 use cartseq_models::nextitem::{Gru4RecModel, Gru4RecParams};
 use cartseq_models::nn::CellKind;
@@ -98,12 +98,7 @@ fn metrics_follow_their_definition() {
         fn n_items(&self) -> usize {
             4
         }
-        fn score_prefixes(
-            &self,
-            s: &Sequences,
-            rows: &[usize],
-            sink: &mut dyn FnMut(usize, usize, &[f32]),
-        ) {
+        fn score_prefixes(&self, s: &Sequences, rows: &[usize], sink: ScoreSink<'_>) {
             for &r in rows {
                 for t in 0..s.row(r).len() - 1 {
                     sink(r, t, &[4.0, 3.0, 2.0, 1.0]);

@@ -4,7 +4,7 @@
 use cartseq_models::nn::{
     CellKind, LrSchedule, OptimizerKind, SeqClassifierModel, SeqClassifierParams,
 };
-use cartseq_models::{Classifier, Dataset, Learner, ModelError, Sequences};
+use cartseq_models::{Classifier, Dataset, ModelError, Persist, Sequences};
 use ndarray::{Array1, Array2};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -34,7 +34,7 @@ fn first_token_task(n: usize, seed: u64) -> Dataset {
 }
 
 fn accuracy(m: &dyn Classifier, ds: &Dataset) -> f64 {
-    let pred = m.predict(ds);
+    let pred = m.predict(ds).unwrap();
     pred.iter().zip(ds.y.iter()).filter(|(a, b)| a == b).count() as f64 / ds.nrows() as f64
 }
 
@@ -53,10 +53,10 @@ fn every_cell_learns_an_order_dependent_task() {
             .patience(5)
             .check()
             .expect("valid params");
-        let model = learner.fit_boxed(&train).expect("fits");
-        let acc = accuracy(model.as_ref(), &test);
+        let model = learner.fit(&train).expect("fits");
+        let acc = accuracy(&model, &test);
         assert!(acc > 0.9, "{}: test accuracy {acc}", cell.name());
-        let p = model.predict_proba(&test);
+        let p = model.predict_proba(&test).unwrap();
         for row in p.rows() {
             assert!((row.sum() - 1.0).abs() < 1e-5);
         }
@@ -112,18 +112,21 @@ fn same_seed_same_model_and_save_load_round_trip() {
     };
     let (a, b) = (fit(), fit());
     assert_eq!(a.net, b.net);
-    assert_eq!(a.predict_proba(&ds), b.predict_proba(&ds));
+    assert_eq!(a.predict_proba(&ds).unwrap(), b.predict_proba(&ds).unwrap());
     let mut buf = Vec::new();
     a.save(&mut buf).expect("saves");
     let back = SeqClassifierModel::load(&buf[..]).expect("loads");
-    assert_eq!(back.predict_proba(&ds), a.predict_proba(&ds));
+    assert_eq!(
+        back.predict_proba(&ds).unwrap(),
+        a.predict_proba(&ds).unwrap()
+    );
     // Unseen tokens at prediction time share the out-of-vocabulary row instead of panicking.
     let mut odd = ds.select(&[0, 1]);
     if let Some(s) = odd.seqs.as_mut() {
         s.tokens[0] = 1000;
         s.vocab = 1001;
     }
-    assert_eq!(a.predict_proba(&odd).nrows(), 2);
+    assert_eq!(a.predict_proba(&odd).unwrap().nrows(), 2);
 }
 
 #[test]

@@ -1,73 +1,31 @@
-//! Save/load round-trips of every registry model (predictions bit-identical after loading), weighted
+//! Save/load round-trips of every model of the catalog (predictions bit-identical after loading), weighted
 //! and class-weighted fits, probability sanity, and clear errors on wrong or corrupt files.
-
-#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use cartseq_models::ensemble::{Bagging, Folds, Stacking, VoteKind, Voting};
 use cartseq_models::persist::{load_any, Persist};
-use cartseq_models::registry;
 use cartseq_models::tree::DecisionTree;
-use cartseq_models::{Dataset, Learner, ModelError, Sequences};
+use cartseq_models::{Classifier, Dataset, FittedModel, Learner, ModelError, ModelSpec};
 use ndarray::{Array1, Array2};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 
-fn data(n: usize, k: usize, seed: u64) -> Dataset {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let x = Array2::from_shape_fn((n, 5), |(_, j)| rng.gen_range(-1.0..1.0) * (1.0 + j as f64));
-    let y: Array1<usize> = x
-        .rows()
-        .into_iter()
-        .map(|r| {
-            let s = r[0] + 0.5 * r[1] * r[2] + rng.gen_range(-0.3..0.3);
-            if k == 2 {
-                usize::from(s > 0.0)
-            } else {
-                usize::from(s > -0.5) + usize::from(s > 0.5)
-            }
-        })
-        .collect();
-    // Token sequences for the neural models: the sign pattern of each row's features.
-    let mut seqs = Sequences {
-        tokens: Vec::new(),
-        offsets: vec![0],
-        vocab: 10,
-    };
-    for r in x.rows() {
-        seqs.tokens.extend(
-            r.iter()
-                .enumerate()
-                .map(|(j, &v)| 2 * j as u32 + u32::from(v > 0.0)),
-        );
-        seqs.offsets.push(seqs.tokens.len());
-    }
-    let mut ds = Dataset::new(x, y, k).unwrap();
-    ds.weights = Some((0..n).map(|i| 0.5 + (i % 4) as f64 * 0.5).collect());
-    ds.seqs = Some(seqs);
-    ds
-}
-
-fn is_nn(name: &str) -> bool {
-    cartseq_models::nn::registry::is_nn_model(name)
-}
+use crate::support::{data, is_nn};
 
 #[test]
 fn every_model_round_trips_bit_identically() {
     for k in [2, 3] {
         let train = data(600, k, 1);
         let test = data(200, k, 2);
-        for info in registry::MODELS {
+        for info in ModelSpec::catalog() {
             let extras: &[&[&str]] = if is_nn(info.name) {
                 &[&["epochs=2", "hidden=8", "embed_dim=4"]]
             } else {
                 &[&[], &["class_weight=balanced"]]
             };
             for &extra in extras {
-                let learner = registry::learner(info.name, extra).unwrap();
+                let learner = ModelSpec::from_cli(info.name, extra).unwrap();
                 let model = learner
-                    .fit_boxed(&train)
+                    .fit(&train)
                     .unwrap_or_else(|e| panic!("{} k={k}: {e}", info.name));
-                let p = model.predict_proba(&test);
+                let p = model.predict_proba(&test).unwrap();
                 assert_eq!(p.dim(), (200, k));
                 for r in p.rows() {
                     assert!(
@@ -83,7 +41,7 @@ fn every_model_round_trips_bit_identically() {
                     );
                 }
                 let mut buf = Vec::new();
-                model.save_json(&mut buf).unwrap();
+                model.save(&mut buf).unwrap();
                 let head = String::from_utf8_lossy(&buf[..80.min(buf.len())]).to_string();
                 assert!(
                     head.starts_with("{\"magic\":\"cartseq-model\",\"format_version\":1,\"kind\":"),
@@ -91,7 +49,7 @@ fn every_model_round_trips_bit_identically() {
                 );
                 let back = load_any(&buf[..]).unwrap();
                 assert_eq!(
-                    back.predict_proba(&test),
+                    back.predict_proba(&test).unwrap(),
                     p,
                     "{} k={k}: predictions changed after load",
                     info.name
@@ -105,8 +63,11 @@ fn every_model_round_trips_bit_identically() {
 fn ensembles_round_trip_bit_identically() {
     let train = data(500, 2, 11);
     let test = data(150, 2, 12);
-    let l = |n: &str| registry::learner::<&str>(n, &[]).unwrap();
-    let nn = || registry::learner("gru", &["epochs=2", "hidden=8"]).unwrap();
+    let l =
+        |n: &str| -> Box<dyn Learner> { Box::new(ModelSpec::from_cli::<&str>(n, &[]).unwrap()) };
+    let nn = || -> Box<dyn Learner> {
+        Box::new(ModelSpec::from_cli("gru", &["epochs=2", "hidden=8"]).unwrap())
+    };
     let ensembles: Vec<(&str, Box<dyn Learner>)> = vec![
         (
             "stack",
@@ -133,12 +94,16 @@ fn ensembles_round_trip_bit_identically() {
         ),
     ];
     for (name, learner) in ensembles {
-        let model = learner.fit_boxed(&train).unwrap();
-        let p = model.predict_proba(&test);
+        let model = learner.fit_model(&train).unwrap();
+        let p = model.predict_proba(&test).unwrap();
         let mut buf = Vec::new();
-        model.save_json(&mut buf).unwrap();
+        model.save(&mut buf).unwrap();
         let back = load_any(&buf[..]).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(back.predict_proba(&test), p, "{name}: changed after load");
+        assert_eq!(
+            back.predict_proba(&test).unwrap(),
+            p,
+            "{name}: changed after load"
+        );
         // A damaged member is reported, not a panic.
         let text = String::from_utf8(buf).unwrap();
         let broken = text.replacen("\"kind\":\"dt\"", "\"kind\":\"zz\"", 1);
@@ -155,11 +120,11 @@ fn good_models_beat_the_prior() {
     let test = data(500, 2, 4);
     let y = test.y.to_vec();
     let auc = |name: &str| {
-        let m = registry::learner::<&str>(name, &[])
+        let m = ModelSpec::from_cli::<&str>(name, &[])
             .unwrap()
-            .fit_boxed(&train)
+            .fit(&train)
             .unwrap();
-        cartseq_models::metrics::roc_auc_ovr(&y, m.predict_proba(&test).view()).unwrap()
+        cartseq_models::metrics::roc_auc_ovr(&y, m.predict_proba(&test).unwrap().view()).unwrap()
     };
     let prior = auc("prior");
     assert_eq!(prior, 0.5);
@@ -188,7 +153,7 @@ fn perfectly_separable_data_is_predicted_correctly() {
     });
     let y: Array1<usize> = (0..200).map(|i| usize::from(i >= 100)).collect();
     let ds = Dataset::new(x, y.clone(), 2).unwrap();
-    for info in registry::MODELS {
+    for info in ModelSpec::catalog() {
         if matches!(info.name, "prior" | "bnb") || is_nn(info.name) {
             continue;
         }
@@ -197,11 +162,11 @@ fn perfectly_separable_data_is_predicted_correctly() {
         } else {
             &[]
         };
-        let m = registry::learner(info.name, params)
+        let m = ModelSpec::from_cli(info.name, params)
             .unwrap()
-            .fit_boxed(&ds)
+            .fit(&ds)
             .unwrap();
-        let acc = cartseq_models::metrics::accuracy(&y.to_vec(), &m.predict(&ds).to_vec());
+        let acc = cartseq_models::metrics::accuracy(&y.to_vec(), &m.predict(&ds).unwrap().to_vec());
         assert!(acc >= 0.99, "{}: accuracy {acc}", info.name);
     }
 }
@@ -214,7 +179,7 @@ fn bad_files_are_refused_clearly() {
     m.save(&mut buf).unwrap();
     let text = String::from_utf8(buf.clone()).unwrap();
 
-    let msg = |r: Result<Box<dyn cartseq_models::Classifier>, ModelError>| match r {
+    let msg = |r: Result<FittedModel, ModelError>| match r {
         Err(ModelError::BadFile(m)) => m,
         Err(e) => panic!("expected BadFile, got {e}"),
         Ok(_) => panic!("expected an error"),
@@ -266,15 +231,13 @@ fn sample_weights_equal_repeated_rows() {
     let mut weighted = unit.clone();
     weighted.weights = Some((0..150).map(|i| (1 + i % 2) as f64).collect());
     for name in ["dt", "gnb", "logreg", "prior", "ada", "bnb"] {
-        let a = registry::learner::<&str>(name, &[])
-            .unwrap()
-            .fit_boxed(&weighted)
-            .unwrap();
-        let b = registry::learner::<&str>(name, &[])
-            .unwrap()
-            .fit_boxed(&repeated)
-            .unwrap();
-        let (pa, pb) = (a.predict_proba(&unit), b.predict_proba(&unit));
+        let spec = ModelSpec::from_cli::<&str>(name, &[]).unwrap();
+        let a = spec.fit(&weighted).unwrap();
+        let b = spec.fit(&repeated).unwrap();
+        let (pa, pb) = (
+            a.predict_proba(&unit).unwrap(),
+            b.predict_proba(&unit).unwrap(),
+        );
         let diff = (&pa - &pb).iter().fold(0.0f64, |m, v| m.max(v.abs()));
         assert!(
             diff < 1e-6,

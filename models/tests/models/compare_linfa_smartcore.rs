@@ -2,8 +2,6 @@
 //! implementations of the same algorithm on the same data (they lack probabilities, weights and
 //! multi-threading, but their fitted decisions must agree with ours).
 
-#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
-
 use cartseq_models::logistic::LogisticRegression;
 use cartseq_models::naive_bayes::GaussianNb;
 use cartseq_models::tree::DecisionTree;
@@ -51,6 +49,7 @@ fn decision_tree_agrees_with_linfa_trees() {
             .unwrap();
         let ours_pred = ours
             .predict(&Dataset::new(xt.clone(), yt.clone(), 2).unwrap())
+            .unwrap()
             .to_vec();
         let theirs = linfa_trees::DecisionTree::params()
             .split_quality(linfa_trees::SplitQuality::Gini)
@@ -77,6 +76,16 @@ fn decision_tree_agrees_with_linfa_trees() {
 fn dense(x: &Array2<f64>) -> DenseMatrix<f64> {
     let rows: Vec<Vec<f64>> = x.rows().into_iter().map(|r| r.to_vec()).collect();
     DenseMatrix::from_2d_vec(&rows).unwrap()
+}
+
+/// Our labels agree with `theirs` (smartcore's) on at least 99 % of the rows of `x`.
+fn assert_agrees(ours: &dyn Classifier, theirs: &[u32], x: Array2<f64>, y: Array1<usize>) {
+    let theirs: Vec<usize> = theirs.iter().map(|&v| v as usize).collect();
+    let ours = ours
+        .predict(&Dataset::new(x, y, 2).unwrap())
+        .unwrap()
+        .to_vec();
+    assert!(agreement(&ours, &theirs) >= 0.99);
 }
 
 #[test]
@@ -109,14 +118,8 @@ fn logistic_regression_matches_smartcore_optimum() {
         "intercept: ours {}, smartcore {b}",
         ours.intercept[0]
     );
-    let theirs_pred: Vec<usize> = theirs
-        .predict(&dense(&x))
-        .unwrap()
-        .iter()
-        .map(|&v| v as usize)
-        .collect();
-    let ours_pred = ours.predict(&Dataset::new(x, y, 2).unwrap()).to_vec();
-    assert!(agreement(&ours_pred, &theirs_pred) >= 0.99);
+    let theirs_pred = theirs.predict(&dense(&x)).unwrap();
+    assert_agrees(&ours, &theirs_pred, x, y);
 }
 
 #[test]
@@ -143,14 +146,8 @@ fn gaussian_nb_matches_smartcore() {
             );
         }
     }
-    let theirs_pred: Vec<usize> = theirs
-        .predict(&dense(&x))
-        .unwrap()
-        .iter()
-        .map(|&v| v as usize)
-        .collect();
-    let ours_pred = ours.predict(&Dataset::new(x, y, 2).unwrap()).to_vec();
-    assert!(agreement(&ours_pred, &theirs_pred) >= 0.99);
+    let theirs_pred = theirs.predict(&dense(&x)).unwrap();
+    assert_agrees(&ours, &theirs_pred, x, y);
 }
 
 /// On the same rows scikit-learn 1.9's `DecisionTreeClassifier(max_depth=2)` splits feature 2 at

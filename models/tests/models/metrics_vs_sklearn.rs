@@ -1,4 +1,4 @@
-//! Metric equality with scikit-learn on the committed fixture `fixtures/sklearn_metrics.json`
+//! Metric equality with scikit-learn on the committed fixture `tests/fixtures/sklearn_metrics.json`
 //! (regenerate with `benches/peers/sklearn_metric_fixture.py`; this test needs no Python).
 
 use cartseq_models::metrics::{self, Average};
@@ -30,7 +30,7 @@ fn floats(v: &Value) -> Vec<f64> {
 
 #[test]
 fn metrics_equal_scikit_learn() {
-    let text = include_str!("fixtures/sklearn_metrics.json");
+    let text = include_str!("../fixtures/sklearn_metrics.json");
     let root: Value = serde_json::from_str(text).expect("fixture is JSON");
     let cases = root["cases"].as_array().expect("cases");
     assert!(cases.len() >= 8);

@@ -1,0 +1,254 @@
+//! `--param key=value` parsing: every learner declares its keys once, in its own file, by visiting its
+//! fields ([`crate::spec::LearnerParams::visit_keys`]); setting a key, listing the keys with their
+//! defaults (`--param help`) and filling in the run's seed are three [`KeyVisitor`]s over that one list.
+//!
+//! A field type says how it is written on the command line by implementing [`ParamValue`] (integers,
+//! finite numbers, booleans, `none`/`auto`/`scale` for optional values through [`Optional`], and the
+//! model-specific enums next to their definitions), so the text of an error names the key as the user
+//! wrote it and what is accepted, for every model alike.
+
+use crate::ModelError;
+
+/// Builder setters of parameter structs: `setter!(/// doc. name: Type)` writes `fn name(self, v: Type)
+/// -> Self`; `setter!(/// doc. name: Some(Type))` sets an optional field (`seed`).
+macro_rules! setter {
+    ($(#[$m:meta])* $name:ident : Some($t:ty)) => {
+        $(#[$m])*
+        pub fn $name(mut self, v: $t) -> Self {
+            self.$name = Some(v);
+            self
+        }
+    };
+    ($(#[$m:meta])* $name:ident : $t:ty) => {
+        $(#[$m])*
+        pub fn $name(mut self, v: $t) -> Self {
+            self.$name = v;
+            self
+        }
+    };
+}
+pub(crate) use setter;
+
+/// A field that can be set from the text of a `key=value` parameter and shown as such.
+pub trait ParamValue {
+    /// Parses `text`, given for `key` (as the user spelled it), into `self`.
+    fn set(&mut self, key: &str, text: &str) -> Result<(), ModelError>;
+    /// The current value as `--param` writes it (`sqrt`, `none`, `0.001`).
+    fn show(&self) -> String;
+}
+
+/// The spellings of a key: its name first, then the aliases it also accepts (`["n_trees",
+/// "n_estimators"]`).
+pub type Names = &'static [&'static str];
+
+/// Sees every parameter key of a learner, in the order of its `--param help` listing.
+pub trait KeyVisitor {
+    /// One key: its spellings and the field it sets.
+    fn key(&mut self, names: Names, value: &mut dyn ParamValue) -> Result<(), ModelError>;
+
+    /// The `seed` key (`None` = the learner's `default`); typed so a run's seed can be filled in where
+    /// the user gave none ([`crate::ModelSpec::seed_if_unset`]).
+    fn seed(&mut self, seed: &mut Option<u64>, default: u64) -> Result<(), ModelError> {
+        self.key(&["seed"], &mut SeedValue { seed, default })
+    }
+}
+
+/// The error of a value that does not parse: `invalid parameter {key} = {text}: expected {expected}`.
+pub fn bad_value(key: &str, text: &str, expected: &str) -> ModelError {
+    ModelError::Registry(format!(
+        "invalid parameter {key} = {text}: expected {expected}"
+    ))
+}
+
+impl ParamValue for usize {
+    fn set(&mut self, key: &str, text: &str) -> Result<(), ModelError> {
+        *self = text
+            .parse()
+            .map_err(|_| bad_value(key, text, "a non-negative integer"))?;
+        Ok(())
+    }
+    fn show(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl ParamValue for f64 {
+    fn set(&mut self, key: &str, text: &str) -> Result<(), ModelError> {
+        *self = text
+            .parse::<f64>()
+            .ok()
+            .filter(|x| x.is_finite())
+            .ok_or_else(|| bad_value(key, text, "a finite number"))?;
+        Ok(())
+    }
+    /// Shortest form that reads back: `1`, `0.1`, `1e-9`.
+    fn show(&self) -> String {
+        let s = format!("{self:?}");
+        s.strip_suffix(".0").map_or(s.clone(), str::to_string)
+    }
+}
+
+impl ParamValue for bool {
+    fn set(&mut self, key: &str, text: &str) -> Result<(), ModelError> {
+        *self = match text {
+            "true" | "1" | "yes" => true,
+            "false" | "0" | "no" => false,
+            _ => return Err(bad_value(key, text, "true or false")),
+        };
+        Ok(())
+    }
+    fn show(&self) -> String {
+        self.to_string()
+    }
+}
+
+/// Layer widths bottom first, written joined by `+` (`128+64`; `,` is accepted too).
+impl ParamValue for Vec<usize> {
+    fn set(&mut self, key: &str, text: &str) -> Result<(), ModelError> {
+        *self = text
+            .split(['+', ','])
+            .map(|w| w.trim().parse::<usize>())
+            .collect::<Result<_, _>>()
+            .map_err(|_| bad_value(key, text, "layer widths joined by +, e.g. 128+64"))?;
+        Ok(())
+    }
+    fn show(&self) -> String {
+        let parts: Vec<String> = self.iter().map(usize::to_string).collect();
+        parts.join("+")
+    }
+}
+
+/// An optional value whose absence is written as a word: `max_depth=none`, `gamma=scale`,
+/// `early_stopping=auto`.
+pub struct Optional<'a, T> {
+    value: &'a mut Option<T>,
+    word: &'static str,
+}
+
+impl<'a, T> Optional<'a, T> {
+    /// `value`, absent when the user writes `word`.
+    pub fn new(value: &'a mut Option<T>, word: &'static str) -> Self {
+        Optional { value, word }
+    }
+}
+
+impl<T: ParamValue + Default> ParamValue for Optional<'_, T> {
+    fn set(&mut self, key: &str, text: &str) -> Result<(), ModelError> {
+        if text == self.word {
+            *self.value = None;
+            return Ok(());
+        }
+        let mut v = T::default();
+        v.set(key, text)?;
+        *self.value = Some(v);
+        Ok(())
+    }
+    fn show(&self) -> String {
+        self.value
+            .as_ref()
+            .map_or_else(|| self.word.to_string(), ParamValue::show)
+    }
+}
+
+/// A seed field: shown as the learner's default while unset.
+struct SeedValue<'a> {
+    seed: &'a mut Option<u64>,
+    default: u64,
+}
+
+impl ParamValue for SeedValue<'_> {
+    fn set(&mut self, key: &str, text: &str) -> Result<(), ModelError> {
+        *self.seed = Some(
+            text.parse()
+                .map_err(|_| bad_value(key, text, "a non-negative integer"))?,
+        );
+        Ok(())
+    }
+    fn show(&self) -> String {
+        self.seed.unwrap_or(self.default).to_string()
+    }
+}
+
+/// Collects the spellings and the current value of every key.
+#[derive(Default)]
+pub(crate) struct KeyList(pub Vec<(Names, String)>);
+
+impl KeyVisitor for KeyList {
+    fn key(&mut self, names: Names, value: &mut dyn ParamValue) -> Result<(), ModelError> {
+        self.0.push((names, value.show()));
+        Ok(())
+    }
+}
+
+/// Applies `key=value` pairs, each where its key (or an alias) is declared. Keys are applied in the
+/// learner's declaration order, pairs of one key in the user's order (the last wins), so keys that
+/// refine another (`momentum` after `optimizer`, `lr_step` after `lr_decay`) work in any order.
+pub(crate) struct KeySetter<'a> {
+    pub pairs: &'a [(&'a str, &'a str)],
+}
+
+impl KeyVisitor for KeySetter<'_> {
+    fn key(&mut self, names: Names, value: &mut dyn ParamValue) -> Result<(), ModelError> {
+        for &(k, v) in self.pairs.iter().filter(|(k, _)| names.contains(k)) {
+            value.set(k, v)?;
+        }
+        Ok(())
+    }
+}
+
+/// Sets every unset seed to one value.
+pub(crate) struct SeedFiller(pub u64);
+
+impl KeyVisitor for SeedFiller {
+    fn key(&mut self, _: Names, _: &mut dyn ParamValue) -> Result<(), ModelError> {
+        Ok(())
+    }
+    fn seed(&mut self, seed: &mut Option<u64>, _default: u64) -> Result<(), ModelError> {
+        seed.get_or_insert(self.0);
+        Ok(())
+    }
+}
+
+/// Refuses a sample fraction outside `(0, 1]` (bootstrap sizes of forests and bagging).
+pub(crate) fn check_fraction(name: &'static str, f: f64) -> Result<(), ModelError> {
+    if f > 0.0 && f <= 1.0 {
+        Ok(())
+    } else {
+        Err(ModelError::invalid(name, f, "a fraction in (0, 1]"))
+    }
+}
+
+/// Splits `key=value` (both trimmed).
+pub(crate) fn split_kv(kv: &str) -> Result<(&str, &str), ModelError> {
+    kv.split_once('=')
+        .map(|(k, v)| (k.trim(), v.trim()))
+        .ok_or_else(|| {
+            ModelError::Registry(format!("parameter `{kv}` is not of the form key=value"))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_show_as_they_parse() {
+        let mut x = 0.0;
+        for text in ["1", "0.1", "1e-9", "0.001", "1e-7", "5"] {
+            x.set("k", text).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(x.show(), text);
+        }
+        assert!(x.set("k", "inf").is_err());
+        let mut d: Option<usize> = Some(3);
+        let mut o = Optional::new(&mut d, "none");
+        o.set("max_depth", "none").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(o.show(), "none");
+        o.set("max_depth", "7").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(d, Some(7));
+        let mut h = vec![1];
+        h.set("hidden", "128+64").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((h.clone(), h.show()), (vec![128, 64], "128+64".to_string()));
+        let e = h.set("hidden", "x").err().map(|e| e.to_string());
+        assert!(e.is_some_and(|e| e.contains("hidden = x")));
+    }
+}

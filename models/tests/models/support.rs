@@ -1,0 +1,62 @@
+//! Shared helpers of the models test binary: the generated datasets several areas fit on.
+
+use cartseq_models::{Dataset, ModelSpec, Sequences};
+use ndarray::{Array1, Array2};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// `n` rows of 5 features with an interaction (`x0 + 0.5 · x1 · x2` plus noise) cut into `k` classes,
+/// varied sample weights, and one token sequence per row (the sign pattern of its features) for the
+/// sequence models.
+pub fn data(n: usize, k: usize, seed: u64) -> Dataset {
+    data_with(n, k, seed, 5, None)
+}
+
+/// Rows like [`data`] with `cols` features (at least 3), each rounded to a multiple of `1 / grid`
+/// when a grid is given.
+pub fn data_with(n: usize, k: usize, seed: u64, cols: usize, grid: Option<f64>) -> Dataset {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let x = Array2::from_shape_fn((n, cols), |(_, j)| {
+        let v = rng.gen_range(-1.0..1.0) * (1.0 + j as f64);
+        grid.map_or(v, |g| (v * g).round() / g)
+    });
+    let y: Array1<usize> = x
+        .rows()
+        .into_iter()
+        .map(|r| {
+            let s = r[0] + 0.5 * r[1] * r[2] + rng.gen_range(-0.3..0.3);
+            if k == 2 {
+                usize::from(s > 0.0)
+            } else {
+                usize::from(s > -0.5) + usize::from(s > 0.5)
+            }
+        })
+        .collect();
+    let mut ds = Dataset::new(x.clone(), y, k).unwrap();
+    ds.weights = Some((0..n).map(|i| 0.5 + (i % 4) as f64 * 0.5).collect());
+    ds.seqs = Some(sign_tokens(&x));
+    ds
+}
+
+/// One sequence per row: token `2j + (x_j > 0)` for each feature `j`.
+pub fn sign_tokens(x: &Array2<f64>) -> Sequences {
+    let mut seqs = Sequences {
+        tokens: Vec::new(),
+        offsets: vec![0],
+        vocab: 2 * x.ncols(),
+    };
+    for r in x.rows() {
+        seqs.tokens.extend(
+            r.iter()
+                .enumerate()
+                .map(|(j, &v)| 2 * j as u32 + u32::from(v > 0.0)),
+        );
+        seqs.offsets.push(seqs.tokens.len());
+    }
+    seqs
+}
+
+/// Whether `name` is a sequence model.
+pub fn is_nn(name: &str) -> bool {
+    ModelSpec::defaults(name).is_some_and(|s| s.needs_seq())
+}
