@@ -22,5 +22,6 @@ pub mod input;
 pub mod manifest;
 pub mod output;
 pub mod report;
+pub mod stats;
 pub mod tasks;
 pub mod trained;
