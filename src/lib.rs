@@ -20,6 +20,7 @@ pub mod feature_table;
 pub mod featurizer;
 pub mod input;
 pub mod manifest;
+pub mod nextitem;
 pub mod output;
 pub mod report;
 pub mod stats;
