@@ -251,16 +251,31 @@ pub fn table(rows: &[AblationRow]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand_distr_free::normal;
 
     /// Box–Muller standard normal, so the test needs no extra crate.
-    mod rand_distr_free {
-        use rand::Rng;
-        pub fn normal(rng: &mut impl Rng) -> f64 {
-            let u: f64 = rng.gen::<f64>().max(1e-300);
-            let v: f64 = rng.gen();
-            (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
-        }
+    fn normal(rng: &mut impl Rng) -> f64 {
+        let u: f64 = rng.gen::<f64>().max(1e-300);
+        let v: f64 = rng.gen();
+        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
+    }
+
+    /// `n` rows, positive with probability `rate`, and two models' scores: N(0, 1) for negatives and
+    /// N(μ, 1) for positives, μ = `shift_a` for model A and `shift_b` for model B.
+    fn simulate(
+        rng: &mut ChaCha8Rng,
+        n: usize,
+        rate: f64,
+        shift_a: f64,
+        shift_b: f64,
+    ) -> (Vec<bool>, Vec<f64>, Vec<f64>) {
+        let y: Vec<bool> = (0..n).map(|_| rng.gen::<f64>() < rate).collect();
+        let mut scores = |shift: f64| -> Vec<f64> {
+            y.iter()
+                .map(|&p| normal(&mut *rng) + if p { shift } else { 0.0 })
+                .collect()
+        };
+        let (a, b) = (scores(shift_a), scores(shift_b));
+        (y, a, b)
     }
 
     /// The full-set point estimates are `models::metrics` values: ROC-AUC with ties averaged,
@@ -290,15 +305,7 @@ mod tests {
         let mut significant = 0;
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         for e in 0..experiments {
-            let y: Vec<bool> = (0..n).map(|_| rng.gen::<f64>() < 0.4).collect();
-            let a: Vec<f64> = y
-                .iter()
-                .map(|&p| normal(&mut rng) + if p { 1.0 } else { 0.0 })
-                .collect();
-            let b: Vec<f64> = y
-                .iter()
-                .map(|&p| normal(&mut rng) + if p { 0.5 } else { 0.0 })
-                .collect();
+            let (y, a, b) = simulate(&mut rng, n, 0.4, 1.0, 0.5);
             let ci = &binary_diffs(&y, &a, &b, 300, e)[0];
             assert_eq!(ci.metric, "roc_auc");
             assert!(ci.lo <= ci.diff && ci.diff <= ci.hi);
@@ -318,15 +325,7 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(2);
         let mut significant = 0;
         for e in 0..40 {
-            let y: Vec<bool> = (0..600).map(|_| rng.gen::<f64>() < 0.3).collect();
-            let a: Vec<f64> = y
-                .iter()
-                .map(|&p| normal(&mut rng) + if p { 0.8 } else { 0.0 })
-                .collect();
-            let b: Vec<f64> = y
-                .iter()
-                .map(|&p| normal(&mut rng) + if p { 0.8 } else { 0.0 })
-                .collect();
+            let (y, a, b) = simulate(&mut rng, 600, 0.3, 0.8, 0.8);
             significant += usize::from(binary_diffs(&y, &a, &b, 300, e)[0].significant());
         }
         assert!(significant <= 6, "{significant} of 40 false positives");
