@@ -9,8 +9,13 @@
 //! skipped (counted in `skipped`). When the interval excludes 0 the difference is called significant at
 //! the 5% level.
 //!
+//! The metrics themselves are `cartseq_models::metrics` (ROC-AUC by trapezoids between distinct
+//! scores, which equals the tie-averaged rank-sum; binary F1 of class 1), the same functions that score
+//! every model in `train`, `leaderboard` and `report`.
+//!
 //! Cost: `reps × (n log n)` for ROC-AUC (a sort per replicate), `reps × n` for F1; memory `O(n)`.
 
+use cartseq_models::metrics::{self, Average};
 use cartseq_models::{Classifier, Dataset, Learner};
 use ndarray::Axis;
 use rand::{Rng, SeedableRng};
@@ -42,53 +47,6 @@ impl DiffCi {
     pub fn significant(&self) -> bool {
         self.lo > 0.0 || self.hi < 0.0
     }
-}
-
-/// ROC-AUC of binary labels (`positive[i]`) by the rank-sum formula, ties averaged; `None` with one
-/// class only.
-pub fn roc_auc(positive: &[bool], score: &[f64]) -> Option<f64> {
-    let n = positive.len();
-    let mut idx: Vec<usize> = (0..n).collect();
-    idx.sort_unstable_by(|&a, &b| score[a].total_cmp(&score[b]));
-    let (mut rank_sum, mut pos) = (0.0f64, 0usize);
-    let mut i = 0;
-    while i < n {
-        let mut j = i;
-        while j + 1 < n && score[idx[j + 1]] == score[idx[i]] {
-            j += 1;
-        }
-        let r = (i + j) as f64 / 2.0 + 1.0;
-        for &k in &idx[i..=j] {
-            if positive[k] {
-                rank_sum += r;
-                pos += 1;
-            }
-        }
-        i = j + 1;
-    }
-    let neg = n - pos;
-    if pos == 0 || neg == 0 {
-        return None;
-    }
-    let p = pos as f64;
-    Some((rank_sum - p * (p + 1.0) / 2.0) / (p * neg as f64))
-}
-
-/// F1 of the positive class (0 when there are no predicted and no true positives).
-pub fn f1(positive: &[bool], predicted: &[bool]) -> f64 {
-    let (mut tp, mut fp, mut fneg) = (0usize, 0usize, 0usize);
-    for (&t, &p) in positive.iter().zip(predicted) {
-        match (t, p) {
-            (true, true) => tp += 1,
-            (false, true) => fp += 1,
-            (true, false) => fneg += 1,
-            _ => {}
-        }
-    }
-    if tp == 0 {
-        return 0.0;
-    }
-    2.0 * tp as f64 / (2 * tp + fp + fneg) as f64
 }
 
 fn percentile(sorted: &[f64], q: f64) -> f64 {
@@ -153,16 +111,19 @@ pub fn binary_diffs(
     let auc = paired_bootstrap("roc_auc", n, reps, seed, |idx| {
         let y: Vec<bool> = idx.iter().map(|&i| positive[i]).collect();
         Some((
-            roc_auc(&y, &pick(score_a, idx))?,
-            roc_auc(&y, &pick(score_b, idx))?,
+            metrics::roc_auc(&y, &pick(score_a, idx))?,
+            metrics::roc_auc(&y, &pick(score_b, idx))?,
         ))
     });
     out.extend(auc);
+    // Labels as class indices (1 = positive), predictions `score ≥ 0.5`, binary F1 of class 1.
+    let class = |yes: bool| usize::from(yes);
     let f = paired_bootstrap("f1", n, reps, seed, |idx| {
-        let y: Vec<bool> = idx.iter().map(|&i| positive[i]).collect();
-        let pa: Vec<bool> = idx.iter().map(|&i| score_a[i] >= 0.5).collect();
-        let pb: Vec<bool> = idx.iter().map(|&i| score_b[i] >= 0.5).collect();
-        Some((f1(&y, &pa), f1(&y, &pb)))
+        let y: Vec<usize> = idx.iter().map(|&i| class(positive[i])).collect();
+        let pa: Vec<usize> = idx.iter().map(|&i| class(score_a[i] >= 0.5)).collect();
+        let pb: Vec<usize> = idx.iter().map(|&i| class(score_b[i] >= 0.5)).collect();
+        let f1 = |pred: &[usize]| metrics::f1(&y, pred, Average::Binary { pos_label: 1 });
+        Some((f1(&pa), f1(&pb)))
     });
     out.extend(f);
     out
@@ -289,25 +250,48 @@ pub fn table(rows: &[AblationRow]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand_distr_free::normal;
 
     /// Box–Muller standard normal, so the test needs no extra crate.
-    mod rand_distr_free {
-        use rand::Rng;
-        pub fn normal(rng: &mut impl Rng) -> f64 {
-            let u: f64 = rng.gen::<f64>().max(1e-300);
-            let v: f64 = rng.gen();
-            (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
-        }
+    fn normal(rng: &mut impl Rng) -> f64 {
+        let u: f64 = rng.gen::<f64>().max(1e-300);
+        let v: f64 = rng.gen();
+        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
     }
 
+    /// `n` rows, positive with probability `rate`, and two models' scores: N(0, 1) for negatives and
+    /// N(μ, 1) for positives, μ = `shift_a` for model A and `shift_b` for model B.
+    fn simulate(
+        rng: &mut ChaCha8Rng,
+        n: usize,
+        rate: f64,
+        shift_a: f64,
+        shift_b: f64,
+    ) -> (Vec<bool>, Vec<f64>, Vec<f64>) {
+        let y: Vec<bool> = (0..n).map(|_| rng.gen::<f64>() < rate).collect();
+        let mut scores = |shift: f64| -> Vec<f64> {
+            y.iter()
+                .map(|&p| normal(&mut *rng) + if p { shift } else { 0.0 })
+                .collect()
+        };
+        let (a, b) = (scores(shift_a), scores(shift_b));
+        (y, a, b)
+    }
+
+    /// The full-set point estimates are `models::metrics` values: ROC-AUC with ties averaged,
+    /// undefined with one class; F1 of `score ≥ 0.5`.
     #[test]
     fn auc_and_f1_by_hand() {
         let y = [true, false, true, false];
-        assert_eq!(roc_auc(&y, &[0.9, 0.1, 0.8, 0.3]), Some(1.0));
-        assert_eq!(roc_auc(&y, &[0.5, 0.5, 0.5, 0.5]), Some(0.5));
-        assert_eq!(roc_auc(&[true, true], &[0.1, 0.2]), None);
-        assert!((f1(&y, &[true, true, false, false]) - 0.5).abs() < 1e-12);
+        let d = binary_diffs(&y, &[0.9, 0.1, 0.8, 0.3], &[0.5, 0.5, 0.5, 0.5], 20, 1);
+        assert_eq!(
+            (d[0].metric.as_str(), d[0].a, d[0].b),
+            ("roc_auc", 1.0, 0.5)
+        );
+        let one_class = binary_diffs(&[true, true], &[0.1, 0.2], &[0.3, 0.4], 20, 1);
+        assert!(one_class.iter().all(|c| c.metric != "roc_auc"));
+        let f = &binary_diffs(&y, &[0.9, 0.6, 0.1, 0.2], &[0.9, 0.1, 0.8, 0.3], 20, 1)[1];
+        assert_eq!(f.metric, "f1");
+        assert!((f.a - 0.5).abs() < 1e-12 && (f.b - 1.0).abs() < 1e-12);
     }
 
     /// Positives score N(μ, 1), negatives N(0, 1): the population ROC-AUC is Φ(μ/√2). Model A has
@@ -320,15 +304,7 @@ mod tests {
         let mut significant = 0;
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         for e in 0..experiments {
-            let y: Vec<bool> = (0..n).map(|_| rng.gen::<f64>() < 0.4).collect();
-            let a: Vec<f64> = y
-                .iter()
-                .map(|&p| normal(&mut rng) + if p { 1.0 } else { 0.0 })
-                .collect();
-            let b: Vec<f64> = y
-                .iter()
-                .map(|&p| normal(&mut rng) + if p { 0.5 } else { 0.0 })
-                .collect();
+            let (y, a, b) = simulate(&mut rng, n, 0.4, 1.0, 0.5);
             let ci = &binary_diffs(&y, &a, &b, 300, e)[0];
             assert_eq!(ci.metric, "roc_auc");
             assert!(ci.lo <= ci.diff && ci.diff <= ci.hi);
@@ -348,15 +324,7 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(2);
         let mut significant = 0;
         for e in 0..40 {
-            let y: Vec<bool> = (0..600).map(|_| rng.gen::<f64>() < 0.3).collect();
-            let a: Vec<f64> = y
-                .iter()
-                .map(|&p| normal(&mut rng) + if p { 0.8 } else { 0.0 })
-                .collect();
-            let b: Vec<f64> = y
-                .iter()
-                .map(|&p| normal(&mut rng) + if p { 0.8 } else { 0.0 })
-                .collect();
+            let (y, a, b) = simulate(&mut rng, 600, 0.3, 0.8, 0.8);
             significant += usize::from(binary_diffs(&y, &a, &b, 300, e)[0].significant());
         }
         assert!(significant <= 6, "{significant} of 40 false positives");

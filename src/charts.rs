@@ -1,18 +1,58 @@
-//! SVG charts (plotters, no fonts or network needed at view time): ROC curves, precision–recall curves
-//! and metric bars. Each function returns the SVG document as a string, so the leaderboard writes files
-//! and an HTML report can inline the same markup.
+//! The one chart layer of cartseq: every chart it draws — the leaderboard's SVG files, the HTML report's
+//! inline charts, `nextitem --curve` — is drawn here with plotters' SVG backend. Line charts are
+//! [`Panel`]s (curves on fixed axes, an optional diagonal, markers, a legend, or a note when there is
+//! nothing to draw) laid out side by side by [`panels_svg`]; bar charts are vertical ([`bars_svg`], one
+//! metric per model) or horizontal ([`hbars_svg`], long labels: funnel, importances).
+//!
+//! Each function returns the SVG document as a string. `SVGBackend::with_string` (plotters-svg 0.3.7)
+//! writes one bare `<svg width height viewBox xmlns>` element — no XML prolog, no DOCTYPE, no element
+//! ids, no scripts, fonts by family name only, text escaped — so the same string is a file on its own
+//! and can be pasted into an HTML page; the report inlines it and stays one self-contained file.
 //!
 //! Cost: linear in the number of curve points; curves longer than [`MAX_POINTS`] are thinned (every k-th
 //! point, endpoints kept) so a million-row test set still gives a small file.
 
+use std::path::Path;
+
+use cartseq_models::metrics::{self, MetricReport};
+use cartseq_models::nn::EpochRecord;
+use ndarray::Array2;
+use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use crate::output::AtomicFile;
 
 /// Most points drawn per curve.
 pub const MAX_POINTS: usize = 2_000;
 
-/// Chart size in pixels.
-const SIZE: (u32, u32) = (720, 540);
+/// Size in pixels of a chart written to its own file.
+pub const FILE_SIZE: (u32, u32) = (720, 540);
+
+/// Size in pixels of one chart in the HTML report's grid.
+pub const REPORT_SIZE: (u32, u32) = (420, 320);
+
+/// Series colours (Okabe–Ito, readable for colour-blind readers).
+const PALETTE: [RGBColor; 8] = [
+    RGBColor(0x00, 0x72, 0xB2),
+    RGBColor(0xE6, 0x9F, 0x00),
+    RGBColor(0x00, 0x9E, 0x73),
+    RGBColor(0xD5, 0x5E, 0x00),
+    RGBColor(0xCC, 0x79, 0xA7),
+    RGBColor(0x56, 0xB4, 0xE9),
+    RGBColor(0xF0, 0xE4, 0x42),
+    RGBColor(0x00, 0x00, 0x00),
+];
+
+/// Colour of a highlighted bar (pattern features; the report's `.pat` text colour).
+const HIGHLIGHT: RGBColor = RGBColor(0xD5, 0x5E, 0x00);
+
+/// Colour of the diagonal (chance line, perfect calibration).
+const GUIDE: RGBColor = RGBColor(180, 180, 180);
+
+fn color(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
 
 /// A named curve: `(x, y)` points in drawing order.
 #[derive(Clone, Debug, Default)]
@@ -23,13 +63,114 @@ pub struct Curve {
     pub points: Vec<(f64, f64)>,
 }
 
+/// Where a panel's legend goes (put it where the curves usually are not).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Legend {
+    /// Top left of the plot area.
+    UpperLeft,
+    /// Top right.
+    UpperRight,
+    /// Bottom left.
+    LowerLeft,
+    /// Bottom right.
+    LowerRight,
+    /// No legend (a single, captioned curve).
+    Hidden,
+}
+
+/// One line chart: curves on fixed axes.
+#[derive(Clone, Debug)]
+pub struct Panel {
+    /// Caption above the plot.
+    pub title: String,
+    /// x-axis description.
+    pub x_label: String,
+    /// y-axis description.
+    pub y_label: String,
+    /// x range.
+    pub x: (f64, f64),
+    /// y range.
+    pub y: (f64, f64),
+    /// The x axis counts whole units (epochs): only whole numbers are labelled.
+    pub whole_x: bool,
+    /// Draw the diagonal from `(x.0, y.0)` to `(x.1, y.1)` (ROC chance line, perfect calibration).
+    pub diagonal: bool,
+    /// Draw a marker at every point (few points: calibration bins, epochs).
+    pub markers: bool,
+    /// Legend position.
+    pub legend: Legend,
+    /// The curves.
+    pub curves: Vec<Curve>,
+    /// Text in the middle of the plot, e.g. why a curve is undefined and not drawn.
+    pub note: Option<String>,
+}
+
+impl Panel {
+    /// An empty panel on the unit square (rates and probabilities), legend at the lower right.
+    pub fn unit(title: &str, x_label: &str, y_label: &str) -> Panel {
+        Panel {
+            title: title.to_owned(),
+            x_label: x_label.to_owned(),
+            y_label: y_label.to_owned(),
+            x: (0.0, 1.0),
+            y: (0.0, 1.02),
+            whole_x: false,
+            diagonal: false,
+            markers: false,
+            legend: Legend::LowerRight,
+            curves: Vec::new(),
+            note: None,
+        }
+    }
+
+    /// A panel over epochs `1..=epochs` with markers, the y range fitted to the curves.
+    pub fn epochs(title: &str, y_label: &str, epochs: usize, curves: Vec<Curve>) -> Panel {
+        Panel {
+            x: (0.5, epochs.max(1) as f64 + 0.5),
+            y: padded_range(&curves, 0.05),
+            whole_x: true,
+            markers: true,
+            legend: if curves.len() > 1 {
+                Legend::UpperRight
+            } else {
+                Legend::Hidden
+            },
+            curves,
+            ..Panel::unit(title, "epoch", y_label)
+        }
+    }
+}
+
+/// The y range of the curves' finite points, widened by `pad` × its span on both sides; `(0, 1)` when
+/// there is no point.
+fn padded_range(curves: &[Curve], pad: f64) -> (f64, f64) {
+    let (lo, hi) = curves
+        .iter()
+        .flat_map(|c| c.points.iter().map(|p| p.1))
+        .filter(|y| y.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), y| {
+            (a.min(y), b.max(y))
+        });
+    if lo > hi {
+        return (0.0, 1.0);
+    }
+    let d = pad * (hi - lo).max(1e-3);
+    (lo - d, hi + d)
+}
+
 fn thin(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    let finite = |p: &&(f64, f64)| p.0.is_finite() && p.1.is_finite();
     if points.len() <= MAX_POINTS {
-        return points.to_vec();
+        return points.iter().filter(finite).copied().collect();
     }
     let step = points.len().div_ceil(MAX_POINTS);
-    let mut v: Vec<(f64, f64)> = points.iter().step_by(step).copied().collect();
-    if let Some(&last) = points.last() {
+    let mut v: Vec<(f64, f64)> = points
+        .iter()
+        .step_by(step)
+        .filter(finite)
+        .copied()
+        .collect();
+    if let Some(&last) = points.last().filter(finite) {
         if v.last() != Some(&last) {
             v.push(last);
         }
@@ -37,111 +178,255 @@ fn thin(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
     v
 }
 
-fn color(i: usize) -> RGBColor {
-    const P: [RGBColor; 10] = [
-        RGBColor(31, 119, 180),
-        RGBColor(255, 127, 14),
-        RGBColor(44, 160, 44),
-        RGBColor(214, 39, 40),
-        RGBColor(148, 103, 189),
-        RGBColor(140, 86, 75),
-        RGBColor(227, 119, 194),
-        RGBColor(127, 127, 127),
-        RGBColor(188, 189, 34),
-        RGBColor(23, 190, 207),
-    ];
-    P[i % P.len()]
+fn plot_err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
+    anyhow::anyhow!("drawing a chart: {e:?}")
 }
 
-/// Line chart of curves on the unit square, with an optional diagonal (chance line).
-pub fn curves_svg(
-    title: &str,
-    x_label: &str,
-    y_label: &str,
-    curves: &[Curve],
-    diagonal: bool,
+/// Draws an SVG of `size` pixels with `draw` and returns its text.
+fn svg_string(
+    size: (u32, u32),
+    draw: impl FnOnce(&DrawingArea<SVGBackend, Shift>) -> anyhow::Result<()>,
 ) -> anyhow::Result<String> {
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
         root.fill(&WHITE).map_err(plot_err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 20))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(50)
-            .build_cartesian_2d(0f64..1f64, 0f64..1.02f64)
-            .map_err(plot_err)?;
-        chart
-            .configure_mesh()
-            .x_desc(x_label)
-            .y_desc(y_label)
-            .draw()
-            .map_err(plot_err)?;
-        if diagonal {
-            chart
-                .draw_series(LineSeries::new(
-                    [(0.0, 0.0), (1.0, 1.0)],
-                    ShapeStyle::from(&RGBColor(180, 180, 180)).stroke_width(1),
-                ))
-                .map_err(plot_err)?;
-        }
-        for (i, c) in curves.iter().enumerate() {
-            let col = color(i);
-            chart
-                .draw_series(LineSeries::new(
-                    thin(&c.points),
-                    ShapeStyle::from(&col).stroke_width(2),
-                ))
-                .map_err(plot_err)?
-                .label(c.name.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(
-                        vec![(x, y), (x + 18, y)],
-                        ShapeStyle::from(&col).stroke_width(2),
-                    )
-                });
-        }
-        if !curves.is_empty() {
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::LowerRight)
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .draw()
-                .map_err(plot_err)?;
-        }
+        draw(&root)?;
         root.present().map_err(plot_err)?;
     }
     Ok(svg)
 }
 
-/// ROC curves (false-positive rate → true-positive rate).
-pub fn roc_svg(title: &str, curves: &[Curve]) -> anyhow::Result<String> {
-    curves_svg(
-        title,
-        "false positive rate",
-        "true positive rate",
+fn draw_panel(area: &DrawingArea<SVGBackend, Shift>, p: &Panel) -> anyhow::Result<()> {
+    let caption = if area.dim_in_pixel().0 >= 600 { 20 } else { 15 };
+    let span = |r: (f64, f64)| if r.1 > r.0 { r } else { (r.0, r.0 + 1.0) };
+    let ((x0, x1), (y0, y1)) = (span(p.x), span(p.y));
+    let mut chart = ChartBuilder::on(area)
+        .caption(&p.title, ("sans-serif", caption))
+        .margin(10)
+        .x_label_area_size(38)
+        .y_label_area_size(52)
+        .build_cartesian_2d(x0..x1, y0..y1)
+        .map_err(plot_err)?;
+    let whole = |v: &f64| {
+        if (v - v.round()).abs() < 1e-9 {
+            format!("{}", v.round())
+        } else {
+            String::new()
+        }
+    };
+    let mut mesh = chart.configure_mesh();
+    // Grid lines at the labelled ticks only: the finer grid doubles the file and adds nothing to read.
+    mesh.x_desc(p.x_label.as_str())
+        .y_desc(p.y_label.as_str())
+        .light_line_style(TRANSPARENT);
+    if p.whole_x {
+        mesh.x_label_formatter(&whole);
+    }
+    mesh.draw().map_err(plot_err)?;
+    if p.diagonal {
+        chart
+            .draw_series(DashedLineSeries::new(
+                [(x0, y0), (x1, y1)],
+                6,
+                4,
+                ShapeStyle::from(&GUIDE).stroke_width(1),
+            ))
+            .map_err(plot_err)?;
+    }
+    for (i, c) in p.curves.iter().enumerate() {
+        let col = color(i);
+        let pts = thin(&c.points);
+        chart
+            .draw_series(LineSeries::new(
+                pts.iter().copied(),
+                ShapeStyle::from(&col).stroke_width(2),
+            ))
+            .map_err(plot_err)?
+            .label(c.name.clone())
+            .legend(move |(x, y)| {
+                PathElement::new(
+                    vec![(x, y), (x + 18, y)],
+                    ShapeStyle::from(&col).stroke_width(2),
+                )
+            });
+        if p.markers {
+            chart
+                .draw_series(pts.iter().map(|&q| Circle::new(q, 3, col.filled())))
+                .map_err(plot_err)?;
+        }
+    }
+    if let Some(note) = &p.note {
+        chart
+            .draw_series(std::iter::once(Text::new(
+                note.clone(),
+                ((x0 + x1) / 2.0, (y0 + y1) / 2.0),
+                ("sans-serif", 14)
+                    .into_font()
+                    .color(&BLACK)
+                    .pos(Pos::new(HPos::Center, VPos::Center)),
+            )))
+            .map_err(plot_err)?;
+    }
+    let position = match p.legend {
+        Legend::UpperLeft => SeriesLabelPosition::UpperLeft,
+        Legend::UpperRight => SeriesLabelPosition::UpperRight,
+        Legend::LowerLeft => SeriesLabelPosition::LowerLeft,
+        Legend::LowerRight => SeriesLabelPosition::LowerRight,
+        Legend::Hidden => return Ok(()),
+    };
+    if !p.curves.is_empty() {
+        chart
+            .configure_series_labels()
+            .position(position)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()
+            .map_err(plot_err)?;
+    }
+    Ok(())
+}
+
+/// Panels side by side in one SVG of `size` pixels, under an optional overall title.
+pub fn panels_svg(
+    size: (u32, u32),
+    title: Option<&str>,
+    panels: &[Panel],
+) -> anyhow::Result<String> {
+    svg_string(size, |root| {
+        let area = match title {
+            Some(t) => root.titled(t, ("sans-serif", 20)).map_err(plot_err)?,
+            None => root.clone(),
+        };
+        for (a, p) in area
+            .split_evenly((1, panels.len().max(1)))
+            .iter()
+            .zip(panels)
+        {
+            draw_panel(a, p)?;
+        }
+        Ok(())
+    })
+}
+
+/// ROC panel (false-positive rate → true-positive rate, chance diagonal).
+pub fn roc_panel(title: &str, curves: Vec<Curve>) -> Panel {
+    Panel {
+        diagonal: true,
         curves,
-        true,
-    )
+        ..Panel::unit(title, "false positive rate", "true positive rate")
+    }
 }
 
-/// Precision–recall curves (recall → precision).
+/// Precision–recall panel (recall → precision).
+pub fn pr_panel(title: &str, curves: Vec<Curve>) -> Panel {
+    Panel {
+        legend: Legend::UpperRight,
+        curves,
+        ..Panel::unit(title, "recall", "precision")
+    }
+}
+
+/// Calibration panel (mean predicted probability → observed rate per bin, perfect-calibration
+/// diagonal, a marker per bin).
+pub fn calibration_panel(title: &str, curves: Vec<Curve>) -> Panel {
+    Panel {
+        diagonal: true,
+        markers: true,
+        legend: Legend::UpperLeft,
+        curves,
+        ..Panel::unit(
+            title,
+            "mean predicted P(positive)",
+            "observed positive rate",
+        )
+    }
+}
+
+/// ROC curves of models scored on the same binary truth (`scores`: name, P(positive) per row). Empty
+/// when the truth has a single class: the curve is undefined then (no line is drawn, not a flat one).
+pub fn roc_curves(positive: &[bool], scores: &[(&str, &[f64])]) -> Vec<Curve> {
+    scores
+        .iter()
+        .filter_map(|&(name, s)| {
+            let c = metrics::roc_curve(positive, s)?;
+            Some(Curve {
+                name: name.to_owned(),
+                points: c.fpr.into_iter().zip(c.tpr).collect(),
+            })
+        })
+        .collect()
+}
+
+/// Precision–recall curves of models scored on the same binary truth. Empty when no row is positive
+/// (recall is undefined then).
+pub fn pr_curves(positive: &[bool], scores: &[(&str, &[f64])]) -> Vec<Curve> {
+    if !positive.contains(&true) {
+        return Vec::new();
+    }
+    scores
+        .iter()
+        .map(|&(name, s)| {
+            let c = metrics::pr_curve(positive, s);
+            Curve {
+                name: name.to_owned(),
+                points: c.recall.into_iter().zip(c.precision).collect(),
+            }
+        })
+        .collect()
+}
+
+/// ROC curves (false-positive rate → true-positive rate) as a stand-alone chart.
+pub fn roc_svg(title: &str, curves: &[Curve]) -> anyhow::Result<String> {
+    panels_svg(FILE_SIZE, None, &[roc_panel(title, curves.to_vec())])
+}
+
+/// Precision–recall curves (recall → precision) as a stand-alone chart.
 pub fn pr_svg(title: &str, curves: &[Curve]) -> anyhow::Result<String> {
-    curves_svg(title, "recall", "precision", curves, false)
+    panels_svg(FILE_SIZE, None, &[pr_panel(title, curves.to_vec())])
 }
 
-/// Horizontal-free vertical bar chart of one metric per model; `None` values are drawn as missing.
+/// Training curves of a network from its per-epoch history: a loss panel (training loss, and
+/// validation loss when recorded) and, with `metric`, a second panel of the validation metric under
+/// that name (e.g. `valid Recall@20`). One panel is captioned `title`; two share it as a heading.
+pub fn training_svg(
+    size: (u32, u32),
+    title: &str,
+    history: &[EpochRecord],
+    metric: Option<&str>,
+) -> anyhow::Result<String> {
+    let curve = |name: &str, get: &dyn Fn(&EpochRecord) -> Option<f64>| Curve {
+        name: name.to_owned(),
+        points: history
+            .iter()
+            .filter_map(|r| get(r).map(|v| (r.epoch as f64, v)))
+            .collect(),
+    };
+    let mut losses = vec![curve("train loss", &|r| Some(r.train_loss))];
+    let valid = curve("validation loss", &|r| r.valid_loss);
+    if !valid.points.is_empty() {
+        losses.push(valid);
+    }
+    let n = history.len();
+    match metric {
+        None => panels_svg(size, None, &[Panel::epochs(title, "loss", n, losses)]),
+        Some(m) => {
+            let panels = [
+                Panel::epochs("train loss", "train loss", n, losses),
+                Panel::epochs(m, m, n, vec![curve(m, &|r| r.valid_metric)]),
+            ];
+            panels_svg(size, Some(title), &panels)
+        }
+    }
+}
+
+/// Vertical bar chart of one metric per model; `None` values are drawn as missing.
 pub fn bars_svg(
     title: &str,
     metric: &str,
     bars: &[(String, Option<f64>)],
 ) -> anyhow::Result<String> {
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(plot_err)?;
+    svg_string(FILE_SIZE, |root| {
         let top = bars
             .iter()
             .filter_map(|b| b.1)
@@ -150,22 +435,25 @@ pub fn bars_svg(
         let top = if top <= 1.0 { 1.0 } else { top * 1.1 };
         // A segmented `0..k` axis has k + 1 segments; one bar still needs a non-empty range.
         let n = bars.len().max(1) as u32;
-        let names: Vec<String> = bars.iter().map(|b| b.0.clone()).collect();
-        let mut chart = ChartBuilder::on(&root)
+        let mut chart = ChartBuilder::on(root)
             .caption(title, ("sans-serif", 20))
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(50)
             .build_cartesian_2d((0u32..(n - 1).max(1)).into_segmented(), 0f64..top)
             .map_err(plot_err)?;
+        let label = |x: &SegmentValue<u32>| match x {
+            SegmentValue::CenterOf(i) => bars
+                .get(*i as usize)
+                .map(|b| b.0.clone())
+                .unwrap_or_default(),
+            _ => String::new(),
+        };
         chart
             .configure_mesh()
             .disable_x_mesh()
             .x_labels(n as usize + 1)
-            .x_label_formatter(&|x| match x {
-                SegmentValue::CenterOf(i) => names.get(*i as usize).cloned().unwrap_or_default(),
-                _ => String::new(),
-            })
+            .x_label_formatter(&label)
             .y_desc(metric)
             .draw()
             .map_err(plot_err)?;
@@ -194,13 +482,154 @@ pub fn bars_svg(
                 )))
                 .map_err(plot_err)?;
         }
-        root.present().map_err(plot_err)?;
-    }
-    Ok(svg)
+        Ok(())
+    })
 }
 
-fn plot_err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
-    anyhow::anyhow!("drawing a chart: {e:?}")
+/// One bar of a horizontal bar chart.
+#[derive(Clone, Debug)]
+pub struct Bar {
+    /// Label left of the bar (cut to 38 characters).
+    pub label: String,
+    /// Value (non-negative).
+    pub value: f64,
+    /// Drawn in the highlight colour (pattern features).
+    pub highlight: bool,
+    /// Text right of the bar (default: the value with four decimals).
+    pub note: Option<String>,
+}
+
+/// Horizontal bar chart, `width` pixels wide and 20 pixels per bar, first bar on top: long labels
+/// (feature names, actions) read left of their bars, a note right of each.
+pub fn hbars_svg(title: &str, width: u32, bars: &[Bar]) -> anyhow::Result<String> {
+    let n = bars.len().max(1) as u32;
+    svg_string((width, 56 + 20 * n), |root| {
+        let max = bars
+            .iter()
+            .map(|b| b.value)
+            .filter(|v| v.is_finite())
+            .fold(0f64, f64::max)
+            .max(1e-12);
+        // The longest bar leaves 190 pixels of the plot for its note.
+        let plot_w = f64::from(width.saturating_sub(242).max(200));
+        let x_end = max * plot_w / (plot_w - 190.0).max(10.0);
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, ("sans-serif", 15))
+            .margin(6)
+            .x_label_area_size(0)
+            .y_label_area_size(230)
+            .build_cartesian_2d(0f64..x_end, (0u32..(n - 1).max(1)).into_segmented())
+            .map_err(plot_err)?;
+        // Bar i sits in segment n - 1 - i, so the first bar is drawn on top.
+        let row = |i: usize| n - 1 - i as u32;
+        let label = |y: &SegmentValue<u32>| match y {
+            SegmentValue::CenterOf(j) if *j < n => bars
+                .get((n - 1 - j) as usize)
+                .map(|b| short_label(&b.label))
+                .unwrap_or_default(),
+            _ => String::new(),
+        };
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .disable_x_axis()
+            .y_labels(n as usize + 1)
+            .y_label_formatter(&label)
+            .draw()
+            .map_err(plot_err)?;
+        for (i, b) in bars.iter().enumerate() {
+            let v = if b.value.is_finite() {
+                b.value.max(0.0)
+            } else {
+                0.0
+            };
+            let fill = if b.highlight { HIGHLIGHT } else { PALETTE[0] };
+            let mut rect = Rectangle::new(
+                [
+                    (0.0, SegmentValue::Exact(row(i))),
+                    (v, SegmentValue::Exact(row(i) + 1)),
+                ],
+                fill.filled(),
+            );
+            rect.set_margin(3, 3, 0, 0);
+            let note = b.note.clone().unwrap_or_else(|| format!("{:.4}", b.value));
+            chart.draw_series(std::iter::once(rect)).map_err(plot_err)?;
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    note,
+                    (v + max * 0.02, SegmentValue::CenterOf(row(i))),
+                    ("sans-serif", 13)
+                        .into_font()
+                        .color(&BLACK)
+                        .pos(Pos::new(HPos::Left, VPos::Center)),
+                )))
+                .map_err(plot_err)?;
+        }
+        Ok(())
+    })
+}
+
+fn short_label(s: &str) -> String {
+    if s.chars().count() > 38 {
+        s.chars().take(37).collect::<String>() + "…"
+    } else {
+        s.to_owned()
+    }
+}
+
+/// The leaderboard's charts, written to `dir`: `roc.svg` and `pr.svg` for a binary task (from
+/// `probas`: name and class probabilities on the test rows `y`), and one bar chart per metric
+/// (`bars_roc_auc.svg`, `bars_pr_auc.svg` for a binary task, `bars_f1.svg`) over `models` (name and
+/// test metrics, `None` for a failed model). Returns the paths written.
+pub fn leaderboard_charts(
+    dir: &Path,
+    title: &str,
+    models: &[(&str, Option<&MetricReport>)],
+    probas: &[(String, Array2<f64>)],
+    y: &[usize],
+) -> anyhow::Result<Vec<String>> {
+    let mut written = Vec::new();
+    let mut save = |name: &str, svg: String| -> anyhow::Result<()> {
+        let p = dir.join(name);
+        let mut f = AtomicFile::create(&p)?;
+        std::io::Write::write_all(&mut f, svg.as_bytes())?;
+        f.commit()?;
+        written.push(p.display().to_string());
+        Ok(())
+    };
+    let binary = probas.first().is_some_and(|(_, p)| p.ncols() == 2);
+    if binary {
+        let pos: Vec<bool> = y.iter().map(|&c| c == 1).collect();
+        let cols: Vec<(&str, Vec<f64>)> = probas
+            .iter()
+            .map(|(name, p)| (name.as_str(), p.column(1).to_vec()))
+            .collect();
+        let scores: Vec<(&str, &[f64])> = cols.iter().map(|(n, s)| (*n, s.as_slice())).collect();
+        let roc = roc_curves(&pos, &scores);
+        let pr = pr_curves(&pos, &scores);
+        save("roc.svg", roc_svg(&format!("ROC — {title}"), &roc)?)?;
+        save(
+            "pr.svg",
+            pr_svg(&format!("Precision–recall — {title}"), &pr)?,
+        )?;
+    }
+    type Get = fn(&MetricReport) -> Option<f64>;
+    let bars: [(&str, &str, Get); 3] = [
+        ("bars_roc_auc.svg", "ROC-AUC", |m| m.roc_auc),
+        ("bars_pr_auc.svg", "PR-AUC", |m| m.pr_auc),
+        ("bars_f1.svg", "F1", |m| Some(m.f1)),
+    ];
+    for (file, label, get) in bars {
+        if label == "PR-AUC" && !binary {
+            continue;
+        }
+        let vals: Vec<(String, Option<f64>)> = models
+            .iter()
+            .map(|(name, m)| ((*name).to_owned(), m.and_then(get)))
+            .collect();
+        save(file, bars_svg(&format!("{label} — {title}"), label, &vals)?)?;
+    }
+    Ok(written)
 }
 
 #[cfg(test)]
@@ -226,5 +655,66 @@ mod tests {
         )
         .unwrap();
         assert!(b.contains("0.800"));
+    }
+
+    /// The report pastes these strings into HTML: a bare `<svg>` element, text escaped, and no URL
+    /// but the SVG namespace.
+    #[test]
+    fn svg_can_be_inlined_in_html() {
+        let p = Panel {
+            curves: vec![Curve {
+                name: "m&n".into(),
+                points: vec![(0.0, 0.0), (1.0, 1.0)],
+            }],
+            ..calibration_panel("a<b", Vec::new())
+        };
+        let s = panels_svg(REPORT_SIZE, None, &[p]).unwrap();
+        assert!(s.starts_with("<svg") && s.trim_end().ends_with("</svg>"));
+        assert!(!s.contains("<?xml") && !s.contains("<!DOCTYPE") && !s.contains(" id="));
+        assert!(s.contains("a&lt;b") && s.contains("m&amp;n"));
+        assert_eq!(s.matches("http").count(), 1);
+        let b = hbars_svg(
+            "t",
+            640,
+            &[Bar {
+                label: "pat00_count".into(),
+                value: 2.0,
+                highlight: true,
+                note: None,
+            }],
+        )
+        .unwrap();
+        assert!(b.contains("#D55E00") && b.contains("2.0000") && b.contains("pat00_count"));
+    }
+
+    #[test]
+    fn one_class_truth_has_no_roc_curve() {
+        let s = [0.2, 0.7, 0.4];
+        let scores = [("m", &s[..])];
+        assert!(roc_curves(&[false, false, false], &scores).is_empty());
+        assert!(roc_curves(&[true, true, true], &scores).is_empty());
+        assert!(pr_curves(&[false, false, false], &scores).is_empty());
+        assert_eq!(pr_curves(&[true, true, true], &scores).len(), 1);
+        let both = roc_curves(&[false, true, false], &scores);
+        assert_eq!(both[0].points.first(), Some(&(0.0, 0.0)));
+        assert_eq!(both[0].points.last(), Some(&(1.0, 1.0)));
+    }
+
+    #[test]
+    fn training_curves_have_one_or_two_panels() {
+        let h: Vec<EpochRecord> = (1..=3)
+            .map(|e| EpochRecord {
+                epoch: e,
+                lr: 1e-3,
+                train_loss: 1.0 / e as f64,
+                valid_loss: None,
+                valid_metric: Some(0.1 * e as f64),
+                seconds: 0.0,
+            })
+            .collect();
+        let two = training_svg((900, 400), "gru training", &h, Some("valid Recall@20")).unwrap();
+        assert!(two.contains("gru training") && two.contains("valid Recall@20"));
+        let one = training_svg(REPORT_SIZE, "lstm training", &h, None).unwrap();
+        assert!(one.contains("lstm training") && !one.contains("Recall"));
     }
 }

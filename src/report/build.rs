@@ -10,7 +10,8 @@ use cartseq_models::Classifier;
 use super::{DataSummary, ModelResult, PatternLine};
 use crate::behaviour::SeqTokens;
 use crate::experiment::ModelRun;
-use crate::tasks::{format_time, roles, Role, UserIndex};
+use crate::stats::event_stats;
+use crate::tasks::{Role, UserIndex};
 
 /// Frequent patterns (length ≥ 2) and `A then B` rules over every user's whole sequence.
 pub fn patterns_and_rules(
@@ -77,64 +78,36 @@ pub fn patterns_and_rules(
 }
 
 impl DataSummary {
-    /// Counts (events, users, products, categories), time span and the action funnel of a log.
+    /// Counts (events, users, products, categories), time span and the action funnel of a log, from
+    /// the same pass `cartseq stats` makes ([`crate::stats::event_stats`]).
     pub fn of(log: &EventLog, dict: &Dictionary, input: &str) -> DataSummary {
-        // Data summary and funnel (actions in funnel order, then the rest by count).
-        let mut per_action = vec![0u64; 256];
-        for &a in &log.action {
-            per_action[a as usize] += 1;
-        }
-        let rl = roles(dict);
-        let rank = |r: Role| match r {
+        let (s, _) = event_stats(log, dict, 0);
+        let mut counts = vec![
+            ("events".to_owned(), s.events),
+            ("users".to_owned(), s.users),
+            ("products".to_owned(), s.items),
+        ];
+        counts.extend(s.categories.map(|c| ("categories".to_owned(), c)));
+        // Actions in funnel order (view, cart, favourite, buy, the rest), then by count.
+        let stage = |a: &str| match Role::of_name(a) {
             Role::View => 0,
             Role::Cart => 1,
             Role::Fav => 2,
             Role::Buy => 3,
             Role::Other => 4,
         };
-        let mut funnel: Vec<(usize, String, u64)> = (0..dict.actions.len())
-            .filter(|&a| per_action[a] > 0)
-            .map(|a| {
-                (
-                    rank(rl[a]),
-                    dict.actions.name(a as u32).into_owned(),
-                    per_action[a],
-                )
-            })
+        let mut per_action: Vec<(String, u64)> = s
+            .per_action
+            .into_iter()
+            .map(|a| (a.action, a.events))
             .collect();
-        funnel.sort_by(|x, y| x.0.cmp(&y.0).then(y.2.cmp(&x.2)));
-        let (tmin, tmax) = log
-            .time
-            .iter()
-            .fold((i64::MAX, i64::MIN), |(a, b), t| (a.min(t.0), b.max(t.0)));
-        let distinct = |v: Vec<u32>| -> u64 {
-            let mut v = v;
-            v.sort_unstable();
-            v.dedup();
-            v.len() as u64
-        };
-        let mut counts = vec![
-            ("events".to_owned(), log.len() as u64),
-            (
-                "users".to_owned(),
-                distinct(log.user.iter().map(|u| u.0).collect()),
-            ),
-            (
-                "products".to_owned(),
-                distinct(log.item.iter().map(|i| i.0).collect()),
-            ),
-        ];
-        if let Some(c) = &log.category {
-            counts.push((
-                "categories".to_owned(),
-                distinct(c.iter().map(|c| c.0).filter(|&c| c != u32::MAX).collect()),
-            ));
-        }
+        per_action.sort_by(|x, y| stage(&x.0).cmp(&stage(&y.0)).then(y.1.cmp(&x.1)));
         DataSummary {
             input: input.to_owned(),
             counts,
-            span: (format_time(tmin), format_time(tmax)),
-            funnel: funnel.into_iter().map(|(_, n, c)| (n, c)).collect(),
+            span: (s.first_time, s.last_time),
+            funnel: per_action,
+            pairs: s.funnel,
         }
     }
 }
@@ -161,11 +134,7 @@ impl ModelResult {
                 .and_then(|m| m.feature_importances())
                 .filter(|v| v.len() == feature_names.len())
                 .map(|v| feature_names.iter().cloned().zip(v).collect()),
-            history: model.and_then(|m| m.training_history()).map(|h| {
-                h.iter()
-                    .map(|h| (h.epoch as f64, h.train_loss, h.valid_loss))
-                    .collect()
-            }),
+            history: model.and_then(|m| m.training_history()).map(<[_]>::to_vec),
             error: run.error.clone(),
         }
     }

@@ -5,16 +5,20 @@
 //! models; the with/without-patterns ablation with bootstrap intervals.
 //!
 //! [`build`] computes the data sections from the log and the experiment; this module renders them.
+//! Every chart comes from [`crate::charts`] (plotters' SVG backend, the same code that draws the
+//! leaderboard's files), pasted inline: plotters writes a bare `<svg>` element with no XML prolog, so
+//! no hand-written SVG is needed here.
 
 pub mod build;
-pub mod svg;
 
 use std::fmt::Write;
 
-use svg::{bar_chart, esc, line_chart, Axes, Bar, Series};
+use cartseq_models::nn::EpochRecord;
 
 use crate::ablation::{is_pattern_column, AblationRow};
+use crate::charts::{self, Bar, Curve, REPORT_SIZE};
 use crate::featurizer::ChosenPattern;
+use crate::stats::Funnel;
 
 /// Data summary.
 pub struct DataSummary {
@@ -24,8 +28,10 @@ pub struct DataSummary {
     pub counts: Vec<(String, u64)>,
     /// First and last event time (formatted).
     pub span: (String, String),
-    /// Funnel: action name and number of events.
+    /// Events per action, in funnel order (view, cart, favourite, buy, others).
     pub funnel: Vec<(String, u64)>,
+    /// The view → cart → buy funnel over distinct (user, item) pairs, as `cartseq stats` counts it.
+    pub pairs: Funnel,
 }
 
 /// A frequent pattern or rule line.
@@ -52,8 +58,8 @@ pub struct ModelResult {
     pub scores: Option<Vec<f64>>,
     /// Feature importances (by feature name), when the model has them.
     pub importances: Option<Vec<(String, f64)>>,
-    /// Training curve: (epoch, train loss, valid loss).
-    pub history: Option<Vec<(f64, f64, Option<f64>)>>,
+    /// Training history of a neural model, one record per epoch.
+    pub history: Option<Vec<EpochRecord>>,
     /// Why it failed, if it did.
     pub error: Option<String>,
 }
@@ -90,6 +96,19 @@ table{border-collapse:collapse;font-size:13px;margin:8px 0}th,td{border:1px soli
 th{background:#f0f4f8}td.l,th.l{text-align:left}.muted{color:#666;font-size:13px}.grid{display:flex;flex-wrap:wrap;gap:12px}\
 .sig{font-weight:bold;color:#009E73}.pat{color:#D55E00;font-weight:bold}";
 
+/// Escapes text for HTML.
+pub fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// An inline chart, or the error that prevented drawing it, as HTML.
+fn chart_html(svg: anyhow::Result<String>) -> String {
+    svg.unwrap_or_else(|e| format!("<p class=muted>{}</p>", esc(&format!("{e:#}"))))
+}
+
 fn f4(v: f64) -> String {
     if v.is_finite() {
         format!("{v:.4}")
@@ -113,43 +132,6 @@ pub fn calibration(y: &[usize], p: &[f64]) -> Vec<(f64, f64)> {
         .filter(|&b| n[b] > 0)
         .map(|b| (sum[b] / n[b] as f64, pos[b] / n[b] as f64))
         .collect()
-}
-
-fn roc_points(y: &[usize], s: &[f64]) -> Vec<(f64, f64)> {
-    let mut idx: Vec<usize> = (0..y.len()).collect();
-    idx.sort_by(|&a, &b| s[b].total_cmp(&s[a]));
-    let p = y.iter().filter(|&&c| c == 1).count().max(1) as f64;
-    let n = (y.len() as f64 - p).max(1.0);
-    let (mut tp, mut fp) = (0.0, 0.0);
-    let mut out = vec![(0.0, 0.0)];
-    for (k, &i) in idx.iter().enumerate() {
-        if y[i] == 1 {
-            tp += 1.0
-        } else {
-            fp += 1.0
-        }
-        if k + 1 == idx.len() || s[idx[k + 1]] != s[i] {
-            out.push((fp / n, tp / p));
-        }
-    }
-    out
-}
-
-fn pr_points(y: &[usize], s: &[f64]) -> Vec<(f64, f64)> {
-    let mut idx: Vec<usize> = (0..y.len()).collect();
-    idx.sort_by(|&a, &b| s[b].total_cmp(&s[a]));
-    let p = y.iter().filter(|&&c| c == 1).count().max(1) as f64;
-    let mut tp = 0.0;
-    let mut out = Vec::new();
-    for (k, &i) in idx.iter().enumerate() {
-        if y[i] == 1 {
-            tp += 1.0;
-        }
-        if k + 1 == idx.len() || s[idx[k + 1]] != s[i] {
-            out.push((tp / p, tp / (k + 1) as f64));
-        }
-    }
-    out
 }
 
 fn pattern_table(h: &mut String, title: &str, rows: &[PatternLine], rules: bool) {
@@ -179,6 +161,75 @@ fn pattern_table(h: &mut String, title: &str, rows: &[PatternLine], rules: bool)
         h.push_str("</tr>");
     }
     h.push_str("</table>");
+}
+
+/// The leaderboard's ROC, precision–recall and calibration panels of the models' test scores. A
+/// curve that is undefined on these rows (ROC with one class, precision–recall without a positive
+/// row) is not drawn; its panel says why instead.
+fn score_panels(y: &[usize], scores: &[(&str, &[f64])]) -> [charts::Panel; 3] {
+    let positive: Vec<bool> = y.iter().map(|&c| c == 1).collect();
+    let mut roc = charts::roc_panel("ROC curve (test)", charts::roc_curves(&positive, scores));
+    if roc.curves.is_empty() {
+        roc.note = Some("undefined: the test rows have one class".into());
+    }
+    let mut pr = charts::pr_panel(
+        "Precision–recall (test)",
+        charts::pr_curves(&positive, scores),
+    );
+    if pr.curves.is_empty() {
+        pr.note = Some("undefined: no positive test row".into());
+    }
+    let calibration = scores
+        .iter()
+        .map(|&(name, s)| Curve {
+            name: name.to_owned(),
+            points: calibration(y, s),
+        })
+        .collect();
+    [
+        roc,
+        pr,
+        charts::calibration_panel("Calibration: observed vs predicted", calibration),
+    ]
+}
+
+/// The view → cart → buy funnel over distinct (user, item) pairs, with conversion rates.
+fn pair_funnel_table(f: &Funnel) -> String {
+    let pct = |r: Option<f64>| r.map_or("n/a".to_owned(), |r| format!("{:.2}%", 100.0 * r));
+    let rows = [
+        ("viewed", f.viewed_pairs, String::new()),
+        (
+            "added to cart",
+            f.carted_pairs,
+            format!("view→cart {}", pct(f.view_to_cart)),
+        ),
+        (
+            "bought",
+            f.bought_pairs,
+            format!(
+                "cart→buy {}, view→buy {}",
+                pct(f.cart_to_buy),
+                pct(f.view_to_buy)
+            ),
+        ),
+        (
+            "carted, never bought",
+            f.carted_never_bought,
+            format!("{} of carted", pct(f.carted_never_bought_share())),
+        ),
+    ];
+    let mut h = String::from(
+        "<table><tr><th class=l>funnel (distinct user–item pairs)</th><th>pairs</th><th class=l>conversion</th></tr>",
+    );
+    for (stage, n, rate) in rows {
+        let _ = write!(
+            h,
+            "<tr><td class=l>{stage}</td><td>{n}</td><td class=l>{}</td></tr>",
+            esc(&rate)
+        );
+    }
+    h.push_str("</table>");
+    h
 }
 
 /// Renders the report.
@@ -211,6 +262,7 @@ pub fn render(d: &ReportData) -> String {
         esc(&d.data.span.1)
     );
     let first = d.data.funnel.first().map_or(1, |f| f.1).max(1) as f64;
+    let first_name = d.data.funnel.first().map_or("", |f| f.0.as_str());
     let bars: Vec<Bar> = d
         .data
         .funnel
@@ -220,16 +272,20 @@ pub fn render(d: &ReportData) -> String {
             value: *n as f64,
             highlight: false,
             note: Some(format!(
-                "{n} ({:.2}% of {})",
-                100.0 * *n as f64 / first,
-                d.data.funnel[0].0
+                "{n} ({:.2}% of {first_name})",
+                100.0 * *n as f64 / first
             )),
         })
         .collect();
     let _ = write!(
         h,
-        "<div>{}</div></div>",
-        bar_chart("Action funnel (events per action)", &bars)
+        "<div>{}{}</div></div>",
+        chart_html(charts::hbars_svg(
+            "Action funnel (events per action)",
+            640,
+            &bars
+        )),
+        pair_funnel_table(&d.data.pairs)
     );
 
     // 2. Patterns and rules.
@@ -302,48 +358,16 @@ pub fn render(d: &ReportData) -> String {
         let _ = write!(h, "<td>{:.3}</td></tr>", m.fit_seconds);
     }
     h.push_str("</table>");
-    let scored: Vec<&ModelResult> = d.models.iter().filter(|m| m.scores.is_some()).collect();
-    if !scored.is_empty() {
-        let unit = |xl: &str, yl: &str, diagonal: bool, markers: bool| Axes {
-            x: (0.0, 1.0),
-            y: (0.0, 1.0),
-            x_label: xl.into(),
-            y_label: yl.into(),
-            diagonal,
-            markers,
-            x_whole: false,
-        };
-        #[allow(clippy::type_complexity)] // a curve function per model
-        let series = |f: &dyn Fn(&[f64]) -> Vec<(f64, f64)>| -> Vec<Series> {
-            scored
-                .iter()
-                .map(|m| Series {
-                    name: m.name.clone(),
-                    points: f(m.scores.as_deref().unwrap_or(&[])),
-                })
-                .collect()
-        };
+    let scores: Vec<(&str, &[f64])> = d
+        .models
+        .iter()
+        .filter_map(|m| Some((m.name.as_str(), m.scores.as_deref()?)))
+        .collect();
+    if !scores.is_empty() {
         h.push_str("<div class=grid>");
-        h.push_str(&line_chart(
-            "ROC curve (test)",
-            &unit("false positive rate", "true positive rate", true, false),
-            &series(&|s| roc_points(&d.y_test, s)),
-        ));
-        h.push_str(&line_chart(
-            "Precision–recall (test)",
-            &unit("recall", "precision", false, false),
-            &series(&|s| pr_points(&d.y_test, s)),
-        ));
-        h.push_str(&line_chart(
-            "Calibration: observed vs predicted",
-            &unit(
-                "mean predicted P(positive)",
-                "observed positive rate",
-                true,
-                true,
-            ),
-            &series(&|s| calibration(&d.y_test, s)),
-        ));
+        for panel in score_panels(&d.y_test, &scores) {
+            h.push_str(&chart_html(charts::panels_svg(REPORT_SIZE, None, &[panel])));
+        }
         h.push_str("</div><p class=muted>Calibration: test rows in 10 equal-width bins of predicted probability; points on the dashed diagonal are perfectly calibrated.</p>");
     }
 
@@ -366,10 +390,11 @@ pub fn render(d: &ReportData) -> String {
                 note: None,
             })
             .collect();
-        h.push_str(&bar_chart(
+        h.push_str(&chart_html(charts::hbars_svg(
             &format!("{} — top 20 (pattern features in orange)", m.name),
+            640,
             &bars,
-        ));
+        )));
     }
     h.push_str("</div>");
     if !any {
@@ -385,33 +410,13 @@ pub fn render(d: &ReportData) -> String {
         h.push_str("<div class=grid>");
         for m in curves {
             let hist = m.history.as_deref().unwrap_or(&[]);
-            let mut series = vec![Series {
-                name: "train loss".into(),
-                points: hist.iter().map(|&(e, t, _)| (e, t)).collect(),
-            }];
-            let valid: Vec<(f64, f64)> = hist
-                .iter()
-                .filter_map(|&(e, _, v)| v.map(|v| (e, v)))
-                .collect();
-            if !valid.is_empty() {
-                series.push(Series {
-                    name: "validation loss".into(),
-                    points: valid,
-                });
-            }
-            let ys = series.iter().flat_map(|s| s.points.iter().map(|p| p.1));
-            let (lo, hi) = ys.fold((f64::MAX, f64::MIN), |(a, b), y| (a.min(y), b.max(y)));
-            let pad = ((hi - lo) * 0.1).max(1e-3);
-            let axes = Axes {
-                x: (1.0, hist.len().max(2) as f64),
-                y: ((lo - pad).max(0.0), hi + pad),
-                x_label: "epoch".into(),
-                y_label: "loss".into(),
-                diagonal: false,
-                markers: true,
-                x_whole: true,
-            };
-            h.push_str(&line_chart(&format!("{} training", m.name), &axes, &series));
+            let title = format!("{} training", m.name);
+            h.push_str(&chart_html(charts::training_svg(
+                REPORT_SIZE,
+                &title,
+                hist,
+                None,
+            )));
         }
         h.push_str("</div>");
     }
@@ -472,10 +477,81 @@ mod tests {
         let c = calibration(&y, &p);
         assert_eq!(c.len(), 4);
         assert_eq!(c[0], (0.05, 0.0));
-        let roc = roc_points(&y, &p);
+        let [roc, pr, cal] = score_panels(&y, &[("m", &p)]);
+        let roc = &roc.curves[0].points;
         assert_eq!(roc.first(), Some(&(0.0, 0.0)));
         assert_eq!(roc.last(), Some(&(1.0, 1.0)));
-        let pr = pr_points(&y, &p);
-        assert_eq!(pr[0], (0.5, 1.0));
+        assert!(pr.curves[0].points.contains(&(0.5, 1.0)));
+        assert_eq!(cal.curves[0].points, c);
+    }
+
+    fn report_with_test_labels(y_test: Vec<usize>) -> ReportData {
+        let n = y_test.len();
+        ReportData {
+            title: "t".into(),
+            task_lines: Vec::new(),
+            data: DataSummary {
+                input: "in.csv".into(),
+                counts: vec![("events".into(), 3)],
+                span: ("a".into(), "b".into()),
+                funnel: vec![("view".into(), 3)],
+                pairs: Funnel {
+                    view_events: 3,
+                    cart_add_events: 0,
+                    buy_events: 0,
+                    viewed_pairs: 2,
+                    carted_pairs: 0,
+                    bought_pairs: 0,
+                    view_to_cart: Some(0.0),
+                    cart_to_buy: None,
+                    view_to_buy: Some(0.0),
+                    carted_never_bought: 0,
+                    users_viewing: 1,
+                    users_carting: 0,
+                    users_buying: 0,
+                },
+            },
+            frequent: Vec::new(),
+            rules: Vec::new(),
+            chosen: Vec::new(),
+            class_names: vec!["no".into(), "yes".into()],
+            y_test,
+            models: vec![ModelResult {
+                name: "scorer".into(),
+                metrics: [f64::NAN; 5],
+                fit_seconds: 0.0,
+                scores: Some((0..n).map(|i| i as f64 / n as f64).collect()),
+                importances: None,
+                history: None,
+                error: None,
+            }],
+            ablation: None,
+            bootstrap: 0,
+        }
+    }
+
+    /// The ROC chart of `scorer` in a rendered report.
+    fn roc_chart(html: &str) -> &str {
+        let at = html.find("ROC curve (test)").expect("ROC chart");
+        let end = at + html[at..].find("</svg>").expect("end of chart");
+        &html[at..end]
+    }
+
+    /// A test set with one class has no ROC curve: the chart says "undefined" and draws no line
+    /// (an earlier version drew a flat line from rates divided by max(count, 1)).
+    #[test]
+    fn one_class_test_set_has_undefined_roc() {
+        let html = render(&report_with_test_labels(vec![0, 0, 0, 0]));
+        let roc = roc_chart(&html);
+        assert!(roc.contains("undefined: the test rows have one class"));
+        assert!(!roc.contains("scorer"), "no curve and no legend entry");
+        assert!(html.contains("undefined: no positive test row"));
+        // The calibration chart is still defined and shows the model.
+        let cal = &html[html.find("Calibration: observed").expect("calibration")..];
+        assert!(cal.contains("scorer"));
+
+        let html = render(&report_with_test_labels(vec![0, 1, 0, 1]));
+        let roc = roc_chart(&html);
+        assert!(roc.contains("scorer") && !roc.contains("undefined"));
     }
 }

@@ -12,11 +12,10 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use cartseq::ablation;
-use cartseq::charts::{self, Curve};
+use cartseq::charts;
 use cartseq::experiment::{fit_and_score, splits, ModelRun, TaskSetup};
-use cartseq::output::AtomicFile;
 use cartseq::tasks::format_time;
-use cartseq_models::metrics::{self, MetricReport};
+use cartseq_models::metrics::MetricReport;
 use cartseq_models::ModelSpec;
 use serde::Serialize;
 
@@ -144,10 +143,14 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         args.task.task.name(),
         format_time(built.test_cutoff)
     );
-    let plots = write_plots(
+    let metrics: Vec<(&str, Option<&MetricReport>)> = entries
+        .iter()
+        .map(|e| (e.model.as_str(), e.metrics.as_ref()))
+        .collect();
+    let plots = charts::leaderboard_charts(
         &args.out_dir,
         &title,
-        &entries,
+        &metrics,
         &probas,
         &sp.test.y.to_vec(),
     )?;
@@ -230,67 +233,4 @@ pub fn table(entries: &[Entry]) -> String {
         }
     }
     s
-}
-
-fn write_plots(
-    dir: &std::path::Path,
-    title: &str,
-    entries: &[Entry],
-    probas: &[(String, ndarray::Array2<f64>)],
-    y: &[usize],
-) -> anyhow::Result<Vec<String>> {
-    let mut written = Vec::new();
-    let mut save = |name: &str, svg: String| -> anyhow::Result<()> {
-        let p = dir.join(name);
-        let mut f = AtomicFile::create(&p)?;
-        std::io::Write::write_all(&mut f, svg.as_bytes())?;
-        f.commit()?;
-        written.push(p.display().to_string());
-        Ok(())
-    };
-    let binary = probas.first().is_some_and(|(_, p)| p.ncols() == 2);
-    if binary {
-        let pos: Vec<bool> = y.iter().map(|&c| c == 1).collect();
-        let mut roc = Vec::new();
-        let mut pr = Vec::new();
-        for (name, p) in probas {
-            let s = p.column(1).to_vec();
-            if let Some(c) = metrics::roc_curve(&pos, &s) {
-                roc.push(Curve {
-                    name: name.clone(),
-                    points: c.fpr.into_iter().zip(c.tpr).collect(),
-                });
-            }
-            let c = metrics::pr_curve(&pos, &s);
-            pr.push(Curve {
-                name: name.clone(),
-                points: c.recall.into_iter().zip(c.precision).collect(),
-            });
-        }
-        save("roc.svg", charts::roc_svg(&format!("ROC — {title}"), &roc)?)?;
-        save(
-            "pr.svg",
-            charts::pr_svg(&format!("Precision–recall — {title}"), &pr)?,
-        )?;
-    }
-    type Get = fn(&MetricReport) -> Option<f64>;
-    let bars: [(&str, &str, Get); 3] = [
-        ("bars_roc_auc.svg", "ROC-AUC", |m| m.roc_auc),
-        ("bars_pr_auc.svg", "PR-AUC", |m| m.pr_auc),
-        ("bars_f1.svg", "F1", |m| Some(m.f1)),
-    ];
-    for (file, label, get) in bars {
-        if label == "PR-AUC" && !binary {
-            continue;
-        }
-        let vals: Vec<(String, Option<f64>)> = entries
-            .iter()
-            .map(|e| (e.model.clone(), e.metrics.as_ref().and_then(get)))
-            .collect();
-        save(
-            file,
-            charts::bars_svg(&format!("{label} — {title}"), label, &vals)?,
-        )?;
-    }
-    Ok(written)
 }
