@@ -3,7 +3,7 @@
 //! [`support`], that runs the built binary and captures what it did.
 //!
 //! Every module but `task_leakage` drives the binary only, so the tests do not depend on how `src/` is
-//! organised.
+//! organised. `readme` runs every command block of README.md.
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
@@ -15,6 +15,7 @@ mod mine;
 mod nextitem;
 mod pattern_features;
 mod presets;
+mod readme;
 mod report;
 mod rules;
 mod stack;
