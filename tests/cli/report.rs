@@ -1,42 +1,19 @@
 //! End-to-end: `cartseq report` on the shipped Taobao sample writes one self-contained HTML file.
 
-#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
-
-use std::process::Command;
+use crate::support::{cartseq, read, tempdir};
 
 #[test]
 fn report_is_self_contained_and_complete() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir();
     let out = dir.path().join("report.html");
-    let o = Command::new(env!("CARGO_BIN_EXE_cartseq"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args([
-            "report",
-            "data/samples/taobao_sample.csv",
-            "--preset",
-            "taobao",
-            "--task",
-            "purchase",
-            "--pattern-features",
-            "5",
-            "--pattern-tokens",
-            "action",
-            "--models",
-            "prior,logreg,rf,stack,lstm",
-            "--base",
-            "rf,logreg",
-            "--epochs",
-            "2",
-            "--bootstrap",
-            "50",
-            "--quiet",
-            "-o",
-        ])
-        .arg(&out)
-        .output()
-        .expect("run cartseq");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let html = std::fs::read_to_string(&out).unwrap();
+    cartseq(
+        "report data/samples/taobao_sample.csv --preset taobao --task purchase \
+         --pattern-features 5 --pattern-tokens action --models prior,logreg,rf,stack,lstm \
+         --base rf,logreg --epochs 2 --bootstrap 50 --quiet -o",
+    )
+    .arg(&out)
+    .success();
+    let html = read(&out);
     assert!(html.starts_with("<!DOCTYPE html>") && html.trim_end().ends_with("</html>"));
     for section in [
         "1. Data",

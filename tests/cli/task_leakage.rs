@@ -1,8 +1,9 @@
 //! The leakage rule of prediction tasks: features read only events strictly before a row's cutoff.
 //! Every event at or after a cutoff is perturbed (time moved within the future, item, category and action
 //! replaced at random, events added) and the features of the rows of that cutoff must stay byte-identical.
-
-#![allow(clippy::unwrap_used)]
+//!
+//! The one module of this binary that calls the `cartseq` library rather than the built binary: it needs
+//! an event log built in memory and perturbed event by event, which no command line can express.
 
 use cartseq::behaviour::SeqTokens;
 use cartseq::feature_table::FeatureTable;
@@ -53,15 +54,27 @@ fn event(rng: &mut ChaCha8Rng, user: u32, t: i64, sessions: bool) -> Event {
     }
 }
 
+/// Appends `n` random events of random users at random times in `[from, from + span)`.
+fn push_random(
+    log: &mut EventLog,
+    rng: &mut ChaCha8Rng,
+    n: usize,
+    from: i64,
+    span: i64,
+    sessions: bool,
+) {
+    for _ in 0..n {
+        let u = rng.gen_range(0..200u32);
+        let t = from + rng.gen_range(0..span);
+        let e = event(rng, u, t, sessions);
+        log.push(&e);
+    }
+}
+
 fn random_log(seed: u64, sessions: bool) -> EventLog {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut log = EventLog::new();
-    for _ in 0..6000 {
-        let u = rng.gen_range(0..200u32);
-        let t = T0 + rng.gen_range(0..9 * 24 * HOUR_MS);
-        let e = event(&mut rng, u, t, sessions);
-        log.push(&e);
-    }
+    push_random(&mut log, &mut rng, 6000, T0, 9 * 24 * HOUR_MS, sessions);
     log
 }
 
@@ -81,12 +94,7 @@ fn perturb_future(log: &EventLog, cutoff: i64, seed: u64, sessions: bool) -> Eve
             out.push(&e);
         }
     }
-    for _ in 0..500 {
-        let u = rng.gen_range(0..200u32);
-        let t = cutoff + rng.gen_range(0..2 * 24 * HOUR_MS);
-        let e = event(&mut rng, u, t, sessions);
-        out.push(&e);
-    }
+    push_random(&mut out, &mut rng, 500, cutoff, 2 * 24 * HOUR_MS, sessions);
     out
 }
 

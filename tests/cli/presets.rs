@@ -2,26 +2,9 @@
 //! corpus), checked against counts computed directly from the raw text; gzip and stdin input; the
 //! generic preset by column name and by number.
 
-#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
-
 use std::collections::HashSet;
-use std::io::Write;
-use std::process::{Command, Stdio};
 
-fn stats(args: &[&str]) -> serde_json::Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_cartseq"))
-        .arg("stats")
-        .args(args)
-        .arg("--json")
-        .output()
-        .expect("run cartseq");
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON")
-}
+use crate::support::{cartseq, gzip, stats_json, temp_file};
 
 fn data_lines(path: &str, header: bool) -> Vec<String> {
     let text = std::fs::read_to_string(path).unwrap();
@@ -45,7 +28,7 @@ fn action_count(j: &serde_json::Value, action: &str) -> u64 {
 fn taobao() {
     let p = "data/samples/taobao_sample.csv";
     let rows = data_lines(p, false);
-    let j = stats(&[p, "--preset", "taobao"]);
+    let j = stats_json(p, "--preset taobao");
     assert_eq!(j["log"]["events"], rows.len() as u64);
     let carts = rows
         .iter()
@@ -62,7 +45,7 @@ fn yoochoose_prepared_tsv() {
     ] {
         let rows = data_lines(p, true);
         let sessions: HashSet<&str> = rows.iter().map(|r| r.split('\t').next().unwrap()).collect();
-        let j = stats(&[p, "--preset", "yoochoose", "--by", "session"]);
+        let j = stats_json(p, "--preset yoochoose --by session");
         assert_eq!(j["log"]["events"], rows.len() as u64);
         assert_eq!(j["log"]["sessions"], sessions.len() as u64);
         assert_eq!(j["sequences"]["sequences"], sessions.len() as u64);
@@ -73,18 +56,15 @@ fn yoochoose_prepared_tsv() {
 #[test]
 fn yoochoose_raw_clicks_and_buys() {
     // The raw RecSys 2015 layout: clicks have 4 fields, buys 5; a concatenation of both works.
-    let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("yoochoose.dat");
-    std::fs::write(
-        &p,
+    let (_dir, p) = temp_file(
+        "yoochoose.dat",
         "1,2014-04-07T10:51:09.277Z,214536502,0\n\
          1,2014-04-07T10:54:09.868Z,214536500,S\n\
          2,2014-04-07T13:56:37.614Z,214662742,0\n\
          420374,2014-04-06T18:44:58.314Z,214537888,12462,1\n\
          420374,2014-04-06T18:44:58.325Z,214537850,10471,1\n",
-    )
-    .unwrap();
-    let j = stats(&[p.to_str().unwrap(), "--preset", "yoochoose"]);
+    );
+    let j = stats_json(&p, "--preset yoochoose");
     assert_eq!(j["log"]["events"], 5);
     assert_eq!(action_count(&j, "view"), 3);
     assert_eq!(action_count(&j, "buy"), 2);
@@ -97,26 +77,15 @@ fn diginetica() {
     let p = "data/samples/diginetica_sample.csv";
     let rows = data_lines(p, true);
     let sessions: HashSet<&str> = rows.iter().map(|r| r.split(';').next().unwrap()).collect();
-    let j = stats(&[p, "--preset", "diginetica", "--by", "session"]);
+    let j = stats_json(p, "--preset diginetica --by session");
     assert_eq!(j["log"]["events"], rows.len() as u64);
     assert_eq!(j["sequences"]["sequences"], sessions.len() as u64);
     // The original spelling of the header works too.
-    let dir = tempfile::tempdir().unwrap();
-    let q = dir.path().join("views.csv");
-    std::fs::write(
-        &q,
+    let (_dir, q) = temp_file(
+        "views.csv",
         "sessionId;userId;itemId;timeframe;eventdate\r\n1;NA;81766;526309;2016-05-09\r\n1;NA;31331;1031018;2016-05-09\r\n",
-    )
-    .unwrap();
-    let j = stats(&[
-        q.to_str().unwrap(),
-        "--preset",
-        "diginetica",
-        "--by",
-        "session",
-        "--itemset",
-        "single",
-    ]);
+    );
+    let j = stats_json(&q, "--preset diginetica --by session --itemset single");
     assert_eq!(j["log"]["events"], 2);
     assert_eq!(j["sequences"]["itemsets"], 2);
     assert_eq!(j["log"]["first_time"], "2016-05-09T00:08:46Z"); // date + 526309 ms
@@ -139,31 +108,28 @@ fn online_retail() {
         }
         invoices.insert(r[0].to_string());
     }
-    let j = stats(&[p, "--preset", "online-retail"]);
+    let j = stats_json(p, "--preset online-retail");
     assert_eq!(j["log"]["events"], n);
     assert_eq!(action_count(&j, "return"), returns);
     assert_eq!(action_count(&j, "buy"), n - returns);
     assert_eq!(j["log"]["sessions"], invoices.len() as u64);
     assert_eq!(j["log"]["first_time"], "2010-12-01T08:26:00Z");
     // One basket per invoice.
-    let j = stats(&[p, "--preset", "online-retail", "--by", "session"]);
+    let j = stats_json(p, "--preset online-retail --by session");
     assert_eq!(j["sequences"]["sequences"], invoices.len() as u64);
 }
 
 #[test]
 fn online_retail_cleaned_variant() {
     // ISO dates, float CustomerID and extra columns (the 10k cleaned sample's layout).
-    let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("r.csv");
-    std::fs::write(
-        &p,
+    let (_dir, p) = temp_file(
+        "r.csv",
         "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country,Revenue,Month\n\
          536365,85123A,\"WHITE HANGING HEART, T-LIGHT HOLDER\",6,2010-12-01 08:26:00,2.55,17850.0,United Kingdom,15.3,12\n\
          C536379,D,Discount,-1,2010-12-01 09:41:00,27.5,14527.0,United Kingdom,-27.5,12\n\
          536380,22961,JAM MAKING SET PRINTED,24,2010-12-01 09:41:00,1.45,,United Kingdom,34.8,12\n",
-    )
-    .unwrap();
-    let j = stats(&[p.to_str().unwrap(), "--preset", "online-retail"]);
+    );
+    let j = stats_json(&p, "--preset online-retail");
     assert_eq!(j["log"]["events"], 3);
     assert_eq!(j["log"]["users"], 3); // 17850, 14527 and the guest of invoice 536380
     assert_eq!(action_count(&j, "return"), 1);
@@ -178,7 +144,7 @@ fn tianchi_mobile() {
             .filter(|r| r.split(',').nth(2) == Some(b))
             .count() as u64
     };
-    let j = stats(&[p, "--preset", "tianchi-mobile"]);
+    let j = stats_json(p, "--preset tianchi-mobile");
     assert_eq!(j["log"]["events"], rows.len() as u64);
     assert_eq!(action_count(&j, "view"), count("1"));
     assert_eq!(action_count(&j, "fav"), count("2"));
@@ -188,19 +154,16 @@ fn tianchi_mobile() {
 
 #[test]
 fn retailrocket_rows() {
-    let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("events.csv");
-    std::fs::write(
-        &p,
+    let (_dir, p) = temp_file(
+        "events.csv",
         "timestamp,visitorid,event,itemid,transactionid\n\
          1433221332117,257597,view,355908,\n\
          1433224214164,992329,view,248676,\n\
          1433221999827,111016,view,318965,\n\
          1433221955914,483717,addtocart,253185,\n\
          1433222147345,483717,transaction,253185,4000\n",
-    )
-    .unwrap();
-    let j = stats(&[p.to_str().unwrap(), "--preset", "retailrocket"]);
+    );
+    let j = stats_json(&p, "--preset retailrocket");
     assert_eq!(j["log"]["events"], 5);
     assert_eq!(j["log"]["users"], 4);
     assert_eq!(action_count(&j, "cart_add"), 1);
@@ -211,42 +174,18 @@ fn retailrocket_rows() {
 
 #[test]
 fn generic_by_name_and_by_number() {
-    let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("g.tsv");
-    std::fs::write(
-        &p,
+    let (dir, p) = temp_file(
+        "g.tsv",
         "when\twho\twhat\tdid\n2020-01-01T10:00:00\talice\tbook\tview\n2020-01-01T10:05:00\talice\tbook\tadd_to_cart\n2020-01-01T10:09:00\talice\tbook\tpurchase\n2020-01-02 08:00\tbob\tpen\tshare\n",
-    )
-    .unwrap();
-    let ps = p.to_str().unwrap();
-    let by_name = stats(&[
-        ps,
-        "--user-col",
-        "who",
-        "--item-col",
-        "what",
-        "--action-col",
-        "did",
-        "--time-col",
-        "when",
-        "--delimiter",
-        "tab",
-    ]);
-    let by_number = stats(&[
-        ps,
-        "--preset",
-        "generic",
-        "--user-col",
-        "2",
-        "--item-col",
-        "3",
-        "--action-col",
-        "4",
-        "--time-col",
-        "1",
-        "--delimiter",
-        "\\t",
-    ]);
+    );
+    let by_name = stats_json(
+        &p,
+        "--user-col who --item-col what --action-col did --time-col when --delimiter tab",
+    );
+    let by_number = stats_json(
+        &p,
+        "--preset generic --user-col 2 --item-col 3 --action-col 4 --time-col 1 --delimiter \\t",
+    );
     for j in [&by_name, &by_number] {
         assert_eq!(j["log"]["events"], 4);
         assert_eq!(action_count(j, "cart_add"), 1);
@@ -257,18 +196,10 @@ fn generic_by_name_and_by_number() {
     // A pattern time format.
     let q = dir.path().join("g.csv");
     std::fs::write(&q, "1,x,12/1/2010 8:26\n1,y,12/1/2010 9:26\n").unwrap();
-    let j = stats(&[
-        q.to_str().unwrap(),
-        "--no-header",
-        "--user-col",
-        "1",
-        "--item-col",
-        "2",
-        "--time-col",
-        "3",
-        "--time-format",
-        "%m/%d/%Y %H:%M",
-    ]);
+    let j = cartseq("stats --no-header --user-col 1 --item-col 2 --time-col 3 --json")
+        .arg(&q)
+        .args(["--time-format", "%m/%d/%Y %H:%M"])
+        .json();
     assert_eq!(j["log"]["last_time"], "2010-12-01T09:26:00Z");
 }
 
@@ -277,17 +208,17 @@ fn basket_and_spmf() {
     let p = "data/samples/retail_basket_sample.txt";
     let rows = data_lines(p, false);
     let items: HashSet<&str> = rows.iter().flat_map(|r| r.split_whitespace()).collect();
-    let j = stats(&[p, "--preset", "basket"]);
+    let j = stats_json(p, "--preset basket");
     assert_eq!(j["sequences"]["sequences"], rows.len() as u64);
     assert_eq!(j["sequences"]["distinct_tokens"], items.len() as u64);
     assert!(j["log"].is_null());
 
     let p = "data/samples/contextPrefixSpan.txt";
-    let j = stats(&[p, "--preset", "spmf"]);
+    let j = stats_json(p, "--preset spmf");
     assert_eq!(j["sequences"]["sequences"], 4);
     assert_eq!(j["sequences"]["distinct_tokens"], 7);
     // The preset is recognised without --preset too.
-    let j = stats(&["data/samples/SIGN.txt"]);
+    let j = stats_json("data/samples/SIGN.txt", "");
     assert_eq!(j["sequences"]["sequences"], 730);
 }
 
@@ -295,25 +226,14 @@ fn basket_and_spmf() {
 fn gzip_and_stdin_work_for_a_preset() {
     let p = "data/samples/tianchi_mobile_sample.csv";
     let raw = std::fs::read(p).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let gz = dir.path().join("t.csv.gz");
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    enc.write_all(&raw).unwrap();
-    std::fs::write(&gz, enc.finish().unwrap()).unwrap();
-    let plain = stats(&[p, "--preset", "tianchi-mobile"]);
-    let zipped = stats(&[gz.to_str().unwrap(), "--preset", "tianchi-mobile"]);
+    let (_dir, gz) = temp_file("t.csv.gz", gzip(&raw));
+    let plain = stats_json(p, "--preset tianchi-mobile");
+    let zipped = stats_json(&gz, "--preset tianchi-mobile");
     assert_eq!(plain["log"], zipped["log"]);
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cartseq"))
-        .args(["stats", "-", "--preset", "tianchi-mobile", "--json"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(&raw).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    let piped: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let piped = cartseq("stats - --preset tianchi-mobile --json")
+        .stdin(raw)
+        .json();
     assert_eq!(plain["log"], piped["log"]);
     assert_eq!(piped["input"], "-");
 }

@@ -1,32 +1,22 @@
 //! End-to-end tests of `cartseq leaderboard` on the shipped Taobao and Online Retail samples (the README's
 //! commands): one JSON table with every model, identical metrics on a second run, SVG charts written.
 
-#![allow(clippy::unwrap_used)]
-
 use std::path::Path;
-use std::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_cartseq");
+use crate::support::{cartseq, tempdir};
 
-fn leaderboard(dir: &Path, file: &str, preset: &str, extra: &[&str]) -> serde_json::Value {
-    let input = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("data/samples")
-        .join(file);
-    let mut args = vec![
-        "leaderboard",
-        input.to_str().unwrap(),
-        "--preset",
-        preset,
-        "--json",
-        "-q",
-        "--out-dir",
-        dir.to_str().unwrap(),
-    ];
-    args.extend(extra);
-    let o = Command::new(BIN).args(&args).output().unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    serde_json::from_slice(&o.stdout).unwrap()
+/// `cartseq leaderboard data/samples/WORDS… --json -q`, charts into `dir`; the parsed report.
+fn leaderboard(dir: &Path, words: &str) -> serde_json::Value {
+    cartseq(&format!(
+        "leaderboard data/samples/{words} --json -q --out-dir"
+    ))
+    .arg(dir)
+    .json()
 }
+
+/// The Taobao purchase task with every classical model.
+const TAOBAO_PURCHASE: &str = "taobao_sample.csv --preset taobao --task purchase --horizon 1d \
+                               --models prior,nb,logreg,dt,rf,ada,svm,gbdt";
 
 fn metrics_only(v: &serde_json::Value) -> Vec<String> {
     v["models"]
@@ -39,16 +29,8 @@ fn metrics_only(v: &serde_json::Value) -> Vec<String> {
 
 #[test]
 fn taobao_purchase_leaderboard() {
-    let dir = tempfile::tempdir().unwrap();
-    let extra = [
-        "--task",
-        "purchase",
-        "--horizon",
-        "1d",
-        "--models",
-        "prior,nb,logreg,dt,rf,ada,svm,gbdt",
-    ];
-    let v = leaderboard(dir.path(), "taobao_sample.csv", "taobao", &extra);
+    let dir = tempdir();
+    let v = leaderboard(dir.path(), TAOBAO_PURCHASE);
     let models = v["models"].as_array().unwrap();
     assert_eq!(models.len(), 8);
     for m in models {
@@ -80,7 +62,7 @@ fn taobao_purchase_leaderboard() {
         let s = std::fs::read_to_string(dir.path().join(f)).unwrap();
         assert!(s.starts_with("<svg") && s.contains("gbdt"), "{f}");
     }
-    let again = leaderboard(dir.path(), "taobao_sample.csv", "taobao", &extra);
+    let again = leaderboard(dir.path(), TAOBAO_PURCHASE);
     assert_eq!(
         metrics_only(&v),
         metrics_only(&again),
@@ -90,19 +72,11 @@ fn taobao_purchase_leaderboard() {
 
 #[test]
 fn taobao_next_action_is_multiclass() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir();
     let v = leaderboard(
         dir.path(),
-        "taobao_sample.csv",
-        "taobao",
-        &[
-            "--task",
-            "next-action",
-            "--horizon",
-            "12h",
-            "--models",
-            "prior,logreg,rf",
-        ],
+        "taobao_sample.csv --preset taobao --task next-action --horizon 12h \
+         --models prior,logreg,rf",
     );
     assert_eq!(v["classes"].as_array().unwrap().len(), 4);
     for m in v["models"].as_array().unwrap() {
@@ -117,13 +91,11 @@ fn taobao_next_action_is_multiclass() {
 
 #[test]
 fn online_retail_leaderboard_runs() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir();
     // The sample is 4.5 hours of one day: an hourly purchase horizon with user-disjoint splits.
     let v = leaderboard(
         dir.path(),
-        "online_retail_sample.csv",
-        "online-retail",
-        &["--task", "purchase", "--horizon", "1h"],
+        "online_retail_sample.csv --preset online-retail --task purchase --horizon 1h",
     );
     assert!(v["models"].as_array().unwrap().len() >= 6, "{v}");
     assert!(

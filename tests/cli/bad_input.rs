@@ -2,26 +2,19 @@
 //! what was found; a non-zero exit; no output file (nor temporary file) left behind. Plus
 //! `--on-error skip`, which skips bad rows and reports how many per reason.
 
-#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
-
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-struct Run {
-    code: i32,
-    stderr: String,
-}
+use crate::support::{cartseq, gzip, temp_file, tempdir, Cartseq};
 
-fn cartseq(args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_cartseq"))
-        .args(args)
-        .output()
-        .expect("run cartseq");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+/// `cartseq convert INPUT --preset PRESET [EXTRA…] -o OUT`, the command every case here runs.
+fn convert(input: &Path, preset: &str, extra: &str, out: &Path) -> Cartseq {
+    cartseq("convert")
+        .arg(input)
+        .args(["--preset", preset])
+        .words(extra)
+        .arg("-o")
+        .arg(out)
 }
 
 /// Converts `content` (written to `name`) with `preset`, expects failure with exactly one stderr line
@@ -35,9 +28,7 @@ fn expect_failure(
     expected: &str,
     found: &str,
 ) {
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join(name);
-    std::fs::write(&input, content).unwrap();
+    let (dir, input) = temp_file(name, content);
     expect_failure_at(dir.path(), &input, preset, loc, expected, found);
 }
 
@@ -52,15 +43,8 @@ fn expect_failure_at(
     let out_dir = dir.join("out");
     std::fs::create_dir(&out_dir).unwrap();
     let out = out_dir.join("seq.txt");
-    let r = cartseq(&[
-        "convert",
-        input.to_str().unwrap(),
-        "--preset",
-        preset,
-        "-o",
-        out.to_str().unwrap(),
-    ]);
-    assert_ne!(r.code, 0, "must fail: {}", r.stderr);
+    let r = convert(input, preset, "", &out).run();
+    assert!(!r.ok(), "must fail: {}", r.stderr);
     let lines: Vec<&str> = r.stderr.lines().collect();
     assert_eq!(lines.len(), 1, "one-line error expected, got: {}", r.stderr);
     let prefix = format!("error: {}{loc}", input.display());
@@ -180,19 +164,10 @@ fn header_only_file() {
 }
 
 fn expect_failure_empty(name: &str, content: &[u8], preset: &str, what: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join(name);
-    std::fs::write(&input, content).unwrap();
+    let (dir, input) = temp_file(name, content);
     let out = dir.path().join("out.txt");
-    let r = cartseq(&[
-        "convert",
-        input.to_str().unwrap(),
-        "--preset",
-        preset,
-        "-o",
-        out.to_str().unwrap(),
-    ]);
-    assert_ne!(r.code, 0);
+    let r = convert(&input, preset, "", &out).run();
+    assert!(!r.ok());
     assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
     assert_eq!(
         r.stderr.trim_end(),
@@ -204,7 +179,7 @@ fn expect_failure_empty(name: &str, content: &[u8], preset: &str, what: &str) {
 
 #[test]
 fn hundred_megabyte_line() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir();
     let input = dir.path().join("huge.csv");
     {
         let mut f = std::io::BufWriter::new(std::fs::File::create(&input).unwrap());
@@ -227,21 +202,11 @@ fn hundred_megabyte_line() {
 
 #[test]
 fn truncated_gzip() {
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("t.csv.gz");
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    for u in 0..5000 {
-        writeln!(
-            enc,
-            "{u},{},{},pv,{}",
-            u * 7 % 1000,
-            u % 13,
-            1_511_544_070 + u
-        )
-        .unwrap();
-    }
-    let gz = enc.finish().unwrap();
-    std::fs::write(&input, &gz[..gz.len() / 2]).unwrap();
+    let log: String = (0..5000)
+        .map(|u| format!("{u},{},{},pv,{}\n", u * 7 % 1000, u % 13, 1_511_544_070 + u))
+        .collect();
+    let gz = gzip(log.as_bytes());
+    let (dir, input) = temp_file("t.csv.gz", &gz[..gz.len() / 2]);
     expect_failure_at(
         dir.path(),
         &input,
@@ -252,18 +217,7 @@ fn truncated_gzip() {
     );
     // Even --on-error skip must not accept a truncated stream.
     let out = dir.path().join("o.txt");
-    let r = cartseq(&[
-        "convert",
-        input.to_str().unwrap(),
-        "--preset",
-        "taobao",
-        "--on-error",
-        "skip",
-        "-o",
-        out.to_str().unwrap(),
-    ]);
-    assert_ne!(r.code, 0);
-    assert!(r.stderr.contains("a complete gzip stream"), "{}", r.stderr);
+    convert(&input, "taobao", "--on-error skip", &out).fails_with("a complete gzip stream");
     assert!(!out.exists());
 }
 
@@ -281,8 +235,6 @@ fn spmf_line_without_terminator() {
 
 #[test]
 fn skip_reports_counts_per_reason() {
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("t.csv");
     let mut s = String::new();
     for u in 0..50 {
         s.push_str(&format!("{},{},7,pv,{}\n", u % 5, u, 1_511_544_070 + u));
@@ -292,19 +244,10 @@ fn skip_reports_counts_per_reason() {
     s.push_str("1,x,3,pv,1511544070\n"); // non-numeric item
     s.push_str("1,2,3\n"); // wrong column count
     s.push_str("1,2,3,buy,1511544070\n");
-    std::fs::write(&input, s).unwrap();
+    let (dir, input) = temp_file("t.csv", s);
     let out = dir.path().join("o.txt");
-    let r = cartseq(&[
-        "convert",
-        input.to_str().unwrap(),
-        "--preset",
-        "taobao",
-        "--on-error",
-        "skip",
-        "-o",
-        out.to_str().unwrap(),
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = convert(&input, "taobao", "--on-error skip", &out).run();
+    assert!(r.ok(), "{}", r.stderr);
     assert!(r.stderr.contains("skipped 4 row(s)"), "{}", r.stderr);
     assert!(
         r.stderr
@@ -328,78 +271,36 @@ fn skip_reports_counts_per_reason() {
     assert_eq!(events, 51);
 
     // Without skip the same file fails at the first bad row, line 51.
-    let r = cartseq(&["stats", input.to_str().unwrap(), "--preset", "taobao"]);
-    assert_ne!(r.code, 0);
-    assert!(
-        r.stderr.contains("t.csv:51:4: expected a Taobao behavior"),
-        "{}",
-        r.stderr
-    );
+    cartseq("stats --preset taobao")
+        .arg(&input)
+        .fails_with("t.csv:51:4: expected a Taobao behavior");
 }
 
 #[test]
 fn all_rows_bad_under_skip_is_an_error() {
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("t.csv");
-    std::fs::write(&input, "a,b\nc,d\n").unwrap();
-    let r = cartseq(&[
-        "stats",
-        input.to_str().unwrap(),
-        "--preset",
-        "taobao",
-        "--on-error",
-        "skip",
-    ]);
-    assert_ne!(r.code, 0);
-    assert!(
-        r.stderr
-            .contains("no valid rows: all 2 data row(s) were skipped"),
-        "{}",
-        r.stderr
-    );
+    let (_dir, input) = temp_file("t.csv", "a,b\nc,d\n");
+    cartseq("stats --preset taobao --on-error skip")
+        .arg(&input)
+        .fails_with("no valid rows: all 2 data row(s) were skipped");
 }
 
 #[test]
 fn bad_options_are_one_line_errors() {
-    let r = cartseq(&[
-        "stats",
-        "data/samples/taobao_sample.csv",
-        "--preset",
-        "taobao",
-        "--session-gap",
-        "3x",
-    ]);
-    assert_ne!(r.code, 0);
-    assert!(r.stderr.contains("duration unit"), "{}", r.stderr);
-    let r = cartseq(&[
-        "stats",
-        "data/samples/taobao_sample.csv",
-        "--preset",
-        "taobao",
-        "--actions",
-        "share",
-    ]);
-    assert_ne!(r.code, 0);
-    assert!(
-        r.stderr.contains("none of these actions occurs in the log"),
-        "{}",
-        r.stderr
-    );
-    let r = cartseq(&[
-        "stats",
-        "data/samples/SIGN.txt",
-        "--preset",
-        "spmf",
-        "--token",
-        "category",
-    ]);
-    assert_ne!(r.code, 0);
-    assert!(
-        r.stderr.contains("only apply to event logs"),
-        "{}",
-        r.stderr
-    );
-    let r = cartseq(&["stats", "data/samples/taobao_sample.csv"]);
-    assert_ne!(r.code, 0);
-    assert!(r.stderr.contains("--preset"), "{}", r.stderr);
+    for (line, want) in [
+        (
+            "stats data/samples/taobao_sample.csv --preset taobao --session-gap 3x",
+            "duration unit",
+        ),
+        (
+            "stats data/samples/taobao_sample.csv --preset taobao --actions share",
+            "none of these actions occurs in the log",
+        ),
+        (
+            "stats data/samples/SIGN.txt --preset spmf --token category",
+            "only apply to event logs",
+        ),
+        ("stats data/samples/taobao_sample.csv", "--preset"),
+    ] {
+        cartseq(line).fails_with(want);
+    }
 }

@@ -1,25 +1,9 @@
 //! `cartseq stats --json` on the Taobao sample, checked against an independent computation with
 //! HashMaps over the raw CSV rows (no cartseq code involved).
 
-#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
-
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::process::Command;
 
-fn stats_json(args: &[&str]) -> serde_json::Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_cartseq"))
-        .arg("stats")
-        .args(args)
-        .arg("--json")
-        .output()
-        .expect("run cartseq");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("valid JSON")
-}
+use crate::support::{bash, repo_root, stats_json};
 
 struct Row {
     user: String,
@@ -47,6 +31,19 @@ fn rows(path: &str) -> Vec<Row> {
         .collect()
 }
 
+/// The `(name, events)` pairs of a JSON array of objects such as `{"action": "view", "events": 7}`.
+fn named_counts<'a>(
+    rows: &'a serde_json::Value,
+    name: &'a str,
+) -> impl Iterator<Item = (String, u64)> + 'a {
+    rows.as_array().unwrap().iter().map(move |r| {
+        (
+            r[name].as_str().unwrap().to_string(),
+            r["events"].as_u64().unwrap(),
+        )
+    })
+}
+
 fn nearest_rank(mut v: Vec<u64>, p: usize) -> u64 {
     v.sort();
     let rank = ((p * v.len()) as f64 / 100.0).ceil().max(1.0) as usize;
@@ -57,7 +54,7 @@ fn nearest_rank(mut v: Vec<u64>, p: usize) -> u64 {
 fn taobao_counts_match_an_independent_computation() {
     let path = "data/samples/taobao_sample.csv";
     let rows = rows(path);
-    let j = stats_json(&[path, "--preset", "taobao", "--top", "5"]);
+    let j = stats_json(path, "--preset taobao --top 5");
     let log = &j["log"];
 
     let distinct =
@@ -80,17 +77,7 @@ fn taobao_counts_match_an_independent_computation() {
         }
         .to_string()
     };
-    let got: HashMap<String, u64> = log["per_action"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| {
-            (
-                a["action"].as_str().unwrap().to_string(),
-                a["events"].as_u64().unwrap(),
-            )
-        })
-        .collect();
+    let got: HashMap<String, u64> = named_counts(&log["per_action"], "action").collect();
     let want: HashMap<String, u64> = per_action.iter().map(|(k, v)| (canon(k), *v)).collect();
     assert_eq!(got, want);
 
@@ -147,17 +134,7 @@ fn taobao_counts_match_an_independent_computation() {
     }
     let mut top: Vec<(&str, u64)> = item_count.into_iter().collect();
     top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-    let got_top: Vec<(String, u64)> = j["top_items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| {
-            (
-                t["item"].as_str().unwrap().to_string(),
-                t["events"].as_u64().unwrap(),
-            )
-        })
-        .collect();
+    let got_top: Vec<(String, u64)> = named_counts(&j["top_items"], "item").collect();
     let want_top: Vec<(String, u64)> = top
         .iter()
         .take(5)
@@ -180,36 +157,24 @@ fn session_gap_and_action_filter_counts() {
         ts.sort();
         sessions += 1 + ts.windows(2).filter(|w| w[1] - w[0] > 3600).count();
     }
-    let j = stats_json(&[
+    let j = stats_json(
         path,
-        "--preset",
-        "taobao",
-        "--actions",
-        "cart_add,buy",
-        "--session-gap",
-        "1h",
-    ]);
+        "--preset taobao --actions cart_add,buy --session-gap 1h",
+    );
     assert_eq!(j["sequences"]["sequences"], sessions as u64);
 }
 
 #[test]
 fn stats_text_output_and_head_is_not_an_error() {
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "{} stats data/samples/taobao_sample.csv --preset taobao | head -n 1; echo \"status=${{PIPESTATUS:-0}}\"",
-            env!("CARGO_BIN_EXE_cartseq")
-        ))
-        .output()
-        .unwrap();
-    let s = String::from_utf8_lossy(&out.stdout);
+    let out = bash(
+        "cartseq stats data/samples/taobao_sample.csv --preset taobao | head -n 1; \
+         echo \"status=${PIPESTATUS:-0}\"",
+        repo_root(),
+    );
+    let s = &out.stdout;
     assert!(
         s.starts_with("input: data/samples/taobao_sample.csv (preset taobao)"),
         "{s}"
     );
-    assert!(
-        !String::from_utf8_lossy(&out.stderr).contains("error"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(!out.stderr.contains("error"), "{}", out.stderr);
 }

@@ -1,31 +1,16 @@
 //! End-to-end tests of `cartseq task`: the exported matrix is checked against an independent, naive
 //! computation from the raw rows of a generated Taobao-format log, and the shipped samples export.
 
-#![allow(clippy::unwrap_used)]
-
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-const BIN: &str = env!("CARGO_BIN_EXE_cartseq");
+use crate::support::{cartseq, tempdir, Csv};
+
 const T0: i64 = 1_511_568_000; // 2017-11-25T00:00:00Z, seconds
 const DAY: i64 = 86_400;
-
-fn samples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("data/samples")
-}
-
-fn run(args: &[&str]) -> (bool, String, String) {
-    let o = Command::new(BIN).args(args).output().expect("run cartseq");
-    (
-        o.status.success(),
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
-}
 
 /// Raw event: (user, item, category, behaviour, unix seconds).
 type Raw = (u32, u32, u32, &'static str, i64);
@@ -69,15 +54,13 @@ type Matrix = BTreeMap<(String, String), Vec<String>>;
 
 /// Reads the exported CSV: header and rows keyed by (user id, split).
 fn read_matrix(p: &Path) -> (Vec<String>, Matrix) {
-    let mut r = csv::Reader::from_path(p).unwrap();
-    let header: Vec<String> = r.headers().unwrap().iter().map(str::to_owned).collect();
-    let mut m = BTreeMap::new();
-    for rec in r.records() {
-        let rec = rec.unwrap();
-        let cells: Vec<String> = rec.iter().map(str::to_owned).collect();
-        m.insert((cells[0].clone(), cells[1].clone()), cells);
-    }
-    (header, m)
+    let table = Csv::read(p);
+    let m = table
+        .rows
+        .into_iter()
+        .map(|cells| ((cells[0].clone(), cells[1].clone()), cells))
+        .collect();
+    (table.header, m)
 }
 
 fn close(a: f64, b: f64) -> bool {
@@ -86,27 +69,16 @@ fn close(a: f64, b: f64) -> bool {
 
 #[test]
 fn features_match_a_naive_computation() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir();
     let rows = generate(3);
     let log = write_log(dir.path(), &rows);
     let out = dir.path().join("f.csv");
     let cutoff = T0 + 7 * DAY; // 2017-12-02
-    let (ok, _, err) = run(&[
-        "task",
-        log.to_str().unwrap(),
-        "--preset",
-        "taobao",
-        "--task",
-        "purchase",
-        "--cutoff",
-        "2017-12-02",
-        "--horizon",
-        "1d",
-        "-o",
-        out.to_str().unwrap(),
-        "-q",
-    ]);
-    assert!(ok, "{err}");
+    cartseq("task")
+        .arg(&log)
+        .words("--preset taobao --task purchase --cutoff 2017-12-02 --horizon 1d -q -o")
+        .arg(&out)
+        .success();
     let (header, m) = read_matrix(&out);
     assert_eq!(&header[..3], &["user_id", "split", "label"]);
     let col = |name: &str| header.iter().position(|h| h == name).unwrap();
@@ -189,91 +161,54 @@ fn features_match_a_naive_computation() {
 
 #[test]
 fn shipped_samples_export() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir();
     let out = dir.path().join("t.csv");
-    let s = samples();
-    for (file, preset, task, horizon, extra) in [
-        (
-            "taobao_sample.csv",
-            "taobao",
-            "purchase",
-            "1d",
-            vec!["--seq"],
-        ),
-        ("taobao_sample.csv", "taobao", "abandon", "1d", vec![]),
-        ("taobao_sample.csv", "taobao", "next-action", "12h", vec![]),
-        (
-            "taobao_sample.csv",
-            "taobao",
-            "churn",
-            "1d",
-            vec!["--split", "user"],
-        ),
-        (
-            "online_retail_sample.csv",
-            "online-retail",
-            "purchase",
-            "1h",
-            vec![],
-        ),
+    for line in [
+        "taobao_sample.csv --preset taobao --task purchase --horizon 1d --seq",
+        "taobao_sample.csv --preset taobao --task abandon --horizon 1d",
+        "taobao_sample.csv --preset taobao --task next-action --horizon 12h",
+        "taobao_sample.csv --preset taobao --task churn --horizon 1d --split user",
+        "online_retail_sample.csv --preset online-retail --task purchase --horizon 1h",
     ] {
-        let input = s.join(file);
-        let mut args = vec![
-            "task",
-            input.to_str().unwrap(),
-            "--preset",
-            preset,
-            "--task",
-            task,
-            "--horizon",
-            horizon,
-            "-o",
-            out.to_str().unwrap(),
-        ];
-        args.extend(extra.iter().copied());
-        let (ok, _, err) = run(&args);
-        assert!(ok, "{file} {task}: {err}");
-        assert!(err.contains("class balance"), "{err}");
+        let export = || {
+            cartseq(&format!("task data/samples/{line} -o"))
+                .arg(&out)
+                .run()
+        };
+        let r = export();
+        assert!(r.ok(), "{line}: {}", r.stderr);
+        assert!(r.stderr.contains("class balance"), "{}", r.stderr);
         let (header, m) = read_matrix(&out);
         assert!(!m.is_empty());
         assert_eq!(header[1], "split");
-        assert_eq!(extra.contains(&"--seq"), header.last().unwrap() == "seq");
+        let seq = line.split_whitespace().any(|w| w == "--seq");
+        assert_eq!(seq, header.last().unwrap() == "seq");
         // Determinism: a second run gives the same bytes.
         let first = std::fs::read(&out).unwrap();
-        assert!(run(&args).0);
+        assert!(export().ok());
         assert_eq!(
             first,
             std::fs::read(&out).unwrap(),
-            "{file} {task} is not deterministic"
+            "{line} is not deterministic"
         );
     }
 }
 
 #[test]
 fn bad_options_fail_cleanly_without_output() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempdir();
     let out = dir.path().join("t.csv");
-    let input = samples().join("taobao_sample.csv");
-    let base = [
-        "task",
-        input.to_str().unwrap(),
-        "--preset",
-        "taobao",
-        "--task",
-        "purchase",
-    ];
     for (extra, want) in [
-        (vec!["--cutoff", "2017-13-40"], "--cutoff"),
-        (vec!["--horizon", "3x"], "duration"),
-        (vec!["--valid-frac", "0.2"], "--split user"),
-        (vec!["--cutoff", "2001-01-01"], "training"),
+        ("--cutoff 2017-13-40", "--cutoff"),
+        ("--horizon 3x", "duration"),
+        ("--valid-frac 0.2", "--split user"),
+        ("--cutoff 2001-01-01", "training"),
     ] {
-        let mut args: Vec<&str> = base.to_vec();
-        args.extend(extra.iter().copied());
-        args.extend(["-o", out.to_str().unwrap()]);
-        let (ok, _, err) = run(&args);
-        assert!(!ok, "{extra:?} should fail");
-        assert!(err.contains(want), "{extra:?}: {err}");
+        cartseq("task data/samples/taobao_sample.csv --preset taobao --task purchase")
+            .words(extra)
+            .arg("-o")
+            .arg(&out)
+            .fails_with(want);
         assert!(!out.exists(), "no output on error");
     }
 }

@@ -1,0 +1,110 @@
+//! End-to-end tests of `cartseq mine` on the shipped samples.
+
+use crate::support::{cartseq, tempdir, Cartseq};
+
+const CONTEXT: &str = "data/samples/contextPrefixSpan.txt";
+
+/// `cartseq mine data/samples/contextPrefixSpan.txt WORDS…`.
+fn mine_context(words: &str) -> Cartseq {
+    cartseq("mine").arg(CONTEXT).words(words)
+}
+
+/// [`mine_context`], expected to succeed: its stdout.
+fn mined(words: &str) -> String {
+    mine_context(words).success().stdout
+}
+
+#[test]
+fn spmf_output_is_the_same_for_every_algorithm_and_thread_count() {
+    let mut first: Option<Vec<String>> = None;
+    for algo in ["prefixspan", "spade", "gsp"] {
+        let run = |threads: u32| {
+            mined(&format!(
+                "--algo {algo} --min-support 0.5 --format spmf --threads {threads} -q"
+            ))
+        };
+        let (one, two) = (run(1), run(2));
+        assert_eq!(one, two, "{algo}: output depends on the thread count");
+        let mut lines: Vec<String> = one.lines().map(str::to_owned).collect();
+        lines.sort();
+        assert_eq!(lines.len(), 53, "{algo}");
+        assert!(lines.contains(&"1 -1 2 3 -1 #SUP: 2".to_string()), "{algo}");
+        match &first {
+            None => first = Some(lines),
+            Some(f) => assert_eq!(f, &lines, "{algo} differs from prefixspan"),
+        }
+    }
+}
+
+#[test]
+fn csv_is_sorted_by_support_with_relative_support() {
+    let dir = tempdir();
+    let out = dir.path().join("p.csv");
+    let r = mine_context("--min-count 2 --top-k 5 -o")
+        .arg(&out)
+        .success();
+    let err = &r.stderr;
+    assert!(
+        err.contains("Patterns:") && err.contains("Peak memory"),
+        "{err}"
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("pattern,support,relative_support,items,itemsets")
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    // Supports 4 (x4: 1, 2, 3, 1>3 ...) then ties at the 5th highest support are all kept.
+    let sup: Vec<u32> = rows.iter().map(|r| r[1].parse().unwrap()).collect();
+    assert!(sup.windows(2).all(|w| w[0] >= w[1]));
+    assert!(rows.len() >= 5);
+    assert_eq!(rows[0][0], "1");
+    assert_eq!(rows[0][2], "1.000000");
+}
+
+#[test]
+fn bad_combinations_fail_cleanly_without_output() {
+    let dir = tempdir();
+    let out = dir.path().join("p.txt");
+    mine_context("--min-support 0.5 --closed --max-gap 1 -o")
+        .arg(&out)
+        .fails_with("--closed/--maximal cannot be combined");
+    assert!(!out.exists());
+    mine_context("").fails_with("--min-support");
+    mine_context("--min-support 1.5").failure();
+    mine_context("--min-count 1 --max-patterns 10").fails_with("raise --max-patterns");
+}
+
+#[test]
+fn taobao_action_item_patterns_are_named() {
+    let out = cartseq(
+        "mine data/samples/taobao_sample.csv --preset taobao --token action:item --min-count 3 \
+         --min-items 2 --format jsonl -q",
+    )
+    .success()
+    .stdout;
+    assert!(!out.is_empty());
+    for line in out.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let first = v["pattern"][0][0].as_str().unwrap();
+        assert!(
+            first.contains(':'),
+            "token names like view:123, found {first}"
+        );
+        assert!(v["support"].as_u64().unwrap() >= 3);
+    }
+}
+
+#[test]
+fn closed_maximal_and_max_gap_match_spmf_on_the_sample() {
+    let count = |extra: &str| {
+        mined(&format!("--min-support 0.5 --format spmf -q {extra}"))
+            .lines()
+            .count()
+    };
+    // Line counts of ../shared/reference/contextPrefixSpan/{closed,maximal,maxgap1}-0.5.txt.
+    assert_eq!(count("--closed"), 17);
+    assert_eq!(count("--maximal"), 10);
+    assert_eq!(count("--max-gap 1"), 23);
+}
