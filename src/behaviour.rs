@@ -44,7 +44,7 @@ impl SeqTokens {
     }
 }
 
-crate::named_enum!(SeqTokens, "a sequence token", [
+cartseq_data::named_enum!(SeqTokens, "a sequence token", [
     "action" => SeqTokens::Action,
     "action-category" => SeqTokens::ActionCategory,
 ]);

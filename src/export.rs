@@ -28,7 +28,7 @@ pub enum ExportFormat {
     Spmf,
 }
 
-crate::named_enum!(ExportFormat, "an export format", [
+cartseq_data::named_enum!(ExportFormat, "an export format", [
     "csv" => ExportFormat::Csv,
     "jsonl" => ExportFormat::Jsonl,
     "spmf" => ExportFormat::Spmf,

@@ -9,8 +9,6 @@
 //! `cartseq-mining` (patterns, itemsets, rules) and `cartseq-models` (classifiers, neural sequence
 //! models, metrics). The binary (`src/main.rs`, `src/cli/`) only turns flags into these types.
 
-pub mod names;
-
 pub mod ablation;
 pub mod behaviour;
 pub mod charts;

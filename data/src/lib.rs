@@ -32,6 +32,42 @@
 //!
 //! No module imports one above it, so a reader never depends on how its events are grouped later.
 
+/// Implements `NAMES`, `name()`, `FromStr` (its error lists the accepted names) and `Display` for a
+/// fieldless enum from `"name" => Variant` pairs: the names an enum has on the command line and in
+/// files. Used here and by the `cartseq` library, so a command line parses every such enum one way
+/// without the library crates depending on clap.
+#[macro_export]
+macro_rules! named_enum {
+    ($t:ty, $what:literal, [$($name:literal => $v:expr),+ $(,)?]) => {
+        impl $t {
+            /// The command-line names of every value.
+            pub const NAMES: &'static [&'static str] = &[$($name),+];
+
+            /// The command-line name.
+            pub fn name(self) -> &'static str {
+                $(if self == $v { return $name; })+
+                ""
+            }
+        }
+
+        impl std::str::FromStr for $t {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s {
+                    $($name => Ok($v),)+
+                    _ => Err(format!(concat!($what, " ({}), found {:?}"), Self::NAMES.join(", "), s)),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+    };
+}
+
 pub mod dictionary;
 pub mod error;
 pub mod event;

@@ -63,40 +63,9 @@ pub enum Token {
     ActionCategory,
 }
 
-macro_rules! names_enum {
-    ($t:ty, $what:literal, [$($name:literal => $v:expr),+ $(,)?]) => {
-        impl $t {
-            /// The command-line names of every value.
-            pub const NAMES: &'static [&'static str] = &[$($name),+];
-
-            /// The command-line name.
-            pub fn name(self) -> &'static str {
-                $(if self == $v { return $name; })+
-                ""
-            }
-        }
-
-        impl std::str::FromStr for $t {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, String> {
-                match s {
-                    $($name => Ok($v),)+
-                    _ => Err(format!(concat!($what, " ({}), found {:?}"), Self::NAMES.join(", "), s)),
-                }
-            }
-        }
-
-        impl std::fmt::Display for $t {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.name())
-            }
-        }
-    };
-}
-
-names_enum!(GroupBy, "a grouping", ["user" => GroupBy::User, "session" => GroupBy::Session]);
-names_enum!(ItemsetMode, "an itemset mode", ["same-time" => ItemsetMode::SameTime, "single" => ItemsetMode::Single]);
-names_enum!(Token, "a token", [
+crate::named_enum!(GroupBy, "a grouping", ["user" => GroupBy::User, "session" => GroupBy::Session]);
+crate::named_enum!(ItemsetMode, "an itemset mode", ["same-time" => ItemsetMode::SameTime, "single" => ItemsetMode::Single]);
+crate::named_enum!(Token, "a token", [
     "item" => Token::Item,
     "category" => Token::Category,
     "action" => Token::Action,

@@ -50,7 +50,7 @@ pub enum TaskKind {
     Churn,
 }
 
-crate::named_enum!(TaskKind, "a task", [
+cartseq_data::named_enum!(TaskKind, "a task", [
     "purchase" => TaskKind::Purchase,
     "abandon" => TaskKind::Abandon,
     "next-action" => TaskKind::NextAction,
@@ -80,7 +80,7 @@ pub enum SplitMode {
     User,
 }
 
-crate::named_enum!(SplitMode, "a split mode", ["time" => SplitMode::Time, "user" => SplitMode::User]);
+cartseq_data::named_enum!(SplitMode, "a split mode", ["time" => SplitMode::Time, "user" => SplitMode::User]);
 
 /// The split a row belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

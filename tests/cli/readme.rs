@@ -55,17 +55,7 @@ const NOT_RUN: &[(&str, &str)] = &[
 /// lead; the README is not this test's to edit). They are run and must still fail: once the README line
 /// is fixed it no longer matches, and if the command itself starts to work the test says to remove the
 /// entry, so this list can only shrink.
-const KNOWN_STALE: &[(&str, &str)] = &[
-    (
-        "cartseq mine log.csv --preset taobao --token action:item --first cart:2333346 --max-gap 1 \
-         --top-k 20",
-        "the action is named `cart_add`, not `cart`, and no shipped log puts item 2333346 in a cart",
-    ),
-    (
-        "cartseq train features.csv --model dt --param help",
-        "`train` requires `-o` even when `--param help` only prints the parameters",
-    ),
-];
+const KNOWN_STALE: &[(&str, &str)] = &[];
 
 /// Input files the README names as the reader's own, made in each block's directory from a shipped
 /// sample (gzip-compressed when the name ends in `.gz`).

@@ -164,3 +164,33 @@ fn bad_inputs_are_clear_errors() {
     // Sequence models need the seq column.
     train(&f, "--model lstm", &junk).fails_with("`seq` column");
 }
+
+/// Issue 11: `eval` compared only column names, so a CSV built with another pattern set (same column
+/// names `pat00_*`, other patterns) was scored silently. The fitted featurizer's fingerprint is recorded
+/// in the task's manifest and in the model file, and a mismatch is a one-line error naming what differs.
+#[test]
+fn eval_refuses_a_csv_from_another_pattern_set() {
+    let dir = tempdir();
+    let a = dir.path().join("a");
+    let b = dir.path().join("b");
+    std::fs::create_dir_all(&a).unwrap();
+    std::fs::create_dir_all(&b).unwrap();
+    let fa = export(&a, "--pattern-features 4");
+    let fb = export(&b, "--pattern-features 4 --pattern-select chi2");
+    let manifest = std::fs::read_to_string(a.join("features.csv.manifest.json")).unwrap();
+    assert!(manifest.contains("\"fingerprint\""), "{manifest}");
+    let model = dir.path().join("lr.bin");
+    train(&fa, "--model logreg", &model).success();
+    // Same task run: accepted.
+    eval(&model, &fa, "").success();
+    // Same column names, other pattern set: refused, saying what differs and which set each side has.
+    let r = eval(&model, &fb, "").fails_with("built with another featurizer than the model");
+    assert!(r.stderr.contains("--pattern-select chi2"), "{}", r.stderr);
+    assert!(r.stderr.contains("fingerprint"), "{}", r.stderr);
+    assert_eq!(r.stderr.trim_end().lines().count(), 1, "{}", r.stderr);
+    // `--param help` needs no output file.
+    cartseq("train")
+        .arg(&fa)
+        .words("--model dt --param help")
+        .success();
+}

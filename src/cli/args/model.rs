@@ -40,7 +40,7 @@ pub fn is_ensemble(name: &str) -> bool {
 /// Ensemble options.
 #[derive(Debug, Clone, clap::Args)]
 pub struct EnsembleArgs {
-    /// Base models of `stack`, `vote`, `vote-hard` and `bag` (comma-separated registry names).
+    /// Base models of `stack`, `vote`, `vote-hard` and `bag` (comma-separated model names).
     #[arg(
         long,
         value_delimiter = ',',

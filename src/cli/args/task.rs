@@ -1,13 +1,15 @@
 //! The task flags shared by `task`, `leaderboard` and `report` (`#[command(flatten)] task: TaskArgs`),
 //! converted into the library's [`TaskSpec`], [`SeqOptions`] and [`PatternFeaturizer`].
 
+use crate::cli::args::input::InputArgs;
 use cartseq::behaviour::SeqTokens;
+use cartseq::experiment::TaskSetup;
 use cartseq::featurizer::PatternFeaturizer;
 use cartseq::tasks::table::SeqOptions;
 use cartseq::tasks::{SplitMode, TaskKind, TaskSpec};
 use cartseq_mining::discriminative::Measure;
 
-/// A clap value parser for a library enum with `NAMES` and `FromStr` (see `cartseq::named_enum!`).
+/// A clap value parser for a library enum with `NAMES` and `FromStr` (see `cartseq_data::named_enum!`).
 pub fn parse_named<T>(s: &str) -> Result<T, String>
 where
     T: std::str::FromStr<Err = String>,
@@ -98,6 +100,17 @@ impl TaskArgs {
             self.seq_len
         );
         Ok(spec)
+    }
+
+    /// The library's task setup: the log of `input`, this task, a `seq` column when `with_seq`, and the
+    /// pattern featurizer.
+    pub fn setup(&self, input: &InputArgs, with_seq: bool) -> anyhow::Result<TaskSetup> {
+        Ok(TaskSetup {
+            input: input.spec()?,
+            spec: self.spec()?,
+            seq: with_seq.then(|| self.seq_options()),
+            featurizer: self.patterns.featurizer(),
+        })
     }
 
     /// Per-row token sequences for the sequence models.

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use cartseq::ablation;
 use cartseq::charts;
-use cartseq::experiment::{fit_and_score, splits, ModelRun, TaskSetup};
+use cartseq::experiment::{fit_and_score, splits, ModelRun};
 use cartseq::tasks::format_time;
 use cartseq_models::metrics::MetricReport;
 use cartseq_models::ModelSpec;
@@ -112,12 +112,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     let want_seq = names
         .iter()
         .any(|n| is_sequence_model(n) || args.ensemble.needs_seq(n));
-    let setup = TaskSetup {
-        input: args.input.spec()?,
-        spec: args.task.spec()?,
-        seq: want_seq.then(|| args.task.seq_options()),
-        featurizer: args.task.patterns.featurizer(),
-    };
+    let setup = args.task.setup(&args.input, want_seq)?;
     let built = setup.prepare(global.quiet)?.built;
     let n_classes = built.class_names.len();
     let sp = splits(&built.table, n_classes)?;

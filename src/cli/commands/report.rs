@@ -15,7 +15,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use cartseq::ablation;
-use cartseq::experiment::{fit_and_score, splits, TaskSetup};
+use cartseq::experiment::{fit_and_score, splits};
 use cartseq::output::AtomicFile;
 use cartseq::report::build::patterns_and_rules;
 use cartseq::report::{render, DataSummary, ModelResult, ReportData};
@@ -37,7 +37,7 @@ pub struct Args {
     /// The task.
     #[command(flatten)]
     pub task: TaskArgs,
-    /// Models of the leaderboard (registry names, ensembles, lstm/gru/rnn).
+    /// Models of the leaderboard (model names, ensembles, lstm/gru/rnn).
     #[arg(
         long,
         value_delimiter = ',',
@@ -88,12 +88,7 @@ pub fn run(mut args: Args, global: &Global) -> anyhow::Result<()> {
         .models
         .iter()
         .any(|m| is_sequence_model(m) || args.ensemble.needs_seq(m));
-    let setup = TaskSetup {
-        input: args.input.spec()?,
-        spec: args.task.spec()?,
-        seq: with_seq.then(|| args.task.seq_options()),
-        featurizer: args.task.patterns.featurizer(),
-    };
+    let setup = args.task.setup(&args.input, with_seq)?;
     let prepared = setup.prepare(quiet)?;
     let (built, log, dict) = (&prepared.built, &prepared.log, &prepared.dict);
     let spec = &setup.spec;

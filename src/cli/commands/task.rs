@@ -17,7 +17,6 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use cartseq::experiment::TaskSetup;
 use cartseq::manifest::Manifest;
 use cartseq::output::AtomicFile;
 
@@ -44,12 +43,7 @@ pub struct Args {
 
 /// Runs `task`.
 pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
-    let setup = TaskSetup {
-        input: args.input.spec()?,
-        spec: args.task.spec()?,
-        seq: args.seq.then(|| args.task.seq_options()),
-        featurizer: args.task.patterns.featurizer(),
-    };
+    let setup = args.task.setup(&args.input, args.seq)?;
     let prepared = setup.prepare(global.quiet)?;
     let table = &prepared.built.table;
     let mut out = AtomicFile::create(&args.output)?;

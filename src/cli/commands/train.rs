@@ -46,7 +46,8 @@ pub struct Args {
     pub seed: u64,
     /// Output model file (written atomically).
     #[arg(short, long)]
-    pub output: PathBuf,
+    #[arg(required_unless_present = "params")]
+    pub output: Option<PathBuf>,
     /// Print the validation summary as JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -80,6 +81,9 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     if ModelSpec::info(&args.model).is_none() && !ensemble {
         return Err(unknown_model(&args.model));
     }
+    let Some(output) = args.output.clone() else {
+        bail!("--output (-o) is required: the file the trained model is written to");
+    };
     let grid = grid_points(&args.grid)?;
     // Test rows are never read here.
     let mut parts = FeatureTable::read_csv_splits(&args.features, &[Split::Train, Split::Valid])?;
@@ -164,7 +168,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         },
         model,
     };
-    trained.save(&args.output)?;
+    trained.save(&output)?;
     if args.json {
         let v = serde_json::json!({
             "model": args.model,
