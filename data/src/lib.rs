@@ -35,7 +35,7 @@
 /// Implements `NAMES`, `name()`, `FromStr` (its error lists the accepted names) and `Display` for a
 /// fieldless enum from `"name" => Variant` pairs: the names an enum has on the command line and in
 /// files. Used here and by the `cartseq` library, so a command line parses every such enum one way
-/// without the library crates depending on clap.
+/// without the library crates depending on a command-line parser.
 #[macro_export]
 macro_rules! named_enum {
     ($t:ty, $what:literal, [$($name:literal => $v:expr),+ $(,)?]) => {
