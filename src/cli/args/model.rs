@@ -148,6 +148,19 @@ impl EnsembleArgs {
             learner: Box::new(spec),
         })
     }
+
+    /// The learner of model `name` with its `--param MODEL:key=value` pairs and the run's seed (what
+    /// the ablation refits without the pattern columns).
+    pub fn learner_for(
+        &self,
+        per_model: &[(String, String)],
+        name: &str,
+        seed: u64,
+    ) -> anyhow::Result<Box<dyn cartseq_models::Learner>> {
+        Ok(self
+            .candidate(name, &params_for(per_model, name), seed)?
+            .learner)
+    }
 }
 
 /// `--param MODEL:key=value` of `leaderboard` and `report`, as (model, `key=value`) pairs.

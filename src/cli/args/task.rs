@@ -17,9 +17,12 @@ where
     s.parse()
 }
 
-/// The task options shared by `task`, `leaderboard` and `report`.
+/// The log and the task options shared by `task`, `leaderboard` and `report`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct TaskArgs {
+    /// The log.
+    #[command(flatten)]
+    pub input: InputArgs,
     /// What to predict: purchase, abandon, next-action, churn.
     #[arg(long, value_parser = parse_named::<TaskKind>, value_name = "TASK", help_heading = "Task")]
     pub task: TaskKind,
@@ -102,11 +105,11 @@ impl TaskArgs {
         Ok(spec)
     }
 
-    /// The library's task setup: the log of `input`, this task, a `seq` column when `with_seq`, and the
+    /// The library's task setup: the log, this task, a `seq` column when `with_seq`, and the
     /// pattern featurizer.
-    pub fn setup(&self, input: &InputArgs, with_seq: bool) -> anyhow::Result<TaskSetup> {
+    pub fn setup(&self, with_seq: bool) -> anyhow::Result<TaskSetup> {
         Ok(TaskSetup {
-            input: input.spec()?,
+            input: self.input.spec()?,
             spec: self.spec()?,
             seq: with_seq.then(|| self.seq_options()),
             featurizer: self.patterns.featurizer(),

@@ -19,7 +19,6 @@ use cartseq_models::metrics::MetricReport;
 use cartseq_models::ModelSpec;
 use serde::Serialize;
 
-use crate::cli::args::input::InputArgs;
 use crate::cli::args::model::{
     is_known, is_sequence_model, params_for, per_model_params, unknown_model, EnsembleArgs,
 };
@@ -34,10 +33,7 @@ pub const DEFAULT_MODELS: &[&str] = &[
 /// Arguments of `leaderboard`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The log.
-    #[command(flatten)]
-    pub input: InputArgs,
-    /// The task.
+    /// The log and the task.
     #[command(flatten)]
     pub task: TaskArgs,
     /// Models to compare (comma-separated; default: every baseline plus lstm, gru, rnn when available).
@@ -112,7 +108,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     let want_seq = names
         .iter()
         .any(|n| is_sequence_model(n) || args.ensemble.needs_seq(n));
-    let setup = args.task.setup(&args.input, want_seq)?;
+    let setup = args.task.setup(want_seq)?;
     let built = setup.prepare(global.quiet)?.built;
     let n_classes = built.class_names.len();
     let sp = splits(&built.table, n_classes)?;
@@ -155,17 +151,13 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
             .filter(|(_, p)| p.ncols() == 2)
             .map(|(n, p)| (n.clone(), p.column(1).to_vec()))
             .collect();
-        let make = |name: &str| -> anyhow::Result<Box<dyn cartseq_models::Learner>> {
-            Ok(args
-                .ensemble
-                .candidate(name, &params_for(&per_model, name), seed)?
-                .learner)
-        };
+        let make = |name: &str| args.ensemble.learner_for(&per_model, name, seed);
+        let (train, test) = (&sp.train, &sp.test);
         Some(ablation::ablate(
             &with,
             &make,
-            &sp.train,
-            &sp.test,
+            train,
+            test,
             args.bootstrap,
             seed,
         )?)

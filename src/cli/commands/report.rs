@@ -21,7 +21,6 @@ use cartseq::report::build::patterns_and_rules;
 use cartseq::report::{render, DataSummary, ModelResult, ReportData};
 use cartseq::tasks::{format_time, HOUR_MS};
 
-use crate::cli::args::input::InputArgs;
 use crate::cli::args::model::{
     is_known, is_sequence_model, params_for, per_model_params, unknown_model, EnsembleArgs,
 };
@@ -31,10 +30,7 @@ use crate::cli::Global;
 /// Arguments of `report`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The log.
-    #[command(flatten)]
-    pub input: InputArgs,
-    /// The task.
+    /// The log and the task.
     #[command(flatten)]
     pub task: TaskArgs,
     /// Models of the leaderboard (model names, ensembles, lstm/gru/rnn).
@@ -88,11 +84,11 @@ pub fn run(mut args: Args, global: &Global) -> anyhow::Result<()> {
         .models
         .iter()
         .any(|m| is_sequence_model(m) || args.ensemble.needs_seq(m));
-    let setup = args.task.setup(&args.input, with_seq)?;
+    let setup = args.task.setup(with_seq)?;
     let prepared = setup.prepare(quiet)?;
     let (built, log, dict) = (&prepared.built, &prepared.log, &prepared.dict);
     let spec = &setup.spec;
-    let data = DataSummary::of(log, dict, &args.input.input.display().to_string());
+    let data = DataSummary::of(log, dict, &args.task.input.input.display().to_string());
     let (frequent, rules) =
         patterns_and_rules(log, dict, args.task.patterns.pattern_tokens, args.top)
             .context("mining the report's patterns")?;
@@ -120,19 +116,17 @@ pub fn run(mut args: Args, global: &Global) -> anyhow::Result<()> {
             if is_sequence_model(name) {
                 anyhow::bail!("sequence models do not read the feature columns: unchanged by pattern features");
             }
-            Ok(args
-                .ensemble
-                .candidate(name, &params_for(&per_model, name), seed)?
-                .learner)
+            args.ensemble.learner_for(&per_model, name, seed)
         };
         if !quiet {
             eprintln!("ablation: refitting without pattern features …");
         }
+        let (train, test) = (&sp.train, &sp.test);
         Some(ablation::ablate(
             &with,
             &make,
-            &sp.train,
-            &sp.test,
+            train,
+            test,
             args.bootstrap,
             seed,
         )?)

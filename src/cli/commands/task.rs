@@ -20,17 +20,13 @@ use anyhow::Context;
 use cartseq::manifest::Manifest;
 use cartseq::output::AtomicFile;
 
-use crate::cli::args::input::InputArgs;
 use crate::cli::args::task::TaskArgs;
 use crate::cli::Global;
 
 /// Arguments of `task`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The log.
-    #[command(flatten)]
-    pub input: InputArgs,
-    /// The task.
+    /// The log and the task.
     #[command(flatten)]
     pub task: TaskArgs,
     /// Also write each row's token sequence as a last `seq` column (needed by `train --model lstm|gru|rnn`).
@@ -43,7 +39,7 @@ pub struct Args {
 
 /// Runs `task`.
 pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
-    let setup = args.task.setup(&args.input, args.seq)?;
+    let setup = args.task.setup(args.seq)?;
     let prepared = setup.prepare(global.quiet)?;
     let table = &prepared.built.table;
     let mut out = AtomicFile::create(&args.output)?;
