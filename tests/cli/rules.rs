@@ -2,7 +2,7 @@
 //! exports in every format, the manifest, spreadsheet safety, determinism across thread counts, atomic
 //! failure (no output left behind), and the Taobao "what comes next" query.
 
-use crate::support::{cartseq, read, tempdir, Cartseq, Csv};
+use crate::support::{bash, cartseq, read, repo_root, tempdir, Cartseq, Csv};
 
 const BASKET: &str = "data/samples/retail_basket_sample.txt";
 const CONTEXT: &str = "data/samples/contextPrefixSpan.txt";
@@ -210,4 +210,25 @@ fn next_on_taobao_reports_conversion_and_follow_ups() {
         "next {CONTEXT} --preset spmf --after 1 --within 1h -q"
     ))
     .fails_with("timestamps");
+}
+
+/// Regression: `mine --format jsonl`, `rules` and `itemsets` piped into `head` exited 2 with "Broken
+/// pipe": the CSV and JSON writers wrap the I/O error in their own types, which the broken-pipe check
+/// did not look into. A reader that stops early is not an error (as ripgrep does).
+#[test]
+fn exports_piped_into_head_are_not_errors() {
+    for cmd in [
+        "cartseq mine data/samples/taobao_sample.csv --preset taobao --token action:item --min-count 2 \
+         --format jsonl -q",
+        "cartseq rules data/samples/retail_basket_sample.txt --preset basket --kind association \
+         --min-support 0.005 -q",
+        "cartseq itemsets data/samples/retail_basket_sample.txt --preset basket --min-support 0.002 -q",
+    ] {
+        let out = bash(
+            &format!("{cmd} | head -n 1 > /dev/null; echo \"status=${{PIPESTATUS[0]}}\""),
+            repo_root(),
+        );
+        assert!(out.stdout.contains("status=0"), "{cmd}: {} {}", out.stdout, out.stderr);
+        assert!(!out.stderr.contains("error"), "{cmd}: {}", out.stderr);
+    }
 }
