@@ -1,13 +1,15 @@
-//! The task flags shared by `task`, `leaderboard` and `report` (`#[command(flatten)] task: TaskArgs`),
-//! converted into the library's [`TaskSpec`], [`SeqOptions`] and [`PatternFeaturizer`].
+//! The log and task flags shared by `task`, `leaderboard` and `report` (`#[command(flatten)] task:
+//! TaskArgs`), converted into the library's [`TaskSetup`]: [`InputSpec`](cartseq::input::InputSpec),
+//! [`TaskSpec`], [`SeqOptions`] and [`PatternFeaturizer`].
 
-use crate::cli::args::input::InputArgs;
 use cartseq::behaviour::SeqTokens;
 use cartseq::experiment::TaskSetup;
 use cartseq::featurizer::PatternFeaturizer;
 use cartseq::tasks::table::SeqOptions;
 use cartseq::tasks::{SplitMode, TaskKind, TaskSpec};
 use cartseq_mining::discriminative::Measure;
+
+use crate::cli::args::input::InputArgs;
 
 /// A clap value parser for a library enum with `NAMES` and `FromStr` (see `cartseq_data::named_enum!`).
 pub fn parse_named<T>(s: &str) -> Result<T, String>
