@@ -342,10 +342,7 @@ impl FittedFeaturizer {
 
     /// The three column names of each kept pattern, in order.
     pub fn pattern_columns(&self) -> Vec<String> {
-        self.patterns
-            .iter()
-            .flat_map(|p| ["occurs", "count", "since_h"].map(|c| format!("{}_{c}", p.column)))
-            .collect()
+        pattern_columns(&self.patterns)
     }
 
     /// One line saying which pattern set this is (for error messages).
@@ -452,6 +449,14 @@ impl FittedFeaturizer {
     }
 }
 
+/// `patNN_occurs`, `patNN_count`, `patNN_since_h` of each pattern, in order.
+fn pattern_columns(patterns: &[ChosenPattern]) -> Vec<String> {
+    patterns
+        .iter()
+        .flat_map(|p| ["occurs", "count", "since_h"].map(|c| format!("{}_{c}", p.column)))
+        .collect()
+}
+
 /// Fits `params` on the training rows of `built`, appends the pattern columns to its table and returns
 /// the fitted featurizer (with no patterns when `params.k == 0`).
 pub fn fit_transform(
@@ -473,9 +478,8 @@ pub fn fit_transform(
     let (patterns, n_cands, n_train) =
         params.fit(&rows, &built.table.split, &built.table.label, n_classes)?;
     let mut names = built.table.feature_names.clone();
-    let probe = FittedFeaturizer::new(params.clone(), patterns, Vec::new(), source.clone())?;
-    names.extend(probe.pattern_columns());
-    let fitted = FittedFeaturizer::new(params.clone(), probe.patterns, names.clone(), source)?;
+    names.extend(pattern_columns(&patterns));
+    let fitted = FittedFeaturizer::new(params.clone(), patterns, names.clone(), source)?;
     let x = fitted.transform(&rows)?;
     built.table.feature_names = names;
     built.table.x = concatenate(Axis(1), &[built.table.x.view(), x.view()])?;

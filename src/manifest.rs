@@ -103,21 +103,38 @@ impl Manifest {
 
     /// Records an input file, hashing it (streamed, 1 MiB at a time). `-` is recorded as standard input.
     pub fn input(&mut self, path: &Path) -> anyhow::Result<&mut Self> {
-        let entry = if path.as_os_str() == "-" {
-            InputFile {
+        let sha = if path.as_os_str() == "-" {
+            None
+        } else {
+            Some(sha256_file(path)?.0)
+        };
+        self.input_hashed(path, sha)
+    }
+
+    /// Records an input file whose SHA-256 the caller already computed (`None` for standard input), so
+    /// a large log is not read a second time.
+    pub fn input_hashed(
+        &mut self,
+        path: &Path,
+        sha256: Option<String>,
+    ) -> anyhow::Result<&mut Self> {
+        let entry = match sha256 {
+            None => InputFile {
                 name: "-".into(),
                 path: "-".into(),
                 bytes: None,
                 sha256: None,
-            }
-        } else {
-            let (sha, bytes) = sha256_file(path)?;
-            InputFile {
+            },
+            Some(sha) => InputFile {
                 name: file_name(path),
                 path: path.display().to_string(),
-                bytes: Some(bytes),
+                bytes: Some(
+                    std::fs::metadata(path)
+                        .with_context(|| format!("cannot read {}", path.display()))?
+                        .len(),
+                ),
                 sha256: Some(sha),
-            }
+            },
         };
         self.inputs.push(entry);
         Ok(self)

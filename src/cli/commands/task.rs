@@ -53,7 +53,11 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         .param("featurizer", &prepared.featurizer)
         .count("rows", table.len() as u64)
         .count("features", table.feature_names.len() as u64);
-    m.input(&setup.input.path)?;
+    // The featurizer hashed the input already (its fingerprint covers it): not read twice.
+    m.input_hashed(
+        &setup.input.path,
+        prepared.featurizer.source.input_sha256.clone(),
+    )?;
     m.output(&args.output, "csv", table.len() as u64);
     m.write_beside(&args.output)?;
     Ok(())
