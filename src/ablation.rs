@@ -18,6 +18,8 @@
 use cartseq_models::metrics::{self, Average};
 use cartseq_models::{Classifier, Dataset, Learner};
 use ndarray::Axis;
+
+use crate::experiment::Splits;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -164,15 +166,16 @@ pub struct AblationRow {
 }
 
 /// Fits every model again without the pattern columns and compares it with its predictions `with`
-/// (P(positive) on the test rows, fitted with pattern columns) by paired bootstrap. Binary tasks only.
+/// (P(positive) on `split.test`, fitted on `split.train` with pattern columns) by paired bootstrap.
+/// Binary tasks only.
 pub fn ablate(
     with: &[(String, Vec<f64>)],
     make: &dyn Fn(&str) -> anyhow::Result<Box<dyn Learner>>,
-    train: &Dataset,
-    test: &Dataset,
+    split: &Splits,
     reps: usize,
     seed: u64,
 ) -> anyhow::Result<Vec<AblationRow>> {
+    let (train, test) = (&split.train, &split.test);
     anyhow::ensure!(
         train.n_classes == 2,
         "--ablate-patterns reports ROC-AUC/F1 differences and needs a binary task (purchase, abandon, churn)"

@@ -11,7 +11,7 @@ use std::io::Write;
 use cartseq_data::{Dictionary, ItemId};
 use cartseq_mining::itemsets::FrequentItemsets;
 use cartseq_mining::rules::format::{itemset_line, rule_line};
-use cartseq_mining::rules::{RuleKind, RuleSet};
+use cartseq_mining::rules::{Measures, RuleKind, RuleSet};
 use cartseq_mining::Pattern;
 use serde_json::json;
 
@@ -119,7 +119,7 @@ pub fn write_rules<W: Write>(
                 let m = r.measures(rs.n);
                 let (a, ai) = side_json(rs.kind, &r.antecedent, dict);
                 let (c, ci) = side_json(rs.kind, &r.consequent, dict);
-                let v = json!({
+                let mut v = json!({
                     "kind": rs.kind.name(),
                     "antecedent": a, "consequent": c,
                     "antecedent_ids": ai, "consequent_ids": ci,
@@ -127,21 +127,17 @@ pub fn write_rules<W: Write>(
                     "antecedent_count": r.antecedent_support,
                     "consequent_count": r.consequent_support,
                     "n": rs.n,
-                    "support": jnum(m.support),
-                    "antecedent_support": jnum(m.antecedent_support),
-                    "consequent_support": jnum(m.consequent_support),
-                    "confidence": jnum(m.confidence),
-                    "lift": jnum(m.lift),
-                    "leverage": jnum(m.leverage),
-                    "conviction": jnum(m.conviction),
                 });
+                for (name, x) in Measures::NAMES.iter().zip(m.values()) {
+                    v[*name] = jnum(x);
+                }
                 serde_json::to_writer(&mut w, &v)?;
                 w.write_all(b"\n")?;
             }
         }
         ExportFormat::Csv => {
             let mut c = csv::Writer::from_writer(&mut w);
-            c.write_record([
+            let counts = [
                 "antecedent",
                 "consequent",
                 "antecedent_size",
@@ -149,19 +145,13 @@ pub fn write_rules<W: Write>(
                 "support_count",
                 "antecedent_count",
                 "consequent_count",
-                "support",
-                "antecedent_support",
-                "consequent_support",
-                "confidence",
-                "lift",
-                "leverage",
-                "conviction",
-            ])?;
+            ];
+            c.write_record(counts.iter().chain(&Measures::NAMES))?;
             for r in &rs.rules {
                 let m = r.measures(rs.n);
                 let a = side_text(&r.antecedent, dict);
                 let b = side_text(&r.consequent, dict);
-                c.write_record([
+                let fields = [
                     spreadsheet_safe(&a).into_owned(),
                     spreadsheet_safe(&b).into_owned(),
                     r.antecedent_len().to_string(),
@@ -169,14 +159,8 @@ pub fn write_rules<W: Write>(
                     r.support.to_string(),
                     r.antecedent_support.to_string(),
                     r.consequent_support.to_string(),
-                    cnum(m.support),
-                    cnum(m.antecedent_support),
-                    cnum(m.consequent_support),
-                    cnum(m.confidence),
-                    cnum(m.lift),
-                    cnum(m.leverage),
-                    cnum(m.conviction),
-                ])?;
+                ];
+                c.write_record(fields.into_iter().chain(m.values().map(cnum)))?;
             }
             c.flush()?;
         }

@@ -101,6 +101,32 @@ pub struct Measures {
     pub conviction: f64,
 }
 
+impl Measures {
+    /// The measures' column names in exports, in the order of [`Measures::values`].
+    pub const NAMES: [&'static str; 7] = [
+        "support",
+        "antecedent_support",
+        "consequent_support",
+        "confidence",
+        "lift",
+        "leverage",
+        "conviction",
+    ];
+
+    /// The measures in the order of [`Measures::NAMES`].
+    pub fn values(&self) -> [f64; 7] {
+        [
+            self.support,
+            self.antecedent_support,
+            self.consequent_support,
+            self.confidence,
+            self.lift,
+            self.leverage,
+            self.conviction,
+        ]
+    }
+}
+
 impl Rule {
     /// An association or sequential rule (one itemset per side).
     pub fn of_itemsets(

@@ -10,6 +10,7 @@ use std::path::Path;
 
 use cartseq_mining::itemsets::{FpGrowth, ItemsetMiner, ItemsetParams, MinSupport};
 use cartseq_mining::rules::association::{association_rules, AssociationParams};
+use cartseq_mining::rules::Measures;
 
 use crate::support::baskets;
 
@@ -35,22 +36,17 @@ fn measures_equal_mlxtend() {
         .iter()
         .map(|r| {
             let m = r.measures(rs.n);
-            (
-                (side(&r.antecedent), side(&r.consequent)),
-                [
-                    m.support,
-                    m.antecedent_support,
-                    m.consequent_support,
-                    m.confidence,
-                    m.lift,
-                    m.leverage,
-                    m.conviction,
-                ],
-            )
+            ((side(&r.antecedent), side(&r.consequent)), m.values())
         })
         .collect();
     let fixture =
         std::fs::read_to_string(root.join("benches/peers/fixtures/rules_mlxtend.csv")).unwrap();
+    let header: Vec<&str> = fixture.lines().nth(1).unwrap().split(',').collect();
+    assert_eq!(
+        header[2..],
+        Measures::NAMES,
+        "mlxtend's columns in our measure order"
+    );
     let mut rows = 0;
     for line in fixture.lines().skip(2) {
         let f: Vec<&str> = line.split(',').collect();
@@ -59,18 +55,7 @@ fn measures_equal_mlxtend() {
         let got = ours
             .get(&key)
             .unwrap_or_else(|| panic!("rule {key:?} missing"));
-        for (k, name) in [
-            "support",
-            "antecedent_support",
-            "consequent_support",
-            "confidence",
-            "lift",
-            "leverage",
-            "conviction",
-        ]
-        .iter()
-        .enumerate()
-        {
+        for (k, name) in Measures::NAMES.iter().enumerate() {
             let want: f64 = f[k + 2].parse().unwrap();
             let ok = if want.is_infinite() {
                 got[k].is_infinite()

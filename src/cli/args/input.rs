@@ -6,6 +6,7 @@
 //! cartseq stats data/samples/taobao_sample.csv --preset taobao --token action:item --session-gap 1h
 //! ```
 
+use super::heading;
 use std::path::PathBuf;
 
 use anyhow::bail;
@@ -60,100 +61,80 @@ pub struct InputArgs {
     /// Input format: taobao, yoochoose, diginetica, online-retail, tianchi-mobile, retailrocket,
     /// generic, spmf, basket. Default: spmf when the first line ends in -2, generic when a --*-col
     /// option is given.
-    #[arg(long, short = 'p', value_parser = parse_preset, help_heading = "Input")]
+    #[arg(long, short = 'p', value_parser = parse_preset, help_heading = heading::INPUT)]
     pub preset: Option<Preset>,
 
     /// Bad rows: `fail` stops at the first with a located error; `skip` skips them and reports how
     /// many per reason.
-    #[arg(long, value_parser = parse_on_error, default_value = "fail", value_name = "fail|skip", help_heading = "Input")]
+    #[arg(long, value_parser = parse_on_error, default_value = "fail", value_name = "fail|skip", help_heading = heading::INPUT)]
     pub on_error: OnError,
 
     /// Generic preset: user column (header name or 1-based number).
-    #[arg(long, value_name = "COL", help_heading = "Generic columns")]
+    #[arg(long, value_name = "COL", help_heading = heading::GENERIC_COLUMNS)]
     pub user_col: Option<ColumnRef>,
     /// Generic preset: session column.
-    #[arg(long, value_name = "COL", help_heading = "Generic columns")]
+    #[arg(long, value_name = "COL", help_heading = heading::GENERIC_COLUMNS)]
     pub session_col: Option<ColumnRef>,
     /// Generic preset: item column (required for generic).
-    #[arg(long, value_name = "COL", help_heading = "Generic columns")]
+    #[arg(long, value_name = "COL", help_heading = heading::GENERIC_COLUMNS)]
     pub item_col: Option<ColumnRef>,
     /// Generic preset: category column.
-    #[arg(long, value_name = "COL", help_heading = "Generic columns")]
+    #[arg(long, value_name = "COL", help_heading = heading::GENERIC_COLUMNS)]
     pub category_col: Option<ColumnRef>,
     /// Generic preset: action column (absent: every event is a view).
-    #[arg(long, value_name = "COL", help_heading = "Generic columns")]
+    #[arg(long, value_name = "COL", help_heading = heading::GENERIC_COLUMNS)]
     pub action_col: Option<ColumnRef>,
     /// Generic preset: time column (absent: line order).
-    #[arg(long, value_name = "COL", help_heading = "Generic columns")]
+    #[arg(long, value_name = "COL", help_heading = heading::GENERIC_COLUMNS)]
     pub time_col: Option<ColumnRef>,
     /// Generic preset: quantity column.
-    #[arg(long, value_name = "COL", help_heading = "Generic columns")]
+    #[arg(long, value_name = "COL", help_heading = heading::GENERIC_COLUMNS)]
     pub quantity_col: Option<ColumnRef>,
     /// Generic preset: unit price column.
-    #[arg(long, value_name = "COL", help_heading = "Generic columns")]
+    #[arg(long, value_name = "COL", help_heading = heading::GENERIC_COLUMNS)]
     pub price_col: Option<ColumnRef>,
     /// Generic preset: field delimiter (a character, or tab/comma/semicolon/pipe).
-    #[arg(long, value_parser = parse_delimiter, default_value = ",", value_name = "CHAR", help_heading = "Generic columns")]
+    #[arg(long, value_parser = parse_delimiter, default_value = ",", value_name = "CHAR", help_heading = heading::GENERIC_COLUMNS)]
     pub delimiter: u8,
     /// Generic preset: the first line is data, not a header.
-    #[arg(long, help_heading = "Generic columns")]
+    #[arg(long, help_heading = heading::GENERIC_COLUMNS)]
     pub no_header: bool,
     /// Generic preset: time format: auto, secs, ms, iso, or a pattern such as "%m/%d/%Y %H:%M".
-    #[arg(
-        long,
-        default_value = "auto",
-        value_name = "FMT",
-        help_heading = "Generic columns"
-    )]
+    #[arg(long, default_value = "auto", value_name = "FMT", help_heading = heading::GENERIC_COLUMNS)]
     pub time_format: TimeFormat,
 
     /// What one sequence collects: all events of a `user`, or of a `session` given by the log.
-    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(GroupBy::NAMES).try_map(|s| s.parse::<GroupBy>()), default_value = "user", help_heading = "Sequences")]
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(GroupBy::NAMES).try_map(|s| s.parse::<GroupBy>()), default_value = "user", help_heading = heading::SEQUENCES)]
     pub by: GroupBy,
     /// Start a new sequence after this much inactivity (e.g. 30m, 1h, 1d).
-    #[arg(long, value_parser = parse_gap, value_name = "DURATION", help_heading = "Sequences")]
+    #[arg(long, value_parser = parse_gap, value_name = "DURATION", help_heading = heading::SEQUENCES)]
     pub session_gap: Option<i64>,
     /// Itemsets: `same-time` groups events with the same timestamp; `single` makes one per event.
-    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(ItemsetMode::NAMES).try_map(|s| s.parse::<ItemsetMode>()), default_value = "same-time", help_heading = "Sequences")]
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(ItemsetMode::NAMES).try_map(|s| s.parse::<ItemsetMode>()), default_value = "same-time", help_heading = heading::SEQUENCES)]
     pub itemset: ItemsetMode,
     /// The symbol an event becomes: item, category, action, action:item, action:category.
-    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(Token::NAMES).try_map(|s| s.parse::<Token>()), default_value = "item", help_heading = "Sequences")]
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(Token::NAMES).try_map(|s| s.parse::<Token>()), default_value = "item", help_heading = heading::SEQUENCES)]
     pub token: Token,
     /// Keep only these actions (comma-separated, e.g. view,cart_add,buy).
-    #[arg(
-        long,
-        value_delimiter = ',',
-        value_name = "A,B,..",
-        help_heading = "Sequences"
-    )]
+    #[arg(long, value_delimiter = ',', value_name = "A,B,..", help_heading = heading::SEQUENCES)]
     pub actions: Option<Vec<String>>,
     /// Drop sequences with fewer itemsets than this.
-    #[arg(
-        long,
-        default_value_t = 1,
-        value_name = "N",
-        help_heading = "Sequences"
-    )]
+    #[arg(long, default_value_t = 1, value_name = "N", help_heading = heading::SEQUENCES)]
     pub min_len: usize,
     /// Keep only the most recent N itemsets of a longer sequence.
-    #[arg(long, value_name = "N", help_heading = "Sequences")]
+    #[arg(long, value_name = "N", help_heading = heading::SEQUENCES)]
     pub max_len: Option<usize>,
     /// Drop tokens with fewer than N events (before building sequences).
-    #[arg(
-        long,
-        default_value_t = 0,
-        value_name = "N",
-        help_heading = "Sequences"
-    )]
+    #[arg(long, default_value_t = 0, value_name = "N", help_heading = heading::SEQUENCES)]
     pub min_item_count: u64,
     /// Keep events at or after this date (2017-11-30, 2017-11-30T12:00:00, UTC).
-    #[arg(long, value_parser = parse_ts, value_name = "DATE", help_heading = "Sequences")]
+    #[arg(long, value_parser = parse_ts, value_name = "DATE", help_heading = heading::SEQUENCES)]
     pub from: Option<Timestamp>,
     /// Keep events before this date.
-    #[arg(long, value_parser = parse_ts, value_name = "DATE", help_heading = "Sequences")]
+    #[arg(long, value_parser = parse_ts, value_name = "DATE", help_heading = heading::SEQUENCES)]
     pub to: Option<Timestamp>,
     /// Drop an event whose token repeats the previous one (view a, view a → view a).
-    #[arg(long, help_heading = "Sequences")]
+    #[arg(long, help_heading = heading::SEQUENCES)]
     pub drop_repeats: bool,
 }
 

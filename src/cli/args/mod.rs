@@ -14,3 +14,25 @@ pub enum ItemsetAlgo {
     /// Apriori (Agrawal & Srikant 1994).
     Apriori,
 }
+
+/// `--help` section headings, one home for each so every command groups its flags the same way.
+pub mod heading {
+    /// `--help` heading of the input-format flags.
+    pub const INPUT: &str = "Input";
+    /// `--help` heading of the generic preset's column flags.
+    pub const GENERIC_COLUMNS: &str = "Generic columns";
+    /// `--help` heading of the sequence-building flags.
+    pub const SEQUENCES: &str = "Sequences";
+    /// `--help` heading of the ensemble flags.
+    pub const ENSEMBLES: &str = "Ensembles";
+    /// `--help` heading of the mining flags.
+    pub const MINING: &str = "Mining";
+    /// `--help` heading of the network flags.
+    pub const NETWORK: &str = "Network";
+    /// `--help` heading of the output flags.
+    pub const OUTPUT: &str = "Output";
+    /// `--help` heading of the pattern-feature flags.
+    pub const PATTERN_FEATURES: &str = "Pattern features";
+    /// `--help` heading of the task flags.
+    pub const TASK: &str = "Task";
+}

@@ -9,6 +9,7 @@
 //! out-of-fold predictions (see `cartseq_models::ensemble::stacking`): stratified shuffled folds by
 //! default, forward-chaining folds over the training rows in table order with `--temporal-folds`.
 
+use super::heading;
 use cartseq::experiment::Candidate;
 use cartseq_models::{EnsembleKind, ModelSpec};
 
@@ -46,35 +47,20 @@ pub struct EnsembleArgs {
         value_delimiter = ',',
         default_value = "rf,gbdt,logreg",
         value_name = "M,M,..",
-        help_heading = "Ensembles"
+        help_heading = heading::ENSEMBLES
     )]
     pub base: Vec<String>,
     /// Meta-learner of `stack`: `logreg` or `gbdt` (any registry model works).
-    #[arg(
-        long,
-        default_value = "logreg",
-        value_name = "M",
-        help_heading = "Ensembles"
-    )]
+    #[arg(long, default_value = "logreg", value_name = "M", help_heading = heading::ENSEMBLES)]
     pub meta: String,
     /// Out-of-fold folds of `stack`.
-    #[arg(
-        long,
-        default_value_t = 5,
-        value_name = "K",
-        help_heading = "Ensembles"
-    )]
+    #[arg(long, default_value_t = 5, value_name = "K", help_heading = heading::ENSEMBLES)]
     pub folds: usize,
     /// Forward-chaining (time-ordered) folds for `stack` instead of shuffled stratified folds.
-    #[arg(long, help_heading = "Ensembles")]
+    #[arg(long, help_heading = heading::ENSEMBLES)]
     pub temporal_folds: bool,
     /// Number of bootstrap models of `bag`.
-    #[arg(
-        long,
-        default_value_t = 10,
-        value_name = "N",
-        help_heading = "Ensembles"
-    )]
+    #[arg(long, default_value_t = 10, value_name = "N", help_heading = heading::ENSEMBLES)]
     pub bag_size: usize,
 }
 

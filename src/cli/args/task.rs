@@ -2,6 +2,7 @@
 //! TaskArgs`), converted into the library's [`TaskSetup`]: [`InputSpec`](cartseq::input::InputSpec),
 //! [`TaskSpec`], [`SeqOptions`] and [`PatternFeaturizer`].
 
+use super::heading;
 use cartseq::behaviour::SeqTokens;
 use cartseq::experiment::TaskSetup;
 use cartseq::featurizer::PatternFeaturizer;
@@ -26,40 +27,35 @@ pub struct TaskArgs {
     #[command(flatten)]
     pub input: InputArgs,
     /// What to predict: purchase, abandon, next-action, churn.
-    #[arg(long, value_parser = parse_named::<TaskKind>, value_name = "TASK", help_heading = "Task")]
+    #[arg(long, value_parser = parse_named::<TaskKind>, value_name = "TASK", help_heading = heading::TASK)]
     pub task: TaskKind,
     /// Test cutoff: a date (2017-12-03, 2017-12-03T12:00:00, UTC), Unix seconds, or `auto` (the 99.9th
     /// percentile of event times minus the horizon, floored to the hour).
-    #[arg(
-        long,
-        default_value = "auto",
-        value_name = "DATE|auto",
-        help_heading = "Task"
-    )]
+    #[arg(long, default_value = "auto", value_name = "DATE|auto", help_heading = heading::TASK)]
     pub cutoff: String,
     /// Label window after each cutoff (e.g. 1d, 12h, 90d).
-    #[arg(long, default_value = "1d", value_parser = parse_horizon, value_name = "DURATION", help_heading = "Task")]
+    #[arg(long, default_value = "1d", value_parser = parse_horizon, value_name = "DURATION", help_heading = heading::TASK)]
     pub horizon: i64,
     /// `time`: rolling cutoffs (train < valid < test in time); `user`: one cutoff, disjoint users.
-    #[arg(long, value_parser = parse_named::<SplitMode>, default_value = "time", value_name = "time|user", help_heading = "Task")]
+    #[arg(long, value_parser = parse_named::<SplitMode>, default_value = "time", value_name = "time|user", help_heading = heading::TASK)]
     pub split: SplitMode,
     /// Fraction of users in the validation split (`--split user` only; default 0.1).
-    #[arg(long, value_name = "F", help_heading = "Task")]
+    #[arg(long, value_name = "F", help_heading = heading::TASK)]
     pub valid_frac: Option<f64>,
     /// Fraction of users in the test split (`--split user` only; default 0.2).
-    #[arg(long, value_name = "F", help_heading = "Task")]
+    #[arg(long, value_name = "F", help_heading = heading::TASK)]
     pub test_frac: Option<f64>,
     /// Training windows (`--split time`): train rows at 2, 3, …, N+1 horizons before the test cutoff.
-    #[arg(long, default_value_t = 1, value_name = "N", help_heading = "Task")]
+    #[arg(long, default_value_t = 1, value_name = "N", help_heading = heading::TASK)]
     pub train_windows: usize,
     /// Seed of the user split (and of the models in `leaderboard`).
-    #[arg(long, default_value_t = 42, help_heading = "Task")]
+    #[arg(long, default_value_t = 42, help_heading = heading::TASK)]
     pub seed: u64,
     /// Token of the per-row sequences read by lstm/gru/rnn: `action` or `action-category`.
-    #[arg(long, value_parser = parse_named::<SeqTokens>, default_value = "action", value_name = "TOKEN", help_heading = "Task")]
+    #[arg(long, value_parser = parse_named::<SeqTokens>, default_value = "action", value_name = "TOKEN", help_heading = heading::TASK)]
     pub seq_tokens: SeqTokens,
     /// Keep the last N events before the cutoff in each row's sequence.
-    #[arg(long, default_value_t = 50, value_name = "N", help_heading = "Task")]
+    #[arg(long, default_value_t = 50, value_name = "N", help_heading = heading::TASK)]
     pub seq_len: usize,
     /// Discriminative pattern features (`--pattern-features K`).
     #[command(flatten)]
@@ -132,15 +128,10 @@ impl TaskArgs {
 pub struct PatternArgs {
     /// Add the K most discriminative sequential patterns (mined on the training rows) as features:
     /// `patNN_occurs`, `patNN_count`, `patNN_since_h` per pattern. 0 = none.
-    #[arg(
-        long,
-        default_value_t = 0,
-        value_name = "K",
-        help_heading = "Pattern features"
-    )]
+    #[arg(long, default_value_t = 0, value_name = "K", help_heading = heading::PATTERN_FEATURES)]
     pub pattern_features: usize,
     /// Discrimination measure used to choose the patterns: `infogain`, `chi2` or `supdiff`.
-    #[arg(long, default_value = "infogain", value_parser = parse_measure, help_heading = "Pattern features")]
+    #[arg(long, default_value = "infogain", value_parser = parse_measure, help_heading = heading::PATTERN_FEATURES)]
     pub pattern_select: Measure,
     /// Pattern tokens: `action` or `action-category`.
     #[arg(
@@ -148,27 +139,17 @@ pub struct PatternArgs {
         value_parser = parse_named::<SeqTokens>,
         default_value = "action-category",
         value_name = "TOKEN",
-        help_heading = "Pattern features"
+        help_heading = heading::PATTERN_FEATURES
     )]
     pub pattern_tokens: SeqTokens,
     /// Longest mined pattern, in items.
-    #[arg(
-        long,
-        default_value_t = 3,
-        value_name = "N",
-        help_heading = "Pattern features"
-    )]
+    #[arg(long, default_value_t = 3, value_name = "N", help_heading = heading::PATTERN_FEATURES)]
     pub pattern_max_len: usize,
     /// Largest gap between consecutive pattern events, in positions (1 = adjacent).
-    #[arg(long, value_name = "N", help_heading = "Pattern features")]
+    #[arg(long, value_name = "N", help_heading = heading::PATTERN_FEATURES)]
     pub pattern_max_gap: Option<u32>,
     /// Each row's sequence: its last N events before the cutoff.
-    #[arg(
-        long,
-        default_value_t = 200,
-        value_name = "N",
-        help_heading = "Pattern features"
-    )]
+    #[arg(long, default_value_t = 200, value_name = "N", help_heading = heading::PATTERN_FEATURES)]
     pub pattern_history: usize,
 }
 

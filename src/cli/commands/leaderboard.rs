@@ -152,15 +152,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
             .map(|(n, p)| (n.clone(), p.column(1).to_vec()))
             .collect();
         let make = |name: &str| args.ensemble.learner_for(&per_model, name, seed);
-        let (train, test) = (&sp.train, &sp.test);
-        Some(ablation::ablate(
-            &with,
-            &make,
-            train,
-            test,
-            args.bootstrap,
-            seed,
-        )?)
+        Some(ablation::ablate(&with, &make, &sp, args.bootstrap, seed)?)
     } else {
         None
     };

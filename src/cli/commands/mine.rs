@@ -20,6 +20,7 @@
 //! the current search paths, and for csv/jsonl/closed/maximal/top-k the patterns. `--max-patterns`
 //! (default 10,000,000) stops an explosion with advice.
 
+use crate::cli::args::heading;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -53,18 +54,13 @@ pub struct Args {
     #[command(flatten)]
     pub input: InputArgs,
     /// Algorithm: prefixspan (default), spade or gsp (aprioriall is accepted as gsp).
-    #[arg(long, default_value = "prefixspan", value_parser = parse_algo, help_heading = "Mining")]
+    #[arg(long, default_value = "prefixspan", value_parser = parse_algo, help_heading = heading::MINING)]
     pub algo: Algorithm,
     /// Minimum support as a fraction of sequences (0.001) or a percentage (0.1%).
-    #[arg(
-        long,
-        value_name = "F",
-        conflicts_with = "min_count",
-        help_heading = "Mining"
-    )]
+    #[arg(long, value_name = "F", conflicts_with = "min_count", help_heading = heading::MINING)]
     pub min_support: Option<String>,
     /// Minimum support as a number of sequences.
-    #[arg(long, value_name = "N", help_heading = "Mining")]
+    #[arg(long, value_name = "N", help_heading = heading::MINING)]
     pub min_count: Option<u32>,
     /// Shortest pattern output, in items.
     #[arg(
@@ -72,55 +68,50 @@ pub struct Args {
         visible_alias = "min-pattern-len",
         default_value_t = 1,
         value_name = "N",
-        help_heading = "Mining"
+        help_heading = heading::MINING
     )]
     pub min_items: usize,
     /// Longest pattern, in items (SPMF's maxlen).
-    #[arg(
-        long,
-        visible_alias = "max-pattern-len",
-        value_name = "N",
-        help_heading = "Mining"
-    )]
+    #[arg(long, visible_alias = "max-pattern-len", value_name = "N", help_heading = heading::MINING)]
     pub max_items: Option<usize>,
     /// Fewest itemsets in an output pattern.
-    #[arg(long, default_value_t = 1, value_name = "N", help_heading = "Mining")]
+    #[arg(long, default_value_t = 1, value_name = "N", help_heading = heading::MINING)]
     pub min_itemsets: usize,
     /// Most itemsets in a pattern.
-    #[arg(long, value_name = "N", help_heading = "Mining")]
+    #[arg(long, value_name = "N", help_heading = heading::MINING)]
     pub max_itemsets: Option<usize>,
     /// Max gap between consecutive matched itemsets in positions (1 = adjacent).
-    #[arg(long, value_name = "N", help_heading = "Mining")]
+    #[arg(long, value_name = "N", help_heading = heading::MINING)]
     pub max_gap: Option<u32>,
     /// Max time between consecutive matched itemsets (30m, 1h, 2d; a raw number for SPMF stamps).
-    #[arg(long, value_name = "D", help_heading = "Mining")]
+    #[arg(long, value_name = "D", help_heading = heading::MINING)]
     pub max_gap_time: Option<String>,
     /// Max span of an occurrence in itemsets (last − first + 1).
-    #[arg(long, value_name = "N", help_heading = "Mining")]
+    #[arg(long, value_name = "N", help_heading = heading::MINING)]
     pub max_span: Option<u32>,
     /// Max time from the first to the last matched itemset.
-    #[arg(long, value_name = "D", help_heading = "Mining")]
+    #[arg(long, value_name = "D", help_heading = heading::MINING)]
     pub max_span_time: Option<String>,
     /// Only patterns whose first itemset contains this token (e.g. cart:12345).
-    #[arg(long, value_name = "TOKEN", help_heading = "Mining")]
+    #[arg(long, value_name = "TOKEN", help_heading = heading::MINING)]
     pub first: Option<String>,
     /// Closed patterns only (no super-pattern with the same support).
-    #[arg(long, conflicts_with = "maximal", help_heading = "Mining")]
+    #[arg(long, conflicts_with = "maximal", help_heading = heading::MINING)]
     pub closed: bool,
     /// Maximal patterns only (no frequent super-pattern).
-    #[arg(long, help_heading = "Mining")]
+    #[arg(long, help_heading = heading::MINING)]
     pub maximal: bool,
     /// Every pattern whose support is at least the K-th highest (ties included).
-    #[arg(long, value_name = "K", help_heading = "Mining")]
+    #[arg(long, value_name = "K", help_heading = heading::MINING)]
     pub top_k: Option<usize>,
     /// Stop with an error beyond this many patterns.
-    #[arg(long, default_value_t = DEFAULT_MAX_PATTERNS, value_name = "N", help_heading = "Mining")]
+    #[arg(long, default_value_t = DEFAULT_MAX_PATTERNS, value_name = "N", help_heading = heading::MINING)]
     pub max_patterns: u64,
     /// Output format.
-    #[arg(long, value_enum, default_value = "csv", help_heading = "Output")]
+    #[arg(long, value_enum, default_value = "csv", help_heading = heading::OUTPUT)]
     pub format: MineFormat,
     /// Output file (default: standard output); written atomically.
-    #[arg(long, short = 'o', value_name = "OUT", help_heading = "Output")]
+    #[arg(long, short = 'o', value_name = "OUT", help_heading = heading::OUTPUT)]
     pub output: Option<PathBuf>,
 }
 

@@ -18,6 +18,7 @@
 //! minibatches, full or sampled softmax). Several models may be given, comma-separated.
 //! Results are identical for a given seed and any `--threads`.
 
+use crate::cli::args::heading;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -64,78 +65,78 @@ pub struct Args {
     pub k: Vec<usize>,
 
     /// Hidden units per recurrent layer.
-    #[arg(long, default_value_t = 100, help_heading = "Network")]
+    #[arg(long, default_value_t = 100, help_heading = heading::NETWORK)]
     pub hidden: usize,
     /// Recurrent layers.
-    #[arg(long, default_value_t = 1, help_heading = "Network")]
+    #[arg(long, default_value_t = 1, help_heading = heading::NETWORK)]
     pub layers: usize,
     /// Item embedding width (default: the hidden width).
-    #[arg(long, help_heading = "Network")]
+    #[arg(long, help_heading = heading::NETWORK)]
     pub embed: Option<usize>,
     /// Separate input and output item embeddings (by default they are tied when the embedding width
     /// equals the hidden width, GRU4Rec's "constrained embedding").
-    #[arg(long, help_heading = "Network")]
+    #[arg(long, help_heading = heading::NETWORK)]
     pub no_tie: bool,
     /// Training epochs (fewer with early stopping).
-    #[arg(long, default_value_t = 10, help_heading = "Network")]
+    #[arg(long, default_value_t = 10, help_heading = heading::NETWORK)]
     pub epochs: usize,
     /// Learning rate.
-    #[arg(long, default_value_t = 2e-3, help_heading = "Network")]
+    #[arg(long, default_value_t = 2e-3, help_heading = heading::NETWORK)]
     pub lr: f64,
     /// Learning-rate decay per epoch (1 = constant).
-    #[arg(long, default_value_t = 1.0, help_heading = "Network")]
+    #[arg(long, default_value_t = 1.0, help_heading = heading::NETWORK)]
     pub lr_decay: f64,
     /// Optimiser: adam or sgd.
-    #[arg(long, default_value = "adam", help_heading = "Network")]
+    #[arg(long, default_value = "adam", help_heading = heading::NETWORK)]
     pub optimizer: String,
     /// SGD momentum.
-    #[arg(long, default_value_t = 0.9, help_heading = "Network")]
+    #[arg(long, default_value_t = 0.9, help_heading = heading::NETWORK)]
     pub momentum: f64,
     /// Parallel sessions per minibatch.
-    #[arg(long, default_value_t = 32, help_heading = "Network")]
+    #[arg(long, default_value_t = 32, help_heading = heading::NETWORK)]
     pub batch: usize,
     /// Dropout on the recurrent outputs.
-    #[arg(long, default_value_t = 0.5, help_heading = "Network")]
+    #[arg(long, default_value_t = 0.5, help_heading = heading::NETWORK)]
     pub dropout: f64,
     /// Dropout on the item embeddings.
-    #[arg(long, default_value_t = 0.0, help_heading = "Network")]
+    #[arg(long, default_value_t = 0.0, help_heading = heading::NETWORK)]
     pub dropout_embed: f64,
     /// Output loss: full (softmax over all items) or sampled (in-batch + popularity negatives).
-    #[arg(long, default_value = "full", help_heading = "Network")]
+    #[arg(long, default_value = "full", help_heading = heading::NETWORK)]
     pub loss: String,
     /// Extra popularity-sampled negatives per minibatch (sampled loss).
-    #[arg(long, default_value_t = 2048, help_heading = "Network")]
+    #[arg(long, default_value_t = 2048, help_heading = heading::NETWORK)]
     pub n_sample: usize,
     /// Popularity exponent of negative sampling (sampled loss).
-    #[arg(long, default_value_t = 0.75, help_heading = "Network")]
+    #[arg(long, default_value_t = 0.75, help_heading = heading::NETWORK)]
     pub sample_alpha: f64,
     /// L2 weight decay.
-    #[arg(long, default_value_t = 0.0, help_heading = "Network")]
+    #[arg(long, default_value_t = 0.0, help_heading = heading::NETWORK)]
     pub weight_decay: f64,
     /// Global gradient-norm clipping (0 = off).
-    #[arg(long, default_value_t = 5.0, help_heading = "Network")]
+    #[arg(long, default_value_t = 5.0, help_heading = heading::NETWORK)]
     pub clip: f64,
     /// Hold out the latest fraction of training sessions for early stopping on Recall@20.
-    #[arg(long, default_value_t = 0.0, help_heading = "Network")]
+    #[arg(long, default_value_t = 0.0, help_heading = heading::NETWORK)]
     pub valid_fraction: f64,
     /// Epochs without validation improvement before stopping.
-    #[arg(long, default_value_t = 2, help_heading = "Network")]
+    #[arg(long, default_value_t = 2, help_heading = heading::NETWORK)]
     pub patience: usize,
     /// Seed (initialisation, order, sampling, dropout).
-    #[arg(long, default_value_t = 42, help_heading = "Network")]
+    #[arg(long, default_value_t = 42, help_heading = heading::NETWORK)]
     pub seed: u64,
 
     /// Print the results as JSON instead of a table.
-    #[arg(long, help_heading = "Output")]
+    #[arg(long, help_heading = heading::OUTPUT)]
     pub json: bool,
     /// Write session embeddings (final hidden state of the last network) as CSV.
-    #[arg(long, value_name = "OUT.csv", help_heading = "Output")]
+    #[arg(long, value_name = "OUT.csv", help_heading = heading::OUTPUT)]
     pub embeddings: Option<PathBuf>,
     /// Write the training curve (loss and validation Recall@20 per epoch) of the last network as SVG.
-    #[arg(long, value_name = "OUT.svg", help_heading = "Output")]
+    #[arg(long, value_name = "OUT.svg", help_heading = heading::OUTPUT)]
     pub curve: Option<PathBuf>,
     /// Save the last network as a versioned JSON model file.
-    #[arg(long, value_name = "OUT.json", help_heading = "Output")]
+    #[arg(long, value_name = "OUT.json", help_heading = heading::OUTPUT)]
     pub save_model: Option<PathBuf>,
 }
 

@@ -121,15 +121,7 @@ pub fn run(mut args: Args, global: &Global) -> anyhow::Result<()> {
         if !quiet {
             eprintln!("ablation: refitting without pattern features …");
         }
-        let (train, test) = (&sp.train, &sp.test);
-        Some(ablation::ablate(
-            &with,
-            &make,
-            train,
-            test,
-            args.bootstrap,
-            seed,
-        )?)
+        Some(ablation::ablate(&with, &make, &sp, args.bootstrap, seed)?)
     } else {
         None
     };
