@@ -21,6 +21,10 @@ use ndarray::Axis;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+/// Bootstrap replicates of the ablation's paired intervals when the user gives none (`--bootstrap`
+/// of `leaderboard` and `report`).
+pub const DEFAULT_BOOTSTRAP: usize = 1000;
+
 /// A paired bootstrap interval for `metric(A) − metric(B)`.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct DiffCi {
