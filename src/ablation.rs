@@ -23,6 +23,10 @@ use crate::experiment::Splits;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+/// Bootstrap replicates of the ablation's paired intervals when the user gives none (`--bootstrap`
+/// of `leaderboard` and `report`).
+pub const DEFAULT_BOOTSTRAP: usize = 1000;
+
 /// A paired bootstrap interval for `metric(A) − metric(B)`.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct DiffCi {

@@ -21,7 +21,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::output::AtomicFile;
+use crate::output::write_file;
 
 /// Most points drawn per curve.
 pub const MAX_POINTS: usize = 2_000;
@@ -63,19 +63,40 @@ pub struct Curve {
     pub points: Vec<(f64, f64)>,
 }
 
-/// Where a panel's legend goes (put it where the curves usually are not).
+/// Whether a panel has a legend. A legend is drawn in a strip of its own under the plot area (as many
+/// rows as the names need), never inside it: wherever a corner legend is put, some model's curve runs
+/// through that corner (a PR curve ends in the lower right, a good ROC curve hugs the upper left).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Legend {
-    /// Top left of the plot area.
-    UpperLeft,
-    /// Top right.
-    UpperRight,
-    /// Bottom left.
-    LowerLeft,
-    /// Bottom right.
-    LowerRight,
+    /// Under the plot area.
+    Below,
     /// No legend (a single, captioned curve).
     Hidden,
+}
+
+/// Font size of tick labels, axis descriptions and legends, as given to plotters (which writes
+/// `size / 1.24` into the SVG: 17 → 13.7 px; its default of 12 → 9.7 px reads small once an SVG is
+/// scaled down into the report's grid).
+const TICK_FONT: u32 = 17;
+
+/// Height of one legend row in pixels.
+const LEGEND_ROW: u32 = 20;
+
+/// The legend's entries packed into rows that fit `width` pixels: (row, x offset) per entry, and the
+/// number of rows. Text width is estimated at 0.6 em per character of the drawn size.
+fn legend_layout(names: &[&str], width: u32) -> (Vec<(u32, u32)>, u32) {
+    let mut at = Vec::with_capacity(names.len());
+    let (mut row, mut x) = (0u32, 0u32);
+    for n in names {
+        let w = 30 + (n.chars().count() as u32 * TICK_FONT * 6).div_ceil(12) + 16;
+        if x > 0 && x + w > width {
+            row += 1;
+            x = 0;
+        }
+        at.push((row, x));
+        x += w;
+    }
+    (at, if names.is_empty() { 0 } else { row + 1 })
 }
 
 /// One line chart: curves on fixed axes.
@@ -106,7 +127,7 @@ pub struct Panel {
 }
 
 impl Panel {
-    /// An empty panel on the unit square (rates and probabilities), legend at the lower right.
+    /// An empty panel on the unit square (rates and probabilities), legend below it.
     pub fn unit(title: &str, x_label: &str, y_label: &str) -> Panel {
         Panel {
             title: title.to_owned(),
@@ -117,7 +138,7 @@ impl Panel {
             whole_x: false,
             diagonal: false,
             markers: false,
-            legend: Legend::LowerRight,
+            legend: Legend::Below,
             curves: Vec::new(),
             note: None,
         }
@@ -131,7 +152,7 @@ impl Panel {
             whole_x: true,
             markers: true,
             legend: if curves.len() > 1 {
-                Legend::UpperRight
+                Legend::Below
             } else {
                 Legend::Hidden
             },
@@ -199,13 +220,21 @@ fn svg_string(
 
 fn draw_panel(area: &DrawingArea<SVGBackend, Shift>, p: &Panel) -> anyhow::Result<()> {
     let caption = if area.dim_in_pixel().0 >= 600 { 20 } else { 15 };
+    let names: Vec<&str> = match p.legend {
+        Legend::Below => p.curves.iter().map(|c| c.name.as_str()).collect(),
+        Legend::Hidden => Vec::new(),
+    };
+    let (w, h) = area.dim_in_pixel();
+    let (slots, rows) = legend_layout(&names, w.saturating_sub(60));
+    let strip = if rows > 0 { rows * LEGEND_ROW + 6 } else { 0 };
+    let (plot_area, legend_area) = area.split_vertically(h.saturating_sub(strip));
     let span = |r: (f64, f64)| if r.1 > r.0 { r } else { (r.0, r.0 + 1.0) };
     let ((x0, x1), (y0, y1)) = (span(p.x), span(p.y));
-    let mut chart = ChartBuilder::on(area)
+    let mut chart = ChartBuilder::on(&plot_area)
         .caption(&p.title, ("sans-serif", caption))
         .margin(10)
-        .x_label_area_size(38)
-        .y_label_area_size(52)
+        .x_label_area_size(44)
+        .y_label_area_size(58)
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(plot_err)?;
     let whole = |v: &f64| {
@@ -219,9 +248,14 @@ fn draw_panel(area: &DrawingArea<SVGBackend, Shift>, p: &Panel) -> anyhow::Resul
     // Grid lines at the labelled ticks only: the finer grid doubles the file and adds nothing to read.
     mesh.x_desc(p.x_label.as_str())
         .y_desc(p.y_label.as_str())
+        .label_style(("sans-serif", TICK_FONT))
+        .axis_desc_style(("sans-serif", TICK_FONT))
         .light_line_style(TRANSPARENT);
     if p.whole_x {
-        mesh.x_label_formatter(&whole);
+        // Ask for at most one tick per whole unit, so no tick falls between two epochs (plotters
+        // picks steps of 1, 2 or 5 × 10^k under that bound).
+        let units = ((x1 - x0).round() as usize).clamp(1, 10);
+        mesh.x_labels(units).x_label_formatter(&whole);
     }
     mesh.draw().map_err(plot_err)?;
     if p.diagonal {
@@ -242,14 +276,7 @@ fn draw_panel(area: &DrawingArea<SVGBackend, Shift>, p: &Panel) -> anyhow::Resul
                 pts.iter().copied(),
                 ShapeStyle::from(&col).stroke_width(2),
             ))
-            .map_err(plot_err)?
-            .label(c.name.clone())
-            .legend(move |(x, y)| {
-                PathElement::new(
-                    vec![(x, y), (x + 18, y)],
-                    ShapeStyle::from(&col).stroke_width(2),
-                )
-            });
+            .map_err(plot_err)?;
         if p.markers {
             chart
                 .draw_series(pts.iter().map(|&q| Circle::new(q, 3, col.filled())))
@@ -268,20 +295,24 @@ fn draw_panel(area: &DrawingArea<SVGBackend, Shift>, p: &Panel) -> anyhow::Resul
             )))
             .map_err(plot_err)?;
     }
-    let position = match p.legend {
-        Legend::UpperLeft => SeriesLabelPosition::UpperLeft,
-        Legend::UpperRight => SeriesLabelPosition::UpperRight,
-        Legend::LowerLeft => SeriesLabelPosition::LowerLeft,
-        Legend::LowerRight => SeriesLabelPosition::LowerRight,
-        Legend::Hidden => return Ok(()),
-    };
-    if !p.curves.is_empty() {
-        chart
-            .configure_series_labels()
-            .position(position)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()
+    for (i, (name, (row, x))) in names.iter().zip(slots).enumerate() {
+        let col = color(i);
+        let (x, y) = (60 + x as i32, (row * LEGEND_ROW + LEGEND_ROW / 2) as i32);
+        legend_area
+            .draw(&PathElement::new(
+                vec![(x, y), (x + 22, y)],
+                ShapeStyle::from(&col).stroke_width(3),
+            ))
+            .map_err(plot_err)?;
+        legend_area
+            .draw(&Text::new(
+                name.to_string(),
+                (x + 28, y),
+                ("sans-serif", TICK_FONT)
+                    .into_font()
+                    .color(&BLACK)
+                    .pos(Pos::new(HPos::Left, VPos::Center)),
+            ))
             .map_err(plot_err)?;
     }
     Ok(())
@@ -321,7 +352,6 @@ pub fn roc_panel(title: &str, curves: Vec<Curve>) -> Panel {
 /// Precision–recall panel (recall → precision).
 pub fn pr_panel(title: &str, curves: Vec<Curve>) -> Panel {
     Panel {
-        legend: Legend::UpperRight,
         curves,
         ..Panel::unit(title, "recall", "precision")
     }
@@ -333,7 +363,6 @@ pub fn calibration_panel(title: &str, curves: Vec<Curve>) -> Panel {
     Panel {
         diagonal: true,
         markers: true,
-        legend: Legend::UpperLeft,
         curves,
         ..Panel::unit(
             title,
@@ -591,9 +620,7 @@ pub fn leaderboard_charts(
     let mut written = Vec::new();
     let mut save = |name: &str, svg: String| -> anyhow::Result<()> {
         let p = dir.join(name);
-        let mut f = AtomicFile::create(&p)?;
-        std::io::Write::write_all(&mut f, svg.as_bytes())?;
-        f.commit()?;
+        write_file(&p, |f| Ok(std::io::Write::write_all(f, svg.as_bytes())?))?;
         written.push(p.display().to_string());
         Ok(())
     };
@@ -687,6 +714,70 @@ mod tests {
         assert!(b.contains("#D55E00") && b.contains("2.0000") && b.contains("pat00_count"));
     }
 
+    /// The `y` of the SVG text element that reads `text`.
+    fn text_y(svg: &str, text: &str) -> f64 {
+        let end = svg
+            .find(&format!(">\n{text}\n</text>"))
+            .expect("the text is drawn");
+        let start = svg[..end].rfind("<text").expect("a text element");
+        let y = &svg[start..end][svg[start..end].find(" y=\"").expect("y") + 4..];
+        y[..y.find('"').expect("quote")].parse().expect("a number")
+    }
+
+    #[test]
+    fn legends_sit_under_the_plot_not_on_the_lines() {
+        let curve = |name: &str| Curve {
+            name: name.into(),
+            points: vec![(0.0, 0.0), (0.5, 0.9), (1.0, 1.0)],
+        };
+        for panel in [
+            roc_panel("roc", vec![curve("alpha"), curve("beta")]),
+            pr_panel("pr", vec![curve("alpha"), curve("beta")]),
+            calibration_panel("cal", vec![curve("alpha"), curve("beta")]),
+        ] {
+            let svg = panels_svg(FILE_SIZE, None, &[panel]).unwrap();
+            // The legend strip is the bottom 26 pixels (one row), under the x axis.
+            for name in ["alpha", "beta"] {
+                assert!(
+                    text_y(&svg, name) > FILE_SIZE.1 as f64 - 30.0,
+                    "{name} in {svg}"
+                );
+            }
+        }
+    }
+
+    /// `epochs` records with train loss `1 / epoch` and `valid(epoch)` = (valid loss, valid metric).
+    fn history(
+        epochs: usize,
+        valid: impl Fn(f64) -> (Option<f64>, Option<f64>),
+    ) -> Vec<EpochRecord> {
+        (1..=epochs)
+            .map(|e| {
+                let (valid_loss, valid_metric) = valid(e as f64);
+                EpochRecord {
+                    epoch: e,
+                    lr: 1e-3,
+                    train_loss: 1.0 / e as f64,
+                    valid_loss,
+                    valid_metric,
+                    seconds: 0.0,
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn epoch_axes_have_whole_ticks_only() {
+        let h = history(3, |e| (Some(1.2 / e), None));
+        let svg = training_svg(FILE_SIZE, "t", &h, None).unwrap();
+        for k in ["1", "2", "3"] {
+            text_y(&svg, k);
+        }
+        // Blank labels would mean ticks between epochs (at 0.5, 1.5, …).
+        assert!(!svg.contains(">\n\n</text>"), "{svg}");
+        assert!(svg.contains("font-size=\"13.7"), "readable tick labels");
+    }
+
     #[test]
     fn one_class_truth_has_no_roc_curve() {
         let s = [0.2, 0.7, 0.4];
@@ -702,16 +793,7 @@ mod tests {
 
     #[test]
     fn training_curves_have_one_or_two_panels() {
-        let h: Vec<EpochRecord> = (1..=3)
-            .map(|e| EpochRecord {
-                epoch: e,
-                lr: 1e-3,
-                train_loss: 1.0 / e as f64,
-                valid_loss: None,
-                valid_metric: Some(0.1 * e as f64),
-                seconds: 0.0,
-            })
-            .collect();
+        let h = history(3, |e| (None, Some(0.1 * e)));
         let two = training_svg((900, 400), "gru training", &h, Some("valid Recall@20")).unwrap();
         assert!(two.contains("gru training") && two.contains("valid Recall@20"));
         let one = training_svg(REPORT_SIZE, "lstm training", &h, None).unwrap();

@@ -7,6 +7,7 @@
 //! through [`crate::output::spreadsheet_safe`], so no cell can start a formula.
 
 use std::io::Write;
+use std::path::Path;
 
 use cartseq_data::{Dictionary, ItemId};
 use cartseq_mining::itemsets::FrequentItemsets;
@@ -15,7 +16,10 @@ use cartseq_mining::rules::{Measures, RuleKind, RuleSet};
 use cartseq_mining::Pattern;
 use serde_json::json;
 
-use crate::output::spreadsheet_safe;
+use crate::manifest::{manifest_path, Manifest};
+use crate::output::{
+    check_writable, commit_all, is_regular_target, naming, spreadsheet_safe, AtomicFile,
+};
 
 /// Output format of `itemsets`, `rules` and `next`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,21 +87,33 @@ fn side_json(
     }
 }
 
-/// A float for JSON: finite values as numbers, ±∞ as `null`.
+/// `x` rounded to 15 significant digits: a measure computed along two routes (e.g. a lift of
+/// `(3/n) / ((4/n)(1/n))` and of `(6/n) / ((8/n)(1/n))`) can differ in the last bit of the binary
+/// value, which the shortest round-trip decimal would show as `756.7500000000001` beside `756.75`;
+/// 15 digits is what an f64 always carries exactly, so equal measures print equally and nothing
+/// meaningful is lost.
+pub fn tidy(x: f64) -> f64 {
+    if !x.is_finite() || x == 0.0 {
+        return x;
+    }
+    format!("{x:.14e}").parse().unwrap_or(x)
+}
+
+/// A float for JSON: finite values as numbers (see [`tidy`]), ±∞ as `null`.
 fn jnum(x: f64) -> serde_json::Value {
     if x.is_finite() {
-        json!(x)
+        json!(tidy(x))
     } else {
         serde_json::Value::Null
     }
 }
 
-/// A float for CSV: shortest round-trip decimal, `inf` for +∞.
+/// A float for CSV: shortest round-trip decimal of [`tidy`]`(x)`, `inf` for +∞.
 fn cnum(x: f64) -> String {
     if x.is_infinite() {
         "inf".into()
     } else {
-        format!("{x}")
+        format!("{}", tidy(x))
     }
 }
 
@@ -222,14 +238,38 @@ pub fn write_itemsets<W: Write>(
 /// Runs `write` on `out` (atomically: the file appears only once complete) or on standard output when
 /// `out` is `None` or `-`; returns what `write` returns (the row count).
 pub fn write_to(
-    out: Option<&std::path::Path>,
+    out: Option<&Path>,
     write: impl FnOnce(&mut dyn Write) -> anyhow::Result<u64>,
+) -> anyhow::Result<u64> {
+    write_export(out, "", write, |_| Ok(None))
+}
+
+/// Runs `write` on `out` or on standard output (as [`write_to`]); for a regular file, also writes
+/// `OUT.manifest.json` from `manifest(rows)` (with `OUT` recorded as an output of `format`; a device
+/// or FIFO gets none), and
+/// commits the export and its manifest together: both appear, or neither and an old `OUT` is left as
+/// it was. Returns the row count.
+pub fn write_export(
+    out: Option<&Path>,
+    format: &str,
+    write: impl FnOnce(&mut dyn Write) -> anyhow::Result<u64>,
+    manifest: impl FnOnce(u64) -> anyhow::Result<Option<Manifest>>,
 ) -> anyhow::Result<u64> {
     match out {
         Some(p) if p.as_os_str() != "-" => {
-            let mut f = crate::output::AtomicFile::create(p)?;
-            let rows = write(&mut f)?;
-            f.commit()?;
+            let mut f = AtomicFile::create(p)?;
+            let rows = write(&mut f).map_err(|e| naming(e, p))?;
+            let mut group = vec![f];
+            let manifest = if is_regular_target(p) {
+                manifest(rows)?
+            } else {
+                None
+            };
+            if let Some(mut m) = manifest {
+                m.output(p, format, rows);
+                group.push(m.file_beside(p)?);
+            }
+            commit_all(group)?;
             Ok(rows)
         }
         _ => {
@@ -239,6 +279,21 @@ pub fn write_to(
             w.flush()?;
             Ok(rows)
         }
+    }
+}
+
+/// Checks before any work that an export path and its manifest beside it can be written (nothing to
+/// check for standard output).
+pub fn check_export_path(out: Option<&Path>) -> anyhow::Result<()> {
+    match out {
+        Some(p) if p.as_os_str() != "-" => {
+            check_writable(p)?;
+            if is_regular_target(p) {
+                check_writable(&manifest_path(p))?;
+            }
+            Ok(())
+        }
+        _ => Ok(()),
     }
 }
 
@@ -386,6 +441,16 @@ pub fn write_patterns_jsonl(
 mod tests {
     use super::*;
     use cartseq_mining::rules::Rule;
+
+    #[test]
+    fn equal_measures_print_equally() {
+        let a = 0.1 + 0.2;
+        assert_eq!(cnum(a), "0.3");
+        assert_eq!(cnum(756.7500000000001), "756.75");
+        assert_eq!(cnum(1.0 / 3.0), "0.333333333333333");
+        assert_eq!(cnum(f64::INFINITY), "inf");
+        assert_eq!(cnum(-0.0009900980373860233), "-0.000990098037386023");
+    }
 
     #[test]
     fn csv_cells_cannot_start_formulas() {

@@ -118,7 +118,7 @@ impl FeatureTable {
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(true)
             .flexible(false)
-            .from_reader(input.reader);
+            .from_reader(LfLines::new(input.reader));
         let p = path.display();
         let header = rdr
             .headers()
@@ -269,6 +269,76 @@ fn csv_cell(s: &str) -> String {
     }
 }
 
+/// Reads `inner` with every `\r\n` turned into `\n`. The `csv` crate counts a CRLF-ended line's
+/// `\n` as the start of the next record, so every error in a CRLF file (as pandas writes on Windows)
+/// named the line above the bad one; with plain `\n` its line numbers are the file's.
+struct LfLines<R> {
+    inner: R,
+    raw: Vec<u8>,
+    cooked: Vec<u8>,
+    pos: usize,
+    /// A `\r` ended the last chunk: dropped if the next chunk starts with `\n`, kept otherwise.
+    cr: bool,
+}
+
+impl<R: std::io::Read> LfLines<R> {
+    fn new(inner: R) -> Self {
+        LfLines {
+            inner,
+            raw: vec![0; 1 << 16],
+            cooked: Vec::with_capacity(1 << 16),
+            pos: 0,
+            cr: false,
+        }
+    }
+
+    /// Refills `cooked` from `inner`; false at the end of the input.
+    fn refill(&mut self) -> std::io::Result<bool> {
+        self.cooked.clear();
+        self.pos = 0;
+        while self.cooked.is_empty() {
+            let n = self.inner.read(&mut self.raw)?;
+            if n == 0 {
+                if std::mem::take(&mut self.cr) {
+                    self.cooked.push(b'\r');
+                    return Ok(true);
+                }
+                return Ok(false);
+            }
+            let raw = &self.raw[..n];
+            if std::mem::take(&mut self.cr) && raw[0] != b'\n' {
+                self.cooked.push(b'\r');
+            }
+            for (i, &b) in raw.iter().enumerate() {
+                if b == b'\r' {
+                    match raw.get(i + 1) {
+                        Some(b'\n') => continue,
+                        None => {
+                            self.cr = true;
+                            continue;
+                        }
+                        Some(_) => {}
+                    }
+                }
+                self.cooked.push(b);
+            }
+        }
+        Ok(true)
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for LfLines<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if self.pos == self.cooked.len() && !self.refill()? {
+            return Ok(0);
+        }
+        let k = out.len().min(self.cooked.len() - self.pos);
+        out[..k].copy_from_slice(&self.cooked[self.pos..self.pos + k]);
+        self.pos += k;
+        Ok(k)
+    }
+}
+
 fn push_display<T: std::fmt::Display>(s: &mut String, v: T) {
     use std::fmt::Write as _;
     let _ = write!(s, "{v}");
@@ -279,6 +349,35 @@ fn push_display<T: std::fmt::Display>(s: &mut String, v: T) {
 mod tests {
     use super::*;
     use ndarray::array;
+
+    #[test]
+    fn crlf_files_have_their_own_line_numbers() {
+        use std::io::Read;
+        // Every split point of the input, so a `\r` at the end of a chunk is handled too.
+        let text = b"a,b\r\n1,2\r\n\r3,4\r\n\"x\r\ny\",5\r";
+        let want = b"a,b\n1,2\n\r3,4\n\"x\ny\",5\r".to_vec();
+        for chunk in 1..text.len() {
+            struct Chunks<'a>(&'a [u8], usize);
+            impl std::io::Read for Chunks<'_> {
+                fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+                    let k = self.1.min(self.0.len()).min(out.len());
+                    out[..k].copy_from_slice(&self.0[..k]);
+                    self.0 = &self.0[k..];
+                    Ok(k)
+                }
+            }
+            let mut got = Vec::new();
+            LfLines::new(Chunks(text, chunk))
+                .read_to_end(&mut got)
+                .unwrap();
+            assert_eq!(got, want, "chunks of {chunk}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f.csv");
+        std::fs::write(&p, "user_id,split,label,a\r\nu,train,0,1\r\nv,test,1,x\r\n").unwrap();
+        let e = FeatureTable::read_csv(&p).unwrap_err().to_string();
+        assert!(e.contains("f.csv:3: column 4"), "{e}");
+    }
 
     #[test]
     fn round_trip_is_exact() {

@@ -16,7 +16,8 @@
 //! # Ok(()) }
 //! ```
 //!
-//! The manifest is written atomically, after the output it describes.
+//! The manifest is written atomically; an export and its manifest are committed together
+//! ([`Manifest::file_beside`], [`crate::output::commit_all`]).
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -157,12 +158,21 @@ impl Manifest {
 
     /// Writes the manifest atomically to `OUT.manifest.json` beside `out`; returns that path.
     pub fn write_beside(&self, out: &Path) -> anyhow::Result<PathBuf> {
+        let f = self.file_beside(out)?;
+        let p = f.path().to_path_buf();
+        f.commit()?;
+        Ok(p)
+    }
+
+    /// The manifest written to `OUT.manifest.json`'s temporary file, not yet committed: commit it with
+    /// the export it describes ([`crate::output::commit_all`]), so the two appear together or not at all.
+    pub fn file_beside(&self, out: &Path) -> anyhow::Result<AtomicFile> {
         let p = manifest_path(out);
         let mut f = AtomicFile::create(&p)?;
         serde_json::to_writer_pretty(&mut f, self).context("serialising the manifest")?;
-        f.write_all(b"\n")?;
-        f.commit()?;
-        Ok(p)
+        f.write_all(b"\n")
+            .with_context(|| format!("writing {}", p.display()))?;
+        Ok(f)
     }
 }
 

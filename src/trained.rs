@@ -76,7 +76,8 @@ impl TrainedModel {
         let mut r = std::io::BufReader::with_capacity(1 << 20, f);
         let mut first = Vec::new();
         // The header is one short line; a foreign file without a newline is cut at 1 MiB.
-        std::io::BufRead::read_until(&mut std::io::Read::take(&mut r, 1 << 20), b'\n', &mut first)?;
+        std::io::BufRead::read_until(&mut std::io::Read::take(&mut r, 1 << 20), b'\n', &mut first)
+            .with_context(|| format!("cannot read {p}"))?;
         let header: ModelHeader = serde_json::from_slice(&first).map_err(|e| {
             anyhow::anyhow!("{p}: not a cartseq model file written by `cartseq train` ({e})")
         })?;
@@ -128,12 +129,13 @@ impl TrainedModel {
                 .zip(&h.feature_names)
                 .position(|(a, b)| a != b)
                 .unwrap_or(table.feature_names.len().min(h.feature_names.len()));
+            let name = |n: Option<&String>| n.map_or("no column".to_string(), |s| format!("{s:?}"));
             bail!(
-                "{p}: feature columns differ from the model's at column {} (CSV {:?}, model {:?}); \
-                 export the CSV with the same task options",
+                "{p}: feature columns differ from the model's at column {}: the CSV has {}, the model \
+                 {}; export the CSV with the same task options",
                 k + 4,
-                table.feature_names.get(k),
-                h.feature_names.get(k)
+                name(table.feature_names.get(k)),
+                name(h.feature_names.get(k))
             );
         }
         if let Some(&bad) = table.label.iter().find(|&&l| l >= h.n_classes) {

@@ -297,11 +297,15 @@ pub struct Dictionary {
 }
 
 /// Format version written into dictionary files; bumped on incompatible change.
-pub const DICTIONARY_FORMAT: u32 = 1;
+/// (Format 2 added `spmf_token_shift`; format 1 files are read as shift 0.)
+pub const DICTIONARY_FORMAT: u32 = 2;
 
 #[derive(Deserialize)]
 struct DictionaryFile {
     format: u32,
+    /// Written beside an SPMF file whose item numbers are token ids plus this shift.
+    #[serde(default)]
+    spmf_token_shift: u32,
     #[serde(flatten)]
     dict: Dictionary,
 }
@@ -311,6 +315,7 @@ struct DictionaryFile {
 #[derive(Serialize)]
 struct DictionaryFileRef<'a> {
     format: u32,
+    spmf_token_shift: u32,
     #[serde(flatten)]
     dict: &'a Dictionary,
 }
@@ -331,10 +336,18 @@ impl Dictionary {
 
     /// Writes the dictionary as JSON.
     pub fn write_json<W: Write>(&self, w: W) -> Result<(), serde_json::Error> {
+        self.write_json_for_spmf(w, 0)
+    }
+
+    /// Writes the dictionary as JSON for an SPMF file whose item numbers are token ids plus `shift`
+    /// ([`crate::spmf::SPMF_TOKEN_SHIFT`]); reading it back gives a token vocabulary whose ids are
+    /// those numbers.
+    pub fn write_json_for_spmf<W: Write>(&self, w: W, shift: u32) -> Result<(), serde_json::Error> {
         serde_json::to_writer(
             w,
             &DictionaryFileRef {
                 format: DICTIONARY_FORMAT,
+                spmf_token_shift: shift,
                 dict: self,
             },
         )
@@ -349,7 +362,7 @@ impl Dictionary {
                 &e.to_string(),
             )
         })?;
-        if file.format != DICTIONARY_FORMAT {
+        if !(1..=DICTIONARY_FORMAT).contains(&file.format) {
             return Err(DataError::parse(
                 crate::Location::file(path),
                 format!("dictionary format {DICTIONARY_FORMAT}"),
@@ -366,6 +379,24 @@ impl Dictionary {
             &mut d.tokens,
         ] {
             v.rebuild_index();
+        }
+        if file.spmf_token_shift > 0 && !d.tokens.is_numeric() {
+            // The SPMF numbers are ids + shift: the ids below the shift name nothing (`#0`).
+            let mut shifted = Vocab::new();
+            for k in 0..file.spmf_token_shift {
+                shifted.intern(&format!("#{k}"));
+            }
+            for name in d.tokens.names() {
+                shifted.intern(name);
+            }
+            if shifted.len() != d.tokens.len() + file.spmf_token_shift as usize {
+                return Err(DataError::parse(
+                    crate::Location::file(path),
+                    "token names distinct from the placeholder #0",
+                    "a token named #0",
+                ));
+            }
+            d.tokens = shifted;
         }
         Ok(d)
     }
@@ -391,6 +422,26 @@ impl Dictionary {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spmf_shift_round_trips() {
+        let mut d = Dictionary::new();
+        d.tokens.intern("view:7");
+        d.tokens.intern("buy:7");
+        let mut buf = Vec::new();
+        d.write_json_for_spmf(&mut buf, 1).unwrap();
+        let back = Dictionary::read_json(&buf[..], Path::new("x")).unwrap();
+        assert_eq!(back.tokens.get("view:7"), Some(1));
+        assert_eq!(back.tokens.name(2), "buy:7");
+        assert_eq!(back.tokens.name(0), "#0");
+        // A format-1 file (no shift) still reads.
+        let old = String::from_utf8(buf)
+            .unwrap()
+            .replace("\"format\":2", "\"format\":1");
+        let old = old.replace("\"spmf_token_shift\":1,", "");
+        let back = Dictionary::read_json(old.as_bytes(), Path::new("x")).unwrap();
+        assert_eq!(back.tokens.get("view:7"), Some(0));
+    }
 
     #[test]
     fn interning_is_dense_and_stable() {

@@ -56,14 +56,14 @@ impl fmt::Display for Location {
 /// An error while reading, converting or writing data.
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
-    /// An input/output error on a named file.
-    #[error("{path}: {source}")]
+    /// An input/output error on a named file. The OS error is part of this message and deliberately
+    /// not exposed as a `source`, so a printed error chain does not repeat it.
+    #[error("{path}: {error}")]
     Io {
         /// The file concerned.
         path: PathBuf,
         /// The underlying error.
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// A malformed row or field: what was expected and what was found.
     #[error("{location}: expected {expected}, found {found}")]
@@ -103,7 +103,7 @@ impl DataError {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         DataError::Io {
             path: path.into(),
-            source,
+            error: source,
         }
     }
 }

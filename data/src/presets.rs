@@ -343,6 +343,44 @@ impl Fields {
         self.ranges.len()
     }
 
+    /// Whether `line` ends inside a quoted field (RFC 4180: a field that starts with `"` runs to the
+    /// next `"` not doubled, across line breaks), i.e. the record goes on on the next line; `inside`
+    /// says whether the line starts inside one (a continuation line). Only asked of lines that contain a
+    /// quote, so unquoted input never pays for it. A malformed line (text after a closing quote) is
+    /// left to [`Fields::split`] to report.
+    fn ends_inside_quotes(line: &str, delim: u8, inside: bool) -> bool {
+        let b = line.as_bytes();
+        let mut i = 0;
+        let mut open = inside;
+        loop {
+            if open || b.get(i) == Some(&b'"') {
+                if !open {
+                    i += 1;
+                }
+                open = false;
+                loop {
+                    match memchr::memchr(b'"', &b[i..]) {
+                        None => return true,
+                        Some(k) if b.get(i + k + 1) == Some(&b'"') => i += k + 2,
+                        Some(k) => {
+                            i += k + 1;
+                            break;
+                        }
+                    }
+                }
+                match b.get(i) {
+                    Some(&c) if c == delim => i += 1,
+                    _ => return false,
+                }
+            } else {
+                match memchr::memchr(delim, &b[i..]) {
+                    Some(k) => i += k + 1,
+                    None => return false,
+                }
+            }
+        }
+    }
+
     #[inline]
     fn get<'a>(&'a self, line: &'a str, i: usize) -> &'a str {
         let base = if self.quoted { &self.scratch } else { line };
@@ -1118,6 +1156,9 @@ pub fn read_events_from<R: BufRead>(
     let mut layouts: Option<(Layout, Option<Layout>)> = None;
     let mut saw_header = false;
     let mut data_rows: u64 = 0;
+    // A record whose quoted field spans several lines, joined (the common one-line record is
+    // parsed where the line reader holds it, with no copy).
+    let mut record = String::new();
     loop {
         let poisoned_before = lines.is_poisoned();
         let (line_no, bytes, line) = match lines.next_line_numbered() {
@@ -1160,6 +1201,24 @@ pub fn read_events_from<R: BufRead>(
             }
         };
         data_rows += 1;
+        let line = if memchr::memchr(b'"', line.as_bytes()).is_some()
+            && Fields::ends_inside_quotes(line, main.delim, false)
+        {
+            record.clear();
+            record.push_str(line);
+            match continue_quoted_record(lines, &mut record, main.delim, cfg.max_line, line_no) {
+                Ok(()) => record.as_str(),
+                Err(e) => {
+                    if lines.is_poisoned() {
+                        return Err(e);
+                    }
+                    skipped.handle(on_error, e)?;
+                    continue;
+                }
+            }
+        } else {
+            line
+        };
         let row = (|| {
             state.fields.split(line, main.delim)?;
             let n = state.fields.len();
@@ -1205,6 +1264,42 @@ pub fn read_events_from<R: BufRead>(
         });
     }
     Ok((log, skipped))
+}
+
+/// Appends the following lines to `record` (a line that ends inside a quoted field, from line
+/// `start`), each after the `\n` it stood for, until the record's quotes are balanced: RFC 4180's
+/// quoted fields with embedded line breaks. A record longer than `max_len` bytes, or one still open
+/// at the end of the input, is an error at its first line.
+fn continue_quoted_record<R: BufRead>(
+    lines: &mut LineReader<R>,
+    record: &mut String,
+    delim: u8,
+    max_len: usize,
+    start: u64,
+) -> Result<(), DataError> {
+    let here = |lines: &LineReader<R>| Location::line(lines.path(), start);
+    loop {
+        let Some(next) = lines.next_line()? else {
+            return Err(DataError::parse(
+                here(lines),
+                "a closing quote (a quoted field opens on this line)",
+                "the end of the input",
+            ));
+        };
+        record.push('\n');
+        record.push_str(next);
+        let open = Fields::ends_inside_quotes(next, delim, true);
+        if record.len() > max_len {
+            return Err(DataError::parse(
+                here(lines),
+                format!("a closing quote within {max_len} bytes"),
+                "a quoted field running on",
+            ));
+        }
+        if !open {
+            return Ok(());
+        }
+    }
 }
 
 /// Reads a basket file: one transaction per line, items separated by spaces or tabs; each line becomes a
@@ -1346,6 +1441,54 @@ mod tests {
         assert_eq!(f.get(line, 2), "d");
         assert!(f.split(r#"a,"b"#, b',').is_err());
         assert!(f.split(r#"a,"b"x,c"#, b',').is_err());
+    }
+
+    #[test]
+    fn quote_state_at_the_end_of_a_line() {
+        let open = |l: &str| Fields::ends_inside_quotes(l, b',', false);
+        assert!(open(r#"1,"two"#));
+        assert!(open(r#"1,"a ""quoted"" word"#));
+        assert!(!open(r#"1,"two",3"#));
+        assert!(!open(r#"1,"two""#));
+        assert!(
+            !open(r#"1,ab"c,3"#),
+            "a quote inside an unquoted field opens nothing"
+        );
+        assert!(Fields::ends_inside_quotes("still inside", b',', true));
+        assert!(!Fields::ends_inside_quotes(r#"end of it",5"#, b',', true));
+    }
+
+    #[test]
+    fn quoted_fields_may_hold_line_breaks() {
+        // RFC 4180: a quoted Description with a line break (CRLF in the file) inside it.
+        let text = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\r\n\
+                    536365,85123A,\"WHITE HANGING\r\nHEART, \"\"T-LIGHT\"\"\",6,12/1/2010 8:26,2.55,17850.0,United Kingdom\r\n\
+                    536366,22633,\"HAND\n\nWARMER\",6,12/1/2010 8:28,1.85,17850.0,United Kingdom\r\n\
+                    536367,84879,ASSORTED,32,12/1/2010 8:34,1.69,13047.0,United Kingdom\r\n";
+        let (log, d) = read(Preset::OnlineRetail, text).unwrap();
+        assert_eq!(log.len(), 3);
+        assert_eq!(d.products.len(), 3);
+        // An error after a multi-line record names its own (physical) line.
+        let bad = text.replace("32,12/1/2010 8:34", "x,12/1/2010 8:34");
+        let e = read(Preset::OnlineRetail, &bad).unwrap_err().to_string();
+        assert!(e.starts_with("t.csv:7:4:"), "{e}");
+        // Generic rows take quoted line breaks too.
+        let spec = GenericSpec {
+            item: Some(ColumnRef::Name("item".into())),
+            user: Some(ColumnRef::Name("user".into())),
+            ..GenericSpec::default()
+        };
+        let mut d = Dictionary::new();
+        let mut lines = LineReader::new(&b"user,item\n\"a\nb\",x\nc,\"y\n\"\n"[..], "g.csv", false);
+        let cfg = PresetConfig::generic(spec);
+        let (log, _) =
+            read_events_from(&mut lines, &cfg, OnError::Fail, &mut d, &mut |_| {}).unwrap();
+        assert_eq!((log.len(), d.users.name(0).as_ref()), (2, "a\nb"));
+        // A quote that never closes is an error at the line where it opens.
+        let e = read(Preset::Taobao, "1,2,3,pv,5\n1,\"2,3,pv,5\n1,2,3,pv,5\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("t.csv:2: expected a closing quote"), "{e}");
     }
 
     #[test]

@@ -147,8 +147,18 @@ fn parse_line(
 }
 
 /// Writes `db` in SPMF format, one line per sequence, `<t>` stamps included when the database has times.
-/// Items are written as their numbers (for interned tokens: their ids; the dictionary names them).
-pub fn write_spmf<W: Write>(db: &SequenceDb, mut w: W) -> std::io::Result<()> {
+/// Items are written as their numbers (the ids; for a numeric vocabulary, the input's own numbers).
+pub fn write_spmf<W: Write>(db: &SequenceDb, w: W) -> std::io::Result<()> {
+    write_spmf_shifted(db, w, 0)
+}
+
+/// How far `convert` shifts interned token ids when it writes SPMF: SPMF's format asks for positive
+/// item numbers, so token id `k` is written as `k + 1`; the dictionary beside the file records the
+/// shift ([`crate::Dictionary::write_json_for_spmf`]), so names stay attached to the right numbers.
+pub const SPMF_TOKEN_SHIFT: u32 = 1;
+
+/// [`write_spmf`] with every item written as `id + shift`.
+pub fn write_spmf_shifted<W: Write>(db: &SequenceDb, mut w: W, shift: u32) -> std::io::Result<()> {
     let mut line = String::new();
     for s in db.iter() {
         line.clear();
@@ -160,7 +170,7 @@ pub fn write_spmf<W: Write>(db: &SequenceDb, mut w: W) -> std::io::Result<()> {
                 line.push_str("> ");
             }
             for it in set {
-                line.push_str(&it.0.to_string());
+                line.push_str(&(u64::from(it.0) + u64::from(shift)).to_string());
                 line.push(' ');
             }
             line.push_str("-1 ");

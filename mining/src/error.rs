@@ -9,7 +9,7 @@ pub enum MiningError {
     /// The explosion guard fired.
     #[error(
         "stopped after {found} patterns (limit --max-patterns {limit}): raise --min-support / --min-count, \
-         lower --max-len, add --max-gap, or raise --max-patterns"
+         lower --max-items (pattern length in items), add --max-gap, or raise --max-patterns"
     )]
     TooManyPatterns {
         /// Patterns found when the guard fired.
@@ -20,7 +20,7 @@ pub enum MiningError {
     /// GSP would have to count too many candidates at one level.
     #[error(
         "GSP would count {candidates} candidate patterns of {size} items (limit --max-patterns {limit}): \
-         raise --min-support, lower --max-len or use --algo prefixspan"
+         raise --min-support, lower --max-items (pattern length in items) or use --algo prefixspan"
     )]
     TooManyCandidates {
         /// Number of candidates generated.

@@ -35,42 +35,49 @@ pub enum MinSupport {
 }
 
 impl MinSupport {
-    /// Parses a decimal fraction such as `0.001`, `.5` or `1`, or a percentage such as `0.1%`, exactly
-    /// (no floating point), so that 0.1% of 59,601 sequences is 60 as in SPMF.
-    pub fn parse_fraction(s: &str) -> Result<MinSupport, MiningError> {
+    /// Parses the one minimum-support syntax every command shares: a fraction of the sequences
+    /// (baskets) in (0, 1] — `0.01`, `.5`, `1`, `1e-3` — a percentage — `0.1%`, `1e-2%` — or an absolute
+    /// count — `#50`, or a whole number above 1 such as `50`. Decimals are kept exact (no binary
+    /// floating point), so 0.1% of 59,601 sequences is `ceil(59.601)` = 60, as in SPMF.
+    pub fn parse(s: &str) -> Result<MinSupport, MiningError> {
         let bad = || {
             MiningError::Params(format!(
-                "--min-support expects a fraction between 0 and 1 such as 0.001 (or a percentage such as 0.1%), found {s:?}"
+                "--min-support: expected a fraction in (0, 1] such as 0.01 or 1e-3, a percentage such as \
+                 1%, or a count such as #50, found {s:?}"
             ))
         };
         let t = s.trim();
-        let (t, percent) = match t.strip_suffix('%') {
+        if let Some(c) = t.strip_prefix('#') {
+            return match c.trim().parse::<u32>() {
+                Ok(n) if n >= 1 => Ok(MinSupport::Count(n)),
+                _ => Err(bad()),
+            };
+        }
+        let (body, percent) = match t.strip_suffix('%') {
             Some(x) => (x.trim(), true),
             None => (t, false),
         };
-        let (int, frac) = t.split_once('.').unwrap_or((t, ""));
-        if (int.is_empty() && frac.is_empty())
-            || !int.bytes().all(|b| b.is_ascii_digit())
-            || !frac.bytes().all(|b| b.is_ascii_digit())
-            || frac.len() > 30
-            || int.len() > 6
-        {
-            return Err(bad());
+        let (num, mut den) = parse_exact_decimal(body).ok_or_else(bad)?;
+        let whole = !body.contains(['.', 'e', 'E']);
+        if !percent && whole && num > 1 {
+            return u32::try_from(num).map(MinSupport::Count).map_err(|_| bad());
         }
-        let digits = format!("{int}{frac}");
-        let num: u128 = if digits.is_empty() {
-            0
-        } else {
-            digits.parse().map_err(|_| bad())?
-        };
-        let mut den: u128 = 10u128.pow(frac.len() as u32);
         if percent {
-            den *= 100;
+            den = den.checked_mul(100).ok_or_else(bad)?;
         }
-        if num > den {
+        if num == 0 || num > den {
             return Err(bad());
         }
-        Ok(MinSupport::Fraction { num, den })
+        let g = gcd(num, den);
+        Ok(MinSupport::Fraction {
+            num: num / g,
+            den: den / g,
+        })
+    }
+
+    /// [`MinSupport::parse`] (kept under its former name: a fraction, a percentage or a count).
+    pub fn parse_fraction(s: &str) -> Result<MinSupport, MiningError> {
+        Self::parse(s)
     }
 
     /// The absolute minimum count for a database of `n` sequences: `ceil(fraction × n)`, at least 1.
@@ -78,10 +85,67 @@ impl MinSupport {
         match *self {
             MinSupport::Count(c) => c.max(1),
             MinSupport::Fraction { num, den } => {
-                let v = (num * n as u128).div_ceil(den);
+                let v = num
+                    .checked_mul(n as u128)
+                    .map_or(u128::MAX, |p| p.div_ceil(den));
                 u32::try_from(v).unwrap_or(u32::MAX).max(1)
             }
         }
+    }
+}
+
+impl std::fmt::Display for MinSupport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MinSupport::Count(c) => write!(f, "#{c}"),
+            MinSupport::Fraction { num, den } => write!(f, "{}", *num as f64 / *den as f64),
+        }
+    }
+}
+
+fn gcd(mut a: u128, mut b: u128) -> u128 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a.max(1)
+}
+
+/// `"0.0125"` → (125, 10000), `"1e-12"` → (1, 10¹²), `"2.5E3"` → (2500, 1): a decimal with an optional
+/// point and an optional exponent, as an exact fraction whose denominator is a power of ten. At most
+/// 30 significant digits and a denominator of at most 10³⁰ (so `num × sequences` fits in 128 bits).
+fn parse_exact_decimal(s: &str) -> Option<(u128, u128)> {
+    let (mantissa, exp) = match s.find(['e', 'E']) {
+        Some(i) => (&s[..i], s[i + 1..].parse::<i32>().ok()?),
+        None => (s, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if (int.is_empty() && frac.is_empty())
+        || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let digits = format!("{int}{frac}");
+    let digits = digits.trim_start_matches('0');
+    if digits.len() > 30 {
+        return None;
+    }
+    let num: u128 = if digits.is_empty() {
+        0
+    } else {
+        digits.parse().ok()?
+    };
+    // value = num × 10^(exp − frac digits)
+    let scale = i64::from(exp) - frac.len() as i64;
+    if scale >= 0 {
+        let m = 10u128.checked_pow(u32::try_from(scale).ok()?)?;
+        Some((num.checked_mul(m)?, 1))
+    } else {
+        let k = u32::try_from(-scale).ok()?;
+        if k > 30 {
+            // Below 10^-30 only a zero numerator is representable, and zero is refused anyway.
+            return (num == 0).then_some((0, 1));
+        }
+        Some((num, 10u128.pow(k)))
     }
 }
 
@@ -172,16 +236,16 @@ impl Options {
             }
         }
         if self.min_items == 0 || self.min_itemsets == 0 {
-            return err("--min-len must be at least 1");
+            return err("--min-items and --min-itemsets must be at least 1");
         }
         if self.max_items.is_some_and(|m| m < self.min_items) {
-            return err("--max-len must be at least --min-len");
+            return err("--max-items must be at least --min-items");
         }
         if self.max_itemsets.is_some_and(|m| m < self.min_itemsets) {
             return err("--max-itemsets must be at least --min-itemsets");
         }
         if self.max_items == Some(0) || self.max_itemsets == Some(0) {
-            return err("--max-len must be at least 1");
+            return err("--max-items and --max-itemsets must be at least 1");
         }
         if self.max_gap == Some(0) {
             return err("--max-gap must be at least 1 (1 = adjacent itemsets)");
@@ -347,9 +411,31 @@ mod tests {
         assert_eq!(MinSupport::parse_fraction("0.07").unwrap().absolute(100), 7);
         assert_eq!(MinSupport::parse_fraction(".4").unwrap().absolute(730), 292);
         assert_eq!(MinSupport::parse_fraction("1").unwrap().absolute(10), 10);
-        for bad in ["", "x", "1.5", "-0.1", "0.1.2", "1e-3"] {
-            assert!(MinSupport::parse_fraction(bad).is_err(), "{bad}");
+        for bad in [
+            "", "x", "1.5", "-0.1", "0.1.2", "0", "#0", "#x", "1e", "e-3", "2e0", "1e-40",
+        ] {
+            assert!(MinSupport::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn one_syntax_with_exponents_and_counts() {
+        let p = |s: &str| MinSupport::parse(s).unwrap();
+        assert_eq!(
+            p("1e-12"),
+            MinSupport::Fraction {
+                num: 1,
+                den: 10u128.pow(12)
+            }
+        );
+        assert_eq!(p("1e-12").absolute(77_512), 1);
+        assert_eq!(p("2.5E-1").absolute(100), 25);
+        assert_eq!(p("1e-1%").absolute(59_601), 60);
+        assert_eq!(p("1e0"), p("1"));
+        assert_eq!(p("#3"), MinSupport::Count(3));
+        assert_eq!(p(" 50 "), MinSupport::Count(50));
+        assert_eq!(p("0.5"), MinSupport::Fraction { num: 1, den: 2 });
+        assert_eq!(p("0.000000000000000000000000000001").absolute(1 << 30), 1);
     }
 
     #[test]

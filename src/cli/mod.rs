@@ -69,6 +69,11 @@ pub enum Command {
 /// Parses the command line, runs the subcommand and turns its error into a message and exit code 2.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Temporary output files are removed on Ctrl-C / SIGTERM (exit 130 / 143).
+    if let Err(e) = cartseq::output::clean_up_on_signals() {
+        eprintln!("error: {e:#}");
+        return ExitCode::from(2);
+    }
     if let Some(n) = cli.global.threads {
         // Only fails if a pool was already built, which cannot happen this early.
         let _ = rayon::ThreadPoolBuilder::new()

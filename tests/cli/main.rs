@@ -11,8 +11,10 @@ mod support;
 
 mod bad_input;
 mod leaderboard;
+mod messages;
 mod mine;
 mod nextitem;
+mod outputs;
 mod pattern_features;
 mod presets;
 mod readme;

@@ -135,6 +135,39 @@ fn readme_command_blocks_run() {
     );
 }
 
+/// A command written in a fenced block of another language (`text`, none) would never be run by
+/// [`readme_command_blocks_run`]: every `cartseq …` / `cargo run …` line must sit in a command block.
+#[test]
+fn readme_commands_are_all_in_command_blocks() {
+    let readme = crate::support::read(&repo_root().join("README.md"));
+    let mut fence: Option<String> = None;
+    let mut hidden = Vec::new();
+    for (i, line) in readme.lines().enumerate() {
+        let t = line.trim();
+        if let Some(lang) = t.strip_prefix("```") {
+            fence = match fence {
+                None => Some(lang.trim().to_string()),
+                Some(_) => None,
+            };
+            continue;
+        }
+        let in_other = fence
+            .as_deref()
+            .is_some_and(|l| !matches!(l, "sh" | "bash" | "console"));
+        let command = ["cartseq ", "$ cartseq ", "cargo run "]
+            .iter()
+            .any(|c| t.starts_with(c));
+        if in_other && command {
+            hidden.push(format!("README.md:{}: {t}", i + 1));
+        }
+    }
+    assert!(
+        hidden.is_empty(),
+        "commands outside a ```sh block are never tested:\n{}",
+        hidden.join("\n")
+    );
+}
+
 /// Runs the commands of one block in order, in a fresh directory prepared by [`prepare_block_dir`].
 fn run_block(block: &[ReadmeCommand]) -> BlockOutcome {
     let dir = tempdir();

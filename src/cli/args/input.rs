@@ -13,8 +13,8 @@ use anyhow::bail;
 use cartseq::input::{sniff_spmf, InputSpec};
 use cartseq_data::time::{parse_date, parse_duration, TimeFormat};
 use cartseq_data::{
-    ColumnRef, GenericSpec, GroupBy, ItemsetMode, OnError, Preset, PresetConfig, SequenceOptions,
-    Timestamp, Token,
+    ColumnRef, DataError, GenericSpec, GroupBy, ItemsetMode, OnError, Preset, PresetConfig,
+    SequenceOptions, Timestamp, Token,
 };
 use clap::builder::TypedValueParser;
 
@@ -165,6 +165,10 @@ impl InputArgs {
         }
         if self.any_generic_column() {
             return Ok(Preset::Generic);
+        }
+        if self.input.as_os_str() != "-" {
+            // A missing file is reported as such, not as a missing --preset.
+            std::fs::File::open(&self.input).map_err(|e| DataError::io(&self.input, e))?;
         }
         if sniff_spmf(&self.input) {
             return Ok(Preset::Spmf);

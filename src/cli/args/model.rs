@@ -97,6 +97,7 @@ impl EnsembleArgs {
         let mut spec = match EnsembleKind::parse(name) {
             Some(kind) => {
                 anyhow::ensure!(!self.base.is_empty(), "--model {name} needs --base M,M,..");
+                anyhow::ensure!(self.bag_size >= 1, "--bag-size must be at least 1");
                 let bases = self
                     .base
                     .iter()

@@ -2,7 +2,9 @@
 //!
 //! Reads a behaviour log (any preset), builds its sequences and writes them in SPMF format to `OUT`, plus
 //! the dictionary of names (items, categories, actions, users, tokens) to `OUT.dict.json`, so every later
-//! result can be shown with the original names. Both files appear only when complete (written to a
+//! result can be shown with the original names. SPMF asks for positive item numbers, so token `k` of
+//! the dictionary is written as item `k + 1` (the dictionary records the shift; SPMF and basket input
+//! keep their own numbers). Both files appear only when complete (written to a
 //! temporary file, then renamed); on any error neither is left behind. With `--times`, each itemset is
 //! preceded by its timestamp `<ms>` (SPMF's timestamped format).
 //!
@@ -16,12 +18,12 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use cartseq_data::spmf::write_spmf;
+use cartseq_data::spmf::{write_spmf_shifted, SPMF_TOKEN_SHIFT};
 use cartseq_data::Dictionary;
 
 use crate::cli::args::input::InputArgs;
 use crate::cli::Global;
-use cartseq::output::AtomicFile;
+use cartseq::output::{check_all_writable, commit_all, is_regular_target, AtomicFile};
 
 /// Arguments of `convert`.
 #[derive(Debug, clap::Args)]
@@ -42,6 +44,11 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     if args.output.as_os_str() == "-" {
         anyhow::bail!("-o needs a file name (the dictionary is written beside it)");
     }
+    let dict_path = Dictionary::path_beside(&args.output);
+    check_all_writable([args.output.as_path()])?;
+    if is_regular_target(&args.output) {
+        check_all_writable([dict_path.as_path()])?;
+    }
     let started = std::time::Instant::now();
     let loaded = args.input.spec()?.load_sequences(global.quiet)?;
     let db = if args.times {
@@ -55,20 +62,37 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
             loaded.path.display()
         );
     }
-    let dict_path = Dictionary::path_beside(&args.output);
+    // SPMF asks for positive item numbers: named tokens are written as id + 1 (the dictionary records
+    // the shift); a numeric vocabulary (SPMF, basket input) keeps the input's own numbers.
+    let shift = if loaded.dict.tokens.is_numeric() {
+        0
+    } else {
+        SPMF_TOKEN_SHIFT
+    };
     let mut out = AtomicFile::create(&args.output)?;
-    write_spmf(&db, &mut out).with_context(|| format!("writing {}", args.output.display()))?;
+    write_spmf_shifted(&db, &mut out, shift)
+        .with_context(|| format!("writing {}", args.output.display()))?;
     out.flush()
         .with_context(|| format!("writing {}", args.output.display()))?;
+    if !is_regular_target(&args.output) {
+        // A device or FIFO (e.g. /dev/stdout) gets the sequences only: no file can sit beside it.
+        commit_all(vec![out])?;
+        if !global.quiet {
+            eprintln!(
+                "no dictionary written: {} is not a regular file",
+                args.output.display()
+            );
+        }
+        return Ok(());
+    }
     let mut dict_file = AtomicFile::create(&dict_path)?;
     loaded
         .dict
-        .write_json(&mut dict_file)
+        .write_json_for_spmf(&mut dict_file, shift)
         .with_context(|| format!("writing {}", dict_path.display()))?;
-    // Both files are complete: rename them into place (dictionary first, so a reader never finds a
-    // sequence file without its names).
-    dict_file.commit()?;
-    out.commit()?;
+    // Both files are complete: rename them into place together (dictionary first, so a reader never
+    // finds a sequence file without its names; if either rename fails, neither is left changed).
+    commit_all(vec![dict_file, out])?;
     if !global.quiet {
         eprintln!(
             "wrote {} sequences ({} itemsets, {} events, {} distinct tokens) to {} and {} in {:.2}s",

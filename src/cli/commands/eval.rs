@@ -60,6 +60,9 @@ pub struct Args {
 
 /// Runs `eval`.
 pub fn run(args: Args, _global: &Global) -> anyhow::Result<()> {
+    if let Some(p) = &args.predictions {
+        cartseq::output::check_writable(p)?;
+    }
     let trained = TrainedModel::load(&args.model)?;
     let split = match args.split {
         EvalSplit::Train => Split::Train,

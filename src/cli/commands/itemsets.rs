@@ -22,7 +22,7 @@ use cartseq_mining::itemsets::{
 use crate::cli::args::input::InputArgs;
 use crate::cli::args::ItemsetAlgo;
 use crate::cli::Global;
-use cartseq::export::{write_itemsets, write_to, ExportFormat};
+use cartseq::export::{check_export_path, write_export, write_itemsets, ExportFormat};
 use cartseq::manifest::Manifest;
 
 /// Arguments of `itemsets`.
@@ -60,6 +60,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     let params = ItemsetParams::new(min_support)
         .max_len(args.max_size)
         .max_itemsets(args.max_itemsets);
+    check_export_path(args.output.as_deref())?;
     let loaded = args.input.spec()?.load_sequences(global.quiet)?;
     let tx = Transactions::from_sequences(&loaded.db);
     let started = Instant::now();
@@ -69,26 +70,27 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     };
     let elapsed = started.elapsed();
     let limit = if args.top == 0 { usize::MAX } else { args.top };
-    let rows = write_to(args.output.as_deref(), |w| {
-        write_itemsets(w, &fi, limit, &loaded.dict, args.format)
-    })
+    let rows = write_export(
+        args.output.as_deref(),
+        args.format.name(),
+        |w| write_itemsets(w, &fi, limit, &loaded.dict, args.format),
+        |_| {
+            let mut m = Manifest::new("itemsets");
+            m.param("algo", format!("{:?}", args.algo).to_lowercase())
+                .param("min_support", &args.min_support)
+                .param("min_support_count", fi.min_support())
+                .param("max_size", args.max_size)
+                .param("top", args.top)
+                .param("preset", args.input.spec()?.preset().to_string())
+                .param("token", args.input.token.name())
+                .count("transactions", tx.len() as u64)
+                .count("itemsets", fi.len() as u64)
+                .count("skipped_rows", loaded.skipped.total());
+            m.input(&loaded.path)?;
+            Ok(Some(m))
+        },
+    )
     .context("writing itemsets")?;
-    if let Some(out) = args.output.as_deref().filter(|p| p.as_os_str() != "-") {
-        let mut m = Manifest::new("itemsets");
-        m.param("algo", format!("{:?}", args.algo).to_lowercase())
-            .param("min_support", &args.min_support)
-            .param("min_support_count", fi.min_support())
-            .param("max_size", args.max_size)
-            .param("top", args.top)
-            .param("preset", args.input.spec()?.preset().to_string())
-            .param("token", args.input.token.name())
-            .count("transactions", tx.len() as u64)
-            .count("itemsets", fi.len() as u64)
-            .count("skipped_rows", loaded.skipped.total());
-        m.input(&loaded.path)?;
-        m.output(out, args.format.name(), rows);
-        m.write_beside(out)?;
-    }
     if !global.quiet {
         eprintln!(
             "{} frequent itemsets (min support {} of {} baskets) in {:.3}s; wrote {rows}",

@@ -56,7 +56,7 @@ pub struct Args {
     #[arg(long)]
     pub ablate_patterns: bool,
     /// Bootstrap replicates of --ablate-patterns.
-    #[arg(long, default_value_t = 1000, value_name = "N")]
+    #[arg(long, default_value_t = cartseq::ablation::DEFAULT_BOOTSTRAP, value_name = "N")]
     pub bootstrap: usize,
 }
 
@@ -104,6 +104,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         return Err(unknown_model(n));
     }
     let per_model = per_model_params(&args.params)?;
+    cartseq::output::check_folder(&args.out_dir)?;
     let seed = args.task.seed;
     let want_seq = names
         .iter()

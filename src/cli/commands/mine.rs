@@ -140,6 +140,9 @@ fn parse_time(s: &str, preset: Preset, flag: &str) -> anyhow::Result<i64> {
 /// Runs `mine`.
 pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     let started = Instant::now();
+    if let Some(out) = &args.output {
+        cartseq::output::check_writable(out)?;
+    }
     let loaded = args.input.spec()?.load_sequences(global.quiet)?;
     let preset = args.input.spec()?.preset();
     let min_support = match (&args.min_support, args.min_count) {

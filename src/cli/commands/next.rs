@@ -16,6 +16,7 @@
 //!
 //! Cost: one pass over the sequences; memory: two counters per distinct token.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -25,7 +26,7 @@ use serde_json::json;
 
 use crate::cli::args::input::InputArgs;
 use crate::cli::Global;
-use cartseq::export::{resolve_token_in, write_to};
+use cartseq::export::{check_export_path, resolve_token_in, write_export};
 use cartseq::manifest::Manifest;
 use cartseq::output::spreadsheet_safe;
 
@@ -101,6 +102,7 @@ pub fn parse_within(s: Option<&str>) -> anyhow::Result<Within> {
 /// Runs `next`.
 pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     let within = parse_within(args.within.as_deref())?;
+    check_export_path(args.output.as_deref())?;
     let loaded = args.input.spec()?.load_sequences(global.quiet)?;
     let dict = &loaded.dict;
     let after = args
@@ -122,7 +124,8 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         Within::Steps(n) => format!("within the next {n} itemsets"),
         Within::Duration(_) => format!("within {}", args.within.as_deref().unwrap_or("")),
     };
-    let rows = write_to(args.output.as_deref(), |w| {
+    let format = format!("{:?}", args.format).to_lowercase();
+    let write = |w: &mut dyn Write| -> anyhow::Result<u64> {
         match args.format {
             NextFormat::Table => {
                 let pct = if f.n > 0 {
@@ -206,9 +209,8 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
             }
         }
         Ok(f.rows.len() as u64)
-    })
-    .context("writing follow-ups")?;
-    if let Some(out) = args.output.as_deref().filter(|p| p.as_os_str() != "-") {
+    };
+    write_export(args.output.as_deref(), &format, write, |_| {
         let mut m = Manifest::new("next");
         m.param("after", &args.after)
             .param("within", &args.within)
@@ -221,9 +223,9 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
             .count("matched", u64::from(f.matched))
             .count("skipped_rows", loaded.skipped.total());
         m.input(&loaded.path)?;
-        m.output(out, &format!("{:?}", args.format).to_lowercase(), rows);
-        m.write_beside(out)?;
-    }
+        Ok(Some(m))
+    })
+    .context("writing follow-ups")?;
     Ok(())
 }
 

@@ -20,14 +20,14 @@
 
 use crate::cli::args::heading;
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::bail;
 use cartseq::nextitem::{
     curve_svg, fit_and_evaluate, write_embeddings, DataSpec, ModelKind, NetworkConfig, Progress,
     Report, Sessions, TestSet,
 };
-use cartseq::output::AtomicFile;
+use cartseq::output::write_file;
 use cartseq_data::Preset;
 use cartseq_models::nextitem::{Gru4RecParams, NextItemLoss};
 use cartseq_models::nn::{CellKind, LrSchedule, OptimizerKind};
@@ -155,6 +155,9 @@ fn network_config(args: &Args) -> anyhow::Result<NetworkConfig> {
     if args.layers == 0 {
         bail!("--layers must be at least 1");
     }
+    if args.hidden == 0 || args.embed == Some(0) {
+        bail!("--hidden and --embed must be at least 1");
+    }
     let mut p = Gru4RecParams::new(CellKind::Gru);
     p.hidden = vec![args.hidden; args.layers];
     p.embed_dim = args.embed.unwrap_or(args.hidden);
@@ -243,6 +246,12 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
         .preset
         .parse()
         .map_err(|e: String| anyhow::anyhow!("--preset: {e}"))?;
+    cartseq::output::check_all_writable(
+        [&args.embeddings, &args.curve, &args.save_model]
+            .into_iter()
+            .flatten()
+            .map(PathBuf::as_path),
+    )?;
     if args.k.is_empty() || args.k.contains(&0) {
         bail!("--k needs cut-offs of at least 1, e.g. --k 10,20");
     }
@@ -282,25 +291,15 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
         }
         if let Some(path) = &args.curve {
             let svg = curve_svg(net)?;
-            write_atomic(path, |f| Ok(f.write_all(svg.as_bytes())?))?;
+            write_file(path, |f| Ok(f.write_all(svg.as_bytes())?))?;
         }
         if let Some(path) = &args.save_model {
-            write_atomic(path, |f| Ok(net.save(f)?))?;
+            write_file(path, |f| Ok(net.save(f)?))?;
         }
     } else if args.embeddings.is_some() || args.curve.is_some() || args.save_model.is_some() {
         bail!("--embeddings, --curve and --save-model need a network model (--model gru, lstm or rnn)");
     }
     print_report(&report, args.json)
-}
-
-/// Writes a file atomically with `write`.
-fn write_atomic(
-    path: &Path,
-    write: impl FnOnce(&mut AtomicFile) -> anyhow::Result<()>,
-) -> anyhow::Result<()> {
-    let mut f = AtomicFile::create(path)?;
-    write(&mut f)?;
-    f.commit()
 }
 
 fn print_report(r: &Report, json: bool) -> anyhow::Result<()> {

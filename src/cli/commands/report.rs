@@ -51,7 +51,7 @@ pub struct Args {
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub epochs: usize,
     /// Bootstrap replicates of the ablation.
-    #[arg(long, default_value_t = 500, value_name = "N")]
+    #[arg(long, default_value_t = cartseq::ablation::DEFAULT_BOOTSTRAP, value_name = "N")]
     pub bootstrap: usize,
     /// Rows of the pattern and rule tables.
     #[arg(long, default_value_t = 15, value_name = "N")]
@@ -67,6 +67,7 @@ pub fn run(mut args: Args, global: &Global) -> anyhow::Result<()> {
         return Err(unknown_model(n));
     }
     let mut per_model = per_model_params(&args.params)?;
+    cartseq::output::check_writable(&args.output)?;
     for m in args.models.iter().filter(|m| is_sequence_model(m)) {
         if !params_for(&per_model, m)
             .iter()

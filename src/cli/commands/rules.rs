@@ -38,7 +38,9 @@ use cartseq_mining::{Algorithm, CollectSink, Options};
 use crate::cli::args::input::InputArgs;
 use crate::cli::args::ItemsetAlgo;
 use crate::cli::Global;
-use cartseq::export::{resolve_token_in, write_rules, write_to, ExportFormat};
+use cartseq::export::{
+    check_export_path, resolve_token_in, write_export, write_rules, ExportFormat,
+};
 use cartseq::manifest::Manifest;
 
 /// Which rules to mine.
@@ -131,6 +133,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     if args.window.is_some() && args.kind != Kind::Sequential {
         anyhow::bail!("--window applies to --kind sequential only");
     }
+    check_export_path(args.output.as_deref())?;
     let loaded = args.input.spec()?.load_sequences(global.quiet)?;
     let resolve = |names: &[String]| -> anyhow::Result<Vec<ItemId>> {
         let mut v = names
@@ -149,7 +152,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         consequent_has: resolve(&args.consequent_has)?,
     };
     let started = Instant::now();
-    let mut rs = mine(&args, min_support, filter, &loaded.db)?;
+    let mut rs = mine(&args, min_support, filter, &loaded.db).map_err(with_rules_advice)?;
     let elapsed = started.elapsed();
     let total = rs.len();
     rs.sort(match args.sort {
@@ -160,41 +163,42 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     if args.top > 0 {
         rs.truncate(args.top);
     }
-    let rows = write_to(args.output.as_deref(), |w| {
-        write_rules(w, &rs, &loaded.dict, args.format)
-    })
+    let rows = write_export(
+        args.output.as_deref(),
+        args.format.name(),
+        |w| write_rules(w, &rs, &loaded.dict, args.format),
+        |rows| {
+            let kind = format!("{:?}", args.kind).to_lowercase();
+            let mut m = Manifest::new("rules");
+            m.param("kind", &kind)
+                .param("min_support", &args.min_support)
+                .param("min_support_count", rs.min_support)
+                .param("min_confidence", args.min_confidence)
+                .param("min_lift", args.min_lift)
+                .param("max_antecedent", args.max_antecedent)
+                .param("max_consequent", args.max_consequent)
+                .param("antecedent_has", &args.antecedent_has)
+                .param("consequent_has", &args.consequent_has)
+                .param("window", args.window)
+                .param("max_size", args.max_size)
+                .param("sort", format!("{:?}", args.sort).to_lowercase())
+                .param("top", args.top)
+                .param("preset", args.input.spec()?.preset().to_string())
+                .param("token", args.input.token.name())
+                .count("sequences", loaded.db.len() as u64)
+                .count("rules_found", total as u64)
+                .count("rules_written", rows)
+                .count("skipped_rows", loaded.skipped.total());
+            match args.kind {
+                Kind::Association => m.param("algo", format!("{:?}", args.algo).to_lowercase()),
+                Kind::Pattern => m.param("miner", &args.miner),
+                Kind::Sequential => m.param("algo", "rulegrowth"),
+            };
+            m.input(&loaded.path)?;
+            Ok(Some(m))
+        },
+    )
     .context("writing rules")?;
-    if let Some(out) = args.output.as_deref().filter(|p| p.as_os_str() != "-") {
-        let kind = format!("{:?}", args.kind).to_lowercase();
-        let mut m = Manifest::new("rules");
-        m.param("kind", &kind)
-            .param("min_support", &args.min_support)
-            .param("min_support_count", rs.min_support)
-            .param("min_confidence", args.min_confidence)
-            .param("min_lift", args.min_lift)
-            .param("max_antecedent", args.max_antecedent)
-            .param("max_consequent", args.max_consequent)
-            .param("antecedent_has", &args.antecedent_has)
-            .param("consequent_has", &args.consequent_has)
-            .param("window", args.window)
-            .param("max_size", args.max_size)
-            .param("sort", format!("{:?}", args.sort).to_lowercase())
-            .param("top", args.top)
-            .param("preset", args.input.spec()?.preset().to_string())
-            .param("token", args.input.token.name())
-            .count("sequences", loaded.db.len() as u64)
-            .count("rules_found", total as u64)
-            .count("rules_written", rows)
-            .count("skipped_rows", loaded.skipped.total());
-        match args.kind {
-            Kind::Association => m.param("algo", format!("{:?}", args.algo).to_lowercase()),
-            Kind::Pattern => m.param("miner", &args.miner),
-            Kind::Sequential => m.param("algo", "rulegrowth"),
-        };
-        m.input(&loaded.path)?;
-        m.output(out, args.format.name(), rows);
-        m.write_beside(out)?;
-    }
     if !global.quiet {
         eprintln!(
             "{total} {} rules (min support {} of {}) in {:.3}s; wrote {rows}",
@@ -263,4 +267,37 @@ fn mine(
             pattern_rules(&refs, db.len(), minsup, &pp)?
         }
     })
+}
+
+/// The miners' explosion errors name the flags of `mine` and `itemsets`; in `rules` the pattern
+/// length is `--max-size` and the guard on what is mined on the way is `--max-patterns`.
+fn with_rules_advice(e: anyhow::Error) -> anyhow::Error {
+    use cartseq_mining::itemsets::ItemsetError;
+    use cartseq_mining::MiningError;
+    if let Some(ItemsetError::TooManyItemsets {
+        limit,
+        min_support,
+        transactions,
+    }) = e.downcast_ref::<ItemsetError>()
+    {
+        return anyhow::anyhow!(
+            "more than {limit} frequent itemsets at minimum support {min_support} (of {transactions} \
+             baskets); raise --min-support, set --max-size (itemset size), or raise --max-patterns"
+        );
+    }
+    match e.downcast_ref::<MiningError>() {
+        Some(MiningError::TooManyPatterns { found, limit }) => anyhow::anyhow!(
+            "stopped after {found} patterns (limit --max-patterns {limit}): raise --min-support, \
+             lower --max-size (pattern length in items, default 6), or raise --max-patterns"
+        ),
+        Some(MiningError::TooManyCandidates {
+            candidates,
+            size,
+            limit,
+        }) => anyhow::anyhow!(
+            "GSP would count {candidates} candidate patterns of {size} items (limit --max-patterns \
+             {limit}): raise --min-support, lower --max-size or use --miner prefixspan"
+        ),
+        _ => e,
+    }
 }

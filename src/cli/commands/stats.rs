@@ -61,6 +61,15 @@ fn dist_line(name: &str, d: &Distribution) -> String {
     )
 }
 
+/// `1 buy`, `2 buys`.
+fn plural(n: u64, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
 fn write_text<W: Write>(w: &mut W, s: &Stats) -> std::io::Result<()> {
     writeln!(w, "input: {} (preset {})", s.input, s.preset)?;
     if let Some(l) = &s.log {
@@ -75,6 +84,15 @@ fn write_text<W: Write>(w: &mut W, s: &Stats) -> std::io::Result<()> {
         }
         writeln!(w, "actions: {}", l.actions)?;
         writeln!(w, "time range: {} .. {}", l.first_time, l.last_time)?;
+        if let Some(o) = &l.time_outliers {
+            writeln!(
+                w,
+                "  ({} outside {} .. {}, where 99.9% of the events are: --from/--to drop them)",
+                plural(o.outside, "event"),
+                o.core_from,
+                o.core_to
+            )?;
+        }
         writeln!(w, "events per action:")?;
         for a in &l.per_action {
             writeln!(
@@ -133,10 +151,15 @@ fn write_text<W: Write>(w: &mut W, s: &Stats) -> std::io::Result<()> {
     for (k, t) in s.top_items.iter().enumerate() {
         let mut line = format!("  {:>3}. {:<24} {:>8} events", k + 1, t.item, t.events);
         if let (Some(v), Some(c), Some(b)) = (t.views, t.cart_adds, t.buys) {
-            line.push_str(&format!("  {v} views  {c} cart adds  {b} buys"));
+            line.push_str(&format!(
+                "  {}  {}  {}",
+                plural(v, "view"),
+                plural(c, "cart add"),
+                plural(b, "buy")
+            ));
         }
         if let Some(x) = t.sequences {
-            line.push_str(&format!("  in {x} sequences"));
+            line.push_str(&format!("  in {}", plural(x, "sequence")));
         }
         writeln!(w, "{line}")?;
     }

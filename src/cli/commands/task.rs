@@ -13,12 +13,12 @@
 //! Memory: the event log (≈ 21 bytes per event) plus 8 bytes × rows × features; time: one sort of the
 //! log plus one pass per window, parallel over users.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
+use cartseq::export::check_export_path;
 use cartseq::manifest::Manifest;
-use cartseq::output::AtomicFile;
+use cartseq::output::{commit_all, is_regular_target, AtomicFile};
 
 use crate::cli::args::task::TaskArgs;
 use crate::cli::Global;
@@ -40,14 +40,13 @@ pub struct Args {
 /// Runs `task`.
 pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     let setup = args.task.setup(args.seq)?;
+    check_export_path(Some(&args.output))?;
     let prepared = setup.prepare(global.quiet)?;
     let table = &prepared.built.table;
     let mut out = AtomicFile::create(&args.output)?;
     table
         .write_csv(&mut out)
         .with_context(|| format!("writing {}", args.output.display()))?;
-    out.flush()?;
-    out.commit()?;
     let mut m = Manifest::new("task");
     m.param("task", setup.spec.kind.name())
         .param("featurizer", &prepared.featurizer)
@@ -59,6 +58,11 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         prepared.featurizer.source.input_sha256.clone(),
     )?;
     m.output(&args.output, "csv", table.len() as u64);
-    m.write_beside(&args.output)?;
+    // The feature CSV and its manifest appear together or not at all (a device gets no manifest).
+    let mut group = vec![out];
+    if is_regular_target(&args.output) {
+        group.push(m.file_beside(&args.output)?);
+    }
+    commit_all(group)?;
     Ok(())
 }

@@ -84,6 +84,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     let Some(output) = args.output.clone() else {
         bail!("--output (-o) is required: the file the trained model is written to");
     };
+    cartseq::output::check_writable(&output)?;
     let grid = grid_points(&args.grid)?;
     // Test rows are never read here.
     let mut parts = FeatureTable::read_csv_splits(&args.features, &[Split::Train, Split::Valid])?;
@@ -155,6 +156,12 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     else {
         bail!("nothing was fitted");
     };
+    // An optimiser that stopped at its iteration limit is worth knowing about (stored in the model
+    // file as `converged`).
+    let not_converged = match &model {
+        cartseq_models::FittedModel::Logistic(m) if !m.converged => Some(m.n_iter),
+        _ => None,
+    };
     let trained = TrainedModel {
         header: ModelHeader {
             magic: TRAINED_MAGIC.into(),
@@ -175,16 +182,28 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
             "params": params,
             "train_rows": train.nrows(),
             "fit_seconds": fit_s,
+            "converged": not_converged.is_none(),
             "valid": rep,
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else if !global.quiet {
+        let shown = if params.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", params.join(" "))
+        };
         eprintln!(
-            "trained {} on {} rows in {fit_s:.3} s ({})",
+            "trained {} on {} rows in {fit_s:.3} s{shown}",
             args.model,
-            train.nrows(),
-            params.join(" ")
+            train.nrows()
         );
+        if let Some(n) = not_converged {
+            eprintln!(
+                "note: L-BFGS stopped at its limit of {n} iterations before the gradient tolerance; \
+                 the fit may improve with --param max_iter={}",
+                n * 2
+            );
+        }
         if let Some(r) = rep {
             eprintln!(
                 "valid ({} rows): ROC-AUC {}  F1 {:.4}  accuracy {:.4}  log loss {:.4}",
