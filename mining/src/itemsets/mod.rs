@@ -30,7 +30,7 @@ pub enum ItemsetError {
     #[error("invalid parameter: {0}")]
     Param(String),
     /// The result would exceed the configured limit.
-    #[error("more than {limit} frequent itemsets at minimum support {min_support} (of {transactions} transactions); raise --min-support, set --max-len, or raise --max-itemsets")]
+    #[error("more than {limit} frequent itemsets at minimum support {min_support} (of {transactions} transactions); raise --min-support, bound the itemset size with --max-size, or raise --max-itemsets")]
     TooManyItemsets {
         /// The configured limit.
         limit: usize,
@@ -38,6 +38,14 @@ pub enum ItemsetError {
         min_support: u32,
         /// Number of transactions.
         transactions: usize,
+    },
+    /// The memory guard fired (`--max-memory`).
+    #[error("stopped after {found} itemsets: {memory}; raise --min-support, bound the itemset size with --max-size, or raise --max-memory")]
+    MemoryLimit {
+        /// Itemsets found when the guard fired.
+        found: usize,
+        /// The memory reading.
+        memory: cartseq_data::memory::OverLimit,
     },
     /// Apriori would have to count too many candidates at one level.
     #[error("Apriori would count {candidates} candidate itemsets of size {size} (limit {limit}); raise --min-support or use --algo fpgrowth")]
@@ -397,6 +405,7 @@ pub trait ItemsetMiner {
 pub(crate) struct Guard {
     count: std::sync::atomic::AtomicUsize,
     limit: usize,
+    memory: cartseq_data::memory::Accountant,
 }
 
 impl Guard {
@@ -404,19 +413,36 @@ impl Guard {
         Guard {
             count: std::sync::atomic::AtomicUsize::new(0),
             limit,
+            memory: cartseq_data::memory::Accountant::new(1024),
         }
     }
 
-    /// Records `n` more itemsets; false once the limit is exceeded.
+    /// Records `n` more itemsets; false once the limit is exceeded or memory is over `--max-memory`.
     #[inline]
     pub(crate) fn add(&self, n: usize) -> bool {
         use std::sync::atomic::Ordering;
-        self.count.fetch_add(n, Ordering::Relaxed) + n <= self.limit
+        self.count.fetch_add(n, Ordering::Relaxed) + n <= self.limit && self.memory.tick().is_ok()
     }
 
     #[inline]
     pub(crate) fn tripped(&self) -> bool {
-        self.count.load(std::sync::atomic::Ordering::Relaxed) > self.limit
+        self.count.load(std::sync::atomic::Ordering::Relaxed) > self.limit || self.memory.tripped()
+    }
+
+    /// The error of a tripped guard.
+    pub(crate) fn error(&self, min_support: u32, transactions: usize) -> ItemsetError {
+        let found = self.count.load(std::sync::atomic::Ordering::Relaxed);
+        if self.memory.tripped() {
+            return ItemsetError::MemoryLimit {
+                found: found.min(self.limit),
+                memory: self.memory.error(),
+            };
+        }
+        ItemsetError::TooManyItemsets {
+            limit: self.limit,
+            min_support,
+            transactions,
+        }
     }
 }
 
