@@ -20,6 +20,7 @@ pub mod input;
 pub mod manifest;
 pub mod nextitem;
 pub mod output;
+pub mod progress;
 pub mod report;
 pub mod resources;
 pub mod stats;

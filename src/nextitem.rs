@@ -319,7 +319,9 @@ fn train_network(
         epochs: config.params.epochs,
     });
     let model = learner
-        .fit(&fit_on, valid.as_ref(), &mut |r| progress(Progress::Epoch(r)))
+        .fit(&fit_on, valid.as_ref(), &mut |r| {
+            progress(Progress::Epoch(r))
+        })
         .map_err(|e| match e {
             // The network's options are flags here (`--hidden`, `--embed`), not `--param` keys.
             cartseq_models::ModelError::Memory {

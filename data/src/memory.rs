@@ -75,16 +75,17 @@ pub fn parse_size(s: &str) -> Result<Option<u64>, String> {
     if t.eq_ignore_ascii_case("none") || t.eq_ignore_ascii_case("off") {
         return Ok(None);
     }
-    let bad = || {
-        format!("expected a size such as 2G, 512M, 75% or none, found {s:?}")
-    };
+    let bad = || format!("expected a size such as 2G, 512M, 75% or none, found {s:?}");
     if let Some(p) = t.strip_suffix('%') {
         let f: f64 = p.trim().parse().map_err(|_| bad())?;
         if !(f > 0.0 && f <= 100.0) {
-            return Err(format!("a share of memory must be in (0%, 100%], found {s:?}"));
+            return Err(format!(
+                "a share of memory must be in (0%, 100%], found {s:?}"
+            ));
         }
-        let phys = physical_memory()
-            .ok_or_else(|| format!("{s:?}: physical memory is unknown here; give a size such as 2G"))?;
+        let phys = physical_memory().ok_or_else(|| {
+            format!("{s:?}: physical memory is unknown here; give a size such as 2G")
+        })?;
         return Ok(Some((phys as f64 * f / 100.0) as u64));
     }
     let lower = t.to_ascii_lowercase();

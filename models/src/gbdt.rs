@@ -692,7 +692,8 @@ impl LearnerParams for GbdtParams {
             crate::memory::tree_nodes(train.nrows(), self.min_samples_leaf, self.max_depth);
         nodes = nodes.min(2 * self.max_leaves.max(1) as u64);
         // One tree per class and round (one for two classes).
-        let trees = crate::memory::mul(&[self.n_estimators as u64, train.n_classes.max(2) as u64 - 1]);
+        let trees =
+            crate::memory::mul(&[self.n_estimators as u64, train.n_classes.max(2) as u64 - 1]);
         Some(crate::memory::Estimate {
             bytes: crate::memory::mul(&[nodes, crate::memory::node_bytes(1), trees]),
             param: "n_estimators",

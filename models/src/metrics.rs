@@ -410,7 +410,7 @@ pub fn sample_warnings(y_true: &[usize], n_classes: usize) -> Vec<String> {
     let n = y_true.len();
     if n < MIN_ROWS {
         out.push(format!(
-            "only {n} rows evaluated (fewer than {MIN_ROWS}): these metrics are unreliable"
+            "only {n} rows (fewer than {MIN_ROWS}): metrics on so few rows are unreliable"
         ));
     }
     let mut counts = vec![0usize; n_classes.max(1)];
@@ -421,16 +421,17 @@ pub fn sample_warnings(y_true: &[usize], n_classes: usize) -> Vec<String> {
     }
     let name = |c: usize| -> String {
         match (n_classes, c) {
-            (2, 1) => "positive rows (class 1)".into(),
-            (2, _) => "negative rows (class 0)".into(),
-            _ => format!("rows of class {c}"),
+            (2, 1) => "class 1 (positive)".into(),
+            (2, _) => "class 0 (negative)".into(),
+            _ => format!("class {c}"),
         }
     };
     for (c, &k) in counts.iter().enumerate() {
         if k < MIN_CLASS_ROWS {
             out.push(format!(
-                "only {k} {} (fewer than {MIN_CLASS_ROWS}): ROC-AUC, PR-AUC, precision, recall and F1 \
-                 are unreliable",
+                "only {k} {} of {} (fewer than {MIN_CLASS_ROWS}): ROC-AUC, PR-AUC, precision, recall \
+                 and F1 are unreliable",
+                if k == 1 { "row" } else { "rows" },
                 name(c)
             ));
         }
@@ -485,7 +486,10 @@ mod tests {
         let w = sample_warnings(&[0, 0, 1], 2);
         assert_eq!(w.len(), 3, "{w:?}");
         assert!(w[0].contains("only 3 rows"));
-        assert!(w.iter().any(|m| m.contains("1 positive rows")));
+        assert!(
+            w.iter().any(|m| m.contains("1 row of class 1 (positive)")),
+            "{w:?}"
+        );
         let y: Vec<usize> = (0..60).map(|i| i % 2).collect();
         assert!(sample_warnings(&y, 2).is_empty());
         // Multi-class: never "positive".

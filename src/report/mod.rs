@@ -485,7 +485,9 @@ pub fn class_counts(y: &[usize], class_names: &[String]) -> String {
         .iter()
         .enumerate()
         .map(|(c, n)| {
-            let name = class_names.get(c).map_or_else(|| c.to_string(), String::clone);
+            let name = class_names
+                .get(c)
+                .map_or_else(|| c.to_string(), String::clone);
             format!("{name} {n}")
         })
         .collect::<Vec<_>>()

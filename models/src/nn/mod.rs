@@ -79,7 +79,12 @@ pub fn memory_estimate(
     for &h in hidden {
         let h = h as u64;
         rec = rec.saturating_add(mul(&[gates, h, input.saturating_add(h).saturating_add(1)]));
-        act = act.saturating_add(mul(&[batch.max(1), max_len.max(1), gates.saturating_add(2), h]));
+        act = act.saturating_add(mul(&[
+            batch.max(1),
+            max_len.max(1),
+            gates.saturating_add(2),
+            h,
+        ]));
         input = h;
     }
     let head = mul(&[out_rows, input.saturating_add(1)]);
