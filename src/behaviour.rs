@@ -61,6 +61,18 @@ pub struct TokenSeqs {
 }
 
 impl TokenSeqs {
+    /// Keeps only rows `keep` (ascending), in that order.
+    pub fn retain_rows(&mut self, keep: &[usize]) {
+        let mut tokens = Vec::new();
+        let mut offsets = vec![0];
+        for &i in keep {
+            tokens.extend_from_slice(self.row(i));
+            offsets.push(tokens.len());
+        }
+        self.tokens = tokens;
+        self.offsets = offsets;
+    }
+
     /// Row `i`'s tokens.
     pub fn row(&self, i: usize) -> &[u32] {
         &self.tokens[self.offsets[i]..self.offsets[i + 1]]

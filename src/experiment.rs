@@ -161,6 +161,22 @@ pub fn splits(table: &FeatureTable, n_classes: usize) -> anyhow::Result<Splits> 
     })
 }
 
+impl Splits {
+    /// The small-sample warnings of the train and test splits (`cartseq_models::metrics::sample_warnings`),
+    /// each prefixed with its split: printed beside every table of metrics and kept in `--json`.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (name, ds) in [("train", &self.train), ("test", &self.test)] {
+            if let Some(y) = ds.y.as_slice() {
+                for w in cartseq_models::metrics::sample_warnings(y, ds.n_classes) {
+                    out.push(format!("{name} split: {w}"));
+                }
+            }
+        }
+        out
+    }
+}
+
 /// Metrics of a model on a dataset (`None` when the dataset is empty).
 pub fn evaluate(model: &dyn Classifier, ds: &Dataset) -> anyhow::Result<Option<MetricReport>> {
     if ds.nrows() == 0 {

@@ -237,6 +237,129 @@ impl FeatureTable {
     }
 }
 
+/// What to do with a NaN or infinite feature (`--allow-missing`); without it such a value is an error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Missing {
+    /// Replace it with −1, the feature table's own "does not exist" value.
+    MinusOne,
+    /// Replace it with 0.
+    Zero,
+    /// Drop the row.
+    Drop,
+}
+
+impl std::str::FromStr for Missing {
+    type Err = String;
+
+    /// Parses `minus-one`, `zero` or `drop`.
+    fn from_str(s: &str) -> Result<Missing, String> {
+        match s {
+            "minus-one" | "-1" => Ok(Missing::MinusOne),
+            "zero" | "0" => Ok(Missing::Zero),
+            "drop" => Ok(Missing::Drop),
+            _ => Err(format!("minus-one, zero or drop, found {s:?}")),
+        }
+    }
+}
+
+impl FeatureTable {
+    /// Refuses NaN and ±inf features (a model would print NaN metrics, or a NaN-blind tree would
+    /// silently send them one way), naming the file, the row id and the column; with `allow` they are
+    /// replaced or their rows dropped. Returns the number of values (or rows) treated.
+    pub fn check_finite(&mut self, path: &Path, allow: Option<Missing>) -> anyhow::Result<usize> {
+        let bad: Vec<(usize, usize)> = self
+            .x
+            .indexed_iter()
+            .filter(|(_, v)| !v.is_finite())
+            .map(|(ij, _)| ij)
+            .collect();
+        let Some(&(i, j)) = bad.first() else {
+            return Ok(0);
+        };
+        match allow {
+            None => bail!(
+                "{}: row {} ({}), column {}: expected a finite number, found {} ({} non-finite values in all); \
+                 pass --allow-missing minus-one|zero|drop to treat them",
+                path.display(),
+                self.ids[i],
+                self.split[i].name(),
+                self.feature_names.get(j).map_or("?", String::as_str),
+                self.x[[i, j]],
+                bad.len()
+            ),
+            Some(Missing::MinusOne) | Some(Missing::Zero) => {
+                let v = if allow == Some(Missing::Zero) { 0.0 } else { -1.0 };
+                for &(i, j) in &bad {
+                    self.x[[i, j]] = v;
+                }
+                Ok(bad.len())
+            }
+            Some(Missing::Drop) => {
+                let mut drop = vec![false; self.len()];
+                for &(i, _) in &bad {
+                    drop[i] = true;
+                }
+                let keep: Vec<usize> = (0..self.len()).filter(|&i| !drop[i]).collect();
+                let dropped = self.len() - keep.len();
+                self.x = self.x.select(ndarray::Axis(0), &keep);
+                self.ids = keep.iter().map(|&i| self.ids[i].clone()).collect();
+                self.split = keep.iter().map(|&i| self.split[i]).collect();
+                self.label = keep.iter().map(|&i| self.label[i]).collect();
+                if let Some(s) = self.seqs.as_mut() {
+                    s.retain_rows(&keep);
+                }
+                Ok(dropped)
+            }
+        }
+    }
+
+    /// Refuses labels that are not classes of the task: with `classes` known (the task's class names,
+    /// from the manifest beside the CSV) a label `>= classes.len()`; otherwise a label above a class
+    /// no row has (class indices are consecutive, so `0, 1, 7` is a typo, not an 8-class task).
+    pub fn check_labels(&self, path: &Path, classes: Option<&[String]>) -> anyhow::Result<()> {
+        if let Some(c) = classes {
+            if let Some(i) = self.label.iter().position(|&l| l >= c.len()) {
+                bail!(
+                    "{}: row {} ({}), column 3 (label): expected a class of the task ({}: 0..{}), found {}",
+                    path.display(),
+                    self.ids[i],
+                    self.split[i].name(),
+                    c.join(", "),
+                    c.len() - 1,
+                    self.label[i]
+                );
+            }
+            return Ok(());
+        }
+        let Some(&max) = self.label.iter().max() else {
+            return Ok(());
+        };
+        let mut seen = vec![false; max + 1];
+        for &l in &self.label {
+            seen[l] = true;
+        }
+        if let Some(gap) = seen.iter().position(|&s| !s) {
+            let i = self.label.iter().position(|&l| l == max).unwrap_or(0);
+            bail!(
+                "{}: row {} ({}), column 3 (label): label {max} but no row has class {gap}; class indices \
+                 are 0, 1, … without gaps (a binary task has labels 0 and 1)",
+                path.display(),
+                self.ids[i],
+                self.split[i].name()
+            );
+        }
+        Ok(())
+    }
+}
+
+/// The task's class names recorded in the manifest beside a feature CSV (`task -o` writes them), if
+/// any.
+pub fn classes_beside(csv: &Path) -> Option<Vec<String>> {
+    let text = std::fs::read_to_string(crate::manifest::manifest_path(csv)).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    serde_json::from_value(v.pointer("/parameters/classes")?.clone()).ok()
+}
+
 /// Rows of one split while reading.
 struct Bucket {
     ids: Vec<String>,

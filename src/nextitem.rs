@@ -318,9 +318,29 @@ fn train_network(
         cell,
         epochs: config.params.epochs,
     });
-    let model = learner.fit(&fit_on, valid.as_ref(), &mut |r| {
-        progress(Progress::Epoch(r))
-    })?;
+    let model = learner
+        .fit(&fit_on, valid.as_ref(), &mut |r| {
+            progress(Progress::Epoch(r))
+        })
+        .map_err(|e| match e {
+            // The network's options are flags here (`--hidden`, `--embed`), not `--param` keys.
+            cartseq_models::ModelError::Memory {
+                param,
+                value,
+                need,
+                limit,
+            } => cartseq_models::ModelError::Memory {
+                param: if param == "embed_dim" {
+                    "--embed".into()
+                } else {
+                    format!("--{param}")
+                },
+                value,
+                need,
+                limit,
+            },
+            other => other,
+        })?;
     progress(Progress::Finished);
     Ok(model)
 }

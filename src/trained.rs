@@ -94,7 +94,38 @@ impl TrainedModel {
             );
         }
         let model = cartseq_models::load_any(r).with_context(|| format!("{p}"))?;
+        check_consistent(&header, &model).map_err(|e| anyhow::anyhow!("{p}: {e}"))?;
         Ok(TrainedModel { header, model })
+    }
+}
+
+/// The header and the model inside must describe the same model: its classes, its feature count
+/// (for a model reading features), a vocabulary for a sequence model. A hand-edited file where they
+/// disagree would otherwise fail deep inside scoring, or score the wrong columns.
+fn check_consistent(h: &ModelHeader, model: &cartseq_models::FittedModel) -> anyhow::Result<()> {
+    use cartseq_models::Input;
+    let Some(sig) = model.signature() else {
+        return Ok(());
+    };
+    if h.n_classes < 2 || sig.n_classes != h.n_classes {
+        bail!(
+            "inconsistent model file: the header says {} classes, the {} model inside has {}",
+            h.n_classes,
+            h.model,
+            sig.n_classes
+        );
+    }
+    match sig.input {
+        Input::Features(d) if d != h.feature_names.len() => bail!(
+            "inconsistent model file: the header lists {} features, the {} model inside reads {d}",
+            h.feature_names.len(),
+            h.model
+        ),
+        Input::Sequences if h.seq_vocab.is_none() => bail!(
+            "inconsistent model file: the {} model reads token sequences but the header has no vocabulary",
+            h.model
+        ),
+        _ => Ok(()),
     }
 }
 

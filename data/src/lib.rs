@@ -75,6 +75,7 @@ pub mod event_log;
 pub mod ids;
 pub mod input;
 pub mod load;
+pub mod memory;
 pub mod presets;
 pub mod sequence_db;
 pub mod sessions;

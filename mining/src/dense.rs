@@ -229,11 +229,14 @@ impl Occ {
     }
 }
 
-/// The explosion guard shared by parallel workers.
+/// The explosion guards shared by parallel workers: a count of patterns (`--max-patterns`) and the
+/// process memory (`--max-memory`, read every few thousand search nodes through
+/// [`cartseq_data::memory::Accountant`]), so a run stops near the limit, whichever comes first.
 #[derive(Debug)]
 pub(crate) struct Guard {
     count: AtomicU64,
     limit: u64,
+    memory: cartseq_data::memory::Accountant,
 }
 
 impl Guard {
@@ -241,10 +244,11 @@ impl Guard {
         Guard {
             count: AtomicU64::new(0),
             limit,
+            memory: cartseq_data::memory::Accountant::new(1024),
         }
     }
 
-    /// Counts one more pattern; errors once past the limit.
+    /// Counts one more pattern; errors once past the limit or over the memory limit.
     #[inline]
     pub fn add(&self) -> Result<(), MiningError> {
         let n = self.count.fetch_add(1, Ordering::Relaxed) + 1;
@@ -254,13 +258,34 @@ impl Guard {
                 limit: self.limit,
             });
         }
-        Ok(())
+        self.step()
     }
 
-    /// Whether the guard already fired (workers stop early).
+    /// Counts one search node that emits nothing (memory accounting only).
+    #[inline]
+    pub fn step(&self) -> Result<(), MiningError> {
+        self.memory
+            .tick()
+            .map_err(|memory| MiningError::MemoryLimit {
+                found: self.count.load(Ordering::Relaxed).min(self.limit),
+                memory,
+            })
+    }
+
+    /// Reads the memory use now (between the levels of a level-wise miner).
+    pub fn check_memory(&self) -> Result<(), MiningError> {
+        self.memory
+            .check()
+            .map_err(|memory| MiningError::MemoryLimit {
+                found: self.count.load(Ordering::Relaxed).min(self.limit),
+                memory,
+            })
+    }
+
+    /// Whether a guard already fired (workers stop early).
     #[inline]
     pub fn fired(&self) -> bool {
-        self.count.load(Ordering::Relaxed) > self.limit
+        self.count.load(Ordering::Relaxed) > self.limit || self.memory.tripped()
     }
 }
 

@@ -9,7 +9,7 @@ pub enum MiningError {
     /// The explosion guard fired.
     #[error(
         "stopped after {found} patterns (limit --max-patterns {limit}): raise --min-support / --min-count, \
-         lower --max-items (pattern length in items), add --max-gap, or raise --max-patterns"
+         bound the pattern length with --max-items (or --max-itemsets), add --max-gap, or raise --max-patterns"
     )]
     TooManyPatterns {
         /// Patterns found when the guard fired.
@@ -17,10 +17,21 @@ pub enum MiningError {
         /// The limit.
         limit: u64,
     },
+    /// The memory guard fired (`--max-memory`).
+    #[error(
+        "stopped after {found} patterns: {memory}; raise --min-support / --min-count, bound the pattern \
+         length with --max-items (or --max-itemsets), add --max-gap, or raise --max-memory"
+    )]
+    MemoryLimit {
+        /// Patterns found when the guard fired.
+        found: u64,
+        /// The memory reading.
+        memory: cartseq_data::memory::OverLimit,
+    },
     /// GSP would have to count too many candidates at one level.
     #[error(
         "GSP would count {candidates} candidate patterns of {size} items (limit --max-patterns {limit}): \
-         raise --min-support, lower --max-items (pattern length in items) or use --algo prefixspan"
+         raise --min-support, bound the pattern length with --max-items, or use --algo prefixspan"
     )]
     TooManyCandidates {
         /// Number of candidates generated.

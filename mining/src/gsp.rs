@@ -27,7 +27,7 @@
 use hashbrown::{HashMap, HashSet};
 use rayon::prelude::*;
 
-use crate::dense::{Dense, Occ};
+use crate::dense::{Dense, Guard, Occ};
 use crate::error::MiningError;
 use crate::miner::{FrequentRun, Miner};
 use crate::params::{FromOptions, Options, Params};
@@ -113,6 +113,7 @@ impl Miner for Gsp {
         let constrained = opts.has_occurrence_constraints();
         let gap_mode = opts.max_gap.is_some() || opts.max_gap_time.is_some();
         let mut emitted = 0u64;
+        let guard = Guard::new(opts.max_patterns);
         let mut level: Vec<(Code, u32)> = (0..d.n_ranks() as u32)
             .map(|r| (vec![(r << 1) | 1], d.rank_support[r as usize]))
             .collect();
@@ -127,13 +128,8 @@ impl Miner for Gsp {
             }
             pats.sort_unstable_by(|a, b| a.cmp_pattern(b));
             for p in pats {
+                guard.add()?;
                 emitted += 1;
-                if emitted > opts.max_patterns {
-                    return Err(MiningError::TooManyPatterns {
-                        found: emitted - 1,
-                        limit: opts.max_patterns,
-                    });
-                }
                 run.sink.accept(p)?;
             }
             if level.is_empty() || k >= filter.max_items {
@@ -147,7 +143,9 @@ impl Miner for Gsp {
                     limit: opts.max_patterns,
                 });
             }
+            guard.check_memory()?;
             let counts = count(&d, &cands, occ, constrained);
+            guard.check_memory()?;
             level = cands
                 .into_iter()
                 .zip(counts)

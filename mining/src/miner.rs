@@ -84,21 +84,40 @@ impl FrequentRun<'_> {
         Some((d, filter))
     }
 
-    /// Mines the subtrees of roots `0..n_roots` in parallel (`mine_root(r)` gives root `r`'s
-    /// patterns) and sends them to the sink in root order, so the output is the same for any thread
-    /// count. Roots go in chunks of 16 per thread to bound the patterns held at once. Returns the
-    /// number of patterns sent.
+    /// Whether the sink streams (then miners keep no subtree's patterns whole: see
+    /// [`FrequentRun::emit_roots`]).
+    pub(crate) fn streaming(&self) -> bool {
+        self.sink.streams()
+    }
+
+    /// Mines the subtrees of roots `0..n_roots` in parallel (`mine_root(r, out)` pushes root `r`'s
+    /// patterns into `out`) and sends them to the sink in root order, so the output is the same for
+    /// any thread count. Returns the number of patterns sent.
+    ///
+    /// Collecting sinks: roots go in chunks of 16 per thread, each root's patterns buffered whole.
+    /// Streaming sinks ([`PatternSink::streams`]): each thread claims the next root in order; the
+    /// thread holding the lowest unfinished root (the head) passes its patterns on in batches as it
+    /// finds them, and the others buffer at most [`STREAM_BATCH`] patterns each, then wait for their
+    /// root to become the head. Memory is thus bounded by the search depth plus threads × one batch,
+    /// whatever the number of patterns, and the first patterns reach the output at once.
     pub(crate) fn emit_roots<F>(&mut self, n_roots: usize, mine_root: F) -> Result<u64, MiningError>
     where
-        F: Fn(usize) -> Result<Vec<Pattern>, MiningError> + Sync,
+        F: Fn(usize, &mut RootOut<'_>) -> Result<(), MiningError> + Sync,
     {
+        if self.sink.streams() {
+            return self.emit_roots_streaming(n_roots, mine_root);
+        }
         let chunk = (rayon::current_num_threads() * 16).max(64);
         let mut emitted = 0u64;
         for start in (0..n_roots).step_by(chunk) {
             let outs: Vec<Result<Vec<Pattern>, MiningError>> = (start
                 ..(start + chunk).min(n_roots))
                 .into_par_iter()
-                .map(&mine_root)
+                .map(|r| {
+                    let mut out = RootOut::collect();
+                    mine_root(r, &mut out)?;
+                    Ok(out.buf)
+                })
                 .collect();
             for o in outs {
                 for p in o? {
@@ -108,6 +127,133 @@ impl FrequentRun<'_> {
             }
         }
         Ok(emitted)
+    }
+
+    fn emit_roots_streaming<F>(&mut self, n_roots: usize, mine_root: F) -> Result<u64, MiningError>
+    where
+        F: Fn(usize, &mut RootOut<'_>) -> Result<(), MiningError> + Sync,
+    {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        use std::sync::{mpsc, Condvar, Mutex};
+
+        type Msg = Result<(Vec<Pattern>, bool), MiningError>;
+        let threads = rayon::current_num_threads().clamp(1, n_roots.max(1));
+        let next = AtomicUsize::new(0);
+        let stop = AtomicBool::new(false);
+        let head = (Mutex::new(0usize), Condvar::new());
+        // Waits until root `r` is the head; false when the run stopped.
+        let wait_head = |r: usize| -> bool {
+            let (m, cv) = &head;
+            let mut h = m.lock().unwrap_or_else(|e| e.into_inner());
+            while *h != r && !stop.load(Ordering::Relaxed) {
+                h = cv.wait(h).unwrap_or_else(|e| e.into_inner());
+            }
+            !stop.load(Ordering::Relaxed)
+        };
+        let (tx, rx) = mpsc::sync_channel::<Msg>(4);
+        let mut emitted = 0u64;
+        let sink = &mut *self.sink;
+        std::thread::scope(|s| -> Result<(), MiningError> {
+            for _ in 0..threads {
+                let tx = tx.clone();
+                let (next, stop, wait_head, mine_root) = (&next, &stop, &wait_head, &mine_root);
+                s.spawn(move || loop {
+                    let r = next.fetch_add(1, Ordering::Relaxed);
+                    if r >= n_roots || stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let flush = |buf: &mut Vec<Pattern>| -> Result<(), MiningError> {
+                        if !wait_head(r) {
+                            return Err(MiningError::Params("stopped".into()));
+                        }
+                        tx.send(Ok((std::mem::take(buf), false)))
+                            .map_err(|_| MiningError::Params("stopped".into()))
+                    };
+                    let mut out = RootOut {
+                        buf: Vec::new(),
+                        flush: Some(&flush),
+                    };
+                    let msg = match mine_root(r, &mut out) {
+                        Ok(()) => Ok((out.buf, true)),
+                        Err(e) => Err(e),
+                    };
+                    let failed = msg.is_err();
+                    if !failed && !wait_head(r) {
+                        break;
+                    }
+                    if tx.send(msg).is_err() || failed {
+                        break;
+                    }
+                });
+            }
+            drop(tx);
+            let result = (|| {
+                let mut done = 0usize;
+                while done < n_roots {
+                    let Ok(msg) = rx.recv() else { break };
+                    let (pats, root_done) = msg?;
+                    for p in pats {
+                        sink.accept(p)?;
+                        emitted += 1;
+                    }
+                    if root_done {
+                        done += 1;
+                        let (m, cv) = &head;
+                        *m.lock().unwrap_or_else(|e| e.into_inner()) = done;
+                        cv.notify_all();
+                    }
+                }
+                Ok(())
+            })();
+            stop.store(true, Ordering::Relaxed);
+            head.1.notify_all();
+            drop(rx);
+            result
+        })?;
+        Ok(emitted)
+    }
+}
+
+/// Patterns per batch a streaming miner passes on (or holds while waiting for its turn).
+pub const STREAM_BATCH: usize = 4096;
+
+/// Where a miner puts one root's patterns: kept whole (collecting sinks) or passed on in batches of
+/// [`STREAM_BATCH`] (streaming sinks; see [`FrequentRun::emit_roots`]).
+pub struct RootOut<'a> {
+    buf: Vec<Pattern>,
+    flush: Option<&'a dyn Fn(&mut Vec<Pattern>) -> Result<(), MiningError>>,
+}
+
+impl RootOut<'_> {
+    /// An output that keeps every pattern.
+    pub(crate) fn collect() -> Self {
+        RootOut {
+            buf: Vec::new(),
+            flush: None,
+        }
+    }
+
+    /// Adds a pattern (in the miner's deterministic order).
+    #[inline]
+    pub(crate) fn push(&mut self, p: Pattern) -> Result<(), MiningError> {
+        self.buf.push(p);
+        match self.flush {
+            Some(f) if self.buf.len() >= STREAM_BATCH => f(&mut self.buf),
+            _ => Ok(()),
+        }
+    }
+
+    /// Appends the patterns of a sub-search mined separately (collect mode).
+    pub(crate) fn extend(&mut self, v: Vec<Pattern>) -> Result<(), MiningError> {
+        for p in v {
+            self.push(p)?;
+        }
+        Ok(())
+    }
+
+    /// The buffered patterns (collect mode: all of them).
+    pub(crate) fn into_patterns(self) -> Vec<Pattern> {
+        self.buf
     }
 }
 

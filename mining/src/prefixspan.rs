@@ -34,7 +34,7 @@ use rayon::prelude::*;
 
 use crate::dense::{Dense, Filter, Guard, Occ};
 use crate::error::MiningError;
-use crate::miner::{FrequentRun, Miner};
+use crate::miner::{FrequentRun, Miner, RootOut};
 use crate::params::{FromOptions, Options, Params};
 use crate::pattern::{is_subset, Pattern};
 
@@ -114,6 +114,8 @@ struct Ctx<'a> {
     occ: Occ,
     constrained: bool,
     guard: &'a Guard,
+    /// The sink streams: no subtree is buffered whole.
+    streaming: bool,
 }
 
 impl Miner for PrefixSpan {
@@ -132,15 +134,15 @@ impl Miner for PrefixSpan {
             occ: Occ::new(opts),
             constrained,
             guard: &guard,
+            streaming: run.streaming(),
         };
         let n_roots = match filter.first {
             Some(f) => f as usize + 1,
             None => d.n_ranks(),
         };
         let roots = root_projections(&d, n_roots, ctx.constrained);
-        run.emit_roots(n_roots, |r| {
+        run.emit_roots(n_roots, |r, out| {
             let mut sc = Scratch::new(d.n_ranks());
-            let mut out = Vec::new();
             let mut items = vec![r as u32];
             let mut ends = vec![1u32];
             ctx.grow(
@@ -150,9 +152,8 @@ impl Miner for PrefixSpan {
                 &roots[r],
                 d.rank_support[r],
                 None,
-                &mut out,
-            )?;
-            Ok(out)
+                out,
+            )
         })
     }
 
@@ -245,13 +246,16 @@ impl Ctx<'_> {
         proj: &[Entry],
         support: u32,
         allowed: Option<&[u32]>,
-        out: &mut Vec<Pattern>,
+        out: &mut RootOut<'_>,
     ) -> Result<(), MiningError> {
         if self.filter.wants(items, ends) {
             self.guard.add()?;
-            out.push(self.d.to_pattern(items, ends, support));
-        } else if self.guard.fired() {
-            return Ok(());
+            out.push(self.d.to_pattern(items, ends, support))?;
+        } else {
+            self.guard.step()?;
+            if self.guard.fired() {
+                return Ok(());
+            }
         }
         if items.len() >= self.filter.max_items {
             return Ok(());
@@ -349,7 +353,7 @@ impl Ctx<'_> {
                      items: &mut Vec<u32>,
                      ends: &mut Vec<u32>,
                      (is_i, y, c, p): &(bool, u32, u32, Vec<Entry>),
-                     out: &mut Vec<Pattern>| {
+                     out: &mut RootOut<'_>| {
             items.push(*y);
             if *is_i {
                 *ends.last_mut().unwrap_or(&mut 0) += 1;
@@ -370,20 +374,25 @@ impl Ctx<'_> {
         // Near the root a subtree can hold most of the work (a few long sequences support deep
         // patterns): its children are mined in parallel too, each with its own scratch, and their
         // patterns appended in child order, so the output does not depend on the thread count.
-        if items.len() <= 2 && proj.len() >= PAR_MIN_PROJECTION && children.len() > 1 {
+        // (Not when streaming: a child's patterns would be held whole.)
+        if items.len() <= 2
+            && proj.len() >= PAR_MIN_PROJECTION
+            && children.len() > 1
+            && !self.streaming
+        {
             let n = self.d.n_ranks();
             let parts: Vec<Result<Vec<Pattern>, MiningError>> = children
                 .par_iter()
                 .map(|ch| {
                     let mut sc = Scratch::new(n);
                     let (mut items, mut ends) = (items.clone(), ends.clone());
-                    let mut part = Vec::new();
+                    let mut part = RootOut::collect();
                     child(&mut sc, &mut items, &mut ends, ch, &mut part)?;
-                    Ok(part)
+                    Ok(part.into_patterns())
                 })
                 .collect();
             for part in parts {
-                out.extend(part?);
+                out.extend(part?)?;
             }
         } else {
             for ch in &children {

@@ -13,11 +13,21 @@ use crate::pattern::Pattern;
 pub trait PatternSink {
     /// Takes one pattern. An error stops mining and is returned by the miner.
     fn accept(&mut self, pattern: Pattern) -> Result<(), MiningError>;
+
+    /// Whether patterns leave memory as they arrive (a writer): miners then hold as few patterns as
+    /// their deterministic order allows (see `FrequentRun::emit_roots`).
+    fn streams(&self) -> bool {
+        false
+    }
 }
 
 impl<S: PatternSink + ?Sized> PatternSink for &mut S {
     fn accept(&mut self, pattern: Pattern) -> Result<(), MiningError> {
         (**self).accept(pattern)
+    }
+
+    fn streams(&self) -> bool {
+        (**self).streams()
     }
 }
 
@@ -93,6 +103,10 @@ impl<W: Write> WriteSink<W, fn(&Pattern, &mut String)> {
 }
 
 impl<W: Write, F: FnMut(&Pattern, &mut String)> PatternSink for WriteSink<W, F> {
+    fn streams(&self) -> bool {
+        true
+    }
+
     fn accept(&mut self, pattern: Pattern) -> Result<(), MiningError> {
         self.line.clear();
         (self.format)(&pattern, &mut self.line);

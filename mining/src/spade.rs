@@ -23,9 +23,8 @@ use hashbrown::HashMap;
 
 use crate::dense::{Dense, Filter, Guard, Occ};
 use crate::error::MiningError;
-use crate::miner::{FrequentRun, Miner};
+use crate::miner::{FrequentRun, Miner, RootOut};
 use crate::params::{FromOptions, Options, Params};
-use crate::pattern::Pattern;
 
 /// The SPADE miner (build it with [`Spade::params`]).
 #[derive(Debug, Clone)]
@@ -272,12 +271,10 @@ impl Miner for Spade {
             Some(f) => f as usize + 1,
             None => roots.len(),
         };
-        run.emit_roots(n_roots, |i| {
-            let mut out = Vec::new();
+        run.emit_roots(n_roots, |i, out| {
             let mut items = vec![roots[i].item];
             let mut ends = vec![1u32];
-            ctx.expand(&mut items, &mut ends, &roots[i], &roots, &mut out)?;
-            Ok(out)
+            ctx.expand(&mut items, &mut ends, &roots[i], &roots, out)
         })
     }
 
@@ -379,13 +376,16 @@ impl Ctx<'_> {
         ends: &mut Vec<u32>,
         a: &Atom,
         siblings: &[Atom],
-        out: &mut Vec<Pattern>,
+        out: &mut RootOut<'_>,
     ) -> Result<(), MiningError> {
         if self.filter.wants(items, ends) {
             self.guard.add()?;
-            out.push(self.d.to_pattern(items, ends, a.list.support()));
-        } else if self.guard.fired() {
-            return Ok(());
+            out.push(self.d.to_pattern(items, ends, a.list.support()))?;
+        } else {
+            self.guard.step()?;
+            if self.guard.fired() {
+                return Ok(());
+            }
         }
         if items.len() >= self.filter.max_items {
             return Ok(());

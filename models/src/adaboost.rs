@@ -326,6 +326,19 @@ impl Fitted for AdaBoost {
 }
 
 impl LearnerParams for AdaBoostParams {
+    fn memory_estimate(&self, train: &Dataset) -> Option<crate::memory::Estimate> {
+        let nodes =
+            crate::memory::tree_nodes(train.nrows(), self.min_samples_leaf, Some(self.max_depth));
+        Some(crate::memory::Estimate {
+            bytes: crate::memory::mul(&[
+                nodes,
+                crate::memory::node_bytes(train.n_classes),
+                self.n_estimators as u64,
+            ]),
+            param: "n_estimators",
+            value: self.n_estimators.to_string(),
+        })
+    }
     fn about(&self) -> About {
         About::new(
             "ada",

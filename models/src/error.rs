@@ -26,6 +26,21 @@ pub enum ModelError {
     /// An unknown model name, unknown parameter key or unparsable value given to [`crate::ModelSpec::from_cli`].
     #[error("{0}")]
     Registry(String),
+    /// The parameters would need more memory than `--max-memory` allows (checked before allocating).
+    #[error(
+        "{param} = {value} would need about {} of memory, above the limit {} (--max-memory): lower {param} \
+         or raise --max-memory", crate::memory::human(*need), crate::memory::human(*limit)
+    )]
+    Memory {
+        /// The parameter as the user typed it (`n_trees`, `--hidden`).
+        param: String,
+        /// Its value.
+        value: String,
+        /// Estimated bytes.
+        need: u64,
+        /// The limit.
+        limit: u64,
+    },
     /// An I/O error while saving or loading.
     #[error(transparent)]
     Io(#[from] std::io::Error),

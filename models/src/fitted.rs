@@ -202,6 +202,27 @@ impl FittedModel {
         }
     }
 
+    /// Its classes and what it reads (`None` for an external model, which does not say).
+    pub fn signature(&self) -> Option<Signature> {
+        Some(match self {
+            FittedModel::Prior(m) => m.signature(),
+            FittedModel::Logistic(m) => m.signature(),
+            FittedModel::GaussianNb(m) => m.signature(),
+            FittedModel::BernoulliNb(m) => m.signature(),
+            FittedModel::Tree(m) => m.signature(),
+            FittedModel::Forest(m) => m.signature(),
+            FittedModel::AdaBoost(m) => m.signature(),
+            FittedModel::Gbdt(m) => m.signature(),
+            FittedModel::LinearSvm(m) => m.signature(),
+            FittedModel::RbfSvm(m) => m.signature(),
+            FittedModel::Seq(m) => m.signature(),
+            FittedModel::Stack(m) => m.signature(),
+            FittedModel::Vote(m) => m.signature(),
+            FittedModel::Bag(m) => m.signature(),
+            FittedModel::External(_) => return None,
+        })
+    }
+
     /// The `kind` written in its model file (`rf`, `lstm`, `stack`, …).
     pub fn kind(&self) -> &str {
         self.parts().0

@@ -278,6 +278,17 @@ impl Fitted for RandomForest {
 }
 
 impl LearnerParams for RandomForestParams {
+    fn memory_estimate(&self, train: &Dataset) -> Option<crate::memory::Estimate> {
+        let rows = ((train.nrows() as f64 * self.max_samples).ceil() as usize).max(1);
+        let nodes =
+            crate::memory::tree_nodes(rows, self.tree.min_samples_leaf, self.tree.max_depth);
+        let per_tree = nodes.saturating_mul(crate::memory::node_bytes(train.n_classes));
+        Some(crate::memory::Estimate {
+            bytes: crate::memory::mul(&[per_tree, self.n_trees as u64]),
+            param: "n_trees",
+            value: self.n_trees.to_string(),
+        })
+    }
     fn about(&self) -> About {
         About::new("rf", &["forest"], "random forest")
     }

@@ -687,6 +687,19 @@ impl Fitted for Gbdt {
 }
 
 impl LearnerParams for GbdtParams {
+    fn memory_estimate(&self, train: &Dataset) -> Option<crate::memory::Estimate> {
+        let mut nodes =
+            crate::memory::tree_nodes(train.nrows(), self.min_samples_leaf, self.max_depth);
+        nodes = nodes.min(2 * self.max_leaves.max(1) as u64);
+        // One tree per class and round (one for two classes).
+        let trees =
+            crate::memory::mul(&[self.n_estimators as u64, train.n_classes.max(2) as u64 - 1]);
+        Some(crate::memory::Estimate {
+            bytes: crate::memory::mul(&[nodes, crate::memory::node_bytes(1), trees]),
+            param: "n_estimators",
+            value: self.n_estimators.to_string(),
+        })
+    }
     fn about(&self) -> About {
         About::new("gbdt", &[], "histogram gradient-boosted trees (log-loss)")
     }

@@ -48,6 +48,7 @@ pub mod gbdt;
 #[cfg(feature = "linfa")]
 pub mod linfa;
 pub mod logistic;
+pub mod memory;
 pub mod metrics;
 pub mod naive_bayes;
 pub mod nextitem;

@@ -390,6 +390,53 @@ pub struct MetricReport {
     pub brier: f64,
     /// Confusion matrix rows (true class) × columns (predicted class).
     pub confusion: Vec<Vec<u64>>,
+    /// Why these numbers may mean little ([`sample_warnings`]): fewer than [`MIN_ROWS`] rows, or
+    /// fewer than [`MIN_CLASS_ROWS`] rows of a class. Empty when the sample is large enough.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// Below this many evaluated rows every metric gets a warning.
+pub const MIN_ROWS: usize = 30;
+/// Below this many rows of a class its per-class metrics (and ROC-AUC, PR-AUC, F1) get a warning.
+pub const MIN_CLASS_ROWS: usize = 5;
+
+/// The warnings to print beside metrics computed on `y_true` (labels `< n_classes`): fewer than
+/// [`MIN_ROWS`] rows, or fewer than [`MIN_CLASS_ROWS`] rows of some class (by class index; a binary
+/// task's class 1 is "positive", a multi-class task's classes are named by number). A metric on 3
+/// rows or on 1 positive is a coin toss printed to four decimals; the warning says so.
+pub fn sample_warnings(y_true: &[usize], n_classes: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let n = y_true.len();
+    if n < MIN_ROWS {
+        out.push(format!(
+            "only {n} rows (fewer than {MIN_ROWS}): metrics on so few rows are unreliable"
+        ));
+    }
+    let mut counts = vec![0usize; n_classes.max(1)];
+    for &y in y_true {
+        if y < counts.len() {
+            counts[y] += 1;
+        }
+    }
+    let name = |c: usize| -> String {
+        match (n_classes, c) {
+            (2, 1) => "class 1 (positive)".into(),
+            (2, _) => "class 0 (negative)".into(),
+            _ => format!("class {c}"),
+        }
+    };
+    for (c, &k) in counts.iter().enumerate() {
+        if k < MIN_CLASS_ROWS {
+            out.push(format!(
+                "only {k} {} of {} (fewer than {MIN_CLASS_ROWS}): ROC-AUC, PR-AUC, precision, recall \
+                 and F1 are unreliable",
+                if k == 1 { "row" } else { "rows" },
+                name(c)
+            ));
+        }
+    }
+    out
 }
 
 /// Computes every metric of [`MetricReport`] from the truth and predicted probabilities
@@ -424,6 +471,7 @@ pub fn report(y_true: &[usize], proba: ArrayView2<f64>) -> MetricReport {
             .into_iter()
             .map(|r| r.to_vec())
             .collect(),
+        warnings: sample_warnings(y_true, k),
     }
 }
 
@@ -431,6 +479,25 @@ pub fn report(y_true: &[usize], proba: ArrayView2<f64>) -> MetricReport {
 mod tests {
     use super::*;
     use ndarray::array;
+
+    #[test]
+    fn tiny_samples_warn() {
+        // 3 rows, 1 positive: both warnings; 60 balanced rows: none.
+        let w = sample_warnings(&[0, 0, 1], 2);
+        assert_eq!(w.len(), 3, "{w:?}");
+        assert!(w[0].contains("only 3 rows"));
+        assert!(
+            w.iter().any(|m| m.contains("1 row of class 1 (positive)")),
+            "{w:?}"
+        );
+        let y: Vec<usize> = (0..60).map(|i| i % 2).collect();
+        assert!(sample_warnings(&y, 2).is_empty());
+        // Multi-class: never "positive".
+        let y: Vec<usize> = (0..40).map(|i| if i < 38 { i % 3 } else { 3 }).collect();
+        let w = sample_warnings(&y, 4);
+        assert!(w.iter().all(|m| !m.contains("positive")), "{w:?}");
+        assert!(w.iter().any(|m| m.contains("2 rows of class 3")), "{w:?}");
+    }
 
     #[test]
     fn auc_with_ties_counts_half() {

@@ -74,6 +74,13 @@ pub trait LearnerParams: Send + Sync {
     /// Validates every parameter (fitting checks again).
     fn check(&self) -> Result<(), ModelError>;
 
+    /// What fitting on `train` would allocate, for the learners whose parameters can ask for more
+    /// memory than a machine has (checked against `--max-memory` before fitting; see
+    /// [`crate::memory`]). `None`: small whatever the parameters.
+    fn memory_estimate(&self, _train: &Dataset) -> Option<crate::memory::Estimate> {
+        None
+    }
+
     /// Fits on every row of `train`. `valid`, when given, serves only for early stopping, by the
     /// learners that have it (GBDT); the others ignore it.
     fn fit_model(
@@ -491,8 +498,40 @@ impl ModelSpec {
         }
     }
 
+    /// Refuses parameters whose memory estimate on `train` exceeds `--max-memory`
+    /// ([`crate::memory`]); ensembles check every member (a bag: its base, once per copy).
+    pub fn check_memory(&self, train: &Dataset) -> Result<(), ModelError> {
+        match self {
+            ModelSpec::Stack(s) => {
+                s.meta.check_memory(train)?;
+                s.bases.iter().try_for_each(|b| b.check_memory(train))
+            }
+            ModelSpec::Vote(v) => v.bases.iter().try_for_each(|b| b.check_memory(train)),
+            ModelSpec::Bag(b) => match b.base.params().and_then(|p| p.memory_estimate(train)) {
+                Some(mut e) => {
+                    e.bytes = e.bytes.saturating_mul(b.n_estimators as u64);
+                    e.check().map_err(|err| match err {
+                        ModelError::Memory { need, limit, .. } => ModelError::Memory {
+                            param: "--bag-size".into(),
+                            value: b.n_estimators.to_string(),
+                            need,
+                            limit,
+                        },
+                        other => other,
+                    })
+                }
+                None => b.base.check_memory(train),
+            },
+            single => single
+                .params()
+                .and_then(|p| p.memory_estimate(train))
+                .map_or(Ok(()), |e| e.check()),
+        }
+    }
+
     /// Fits on every row of `ds`.
     pub fn fit(&self, ds: &Dataset) -> Result<FittedModel, ModelError> {
+        self.check_memory(ds)?;
         match self.parts() {
             Parts::Single(p) => p.fit_model(ds, None),
             Parts::Ensemble(e) => e.fit_model(ds),
@@ -505,6 +544,7 @@ impl ModelSpec {
         train: &Dataset,
         valid: &Dataset,
     ) -> Result<FittedModel, ModelError> {
+        self.check_memory(train)?;
         match self.parts() {
             Parts::Single(p) => p.fit_model(train, Some(valid)),
             Parts::Ensemble(e) => e.fit_model(train),

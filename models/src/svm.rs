@@ -1034,6 +1034,13 @@ impl OneVsRest for RbfSvm {
 }
 
 impl LearnerParams for RbfSvmParams {
+    fn memory_estimate(&self, _train: &Dataset) -> Option<crate::memory::Estimate> {
+        Some(crate::memory::Estimate {
+            bytes: crate::memory::mul(&[self.cache_mb as u64, 1 << 20]),
+            param: "cache_mb",
+            value: self.cache_mb.to_string(),
+        })
+    }
     fn about(&self) -> About {
         About::new(
             "svm",

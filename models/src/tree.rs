@@ -592,6 +592,14 @@ impl DecisionTreeParams {
 }
 
 impl LearnerParams for DecisionTreeParams {
+    fn memory_estimate(&self, train: &Dataset) -> Option<crate::memory::Estimate> {
+        let nodes = crate::memory::tree_nodes(train.nrows(), self.min_samples_leaf, self.max_depth);
+        Some(crate::memory::Estimate {
+            bytes: nodes.saturating_mul(crate::memory::node_bytes(train.n_classes)),
+            param: "max_depth",
+            value: self.max_depth.map_or("none".into(), |d| d.to_string()),
+        })
+    }
     fn about(&self) -> About {
         About::new("dt", &["tree"], "CART decision tree")
     }

@@ -21,8 +21,13 @@ pub struct Global {
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
     /// Worker threads for parallel work (default: all cores). Outputs are identical for any value.
+    /// At most 4 × the cores (more only adds thread start-up and memory); larger values are capped.
     #[arg(long, global = true, value_name = "N")]
     pub threads: Option<usize>,
+    /// Memory limit of the guards: `2G`, `512M`, `50%` (of physical memory) or `none`. Default: 75% of
+    /// physical memory. Miners, rule miners, `next`, `task` and model fits stop with advice near it.
+    #[arg(long, global = true, value_name = "SIZE")]
+    pub max_memory: Option<String>,
 }
 
 /// cartseq: sequential patterns, "A then B" rules and predictions from e-commerce behaviour logs.
@@ -75,10 +80,18 @@ pub fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     if let Some(n) = cli.global.threads {
+        let cap = cartseq::resources::thread_cap();
+        if n > cap && !cli.global.quiet {
+            eprintln!("note: --threads {n} capped to {cap} (4 × the cores)");
+        }
         // Only fails if a pool was already built, which cannot happen this early.
         let _ = rayon::ThreadPoolBuilder::new()
-            .num_threads(n.max(1))
+            .num_threads(n.clamp(1, cap))
             .build_global();
+    }
+    if let Err(e) = cartseq::resources::apply_memory_limit(cli.global.max_memory.as_deref()) {
+        eprintln!("error: --max-memory: {e}");
+        return ExitCode::from(2);
     }
     let g = &cli.global;
     let result = match cli.command {

@@ -227,18 +227,35 @@ pub struct Window {
 /// as in the Taobao file) plus 1 ms, minus the horizon, floored to the hour when the horizon is at least
 /// an hour — so the test label window is fully observed.
 pub fn auto_cutoff(log: &EventLog, horizon_ms: i64) -> Option<i64> {
+    let c = data_end(log)? - horizon_ms;
+    Some(if horizon_ms >= HOUR_MS {
+        c.div_euclid(HOUR_MS) * HOUR_MS
+    } else {
+        c
+    })
+}
+
+/// Where the data ends for a label window: the 99.9th percentile of event times plus 1 ms (a few
+/// far-future stamps, as in the Taobao file, do not count). `None` for an empty log.
+pub fn data_end(log: &EventLog) -> Option<i64> {
     if log.is_empty() {
         return None;
     }
     let mut t: Vec<i64> = log.time.iter().map(|t| t.0).collect();
     let k = ((t.len() as f64 - 1.0) * 0.999).round() as usize;
     let (_, hi, _) = t.select_nth_unstable(k);
-    let c = *hi + 1 - horizon_ms;
-    Some(if horizon_ms >= HOUR_MS {
-        c.div_euclid(HOUR_MS) * HOUR_MS
-    } else {
-        c
-    })
+    Some(*hi + 1)
+}
+
+/// Where the data starts: the 0.1th percentile of event times (a few stamps years early do not count).
+pub fn data_start(log: &EventLog) -> Option<i64> {
+    if log.is_empty() {
+        return None;
+    }
+    let mut t: Vec<i64> = log.time.iter().map(|t| t.0).collect();
+    let k = ((t.len() as f64 - 1.0) * 0.001).round() as usize;
+    let (_, lo, _) = t.select_nth_unstable(k);
+    Some(*lo)
 }
 
 /// The windows of a spec with the test cutoff resolved.

@@ -46,19 +46,49 @@ pub fn build_table(
         Some(c) => c,
         None => auto_cutoff(log, spec.horizon_ms).unwrap_or(0),
     };
+    let h_hours = spec.horizon_ms as f64 / crate::tasks::HOUR_MS as f64;
+    if spec.cutoff.is_some() {
+        // A label window past the end of the data would label every row negative (then accuracy 1.0).
+        if let Some(end) = crate::tasks::data_end(log) {
+            if test_cutoff + spec.horizon_ms > end {
+                let latest = crate::tasks::auto_cutoff(log, spec.horizon_ms).unwrap_or(end);
+                anyhow::bail!(
+                    "--cutoff {}: the test label window [{}, +{h_hours} h) ends after the data (last events \
+                     at {}), so its labels would all be negative; choose an earlier --cutoff (at most {} \
+                     for --horizon {h_hours} h), a shorter --horizon, or leave --cutoff out (automatic)",
+                    crate::tasks::format_time(test_cutoff),
+                    crate::tasks::format_time(test_cutoff),
+                    crate::tasks::format_time(end - 1),
+                    crate::tasks::format_time(latest),
+                );
+            }
+        }
+    }
     let idx = UserIndex::by_user(log);
     let task = build_rows(log, dict, &idx, spec, test_cutoff)?;
     let balance = Balance::of(&task.rows, task.n_classes);
     let train_rows: usize = balance.counts[0].iter().sum();
     let test_rows: usize = balance.counts[2].iter().sum();
     let cut = crate::tasks::format_time(test_cutoff);
-    anyhow::ensure!(
-        train_rows > 0 && test_rows > 0,
-        "the {} task at cutoff {cut} (horizon {} h) has {train_rows} training and {test_rows} test rows; \
-         choose an earlier --cutoff, a shorter --horizon or --split user",
-        spec.kind.name(),
-        spec.horizon_ms / crate::tasks::HOUR_MS
-    );
+    if train_rows == 0 || test_rows == 0 {
+        // No training rows: the windows start before the data (the cutoff is too early). No test rows
+        // with training rows: nobody is active before the test cutoff's window (too late or too sparse).
+        let start = crate::tasks::data_start(log).map_or_else(String::new, |s| {
+            format!(" (the data starts at {})", crate::tasks::format_time(s))
+        });
+        let advice = if train_rows == 0 {
+            format!(
+                "choose a later --cutoff{start}, a shorter --horizon, fewer --train-windows or --split user"
+            )
+        } else {
+            "choose an earlier --cutoff, a shorter --horizon or --split user".to_owned()
+        };
+        anyhow::bail!(
+            "the {} task at cutoff {cut} (horizon {h_hours} h) has {train_rows} training and {test_rows} \
+             test rows; {advice}",
+            spec.kind.name(),
+        );
+    }
     let roles = roles(dict);
     let stats = ItemStats::new(log, &roles, task.stats_end);
     let set = FeatureSet::for_log(log);
@@ -69,6 +99,14 @@ pub fn build_table(
         stats: &stats,
         set: &set,
     };
+    let need = (task.rows.len() as u64).saturating_mul(set.names().len() as u64 * 8);
+    cartseq_data::memory::check_estimate(need).map_err(|e| {
+        anyhow::anyhow!(
+            "the feature matrix of {} rows would not fit: {e}; narrow the input with --from/--to, \
+             lower --train-windows, or raise --max-memory",
+            task.rows.len()
+        )
+    })?;
     let x = ex.matrix(&task);
     let seqs = seq
         .map(|s| ex.sequences(&task, s.tokens, s.max_len, dict))

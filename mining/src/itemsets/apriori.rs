@@ -229,6 +229,16 @@ impl ItemsetMiner for Apriori {
                     limit: MAX_CANDIDATES,
                 });
             }
+            // The trie (~ the candidates again) and one counter array per thread, before allocating.
+            let need = (cands.len() as u64 * 4)
+                .saturating_mul(2)
+                .saturating_add(m as u64 * 4 * rayon::current_num_threads() as u64);
+            if let Err(memory) = cartseq_data::memory::check_estimate(need) {
+                return Err(ItemsetError::MemoryLimit {
+                    found: all_sups.len(),
+                    memory,
+                });
+            }
             let trie = Trie::build(&cands, k + 1);
             let cnt = (0..ntx.div_ceil(CHUNK))
                 .into_par_iter()

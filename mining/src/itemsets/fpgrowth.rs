@@ -305,11 +305,7 @@ impl ItemsetMiner for FpGrowth {
             })
             .collect();
         if guard.tripped() {
-            return Err(ItemsetError::TooManyItemsets {
-                limit: self.params.get_max_itemsets(),
-                min_support: minsup,
-                transactions: n,
-            });
+            return Err(guard.error(minsup, n));
         }
         Ok(assemble(
             outs.iter()

@@ -64,6 +64,7 @@ pub fn association_rules(
         .into_par_iter()
         .map(|k| {
             let (z, sup) = itemsets.get(k);
+            budget.tick();
             if z.len() < 2 || budget.exceeded() {
                 return Vec::new();
             }

@@ -37,6 +37,28 @@ pub enum RuleError {
         /// The limit.
         limit: usize,
     },
+    /// The search examined too many candidate rules (the count guard on the search itself).
+    #[error(
+        "examined more than {limit} candidate rules ({found} kept so far) (limit --max-rules {limit}): \
+         raise --min-support, set --max-antecedent/--max-consequent (or a --window), or raise --max-rules"
+    )]
+    TooManyCandidates {
+        /// The limit.
+        limit: usize,
+        /// Rules kept when the guard fired.
+        found: usize,
+    },
+    /// The memory guard fired (`--max-memory`).
+    #[error(
+        "stopped after {found} rules: {memory}; raise --min-support, set \
+         --max-antecedent/--max-consequent, or raise --max-memory"
+    )]
+    MemoryLimit {
+        /// Rules kept when the guard fired.
+        found: usize,
+        /// The memory reading.
+        memory: cartseq_data::memory::OverLimit,
+    },
     /// The input lacks what an option needs (e.g. timestamps for `--within 1h`).
     #[error("{0}")]
     Input(String),
@@ -303,26 +325,34 @@ impl RuleSet {
     }
 }
 
-/// The explosion guard shared by the parallel rule generators: workers count the rules they keep and
-/// stop early once the count passes the limit; [`RuleBudget::finish`] then reports the error instead
-/// of a truncated answer.
+/// The explosion guards shared by the parallel rule generators: workers count the rules they keep and
+/// the candidates they examine (frequent rules before the confidence and lift filters: the search's own
+/// size, which grows even when few rules pass the filters), tick the memory accountant
+/// (`--max-memory`), and stop early once a limit is passed; [`RuleBudget::finish`] then reports the
+/// error instead of a truncated answer.
 pub(crate) struct RuleBudget {
     count: AtomicUsize,
+    candidates: AtomicUsize,
     limit: usize,
+    memory: cartseq_data::memory::Accountant,
 }
 
 impl RuleBudget {
-    /// A budget of `limit` rules.
+    /// A budget of `limit` rules (and `limit` candidates).
     pub fn new(limit: usize) -> Self {
         RuleBudget {
             count: AtomicUsize::new(0),
+            candidates: AtomicUsize::new(0),
             limit,
+            memory: cartseq_data::memory::Accountant::new(1024),
         }
     }
 
-    /// Whether more than the limit were counted (workers should stop).
+    /// Whether a guard fired (workers should stop).
     pub fn exceeded(&self) -> bool {
         self.count.load(AtomicOrdering::Relaxed) > self.limit
+            || self.candidates.load(AtomicOrdering::Relaxed) > self.limit
+            || self.memory.tripped()
     }
 
     /// Counts `n` more rules.
@@ -330,7 +360,18 @@ impl RuleBudget {
         self.count.fetch_add(n, AtomicOrdering::Relaxed);
     }
 
-    /// The workers' rules as a set sorted by lift, or [`RuleError::TooManyRules`].
+    /// Memory accounting only (one unit of work).
+    pub fn tick(&self) {
+        let _ = self.memory.tick();
+    }
+
+    /// Counts one more candidate examined (and accounts memory every 1024).
+    pub fn candidate(&self) {
+        self.candidates.fetch_add(1, AtomicOrdering::Relaxed);
+        let _ = self.memory.tick();
+    }
+
+    /// The workers' rules as a set sorted by lift, or the error of the guard that fired.
     pub fn finish(
         self,
         kind: RuleKind,
@@ -338,8 +379,22 @@ impl RuleBudget {
         n: usize,
         min_support: u32,
     ) -> Result<RuleSet, RuleError> {
-        if self.count.into_inner() > self.limit {
+        let found = self.count.load(AtomicOrdering::Relaxed);
+        if self.memory.tripped() {
+            return Err(RuleError::MemoryLimit {
+                found,
+                memory: self.memory.error(),
+            });
+        }
+        if found > self.limit {
             return Err(RuleError::TooManyRules { limit: self.limit });
+        }
+        let candidates = self.candidates.load(AtomicOrdering::Relaxed);
+        if candidates > self.limit {
+            return Err(RuleError::TooManyCandidates {
+                limit: self.limit,
+                found,
+            });
         }
         Ok(RuleSet::sorted_by_lift(kind, parts, n, min_support))
     }

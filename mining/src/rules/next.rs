@@ -93,6 +93,10 @@ pub fn follow_ups(
         seen: Vec<u32>,
         stamp: Vec<u32>,
     }
+    // Three counters per token and thread, before allocating them.
+    let need = (bound as u64 * 12).saturating_mul(rayon::current_num_threads() as u64 + 1);
+    cartseq_data::memory::check_estimate(need)
+        .map_err(|memory| RuleError::MemoryLimit { found: 0, memory })?;
     let new_acc = || Acc {
         matched: 0,
         follow: vec![0; bound],

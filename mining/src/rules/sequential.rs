@@ -353,6 +353,7 @@ impl Miner<'_> {
 
     #[allow(clippy::too_many_arguments)]
     fn emit(&self, x: &[u32], y: &[u32], sup: usize, sx: usize, sy: usize, out: &mut Vec<Rule>) {
+        self.budget.candidate();
         let conf = sup as f64 / sx as f64;
         if conf < self.minconf {
             return;

@@ -212,6 +212,17 @@ impl Gru4Rec {
                 "item id {bad} is not below the item count {n_items}"
             )));
         }
+        // Session-parallel training keeps one step per session: max_len 1.
+        crate::nn::memory_estimate(
+            p.cell,
+            if p.tie_embedding { 0 } else { n_items as u64 },
+            p.embed_dim as u64,
+            &p.hidden,
+            n_items as u64,
+            p.batch_size as u64,
+            1,
+        )
+        .check()?;
         let mut rng = ChaCha8Rng::seed_from_u64(p.seed);
         let embedding = Embedding::new(
             if p.tie_embedding { 0 } else { n_items },

@@ -585,6 +585,18 @@ impl Fitted for SeqClassifierModel {
 }
 
 impl LearnerParams for SeqClassifierParams {
+    fn memory_estimate(&self, train: &Dataset) -> Option<crate::memory::Estimate> {
+        let vocab = train.seqs.as_ref().map_or(1, |s| s.vocab.max(1)) as u64;
+        Some(crate::nn::memory_estimate(
+            self.cell,
+            vocab,
+            self.embed_dim as u64,
+            &self.hidden,
+            train.n_classes.max(2) as u64,
+            self.batch_size as u64,
+            self.max_len as u64,
+        ))
+    }
     fn about(&self) -> About {
         let description = match self.cell {
             CellKind::Lstm => {

@@ -54,3 +54,59 @@ pub use optim::{clip_global_norm, LrSchedule, Optimizer, OptimizerKind};
 pub use packed::Packed;
 pub use param::{Param, Real};
 pub use recurrent::{CellKind, Recurrent, RecurrentCache};
+
+/// The memory a recurrent network will hold while training (checked against `--max-memory` before
+/// any weight is allocated): every parameter four times (weights, gradient, two Adam moments) plus the
+/// activations of one packed batch kept for backpropagation through time (`batch × max_len` steps of
+/// every layer's gates). `out_rows` is the size of the output layer (classes, or items for next-item
+/// models). The parameter named is `hidden` when the recurrent layers dominate, else `embed_dim`.
+pub fn memory_estimate(
+    cell: CellKind,
+    vocab: u64,
+    embed_dim: u64,
+    hidden: &[usize],
+    out_rows: u64,
+    batch: u64,
+    max_len: u64,
+) -> crate::memory::Estimate {
+    use crate::memory::mul;
+    let real = 8u64; // the networks train in f64
+    let gates = cell.gates() as u64;
+    let embed = mul(&[vocab, embed_dim]);
+    let mut rec = 0u64;
+    let mut act = 0u64;
+    let mut input = embed_dim;
+    for &h in hidden {
+        let h = h as u64;
+        rec = rec.saturating_add(mul(&[gates, h, input.saturating_add(h).saturating_add(1)]));
+        act = act.saturating_add(mul(&[
+            batch.max(1),
+            max_len.max(1),
+            gates.saturating_add(2),
+            h,
+        ]));
+        input = h;
+    }
+    let head = mul(&[out_rows, input.saturating_add(1)]);
+    let params = embed.saturating_add(rec).saturating_add(head);
+    let bytes = mul(&[params, 4, real]).saturating_add(mul(&[act, real]));
+    let hidden_share = rec.saturating_add(head).saturating_add(act / 4);
+    if hidden_share >= embed || embed_dim == 0 {
+        let value = hidden
+            .iter()
+            .map(|h| h.to_string())
+            .collect::<Vec<_>>()
+            .join("+");
+        crate::memory::Estimate {
+            bytes,
+            param: "hidden",
+            value,
+        }
+    } else {
+        crate::memory::Estimate {
+            bytes,
+            param: "embed_dim",
+            value: embed_dim.to_string(),
+        }
+    }
+}

@@ -8,6 +8,7 @@ mod input_checks;
 mod legacy_files;
 #[cfg(feature = "linfa")]
 mod linfa_interop;
+mod loaders_never_panic;
 mod metrics_vs_sklearn;
 mod nn_classifier;
 mod nn_gradcheck;

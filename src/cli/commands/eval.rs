@@ -19,7 +19,7 @@ use cartseq_models::metrics::{self, MetricReport};
 use cartseq_models::Classifier;
 use ndarray::Array2;
 
-use cartseq::feature_table::FeatureTable;
+use cartseq::feature_table::{FeatureTable, Missing};
 use cartseq::featurizer;
 use cartseq::output::{spreadsheet_safe, AtomicFile};
 use cartseq::tasks::table::dataset_owned;
@@ -56,6 +56,10 @@ pub struct Args {
     /// atomically), for paired comparisons with other tools on the same rows.
     #[arg(long, value_name = "OUT.csv")]
     pub predictions: Option<PathBuf>,
+    /// Treat NaN/inf features as `minus-one` (the table's "does not exist"), `zero`, or `drop` the row
+    /// (default: such a value is an error).
+    #[arg(long, value_name = "HOW")]
+    pub allow_missing: Option<Missing>,
 }
 
 /// Runs `eval`.
@@ -70,9 +74,10 @@ pub fn run(args: Args, _global: &Global) -> anyhow::Result<()> {
         EvalSplit::Test => Split::Test,
     };
     // Only the evaluated rows are kept in memory.
-    let table = FeatureTable::read_csv_splits(&args.features, &[split])?
+    let mut table = FeatureTable::read_csv_splits(&args.features, &[split])?
         .pop()
         .ok_or_else(|| anyhow::anyhow!("internal: one split requested"))?;
+    table.check_finite(&args.features, args.allow_missing)?;
     let h = &trained.header;
     let csv_featurizer = featurizer::read_beside(&args.features)?;
     trained.check_table(&table, &args.features, csv_featurizer.as_ref())?;
@@ -166,6 +171,9 @@ pub fn format_report(model: &str, split: &str, r: &MetricReport) -> String {
     for row in &r.confusion {
         let cells: Vec<String> = row.iter().map(|c| format!("{c:>8}")).collect();
         s.push_str(&format!("  {}\n", cells.join("")));
+    }
+    for w in &r.warnings {
+        s.push_str(&format!("warning: {w}\n"));
     }
     s
 }

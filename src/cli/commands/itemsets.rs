@@ -64,10 +64,13 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     let loaded = args.input.spec()?.load_sequences(global.quiet)?;
     let tx = Transactions::from_sequences(&loaded.db);
     let started = Instant::now();
+    let spin = cartseq::progress::spinner(global.quiet, "mining itemsets");
     let fi = match args.algo {
-        ItemsetAlgo::Fpgrowth => FpGrowth::new(params)?.mine(&tx)?,
-        ItemsetAlgo::Apriori => Apriori::new(params)?.mine(&tx)?,
+        ItemsetAlgo::Fpgrowth => FpGrowth::new(params)?.mine(&tx),
+        ItemsetAlgo::Apriori => Apriori::new(params)?.mine(&tx),
     };
+    cartseq::progress::finish(spin);
+    let fi = fi?;
     let elapsed = started.elapsed();
     let limit = if args.top == 0 { usize::MAX } else { args.top };
     let rows = write_export(

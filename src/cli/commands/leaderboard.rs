@@ -167,10 +167,14 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
             "features": built.table.feature_names.len(),
             "models": entries,
             "plots": plots,
+            "warnings": sp.warnings(),
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         print!("{}", table(&entries));
+        for w in sp.warnings() {
+            println!("warning: {w}");
+        }
         if let Some(rows) = &ablation {
             println!(
                 "\nablation: with − without pattern features (paired bootstrap, {} replicates)",

@@ -190,6 +190,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     let dict = &loaded.dict;
     let streamed = args.format == MineFormat::Spmf;
     let mut stats = MineStats::default();
+    let spin = cartseq::progress::spinner(global.quiet, "mining patterns");
     let rows = cartseq::export::write_to(args.output.as_deref(), |w| {
         if streamed {
             let mut sink = WriteSink::spmf(&mut *w);
@@ -204,7 +205,9 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
             _ => write_patterns_jsonl(w, &pats, dict, n)?,
         }
         Ok(pats.len() as u64)
-    })?;
+    });
+    cartseq::progress::finish(spin);
+    let rows = rows?;
     if !global.quiet {
         let min_text = match (&args.min_support, args.min_count) {
             (Some(f), _) => format!(" ({f} of {n})"),

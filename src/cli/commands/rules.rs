@@ -152,7 +152,10 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         consequent_has: resolve(&args.consequent_has)?,
     };
     let started = Instant::now();
-    let mut rs = mine(&args, min_support, filter, &loaded.db).map_err(with_rules_advice)?;
+    let spin = cartseq::progress::spinner(global.quiet, "mining rules");
+    let rs = mine(&args, min_support, filter, &loaded.db);
+    cartseq::progress::finish(spin);
+    let mut rs = rs.map_err(with_rules_advice)?;
     let elapsed = started.elapsed();
     let total = rs.len();
     rs.sort(match args.sort {

@@ -49,6 +49,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         .with_context(|| format!("writing {}", args.output.display()))?;
     let mut m = Manifest::new("task");
     m.param("task", setup.spec.kind.name())
+        .param("classes", &prepared.built.class_names)
         .param("featurizer", &prepared.featurizer)
         .count("rows", table.len() as u64)
         .count("features", table.feature_names.len() as u64);

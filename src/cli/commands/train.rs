@@ -17,6 +17,7 @@ use std::path::PathBuf;
 use anyhow::bail;
 use cartseq::experiment::{better, fit_and_score, grid_points, with_grid_point, ModelRun};
 use cartseq::feature_table::FeatureTable;
+use cartseq::feature_table::Missing;
 use cartseq::featurizer;
 use cartseq::tasks::table::{dataset_owned, SeqVocab};
 use cartseq::tasks::Split;
@@ -54,6 +55,10 @@ pub struct Args {
     /// Ensemble options (models `stack`, `vote`, `vote-hard`, `bag`).
     #[command(flatten)]
     pub ensemble: EnsembleArgs,
+    /// Treat NaN/inf features as `minus-one` (the table's "does not exist"), `zero`, or `drop` the row
+    /// (default: such a value is an error).
+    #[arg(long, value_name = "HOW")]
+    pub allow_missing: Option<Missing>,
 }
 
 /// Runs `train`.
@@ -88,10 +93,15 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     let grid = grid_points(&args.grid)?;
     // Test rows are never read here.
     let mut parts = FeatureTable::read_csv_splits(&args.features, &[Split::Train, Split::Valid])?;
-    let (valid_t, train_t) = match (parts.pop(), parts.pop()) {
+    let (mut valid_t, mut train_t) = match (parts.pop(), parts.pop()) {
         (Some(v), Some(t)) => (v, t),
         _ => bail!("internal: two splits requested"),
     };
+    let classes = cartseq::feature_table::classes_beside(&args.features);
+    for t in [&mut train_t, &mut valid_t] {
+        t.check_finite(&args.features, args.allow_missing)?;
+        t.check_labels(&args.features, classes.as_deref())?;
+    }
     let fitted_featurizer = featurizer::read_beside(&args.features)?;
     let seq_model = is_sequence_model(&args.model) || args.ensemble.needs_seq(&args.model);
     if seq_model && train_t.seqs.is_none() {
@@ -106,7 +116,10 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         "{}: no `train` rows",
         args.features.display()
     );
-    let n_classes = train_t.n_classes().max(valid_t.n_classes());
+    let n_classes = match &classes {
+        Some(c) => c.len().max(2),
+        None => train_t.n_classes().max(valid_t.n_classes()),
+    };
     let feature_names = train_t.feature_names.clone();
     let vocab = train_t
         .seqs
@@ -176,6 +189,15 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         model,
     };
     trained.save(&output)?;
+    let mut warnings: Vec<String> = Vec::new();
+    if let Some(y) = train.y.as_slice() {
+        for w in cartseq_models::metrics::sample_warnings(y, n_classes) {
+            warnings.push(format!("train split: {w}"));
+        }
+    }
+    if let Some(r) = &rep {
+        warnings.extend(r.warnings.iter().map(|w| format!("valid split: {w}")));
+    }
     if args.json {
         let v = serde_json::json!({
             "model": args.model,
@@ -184,6 +206,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
             "fit_seconds": fit_s,
             "converged": not_converged.is_none(),
             "valid": rep,
+            "warnings": warnings,
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else if !global.quiet {
@@ -213,6 +236,9 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
                 r.accuracy,
                 r.log_loss
             );
+        }
+        for w in &warnings {
+            eprintln!("warning: {w}");
         }
     }
     Ok(())
