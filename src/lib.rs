@@ -21,6 +21,7 @@ pub mod manifest;
 pub mod nextitem;
 pub mod output;
 pub mod report;
+pub mod segment;
 pub mod stats;
 pub mod tasks;
 pub mod trained;
