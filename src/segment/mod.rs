@@ -27,6 +27,7 @@ pub mod profile;
 pub mod render;
 pub mod scale;
 pub mod silhouette;
+pub mod tsne;
 
 use std::time::Instant;
 
@@ -176,6 +177,8 @@ pub struct SegmentParams {
     pub seed: u64,
     /// k-means implementation.
     pub engine: Engine,
+    /// t-SNE implementation (`Linfa`: linfa-tsne, not reproducible; for comparison).
+    pub tsne_engine: Engine,
 }
 
 impl Default for SegmentParams {
@@ -192,6 +195,7 @@ impl Default for SegmentParams {
             tsne_iter: 1000,
             seed: 42,
             engine: Engine::Cartseq,
+            tsne_engine: Engine::Cartseq,
         }
     }
 }
@@ -231,6 +235,11 @@ impl SegmentParams {
             (1..=100_000).contains(&self.tsne_iter),
             "--tsne-iter must be 1..=100000, found {}",
             self.tsne_iter
+        );
+        ensure!(
+            self.tsne_sample <= 50_000,
+            "--tsne-sample must be at most 50000 (the neighbour search is quadratic), found {}",
+            self.tsne_sample
         );
         Ok(())
     }
@@ -753,24 +762,33 @@ fn tsne_map(y: ArrayView2<'_, f32>, p: &SegmentParams) -> anyhow::Result<Option<
         (0..n).collect()
     };
     let m = rows.len();
-    ensure!(
-        m >= 5,
-        "t-SNE needs at least 5 rows, found {m}: no map drawn"
-    );
+    ensure!(m >= 5, "t-SNE needs at least 5 rows, found {m}: no map drawn");
     let perplexity = p.perplexity.min((m as f64 - 1.0) / 3.0 - 1e-9);
-    let mut data = y.select(Axis(0), &rows).mapv(f64::from);
-    if data.ncols() < 2 {
-        // A one-component PCA: t-SNE needs at least as many input columns as output dimensions.
-        let zeros = Array2::<f64>::zeros((m, 1));
-        data = ndarray::concatenate(Axis(1), &[data.view(), zeros.view()])?;
-    }
+    let data = y.select(Axis(0), &rows).mapv(f64::from);
     let t = Instant::now();
-    let coords = linfa_tsne::TSneParams::embedding_size_with_rng(2, ChaCha8Rng::seed_from_u64(p.seed))
-        .perplexity(perplexity)
-        .approx_threshold(0.5)
-        .max_iter(p.tsne_iter)
-        .transform(data)
-        .map_err(|e| anyhow::anyhow!("t-SNE: {e}"))?;
+    let coords = match p.tsne_engine {
+        Engine::Cartseq => tsne::embed(
+            data.view(),
+            &tsne::TsneParams {
+                perplexity,
+                iterations: p.tsne_iter,
+                theta: 0.5,
+            },
+        ),
+        Engine::Linfa => {
+            let mut data = data;
+            if data.ncols() < 2 {
+                let zeros = Array2::<f64>::zeros((m, 1));
+                data = ndarray::concatenate(Axis(1), &[data.view(), zeros.view()])?;
+            }
+            linfa_tsne::TSneParams::embedding_size_with_rng(2, ChaCha8Rng::seed_from_u64(p.seed))
+                .perplexity(perplexity)
+                .approx_threshold(0.5)
+                .max_iter(p.tsne_iter)
+                .transform(data)
+                .map_err(|e| anyhow::anyhow!("t-SNE: {e}"))?
+        }
+    };
     Ok(Some(TsneMap {
         rows,
         coords,

@@ -102,6 +102,10 @@ pub struct Args {
     /// t-SNE iterations.
     #[arg(long, default_value_t = 1000, value_name = "N", help_heading = "Map")]
     pub tsne_iter: usize,
+    /// t-SNE implementation: cartseq (Barnes–Hut, reproducible, default) or linfa (linfa-tsne, for
+    /// comparison: its maps change from run to run).
+    #[arg(long, default_value = "cartseq", value_parser = parse_named::<Engine>, value_name = "ENGINE", help_heading = "Map")]
+    pub tsne_engine: Engine,
 
     /// Rows of each profile list (features, items, patterns, rules).
     #[arg(long, default_value_t = 5, value_name = "N", help_heading = "Output")]
@@ -140,6 +144,7 @@ impl Args {
             tsne_iter: self.tsne_iter,
             seed: self.seed,
             engine: self.kmeans_engine,
+            tsne_engine: self.tsne_engine,
         }
     }
 
