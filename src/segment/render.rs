@@ -229,6 +229,24 @@ pub fn text(s: &Summary) -> String {
     t
 }
 
+/// Writes the rows as they enter standardisation, `id,<column>,…` (ids spreadsheet-safe; values as
+/// f32 in shortest round-trip form, so another tool reads exactly the numbers cartseq segments).
+pub fn write_matrix_csv<W: Write>(w: W, m: &Matrix, id_column: &str) -> anyhow::Result<()> {
+    let mut out = csv::Writer::from_writer(w);
+    let mut head = vec![id_column.to_owned()];
+    head.extend(m.names.iter().map(|n| spreadsheet_safe(n).into_owned()));
+    out.write_record(&head)?;
+    let mut rec: Vec<String> = Vec::with_capacity(m.names.len() + 1);
+    for (id, row) in m.ids.iter().zip(m.x.rows()) {
+        rec.clear();
+        rec.push(spreadsheet_safe(id).into_owned());
+        rec.extend(row.iter().map(|v| v.to_string()));
+        out.write_record(&rec)?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
 /// Writes `id,segment,pc1,pc2,tsne_x,tsne_y` for a fitted segmentation (see [`write_labels_csv`]).
 pub fn write_csv<W: Write>(w: W, m: &Matrix, s: &Segmentation, id_column: &str) -> anyhow::Result<()> {
     write_labels_csv(w, m, &s.labels, &s.y, s.tsne.as_ref(), id_column)

@@ -119,6 +119,10 @@ pub struct Args {
     /// Write the scatter plot coloured by segment (SVG).
     #[arg(long, value_name = "FILE", help_heading = "Output")]
     pub svg: Option<PathBuf>,
+    /// Also write the matrix as it enters standardisation (`id,<column>,…`): the input of the
+    /// scikit-learn side-by-side (benches/peers/segment_sklearn.py).
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    pub matrix_out: Option<PathBuf>,
     /// Save the fitted pipeline (scaler, PCA, clusters) to assign new rows with --apply.
     #[arg(long, value_name = "FILE", help_heading = "Output")]
     pub save_model: Option<PathBuf>,
@@ -222,6 +226,12 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         return apply(&args, path, global);
     }
     let (m, rows, recipe) = args.rows(None, global.quiet)?;
+    if let Some(path) = &args.matrix_out {
+        let mut f = AtomicFile::create(path)?;
+        render::write_matrix_csv(&mut f, &m, &args.id_column())
+            .with_context(|| format!("writing {}", path.display()))?;
+        f.commit()?;
+    }
     let (seg, summary) = cartseq::segment::run(&m, rows.as_ref(), &params, recipe, args.top)?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
