@@ -340,6 +340,82 @@ pub fn panels_svg(
     })
 }
 
+/// Most points drawn per group of a scatter plot (a seeded sample is the caller's job; beyond this the
+/// group is thinned to every k-th point, so the file stays small).
+pub const MAX_SCATTER_POINTS: usize = 5_000;
+
+/// A scatter plot of named groups of points, one colour per group, with a legend (segments on a 2-D
+/// map). Points are small filled circles; the ranges fit the points with 3 % padding.
+pub fn scatter_svg(
+    size: (u32, u32),
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    groups: &[Curve],
+) -> anyhow::Result<String> {
+    let all = || groups.iter().flat_map(|g| g.points.iter().copied());
+    let fit = |f: &dyn Fn((f64, f64)) -> f64| {
+        let (lo, hi) = all()
+            .map(f)
+            .filter(|v| v.is_finite())
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+                (a.min(v), b.max(v))
+            });
+        if lo > hi {
+            return (0.0, 1.0);
+        }
+        let d = 0.03 * (hi - lo).max(1e-9);
+        (lo - d, hi + d)
+    };
+    let (x0, x1) = fit(&|p| p.0);
+    let (y0, y1) = fit(&|p| p.1);
+    svg_string(size, |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, ("sans-serif", 18))
+            .margin(10)
+            .x_label_area_size(38)
+            .y_label_area_size(52)
+            .build_cartesian_2d(x0..x1, y0..y1)
+            .map_err(plot_err)?;
+        chart
+            .configure_mesh()
+            .x_desc(x_label)
+            .y_desc(y_label)
+            .light_line_style(TRANSPARENT)
+            .draw()
+            .map_err(plot_err)?;
+        for (i, g) in groups.iter().enumerate() {
+            // Rows in no group (DBSCAN noise) are grey.
+            let col = if g.name.starts_with("noise") {
+                GUIDE
+            } else {
+                color(i)
+            };
+            let step = g.points.len().div_ceil(MAX_SCATTER_POINTS).max(1);
+            chart
+                .draw_series(
+                    g.points
+                        .iter()
+                        .step_by(step)
+                        .map(|&q| Circle::new(q, 2, col.mix(0.75).filled())),
+                )
+                .map_err(plot_err)?
+                .label(g.name.clone())
+                .legend(move |(x, y)| Circle::new((x + 6, y), 4, col.filled()));
+        }
+        if !groups.is_empty() {
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperRight)
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .draw()
+                .map_err(plot_err)?;
+        }
+        Ok(())
+    })
+}
+
 /// ROC panel (false-positive rate → true-positive rate, chance diagonal).
 pub fn roc_panel(title: &str, curves: Vec<Curve>) -> Panel {
     Panel {

@@ -23,6 +23,7 @@ pub mod output;
 pub mod progress;
 pub mod report;
 pub mod resources;
+pub mod segment;
 pub mod stats;
 pub mod tasks;
 pub mod trained;

@@ -11,7 +11,8 @@ pub mod args;
 pub mod commands;
 
 use commands::{
-    convert, eval, itemsets, leaderboard, mine, next, nextitem, report, rules, stats, task, train,
+    convert, eval, itemsets, leaderboard, mine, next, nextitem, report, rules, segment, stats, task,
+    train,
 };
 
 /// Options every subcommand takes.
@@ -69,6 +70,8 @@ pub enum Command {
     Nextitem(nextitem::Args),
     /// One self-contained HTML report: data, patterns, rules, leaderboard, calibration, importances, ablation.
     Report(report::Args),
+    /// Customer segments: standardise, PCA, k-means/GMM/DBSCAN, t-SNE map, each segment's funnel and patterns.
+    Segment(segment::Args),
 }
 
 /// Parses the command line, runs the subcommand and turns its error into a message and exit code 2.
@@ -107,6 +110,7 @@ pub fn main() -> ExitCode {
         Command::Rules(a) => rules::run(a, g),
         Command::Next(a) => next::run(a, g),
         Command::Report(a) => report::run(a, g),
+        Command::Segment(a) => segment::run(a, g),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

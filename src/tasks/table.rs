@@ -7,7 +7,7 @@ use ndarray::Axis;
 
 use crate::behaviour::{Extractor, FeatureSet, ItemStats, SeqTokens, TokenSeqs};
 use crate::feature_table::FeatureTable;
-use crate::tasks::{auto_cutoff, build_rows, roles, Balance, TaskSpec, UserIndex};
+use crate::tasks::{auto_cutoff, build_rows, roles, Balance, TaskRows, TaskSpec, UserIndex};
 
 /// Options of the per-row token sequences.
 #[derive(Clone, Copy, Debug)]
@@ -89,12 +89,37 @@ pub fn build_table(
             spec.kind.name(),
         );
     }
+    let table = table_of_rows(log, dict, &idx, &task, id_column, seq)?;
+    Ok(BuiltTask {
+        table,
+        class_names: task.class_names,
+        test_cutoff,
+        cutoffs: task
+            .windows
+            .iter()
+            .map(|w| (w.cutoff, w.split.map(|s| s.name())))
+            .collect(),
+        balance,
+    })
+}
+
+/// The feature table of `task`'s rows: behaviour features (and token sequences when `seq`) of each row
+/// from its user's events before the row's cutoff. The one extraction behind [`build_table`] and
+/// [`snapshot_table`].
+fn table_of_rows(
+    log: &EventLog,
+    dict: &Dictionary,
+    idx: &UserIndex,
+    task: &TaskRows,
+    id_column: &str,
+    seq: Option<SeqOptions>,
+) -> anyhow::Result<FeatureTable> {
     let roles = roles(dict);
     let stats = ItemStats::new(log, &roles, task.stats_end);
     let set = FeatureSet::for_log(log);
     let ex = Extractor {
         log,
-        idx: &idx,
+        idx,
         roles: &roles,
         stats: &stats,
         set: &set,
@@ -107,9 +132,9 @@ pub fn build_table(
             task.rows.len()
         )
     })?;
-    let x = ex.matrix(&task);
+    let x = ex.matrix(task);
     let seqs = seq
-        .map(|s| ex.sequences(&task, s.tokens, s.max_len, dict))
+        .map(|s| ex.sequences(task, s.tokens, s.max_len, dict))
         .transpose()?;
     let table = FeatureTable {
         id_column: id_column.to_owned(),
@@ -124,17 +149,55 @@ pub fn build_table(
         x,
         seqs,
     };
-    Ok(BuiltTask {
+    Ok(table)
+}
+
+/// The spec of a snapshot at `cutoff`: one window, every user with an event before it in the training
+/// split (`task --split user` with no valid or test users). Labels are computed but mean nothing.
+pub fn snapshot_spec(cutoff: i64, horizon_ms: i64) -> TaskSpec {
+    TaskSpec {
+        kind: crate::tasks::TaskKind::Purchase,
+        cutoff: Some(cutoff),
+        horizon_ms,
+        split: crate::tasks::SplitMode::User,
+        valid_frac: 0.0,
+        test_frac: 0.0,
+        train_windows: 1,
+        seed: 0,
+    }
+}
+
+/// Every user (or session) with an event before `cutoff`, with the behaviour features `task` computes
+/// for its rows at that cutoff under `--split user` (item statistics read events before the cutoff;
+/// "last horizon" counts read `[cutoff − horizon, cutoff)`). Rows are ordered by user id; no labels
+/// are needed, so no split can be empty. The table and the spec to rebuild the same rows.
+pub fn snapshot_table(
+    log: &EventLog,
+    dict: &Dictionary,
+    cutoff: i64,
+    horizon_ms: i64,
+    id_column: &str,
+) -> anyhow::Result<(BuiltTask, TaskSpec)> {
+    let spec = snapshot_spec(cutoff, horizon_ms);
+    spec.check()?;
+    anyhow::ensure!(!log.is_empty(), "the input has no events");
+    let idx = UserIndex::by_user(log);
+    let task = build_rows(log, dict, &idx, &spec, cutoff)?;
+    anyhow::ensure!(
+        !task.rows.is_empty(),
+        "no user has an event before the cutoff {}; choose a later --cutoff",
+        crate::tasks::format_time(cutoff)
+    );
+    let table = table_of_rows(log, dict, &idx, &task, id_column, None)?;
+    let balance = Balance::of(&task.rows, task.n_classes);
+    let built = BuiltTask {
         table,
         class_names: task.class_names,
-        test_cutoff,
-        cutoffs: task
-            .windows
-            .iter()
-            .map(|w| (w.cutoff, w.split.map(|s| s.name())))
-            .collect(),
+        test_cutoff: cutoff,
+        cutoffs: vec![(cutoff, None)],
         balance,
-    })
+    };
+    Ok((built, spec))
 }
 
 /// The token vocabulary of the sequence models: names seen on training rows, sorted; id 0 is reserved

@@ -11,6 +11,7 @@ pub mod next;
 pub mod nextitem;
 pub mod report;
 pub mod rules;
+pub mod segment;
 pub mod stats;
 pub mod task;
 pub mod train;
