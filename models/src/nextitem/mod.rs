@@ -18,7 +18,13 @@
 //! thread count).
 
 pub mod baselines;
+pub mod bootstrap;
 pub mod gru4rec;
+pub mod hybrid;
+mod neighbours;
+pub mod sr;
+pub mod stan;
+pub mod vsknn;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -26,7 +32,12 @@ use serde::{Deserialize, Serialize};
 use crate::Sequences;
 
 pub use baselines::{ItemKnn, LastItemModel, MarkovChain, MostPopular, SessionKnn};
+pub use bootstrap::{paired_difference, Interval, Metric, SessionOutcomes};
 pub use gru4rec::{Gru4Rec, Gru4RecModel, Gru4RecParams, NextItemLoss};
+pub use hybrid::{fit_stacker, tune_weights, Combiner, Hybrid, HybridFit, STACK_DEPTH};
+pub use sr::SequentialRules;
+pub use stan::{Stan, StanParams};
+pub use vsknn::{Decay, VSessionKnn, VsknnParams};
 
 /// Receives `(session row, position, scores of every item)` for each scored prefix.
 pub type ScoreSink<'a> = &'a mut dyn FnMut(usize, usize, &[f32]);
@@ -42,6 +53,64 @@ pub trait NextItemModel: Sync {
     /// For every session `r` in `rows` of `sessions` and every position `t` but the last, calls
     /// `sink(r, t, scores)` with the scores of all items after seeing clicks `0..=t`. Higher is better.
     fn score_prefixes(&self, sessions: &Sequences, rows: &[usize], sink: ScoreSink<'_>);
+
+    /// [`NextItemModel::score_prefixes`] with the time of every click of `sessions` in seconds
+    /// (aligned with `sessions.tokens`), for models that weigh neighbours by recency (STAN, VSTAN).
+    /// The default ignores the times.
+    fn score_prefixes_timed(
+        &self,
+        sessions: &Sequences,
+        times: Option<&[f64]>,
+        rows: &[usize],
+        sink: ScoreSink<'_>,
+    ) {
+        let _ = times;
+        self.score_prefixes(sessions, rows, sink);
+    }
+}
+
+/// A borrowed model is a model (hybrids of models owned elsewhere).
+impl<T: NextItemModel + ?Sized> NextItemModel for &T {
+    fn name(&self) -> String {
+        (**self).name()
+    }
+    fn n_items(&self) -> usize {
+        (**self).n_items()
+    }
+    fn score_prefixes(&self, sessions: &Sequences, rows: &[usize], sink: ScoreSink<'_>) {
+        (**self).score_prefixes(sessions, rows, sink);
+    }
+    fn score_prefixes_timed(
+        &self,
+        sessions: &Sequences,
+        times: Option<&[f64]>,
+        rows: &[usize],
+        sink: ScoreSink<'_>,
+    ) {
+        (**self).score_prefixes_timed(sessions, times, rows, sink);
+    }
+}
+
+/// A shared model is a model (so a fitted model can be both evaluated alone and be a hybrid member).
+impl<T: NextItemModel + Send + ?Sized> NextItemModel for std::sync::Arc<T> {
+    fn name(&self) -> String {
+        (**self).name()
+    }
+    fn n_items(&self) -> usize {
+        (**self).n_items()
+    }
+    fn score_prefixes(&self, sessions: &Sequences, rows: &[usize], sink: ScoreSink<'_>) {
+        (**self).score_prefixes(sessions, rows, sink);
+    }
+    fn score_prefixes_timed(
+        &self,
+        sessions: &Sequences,
+        times: Option<&[f64]>,
+        rows: &[usize],
+        sink: ScoreSink<'_>,
+    ) {
+        (**self).score_prefixes_timed(sessions, times, rows, sink);
+    }
 }
 
 /// Recall@k and MRR@k over all predictions.
@@ -88,16 +157,21 @@ pub fn rank_of(scores: &[f32], target: usize) -> usize {
     above + 1
 }
 
-/// Sums per chunk: hits and reciprocal ranks per cut-off, predictions.
-struct Acc {
-    hits: Vec<u64>,
-    rr: Vec<f64>,
-    n: u64,
-}
-
 /// Evaluates `model` on `test` (already restricted to training items, sessions of ≥ 2 clicks) at the
 /// cut-offs `ks`.
 pub fn evaluate(model: &dyn NextItemModel, test: &Sequences, ks: &[usize]) -> NextItemMetrics {
+    evaluate_sessions(model, test, None, ks).0
+}
+
+/// [`evaluate`] with click times (seconds, aligned with `test.tokens`) for time-aware models, also
+/// returning every evaluated session's hits and reciprocal ranks (for bootstrap intervals and paired
+/// comparisons over sessions).
+pub fn evaluate_sessions(
+    model: &dyn NextItemModel,
+    test: &Sequences,
+    times: Option<&[f64]>,
+    ks: &[usize],
+) -> (NextItemMetrics, SessionOutcomes) {
     let mut ks = ks.to_vec();
     ks.sort_unstable();
     ks.dedup();
@@ -105,48 +179,25 @@ pub fn evaluate(model: &dyn NextItemModel, test: &Sequences, ks: &[usize]) -> Ne
         .filter(|&r| test.row(r).len() >= 2)
         .collect();
     let chunks: Vec<&[usize]> = rows.chunks(256).collect();
-    let accs: Vec<Acc> = chunks
+    let parts: Vec<SessionOutcomes> = chunks
         .par_iter()
         .map(|chunk| {
-            let mut acc = Acc {
-                hits: vec![0; ks.len()],
-                rr: vec![0.0; ks.len()],
-                n: 0,
-            };
-            model.score_prefixes(test, chunk, &mut |r, t, scores| {
-                let target = test.row(r)[t + 1] as usize;
-                let rank = rank_of(scores, target);
-                acc.n += 1;
-                for (i, &k) in ks.iter().enumerate() {
-                    if rank <= k {
-                        acc.hits[i] += 1;
-                        acc.rr[i] += 1.0 / rank as f64;
-                    }
+            let mut out = SessionOutcomes::new(&ks, chunk.len());
+            let mut slot = 0usize;
+            let mut last_row = usize::MAX;
+            model.score_prefixes_timed(test, times, chunk, &mut |r, t, scores| {
+                if r != last_row {
+                    slot = chunk.iter().position(|&x| x == r).unwrap_or(slot);
+                    last_row = r;
                 }
+                let target = test.row(r)[t + 1] as usize;
+                out.record(slot, rank_of(scores, target));
             });
-            acc
+            out
         })
         .collect();
-    let mut total = Acc {
-        hits: vec![0; ks.len()],
-        rr: vec![0.0; ks.len()],
-        n: 0,
-    };
-    for a in &accs {
-        total.n += a.n;
-        for i in 0..ks.len() {
-            total.hits[i] += a.hits[i];
-            total.rr[i] += a.rr[i];
-        }
-    }
-    let n = total.n.max(1) as f64;
-    NextItemMetrics {
-        recall: total.hits.iter().map(|&h| h as f64 / n).collect(),
-        mrr: total.rr.iter().map(|&r| r / n).collect(),
-        ks,
-        predictions: total.n,
-        sessions: rows.len(),
-    }
+    let outcomes = SessionOutcomes::concat(&ks, parts);
+    (outcomes.metrics(), outcomes)
 }
 
 /// Builds [`Sequences`] from sessions of optional item ids, applying the test protocol: unknown items
