@@ -190,7 +190,10 @@ mod tests {
         let r = step_rules(&rows, 3, p, |d| 1.0 / d as f64).expect("mined");
         assert_eq!(r.occurrences, vec![1, 1, 1]);
         let pairs = |a: usize| -> Vec<(u32, f64)> {
-            r.rules[a].iter().map(|x| (x.consequent, x.weight)).collect()
+            r.rules[a]
+                .iter()
+                .map(|x| (x.consequent, x.weight))
+                .collect()
         };
         assert_eq!(pairs(0), vec![(1, 1.0), (2, 0.5)]);
         assert_eq!(pairs(1), vec![(2, 1.0), (1, 0.5)]);
@@ -202,7 +205,9 @@ mod tests {
     fn matches_brute_force_on_random_sessions() {
         let mut state = 12345u64;
         let mut next = || {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             (state >> 33) as u32
         };
         let data: Vec<Vec<u32>> = (0..200)
@@ -214,8 +219,10 @@ mod tests {
             let r = step_rules(&rows, 12, p, |d| 1.0 / d as f64).expect("mined");
             let b = brute(&rows, 12, steps);
             for a in 0..12 {
-                let got: Vec<(u32, f64)> =
-                    r.rules[a].iter().map(|x| (x.consequent, x.weight)).collect();
+                let got: Vec<(u32, f64)> = r.rules[a]
+                    .iter()
+                    .map(|x| (x.consequent, x.weight))
+                    .collect();
                 assert_eq!(got.len(), b[a].len());
                 for (g, e) in got.iter().zip(&b[a]) {
                     assert_eq!(g.0, e.0);

@@ -145,17 +145,30 @@ impl SessionOutcomes {
 
     /// The metric at cut-off `k` with its 95 % bootstrap interval over sessions (`None` when `k` was
     /// not evaluated).
-    pub fn interval(&self, k: usize, metric: Metric, replicates: usize, seed: u64) -> Option<Interval> {
+    pub fn interval(
+        &self,
+        k: usize,
+        metric: Metric,
+        replicates: usize,
+        seed: u64,
+    ) -> Option<Interval> {
         let ki = self.k_index(k)?;
         let all: Vec<usize> = (0..self.len()).collect();
         let estimate = self.value_on(&all, ki, metric);
-        let reps = replicate(self.len(), replicates, seed, |draw| self.value_on(draw, ki, metric));
+        let reps = replicate(self.len(), replicates, seed, |draw| {
+            self.value_on(draw, ki, metric)
+        });
         Some(percentiles(estimate, reps))
     }
 }
 
 /// Runs `replicates` bootstrap draws of `n` session indices (seeded) and returns `stat` of each.
-fn replicate(n: usize, replicates: usize, seed: u64, mut stat: impl FnMut(&[usize]) -> f64) -> Vec<f64> {
+fn replicate(
+    n: usize,
+    replicates: usize,
+    seed: u64,
+    mut stat: impl FnMut(&[usize]) -> f64,
+) -> Vec<f64> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut draw = vec![0usize; n];
     (0..replicates.max(1))
@@ -230,13 +243,18 @@ mod tests {
 
     #[test]
     fn interval_brackets_the_estimate_and_is_reproducible() {
-        let ranks: Vec<Vec<usize>> = (0..200).map(|i| vec![1 + i % 37, 1 + (i * 7) % 29]).collect();
+        let ranks: Vec<Vec<usize>> = (0..200)
+            .map(|i| vec![1 + i % 37, 1 + (i * 7) % 29])
+            .collect();
         let refs: Vec<&[usize]> = ranks.iter().map(|r| r.as_slice()).collect();
         let o = outcomes(&refs);
         let a = o.interval(20, Metric::Recall, 500, 7).expect("k");
         let b = o.interval(20, Metric::Recall, 500, 7).expect("k");
         assert_eq!(a, b);
-        assert!(a.lo <= a.estimate && a.estimate <= a.hi && a.lo < a.hi, "{a:?}");
+        assert!(
+            a.lo <= a.estimate && a.estimate <= a.hi && a.lo < a.hi,
+            "{a:?}"
+        );
         assert!(o.interval(5, Metric::Recall, 10, 7).is_none());
     }
 

@@ -110,7 +110,9 @@ impl<M: NextItemModel> Hybrid<M> {
 fn normalise(s: &mut [f32]) {
     let (lo, hi) = s
         .iter()
-        .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
     let range = hi - lo;
     if range.is_finite() && range > 0.0 {
         s.iter_mut().for_each(|v| *v = (*v - lo) / range);
@@ -274,7 +276,8 @@ impl<M: NextItemModel> NextItemModel for Hybrid<M> {
                         b.candidates(p, *depth, &mut cands, &mut feats);
                         let d = coef.len();
                         for (c, f) in cands.iter().zip(feats.chunks(d)) {
-                            let z: f64 = intercept + f.iter().zip(coef).map(|(x, w)| x * w).sum::<f64>();
+                            let z: f64 =
+                                intercept + f.iter().zip(coef).map(|(x, w)| x * w).sum::<f64>();
                             out[*c as usize] = 1.0 + (1.0 / (1.0 + (-z).exp())) as f32;
                         }
                     }
@@ -333,7 +336,9 @@ fn grid_parts(m: usize) -> usize {
 
 /// Rows of `valid` that are predicted (≥ 2 clicks).
 fn predicted_rows(valid: &Sequences) -> Vec<usize> {
-    (0..valid.len()).filter(|&r| valid.row(r).len() >= 2).collect()
+    (0..valid.len())
+        .filter(|&r| valid.row(r).len() >= 2)
+        .collect()
 }
 
 /// Tunes the weights of a weighted hybrid of `members` on the validation sessions `valid` (same
@@ -344,7 +349,9 @@ pub fn tune_weights<M: NextItemModel>(
     times: Option<&[f64]>,
 ) -> Result<HybridFit, ModelError> {
     if members.is_empty() {
-        return Err(ModelError::Data("a hybrid needs at least one member".into()));
+        return Err(ModelError::Data(
+            "a hybrid needs at least one member".into(),
+        ));
     }
     let grid = simplex(members.len(), grid_parts(members.len()));
     let n = members[0].n_items();
@@ -413,7 +420,11 @@ pub fn fit_stacker<M: NextItemModel>(
     depth: usize,
 ) -> Result<Combiner, ModelError> {
     if depth == 0 {
-        return Err(ModelError::invalid("depth", depth, "at least 1 candidate per member"));
+        return Err(ModelError::invalid(
+            "depth",
+            depth,
+            "at least 1 candidate per member",
+        ));
     }
     if members.is_empty() || weights.len() != members.len() {
         return Err(ModelError::Data("one weight per member needed".into()));
@@ -500,7 +511,9 @@ mod tests {
     fn simplex_grid_covers_the_simplex() {
         let g = simplex(3, 10);
         assert_eq!(g.len(), 66);
-        assert!(g.iter().all(|w| (w.iter().sum::<f64>() - 1.0).abs() < 1e-12));
+        assert!(g
+            .iter()
+            .all(|w| (w.iter().sum::<f64>() - 1.0).abs() < 1e-12));
         assert_eq!(simplex(1, 10), vec![vec![1.0]]);
         assert_eq!(simplex(2, 2).len(), 3);
     }

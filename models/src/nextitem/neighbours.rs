@@ -61,7 +61,13 @@ impl SessionIndex {
         let mut row: Vec<(u32, u32)> = Vec::new();
         for r in 0..train.len() {
             row.clear();
-            row.extend(train.row(r).iter().enumerate().map(|(p, &i)| (i, p as u32 + 1)));
+            row.extend(
+                train
+                    .row(r)
+                    .iter()
+                    .enumerate()
+                    .map(|(p, &i)| (i, p as u32 + 1)),
+            );
             // Ascending item, last position first, then keep the first of each item.
             row.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
             row.dedup_by_key(|x| x.0);
@@ -91,7 +97,13 @@ impl SessionIndex {
         let n_sessions = train.len().max(1) as f64;
         let idf = item_counts(train)
             .iter()
-            .map(|&c| if c == 0 { 0.0 } else { (n_sessions / c as f64).ln() })
+            .map(|&c| {
+                if c == 0 {
+                    0.0
+                } else {
+                    (n_sessions / c as f64).ln()
+                }
+            })
             .collect();
         SessionIndex {
             distinct,
@@ -222,7 +234,11 @@ pub(crate) fn check_neighbours(k: usize, sample: usize) -> Result<(), ModelError
         return Err(ModelError::invalid("k", k, "at least 1 neighbour"));
     }
     if sample == 0 {
-        return Err(ModelError::invalid("sample", sample, "at least 1 candidate session"));
+        return Err(ModelError::invalid(
+            "sample",
+            sample,
+            "at least 1 candidate session",
+        ));
     }
     Ok(())
 }
@@ -233,7 +249,11 @@ pub(crate) fn check_lambda(name: &'static str, v: f64, zero_ok: bool) -> Result<
     if ok {
         Ok(())
     } else if zero_ok {
-        Err(ModelError::invalid(name, v, "a finite number ≥ 0 (0 = off)"))
+        Err(ModelError::invalid(
+            name,
+            v,
+            "a finite number ≥ 0 (0 = off)",
+        ))
     } else {
         Err(ModelError::invalid(name, v, "a finite number > 0"))
     }
@@ -307,8 +327,7 @@ fn emit(index: &SessionIndex, sc: &mut Scratch, r: usize, t: usize, sink: ScoreS
         for &i in &sc.touched {
             let a = sc.acc[i as usize];
             if a > 0.0 {
-                sc.scores[i as usize] =
-                    EVIDENCE_FLOOR + (1.0 - EVIDENCE_FLOOR) * (a / max) as f32;
+                sc.scores[i as usize] = EVIDENCE_FLOOR + (1.0 - EVIDENCE_FLOOR) * (a / max) as f32;
             }
         }
     }

@@ -143,53 +143,62 @@ impl NextItemModel for Stan {
         let index = &self.index;
         let times = if self.timed { times } else { None };
         let snh = p.lambda_snh * DAY_SECONDS;
-        score_sessions(index, p.sample, sessions, times, rows, sink, |prefix, now, sc| {
-            let len = prefix.len();
-            let (n_distinct, sq) =
-                sc.set_prefix(prefix, |pos, len| ((pos as f64 - len as f64) / p.lambda_spw).exp());
-            let mut sims = std::mem::take(&mut sc.sims);
-            sims.clear();
-            for &c in &sc.cands {
-                let items = index.items_of(c);
-                let dot: f64 = items.iter().filter_map(|&(i, _)| sc.prefix_weight(i)).sum();
-                let mut sim = if p.vec_similarity {
-                    dot / n_distinct as f64
-                } else {
-                    dot / (sq.sqrt() * (items.len() as f64).sqrt())
-                };
-                if let Some(t) = now {
-                    sim *= (-(t - index.last_time[c as usize]) / snh).exp();
-                }
-                sims.push((sim, c));
-            }
-            top_k(index, &mut sims, p.k);
-            for &(sim, c) in &sims {
-                let items = index.items_of(c);
-                let pos_star = items
-                    .iter()
-                    .filter(|&&(i, _)| sc.prefix_weight(i).is_some())
-                    .map(|&(_, pos)| pos)
-                    .max()
-                    .unwrap_or(0);
-                let ipw = match p.vstan {
-                    Some((l_ipw, _)) => prefix
-                        .iter()
-                        .rposition(|i| items.binary_search_by_key(i, |x| x.0).is_ok())
-                        .map_or(0.0, |m| ((m as f64 + 1.0 - len as f64) / l_ipw).exp()),
-                    None => 1.0,
-                };
-                for &(j, pos) in items {
-                    let gap = (f64::from(pos) - f64::from(pos_star)).abs();
-                    let mut v = sim * (-gap / p.lambda_inh).exp();
-                    if let Some((_, l_idf)) = p.vstan {
-                        v += v * index.idf[j as usize] * l_idf;
-                        v *= ipw;
+        score_sessions(
+            index,
+            p.sample,
+            sessions,
+            times,
+            rows,
+            sink,
+            |prefix, now, sc| {
+                let len = prefix.len();
+                let (n_distinct, sq) = sc.set_prefix(prefix, |pos, len| {
+                    ((pos as f64 - len as f64) / p.lambda_spw).exp()
+                });
+                let mut sims = std::mem::take(&mut sc.sims);
+                sims.clear();
+                for &c in &sc.cands {
+                    let items = index.items_of(c);
+                    let dot: f64 = items.iter().filter_map(|&(i, _)| sc.prefix_weight(i)).sum();
+                    let mut sim = if p.vec_similarity {
+                        dot / n_distinct as f64
+                    } else {
+                        dot / (sq.sqrt() * (items.len() as f64).sqrt())
+                    };
+                    if let Some(t) = now {
+                        sim *= (-(t - index.last_time[c as usize]) / snh).exp();
                     }
-                    sc.add(j, v);
+                    sims.push((sim, c));
                 }
-            }
-            sc.sims = sims;
-        });
+                top_k(index, &mut sims, p.k);
+                for &(sim, c) in &sims {
+                    let items = index.items_of(c);
+                    let pos_star = items
+                        .iter()
+                        .filter(|&&(i, _)| sc.prefix_weight(i).is_some())
+                        .map(|&(_, pos)| pos)
+                        .max()
+                        .unwrap_or(0);
+                    let ipw = match p.vstan {
+                        Some((l_ipw, _)) => prefix
+                            .iter()
+                            .rposition(|i| items.binary_search_by_key(i, |x| x.0).is_ok())
+                            .map_or(0.0, |m| ((m as f64 + 1.0 - len as f64) / l_ipw).exp()),
+                        None => 1.0,
+                    };
+                    for &(j, pos) in items {
+                        let gap = (f64::from(pos) - f64::from(pos_star)).abs();
+                        let mut v = sim * (-gap / p.lambda_inh).exp();
+                        if let Some((_, l_idf)) = p.vstan {
+                            v += v * index.idf[j as usize] * l_idf;
+                            v *= ipw;
+                        }
+                        sc.add(j, v);
+                    }
+                }
+                sc.sims = sims;
+            },
+        );
     }
 }
 
@@ -301,7 +310,11 @@ mod tests {
         let v0 = sim_n * (1.0 + 4f64.ln()) * e.recip();
         let v2 = 3.0 * sim_2 * (1.0 + (4.0f64 / 3.0).ln());
         assert_eq!(s[2], 1.0);
-        assert!((ratio(&s, 0, 2) - v0 / v2).abs() < 1e-5, "{s:?} {}", v0 / v2);
+        assert!(
+            (ratio(&s, 0, 2) - v0 / v2).abs() < 1e-5,
+            "{s:?} {}",
+            v0 / v2
+        );
     }
 
     #[test]

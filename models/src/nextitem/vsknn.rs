@@ -172,49 +172,55 @@ impl NextItemModel for VSessionKnn {
     ) {
         let p = &self.params;
         let index = &self.index;
-        score_sessions(index, p.sample, sessions, times, rows, sink, |prefix, _, sc| {
-            let (n_distinct, sq) = sc.set_prefix(prefix, |pos, len| p.weighting.position(pos, len));
-            let mut sims = std::mem::take(&mut sc.sims);
-            sims.clear();
-            for &c in &sc.cands {
-                let items = index.items_of(c);
-                let dot: f64 = items
-                    .iter()
-                    .filter_map(|&(i, _)| sc.prefix_weight(i))
-                    .sum();
-                let sim = if p.cosine {
-                    dot / (sq.sqrt() * (items.len() as f64).sqrt())
-                } else {
-                    dot / n_distinct as f64
-                };
-                if sim > 0.0 {
-                    sims.push((sim, c));
-                }
-            }
-            top_k(index, &mut sims, p.k);
-            for &(sim, c) in &sims {
-                let items = index.items_of(c);
-                let step = prefix
-                    .iter()
-                    .rev()
-                    .position(|i| items.binary_search_by_key(i, |x| x.0).is_ok())
-                    .map_or(0, |s| s + 1);
-                let decay = if step == 0 {
-                    0.0
-                } else {
-                    p.weighting_score.step(step)
-                };
-                for &(j, _) in items {
-                    let idf = if p.idf_weighting > 0.0 {
-                        1.0 + p.idf_weighting * index.idf[j as usize]
+        score_sessions(
+            index,
+            p.sample,
+            sessions,
+            times,
+            rows,
+            sink,
+            |prefix, _, sc| {
+                let (n_distinct, sq) =
+                    sc.set_prefix(prefix, |pos, len| p.weighting.position(pos, len));
+                let mut sims = std::mem::take(&mut sc.sims);
+                sims.clear();
+                for &c in &sc.cands {
+                    let items = index.items_of(c);
+                    let dot: f64 = items.iter().filter_map(|&(i, _)| sc.prefix_weight(i)).sum();
+                    let sim = if p.cosine {
+                        dot / (sq.sqrt() * (items.len() as f64).sqrt())
                     } else {
-                        1.0
+                        dot / n_distinct as f64
                     };
-                    sc.add(j, sim * idf * decay);
+                    if sim > 0.0 {
+                        sims.push((sim, c));
+                    }
                 }
-            }
-            sc.sims = sims;
-        });
+                top_k(index, &mut sims, p.k);
+                for &(sim, c) in &sims {
+                    let items = index.items_of(c);
+                    let step = prefix
+                        .iter()
+                        .rev()
+                        .position(|i| items.binary_search_by_key(i, |x| x.0).is_ok())
+                        .map_or(0, |s| s + 1);
+                    let decay = if step == 0 {
+                        0.0
+                    } else {
+                        p.weighting_score.step(step)
+                    };
+                    for &(j, _) in items {
+                        let idf = if p.idf_weighting > 0.0 {
+                            1.0 + p.idf_weighting * index.idf[j as usize]
+                        } else {
+                            1.0
+                        };
+                        sc.add(j, sim * idf * decay);
+                    }
+                }
+                sc.sims = sims;
+            },
+        );
     }
 }
 
