@@ -13,6 +13,7 @@ mod bad_input;
 mod leaderboard;
 mod mine;
 mod nextitem;
+mod nextitem_baselines;
 mod pattern_features;
 mod presets;
 mod readme;
