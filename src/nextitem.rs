@@ -19,6 +19,7 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::bail;
@@ -549,7 +550,7 @@ pub struct Report {
 }
 
 /// A fitted model that can be shared between its own row and hybrids.
-type Shared = std::sync::Arc<dyn NextItemModel + Send + Sync>;
+type Shared = Arc<dyn NextItemModel + Send + Sync>;
 
 /// Training sessions with their click times (seconds, aligned with the tokens).
 #[derive(Clone, Copy)]
@@ -575,6 +576,14 @@ fn slice_sessions(train: Timed<'_>, range: std::ops::Range<usize>) -> (Sequences
     (seqs, train.times[a..b].to_vec())
 }
 
+/// The models as plain references (hybrid members).
+fn borrowed(models: &[Shared]) -> Vec<&dyn NextItemModel> {
+    models
+        .iter()
+        .map(|m| m.as_ref() as &dyn NextItemModel)
+        .collect()
+}
+
 /// Fits one model on `train`.
 fn fit_single(
     kind: ModelKind,
@@ -585,29 +594,23 @@ fn fit_single(
     let seqs = train.seqs;
     let times = Some(train.times);
     Ok(match kind {
-        ModelKind::Pop => (std::sync::Arc::new(MostPopular::fit(seqs)), None),
-        ModelKind::Markov => (std::sync::Arc::new(MarkovChain::fit(seqs)), None),
-        ModelKind::Iknn => (std::sync::Arc::new(ItemKnn::fit(seqs, 100, 20.0)), None),
-        ModelKind::Sknn => (std::sync::Arc::new(SessionKnn::fit(seqs, 100, 500)), None),
+        ModelKind::Pop => (Arc::new(MostPopular::fit(seqs)), None),
+        ModelKind::Markov => (Arc::new(MarkovChain::fit(seqs)), None),
+        ModelKind::Iknn => (Arc::new(ItemKnn::fit(seqs, 100, 20.0)), None),
+        ModelKind::Sknn => (Arc::new(SessionKnn::fit(seqs, 100, 500)), None),
         ModelKind::Vsknn => (
-            std::sync::Arc::new(VSessionKnn::fit(seqs, times, VsknnParams::default())?),
+            Arc::new(VSessionKnn::fit(seqs, times, VsknnParams::default())?),
             None,
         ),
-        ModelKind::Stan => (
-            std::sync::Arc::new(Stan::fit(seqs, times, StanParams::stan())?),
-            None,
-        ),
-        ModelKind::Vstan => (
-            std::sync::Arc::new(Stan::fit(seqs, times, StanParams::vstan())?),
-            None,
-        ),
-        ModelKind::Sr => (std::sync::Arc::new(fit_sr(seqs)?), None),
+        ModelKind::Stan => (Arc::new(Stan::fit(seqs, times, StanParams::stan())?), None),
+        ModelKind::Vstan => (Arc::new(Stan::fit(seqs, times, StanParams::vstan())?), None),
+        ModelKind::Sr => (Arc::new(fit_sr(seqs)?), None),
         ModelKind::Network(cell) => {
             let Some(config) = network else {
                 bail!("{}: a network model needs network settings", cell.name());
             };
             let m = train_network(config, cell, seqs, progress)?;
-            (std::sync::Arc::new(m.clone()), Some(m))
+            (Arc::new(m.clone()), Some(m))
         }
     })
 }
@@ -905,10 +908,11 @@ fn fit_hybrid(
     for &k in members {
         part_models.push(fit_single(k, part, network, progress)?.0);
     }
-    let tuning = tune_weights(&part_models, &valid, Some(&valid_times))?;
+    let part_refs = borrowed(&part_models);
+    let tuning = tune_weights(&part_refs, &valid, Some(&valid_times))?;
     let combiner = if stacked {
         fit_stacker(
-            &part_models,
+            &part_refs,
             &valid,
             Some(&valid_times),
             tuning.weights.clone(),
@@ -919,6 +923,7 @@ fn fit_hybrid(
             weights: tuning.weights.clone(),
         }
     };
+    drop(part_refs);
     drop(part_models);
     let mut full = Vec::new();
     for &k in members {
@@ -930,7 +935,7 @@ fn fit_hybrid(
         } => Some((coef.clone(), *intercept)),
         Combiner::Weighted { .. } => None,
     };
-    let hybrid = Hybrid::new(name.clone(), full, combiner)?;
+    let hybrid = Hybrid::new(name.clone(), borrowed(&full), combiner)?;
     let fit_seconds = t0.elapsed().as_secs_f64();
     let e = evaluate_model(name, &hybrid, data, eval, fit_seconds);
     let summary = HybridSummary {

@@ -25,7 +25,7 @@ use ndarray::{Array1, Array2};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{rank_of, NextItemModel, ScoreSink};
+use super::{rank_of, NextItemModel, Prefixes, ScoreSink, SlotOf};
 use crate::logistic::LogisticRegression;
 use crate::{Dataset, ModelError, Sequences};
 
@@ -148,14 +148,14 @@ impl Block {
             .iter()
             .map(|m| {
                 let mut buf = vec![0.0f32; prefixes.len() * n];
-                let mut slot = 0usize;
-                let mut last = usize::MAX;
-                m.score_prefixes_timed(sessions, times, rows, &mut |r, t, s| {
-                    if r != last {
-                        slot = rows.iter().position(|&x| x == r).unwrap_or(slot);
-                        last = r;
-                    }
-                    let p = first[slot] + t;
+                let mut slots = SlotOf::new(rows);
+                let q = Prefixes {
+                    sessions,
+                    times,
+                    rows,
+                };
+                m.score_timed(&q, &mut |r, t, s| {
+                    let p = first[slots.of(r)] + t;
                     let out = &mut buf[p * n..(p + 1) * n];
                     out.copy_from_slice(s);
                     normalise(out);
@@ -249,15 +249,10 @@ impl<M: NextItemModel> NextItemModel for Hybrid<M> {
         self.members[0].n_items()
     }
     fn score_prefixes(&self, sessions: &Sequences, rows: &[usize], sink: ScoreSink<'_>) {
-        self.score_prefixes_timed(sessions, None, rows, sink);
+        self.score_timed(&Prefixes::untimed(sessions, rows), sink);
     }
-    fn score_prefixes_timed(
-        &self,
-        sessions: &Sequences,
-        times: Option<&[f64]>,
-        rows: &[usize],
-        sink: ScoreSink<'_>,
-    ) {
+    fn score_timed(&self, q: &Prefixes<'_>, sink: ScoreSink<'_>) {
+        let (sessions, times, rows) = (q.sessions, q.times, q.rows);
         let n = self.n_items();
         let mut out = vec![0.0f32; n];
         let (mut cands, mut feats) = (Vec::new(), Vec::new());
@@ -474,6 +469,7 @@ pub fn fit_stacker<M: NextItemModel>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::nextitem::testing::seqs;
 
     /// A model with fixed scores per item, whatever the prefix.
     struct Fixed(Vec<f32>);
@@ -492,19 +488,6 @@ mod tests {
                 }
             }
         }
-    }
-
-    fn seqs(rows: &[&[u32]], vocab: usize) -> Sequences {
-        let mut s = Sequences {
-            tokens: Vec::new(),
-            offsets: vec![0],
-            vocab,
-        };
-        for r in rows {
-            s.tokens.extend_from_slice(r);
-            s.offsets.push(s.tokens.len());
-        }
-        s
     }
 
     #[test]

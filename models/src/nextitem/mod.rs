@@ -54,18 +54,60 @@ pub trait NextItemModel: Sync {
     /// `sink(r, t, scores)` with the scores of all items after seeing clicks `0..=t`. Higher is better.
     fn score_prefixes(&self, sessions: &Sequences, rows: &[usize], sink: ScoreSink<'_>);
 
-    /// [`NextItemModel::score_prefixes`] with the time of every click of `sessions` in seconds
-    /// (aligned with `sessions.tokens`), for models that weigh neighbours by recency (STAN, VSTAN).
-    /// The default ignores the times.
-    fn score_prefixes_timed(
-        &self,
-        sessions: &Sequences,
-        times: Option<&[f64]>,
-        rows: &[usize],
-        sink: ScoreSink<'_>,
-    ) {
-        let _ = times;
-        self.score_prefixes(sessions, rows, sink);
+    /// [`NextItemModel::score_prefixes`] of `q.rows` with the time of every click (`q.times`), for
+    /// models that weigh neighbours by recency (STAN, VSTAN). The default ignores the times.
+    fn score_timed(&self, q: &Prefixes<'_>, sink: ScoreSink<'_>) {
+        self.score_prefixes(q.sessions, q.rows, sink);
+    }
+}
+
+/// The prefixes to score: every prefix of the sessions `rows` of `sessions`, with the time of every
+/// click in seconds (aligned with `sessions.tokens`) when the log has times.
+#[derive(Clone, Copy, Debug)]
+pub struct Prefixes<'a> {
+    /// The sessions.
+    pub sessions: &'a Sequences,
+    /// Click times in seconds, aligned with `sessions.tokens`.
+    pub times: Option<&'a [f64]>,
+    /// The rows to score.
+    pub rows: &'a [usize],
+}
+
+impl<'a> Prefixes<'a> {
+    /// The prefixes of `rows` without click times.
+    pub fn untimed(sessions: &'a Sequences, rows: &'a [usize]) -> Self {
+        Prefixes {
+            sessions,
+            times: None,
+            rows,
+        }
+    }
+}
+
+/// Maps the session rows a sink receives to their slot in `rows` (a lookup that remembers the last
+/// row, since models report the prefixes of one session together).
+pub(crate) struct SlotOf<'a> {
+    rows: &'a [usize],
+    last: usize,
+    slot: usize,
+}
+
+impl<'a> SlotOf<'a> {
+    pub(crate) fn new(rows: &'a [usize]) -> Self {
+        SlotOf {
+            rows,
+            last: usize::MAX,
+            slot: 0,
+        }
+    }
+
+    /// The position of row `r` in `rows`.
+    pub(crate) fn of(&mut self, r: usize) -> usize {
+        if r != self.last {
+            self.slot = self.rows.iter().position(|&x| x == r).unwrap_or(self.slot);
+            self.last = r;
+        }
+        self.slot
     }
 }
 
@@ -80,36 +122,8 @@ impl<T: NextItemModel + ?Sized> NextItemModel for &T {
     fn score_prefixes(&self, sessions: &Sequences, rows: &[usize], sink: ScoreSink<'_>) {
         (**self).score_prefixes(sessions, rows, sink);
     }
-    fn score_prefixes_timed(
-        &self,
-        sessions: &Sequences,
-        times: Option<&[f64]>,
-        rows: &[usize],
-        sink: ScoreSink<'_>,
-    ) {
-        (**self).score_prefixes_timed(sessions, times, rows, sink);
-    }
-}
-
-/// A shared model is a model (so a fitted model can be both evaluated alone and be a hybrid member).
-impl<T: NextItemModel + Send + ?Sized> NextItemModel for std::sync::Arc<T> {
-    fn name(&self) -> String {
-        (**self).name()
-    }
-    fn n_items(&self) -> usize {
-        (**self).n_items()
-    }
-    fn score_prefixes(&self, sessions: &Sequences, rows: &[usize], sink: ScoreSink<'_>) {
-        (**self).score_prefixes(sessions, rows, sink);
-    }
-    fn score_prefixes_timed(
-        &self,
-        sessions: &Sequences,
-        times: Option<&[f64]>,
-        rows: &[usize],
-        sink: ScoreSink<'_>,
-    ) {
-        (**self).score_prefixes_timed(sessions, times, rows, sink);
+    fn score_timed(&self, q: &Prefixes<'_>, sink: ScoreSink<'_>) {
+        (**self).score_timed(q, sink);
     }
 }
 
@@ -183,15 +197,15 @@ pub fn evaluate_sessions(
         .par_iter()
         .map(|chunk| {
             let mut out = SessionOutcomes::new(&ks, chunk.len());
-            let mut slot = 0usize;
-            let mut last_row = usize::MAX;
-            model.score_prefixes_timed(test, times, chunk, &mut |r, t, scores| {
-                if r != last_row {
-                    slot = chunk.iter().position(|&x| x == r).unwrap_or(slot);
-                    last_row = r;
-                }
+            let mut slots = SlotOf::new(chunk);
+            let q = Prefixes {
+                sessions: test,
+                times,
+                rows: chunk,
+            };
+            model.score_timed(&q, &mut |r, t, scores| {
                 let target = test.row(r)[t + 1] as usize;
-                out.record(slot, rank_of(scores, target));
+                out.record(slots.of(r), rank_of(scores, target));
             });
             out
         })
@@ -239,6 +253,51 @@ pub fn item_counts(train: &Sequences) -> Vec<u64> {
         c[t as usize] += 1;
     }
     c
+}
+
+/// Small fixtures of the unit tests of the next-item models.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::{NextItemModel, Prefixes};
+    use crate::Sequences;
+
+    /// Sequences of the given rows over `vocab` items.
+    pub(crate) fn seqs(rows: &[&[u32]], vocab: usize) -> Sequences {
+        let mut s = Sequences {
+            tokens: Vec::new(),
+            offsets: vec![0],
+            vocab,
+        };
+        for r in rows {
+            s.tokens.extend_from_slice(r);
+            s.offsets.push(s.tokens.len());
+        }
+        s
+    }
+
+    /// The scores `model` gives after the whole `prefix` (`times`: of the prefix clicks and one
+    /// more).
+    pub(crate) fn scores_after(
+        model: &dyn NextItemModel,
+        prefix: &[u32],
+        times: Option<&[f64]>,
+    ) -> Vec<f32> {
+        let mut q = prefix.to_vec();
+        q.push(0);
+        let test = seqs(&[&q], model.n_items());
+        let mut out = Vec::new();
+        let p = Prefixes {
+            sessions: &test,
+            times,
+            rows: &[0],
+        };
+        model.score_timed(&p, &mut |_, t, s| {
+            if t + 1 == prefix.len() {
+                out = s.to_vec();
+            }
+        });
+        out
+    }
 }
 
 #[cfg(test)]

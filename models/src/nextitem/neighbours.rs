@@ -16,7 +16,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::nextitem::{item_counts, ScoreSink};
+use crate::nextitem::{item_counts, Prefixes, ScoreSink};
 use crate::{ModelError, Sequences};
 
 /// The floor of scores with evidence, the ceiling of the popularity fallback.
@@ -276,14 +276,13 @@ pub(crate) fn top_k(index: &SessionIndex, sims: &mut Vec<(f64, u32)>, k: usize) 
 pub(crate) fn score_sessions(
     index: &SessionIndex,
     sample: usize,
-    sessions: &Sequences,
-    times: Option<&[f64]>,
-    rows: &[usize],
+    q: &Prefixes<'_>,
     sink: ScoreSink<'_>,
     mut neighbours: impl FnMut(&[u32], Option<f64>, &mut Scratch),
 ) {
+    let (sessions, times) = (q.sessions, q.times);
     let mut sc = Scratch::new(index);
-    for &r in rows {
+    for &r in q.rows {
         let s = sessions.row(r);
         sc.session_stamp = sc.session_stamp.wrapping_add(1);
         if sc.session_stamp == 0 {

@@ -31,7 +31,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::neighbours::{check_lambda, check_neighbours, score_sessions, top_k, SessionIndex};
-use super::{NextItemModel, ScoreSink};
+use super::{NextItemModel, Prefixes, ScoreSink};
 use crate::{ModelError, Sequences};
 
 /// Seconds per day (λ_snh is given in days, times in seconds).
@@ -130,113 +130,77 @@ impl NextItemModel for Stan {
         self.index.n_items()
     }
     fn score_prefixes(&self, sessions: &Sequences, rows: &[usize], sink: ScoreSink<'_>) {
-        self.score_prefixes_timed(sessions, None, rows, sink);
+        self.score_timed(&Prefixes::untimed(sessions, rows), sink);
     }
-    fn score_prefixes_timed(
-        &self,
-        sessions: &Sequences,
-        times: Option<&[f64]>,
-        rows: &[usize],
-        sink: ScoreSink<'_>,
-    ) {
+    fn score_timed(&self, q: &Prefixes<'_>, sink: ScoreSink<'_>) {
         let p = &self.params;
         let index = &self.index;
-        let times = if self.timed { times } else { None };
+        let q = Prefixes {
+            times: if self.timed { q.times } else { None },
+            ..*q
+        };
         let snh = p.lambda_snh * DAY_SECONDS;
-        score_sessions(
-            index,
-            p.sample,
-            sessions,
-            times,
-            rows,
-            sink,
-            |prefix, now, sc| {
-                let len = prefix.len();
-                let (n_distinct, sq) = sc.set_prefix(prefix, |pos, len| {
-                    ((pos as f64 - len as f64) / p.lambda_spw).exp()
-                });
-                let mut sims = std::mem::take(&mut sc.sims);
-                sims.clear();
-                for &c in &sc.cands {
-                    let items = index.items_of(c);
-                    let dot: f64 = items.iter().filter_map(|&(i, _)| sc.prefix_weight(i)).sum();
-                    let mut sim = if p.vec_similarity {
-                        dot / n_distinct as f64
-                    } else {
-                        dot / (sq.sqrt() * (items.len() as f64).sqrt())
-                    };
-                    if let Some(t) = now {
-                        sim *= (-(t - index.last_time[c as usize]) / snh).exp();
-                    }
-                    sims.push((sim, c));
+        score_sessions(index, p.sample, &q, sink, |prefix, now, sc| {
+            let len = prefix.len();
+            let (n_distinct, sq) = sc.set_prefix(prefix, |pos, len| {
+                ((pos as f64 - len as f64) / p.lambda_spw).exp()
+            });
+            let mut sims = std::mem::take(&mut sc.sims);
+            sims.clear();
+            for &c in &sc.cands {
+                let items = index.items_of(c);
+                let dot: f64 = items.iter().filter_map(|&(i, _)| sc.prefix_weight(i)).sum();
+                let mut sim = if p.vec_similarity {
+                    dot / n_distinct as f64
+                } else {
+                    dot / (sq.sqrt() * (items.len() as f64).sqrt())
+                };
+                if let Some(t) = now {
+                    sim *= (-(t - index.last_time[c as usize]) / snh).exp();
                 }
-                top_k(index, &mut sims, p.k);
-                for &(sim, c) in &sims {
-                    let items = index.items_of(c);
-                    let pos_star = items
+                sims.push((sim, c));
+            }
+            top_k(index, &mut sims, p.k);
+            for &(sim, c) in &sims {
+                let items = index.items_of(c);
+                let pos_star = items
+                    .iter()
+                    .filter(|&&(i, _)| sc.prefix_weight(i).is_some())
+                    .map(|&(_, pos)| pos)
+                    .max()
+                    .unwrap_or(0);
+                let ipw = match p.vstan {
+                    Some((l_ipw, _)) => prefix
                         .iter()
-                        .filter(|&&(i, _)| sc.prefix_weight(i).is_some())
-                        .map(|&(_, pos)| pos)
-                        .max()
-                        .unwrap_or(0);
-                    let ipw = match p.vstan {
-                        Some((l_ipw, _)) => prefix
-                            .iter()
-                            .rposition(|i| items.binary_search_by_key(i, |x| x.0).is_ok())
-                            .map_or(0.0, |m| ((m as f64 + 1.0 - len as f64) / l_ipw).exp()),
-                        None => 1.0,
-                    };
-                    for &(j, pos) in items {
-                        let gap = (f64::from(pos) - f64::from(pos_star)).abs();
-                        let mut v = sim * (-gap / p.lambda_inh).exp();
-                        if let Some((_, l_idf)) = p.vstan {
-                            v += v * index.idf[j as usize] * l_idf;
-                            v *= ipw;
-                        }
-                        sc.add(j, v);
+                        .rposition(|i| items.binary_search_by_key(i, |x| x.0).is_ok())
+                        .map_or(0.0, |m| ((m as f64 + 1.0 - len as f64) / l_ipw).exp()),
+                    None => 1.0,
+                };
+                for &(j, pos) in items {
+                    let gap = (f64::from(pos) - f64::from(pos_star)).abs();
+                    let mut v = sim * (-gap / p.lambda_inh).exp();
+                    if let Some((_, l_idf)) = p.vstan {
+                        v += v * index.idf[j as usize] * l_idf;
+                        v *= ipw;
                     }
+                    sc.add(j, v);
                 }
-                sc.sims = sims;
-            },
-        );
+            }
+            sc.sims = sims;
+        });
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn seqs(rows: &[&[u32]], vocab: usize) -> Sequences {
-        let mut s = Sequences {
-            tokens: Vec::new(),
-            offsets: vec![0],
-            vocab,
-        };
-        for r in rows {
-            s.tokens.extend_from_slice(r);
-            s.offsets.push(s.tokens.len());
-        }
-        s
-    }
+    use crate::nextitem::testing::{scores_after, seqs};
 
     /// The raw (un-normalised) scores of a prefix: the output scale is affine in score / max, so
     /// ratios of (s − δ) are ratios of raw scores.
     fn ratio(s: &[f32], a: usize, b: usize) -> f64 {
         let d = 1e-4f64;
         (f64::from(s[a]) - d) / (f64::from(s[b]) - d)
-    }
-
-    fn scores_after(model: &dyn NextItemModel, prefix: &[u32], times: Option<&[f64]>) -> Vec<f32> {
-        let mut q = prefix.to_vec();
-        q.push(0);
-        let test = seqs(&[&q], model.n_items());
-        let mut out = Vec::new();
-        model.score_prefixes_timed(&test, times, &[0], &mut |_, t, s| {
-            if t + 1 == prefix.len() {
-                out = s.to_vec();
-            }
-        });
-        out
     }
 
     /// Hand-computed STAN with λ_spw = 1, λ_inh = 1, no times.

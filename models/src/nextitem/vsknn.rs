@@ -28,7 +28,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::neighbours::{check_lambda, check_neighbours, score_sessions, top_k, SessionIndex};
-use super::{NextItemModel, ScoreSink};
+use super::{NextItemModel, Prefixes, ScoreSink};
 use crate::{ModelError, Sequences};
 
 /// A decay of session-rec's knn and rules models: of a position inside the current session
@@ -161,98 +161,58 @@ impl NextItemModel for VSessionKnn {
         self.index.n_items()
     }
     fn score_prefixes(&self, sessions: &Sequences, rows: &[usize], sink: ScoreSink<'_>) {
-        self.score_prefixes_timed(sessions, None, rows, sink);
+        self.score_timed(&Prefixes::untimed(sessions, rows), sink);
     }
-    fn score_prefixes_timed(
-        &self,
-        sessions: &Sequences,
-        times: Option<&[f64]>,
-        rows: &[usize],
-        sink: ScoreSink<'_>,
-    ) {
+    fn score_timed(&self, q: &Prefixes<'_>, sink: ScoreSink<'_>) {
         let p = &self.params;
         let index = &self.index;
-        score_sessions(
-            index,
-            p.sample,
-            sessions,
-            times,
-            rows,
-            sink,
-            |prefix, _, sc| {
-                let (n_distinct, sq) =
-                    sc.set_prefix(prefix, |pos, len| p.weighting.position(pos, len));
-                let mut sims = std::mem::take(&mut sc.sims);
-                sims.clear();
-                for &c in &sc.cands {
-                    let items = index.items_of(c);
-                    let dot: f64 = items.iter().filter_map(|&(i, _)| sc.prefix_weight(i)).sum();
-                    let sim = if p.cosine {
-                        dot / (sq.sqrt() * (items.len() as f64).sqrt())
-                    } else {
-                        dot / n_distinct as f64
-                    };
-                    if sim > 0.0 {
-                        sims.push((sim, c));
-                    }
+        score_sessions(index, p.sample, q, sink, |prefix, _, sc| {
+            let (n_distinct, sq) = sc.set_prefix(prefix, |pos, len| p.weighting.position(pos, len));
+            let mut sims = std::mem::take(&mut sc.sims);
+            sims.clear();
+            for &c in &sc.cands {
+                let items = index.items_of(c);
+                let dot: f64 = items.iter().filter_map(|&(i, _)| sc.prefix_weight(i)).sum();
+                let sim = if p.cosine {
+                    dot / (sq.sqrt() * (items.len() as f64).sqrt())
+                } else {
+                    dot / n_distinct as f64
+                };
+                if sim > 0.0 {
+                    sims.push((sim, c));
                 }
-                top_k(index, &mut sims, p.k);
-                for &(sim, c) in &sims {
-                    let items = index.items_of(c);
-                    let step = prefix
-                        .iter()
-                        .rev()
-                        .position(|i| items.binary_search_by_key(i, |x| x.0).is_ok())
-                        .map_or(0, |s| s + 1);
-                    let decay = if step == 0 {
-                        0.0
+            }
+            top_k(index, &mut sims, p.k);
+            for &(sim, c) in &sims {
+                let items = index.items_of(c);
+                let step = prefix
+                    .iter()
+                    .rev()
+                    .position(|i| items.binary_search_by_key(i, |x| x.0).is_ok())
+                    .map_or(0, |s| s + 1);
+                let decay = if step == 0 {
+                    0.0
+                } else {
+                    p.weighting_score.step(step)
+                };
+                for &(j, _) in items {
+                    let idf = if p.idf_weighting > 0.0 {
+                        1.0 + p.idf_weighting * index.idf[j as usize]
                     } else {
-                        p.weighting_score.step(step)
+                        1.0
                     };
-                    for &(j, _) in items {
-                        let idf = if p.idf_weighting > 0.0 {
-                            1.0 + p.idf_weighting * index.idf[j as usize]
-                        } else {
-                            1.0
-                        };
-                        sc.add(j, sim * idf * decay);
-                    }
+                    sc.add(j, sim * idf * decay);
                 }
-                sc.sims = sims;
-            },
-        );
+            }
+            sc.sims = sims;
+        });
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn seqs(rows: &[&[u32]], vocab: usize) -> Sequences {
-        let mut s = Sequences {
-            tokens: Vec::new(),
-            offsets: vec![0],
-            vocab,
-        };
-        for r in rows {
-            s.tokens.extend_from_slice(r);
-            s.offsets.push(s.tokens.len());
-        }
-        s
-    }
-
-    fn scores_after(model: &dyn NextItemModel, prefix: &[u32]) -> Vec<f32> {
-        let mut q = prefix.to_vec();
-        q.push(0);
-        let test = seqs(&[&q], model.n_items());
-        let mut out = Vec::new();
-        model.score_prefixes(&test, &[0], &mut |_, t, s| {
-            if t + 1 == prefix.len() {
-                out = s.to_vec();
-            }
-        });
-        out
-    }
+    use crate::nextitem::testing::{scores_after, seqs};
 
     #[test]
     fn decays_match_session_rec() {
@@ -277,7 +237,7 @@ mod tests {
     fn hand_computed_votes() {
         let train = seqs(&[&[0, 2], &[1, 3], &[4, 4]], 5);
         let m = VSessionKnn::fit(&train, None, VsknnParams::default()).expect("params");
-        let s = scores_after(&m, &[0, 1]);
+        let s = scores_after(&m, &[0, 1], None);
         let d = 1e-4f32;
         let scaled = |v: f32| d + (1.0 - d) * v;
         assert_eq!(s[1], scaled(1.0));
@@ -298,7 +258,7 @@ mod tests {
         let m = VSessionKnn::fit(&train, None, p).expect("params");
         // Prefix [0]: neighbours {0,2} (sim 1) and {0} (sim 1), step 1.
         // 0 gets 2 · (1 + ln 2.5), 2 gets 1 + ln 5.
-        let s = scores_after(&m, &[0]);
+        let s = scores_after(&m, &[0], None);
         let (a, b) = (2.0 * (1.0 + 2.5f64.ln()), 1.0 + 5f64.ln());
         let d = 1e-4f32;
         assert_eq!(s[0], 1.0);
@@ -314,7 +274,7 @@ mod tests {
             ..VsknnParams::default()
         };
         let m = VSessionKnn::fit(&train, None, p).expect("params");
-        let s = scores_after(&m, &[0]);
+        let s = scores_after(&m, &[0], None);
         assert_eq!(s[3], 1.0);
         assert!(s[1] < 1e-4 && s[2] < 1e-4);
         // With times, session 0 is the most recent.
@@ -324,7 +284,7 @@ mod tests {
             ..VsknnParams::default()
         };
         let m = VSessionKnn::fit(&train, Some(&times), p).expect("params");
-        assert_eq!(scores_after(&m, &[0])[1], 1.0);
+        assert_eq!(scores_after(&m, &[0], None)[1], 1.0);
     }
 
     #[test]
