@@ -19,14 +19,18 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::bail;
 use cartseq_data::presets::read_events;
 use cartseq_data::{Dictionary, EventLog, GroupBy, KeyIndex, OnError, Preset, PresetConfig};
+use cartseq_mining::rules::steps::{step_rules, StepRuleParams};
 use cartseq_models::nextitem::{
-    evaluate, protocol_sessions, Gru4RecModel, Gru4RecParams, ItemKnn, MarkovChain, MostPopular,
-    NextItemModel, SessionKnn,
+    evaluate_sessions, fit_stacker, paired_difference, protocol_sessions, tune_weights, Combiner,
+    Decay, Gru4RecModel, Gru4RecParams, Hybrid, HybridFit, Interval, ItemKnn, MarkovChain, Metric,
+    MostPopular, NextItemModel, SequentialRules, SessionKnn, SessionOutcomes, Stan, StanParams,
+    VSessionKnn, VsknnParams, STACK_DEPTH,
 };
 use cartseq_models::nn::{CellKind, EpochRecord};
 use cartseq_models::Sequences;
@@ -46,14 +50,23 @@ pub enum ModelKind {
     Iknn,
     /// Session-kNN (100 neighbours from 500 sampled sessions).
     Sknn,
+    /// V-SKNN, recency- and position-weighted session-kNN (Ludewig & Jannach 2018).
+    Vsknn,
+    /// STAN, sequence- and time-aware neighbourhood (Garg et al. 2019).
+    Stan,
+    /// VSTAN, STAN with V-SKNN's IDF and sequence weighting (Ludewig et al. 2021).
+    Vstan,
+    /// SR, step-window sequential rules of the last click (Kamehkhosh et al. 2017).
+    Sr,
     /// A recurrent network (`rnn`, `lstm`, `gru`).
     Network(CellKind),
 }
 
 impl ModelKind {
     /// Every accepted name, in documentation order.
-    pub const NAMES: &'static [&'static str] =
-        &["pop", "markov", "iknn", "sknn", "rnn", "lstm", "gru"];
+    pub const NAMES: &'static [&'static str] = &[
+        "pop", "markov", "iknn", "sknn", "vsknn", "stan", "vstan", "sr", "rnn", "lstm", "gru",
+    ];
 
     /// The model of a name (`None` for an unknown name).
     pub fn parse(name: &str) -> Option<ModelKind> {
@@ -62,6 +75,10 @@ impl ModelKind {
             "markov" => Some(ModelKind::Markov),
             "iknn" => Some(ModelKind::Iknn),
             "sknn" => Some(ModelKind::Sknn),
+            "vsknn" => Some(ModelKind::Vsknn),
+            "stan" => Some(ModelKind::Stan),
+            "vstan" => Some(ModelKind::Vstan),
+            "sr" => Some(ModelKind::Sr),
             cell => CellKind::parse(cell).map(ModelKind::Network),
         }
     }
@@ -73,6 +90,10 @@ impl ModelKind {
             ModelKind::Markov => "markov",
             ModelKind::Iknn => "iknn",
             ModelKind::Sknn => "sknn",
+            ModelKind::Vsknn => "vsknn",
+            ModelKind::Stan => "stan",
+            ModelKind::Vstan => "vstan",
+            ModelKind::Sr => "sr",
             ModelKind::Network(cell) => cell.name(),
         }
     }
@@ -105,6 +126,8 @@ struct Session {
     key: String,
     start: i64,
     items: Vec<u32>,
+    /// Time of each click (milliseconds).
+    times: Vec<i64>,
 }
 
 /// Groups a log into sessions (by session column, else by user), clicks ordered by time (stable),
@@ -123,6 +146,7 @@ fn sessions_of(log: &EventLog, dict: &Dictionary) -> anyhow::Result<Vec<Session>
                 key: names.name(k as u32).into_owned(),
                 start: log.time[events[0] as usize].0,
                 items: events.iter().map(|&e| log.item[e as usize].0).collect(),
+                times: events.iter().map(|&e| log.time[e as usize].0).collect(),
             };
             Some((session.start, first, session))
         })
@@ -179,6 +203,10 @@ pub struct Sessions {
     pub train_clicks: usize,
     /// Test sessions read (before the protocol).
     pub test_sessions_read: usize,
+    /// Time of every training click in seconds, aligned with `train.tokens` (recency-aware models).
+    pub train_times: Vec<f64>,
+    /// Time of every evaluated test click in seconds, aligned with `test.tokens`.
+    pub test_times: Vec<f64>,
 }
 
 impl Sessions {
@@ -212,8 +240,15 @@ impl Sessions {
                 }
             }
             for s in train_s.iter_mut().chain(test_s.iter_mut()) {
-                s.items
-                    .retain(|i| count.get(i).copied().unwrap_or(0) >= min_support);
+                let keep: Vec<bool> = s
+                    .items
+                    .iter()
+                    .map(|i| count.get(i).copied().unwrap_or(0) >= min_support)
+                    .collect();
+                let mut k = keep.iter();
+                s.items.retain(|_| *k.next().unwrap_or(&false));
+                let mut k = keep.iter();
+                s.times.retain(|_| *k.next().unwrap_or(&false));
             }
         }
         // Single-click training sessions carry no transition; they are kept (popularity counts them)
@@ -225,7 +260,9 @@ impl Sessions {
             offsets: vec![0],
             vocab: 0,
         };
+        let mut train_times = Vec::new();
         for s in &train_s {
+            train_times.extend(s.times.iter().map(|&t| t as f64 / 1000.0));
             for &i in &s.items {
                 let n = dense.len() as u32;
                 train.tokens.push(*dense.entry(i).or_insert(n));
@@ -244,6 +281,18 @@ impl Sessions {
             .map(|s| s.items.iter().map(|i| dense.get(i).copied()).collect())
             .collect();
         let (test, kept) = protocol_sessions(&test_raw, dense.len(), 2);
+        // The same clicks protocol_sessions keeps: known items of the kept sessions.
+        let mut test_times = Vec::with_capacity(test.tokens.len());
+        for &i in &kept {
+            test_times.extend(
+                test_raw[i]
+                    .iter()
+                    .zip(&test_s[i].times)
+                    .filter(|(item, _)| item.is_some())
+                    .map(|(_, &t)| t as f64 / 1000.0),
+            );
+        }
+        debug_assert_eq!(test_times.len(), test.tokens.len());
         if test.is_empty() {
             bail!("no test session has two or more clicks on items seen in training");
         }
@@ -256,6 +305,8 @@ impl Sessions {
             test_sessions_read: test_keys.len(),
             test_keys: kept.iter().filter_map(|&i| test_keys[i].take()).collect(),
             n_items: dense.len(),
+            train_times,
+            test_times,
         })
     }
 }
@@ -345,6 +396,94 @@ fn train_network(
     Ok(model)
 }
 
+/// A model asked for on the command line: one model, or a hybrid of several.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ModelChoice {
+    /// One model.
+    Single(ModelKind),
+    /// `hybrid:a+b+…` (weights tuned on validation sessions) or `stack:a+b+…` (a logistic
+    /// regression on the members' scores).
+    Hybrid {
+        /// Members, in the order given.
+        members: Vec<ModelKind>,
+        /// Stacking instead of the weighted sum.
+        stacked: bool,
+    },
+}
+
+impl ModelChoice {
+    /// Parses `pop`, `hybrid:gru+sr+vstan`, `stack:sr+vstan`, … (`Err` names what is wrong).
+    pub fn parse(name: &str) -> Result<ModelChoice, String> {
+        let (stacked, rest) = match name.split_once(':') {
+            None => {
+                return ModelKind::parse(name)
+                    .map(ModelChoice::Single)
+                    .ok_or_else(|| {
+                        format!(
+                            "unknown model {name:?} (expected {})",
+                            ModelKind::NAMES.join(", ")
+                        )
+                    });
+            }
+            Some(("hybrid", rest)) => (false, rest),
+            Some(("stack", rest)) => (true, rest),
+            Some((kind, _)) => {
+                return Err(format!(
+                    "unknown combination {kind:?} in {name:?} (expected hybrid: or stack:)"
+                ))
+            }
+        };
+        let mut members = Vec::new();
+        for m in rest.split('+') {
+            let kind = ModelKind::parse(m.trim()).ok_or_else(|| {
+                format!(
+                    "unknown member {:?} in {name:?} (expected {})",
+                    m.trim(),
+                    ModelKind::NAMES.join(", ")
+                )
+            })?;
+            if members.contains(&kind) {
+                return Err(format!("{name:?} names {} twice", kind.name()));
+            }
+            members.push(kind);
+        }
+        if members.len() < 2 {
+            return Err(format!(
+                "{name:?}: a hybrid needs at least two members, e.g. hybrid:sr+vstan"
+            ));
+        }
+        Ok(ModelChoice::Hybrid { members, stacked })
+    }
+
+    /// The name in tables (`vstan`, `hybrid:sr+vstan`).
+    pub fn name(&self) -> String {
+        match self {
+            ModelChoice::Single(k) => k.name().to_owned(),
+            ModelChoice::Hybrid { members, stacked } => {
+                let names: Vec<&str> = members.iter().map(|m| m.name()).collect();
+                format!(
+                    "{}:{}",
+                    if *stacked { "stack" } else { "hybrid" },
+                    names.join("+")
+                )
+            }
+        }
+    }
+}
+
+/// How models are evaluated beyond the point estimates.
+#[derive(Clone, Debug)]
+pub struct EvalConfig {
+    /// Cut-offs of Recall@k and MRR@k.
+    pub ks: Vec<usize>,
+    /// Bootstrap replicates over test sessions (0: no intervals).
+    pub bootstrap: usize,
+    /// Seed of the bootstrap.
+    pub seed: u64,
+    /// The latest fraction of training sessions a hybrid tunes its weights on, in (0, 0.5).
+    pub hybrid_valid_fraction: f64,
+}
+
 /// One model's results.
 #[derive(Debug, Serialize)]
 pub struct ModelResult {
@@ -354,6 +493,16 @@ pub struct ModelResult {
     pub recall: Vec<(usize, f64)>,
     /// `(k, MRR@k)` per cut-off.
     pub mrr: Vec<(usize, f64)>,
+    /// `(k, 95 % bootstrap interval)` of Recall@k over test sessions.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub recall_ci: Vec<(usize, Interval)>,
+    /// `(k, 95 % bootstrap interval)` of MRR@k.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mrr_ci: Vec<(usize, Interval)>,
+    /// Paired bootstrap differences to the best model of the table (by MRR@20, else the largest
+    /// cut-off): `(k, this − best)` per cut-off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vs_best: Option<VersusBest>,
     /// Predictions evaluated.
     pub predictions: u64,
     /// Fit seconds.
@@ -363,6 +512,40 @@ pub struct ModelResult {
     /// Training history (networks).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub epochs: Option<Vec<EpochRecord>>,
+    /// Tuning and comparison of a hybrid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hybrid: Option<HybridSummary>,
+}
+
+/// Paired differences of a model to the best one of the table.
+#[derive(Debug, Serialize)]
+pub struct VersusBest {
+    /// The best model.
+    pub best: String,
+    /// `(k, Recall@k difference)` per cut-off.
+    pub recall: Vec<(usize, Interval)>,
+    /// `(k, MRR@k difference)` per cut-off.
+    pub mrr: Vec<(usize, Interval)>,
+}
+
+/// How a hybrid was tuned and whether it beats its best member.
+#[derive(Debug, Serialize)]
+pub struct HybridSummary {
+    /// Member names.
+    pub members: Vec<String>,
+    /// Weights chosen on the validation sessions (and the validation figures).
+    pub tuning: HybridFit,
+    /// Stacking coefficients (`ŝ` then `1/rank` per member) and intercept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stacking: Option<(Vec<f64>, f64)>,
+    /// Validation sessions the weights were tuned on.
+    pub valid_sessions: usize,
+    /// The member with the best test MRR@20.
+    pub best_member: String,
+    /// Paired bootstrap interval of Recall@20(hybrid) − Recall@20(best member).
+    pub recall20_difference: Option<Interval>,
+    /// Paired bootstrap interval of MRR@20(hybrid) − MRR@20(best member).
+    pub mrr20_difference: Option<Interval>,
 }
 
 /// Everything `cartseq nextitem` reports (its `--json` output).
@@ -380,54 +563,321 @@ pub struct Report {
     pub test_sessions_evaluated: usize,
     /// Predictions per model.
     pub predictions: u64,
+    /// Bootstrap replicates of the intervals (0: none).
+    pub bootstrap_replicates: usize,
     /// One entry per model, in the order asked.
     pub results: Vec<ModelResult>,
 }
 
+/// A fitted model that can be shared between its own row and hybrids.
+type Shared = Arc<dyn NextItemModel + Send + Sync>;
+
+/// Training sessions with their click times (seconds, aligned with the tokens).
+#[derive(Clone, Copy)]
+struct Timed<'a> {
+    seqs: &'a Sequences,
+    times: &'a [f64],
+}
+
+/// The rows `range` of a time-ordered training set, with their times.
+fn slice_sessions(train: Timed<'_>, range: std::ops::Range<usize>) -> (Sequences, Vec<f64>) {
+    let (a, b) = (
+        train.seqs.offsets[range.start],
+        train.seqs.offsets[range.end],
+    );
+    let seqs = Sequences {
+        tokens: train.seqs.tokens[a..b].to_vec(),
+        offsets: train.seqs.offsets[range.start..=range.end]
+            .iter()
+            .map(|&o| o - a)
+            .collect(),
+        vocab: train.seqs.vocab,
+    };
+    (seqs, train.times[a..b].to_vec())
+}
+
+/// The models as plain references (hybrid members).
+fn borrowed(models: &[Shared]) -> Vec<&dyn NextItemModel> {
+    models
+        .iter()
+        .map(|m| m.as_ref() as &dyn NextItemModel)
+        .collect()
+}
+
+/// Fits one model on `train`.
+fn fit_single(
+    kind: ModelKind,
+    train: Timed<'_>,
+    network: Option<&NetworkConfig>,
+    progress: &mut dyn FnMut(Progress),
+) -> anyhow::Result<(Shared, Option<Gru4RecModel>)> {
+    let seqs = train.seqs;
+    let times = Some(train.times);
+    Ok(match kind {
+        ModelKind::Pop => (Arc::new(MostPopular::fit(seqs)), None),
+        ModelKind::Markov => (Arc::new(MarkovChain::fit(seqs)), None),
+        ModelKind::Iknn => (Arc::new(ItemKnn::fit(seqs, 100, 20.0)), None),
+        ModelKind::Sknn => (Arc::new(SessionKnn::fit(seqs, 100, 500)), None),
+        ModelKind::Vsknn => (
+            Arc::new(VSessionKnn::fit(seqs, times, VsknnParams::default())?),
+            None,
+        ),
+        ModelKind::Stan => (Arc::new(Stan::fit(seqs, times, StanParams::stan())?), None),
+        ModelKind::Vstan => (Arc::new(Stan::fit(seqs, times, StanParams::vstan())?), None),
+        ModelKind::Sr => (Arc::new(fit_sr(seqs)?), None),
+        ModelKind::Network(cell) => {
+            let Some(config) = network else {
+                bail!("{}: a network model needs network settings", cell.name());
+            };
+            let m = train_network(config, cell, seqs, progress)?;
+            (Arc::new(m.clone()), Some(m))
+        }
+    })
+}
+
+/// SR with session-rec's defaults: rules within 10 steps weighted `1 / d`, the 20 strongest per
+/// item, mined by the mining crate's step-window miner.
+pub fn fit_sr(train: &Sequences) -> anyhow::Result<SequentialRules> {
+    let rows: Vec<&[u32]> = (0..train.len()).map(|r| train.row(r)).collect();
+    let params = StepRuleParams::new(10, 20)?;
+    let mined = step_rules(&rows, train.vocab, params, |d| Decay::Div.step(d))?;
+    let rules: Vec<Vec<(u32, f64)>> = mined
+        .rules
+        .iter()
+        .map(|r| r.iter().map(|x| (x.consequent, x.confidence)).collect())
+        .collect();
+    Ok(SequentialRules::from_rules(train, &rules)?)
+}
+
+/// A model's evaluation: the row of the report and the per-session outcomes.
+struct Evaluated {
+    result: ModelResult,
+    outcomes: SessionOutcomes,
+}
+
+/// Evaluates `model` on the test sessions with bootstrap intervals.
+fn evaluate_model(
+    name: String,
+    model: &dyn NextItemModel,
+    data: &Sessions,
+    eval: &EvalConfig,
+    fit_seconds: f64,
+) -> Evaluated {
+    let t1 = Instant::now();
+    let (metrics, outcomes) =
+        evaluate_sessions(model, &data.test, Some(&data.test_times), &eval.ks);
+    let eval_seconds = t1.elapsed().as_secs_f64();
+    let at = |v: &[f64]| metrics.ks.iter().copied().zip(v.iter().copied()).collect();
+    let ci = |metric| {
+        if eval.bootstrap == 0 {
+            return Vec::new();
+        }
+        metrics
+            .ks
+            .iter()
+            .filter_map(|&k| Some((k, outcomes.interval(k, metric, eval.bootstrap, eval.seed)?)))
+            .collect()
+    };
+    Evaluated {
+        result: ModelResult {
+            model: name,
+            recall: at(&metrics.recall),
+            mrr: at(&metrics.mrr),
+            recall_ci: ci(Metric::Recall),
+            mrr_ci: ci(Metric::Mrr),
+            vs_best: None,
+            predictions: metrics.predictions,
+            fit_seconds,
+            eval_seconds,
+            epochs: None,
+            hybrid: None,
+        },
+        outcomes,
+    }
+}
+
+/// Fitted models and their test outcomes, by kind, so that a model named alone and as a hybrid
+/// member is fitted and evaluated once.
+struct Fitted {
+    models: Vec<(ModelKind, Shared, f64)>,
+    outcomes: Vec<(ModelKind, SessionOutcomes, f64)>,
+}
+
+impl Fitted {
+    fn model(&self, kind: ModelKind) -> Option<(Shared, f64)> {
+        self.models
+            .iter()
+            .find(|m| m.0 == kind)
+            .map(|m| (m.1.clone(), m.2))
+    }
+}
+
+/// The key `(MRR@20, Recall@20)` (or the largest cut-off) a model is ranked by.
+fn rank_key(o: &SessionOutcomes) -> (f64, f64) {
+    let m = o.metrics();
+    let i =
+        m.ks.iter()
+            .position(|&k| k == 20)
+            .unwrap_or(m.ks.len().saturating_sub(1));
+    (
+        m.mrr.get(i).copied().unwrap_or(0.0),
+        m.recall.get(i).copied().unwrap_or(0.0),
+    )
+}
+
 /// Fits every model on the training sessions (networks with `network`, which they need, reporting to
-/// `progress`) and evaluates Recall@k and MRR@k at the cut-offs `ks` on the test sessions. Returns the
-/// report and the last network fitted, if any.
+/// `progress`), evaluates Recall@k and MRR@k on the test sessions with bootstrap intervals, tunes
+/// hybrids on the latest training sessions and compares each with its best member. Returns the report
+/// and the last network fitted, if any.
 pub fn fit_and_evaluate(
     data: &Sessions,
-    models: &[ModelKind],
-    ks: &[usize],
+    models: &[ModelChoice],
+    eval: &EvalConfig,
     network: Option<&NetworkConfig>,
     progress: &mut dyn FnMut(Progress),
 ) -> anyhow::Result<(Report, Option<Gru4RecModel>)> {
     let mut results = Vec::new();
+    let mut all_outcomes = Vec::new();
     let mut last_net: Option<Gru4RecModel> = None;
-    let train = &data.train;
-    for &kind in models {
+    let train = Timed {
+        seqs: &data.train,
+        times: &data.train_times,
+    };
+    let mut fitted = Fitted {
+        models: Vec::new(),
+        outcomes: Vec::new(),
+    };
+    let fit_full = |kind: ModelKind,
+                    fitted: &mut Fitted,
+                    last_net: &mut Option<Gru4RecModel>,
+                    progress: &mut dyn FnMut(Progress)|
+     -> anyhow::Result<(Shared, f64)> {
+        if let Some(m) = fitted.model(kind) {
+            return Ok(m);
+        }
         let t0 = Instant::now();
-        let (model, epochs): (Box<dyn NextItemModel>, _) = match kind {
-            ModelKind::Pop => (Box::new(MostPopular::fit(train)), None),
-            ModelKind::Markov => (Box::new(MarkovChain::fit(train)), None),
-            ModelKind::Iknn => (Box::new(ItemKnn::fit(train, 100, 20.0)), None),
-            ModelKind::Sknn => (Box::new(SessionKnn::fit(train, 100, 500)), None),
-            ModelKind::Network(cell) => {
-                let Some(config) = network else {
-                    bail!("{}: a network model needs network settings", cell.name());
-                };
-                let m = train_network(config, cell, train, progress)?;
-                let h = m.history.clone();
-                last_net = Some(m.clone());
-                (Box::new(m), Some(h))
+        let (m, net) = fit_single(kind, train, network, progress)?;
+        let secs = t0.elapsed().as_secs_f64();
+        if net.is_some() {
+            *last_net = net;
+        }
+        fitted.models.push((kind, m.clone(), secs));
+        Ok((m, secs))
+    };
+    for choice in models {
+        match choice {
+            ModelChoice::Single(kind) => {
+                let (model, fit_seconds) = fit_full(*kind, &mut fitted, &mut last_net, progress)?;
+                let mut e = evaluate_model(
+                    kind.name().to_owned(),
+                    model.as_ref(),
+                    data,
+                    eval,
+                    fit_seconds,
+                );
+                if let ModelKind::Network(_) = kind {
+                    e.result.epochs = last_net.as_ref().map(|n| n.history.clone());
+                }
+                fitted
+                    .outcomes
+                    .push((*kind, e.outcomes.clone(), e.result.eval_seconds));
+                all_outcomes.push(e.outcomes);
+                results.push(e.result);
             }
-        };
-        let fit_seconds = t0.elapsed().as_secs_f64();
-        let t1 = Instant::now();
-        let metrics = evaluate(model.as_ref(), &data.test, ks);
-        let eval_seconds = t1.elapsed().as_secs_f64();
-        let at = |v: &[f64]| metrics.ks.iter().copied().zip(v.iter().copied()).collect();
-        results.push(ModelResult {
-            model: kind.name().to_owned(),
-            recall: at(&metrics.recall),
-            mrr: at(&metrics.mrr),
-            predictions: metrics.predictions,
-            fit_seconds,
-            eval_seconds,
-            epochs,
-        });
+            ModelChoice::Hybrid { members, stacked } => {
+                let e = fit_hybrid(
+                    choice.name(),
+                    members,
+                    *stacked,
+                    data,
+                    eval,
+                    network,
+                    progress,
+                    &mut |k, p| fit_full(k, &mut fitted, &mut last_net, p),
+                )?;
+                // Members' test outcomes (evaluated once even when they are also rows).
+                let mut best: Option<(ModelKind, (f64, f64))> = None;
+                for &k in members {
+                    if !fitted.outcomes.iter().any(|o| o.0 == k) {
+                        let (m, secs) = fitted
+                            .model(k)
+                            .ok_or_else(|| anyhow::anyhow!("member {} not fitted", k.name()))?;
+                        let me = evaluate_model(k.name().to_owned(), m.as_ref(), data, eval, secs);
+                        fitted
+                            .outcomes
+                            .push((k, me.outcomes, me.result.eval_seconds));
+                    }
+                    let o = fitted.outcomes.iter().find(|o| o.0 == k).map(|o| &o.1);
+                    if let Some(o) = o {
+                        let key = rank_key(o);
+                        if best.is_none_or(|b| key > b.1) {
+                            best = Some((k, key));
+                        }
+                    }
+                }
+                let (mut e, summary) = e;
+                if let Some((bk, _)) = best {
+                    if let Some(bo) = fitted.outcomes.iter().find(|o| o.0 == bk).map(|o| &o.1) {
+                        let mut summary = summary;
+                        summary.best_member = bk.name().to_owned();
+                        let d = |metric| {
+                            paired_difference(
+                                &e.outcomes,
+                                bo,
+                                20,
+                                metric,
+                                eval.bootstrap.max(1),
+                                eval.seed,
+                            )
+                        };
+                        summary.recall20_difference = d(Metric::Recall);
+                        summary.mrr20_difference = d(Metric::Mrr);
+                        e.result.hybrid = Some(summary);
+                    }
+                }
+                all_outcomes.push(e.outcomes);
+                results.push(e.result);
+            }
+        }
+    }
+    if eval.bootstrap > 0 && results.len() > 1 {
+        let best = (0..results.len())
+            .max_by(|&a, &b| {
+                rank_key(&all_outcomes[a])
+                    .partial_cmp(&rank_key(&all_outcomes[b]))
+                    .unwrap_or(std::cmp::Ordering::Equal)
+                    .then(b.cmp(&a))
+            })
+            .unwrap_or(0);
+        let best_name = results[best].model.clone();
+        for i in 0..results.len() {
+            if i == best {
+                continue;
+            }
+            let diffs = |metric| -> Vec<(usize, Interval)> {
+                eval.ks
+                    .iter()
+                    .filter_map(|&k| {
+                        Some((
+                            k,
+                            paired_difference(
+                                &all_outcomes[i],
+                                &all_outcomes[best],
+                                k,
+                                metric,
+                                eval.bootstrap,
+                                eval.seed,
+                            )?,
+                        ))
+                    })
+                    .collect()
+            };
+            results[i].vs_best = Some(VersusBest {
+                best: best_name.clone(),
+                recall: diffs(Metric::Recall),
+                mrr: diffs(Metric::Mrr),
+            });
+        }
     }
     let report = Report {
         train_sessions: data.train.len(),
@@ -436,9 +886,88 @@ pub fn fit_and_evaluate(
         test_sessions_read: data.test_sessions_read,
         test_sessions_evaluated: data.test.len(),
         predictions: results.first().map_or(0, |r| r.predictions),
+        bootstrap_replicates: eval.bootstrap,
         results,
     };
     Ok((report, last_net))
+}
+
+/// Tunes a hybrid of `members` on the latest training sessions (members fitted on the rest), then
+/// combines the members fitted on all training sessions (from `fit_full`) and evaluates it.
+#[allow(clippy::too_many_arguments)]
+fn fit_hybrid(
+    name: String,
+    members: &[ModelKind],
+    stacked: bool,
+    data: &Sessions,
+    eval: &EvalConfig,
+    network: Option<&NetworkConfig>,
+    progress: &mut dyn FnMut(Progress),
+    fit_full: &mut dyn FnMut(ModelKind, &mut dyn FnMut(Progress)) -> anyhow::Result<(Shared, f64)>,
+) -> anyhow::Result<(Evaluated, HybridSummary)> {
+    anyhow::ensure!(
+        eval.hybrid_valid_fraction > 0.0 && eval.hybrid_valid_fraction < 0.5,
+        "the hybrid validation fraction must be in (0, 0.5), found {}",
+        eval.hybrid_valid_fraction
+    );
+    let t0 = Instant::now();
+    let train = Timed {
+        seqs: &data.train,
+        times: &data.train_times,
+    };
+    let n = data.train.len();
+    let n_valid = ((n as f64 * eval.hybrid_valid_fraction).round() as usize)
+        .clamp(1, n.saturating_sub(1).max(1));
+    let (fit_part, fit_times) = slice_sessions(train, 0..n - n_valid);
+    let (valid, valid_times) = slice_sessions(train, n - n_valid..n);
+    let part = Timed {
+        seqs: &fit_part,
+        times: &fit_times,
+    };
+    let mut part_models = Vec::new();
+    for &k in members {
+        part_models.push(fit_single(k, part, network, progress)?.0);
+    }
+    let part_refs = borrowed(&part_models);
+    let tuning = tune_weights(&part_refs, &valid, Some(&valid_times))?;
+    let combiner = if stacked {
+        fit_stacker(
+            &part_refs,
+            &valid,
+            Some(&valid_times),
+            tuning.weights.clone(),
+            STACK_DEPTH,
+        )?
+    } else {
+        Combiner::Weighted {
+            weights: tuning.weights.clone(),
+        }
+    };
+    drop(part_refs);
+    drop(part_models);
+    let mut full = Vec::new();
+    for &k in members {
+        full.push(fit_full(k, progress)?.0);
+    }
+    let stacking = match &combiner {
+        Combiner::Stacked {
+            coef, intercept, ..
+        } => Some((coef.clone(), *intercept)),
+        Combiner::Weighted { .. } => None,
+    };
+    let hybrid = Hybrid::new(name.clone(), borrowed(&full), combiner)?;
+    let fit_seconds = t0.elapsed().as_secs_f64();
+    let e = evaluate_model(name, &hybrid, data, eval, fit_seconds);
+    let summary = HybridSummary {
+        members: members.iter().map(|m| m.name().to_owned()).collect(),
+        tuning,
+        stacking,
+        valid_sessions: n_valid,
+        best_member: String::new(),
+        recall20_difference: None,
+        mrr20_difference: None,
+    };
+    Ok((e, summary))
 }
 
 /// Writes `split,session,e0,…` (the network's final hidden state) for every training session and

@@ -16,6 +16,7 @@ mod messages;
 mod mine;
 mod nextitem;
 mod outputs;
+mod nextitem_baselines;
 mod pattern_features;
 mod presets;
 mod readme;

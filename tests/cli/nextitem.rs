@@ -6,7 +6,7 @@ use crate::support::{cartseq, shared, tempdir};
 const TRAIN: &str = "data/samples/yoochoose_train_tr_sample.txt";
 const TEST: &str = "data/samples/yoochoose_valid_sample.txt";
 
-fn metric(v: &serde_json::Value, model: &str, what: &str, k: u64) -> f64 {
+pub(crate) fn metric(v: &serde_json::Value, model: &str, what: &str, k: u64) -> f64 {
     let row = v["results"]
         .as_array()
         .expect("results")

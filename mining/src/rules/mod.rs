@@ -24,6 +24,7 @@ pub mod format;
 pub mod next;
 pub mod pattern;
 pub mod sequential;
+pub mod steps;
 
 /// Errors of rule mining.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -18,7 +18,13 @@
 //! thread count).
 
 pub mod baselines;
+pub mod bootstrap;
 pub mod gru4rec;
+pub mod hybrid;
+mod neighbours;
+pub mod sr;
+pub mod stan;
+pub mod vsknn;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -26,7 +32,12 @@ use serde::{Deserialize, Serialize};
 use crate::Sequences;
 
 pub use baselines::{ItemKnn, LastItemModel, MarkovChain, MostPopular, SessionKnn};
+pub use bootstrap::{paired_difference, Interval, Metric, SessionOutcomes};
 pub use gru4rec::{Gru4Rec, Gru4RecModel, Gru4RecParams, NextItemLoss};
+pub use hybrid::{fit_stacker, tune_weights, Combiner, Hybrid, HybridFit, STACK_DEPTH};
+pub use sr::SequentialRules;
+pub use stan::{Stan, StanParams};
+pub use vsknn::{Decay, VSessionKnn, VsknnParams};
 
 /// Receives `(session row, position, scores of every item)` for each scored prefix.
 pub type ScoreSink<'a> = &'a mut dyn FnMut(usize, usize, &[f32]);
@@ -42,6 +53,78 @@ pub trait NextItemModel: Sync {
     /// For every session `r` in `rows` of `sessions` and every position `t` but the last, calls
     /// `sink(r, t, scores)` with the scores of all items after seeing clicks `0..=t`. Higher is better.
     fn score_prefixes(&self, sessions: &Sequences, rows: &[usize], sink: ScoreSink<'_>);
+
+    /// [`NextItemModel::score_prefixes`] of `q.rows` with the time of every click (`q.times`), for
+    /// models that weigh neighbours by recency (STAN, VSTAN). The default ignores the times.
+    fn score_timed(&self, q: &Prefixes<'_>, sink: ScoreSink<'_>) {
+        self.score_prefixes(q.sessions, q.rows, sink);
+    }
+}
+
+/// The prefixes to score: every prefix of the sessions `rows` of `sessions`, with the time of every
+/// click in seconds (aligned with `sessions.tokens`) when the log has times.
+#[derive(Clone, Copy, Debug)]
+pub struct Prefixes<'a> {
+    /// The sessions.
+    pub sessions: &'a Sequences,
+    /// Click times in seconds, aligned with `sessions.tokens`.
+    pub times: Option<&'a [f64]>,
+    /// The rows to score.
+    pub rows: &'a [usize],
+}
+
+impl<'a> Prefixes<'a> {
+    /// The prefixes of `rows` without click times.
+    pub fn untimed(sessions: &'a Sequences, rows: &'a [usize]) -> Self {
+        Prefixes {
+            sessions,
+            times: None,
+            rows,
+        }
+    }
+}
+
+/// Maps the session rows a sink receives to their slot in `rows` (a lookup that remembers the last
+/// row, since models report the prefixes of one session together).
+pub(crate) struct SlotOf<'a> {
+    rows: &'a [usize],
+    last: usize,
+    slot: usize,
+}
+
+impl<'a> SlotOf<'a> {
+    pub(crate) fn new(rows: &'a [usize]) -> Self {
+        SlotOf {
+            rows,
+            last: usize::MAX,
+            slot: 0,
+        }
+    }
+
+    /// The position of row `r` in `rows`.
+    pub(crate) fn of(&mut self, r: usize) -> usize {
+        if r != self.last {
+            self.slot = self.rows.iter().position(|&x| x == r).unwrap_or(self.slot);
+            self.last = r;
+        }
+        self.slot
+    }
+}
+
+/// A borrowed model is a model (hybrids of models owned elsewhere).
+impl<T: NextItemModel + ?Sized> NextItemModel for &T {
+    fn name(&self) -> String {
+        (**self).name()
+    }
+    fn n_items(&self) -> usize {
+        (**self).n_items()
+    }
+    fn score_prefixes(&self, sessions: &Sequences, rows: &[usize], sink: ScoreSink<'_>) {
+        (**self).score_prefixes(sessions, rows, sink);
+    }
+    fn score_timed(&self, q: &Prefixes<'_>, sink: ScoreSink<'_>) {
+        (**self).score_timed(q, sink);
+    }
 }
 
 /// Recall@k and MRR@k over all predictions.
@@ -88,16 +171,21 @@ pub fn rank_of(scores: &[f32], target: usize) -> usize {
     above + 1
 }
 
-/// Sums per chunk: hits and reciprocal ranks per cut-off, predictions.
-struct Acc {
-    hits: Vec<u64>,
-    rr: Vec<f64>,
-    n: u64,
-}
-
 /// Evaluates `model` on `test` (already restricted to training items, sessions of ≥ 2 clicks) at the
 /// cut-offs `ks`.
 pub fn evaluate(model: &dyn NextItemModel, test: &Sequences, ks: &[usize]) -> NextItemMetrics {
+    evaluate_sessions(model, test, None, ks).0
+}
+
+/// [`evaluate`] with click times (seconds, aligned with `test.tokens`) for time-aware models, also
+/// returning every evaluated session's hits and reciprocal ranks (for bootstrap intervals and paired
+/// comparisons over sessions).
+pub fn evaluate_sessions(
+    model: &dyn NextItemModel,
+    test: &Sequences,
+    times: Option<&[f64]>,
+    ks: &[usize],
+) -> (NextItemMetrics, SessionOutcomes) {
     let mut ks = ks.to_vec();
     ks.sort_unstable();
     ks.dedup();
@@ -105,48 +193,25 @@ pub fn evaluate(model: &dyn NextItemModel, test: &Sequences, ks: &[usize]) -> Ne
         .filter(|&r| test.row(r).len() >= 2)
         .collect();
     let chunks: Vec<&[usize]> = rows.chunks(256).collect();
-    let accs: Vec<Acc> = chunks
+    let parts: Vec<SessionOutcomes> = chunks
         .par_iter()
         .map(|chunk| {
-            let mut acc = Acc {
-                hits: vec![0; ks.len()],
-                rr: vec![0.0; ks.len()],
-                n: 0,
+            let mut out = SessionOutcomes::new(&ks, chunk.len());
+            let mut slots = SlotOf::new(chunk);
+            let q = Prefixes {
+                sessions: test,
+                times,
+                rows: chunk,
             };
-            model.score_prefixes(test, chunk, &mut |r, t, scores| {
+            model.score_timed(&q, &mut |r, t, scores| {
                 let target = test.row(r)[t + 1] as usize;
-                let rank = rank_of(scores, target);
-                acc.n += 1;
-                for (i, &k) in ks.iter().enumerate() {
-                    if rank <= k {
-                        acc.hits[i] += 1;
-                        acc.rr[i] += 1.0 / rank as f64;
-                    }
-                }
+                out.record(slots.of(r), rank_of(scores, target));
             });
-            acc
+            out
         })
         .collect();
-    let mut total = Acc {
-        hits: vec![0; ks.len()],
-        rr: vec![0.0; ks.len()],
-        n: 0,
-    };
-    for a in &accs {
-        total.n += a.n;
-        for i in 0..ks.len() {
-            total.hits[i] += a.hits[i];
-            total.rr[i] += a.rr[i];
-        }
-    }
-    let n = total.n.max(1) as f64;
-    NextItemMetrics {
-        recall: total.hits.iter().map(|&h| h as f64 / n).collect(),
-        mrr: total.rr.iter().map(|&r| r / n).collect(),
-        ks,
-        predictions: total.n,
-        sessions: rows.len(),
-    }
+    let outcomes = SessionOutcomes::concat(&ks, parts);
+    (outcomes.metrics(), outcomes)
 }
 
 /// Builds [`Sequences`] from sessions of optional item ids, applying the test protocol: unknown items
@@ -188,6 +253,51 @@ pub fn item_counts(train: &Sequences) -> Vec<u64> {
         c[t as usize] += 1;
     }
     c
+}
+
+/// Small fixtures of the unit tests of the next-item models.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::{NextItemModel, Prefixes};
+    use crate::Sequences;
+
+    /// Sequences of the given rows over `vocab` items.
+    pub(crate) fn seqs(rows: &[&[u32]], vocab: usize) -> Sequences {
+        let mut s = Sequences {
+            tokens: Vec::new(),
+            offsets: vec![0],
+            vocab,
+        };
+        for r in rows {
+            s.tokens.extend_from_slice(r);
+            s.offsets.push(s.tokens.len());
+        }
+        s
+    }
+
+    /// The scores `model` gives after the whole `prefix` (`times`: of the prefix clicks and one
+    /// more).
+    pub(crate) fn scores_after(
+        model: &dyn NextItemModel,
+        prefix: &[u32],
+        times: Option<&[f64]>,
+    ) -> Vec<f32> {
+        let mut q = prefix.to_vec();
+        q.push(0);
+        let test = seqs(&[&q], model.n_items());
+        let mut out = Vec::new();
+        let p = Prefixes {
+            sessions: &test,
+            times,
+            rows: &[0],
+        };
+        model.score_timed(&p, &mut |_, t, s| {
+            if t + 1 == prefix.len() {
+                out = s.to_vec();
+            }
+        });
+        out
+    }
 }
 
 #[cfg(test)]

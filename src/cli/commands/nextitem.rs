@@ -14,8 +14,13 @@
 //! (default 5 for diginetica, 1 otherwise).
 //!
 //! Models: `pop` (most popular), `markov` (first-order transitions), `iknn` (item-kNN of the last
-//! click), `sknn` (session-kNN), `rnn`/`lstm`/`gru` (GRU4Rec-style network, session-parallel
-//! minibatches, full or sampled softmax). Several models may be given, comma-separated.
+//! click), `sknn` (session-kNN), `vsknn` (V-SKNN), `stan`, `vstan`, `sr` (sequential rules),
+//! `rnn`/`lstm`/`gru` (GRU4Rec-style network, session-parallel minibatches, full or sampled
+//! softmax), and hybrids of any of them: `hybrid:gru+sr+vstan` (weighted, weights tuned on the
+//! latest `--hybrid-valid-fraction` of the training sessions) or `stack:sr+vstan` (a logistic
+//! regression on the members' scores). Several models may be given, comma-separated. Every figure
+//! comes with a 95 % bootstrap interval over test sessions (`--bootstrap` replicates), and every
+//! model is compared with the best of the table by a paired bootstrap.
 //! Results are identical for a given seed and any `--threads`.
 
 use crate::cli::args::heading;
@@ -24,8 +29,8 @@ use std::path::PathBuf;
 
 use anyhow::bail;
 use cartseq::nextitem::{
-    curve_svg, fit_and_evaluate, write_embeddings, DataSpec, ModelKind, NetworkConfig, Progress,
-    Report, Sessions, TestSet,
+    curve_svg, fit_and_evaluate, write_embeddings, DataSpec, EvalConfig, ModelChoice, ModelKind,
+    NetworkConfig, Progress, Report, Sessions, TestSet,
 };
 use cartseq::output::write_file;
 use cartseq_data::Preset;
@@ -52,7 +57,8 @@ pub struct Args {
     /// Drop items with fewer clicks than this before training (default 5 for diginetica, else 1).
     #[arg(long, value_name = "N")]
     pub min_item_support: Option<u64>,
-    /// Models, comma-separated: pop, markov, iknn, sknn, rnn, lstm, gru.
+    /// Models, comma-separated: pop, markov, iknn, sknn, vsknn, stan, vstan, sr, rnn, lstm, gru, and
+    /// hybrids hybrid:a+b+… (weighted) or stack:a+b+… (logistic regression on their scores).
     #[arg(
         long,
         short = 'm',
@@ -63,6 +69,12 @@ pub struct Args {
     /// Cut-offs k of Recall@k and MRR@k.
     #[arg(long, default_value = "10,20", value_delimiter = ',')]
     pub k: Vec<usize>,
+    /// Bootstrap replicates over test sessions for the 95 % intervals (0 = none; seeded by --seed).
+    #[arg(long, default_value_t = 1000)]
+    pub bootstrap: usize,
+    /// Latest fraction of the training sessions on which hybrids tune their weights, in (0, 0.5).
+    #[arg(long, default_value_t = 0.1)]
+    pub hybrid_valid_fraction: f64,
 
     /// Hidden units per recurrent layer.
     #[arg(long, default_value_t = 100, help_heading = heading::NETWORK)]
@@ -257,16 +269,23 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     }
     let mut models = Vec::new();
     for m in &args.model {
-        match ModelKind::parse(m.trim()) {
-            Some(kind) => models.push(kind),
-            None => bail!(
-                "--model: unknown model {:?} (expected {})",
-                m.trim(),
-                ModelKind::NAMES.join(", ")
-            ),
+        match ModelChoice::parse(m.trim()) {
+            Ok(choice) => models.push(choice),
+            Err(e) => bail!("--model: {e}"),
         }
     }
-    let any_network = models.iter().any(|m| matches!(m, ModelKind::Network(_)));
+    if !(args.hybrid_valid_fraction > 0.0 && args.hybrid_valid_fraction < 0.5) {
+        bail!(
+            "--hybrid-valid-fraction must be in (0, 0.5), found {}",
+            args.hybrid_valid_fraction
+        );
+    }
+    let any_network = models.iter().any(|m| match m {
+        ModelChoice::Single(k) => matches!(k, ModelKind::Network(_)),
+        ModelChoice::Hybrid { members, .. } => {
+            members.iter().any(|k| matches!(k, ModelKind::Network(_)))
+        }
+    });
     let network = if any_network {
         Some(network_config(&args)?)
     } else {
@@ -278,10 +297,16 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
         preset,
         min_item_support: args.min_item_support,
     })?;
+    let eval = EvalConfig {
+        ks: args.k.clone(),
+        bootstrap: args.bootstrap,
+        seed: args.seed,
+        hybrid_valid_fraction: args.hybrid_valid_fraction,
+    };
     let (report, last_net) = fit_and_evaluate(
         &data,
         &models,
-        &args.k,
+        &eval,
         network.as_ref(),
         &mut progress_bar(g.quiet),
     )?;
@@ -314,11 +339,19 @@ fn print_report(r: &Report, json: bool) -> anyhow::Result<()> {
         "train: {} sessions, {} clicks, {} items; test: {} sessions read, {} evaluated, {} predictions",
         r.train_sessions, r.train_clicks, r.items, r.test_sessions_read, r.test_sessions_evaluated, r.predictions
     )?;
-    let mut head = format!("{:<8}", "model");
+    let width = r
+        .results
+        .iter()
+        .map(|x| x.model.len())
+        .max()
+        .unwrap_or(5)
+        .max(8);
+    let cell = if r.bootstrap_replicates > 0 { 24 } else { 10 };
+    let mut head = format!("{:<width$}", "model");
     if let Some(first) = r.results.first() {
         for &(k, _) in &first.recall {
             head.push_str(&format!(
-                " {:>10} {:>8}",
+                " {:>cell$} {:>cell$}",
                 format!("Recall@{k}"),
                 format!("MRR@{k}")
             ));
@@ -326,16 +359,84 @@ fn print_report(r: &Report, json: bool) -> anyhow::Result<()> {
     }
     head.push_str(&format!(" {:>8} {:>8}", "fit s", "eval s"));
     writeln!(out, "{head}")?;
+    let fmt = |v: f64, ci: Option<&cartseq_models::nextitem::Interval>| match ci {
+        Some(c) => format!("{v:.4} [{:.4},{:.4}]", c.lo, c.hi),
+        None => format!("{v:.4}"),
+    };
     for row in &r.results {
-        let mut line = format!("{:<8}", row.model);
-        for ((_, rc), (_, m)) in row.recall.iter().zip(&row.mrr) {
-            line.push_str(&format!(" {rc:>10.4} {m:>8.4}"));
+        let mut line = format!("{:<width$}", row.model);
+        for (i, ((k, rc), (_, m))) in row.recall.iter().zip(&row.mrr).enumerate() {
+            let rci = row.recall_ci.get(i).filter(|c| c.0 == *k).map(|c| &c.1);
+            let mci = row.mrr_ci.get(i).filter(|c| c.0 == *k).map(|c| &c.1);
+            line.push_str(&format!(
+                " {:>cell$} {:>cell$}",
+                fmt(*rc, rci),
+                fmt(*m, mci)
+            ));
         }
         line.push_str(&format!(
             " {:>8.2} {:>8.2}",
             row.fit_seconds, row.eval_seconds
         ));
         writeln!(out, "{line}")?;
+    }
+    // Which differences to the best model are not significant (paired bootstrap, 95 %).
+    for row in &r.results {
+        let Some(v) = &row.vs_best else { continue };
+        let ns: Vec<String> = v
+            .recall
+            .iter()
+            .map(|(k, d)| (format!("Recall@{k}"), d))
+            .chain(v.mrr.iter().map(|(k, d)| (format!("MRR@{k}"), d)))
+            .filter(|(_, d)| !d.excludes_zero())
+            .map(|(name, d)| format!("{name} {:+.4} [{:+.4},{:+.4}]", d.estimate, d.lo, d.hi))
+            .collect();
+        if !ns.is_empty() {
+            writeln!(
+                out,
+                "not significantly different from {}: {} on {}",
+                v.best,
+                row.model,
+                ns.join(", ")
+            )?;
+        }
+    }
+    for row in &r.results {
+        let Some(h) = &row.hybrid else { continue };
+        let weights: Vec<String> = h
+            .members
+            .iter()
+            .zip(&h.tuning.weights)
+            .map(|(m, w)| format!("{m} {w:.2}"))
+            .collect();
+        writeln!(
+            out,
+            "{}: weights {} (tuned on {} validation sessions: Recall@20 {:.4}, MRR@20 {:.4})",
+            row.model,
+            weights.join(", "),
+            h.valid_sessions,
+            h.tuning.valid_recall20,
+            h.tuning.valid_mrr20
+        )?;
+        for (name, d) in [
+            ("Recall@20", &h.recall20_difference),
+            ("MRR@20", &h.mrr20_difference),
+        ] {
+            if let Some(d) = d {
+                let verdict = if d.lo > 0.0 {
+                    "better"
+                } else if d.hi < 0.0 {
+                    "worse"
+                } else {
+                    "not significantly different"
+                };
+                writeln!(
+                    out,
+                    "  vs best member {}: {name} {:+.4} [{:+.4},{:+.4}] ({verdict})",
+                    h.best_member, d.estimate, d.lo, d.hi
+                )?;
+            }
+        }
     }
     Ok(())
 }

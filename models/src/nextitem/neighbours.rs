@@ -1,0 +1,339 @@
+//! The machinery V-SKNN, STAN and VSTAN share: an index of the training sessions (click lists,
+//! distinct items with the position of their last click, sessions of every item, the time of each
+//! session's last click, inverse document frequencies), the per-session candidate set of
+//! session-rec (every training session sharing an item with the prefix, accumulated click by click),
+//! its "most recent" sample, the top-k selection, and the conversion of accumulated scores into the
+//! score vector handed to the evaluation.
+//!
+//! Determinism: candidates are sampled by (last-click time, session index) descending and neighbours
+//! chosen by (similarity, last-click time, index) descending — total orders, so the neighbour set and
+//! the order in which scores are summed do not depend on threads or hash order.
+//!
+//! Output scale: an item with accumulated score `a > 0` gets `δ + (1 − δ)·a / max a` (so the best
+//! is 1) and every other item `δ · pop(i) / (max pop + 1)` with `δ = 10⁻⁴`: items with evidence
+//! always rank above items without, which fall back to popularity, and the ranking among items with
+//! evidence is exactly the ranking of their scores (what session-rec normalises by the maximum).
+
+use serde::{Deserialize, Serialize};
+
+use crate::nextitem::{item_counts, Prefixes, ScoreSink};
+use crate::{ModelError, Sequences};
+
+/// The floor of scores with evidence, the ceiling of the popularity fallback.
+pub(crate) const EVIDENCE_FLOOR: f32 = 1e-4;
+
+/// The popularity fallback `δ · count / (max count + 1)` of every item.
+pub(crate) fn fallback_scores(train: &Sequences) -> Vec<f32> {
+    let c = item_counts(train);
+    let max = c.iter().copied().max().unwrap_or(0) as f64 + 1.0;
+    c.iter()
+        .map(|&x| EVIDENCE_FLOOR * (x as f64 / max) as f32)
+        .collect()
+}
+
+/// Training sessions indexed for neighbour search.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct SessionIndex {
+    /// Distinct items of every session with the 1-based position of their last click, by item.
+    distinct: Vec<(u32, u32)>,
+    /// Row starts of `distinct` (sessions + 1).
+    distinct_start: Vec<usize>,
+    /// Sessions containing each item, ascending.
+    item_sessions: Vec<u32>,
+    /// Row starts of `item_sessions` (items + 1).
+    item_start: Vec<usize>,
+    /// Time of each session's last click in seconds (its index when the log has no times).
+    pub(crate) last_time: Vec<f64>,
+    /// `ln(sessions / clicks of the item)`, session-rec's IDF (it counts clicks, not sessions).
+    pub(crate) idf: Vec<f64>,
+    /// Popularity fallback of every item.
+    pub(crate) fallback: Vec<f32>,
+}
+
+impl SessionIndex {
+    /// Indexes `train`; `times` are the click times in seconds aligned with `train.tokens`.
+    pub(crate) fn new(train: &Sequences, times: Option<&[f64]>) -> Self {
+        let n_items = train.vocab;
+        let mut distinct = Vec::with_capacity(train.tokens.len());
+        let mut distinct_start = vec![0];
+        let mut last_time = Vec::with_capacity(train.len());
+        let mut per_item = vec![0usize; n_items + 1];
+        let mut row: Vec<(u32, u32)> = Vec::new();
+        for r in 0..train.len() {
+            row.clear();
+            row.extend(
+                train
+                    .row(r)
+                    .iter()
+                    .enumerate()
+                    .map(|(p, &i)| (i, p as u32 + 1)),
+            );
+            // Ascending item, last position first, then keep the first of each item.
+            row.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+            row.dedup_by_key(|x| x.0);
+            for &(i, _) in &row {
+                per_item[i as usize + 1] += 1;
+            }
+            distinct.extend_from_slice(&row);
+            distinct_start.push(distinct.len());
+            let end = train.offsets[r + 1];
+            last_time.push(match times {
+                Some(t) if end > train.offsets[r] => t[end - 1],
+                _ => r as f64,
+            });
+        }
+        for i in 0..n_items {
+            per_item[i + 1] += per_item[i];
+        }
+        let item_start = per_item.clone();
+        let mut fill = per_item;
+        let mut item_sessions = vec![0u32; distinct.len()];
+        for r in 0..train.len() {
+            for &(i, _) in &distinct[distinct_start[r]..distinct_start[r + 1]] {
+                item_sessions[fill[i as usize]] = r as u32;
+                fill[i as usize] += 1;
+            }
+        }
+        let n_sessions = train.len().max(1) as f64;
+        let idf = item_counts(train)
+            .iter()
+            .map(|&c| {
+                if c == 0 {
+                    0.0
+                } else {
+                    (n_sessions / c as f64).ln()
+                }
+            })
+            .collect();
+        SessionIndex {
+            distinct,
+            distinct_start,
+            item_sessions,
+            item_start,
+            last_time,
+            idf,
+            fallback: fallback_scores(train),
+        }
+    }
+
+    /// Number of items.
+    pub(crate) fn n_items(&self) -> usize {
+        self.fallback.len()
+    }
+
+    /// Distinct items of session `c` with the position of their last click, by item.
+    pub(crate) fn items_of(&self, c: u32) -> &[(u32, u32)] {
+        &self.distinct[self.distinct_start[c as usize]..self.distinct_start[c as usize + 1]]
+    }
+
+    /// Sessions containing item `i`.
+    fn sessions_of(&self, i: u32) -> &[u32] {
+        &self.item_sessions[self.item_start[i as usize]..self.item_start[i as usize + 1]]
+    }
+
+    /// Whether `a` is more recent than `b` (later last click, then later session).
+    fn newer(&self, a: u32, b: u32) -> std::cmp::Ordering {
+        let (ta, tb) = (self.last_time[a as usize], self.last_time[b as usize]);
+        tb.total_cmp(&ta).then(b.cmp(&a))
+    }
+}
+
+/// Per-worker buffers of one neighbour search.
+pub(crate) struct Scratch {
+    /// Stamp of the current test session in `seen` (candidate sessions).
+    session_stamp: u32,
+    seen: Vec<u32>,
+    /// Every candidate of the current test session so far.
+    all_cands: Vec<u32>,
+    /// The sampled candidates of the current prefix.
+    pub(crate) cands: Vec<u32>,
+    /// Stamp of the current prefix in `weight_stamp`.
+    prefix_stamp: u32,
+    weight_stamp: Vec<u32>,
+    /// Weight of each item of the current prefix (valid where `weight_stamp` matches).
+    weight: Vec<f64>,
+    /// Distinct items of the current prefix.
+    distinct: Vec<u32>,
+    /// `(similarity, session)` of the candidates.
+    pub(crate) sims: Vec<(f64, u32)>,
+    /// Accumulated score of each item and the items touched.
+    acc: Vec<f64>,
+    touched: Vec<u32>,
+    /// The output score vector.
+    scores: Vec<f32>,
+}
+
+impl Scratch {
+    pub(crate) fn new(index: &SessionIndex) -> Self {
+        let n = index.n_items();
+        Scratch {
+            session_stamp: 0,
+            seen: vec![0; index.last_time.len()],
+            all_cands: Vec::new(),
+            cands: Vec::new(),
+            prefix_stamp: 0,
+            weight_stamp: vec![0; n],
+            weight: vec![0.0; n],
+            distinct: Vec::new(),
+            sims: Vec::new(),
+            acc: vec![0.0; n],
+            touched: Vec::new(),
+            scores: index.fallback.clone(),
+        }
+    }
+
+    /// Sets the prefix weights: `w(position, length)` of each click (1-based positions, the last
+    /// click of an item wins, as session-rec's `pos_map`). Returns the number of distinct items and
+    /// the sum of their squared weights.
+    pub(crate) fn set_prefix(
+        &mut self,
+        prefix: &[u32],
+        w: impl Fn(usize, usize) -> f64,
+    ) -> (usize, f64) {
+        self.prefix_stamp = self.prefix_stamp.wrapping_add(1);
+        if self.prefix_stamp == 0 {
+            self.weight_stamp.iter_mut().for_each(|s| *s = 0);
+            self.prefix_stamp = 1;
+        }
+        let len = prefix.len();
+        for (p, &i) in prefix.iter().enumerate() {
+            self.weight_stamp[i as usize] = self.prefix_stamp;
+            self.weight[i as usize] = w(p + 1, len);
+        }
+        self.distinct.clear();
+        self.distinct.extend_from_slice(prefix);
+        self.distinct.sort_unstable();
+        self.distinct.dedup();
+        let sq = self
+            .distinct
+            .iter()
+            .map(|&i| self.weight[i as usize] * self.weight[i as usize])
+            .sum();
+        (self.distinct.len(), sq)
+    }
+
+    /// The prefix weight of item `i`, if it is in the prefix.
+    #[inline]
+    pub(crate) fn prefix_weight(&self, i: u32) -> Option<f64> {
+        (self.weight_stamp[i as usize] == self.prefix_stamp).then(|| self.weight[i as usize])
+    }
+
+    /// Adds `v` to item `i`'s score.
+    #[inline]
+    pub(crate) fn add(&mut self, i: u32, v: f64) {
+        if self.acc[i as usize] == 0.0 {
+            self.touched.push(i);
+        }
+        self.acc[i as usize] += v;
+    }
+}
+
+/// Checks the neighbour count and the candidate sample (both ≥ 1).
+pub(crate) fn check_neighbours(k: usize, sample: usize) -> Result<(), ModelError> {
+    if k == 0 {
+        return Err(ModelError::invalid("k", k, "at least 1 neighbour"));
+    }
+    if sample == 0 {
+        return Err(ModelError::invalid(
+            "sample",
+            sample,
+            "at least 1 candidate session",
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a decay constant or weight `λ`: finite and > 0 (or ≥ 0 when `zero_ok`, meaning off).
+pub(crate) fn check_lambda(name: &'static str, v: f64, zero_ok: bool) -> Result<(), ModelError> {
+    let ok = v.is_finite() && (v > 0.0 || (zero_ok && v == 0.0));
+    if ok {
+        Ok(())
+    } else if zero_ok {
+        Err(ModelError::invalid(
+            name,
+            v,
+            "a finite number ≥ 0 (0 = off)",
+        ))
+    } else {
+        Err(ModelError::invalid(name, v, "a finite number > 0"))
+    }
+}
+
+/// Keeps the `k` best `(similarity, session)` of `sims` (similarity, then recency, descending), in
+/// that order.
+pub(crate) fn top_k(index: &SessionIndex, sims: &mut Vec<(f64, u32)>, k: usize) {
+    let order = |a: &(f64, u32), b: &(f64, u32)| b.0.total_cmp(&a.0).then(index.newer(a.1, b.1));
+    if sims.len() > k {
+        sims.select_nth_unstable_by(k, order);
+        sims.truncate(k);
+    }
+    sims.sort_unstable_by(order);
+}
+
+/// Scores every prefix of every session of `rows`: `neighbours(prefix, now, scratch)` fills the
+/// scratch's accumulated scores from `scratch.cands` (the `sample` most recent training sessions
+/// sharing an item with the prefix); the result goes to `sink` on the output scale of the module doc.
+pub(crate) fn score_sessions(
+    index: &SessionIndex,
+    sample: usize,
+    q: &Prefixes<'_>,
+    sink: ScoreSink<'_>,
+    mut neighbours: impl FnMut(&[u32], Option<f64>, &mut Scratch),
+) {
+    let (sessions, times) = (q.sessions, q.times);
+    let mut sc = Scratch::new(index);
+    for &r in q.rows {
+        let s = sessions.row(r);
+        sc.session_stamp = sc.session_stamp.wrapping_add(1);
+        if sc.session_stamp == 0 {
+            sc.seen.iter_mut().for_each(|x| *x = 0);
+            sc.session_stamp = 1;
+        }
+        sc.all_cands.clear();
+        for t in 0..s.len().saturating_sub(1) {
+            let item = s[t];
+            if (item as usize) < index.n_items() {
+                for &c in index.sessions_of(item) {
+                    if sc.seen[c as usize] != sc.session_stamp {
+                        sc.seen[c as usize] = sc.session_stamp;
+                        sc.all_cands.push(c);
+                    }
+                }
+            }
+            sc.cands.clear();
+            sc.cands.extend_from_slice(&sc.all_cands);
+            if sc.cands.len() > sample {
+                sc.cands
+                    .select_nth_unstable_by(sample, |&a, &b| index.newer(a, b));
+                sc.cands.truncate(sample);
+            }
+            sc.cands.sort_unstable();
+            let now = times.map(|ts| ts[sessions.offsets[r] + t]);
+            neighbours(&s[..=t], now, &mut sc);
+            emit(index, &mut sc, r, t, sink);
+        }
+    }
+}
+
+/// Writes the accumulated scores into the output scale, calls the sink, and resets.
+fn emit(index: &SessionIndex, sc: &mut Scratch, r: usize, t: usize, sink: ScoreSink<'_>) {
+    let max = sc
+        .touched
+        .iter()
+        .map(|&i| sc.acc[i as usize])
+        .fold(0.0f64, f64::max);
+    if max > 0.0 {
+        for &i in &sc.touched {
+            let a = sc.acc[i as usize];
+            if a > 0.0 {
+                sc.scores[i as usize] = EVIDENCE_FLOOR + (1.0 - EVIDENCE_FLOOR) * (a / max) as f32;
+            }
+        }
+    }
+    sink(r, t, &sc.scores);
+    for &i in &sc.touched {
+        sc.acc[i as usize] = 0.0;
+        sc.scores[i as usize] = index.fallback[i as usize];
+    }
+    sc.touched.clear();
+}
