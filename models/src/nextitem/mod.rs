@@ -19,14 +19,18 @@
 
 pub mod baselines;
 pub mod gru4rec;
+pub mod sasrec;
+pub mod srgnn;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::Sequences;
+use crate::{ModelError, Sequences};
 
 pub use baselines::{ItemKnn, LastItemModel, MarkovChain, MostPopular, SessionKnn};
 pub use gru4rec::{Gru4Rec, Gru4RecModel, Gru4RecParams, NextItemLoss};
+pub use sasrec::{SasRec, SasRecModel, SasRecNet, SasRecParams};
+pub use srgnn::{SrGnn, SrGnnModel, SrGnnNet, SrGnnParams};
 
 /// Receives `(session row, position, scores of every item)` for each scored prefix.
 pub type ScoreSink<'a> = &'a mut dyn FnMut(usize, usize, &[f32]);
@@ -179,6 +183,93 @@ pub fn protocol_sessions(
         }
     }
     (seqs, kept)
+}
+
+/// How [`fit_epochs`] runs: epochs, schedule and early stopping.
+pub(crate) struct EpochPlan<'a> {
+    pub epochs: usize,
+    pub lr: f64,
+    pub schedule: crate::nn::LrSchedule,
+    pub patience: usize,
+    pub valid: Option<&'a Sequences>,
+}
+
+/// The epoch loop the networks share: runs `epoch(model, lr)` (returns the mean training loss) for
+/// up to `plan.epochs` epochs, reports each to `progress`, and with validation sessions evaluates
+/// Recall@20 after every epoch, stops after `patience` epochs without improvement and returns the
+/// best epoch's model. Returns the model, the history and the 1-based epoch kept.
+pub(crate) fn fit_epochs<M: NextItemModel + Clone>(
+    mut model: M,
+    plan: &EpochPlan<'_>,
+    progress: &mut dyn FnMut(&crate::nn::EpochRecord),
+    mut epoch: impl FnMut(&mut M, f64) -> f64,
+) -> (M, Vec<crate::nn::EpochRecord>, usize) {
+    let mut history = Vec::new();
+    let mut best: Option<(f64, usize, M)> = None;
+    for e in 0..plan.epochs {
+        let start = std::time::Instant::now();
+        let lr = plan.schedule.rate(plan.lr, e);
+        let train_loss = epoch(&mut model, lr);
+        let metric = plan.valid.map(|v| evaluate(&model, v, &[20]).recall[0]);
+        let rec = crate::nn::EpochRecord {
+            epoch: e + 1,
+            lr,
+            train_loss,
+            valid_loss: None,
+            valid_metric: metric,
+            seconds: start.elapsed().as_secs_f64(),
+        };
+        progress(&rec);
+        history.push(rec);
+        if let Some(r) = metric {
+            if best.as_ref().map_or(true, |(b, _, _)| r > *b) {
+                best = Some((r, e + 1, model.clone()));
+            } else if best
+                .as_ref()
+                .is_some_and(|(_, be, _)| e + 1 - be >= plan.patience)
+            {
+                break;
+            }
+        }
+    }
+    match best {
+        Some((_, e, b)) => (b, history, e),
+        None => {
+            let n = history.len();
+            (model, history, n)
+        }
+    }
+}
+
+/// The training examples of `train`: every `(session row, t)` with `1 ≤ t < len`, the prefix
+/// `0..t` predicting click `t`, in row order.
+pub(crate) fn prefix_examples(train: &Sequences) -> Vec<(u32, u32)> {
+    let mut v = Vec::new();
+    for r in 0..train.len() {
+        for t in 1..train.row(r).len() {
+            v.push((r as u32, t as u32));
+        }
+    }
+    v
+}
+
+/// Checks that `train` has items and a transition, and that every id is below its vocabulary.
+pub(crate) fn check_training_sessions(train: &Sequences) -> Result<(), ModelError> {
+    let n_items = train.vocab;
+    if n_items == 0 {
+        return Err(ModelError::Data("no items to train on".into()));
+    }
+    if !(0..train.len()).any(|r| train.row(r).len() >= 2) {
+        return Err(ModelError::Data(
+            "no training session has two or more clicks".into(),
+        ));
+    }
+    if let Some(bad) = train.tokens.iter().find(|&&t| t as usize >= n_items) {
+        return Err(ModelError::Data(format!(
+            "item id {bad} is not below the item count {n_items}"
+        )));
+    }
+    Ok(())
 }
 
 /// Click count of every item in `train`.

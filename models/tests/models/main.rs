@@ -11,6 +11,7 @@ mod linfa_interop;
 mod metrics_vs_sklearn;
 mod nn_classifier;
 mod nn_gradcheck;
+mod nn_gradcheck_session;
 mod nn_nextitem;
 mod persist_roundtrip;
 mod support;
