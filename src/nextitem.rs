@@ -26,7 +26,7 @@ use cartseq_data::presets::read_events;
 use cartseq_data::{Dictionary, EventLog, GroupBy, KeyIndex, OnError, Preset, PresetConfig};
 use cartseq_models::nextitem::{
     evaluate, protocol_sessions, Gru4RecModel, Gru4RecParams, ItemKnn, MarkovChain, MostPopular,
-    NextItemModel, SessionKnn,
+    NextItemModel, SasRecModel, SasRecParams, SessionKnn, SrGnnModel, SrGnnParams,
 };
 use cartseq_models::nn::{CellKind, EpochRecord};
 use cartseq_models::Sequences;
@@ -48,12 +48,16 @@ pub enum ModelKind {
     Sknn,
     /// A recurrent network (`rnn`, `lstm`, `gru`).
     Network(CellKind),
+    /// SR-GNN: gated graph network over the session graph, attention readout.
+    SrGnn,
+    /// SASRec: causal self-attention over the session.
+    SasRec,
 }
 
 impl ModelKind {
     /// Every accepted name, in documentation order.
     pub const NAMES: &'static [&'static str] =
-        &["pop", "markov", "iknn", "sknn", "rnn", "lstm", "gru"];
+        &["pop", "markov", "iknn", "sknn", "rnn", "lstm", "gru", "srgnn", "sasrec"];
 
     /// The model of a name (`None` for an unknown name).
     pub fn parse(name: &str) -> Option<ModelKind> {
@@ -62,6 +66,8 @@ impl ModelKind {
             "markov" => Some(ModelKind::Markov),
             "iknn" => Some(ModelKind::Iknn),
             "sknn" => Some(ModelKind::Sknn),
+            "srgnn" => Some(ModelKind::SrGnn),
+            "sasrec" => Some(ModelKind::SasRec),
             cell => CellKind::parse(cell).map(ModelKind::Network),
         }
     }
@@ -74,6 +80,8 @@ impl ModelKind {
             ModelKind::Iknn => "iknn",
             ModelKind::Sknn => "sknn",
             ModelKind::Network(cell) => cell.name(),
+            ModelKind::SrGnn => "srgnn",
+            ModelKind::SasRec => "sasrec",
         }
     }
 }
@@ -265,6 +273,10 @@ impl Sessions {
 pub struct NetworkConfig {
     /// Hyper-parameters; the cell is set from each [`ModelKind::Network`].
     pub params: Gru4RecParams,
+    /// SR-GNN's hyper-parameters.
+    pub srgnn: SrGnnParams,
+    /// SASRec's hyper-parameters.
+    pub sasrec: SasRecParams,
     /// The latest fraction of training sessions held out for early stopping on Recall@20, in
     /// `[0, 0.5)`.
     pub valid_fraction: f64,
@@ -275,8 +287,8 @@ pub struct NetworkConfig {
 pub enum Progress<'a> {
     /// A network starts training for at most `epochs` epochs.
     Started {
-        /// Its cell.
-        cell: CellKind,
+        /// Its model name (`gru`, `srgnn`, …).
+        model: &'static str,
         /// Maximum epochs.
         epochs: usize,
     },
@@ -286,17 +298,64 @@ pub enum Progress<'a> {
     Finished,
 }
 
-/// Trains a network on `train`, validating on its latest sessions when asked (the training file is in
-/// time order).
+/// A fitted network: what `--embeddings`, `--curve` and `--save-model` work on.
+#[derive(Clone, Debug)]
+pub enum FittedNetwork {
+    /// GRU4Rec-style recurrent network.
+    Recurrent(Gru4RecModel),
+    /// SR-GNN.
+    SrGnn(SrGnnModel),
+    /// SASRec.
+    SasRec(SasRecModel),
+}
+
+impl FittedNetwork {
+    /// The model as a next-item scorer.
+    pub fn model(&self) -> &dyn NextItemModel {
+        match self {
+            FittedNetwork::Recurrent(m) => m,
+            FittedNetwork::SrGnn(m) => m,
+            FittedNetwork::SasRec(m) => m,
+        }
+    }
+
+    /// Per-epoch training history.
+    pub fn history(&self) -> &[EpochRecord] {
+        match self {
+            FittedNetwork::Recurrent(m) => &m.history,
+            FittedNetwork::SrGnn(m) => &m.history,
+            FittedNetwork::SasRec(m) => &m.history,
+        }
+    }
+
+    /// The session embedding of every session of `sessions`.
+    pub fn session_embeddings(&self, sessions: &Sequences) -> ndarray::Array2<f32> {
+        match self {
+            FittedNetwork::Recurrent(m) => m.session_embeddings(sessions),
+            FittedNetwork::SrGnn(m) => m.session_embeddings(sessions),
+            FittedNetwork::SasRec(m) => m.session_embeddings(sessions),
+        }
+    }
+
+    /// Writes the model as versioned JSON.
+    pub fn save<W: Write>(&self, w: W) -> anyhow::Result<()> {
+        match self {
+            FittedNetwork::Recurrent(m) => m.save(w)?,
+            FittedNetwork::SrGnn(m) => m.save(w)?,
+            FittedNetwork::SasRec(m) => m.save(w)?,
+        }
+        Ok(())
+    }
+}
+
+/// Trains network `kind` on `train`, validating on its latest sessions when asked (the training file
+/// is in time order).
 fn train_network(
     config: &NetworkConfig,
-    cell: CellKind,
+    kind: ModelKind,
     train: &Sequences,
     progress: &mut dyn FnMut(Progress),
-) -> anyhow::Result<Gru4RecModel> {
-    let mut params = config.params.clone();
-    params.cell = cell;
-    let learner = params.check()?;
+) -> anyhow::Result<FittedNetwork> {
     anyhow::ensure!(
         (0.0..0.5).contains(&config.valid_fraction),
         "the validation fraction must be in [0, 0.5), found {}",
@@ -314,13 +373,44 @@ fn train_network(
     } else {
         (train.clone(), None)
     };
+    let valid = valid.as_ref();
+    let (epochs, fit): (usize, Box<dyn FnOnce(&mut dyn FnMut(&EpochRecord)) -> _>) = match kind {
+        ModelKind::Network(cell) => {
+            let mut params = config.params.clone();
+            params.cell = cell;
+            let learner = params.check()?;
+            (
+                config.params.epochs,
+                Box::new(move |p: &mut dyn FnMut(&EpochRecord)| {
+                    learner.fit(&fit_on, valid, p).map(FittedNetwork::Recurrent)
+                }),
+            )
+        }
+        ModelKind::SrGnn => {
+            let learner = config.srgnn.clone().check()?;
+            (
+                config.srgnn.epochs,
+                Box::new(move |p: &mut dyn FnMut(&EpochRecord)| {
+                    learner.fit(&fit_on, valid, p).map(FittedNetwork::SrGnn)
+                }),
+            )
+        }
+        ModelKind::SasRec => {
+            let learner = config.sasrec.clone().check()?;
+            (
+                config.sasrec.epochs,
+                Box::new(move |p: &mut dyn FnMut(&EpochRecord)| {
+                    learner.fit(&fit_on, valid, p).map(FittedNetwork::SasRec)
+                }),
+            )
+        }
+        other => bail!("{} is not a network", other.name()),
+    };
     progress(Progress::Started {
-        cell,
-        epochs: config.params.epochs,
+        model: kind.name(),
+        epochs,
     });
-    let model = learner.fit(&fit_on, valid.as_ref(), &mut |r| {
-        progress(Progress::Epoch(r))
-    })?;
+    let model = fit(&mut |r: &EpochRecord| progress(Progress::Epoch(r)))?;
     progress(Progress::Finished);
     Ok(model)
 }
@@ -373,9 +463,9 @@ pub fn fit_and_evaluate(
     ks: &[usize],
     network: Option<&NetworkConfig>,
     progress: &mut dyn FnMut(Progress),
-) -> anyhow::Result<(Report, Option<Gru4RecModel>)> {
+) -> anyhow::Result<(Report, Option<FittedNetwork>)> {
     let mut results = Vec::new();
-    let mut last_net: Option<Gru4RecModel> = None;
+    let mut last_net: Option<FittedNetwork> = None;
     let train = &data.train;
     for &kind in models {
         let t0 = Instant::now();
@@ -384,12 +474,12 @@ pub fn fit_and_evaluate(
             ModelKind::Markov => (Box::new(MarkovChain::fit(train)), None),
             ModelKind::Iknn => (Box::new(ItemKnn::fit(train, 100, 20.0)), None),
             ModelKind::Sknn => (Box::new(SessionKnn::fit(train, 100, 500)), None),
-            ModelKind::Network(cell) => {
+            ModelKind::Network(_) | ModelKind::SrGnn | ModelKind::SasRec => {
                 let Some(config) = network else {
-                    bail!("{}: a network model needs network settings", cell.name());
+                    bail!("{}: a network model needs network settings", kind.name());
                 };
-                let m = train_network(config, cell, train, progress)?;
-                let h = m.history.clone();
+                let m = train_network(config, kind, train, progress)?;
+                let h = m.history().to_vec();
                 last_net = Some(m.clone());
                 (Box::new(m), Some(h))
             }
@@ -421,12 +511,29 @@ pub fn fit_and_evaluate(
     Ok((report, last_net))
 }
 
-/// Writes `split,session,e0,…` (the network's final hidden state) for every training session and
+impl NextItemModel for FittedNetwork {
+    fn name(&self) -> String {
+        self.model().name()
+    }
+    fn n_items(&self) -> usize {
+        self.model().n_items()
+    }
+    fn score_prefixes(
+        &self,
+        sessions: &Sequences,
+        rows: &[usize],
+        sink: cartseq_models::nextitem::ScoreSink<'_>,
+    ) {
+        self.model().score_prefixes(sessions, rows, sink)
+    }
+}
+
+/// Writes `split,session,e0,…` (the network's session embedding) for every training session and
 /// every evaluated test session to `path`, atomically; keys are made spreadsheet-safe and quoted as CSV
 /// needs.
-pub fn write_embeddings(path: &Path, net: &Gru4RecModel, data: &Sessions) -> anyhow::Result<()> {
+pub fn write_embeddings(path: &Path, net: &FittedNetwork, data: &Sessions) -> anyhow::Result<()> {
     let mut f = AtomicFile::create(path)?;
-    let h = net.hidden_size();
+    let h = net.session_embeddings(&data.test).ncols();
     let mut head = String::from("split,session");
     for j in 0..h {
         head.push_str(&format!(",e{j}"));
@@ -454,11 +561,11 @@ pub fn write_embeddings(path: &Path, net: &Gru4RecModel, data: &Sessions) -> any
 }
 
 /// The network's training curve: training loss and validation Recall@20 per epoch, two panels.
-pub fn curve_svg(net: &Gru4RecModel) -> anyhow::Result<String> {
+pub fn curve_svg(net: &FittedNetwork) -> anyhow::Result<String> {
     charts::training_svg(
         (900, 400),
-        &format!("{} training", net.params.cell.name()),
-        &net.history,
+        &format!("{} training", net.model().name()),
+        net.history(),
         Some("valid Recall@20"),
     )
 }
