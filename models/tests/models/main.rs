@@ -13,5 +13,6 @@ mod nn_classifier;
 mod nn_gradcheck;
 mod nn_gradcheck_session;
 mod nn_nextitem;
+mod nn_session_models;
 mod persist_roundtrip;
 mod support;
