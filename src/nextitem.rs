@@ -56,8 +56,9 @@ pub enum ModelKind {
 
 impl ModelKind {
     /// Every accepted name, in documentation order.
-    pub const NAMES: &'static [&'static str] =
-        &["pop", "markov", "iknn", "sknn", "rnn", "lstm", "gru", "srgnn", "sasrec"];
+    pub const NAMES: &'static [&'static str] = &[
+        "pop", "markov", "iknn", "sknn", "rnn", "lstm", "gru", "srgnn", "sasrec",
+    ];
 
     /// The model of a name (`None` for an unknown name).
     pub fn parse(name: &str) -> Option<ModelKind> {

@@ -20,6 +20,10 @@ import time
 
 import numpy as np
 
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from session_common import Metrics, load_split, report, timed_epoch
 
 

@@ -11,6 +11,10 @@ import time
 
 import numpy as np
 
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from nn_torch import dense_ids, read_sessions
 
 

@@ -255,7 +255,9 @@ impl SasRec {
                 for q in m.net.params_mut() {
                     q.zero_grad();
                 }
-                let loss = m.net.loss(&seqs, &mut DropMode::Random(p.dropout, &mut rng));
+                let loss = m
+                    .net
+                    .loss(&seqs, &mut DropMode::Random(p.dropout, &mut rng));
                 sum += loss * clicks as f64;
                 n += clicks;
                 opt.step(&mut m.net.params_mut(), lr);

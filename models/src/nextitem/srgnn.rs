@@ -29,7 +29,7 @@ use crate::nextitem::{
 use crate::nn::dense::softmax_ce;
 use crate::nn::ggnn::GgnnCache;
 use crate::nn::optim::{check_optimizer, check_regularisation, check_steps};
-use crate::nn::param::{par_matmul_nt, par_matmul_tn, par_matmul};
+use crate::nn::param::{par_matmul, par_matmul_nt, par_matmul_tn};
 use crate::nn::readout::ReadoutCache;
 use crate::nn::{
     AttentionReadout, Embedding, EpochRecord, Ggnn, LrSchedule, Optimizer, OptimizerKind, Param,
@@ -341,10 +341,7 @@ impl NextItemModel for SrGnnModel {
             if batch.is_empty() {
                 return;
             }
-            let seqs: Vec<&[u32]> = batch
-                .iter()
-                .map(|&(r, t)| &sessions.row(r)[..=t])
-                .collect();
+            let seqs: Vec<&[u32]> = batch.iter().map(|&(r, t)| &sessions.row(r)[..=t]).collect();
             let (s, _) = self.net.sessions_forward(&seqs);
             let scores = self.net.scores(&s);
             for (i, &(r, t)) in batch.iter().enumerate() {

@@ -70,7 +70,11 @@ impl<T: Real> SelfAttention<T> {
                 let mut p = matmul(&q, &k.t());
                 for (i, row) in sl_mut(&mut p).chunks_mut(n.max(1)).enumerate().take(n) {
                     for (j, e) in row.iter_mut().enumerate() {
-                        *e = if j <= i { *e * scale } else { T::neg_infinity() };
+                        *e = if j <= i {
+                            *e * scale
+                        } else {
+                            T::neg_infinity()
+                        };
                     }
                 }
                 softmax_rows(&mut p);

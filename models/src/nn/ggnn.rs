@@ -71,7 +71,8 @@ impl SessionGraphs {
             }
             for &(u, v) in &edges {
                 g.in_edges.push((base + v, base + u, 1.0 / indeg[v] as f64));
-                g.out_edges.push((base + u, base + v, 1.0 / outdeg[u] as f64));
+                g.out_edges
+                    .push((base + u, base + v, 1.0 / outdeg[u] as f64));
             }
             g.items.extend_from_slice(&nodes);
             g.node_offsets.push(g.items.len());

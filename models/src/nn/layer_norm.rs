@@ -69,9 +69,7 @@ impl<T: Real> LayerNorm<T> {
     /// `dx = (1/σ) (ĝ − mean(ĝ) − x̂ · mean(ĝ ⊙ x̂))` with `ĝ = dy ⊙ γ`.
     pub fn backward(&mut self, cache: &LayerNormCache<T>, dy: &Array2<T>) -> Array2<T> {
         let d = dy.ncols();
-        self.gain.grad += &(dy * &cache.xhat)
-            .sum_axis(Axis(0))
-            .insert_axis(Axis(0));
+        self.gain.grad += &(dy * &cache.xhat).sum_axis(Axis(0)).insert_axis(Axis(0));
         self.bias.grad += &dy.sum_axis(Axis(0)).insert_axis(Axis(0));
         let mut dx = dy * &self.gain.value;
         if d == 0 {

@@ -205,8 +205,15 @@ pub struct TransformerCache<T: Real> {
 
 impl<T: Real> Transformer<T> {
     /// `layers` blocks of width `dim`, `heads` heads, sequences of at most `max_len` tokens.
-    pub fn new(dim: usize, layers: usize, heads: usize, max_len: usize, rng: &mut ChaCha8Rng) -> Self {
-        let positions = PositionalEmbedding::new(max_len, dim, 1.0 / (dim.max(1) as f64).sqrt(), rng);
+    pub fn new(
+        dim: usize,
+        layers: usize,
+        heads: usize,
+        max_len: usize,
+        rng: &mut ChaCha8Rng,
+    ) -> Self {
+        let positions =
+            PositionalEmbedding::new(max_len, dim, 1.0 / (dim.max(1) as f64).sqrt(), rng);
         let blocks = (0..layers)
             .map(|_| TransformerBlock::new(dim, heads, rng))
             .collect();

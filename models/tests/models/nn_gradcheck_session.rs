@@ -183,7 +183,9 @@ fn transformer_gradient_with_dropout() {
         let (y, _) = c
             .block
             .forward(&c.x, &lengths, &mut DropMode::Random(0.3, &mut d));
-        let (z, _) = c.enc.forward(y, &lengths, &mut DropMode::Random(0.3, &mut d));
+        let (z, _) = c
+            .enc
+            .forward(y, &lengths, &mut DropMode::Random(0.3, &mut d));
         (&z * &r).sum()
     };
     let mut c2 = case.clone();
@@ -235,7 +237,13 @@ fn session_graphs_follow_srgnn() {
 #[test]
 fn graph_aggregation_gradient() {
     let mut rng = ChaCha8Rng::seed_from_u64(16);
-    let edges = vec![(0, 1, 0.5), (0, 2, 0.5), (2, 2, 1.0), (1, 0, 0.25), (3, 1, 1.0)];
+    let edges = vec![
+        (0, 1, 0.5),
+        (0, 2, 0.5),
+        (2, 2, 1.0),
+        (1, 0, 0.25),
+        (3, 1, 1.0),
+    ];
     let x = rand_mat(4, 3, &mut rng);
     let r = rand_mat(4, 3, &mut rng);
     let dx = aggregate_backward(&edges, &r, 4);
@@ -318,7 +326,9 @@ fn srgnn_loss_gradient() {
     zero(n2.params_mut());
     n2.loss(&refs, &targets);
     let analytic = grads(n2.params_mut());
-    check("srgnn loss", &net, loss, &analytic, |n| values(n.params_mut()));
+    check("srgnn loss", &net, loss, &analytic, |n| {
+        values(n.params_mut())
+    });
 }
 
 #[test]
@@ -326,7 +336,11 @@ fn sasrec_loss_gradient_with_dropout() {
     let mut rng = ChaCha8Rng::seed_from_u64(20);
     let net: SasRecNet<f64> = SasRecNet::new(6, 4, 2, 2, 5, &mut rng);
     let s = sessions();
-    let refs: Vec<&[u32]> = s.iter().filter(|s| s.len() >= 2).map(Vec::as_slice).collect();
+    let refs: Vec<&[u32]> = s
+        .iter()
+        .filter(|s| s.len() >= 2)
+        .map(Vec::as_slice)
+        .collect();
     let loss = |n: &SasRecNet<f64>| {
         let mut d = ChaCha8Rng::seed_from_u64(5);
         n.clone().loss(&refs, &mut DropMode::Random(0.2, &mut d))
@@ -336,5 +350,7 @@ fn sasrec_loss_gradient_with_dropout() {
     let mut d = ChaCha8Rng::seed_from_u64(5);
     n2.loss(&refs, &mut DropMode::Random(0.2, &mut d));
     let analytic = grads(n2.params_mut());
-    check("sasrec loss", &net, loss, &analytic, |n| values(n.params_mut()));
+    check("sasrec loss", &net, loss, &analytic, |n| {
+        values(n.params_mut())
+    });
 }

@@ -157,7 +157,11 @@ fn long_sessions_are_scored_in_windows() {
     let mut p = small_sasrec();
     p.max_len = 3;
     p.epochs = 1;
-    let m = p.check().expect("valid").fit(&train, None, &mut |_| {}).expect("fits");
+    let m = p
+        .check()
+        .expect("valid")
+        .fit(&train, None, &mut |_| {})
+        .expect("fits");
     let long = Sequences {
         tokens: (0..9).collect(),
         offsets: vec![0, 9],
