@@ -14,7 +14,6 @@ Usage::
 
     /work/peers-venv/bin/python benches/peers/sasrec_torch.py --train TR --test TE --epochs 20
 """
-import argparse
 import math
 import time
 
@@ -24,35 +23,21 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from session_common import Metrics, load_split, report, timed_epoch
+from session_common import Metrics, parser, report, setup, timed_epoch
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--train", required=True)
-    p.add_argument("--test", required=True)
-    p.add_argument("--preset", default="yoochoose")
-    p.add_argument("--hidden", type=int, default=50)
+    p = parser(__doc__, hidden=50, epochs=20, batch=128)
     p.add_argument("--blocks", type=int, default=2)
     p.add_argument("--heads", type=int, default=1)
     p.add_argument("--max-len", type=int, default=50)
     p.add_argument("--dropout", type=float, default=0.5)
-    p.add_argument("--epochs", type=int, default=20)
-    p.add_argument("--batch", type=int, default=128)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--k", type=int, nargs="+", default=[10, 20])
-    p.add_argument("--quiet", action="store_true")
     a = p.parse_args()
 
     import torch
     import torch.nn as nn
 
-    torch.set_num_threads(a.threads)
-    torch.manual_seed(a.seed)
-    rng = np.random.default_rng(a.seed)
-    train, test, n_items = load_split(a.train, a.test, a.preset)
+    rng, (train, test, n_items) = setup(a)
     d, L = a.hidden, a.max_len
 
     class Block(nn.Module):

@@ -18,6 +18,34 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from nn_torch import dense_ids, read_sessions
 
 
+def parser(doc, hidden, epochs, batch):
+    """The arguments both twins take (model-specific ones are added by the caller)."""
+    import argparse
+
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--train", required=True)
+    p.add_argument("--test", required=True)
+    p.add_argument("--preset", default="yoochoose")
+    p.add_argument("--hidden", type=int, default=hidden)
+    p.add_argument("--epochs", type=int, default=epochs)
+    p.add_argument("--batch", type=int, default=batch)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--k", type=int, nargs="+", default=[10, 20])
+    p.add_argument("--quiet", action="store_true")
+    return p
+
+
+def setup(a):
+    """Threads and seeds; returns the numpy generator and the split (train, test, items)."""
+    import torch
+
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    return np.random.default_rng(a.seed), load_split(a.train, a.test, a.preset)
+
+
 def load_split(train_path, test_path, preset="yoochoose"):
     train_raw = read_sessions(train_path, preset)
     test_raw = read_sessions(test_path, preset)

@@ -14,7 +14,6 @@ Usage::
 
     /work/peers-venv/bin/python benches/peers/srgnn_torch.py --train TR --test TE --epochs 4
 """
-import argparse
 import math
 import time
 
@@ -24,7 +23,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from session_common import Metrics, load_split, report, timed_epoch
+from session_common import Metrics, parser, report, setup, timed_epoch
 
 
 def build_batch(seqs):
@@ -57,32 +56,18 @@ def build_batch(seqs):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--train", required=True)
-    p.add_argument("--test", required=True)
-    p.add_argument("--preset", default="yoochoose")
-    p.add_argument("--hidden", type=int, default=100)
+    p = parser(__doc__, hidden=100, epochs=4, batch=100)
     p.add_argument("--steps", type=int, default=1)
-    p.add_argument("--epochs", type=int, default=4)
-    p.add_argument("--batch", type=int, default=100)
-    p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--lr-decay", type=float, default=0.1)
     p.add_argument("--lr-step", type=int, default=3)
     p.add_argument("--l2", type=float, default=1e-5)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--k", type=int, nargs="+", default=[10, 20])
-    p.add_argument("--quiet", action="store_true")
     a = p.parse_args()
 
     import torch
     import torch.nn as nn
     import torch.nn.functional as F
 
-    torch.set_num_threads(a.threads)
-    torch.manual_seed(a.seed)
-    rng = np.random.default_rng(a.seed)
-    train, test, n_items = load_split(a.train, a.test, a.preset)
+    rng, (train, test, n_items) = setup(a)
     d = a.hidden
 
     class SRGNN(nn.Module):

@@ -241,6 +241,114 @@ pub(crate) fn fit_epochs<M: NextItemModel + Clone>(
     }
 }
 
+/// The weights of a session network as [`TrainedNet`] stores them.
+pub trait SessionNet: Clone + Serialize + serde::de::DeserializeOwned {
+    /// `kind` of its model files (`nextitem-srgnn`, …).
+    const KIND: &'static str;
+    /// The trainable parameters.
+    fn params_mut(&mut self) -> Vec<&mut crate::nn::Param<f32>>;
+}
+
+/// A trained session network (SR-GNN, SASRec): its parameters, item count, weights and history.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct TrainedNet<P, N> {
+    /// Training parameters.
+    pub params: P,
+    /// Number of items (ids `0..n_items`).
+    pub n_items: usize,
+    /// The network.
+    pub net: N,
+    /// Per-epoch history (`valid_metric` = Recall@20 on the validation sessions).
+    pub history: Vec<crate::nn::EpochRecord>,
+    /// Epoch whose weights were kept.
+    pub best_epoch: usize,
+}
+
+impl<P, N> TrainedNet<P, N>
+where
+    P: Clone + Serialize + serde::de::DeserializeOwned,
+    N: SessionNet,
+    Self: NextItemModel,
+{
+    /// Trains `net` with [`fit_epochs`] and records the history and the epoch kept.
+    pub(crate) fn train(
+        params: P,
+        n_items: usize,
+        net: N,
+        plan: &EpochPlan<'_>,
+        progress: &mut dyn FnMut(&crate::nn::EpochRecord),
+        epoch: impl FnMut(&mut Self, f64) -> f64,
+    ) -> Self {
+        let model = TrainedNet {
+            params,
+            n_items,
+            net,
+            history: Vec::new(),
+            best_epoch: 0,
+        };
+        let (mut m, history, best) = fit_epochs(model, plan, progress, epoch);
+        m.history = history;
+        m.best_epoch = best;
+        m
+    }
+
+    /// Writes the model as versioned JSON (`kind` = [`SessionNet::KIND`]).
+    pub fn save<W: std::io::Write>(&self, w: W) -> Result<(), ModelError> {
+        crate::persist::write_envelope(w, N::KIND, self)
+    }
+
+    /// Reads a model written by [`TrainedNet::save`] (of the same network).
+    pub fn load<R: std::io::Read>(r: R) -> Result<Self, ModelError> {
+        let (kind, body) = crate::persist::read_envelope(r)?;
+        if kind != N::KIND {
+            return Err(ModelError::BadFile(format!(
+                "holds a `{kind}` model, expected `{}`",
+                N::KIND
+            )));
+        }
+        let mut m: Self = serde_json::from_value(body)
+            .map_err(|e| ModelError::BadFile(format!("corrupt `{kind}` model: {e}")))?;
+        for p in m.net.params_mut() {
+            p.zero_grad();
+        }
+        Ok(m)
+    }
+
+    /// One vector per session of `sessions` (`sessions × dim`; zeros for a session with no item
+    /// below `n_items`): `vectors` maps a chunk of sessions (known items only, at most the last
+    /// `keep_last` of them) to one row each.
+    pub(crate) fn per_session(
+        &self,
+        sessions: &Sequences,
+        dim: usize,
+        keep_last: usize,
+        vectors: impl Fn(&[&[u32]]) -> ndarray::Array2<f32>,
+    ) -> ndarray::Array2<f32> {
+        let n = sessions.len();
+        let mut out = ndarray::Array2::zeros((n, dim));
+        let rows: Vec<Vec<u32>> = (0..n)
+            .map(|r| {
+                let s: Vec<u32> = sessions
+                    .row(r)
+                    .iter()
+                    .copied()
+                    .filter(|&t| (t as usize) < self.n_items)
+                    .collect();
+                s[s.len().saturating_sub(keep_last)..].to_vec()
+            })
+            .collect();
+        let kept: Vec<usize> = (0..n).filter(|&r| !rows[r].is_empty()).collect();
+        for chunk in kept.chunks(512) {
+            let seqs: Vec<&[u32]> = chunk.iter().map(|&r| rows[r].as_slice()).collect();
+            let v = vectors(&seqs);
+            for (i, &r) in chunk.iter().enumerate() {
+                out.row_mut(r).assign(&v.row(i));
+            }
+        }
+        out
+    }
+}
+
 /// The training examples of `train`: every `(session row, t)` with `1 ≤ t < len`, the prefix
 /// `0..t` predicting click `t`, in row order.
 pub(crate) fn prefix_examples(train: &Sequences) -> Vec<(u32, u32)> {

@@ -16,15 +16,15 @@
 //! Cost per batch of `B` sessions with `N` clicks: `blocks × (N × d × 6d + Σ n² × d)` for the
 //! encoder and `N × d × items` for the scores, about three times that with the backward pass.
 
-use std::io::{Read, Write};
-
 use ndarray::Array2;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::nextitem::{check_training_sessions, fit_epochs, EpochPlan, NextItemModel, ScoreSink};
+use crate::nextitem::{
+    check_training_sessions, EpochPlan, NextItemModel, ScoreSink, SessionNet, TrainedNet,
+};
 use crate::nn::dense::softmax_ce;
 use crate::nn::optim::{check_optimizer, check_regularisation, check_steps};
 use crate::nn::param::{par_matmul, par_matmul_nt, par_matmul_tn};
@@ -183,18 +183,13 @@ impl<T: Real> SasRecNet<T> {
 }
 
 /// A trained SASRec.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct SasRecModel {
-    /// Training parameters.
-    pub params: SasRecParams,
-    /// Number of items (ids `0..n_items`).
-    pub n_items: usize,
-    /// The network.
-    pub net: SasRecNet<f32>,
-    /// Per-epoch history (`valid_metric` = Recall@20 on the validation sessions).
-    pub history: Vec<EpochRecord>,
-    /// Epoch whose weights were kept.
-    pub best_epoch: usize,
+pub type SasRecModel = TrainedNet<SasRecParams, SasRecNet<f32>>;
+
+impl SessionNet for SasRecNet<f32> {
+    const KIND: &'static str = "nextitem-sasrec";
+    fn params_mut(&mut self) -> Vec<&mut Param<f32>> {
+        SasRecNet::params_mut(self)
+    }
 }
 
 impl SasRec {
@@ -214,13 +209,7 @@ impl SasRec {
         check_training_sessions(train)?;
         let p = &self.params;
         let mut rng = ChaCha8Rng::seed_from_u64(p.seed);
-        let model = SasRecModel {
-            params: p.clone(),
-            n_items: train.vocab,
-            net: SasRecNet::new(train.vocab, p.dim, p.blocks, p.heads, p.max_len, &mut rng),
-            history: Vec::new(),
-            best_epoch: 0,
-        };
+        let net = SasRecNet::new(train.vocab, p.dim, p.blocks, p.heads, p.max_len, &mut rng);
         let mut rows: Vec<usize> = (0..train.len())
             .filter(|&r| train.row(r).len() >= 2)
             .collect();
@@ -240,7 +229,7 @@ impl SasRec {
             patience: p.patience,
             valid,
         };
-        let (mut m, history, best) = fit_epochs(model, &plan, progress, |m, lr| {
+        let train_epoch = |m: &mut SasRecModel, lr| {
             rows.shuffle(&mut rng);
             let (mut sum, mut n) = (0.0, 0usize);
             for batch in rows.chunks(p.batch_size) {
@@ -263,10 +252,15 @@ impl SasRec {
                 opt.step(&mut m.net.params_mut(), lr);
             }
             sum / n.max(1) as f64
-        });
-        m.history = history;
-        m.best_epoch = best;
-        Ok(m)
+        };
+        Ok(TrainedNet::train(
+            p.clone(),
+            train.vocab,
+            net,
+            &plan,
+            progress,
+            train_epoch,
+        ))
     }
 }
 
@@ -275,51 +269,17 @@ impl SasRecModel {
     /// `sessions` (`sessions × d`; zeros for a session with no known item). Item ids `≥ n_items`
     /// are skipped.
     pub fn session_embeddings(&self, sessions: &Sequences) -> Array2<f32> {
-        let n = sessions.len();
-        let mut out = Array2::zeros((n, self.params.dim));
-        let rows: Vec<Vec<u32>> = (0..n)
-            .map(|r| {
-                let s: Vec<u32> = sessions
-                    .row(r)
-                    .iter()
-                    .copied()
-                    .filter(|&t| (t as usize) < self.n_items)
-                    .collect();
-                s[s.len().saturating_sub(self.params.max_len)..].to_vec()
-            })
-            .collect();
-        let kept: Vec<usize> = (0..n).filter(|&r| !rows[r].is_empty()).collect();
-        for chunk in kept.chunks(512) {
-            let seqs: Vec<&[u32]> = chunk.iter().map(|&r| rows[r].as_slice()).collect();
-            let (f, _, _, lengths) = self.net.states(&seqs, &mut DropMode::Off);
-            let mut end = 0;
-            for (&r, &len) in chunk.iter().zip(&lengths) {
-                end += len;
-                out.row_mut(r).assign(&f.row(end - 1));
-            }
-        }
-        out
-    }
-
-    /// Writes the model as versioned JSON (`kind` = `nextitem-sasrec`).
-    pub fn save<W: Write>(&self, w: W) -> Result<(), ModelError> {
-        crate::persist::write_envelope(w, "nextitem-sasrec", self)
-    }
-
-    /// Reads a model written by [`SasRecModel::save`].
-    pub fn load<R: Read>(r: R) -> Result<Self, ModelError> {
-        let (kind, body) = crate::persist::read_envelope(r)?;
-        if kind != "nextitem-sasrec" {
-            return Err(ModelError::BadFile(format!(
-                "holds a `{kind}` model, expected a SASRec next-item model"
-            )));
-        }
-        let mut m: SasRecModel = serde_json::from_value(body)
-            .map_err(|e| ModelError::BadFile(format!("corrupt `{kind}` model: {e}")))?;
-        for p in m.net.params_mut() {
-            p.zero_grad();
-        }
-        Ok(m)
+        self.per_session(sessions, self.params.dim, self.params.max_len, |seqs| {
+            let (f, _, _, lengths) = self.net.states(seqs, &mut DropMode::Off);
+            let last: Vec<usize> = lengths
+                .iter()
+                .scan(0, |end, &n| {
+                    *end += n;
+                    Some(*end - 1)
+                })
+                .collect();
+            f.select(ndarray::Axis(0), &last)
+        })
     }
 }
 

@@ -15,8 +15,6 @@
 //! times that with the backward pass. Memory: the item table (`items × d`) four times over with Adam,
 //! plus `B × items` scores.
 
-use std::io::{Read, Write};
-
 use ndarray::{Array2, Axis};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -24,7 +22,8 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::nextitem::{
-    check_training_sessions, fit_epochs, prefix_examples, EpochPlan, NextItemModel, ScoreSink,
+    check_training_sessions, prefix_examples, EpochPlan, NextItemModel, ScoreSink, SessionNet,
+    TrainedNet,
 };
 use crate::nn::dense::softmax_ce;
 use crate::nn::ggnn::GgnnCache;
@@ -200,18 +199,13 @@ impl<T: Real> SrGnnNet<T> {
 }
 
 /// A trained SR-GNN.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct SrGnnModel {
-    /// Training parameters.
-    pub params: SrGnnParams,
-    /// Number of items (ids `0..n_items`).
-    pub n_items: usize,
-    /// The network.
-    pub net: SrGnnNet<f32>,
-    /// Per-epoch history (`valid_metric` = Recall@20 on the validation sessions).
-    pub history: Vec<EpochRecord>,
-    /// Epoch whose weights were kept.
-    pub best_epoch: usize,
+pub type SrGnnModel = TrainedNet<SrGnnParams, SrGnnNet<f32>>;
+
+impl SessionNet for SrGnnNet<f32> {
+    const KIND: &'static str = "nextitem-srgnn";
+    fn params_mut(&mut self) -> Vec<&mut Param<f32>> {
+        SrGnnNet::params_mut(self)
+    }
 }
 
 impl SrGnn {
@@ -231,13 +225,7 @@ impl SrGnn {
         check_training_sessions(train)?;
         let p = &self.params;
         let mut rng = ChaCha8Rng::seed_from_u64(p.seed);
-        let model = SrGnnModel {
-            params: p.clone(),
-            n_items: train.vocab,
-            net: SrGnnNet::new(train.vocab, p.dim, p.steps, &mut rng),
-            history: Vec::new(),
-            best_epoch: 0,
-        };
+        let net = SrGnnNet::new(train.vocab, p.dim, p.steps, &mut rng);
         let mut examples = prefix_examples(train);
         let mut opt = Optimizer::new(OptimizerKind::adam(), p.weight_decay, 0.0);
         let plan = EpochPlan {
@@ -247,7 +235,7 @@ impl SrGnn {
             patience: p.patience,
             valid,
         };
-        let (mut m, history, best) = fit_epochs(model, &plan, progress, |m, lr| {
+        let train_epoch = |m: &mut SrGnnModel, lr| {
             examples.shuffle(&mut rng);
             let (mut sum, mut n) = (0.0, 0usize);
             for batch in examples.chunks(p.batch_size) {
@@ -269,10 +257,15 @@ impl SrGnn {
                 opt.step(&mut m.net.params_mut(), lr);
             }
             sum / n.max(1) as f64
-        });
-        m.history = history;
-        m.best_epoch = best;
-        Ok(m)
+        };
+        Ok(TrainedNet::train(
+            p.clone(),
+            train.vocab,
+            net,
+            &plan,
+            progress,
+            train_epoch,
+        ))
     }
 }
 
@@ -280,48 +273,9 @@ impl SrGnnModel {
     /// The session vectors `s_h` of every session of `sessions` (`sessions × d`; zeros for a session
     /// with no known item). Item ids `≥ n_items` are skipped.
     pub fn session_embeddings(&self, sessions: &Sequences) -> Array2<f32> {
-        let n = sessions.len();
-        let mut out = Array2::zeros((n, self.params.dim));
-        let rows: Vec<Vec<u32>> = (0..n)
-            .map(|r| {
-                sessions
-                    .row(r)
-                    .iter()
-                    .copied()
-                    .filter(|&t| (t as usize) < self.n_items)
-                    .collect()
-            })
-            .collect();
-        let kept: Vec<usize> = (0..n).filter(|&r| !rows[r].is_empty()).collect();
-        for chunk in kept.chunks(512) {
-            let seqs: Vec<&[u32]> = chunk.iter().map(|&r| rows[r].as_slice()).collect();
-            let (s, _) = self.net.sessions_forward(&seqs);
-            for (i, &r) in chunk.iter().enumerate() {
-                out.row_mut(r).assign(&s.row(i));
-            }
-        }
-        out
-    }
-
-    /// Writes the model as versioned JSON (`kind` = `nextitem-srgnn`).
-    pub fn save<W: Write>(&self, w: W) -> Result<(), ModelError> {
-        crate::persist::write_envelope(w, "nextitem-srgnn", self)
-    }
-
-    /// Reads a model written by [`SrGnnModel::save`].
-    pub fn load<R: Read>(r: R) -> Result<Self, ModelError> {
-        let (kind, body) = crate::persist::read_envelope(r)?;
-        if kind != "nextitem-srgnn" {
-            return Err(ModelError::BadFile(format!(
-                "holds a `{kind}` model, expected an SR-GNN next-item model"
-            )));
-        }
-        let mut m: SrGnnModel = serde_json::from_value(body)
-            .map_err(|e| ModelError::BadFile(format!("corrupt `{kind}` model: {e}")))?;
-        for p in m.net.params_mut() {
-            p.zero_grad();
-        }
-        Ok(m)
+        self.per_session(sessions, self.params.dim, usize::MAX, |seqs| {
+            self.net.sessions_forward(seqs).0
+        })
     }
 }
 
