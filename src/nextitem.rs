@@ -30,7 +30,7 @@ use cartseq_models::nextitem::{
     evaluate_sessions, fit_stacker, paired_difference, protocol_sessions, tune_weights, Combiner,
     Decay, Gru4RecModel, Gru4RecParams, Hybrid, HybridFit, Interval, ItemKnn, MarkovChain, Metric,
     MostPopular, NextItemModel, SequentialRules, SessionKnn, SessionOutcomes, Stan, StanParams,
-    VSessionKnn, VsknnParams, STACK_DEPTH,
+    SasRecModel, SasRecParams, SrGnnModel, SrGnnParams, VSessionKnn, VsknnParams, STACK_DEPTH,
 };
 use cartseq_models::nn::{CellKind, EpochRecord};
 use cartseq_models::Sequences;
@@ -60,12 +60,16 @@ pub enum ModelKind {
     Sr,
     /// A recurrent network (`rnn`, `lstm`, `gru`).
     Network(CellKind),
+    /// SR-GNN: gated graph network over the session graph, attention readout.
+    SrGnn,
+    /// SASRec: causal self-attention over the session.
+    SasRec,
 }
 
 impl ModelKind {
     /// Every accepted name, in documentation order.
     pub const NAMES: &'static [&'static str] = &[
-        "pop", "markov", "iknn", "sknn", "vsknn", "stan", "vstan", "sr", "rnn", "lstm", "gru",
+        "pop", "markov", "iknn", "sknn", "vsknn", "stan", "vstan", "sr", "rnn", "lstm", "gru", "srgnn", "sasrec",
     ];
 
     /// The model of a name (`None` for an unknown name).
@@ -79,6 +83,8 @@ impl ModelKind {
             "stan" => Some(ModelKind::Stan),
             "vstan" => Some(ModelKind::Vstan),
             "sr" => Some(ModelKind::Sr),
+            "srgnn" => Some(ModelKind::SrGnn),
+            "sasrec" => Some(ModelKind::SasRec),
             cell => CellKind::parse(cell).map(ModelKind::Network),
         }
     }
@@ -95,6 +101,8 @@ impl ModelKind {
             ModelKind::Vstan => "vstan",
             ModelKind::Sr => "sr",
             ModelKind::Network(cell) => cell.name(),
+            ModelKind::SrGnn => "srgnn",
+            ModelKind::SasRec => "sasrec",
         }
     }
 }
@@ -316,6 +324,10 @@ impl Sessions {
 pub struct NetworkConfig {
     /// Hyper-parameters; the cell is set from each [`ModelKind::Network`].
     pub params: Gru4RecParams,
+    /// SR-GNN's hyper-parameters.
+    pub srgnn: SrGnnParams,
+    /// SASRec's hyper-parameters.
+    pub sasrec: SasRecParams,
     /// The latest fraction of training sessions held out for early stopping on Recall@20, in
     /// `[0, 0.5)`.
     pub valid_fraction: f64,
@@ -326,8 +338,8 @@ pub struct NetworkConfig {
 pub enum Progress<'a> {
     /// A network starts training for at most `epochs` epochs.
     Started {
-        /// Its cell.
-        cell: CellKind,
+        /// Its model name (`gru`, `srgnn`, …).
+        model: &'static str,
         /// Maximum epochs.
         epochs: usize,
     },
@@ -337,17 +349,64 @@ pub enum Progress<'a> {
     Finished,
 }
 
-/// Trains a network on `train`, validating on its latest sessions when asked (the training file is in
-/// time order).
+/// A fitted network: what `--embeddings`, `--curve` and `--save-model` work on.
+#[derive(Clone, Debug)]
+pub enum FittedNetwork {
+    /// GRU4Rec-style recurrent network.
+    Recurrent(Gru4RecModel),
+    /// SR-GNN.
+    SrGnn(SrGnnModel),
+    /// SASRec.
+    SasRec(SasRecModel),
+}
+
+impl FittedNetwork {
+    /// The model as a next-item scorer.
+    pub fn model(&self) -> &dyn NextItemModel {
+        match self {
+            FittedNetwork::Recurrent(m) => m,
+            FittedNetwork::SrGnn(m) => m,
+            FittedNetwork::SasRec(m) => m,
+        }
+    }
+
+    /// Per-epoch training history.
+    pub fn history(&self) -> &[EpochRecord] {
+        match self {
+            FittedNetwork::Recurrent(m) => &m.history,
+            FittedNetwork::SrGnn(m) => &m.history,
+            FittedNetwork::SasRec(m) => &m.history,
+        }
+    }
+
+    /// The session embedding of every session of `sessions`.
+    pub fn session_embeddings(&self, sessions: &Sequences) -> ndarray::Array2<f32> {
+        match self {
+            FittedNetwork::Recurrent(m) => m.session_embeddings(sessions),
+            FittedNetwork::SrGnn(m) => m.session_embeddings(sessions),
+            FittedNetwork::SasRec(m) => m.session_embeddings(sessions),
+        }
+    }
+
+    /// Writes the model as versioned JSON.
+    pub fn save<W: Write>(&self, w: W) -> anyhow::Result<()> {
+        match self {
+            FittedNetwork::Recurrent(m) => m.save(w)?,
+            FittedNetwork::SrGnn(m) => m.save(w)?,
+            FittedNetwork::SasRec(m) => m.save(w)?,
+        }
+        Ok(())
+    }
+}
+
+/// Trains network `kind` on `train`, validating on its latest sessions when asked (the training file
+/// is in time order).
 fn train_network(
     config: &NetworkConfig,
-    cell: CellKind,
+    kind: ModelKind,
     train: &Sequences,
     progress: &mut dyn FnMut(Progress),
-) -> anyhow::Result<Gru4RecModel> {
-    let mut params = config.params.clone();
-    params.cell = cell;
-    let learner = params.check()?;
+) -> anyhow::Result<FittedNetwork> {
     anyhow::ensure!(
         (0.0..0.5).contains(&config.valid_fraction),
         "the validation fraction must be in [0, 0.5), found {}",
@@ -365,14 +424,44 @@ fn train_network(
     } else {
         (train.clone(), None)
     };
+    let valid = valid.as_ref();
+    let (epochs, fit): (usize, Box<dyn FnOnce(&mut dyn FnMut(&EpochRecord)) -> _>) = match kind {
+        ModelKind::Network(cell) => {
+            let mut params = config.params.clone();
+            params.cell = cell;
+            let learner = params.check()?;
+            (
+                config.params.epochs,
+                Box::new(move |p: &mut dyn FnMut(&EpochRecord)| {
+                    learner.fit(&fit_on, valid, p).map(FittedNetwork::Recurrent)
+                }),
+            )
+        }
+        ModelKind::SrGnn => {
+            let learner = config.srgnn.clone().check()?;
+            (
+                config.srgnn.epochs,
+                Box::new(move |p: &mut dyn FnMut(&EpochRecord)| {
+                    learner.fit(&fit_on, valid, p).map(FittedNetwork::SrGnn)
+                }),
+            )
+        }
+        ModelKind::SasRec => {
+            let learner = config.sasrec.clone().check()?;
+            (
+                config.sasrec.epochs,
+                Box::new(move |p: &mut dyn FnMut(&EpochRecord)| {
+                    learner.fit(&fit_on, valid, p).map(FittedNetwork::SasRec)
+                }),
+            )
+        }
+        other => bail!("{} is not a network", other.name()),
+    };
     progress(Progress::Started {
-        cell,
-        epochs: config.params.epochs,
+        model: kind.name(),
+        epochs,
     });
-    let model = learner
-        .fit(&fit_on, valid.as_ref(), &mut |r| {
-            progress(Progress::Epoch(r))
-        })
+    let model = fit(&mut |r: &EpochRecord| progress(Progress::Epoch(r)))
         .map_err(|e| match e {
             // The network's options are flags here (`--hidden`, `--embed`), not `--param` keys.
             cartseq_models::ModelError::Memory {
@@ -610,7 +699,7 @@ fn fit_single(
     train: Timed<'_>,
     network: Option<&NetworkConfig>,
     progress: &mut dyn FnMut(Progress),
-) -> anyhow::Result<(Shared, Option<Gru4RecModel>)> {
+) -> anyhow::Result<(Shared, Option<FittedNetwork>)> {
     let seqs = train.seqs;
     let times = Some(train.times);
     Ok(match kind {
@@ -625,11 +714,11 @@ fn fit_single(
         ModelKind::Stan => (Arc::new(Stan::fit(seqs, times, StanParams::stan())?), None),
         ModelKind::Vstan => (Arc::new(Stan::fit(seqs, times, StanParams::vstan())?), None),
         ModelKind::Sr => (Arc::new(fit_sr(seqs)?), None),
-        ModelKind::Network(cell) => {
+        ModelKind::Network(_) | ModelKind::SrGnn | ModelKind::SasRec => {
             let Some(config) = network else {
-                bail!("{}: a network model needs network settings", cell.name());
+                bail!("{}: a network model needs network settings", kind.name());
             };
-            let m = train_network(config, cell, seqs, progress)?;
+            let m = train_network(config, kind, seqs, progress)?;
             (Arc::new(m.clone()), Some(m))
         }
     })
@@ -735,10 +824,10 @@ pub fn fit_and_evaluate(
     eval: &EvalConfig,
     network: Option<&NetworkConfig>,
     progress: &mut dyn FnMut(Progress),
-) -> anyhow::Result<(Report, Option<Gru4RecModel>)> {
+) -> anyhow::Result<(Report, Option<FittedNetwork>)> {
     let mut results = Vec::new();
     let mut all_outcomes = Vec::new();
-    let mut last_net: Option<Gru4RecModel> = None;
+    let mut last_net: Option<FittedNetwork> = None;
     let train = Timed {
         seqs: &data.train,
         times: &data.train_times,
@@ -749,7 +838,7 @@ pub fn fit_and_evaluate(
     };
     let fit_full = |kind: ModelKind,
                     fitted: &mut Fitted,
-                    last_net: &mut Option<Gru4RecModel>,
+                    last_net: &mut Option<FittedNetwork>,
                     progress: &mut dyn FnMut(Progress)|
      -> anyhow::Result<(Shared, f64)> {
         if let Some(m) = fitted.model(kind) {
@@ -776,7 +865,7 @@ pub fn fit_and_evaluate(
                     fit_seconds,
                 );
                 if let ModelKind::Network(_) = kind {
-                    e.result.epochs = last_net.as_ref().map(|n| n.history.clone());
+                    e.result.epochs = last_net.as_ref().map(|n| n.history().to_vec());
                 }
                 fitted
                     .outcomes
@@ -971,11 +1060,30 @@ fn fit_hybrid(
 }
 
 /// Writes `split,session,e0,…` (the network's final hidden state) for every training session and
+
+impl NextItemModel for FittedNetwork {
+    fn name(&self) -> String {
+        self.model().name()
+    }
+    fn n_items(&self) -> usize {
+        self.model().n_items()
+    }
+    fn score_prefixes(
+        &self,
+        sessions: &Sequences,
+        rows: &[usize],
+        sink: cartseq_models::nextitem::ScoreSink<'_>,
+    ) {
+        self.model().score_prefixes(sessions, rows, sink)
+    }
+}
+
+/// Writes `split,session,e0,…` (the network's session embedding) for every training session and
 /// every evaluated test session to `path`, atomically; keys are made spreadsheet-safe and quoted as CSV
 /// needs.
-pub fn write_embeddings(path: &Path, net: &Gru4RecModel, data: &Sessions) -> anyhow::Result<()> {
+pub fn write_embeddings(path: &Path, net: &FittedNetwork, data: &Sessions) -> anyhow::Result<()> {
     let mut f = AtomicFile::create(path)?;
-    let h = net.hidden_size();
+    let h = net.session_embeddings(&data.test).ncols();
     let mut head = String::from("split,session");
     for j in 0..h {
         head.push_str(&format!(",e{j}"));
@@ -1003,11 +1111,11 @@ pub fn write_embeddings(path: &Path, net: &Gru4RecModel, data: &Sessions) -> any
 }
 
 /// The network's training curve: training loss and validation Recall@20 per epoch, two panels.
-pub fn curve_svg(net: &Gru4RecModel) -> anyhow::Result<String> {
+pub fn curve_svg(net: &FittedNetwork) -> anyhow::Result<String> {
     charts::training_svg(
         (900, 400),
-        &format!("{} training", net.params.cell.name()),
-        &net.history,
+        &format!("{} training", net.model().name()),
+        net.history(),
         Some("valid Recall@20"),
     )
 }

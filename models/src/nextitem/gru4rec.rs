@@ -17,7 +17,6 @@
 //! Memory: the parameters (`items × (embed + hidden)` dominate) four times over with Adam.
 
 use std::io::{Read, Write};
-use std::time::Instant;
 
 use ndarray::{s, Array2, Axis};
 use rand::seq::SliceRandom;
@@ -25,7 +24,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::nextitem::{evaluate, item_counts, NextItemModel, ScoreSink};
+use crate::nextitem::{item_counts, NextItemModel, ScoreSink};
 use crate::nn::dense::softmax_ce;
 use crate::nn::network::check_widths;
 use crate::nn::optim::{check_optimizer, check_regularisation, check_steps};
@@ -194,24 +193,12 @@ impl Gru4Rec {
         valid: Option<&Sequences>,
         progress: &mut dyn FnMut(&EpochRecord),
     ) -> Result<Gru4RecModel, ModelError> {
+        crate::nextitem::check_training_sessions(train)?;
         let p = &self.params;
         let n_items = train.vocab;
-        if n_items == 0 {
-            return Err(ModelError::Data("no items to train on".into()));
-        }
         let sessions: Vec<usize> = (0..train.len())
             .filter(|&r| train.row(r).len() >= 2)
             .collect();
-        if sessions.is_empty() {
-            return Err(ModelError::Data(
-                "no training session has two or more clicks".into(),
-            ));
-        }
-        if let Some(&bad) = train.tokens.iter().find(|&&t| t as usize >= n_items) {
-            return Err(ModelError::Data(format!(
-                "item id {bad} is not below the item count {n_items}"
-            )));
-        }
         // Session-parallel training keeps one step per session: max_len 1.
         crate::nn::memory_estimate(
             p.cell,
@@ -238,7 +225,7 @@ impl Gru4Rec {
         let a = 1.0 / (input as f64).sqrt();
         let out = Param::uniform(n_items, input, a, &mut rng);
         let bias = Param::zeros(1, n_items, false);
-        let mut m = Gru4RecModel {
+        let m = Gru4RecModel {
             params: p.clone(),
             n_items,
             embedding,
@@ -261,49 +248,22 @@ impl Gru4Rec {
             NextItemLoss::Full => None,
         };
         let mut opt = Optimizer::new(p.optimizer, p.weight_decay, p.clip_norm);
-        let mut best: Option<(f64, usize, Gru4RecModel)> = None;
         let mut order = sessions;
-        for epoch in 0..p.epochs {
-            let start = Instant::now();
-            let lr = p.schedule.rate(p.lr, epoch);
-            if p.shuffle {
-                order.shuffle(&mut rng);
-            }
-            let train_loss =
-                m.train_epoch(train, &order, sampler.as_deref(), &mut opt, lr, &mut rng);
-            let metric = valid.map(|v| evaluate(&m, v, &[20]).recall[0]);
-            let rec = EpochRecord {
-                epoch: epoch + 1,
-                lr,
-                train_loss,
-                valid_loss: None,
-                valid_metric: metric,
-                seconds: start.elapsed().as_secs_f64(),
-            };
-            progress(&rec);
-            m.history.push(rec);
-            if let Some(r) = metric {
-                if best.as_ref().map_or(true, |(b, _, _)| r > *b) {
-                    best = Some((r, epoch + 1, m.clone()));
-                } else if best
-                    .as_ref()
-                    .is_some_and(|(_, e, _)| epoch + 1 - e >= p.patience)
-                {
-                    break;
-                }
-            }
-        }
-        let history = std::mem::take(&mut m.history);
-        let mut m = match best {
-            Some((_, e, mut b)) => {
-                b.best_epoch = e;
-                b
-            }
-            None => {
-                m.best_epoch = history.len();
-                m
-            }
+        let plan = crate::nextitem::EpochPlan {
+            epochs: p.epochs,
+            lr: p.lr,
+            schedule: p.schedule,
+            patience: p.patience,
+            valid,
         };
+        let (mut m, history, best_epoch) =
+            crate::nextitem::fit_epochs(m, &plan, progress, |m, lr| {
+                if p.shuffle {
+                    order.shuffle(&mut rng);
+                }
+                m.train_epoch(train, &order, sampler.as_deref(), &mut opt, lr, &mut rng)
+            });
+        m.best_epoch = best_epoch;
         m.history = history;
         Ok(m)
     }

@@ -25,11 +25,13 @@ mod neighbours;
 pub mod sr;
 pub mod stan;
 pub mod vsknn;
+pub mod sasrec;
+pub mod srgnn;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::Sequences;
+use crate::{ModelError, Sequences};
 
 pub use baselines::{ItemKnn, LastItemModel, MarkovChain, MostPopular, SessionKnn};
 pub use bootstrap::{paired_difference, Interval, Metric, SessionOutcomes};
@@ -38,6 +40,8 @@ pub use hybrid::{fit_stacker, tune_weights, Combiner, Hybrid, HybridFit, STACK_D
 pub use sr::SequentialRules;
 pub use stan::{Stan, StanParams};
 pub use vsknn::{Decay, VSessionKnn, VsknnParams};
+pub use sasrec::{SasRec, SasRecModel, SasRecNet, SasRecParams};
+pub use srgnn::{SrGnn, SrGnnModel, SrGnnNet, SrGnnParams};
 
 /// Receives `(session row, position, scores of every item)` for each scored prefix.
 pub type ScoreSink<'a> = &'a mut dyn FnMut(usize, usize, &[f32]);
@@ -244,6 +248,201 @@ pub fn protocol_sessions(
         }
     }
     (seqs, kept)
+}
+
+/// How [`fit_epochs`] runs: epochs, schedule and early stopping.
+pub(crate) struct EpochPlan<'a> {
+    pub epochs: usize,
+    pub lr: f64,
+    pub schedule: crate::nn::LrSchedule,
+    pub patience: usize,
+    pub valid: Option<&'a Sequences>,
+}
+
+/// The epoch loop the networks share: runs `epoch(model, lr)` (returns the mean training loss) for
+/// up to `plan.epochs` epochs, reports each to `progress`, and with validation sessions evaluates
+/// Recall@20 after every epoch, stops after `patience` epochs without improvement and returns the
+/// best epoch's model. Returns the model, the history and the 1-based epoch kept.
+pub(crate) fn fit_epochs<M: NextItemModel + Clone>(
+    mut model: M,
+    plan: &EpochPlan<'_>,
+    progress: &mut dyn FnMut(&crate::nn::EpochRecord),
+    mut epoch: impl FnMut(&mut M, f64) -> f64,
+) -> (M, Vec<crate::nn::EpochRecord>, usize) {
+    let mut history = Vec::new();
+    let mut best: Option<(f64, usize, M)> = None;
+    for e in 0..plan.epochs {
+        let start = std::time::Instant::now();
+        let lr = plan.schedule.rate(plan.lr, e);
+        let train_loss = epoch(&mut model, lr);
+        let metric = plan.valid.map(|v| evaluate(&model, v, &[20]).recall[0]);
+        let rec = crate::nn::EpochRecord {
+            epoch: e + 1,
+            lr,
+            train_loss,
+            valid_loss: None,
+            valid_metric: metric,
+            seconds: start.elapsed().as_secs_f64(),
+        };
+        progress(&rec);
+        history.push(rec);
+        if let Some(r) = metric {
+            if best.as_ref().map_or(true, |(b, _, _)| r > *b) {
+                best = Some((r, e + 1, model.clone()));
+            } else if best
+                .as_ref()
+                .is_some_and(|(_, be, _)| e + 1 - be >= plan.patience)
+            {
+                break;
+            }
+        }
+    }
+    match best {
+        Some((_, e, b)) => (b, history, e),
+        None => {
+            let n = history.len();
+            (model, history, n)
+        }
+    }
+}
+
+/// The weights of a session network as [`TrainedNet`] stores them.
+pub trait SessionNet: Clone + Serialize + serde::de::DeserializeOwned {
+    /// `kind` of its model files (`nextitem-srgnn`, …).
+    const KIND: &'static str;
+    /// The trainable parameters.
+    fn params_mut(&mut self) -> Vec<&mut crate::nn::Param<f32>>;
+}
+
+/// A trained session network (SR-GNN, SASRec): its parameters, item count, weights and history.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct TrainedNet<P, N> {
+    /// Training parameters.
+    pub params: P,
+    /// Number of items (ids `0..n_items`).
+    pub n_items: usize,
+    /// The network.
+    pub net: N,
+    /// Per-epoch history (`valid_metric` = Recall@20 on the validation sessions).
+    pub history: Vec<crate::nn::EpochRecord>,
+    /// Epoch whose weights were kept.
+    pub best_epoch: usize,
+}
+
+impl<P, N> TrainedNet<P, N>
+where
+    P: Clone + Serialize + serde::de::DeserializeOwned,
+    N: SessionNet,
+    Self: NextItemModel,
+{
+    /// Trains `net` with [`fit_epochs`] and records the history and the epoch kept.
+    pub(crate) fn train(
+        params: P,
+        n_items: usize,
+        net: N,
+        plan: &EpochPlan<'_>,
+        progress: &mut dyn FnMut(&crate::nn::EpochRecord),
+        epoch: impl FnMut(&mut Self, f64) -> f64,
+    ) -> Self {
+        let model = TrainedNet {
+            params,
+            n_items,
+            net,
+            history: Vec::new(),
+            best_epoch: 0,
+        };
+        let (mut m, history, best) = fit_epochs(model, plan, progress, epoch);
+        m.history = history;
+        m.best_epoch = best;
+        m
+    }
+
+    /// Writes the model as versioned JSON (`kind` = [`SessionNet::KIND`]).
+    pub fn save<W: std::io::Write>(&self, w: W) -> Result<(), ModelError> {
+        crate::persist::write_envelope(w, N::KIND, self)
+    }
+
+    /// Reads a model written by [`TrainedNet::save`] (of the same network).
+    pub fn load<R: std::io::Read>(r: R) -> Result<Self, ModelError> {
+        let (kind, body) = crate::persist::read_envelope(r)?;
+        if kind != N::KIND {
+            return Err(ModelError::BadFile(format!(
+                "holds a `{kind}` model, expected `{}`",
+                N::KIND
+            )));
+        }
+        let mut m: Self = serde_json::from_value(body)
+            .map_err(|e| ModelError::BadFile(format!("corrupt `{kind}` model: {e}")))?;
+        for p in m.net.params_mut() {
+            p.zero_grad();
+        }
+        Ok(m)
+    }
+
+    /// One vector per session of `sessions` (`sessions × dim`; zeros for a session with no item
+    /// below `n_items`): `vectors` maps a chunk of sessions (known items only, at most the last
+    /// `keep_last` of them) to one row each.
+    pub(crate) fn per_session(
+        &self,
+        sessions: &Sequences,
+        dim: usize,
+        keep_last: usize,
+        vectors: impl Fn(&[&[u32]]) -> ndarray::Array2<f32>,
+    ) -> ndarray::Array2<f32> {
+        let n = sessions.len();
+        let mut out = ndarray::Array2::zeros((n, dim));
+        let rows: Vec<Vec<u32>> = (0..n)
+            .map(|r| {
+                let s: Vec<u32> = sessions
+                    .row(r)
+                    .iter()
+                    .copied()
+                    .filter(|&t| (t as usize) < self.n_items)
+                    .collect();
+                s[s.len().saturating_sub(keep_last)..].to_vec()
+            })
+            .collect();
+        let kept: Vec<usize> = (0..n).filter(|&r| !rows[r].is_empty()).collect();
+        for chunk in kept.chunks(512) {
+            let seqs: Vec<&[u32]> = chunk.iter().map(|&r| rows[r].as_slice()).collect();
+            let v = vectors(&seqs);
+            for (i, &r) in chunk.iter().enumerate() {
+                out.row_mut(r).assign(&v.row(i));
+            }
+        }
+        out
+    }
+}
+
+/// The training examples of `train`: every `(session row, t)` with `1 ≤ t < len`, the prefix
+/// `0..t` predicting click `t`, in row order.
+pub(crate) fn prefix_examples(train: &Sequences) -> Vec<(u32, u32)> {
+    let mut v = Vec::new();
+    for r in 0..train.len() {
+        for t in 1..train.row(r).len() {
+            v.push((r as u32, t as u32));
+        }
+    }
+    v
+}
+
+/// Checks that `train` has items and a transition, and that every id is below its vocabulary.
+pub(crate) fn check_training_sessions(train: &Sequences) -> Result<(), ModelError> {
+    let n_items = train.vocab;
+    if n_items == 0 {
+        return Err(ModelError::Data("no items to train on".into()));
+    }
+    if !(0..train.len()).any(|r| train.row(r).len() >= 2) {
+        return Err(ModelError::Data(
+            "no training session has two or more clicks".into(),
+        ));
+    }
+    if let Some(bad) = train.tokens.iter().find(|&&t| t as usize >= n_items) {
+        return Err(ModelError::Data(format!(
+            "item id {bad} is not below the item count {n_items}"
+        )));
+    }
+    Ok(())
 }
 
 /// Click count of every item in `train`.

@@ -30,6 +30,14 @@ impl<T: Real> Dense<T> {
         }
     }
 
+    /// Weights and bias uniform in `±a` (PyTorch's `nn.Linear` initialisation with `a = 1/√in`;
+    /// SR-GNN uses `1/√d` everywhere).
+    pub fn uniform(input: usize, output: usize, a: f64, rng: &mut ChaCha8Rng) -> Self {
+        let w = Param::uniform(input, output, a, rng);
+        let b = Param::uniform(1, output, a, rng);
+        Dense { w, b }
+    }
+
     /// Input width.
     pub fn input(&self) -> usize {
         self.w.value.nrows()

@@ -35,24 +35,35 @@
 //!   `n = tanh(x W_n + b_n + r⊙(h₋ U_n + b_hn))`, `h = (1−z)⊙n + z⊙h₋`. Applying the reset gate after the
 //!   recurrent product lets all three gates share one matrix product per step.
 
+pub mod attention;
 pub mod classifier;
 pub mod dense;
 pub mod dropout;
 pub mod embedding;
+pub mod ggnn;
+pub mod layer_norm;
 pub mod network;
 pub mod optim;
 pub mod packed;
 pub mod param;
+pub mod positional;
+pub mod readout;
 pub mod recurrent;
+pub mod transformer;
 
+pub use attention::SelfAttention;
 pub use classifier::{EpochRecord, SeqClassifier, SeqClassifierModel, SeqClassifierParams};
 pub use dense::{sigmoid_bce, softmax_ce, Dense};
 pub use dropout::Dropout;
 pub use embedding::Embedding;
+pub use ggnn::{Ggnn, SessionGraphs};
+pub use layer_norm::LayerNorm;
 pub use network::SeqNet;
 pub use optim::{clip_global_norm, LrSchedule, Optimizer, OptimizerKind};
 pub use packed::Packed;
 pub use param::{Param, Real};
+pub use positional::PositionalEmbedding;
+pub use readout::AttentionReadout;
 pub use recurrent::{CellKind, Recurrent, RecurrentCache};
 
 /// The memory a recurrent network will hold while training (checked against `--max-memory` before
@@ -110,3 +121,4 @@ pub fn memory_estimate(
         }
     }
 }
+pub use transformer::{DropMode, FeedForward, Transformer, TransformerBlock};

@@ -125,3 +125,64 @@ where
     ndarray::linalg::general_mat_mul(T::one(), a, b, T::zero(), &mut c);
     c
 }
+
+/// Rows or columns per task of the parallel products. Fixed, so the split — and every result bit —
+/// does not depend on the number of threads.
+const PAR_BLOCK: usize = 256;
+
+/// `a · bᵀ` (e.g. session vectors against every item vector), the rows of `b` cut into fixed blocks
+/// computed in parallel on the rayon pool.
+pub fn par_matmul_nt<T: Real>(a: &Array2<T>, b: &Array2<T>) -> Array2<T> {
+    use ndarray::{s, Axis};
+    use rayon::prelude::*;
+    let blocks: Vec<Array2<T>> = b
+        .axis_chunks_iter(Axis(0), PAR_BLOCK)
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .map(|blk| matmul(a, &blk.t()))
+        .collect();
+    let mut out = Array2::zeros((a.nrows(), b.nrows()));
+    for (i, blk) in blocks.iter().enumerate() {
+        let c = i * PAR_BLOCK;
+        out.slice_mut(s![.., c..c + blk.ncols()]).assign(blk);
+    }
+    out
+}
+
+/// `aᵀ · b` (e.g. score gradients back to every item vector), the columns of `a` cut into fixed
+/// blocks computed in parallel.
+pub fn par_matmul_tn<T: Real>(a: &Array2<T>, b: &Array2<T>) -> Array2<T> {
+    use ndarray::{s, Axis};
+    use rayon::prelude::*;
+    let blocks: Vec<Array2<T>> = a
+        .axis_chunks_iter(Axis(1), PAR_BLOCK)
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .map(|blk| matmul(&blk.t(), b))
+        .collect();
+    let mut out = Array2::zeros((a.ncols(), b.ncols()));
+    for (i, blk) in blocks.iter().enumerate() {
+        let r = i * PAR_BLOCK;
+        out.slice_mut(s![r..r + blk.nrows(), ..]).assign(blk);
+    }
+    out
+}
+
+/// `a · b`, the rows of `a` cut into fixed blocks of 32 computed in parallel.
+pub fn par_matmul<T: Real>(a: &Array2<T>, b: &Array2<T>) -> Array2<T> {
+    use ndarray::{s, Axis};
+    use rayon::prelude::*;
+    const ROWS: usize = 32;
+    let blocks: Vec<Array2<T>> = a
+        .axis_chunks_iter(Axis(0), ROWS)
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .map(|blk| matmul(&blk, b))
+        .collect();
+    let mut out = Array2::zeros((a.nrows(), b.ncols()));
+    for (i, blk) in blocks.iter().enumerate() {
+        let r = i * ROWS;
+        out.slice_mut(s![r..r + blk.nrows(), ..]).assign(blk);
+    }
+    out
+}

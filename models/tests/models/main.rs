@@ -12,6 +12,8 @@ mod loaders_never_panic;
 mod metrics_vs_sklearn;
 mod nn_classifier;
 mod nn_gradcheck;
+mod nn_gradcheck_session;
 mod nn_nextitem;
+mod nn_session_models;
 mod persist_roundtrip;
 mod support;

@@ -12,13 +12,13 @@ use rand_chacha::ChaCha8Rng;
 const H: f64 = 1e-6;
 const TOL: f64 = 1e-5;
 
-fn rand_mat(r: usize, c: usize, rng: &mut ChaCha8Rng) -> Array2<f64> {
+pub(crate) fn rand_mat(r: usize, c: usize, rng: &mut ChaCha8Rng) -> Array2<f64> {
     Array2::from_shape_simple_fn((r, c), || rng.gen_range(-1.0..1.0))
 }
 
 /// Compares the analytic gradients with central differences of `loss`, entry by entry, for every
 /// array returned by `arrays` (the same order as `analytic`).
-fn check<M: Clone>(
+pub(crate) fn check<M: Clone>(
     name: &str,
     m: &M,
     loss: impl Fn(&M) -> f64,

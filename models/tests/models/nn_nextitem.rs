@@ -11,9 +11,9 @@ use cartseq_models::Sequences;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-const N: usize = 30;
+pub(crate) const N: usize = 30;
 
-fn cyclic_sessions(n_sessions: usize, seed: u64) -> Sequences {
+pub(crate) fn cyclic_sessions(n_sessions: usize, seed: u64) -> Sequences {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut s = Sequences {
         tokens: Vec::new(),

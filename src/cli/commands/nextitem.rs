@@ -16,11 +16,14 @@
 //! Models: `pop` (most popular), `markov` (first-order transitions), `iknn` (item-kNN of the last
 //! click), `sknn` (session-kNN), `vsknn` (V-SKNN), `stan`, `vstan`, `sr` (sequential rules),
 //! `rnn`/`lstm`/`gru` (GRU4Rec-style network, session-parallel minibatches, full or sampled
-//! softmax), and hybrids of any of them: `hybrid:gru+sr+vstan` (weighted, weights tuned on the
+//! softmax), `srgnn` (SR-GNN, gated graph network over each session prefix's graph), `sasrec`
+//! (SASRec, causal self-attention), and hybrids of any of them: `hybrid:gru+sr+vstan` (weighted, weights tuned on the
 //! latest `--hybrid-valid-fraction` of the training sessions) or `stack:sr+vstan` (a logistic
 //! regression on the members' scores). Several models may be given, comma-separated. Every figure
 //! comes with a 95 % bootstrap interval over test sessions (`--bootstrap` replicates), and every
 //! model is compared with the best of the table by a paired bootstrap.
+//! The network flags shared by all networks (`--epochs`, `--hidden`, `--lr`, `--batch`,
+//! `--dropout`, …) default per model to its paper's settings.
 //! Results are identical for a given seed and any `--threads`.
 
 use crate::cli::args::heading;
@@ -34,7 +37,7 @@ use cartseq::nextitem::{
 };
 use cartseq::output::write_file;
 use cartseq_data::Preset;
-use cartseq_models::nextitem::{Gru4RecParams, NextItemLoss};
+use cartseq_models::nextitem::{Gru4RecParams, NextItemLoss, SasRecParams, SrGnnParams};
 use cartseq_models::nn::{CellKind, LrSchedule, OptimizerKind};
 
 use crate::cli::Global;
@@ -57,8 +60,9 @@ pub struct Args {
     /// Drop items with fewer clicks than this before training (default 5 for diginetica, else 1).
     #[arg(long, value_name = "N")]
     pub min_item_support: Option<u64>,
-    /// Models, comma-separated: pop, markov, iknn, sknn, vsknn, stan, vstan, sr, rnn, lstm, gru, and
-    /// hybrids hybrid:a+b+… (weighted) or stack:a+b+… (logistic regression on their scores).
+    /// Models, comma-separated: pop, markov, iknn, sknn, vsknn, stan, vstan, sr, rnn, lstm, gru,
+    /// srgnn, sasrec, and hybrids hybrid:a+b+… (weighted) or stack:a+b+… (logistic regression on
+    /// their scores).
     #[arg(
         long,
         short = 'm',
@@ -76,12 +80,12 @@ pub struct Args {
     #[arg(long, default_value_t = 0.1)]
     pub hybrid_valid_fraction: f64,
 
-    /// Hidden units per recurrent layer.
-    #[arg(long, default_value_t = 100, help_heading = heading::NETWORK)]
-    pub hidden: usize,
-    /// Recurrent layers.
-    #[arg(long, default_value_t = 1, help_heading = heading::NETWORK)]
-    pub layers: usize,
+    /// Hidden units per recurrent layer; the width d of srgnn and sasrec [default: 100; sasrec 50].
+    #[arg(long, help_heading = heading::NETWORK)]
+    pub hidden: Option<usize>,
+    /// Recurrent layers; sasrec's self-attention blocks [default: 1; sasrec 2].
+    #[arg(long, help_heading = heading::NETWORK)]
+    pub layers: Option<usize>,
     /// Item embedding width (default: the hidden width).
     #[arg(long, help_heading = heading::NETWORK)]
     pub embed: Option<usize>,
@@ -89,27 +93,32 @@ pub struct Args {
     /// equals the hidden width, GRU4Rec's "constrained embedding").
     #[arg(long, help_heading = heading::NETWORK)]
     pub no_tie: bool,
-    /// Training epochs (fewer with early stopping).
-    #[arg(long, default_value_t = 10, help_heading = heading::NETWORK)]
-    pub epochs: usize,
-    /// Learning rate.
-    #[arg(long, default_value_t = 2e-3, help_heading = heading::NETWORK)]
-    pub lr: f64,
-    /// Learning-rate decay per epoch (1 = constant).
-    #[arg(long, default_value_t = 1.0, help_heading = heading::NETWORK)]
-    pub lr_decay: f64,
+    /// Training epochs, fewer with early stopping [default: 10; srgnn 4; sasrec 20].
+    #[arg(long, help_heading = heading::NETWORK)]
+    pub epochs: Option<usize>,
+    /// Learning rate [default: 2e-3; srgnn and sasrec 1e-3].
+    #[arg(long, help_heading = heading::NETWORK)]
+    pub lr: Option<f64>,
+    /// Learning-rate decay, per epoch or per --lr-step epochs (1 = constant) [default: 1; srgnn 0.1].
+    #[arg(long, help_heading = heading::NETWORK)]
+    pub lr_decay: Option<f64>,
+    /// Epochs between learning-rate decays (0 = every epoch) [default: 0; srgnn 3].
+    #[arg(long, help_heading = heading::NETWORK)]
+    pub lr_step: Option<usize>,
     /// Optimiser: adam or sgd.
     #[arg(long, default_value = "adam", help_heading = heading::NETWORK)]
     pub optimizer: String,
     /// SGD momentum.
     #[arg(long, default_value_t = 0.9, help_heading = heading::NETWORK)]
     pub momentum: f64,
-    /// Parallel sessions per minibatch.
-    #[arg(long, default_value_t = 32, help_heading = heading::NETWORK)]
-    pub batch: usize,
-    /// Dropout on the recurrent outputs.
-    #[arg(long, default_value_t = 0.5, help_heading = heading::NETWORK)]
-    pub dropout: f64,
+    /// Minibatch: parallel sessions (gru), prefixes (srgnn), sessions (sasrec)
+    /// [default: 32; srgnn 100; sasrec 128].
+    #[arg(long, help_heading = heading::NETWORK)]
+    pub batch: Option<usize>,
+    /// Dropout on the recurrent outputs; sasrec's dropout on embeddings and sub-layers
+    /// [default: 0.5].
+    #[arg(long, help_heading = heading::NETWORK)]
+    pub dropout: Option<f64>,
     /// Dropout on the item embeddings.
     #[arg(long, default_value_t = 0.0, help_heading = heading::NETWORK)]
     pub dropout_embed: f64,
@@ -122,9 +131,18 @@ pub struct Args {
     /// Popularity exponent of negative sampling (sampled loss).
     #[arg(long, default_value_t = 0.75, help_heading = heading::NETWORK)]
     pub sample_alpha: f64,
-    /// L2 weight decay.
-    #[arg(long, default_value_t = 0.0, help_heading = heading::NETWORK)]
-    pub weight_decay: f64,
+    /// L2 weight decay [default: 0; srgnn 1e-5].
+    #[arg(long, help_heading = heading::NETWORK)]
+    pub weight_decay: Option<f64>,
+    /// srgnn: propagation steps of the gated graph network.
+    #[arg(long, default_value_t = 1, help_heading = heading::NETWORK)]
+    pub gnn_steps: usize,
+    /// sasrec: attention heads (must divide --hidden).
+    #[arg(long, default_value_t = 1, help_heading = heading::NETWORK)]
+    pub heads: usize,
+    /// sasrec: longest input sequence (earlier clicks are cut).
+    #[arg(long, default_value_t = 50, help_heading = heading::NETWORK)]
+    pub max_len: usize,
     /// Global gradient-norm clipping (0 = off).
     #[arg(long, default_value_t = 5.0, help_heading = heading::NETWORK)]
     pub clip: f64,
@@ -141,7 +159,7 @@ pub struct Args {
     /// Print the results as JSON instead of a table.
     #[arg(long, help_heading = heading::OUTPUT)]
     pub json: bool,
-    /// Write session embeddings (final hidden state of the last network) as CSV.
+    /// Write session embeddings (final hidden state or session vector of the last network) as CSV.
     #[arg(long, value_name = "OUT.csv", help_heading = heading::OUTPUT)]
     pub embeddings: Option<PathBuf>,
     /// Write the training curve (loss and validation Recall@20 per epoch) of the last network as SVG.
@@ -162,27 +180,38 @@ fn test_set(args: &Args) -> anyhow::Result<TestSet> {
     }
 }
 
-/// The network settings of the flags (the cell is set per model).
+/// Whether `k` is a network (the flags of the Network heading apply).
+fn is_network(k: &ModelKind) -> bool {
+    matches!(k, ModelKind::Network(_) | ModelKind::SrGnn | ModelKind::SasRec)
+}
+
+/// The learning-rate schedule of `--lr-decay` and `--lr-step` over a model's defaults.
+fn schedule(args: &Args, decay: f64, step: usize) -> LrSchedule {
+    let gamma = args.lr_decay.unwrap_or(decay);
+    match args.lr_step.unwrap_or(step) {
+        _ if gamma >= 1.0 => LrSchedule::Constant,
+        0 => LrSchedule::Exponential { gamma },
+        every => LrSchedule::Step { every, gamma },
+    }
+}
+
+/// The network settings of the flags (the cell is set per model); unset flags take each model's
+/// defaults.
 fn network_config(args: &Args) -> anyhow::Result<NetworkConfig> {
-    if args.layers == 0 {
+    if args.layers == Some(0) {
         bail!("--layers must be at least 1");
     }
-    if args.hidden == 0 || args.embed == Some(0) {
+    if args.hidden == Some(0) || args.embed == Some(0) {
         bail!("--hidden and --embed must be at least 1");
     }
+    let hidden = args.hidden.unwrap_or(100);
     let mut p = Gru4RecParams::new(CellKind::Gru);
-    p.hidden = vec![args.hidden; args.layers];
-    p.embed_dim = args.embed.unwrap_or(args.hidden);
-    p.tie_embedding = !args.no_tie && p.embed_dim == args.hidden;
-    p.epochs = args.epochs;
-    p.lr = args.lr;
-    p.schedule = if args.lr_decay < 1.0 {
-        LrSchedule::Exponential {
-            gamma: args.lr_decay,
-        }
-    } else {
-        LrSchedule::Constant
-    };
+    p.hidden = vec![hidden; args.layers.unwrap_or(1)];
+    p.embed_dim = args.embed.unwrap_or(hidden);
+    p.tie_embedding = !args.no_tie && p.embed_dim == hidden;
+    p.epochs = args.epochs.unwrap_or(p.epochs);
+    p.lr = args.lr.unwrap_or(p.lr);
+    p.schedule = schedule(args, 1.0, 0);
     p.optimizer = match args.optimizer.as_str() {
         "adam" => OptimizerKind::adam(),
         "sgd" => OptimizerKind::Sgd {
@@ -190,8 +219,8 @@ fn network_config(args: &Args) -> anyhow::Result<NetworkConfig> {
         },
         o => bail!("--optimizer: expected adam or sgd, found {o:?}"),
     };
-    p.batch_size = args.batch;
-    p.dropout_hidden = args.dropout;
+    p.batch_size = args.batch.unwrap_or(p.batch_size);
+    p.dropout_hidden = args.dropout.unwrap_or(p.dropout_hidden);
     p.dropout_embed = args.dropout_embed;
     p.loss = match args.loss.as_str() {
         "full" => NextItemLoss::Full,
@@ -201,10 +230,37 @@ fn network_config(args: &Args) -> anyhow::Result<NetworkConfig> {
         },
         o => bail!("--loss: expected full or sampled, found {o:?}"),
     };
-    p.weight_decay = args.weight_decay;
+    p.weight_decay = args.weight_decay.unwrap_or(0.0);
     p.clip_norm = args.clip;
     p.patience = args.patience.max(1);
     p.seed = args.seed;
+    let d = SrGnnParams::default();
+    let srgnn = SrGnnParams {
+        dim: args.hidden.unwrap_or(d.dim),
+        steps: args.gnn_steps,
+        batch_size: args.batch.unwrap_or(d.batch_size),
+        epochs: args.epochs.unwrap_or(d.epochs),
+        lr: args.lr.unwrap_or(d.lr),
+        schedule: schedule(args, 0.1, 3),
+        weight_decay: args.weight_decay.unwrap_or(d.weight_decay),
+        patience: p.patience,
+        seed: args.seed,
+    };
+    let d = SasRecParams::default();
+    let sasrec = SasRecParams {
+        dim: args.hidden.unwrap_or(d.dim),
+        blocks: args.layers.unwrap_or(d.blocks),
+        heads: args.heads,
+        max_len: args.max_len,
+        dropout: args.dropout.unwrap_or(d.dropout),
+        batch_size: args.batch.unwrap_or(d.batch_size),
+        epochs: args.epochs.unwrap_or(d.epochs),
+        lr: args.lr.unwrap_or(d.lr),
+        schedule: schedule(args, 1.0, 0),
+        weight_decay: args.weight_decay.unwrap_or(d.weight_decay),
+        patience: p.patience,
+        seed: args.seed,
+    };
     if !(0.0..0.5).contains(&args.valid_fraction) {
         bail!(
             "--valid-fraction must be in [0, 0.5), found {}",
@@ -213,6 +269,8 @@ fn network_config(args: &Args) -> anyhow::Result<NetworkConfig> {
     }
     Ok(NetworkConfig {
         params: p,
+        srgnn,
+        sasrec,
         valid_fraction: args.valid_fraction,
     })
 }
@@ -222,7 +280,7 @@ fn progress_bar(quiet: bool) -> impl FnMut(Progress) {
     let show = !quiet && std::io::stderr().is_terminal();
     let mut bar: Option<indicatif::ProgressBar> = None;
     move |event| match event {
-        Progress::Started { cell, epochs } if show => {
+        Progress::Started { model, epochs } if show => {
             let b = indicatif::ProgressBar::new(epochs as u64);
             b.set_style(
                 indicatif::ProgressStyle::with_template(
@@ -230,7 +288,7 @@ fn progress_bar(quiet: bool) -> impl FnMut(Progress) {
                 )
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
             );
-            b.set_prefix(cell.name().to_string());
+            b.set_prefix(model);
             bar = Some(b);
         }
         Progress::Epoch(r) => {
@@ -281,9 +339,9 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
         );
     }
     let any_network = models.iter().any(|m| match m {
-        ModelChoice::Single(k) => matches!(k, ModelKind::Network(_)),
+        ModelChoice::Single(k) => is_network(k),
         ModelChoice::Hybrid { members, .. } => {
-            members.iter().any(|k| matches!(k, ModelKind::Network(_)))
+            members.iter().any(|k| is_network(k))
         }
     });
     let network = if any_network {
@@ -322,7 +380,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
             write_file(path, |f| Ok(net.save(f)?))?;
         }
     } else if args.embeddings.is_some() || args.curve.is_some() || args.save_model.is_some() {
-        bail!("--embeddings, --curve and --save-model need a network model (--model gru, lstm or rnn)");
+        bail!("--embeddings, --curve and --save-model need a network model (--model gru, lstm, rnn, srgnn or sasrec)");
     }
     print_report(&report, args.json)
 }

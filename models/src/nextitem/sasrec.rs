@@ -1,0 +1,328 @@
+//! SASRec (Kang & McAuley, "Self-attentive sequential recommendation", ICDM 2018): item embeddings
+//! plus learned positional embeddings, a stack of causal self-attention blocks ([`Transformer`]) and
+//! scores `Fₜ · vᵢ` against the same item embeddings (shared, as in the paper). Every position of a
+//! training session predicts the next click, so one causal pass trains all prefixes at once.
+//!
+//! Loss: cross-entropy over all items at every position (the paper samples one negative per position
+//! with a binary loss; the item vocabularies here are small enough for the full softmax, which is the
+//! stronger and more common choice since, e.g., Klenitskiy & Vasilev, RecSys 2023). Sessions longer
+//! than `max_len + 1` keep their last `max_len + 1` clicks for training; at prediction time a prefix
+//! longer than `max_len` is cut to its last `max_len` clicks. Positions count from the first click
+//! of the (cut) session.
+//!
+//! Defaults follow the paper: d = 50, 2 blocks, 1 head, dropout 0.5 (its value for sparse data),
+//! max length 50, batch 128 sessions, Adam (0.9, 0.98) with learning rate 1e-3.
+//!
+//! Cost per batch of `B` sessions with `N` clicks: `blocks × (N × d × 6d + Σ n² × d)` for the
+//! encoder and `N × d × items` for the scores, about three times that with the backward pass.
+
+use ndarray::Array2;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::nextitem::{
+    check_training_sessions, EpochPlan, NextItemModel, ScoreSink, SessionNet, TrainedNet,
+};
+use crate::nn::dense::softmax_ce;
+use crate::nn::optim::{check_optimizer, check_regularisation, check_steps};
+use crate::nn::param::{par_matmul, par_matmul_nt, par_matmul_tn};
+use crate::nn::transformer::TransformerCache;
+use crate::nn::{
+    DropMode, Embedding, EpochRecord, LrSchedule, Optimizer, OptimizerKind, Param, Real,
+    Transformer,
+};
+use crate::{ModelError, Sequences};
+
+/// Hyper-parameters (unchecked; [`SasRecParams::check`] validates).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct SasRecParams {
+    /// Model width `d`.
+    pub dim: usize,
+    /// Self-attention blocks.
+    pub blocks: usize,
+    /// Attention heads (divides `dim`).
+    pub heads: usize,
+    /// Longest input sequence (positions).
+    pub max_len: usize,
+    /// Dropout on the embeddings and on every sub-layer output.
+    pub dropout: f64,
+    /// Sessions per minibatch.
+    pub batch_size: usize,
+    /// Maximum epochs.
+    pub epochs: usize,
+    /// Base learning rate.
+    pub lr: f64,
+    /// Learning-rate schedule.
+    pub schedule: LrSchedule,
+    /// L2 weight decay.
+    pub weight_decay: f64,
+    /// Epochs without validation Recall@20 improvement before stopping (with a validation set).
+    pub patience: usize,
+    /// Seed of initialisation, session order and dropout.
+    pub seed: u64,
+}
+
+impl Default for SasRecParams {
+    /// The paper's settings (d = 50, 2 blocks, 1 head, dropout 0.5, length 50, batch 128, Adam 1e-3)
+    /// with 20 epochs, patience 2, seed 42.
+    fn default() -> Self {
+        SasRecParams {
+            dim: 50,
+            blocks: 2,
+            heads: 1,
+            max_len: 50,
+            dropout: 0.5,
+            batch_size: 128,
+            epochs: 20,
+            lr: 1e-3,
+            schedule: LrSchedule::Constant,
+            weight_decay: 0.0,
+            patience: 2,
+            seed: 42,
+        }
+    }
+}
+
+impl SasRecParams {
+    /// Validates every parameter once.
+    pub fn check(self) -> Result<SasRec, ModelError> {
+        if self.dim == 0 {
+            return Err(ModelError::invalid("dim", self.dim, "at least 1"));
+        }
+        if self.heads == 0 || self.dim % self.heads != 0 {
+            return Err(ModelError::invalid(
+                "heads",
+                self.heads,
+                "at least 1 and a divisor of the width",
+            ));
+        }
+        if self.max_len == 0 {
+            return Err(ModelError::invalid("max_len", self.max_len, "at least 1"));
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return Err(ModelError::invalid("dropout", self.dropout, "in [0, 1)"));
+        }
+        check_steps(self.epochs, self.batch_size, self.lr)?;
+        check_optimizer(OptimizerKind::adam(), self.schedule)?;
+        check_regularisation(self.weight_decay, 0.0)?;
+        Ok(SasRec { params: self })
+    }
+}
+
+/// Validated parameters: call [`SasRec::fit`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct SasRec {
+    params: SasRecParams,
+}
+
+/// The SASRec network: item table and encoder (generic so gradient checks run in `f64`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(bound = "")]
+pub struct SasRecNet<T: Real> {
+    /// Item embeddings (`items × d`), input and output.
+    pub items: Param<T>,
+    /// Positional embeddings, blocks, final norm.
+    pub encoder: Transformer<T>,
+}
+
+impl<T: Real> SasRecNet<T> {
+    /// A network for `n_items` items; item vectors uniform in `±1/√dim`.
+    pub fn new(
+        n_items: usize,
+        dim: usize,
+        blocks: usize,
+        heads: usize,
+        max_len: usize,
+        rng: &mut ChaCha8Rng,
+    ) -> Self {
+        let items = Param::uniform(n_items, dim, 1.0 / (dim.max(1) as f64).sqrt(), rng);
+        let encoder = Transformer::new(dim, blocks, heads, max_len, rng);
+        SasRecNet { items, encoder }
+    }
+
+    /// The state after every click of the stacked `seqs` (each `≤ max_len` long), `clicks × d`.
+    pub fn states(
+        &self,
+        seqs: &[&[u32]],
+        drop: &mut DropMode<'_, T>,
+    ) -> (Array2<T>, TransformerCache<T>, Vec<u32>, Vec<usize>) {
+        let tokens: Vec<u32> = seqs.iter().flat_map(|s| s.iter().copied()).collect();
+        let lengths: Vec<usize> = seqs.iter().map(|s| s.len()).collect();
+        let x = Embedding::gather(&self.items.value, &tokens);
+        let (f, cache) = self.encoder.forward(x, &lengths, drop);
+        (f, cache, tokens, lengths)
+    }
+
+    /// Mean cross-entropy of predicting click `t + 1` from clicks `0..=t` at every position of every
+    /// session of `seqs` (each 2 ..= `max_len + 1` long); accumulates every gradient (the caller
+    /// zeros them first).
+    pub fn loss(&mut self, seqs: &[&[u32]], drop: &mut DropMode<'_, T>) -> f64 {
+        let inputs: Vec<&[u32]> = seqs.iter().map(|s| &s[..s.len() - 1]).collect();
+        let targets: Vec<usize> = seqs
+            .iter()
+            .flat_map(|s| s[1..].iter().map(|&t| t as usize))
+            .collect();
+        let (f, cache, tokens, lengths) = self.states(&inputs, drop);
+        let logits = par_matmul_nt(&f, &self.items.value);
+        let (loss, dlogits) = softmax_ce(&logits, &targets, None);
+        self.items.grad += &par_matmul_tn(&dlogits, &f);
+        let df = par_matmul(&dlogits, &self.items.value);
+        let dx = self.encoder.backward(&cache, &lengths, &df);
+        Embedding::scatter_add(&mut self.items.grad, &tokens, &dx);
+        loss
+    }
+
+    /// The trainable parameters.
+    pub fn params_mut(&mut self) -> Vec<&mut Param<T>> {
+        let mut v = vec![&mut self.items];
+        v.extend(self.encoder.params_mut());
+        v
+    }
+}
+
+/// A trained SASRec.
+pub type SasRecModel = TrainedNet<SasRecParams, SasRecNet<f32>>;
+
+impl SessionNet for SasRecNet<f32> {
+    const KIND: &'static str = "nextitem-sasrec";
+    fn params_mut(&mut self) -> Vec<&mut Param<f32>> {
+        SasRecNet::params_mut(self)
+    }
+}
+
+impl SasRec {
+    /// The validated parameters.
+    pub fn params(&self) -> &SasRecParams {
+        &self.params
+    }
+
+    /// Trains on `train` (item ids `< train.vocab`); with `valid`, stops early on its Recall@20 and
+    /// keeps the best epoch. `progress` is called after every epoch.
+    pub fn fit(
+        &self,
+        train: &Sequences,
+        valid: Option<&Sequences>,
+        progress: &mut dyn FnMut(&EpochRecord),
+    ) -> Result<SasRecModel, ModelError> {
+        check_training_sessions(train)?;
+        let p = &self.params;
+        let mut rng = ChaCha8Rng::seed_from_u64(p.seed);
+        let net = SasRecNet::new(train.vocab, p.dim, p.blocks, p.heads, p.max_len, &mut rng);
+        let mut rows: Vec<usize> = (0..train.len())
+            .filter(|&r| train.row(r).len() >= 2)
+            .collect();
+        let mut opt = Optimizer::new(
+            OptimizerKind::Adam {
+                beta1: 0.9,
+                beta2: 0.98,
+                eps: 1e-8,
+            },
+            p.weight_decay,
+            0.0,
+        );
+        let plan = EpochPlan {
+            epochs: p.epochs,
+            lr: p.lr,
+            schedule: p.schedule,
+            patience: p.patience,
+            valid,
+        };
+        let train_epoch = |m: &mut SasRecModel, lr| {
+            rows.shuffle(&mut rng);
+            let (mut sum, mut n) = (0.0, 0usize);
+            for batch in rows.chunks(p.batch_size) {
+                let seqs: Vec<&[u32]> = batch
+                    .iter()
+                    .map(|&r| {
+                        let s = train.row(r);
+                        &s[s.len().saturating_sub(p.max_len + 1)..]
+                    })
+                    .collect();
+                let clicks: usize = seqs.iter().map(|s| s.len() - 1).sum();
+                for q in m.net.params_mut() {
+                    q.zero_grad();
+                }
+                let loss = m
+                    .net
+                    .loss(&seqs, &mut DropMode::Random(p.dropout, &mut rng));
+                sum += loss * clicks as f64;
+                n += clicks;
+                opt.step(&mut m.net.params_mut(), lr);
+            }
+            sum / n.max(1) as f64
+        };
+        Ok(TrainedNet::train(
+            p.clone(),
+            train.vocab,
+            net,
+            &plan,
+            progress,
+            train_epoch,
+        ))
+    }
+}
+
+impl SasRecModel {
+    /// The state after the last click (at most `max_len` clicks back) of every session of
+    /// `sessions` (`sessions × d`; zeros for a session with no known item). Item ids `≥ n_items`
+    /// are skipped.
+    pub fn session_embeddings(&self, sessions: &Sequences) -> Array2<f32> {
+        self.per_session(sessions, self.params.dim, self.params.max_len, |seqs| {
+            let (f, _, _, lengths) = self.net.states(seqs, &mut DropMode::Off);
+            let last: Vec<usize> = lengths
+                .iter()
+                .scan(0, |end, &n| {
+                    *end += n;
+                    Some(*end - 1)
+                })
+                .collect();
+            f.select(ndarray::Axis(0), &last)
+        })
+    }
+}
+
+impl NextItemModel for SasRecModel {
+    fn name(&self) -> String {
+        "sasrec".into()
+    }
+
+    fn n_items(&self) -> usize {
+        self.n_items
+    }
+
+    fn score_prefixes(&self, sessions: &Sequences, rows: &[usize], sink: ScoreSink<'_>) {
+        let l = self.params.max_len;
+        // Windows: the first `max_len` clicks of a session give the predictions after each of them
+        // in one causal pass; a later prefix is its own window of its last `max_len` clicks, of which
+        // only the last state is used. Each window: (row, first click, clicks, first prediction).
+        let mut windows: Vec<(usize, usize, usize, usize)> = Vec::new();
+        for &r in rows {
+            let n = sessions.row(r).len();
+            if n < 2 {
+                continue;
+            }
+            windows.push((r, 0, (n - 1).min(l), 0));
+            for t in l..n - 1 {
+                windows.push((r, t + 1 - l, l, l - 1));
+            }
+        }
+        for chunk in windows.chunks(128) {
+            let seqs: Vec<&[u32]> = chunk
+                .iter()
+                .map(|&(r, a, len, _)| &sessions.row(r)[a..a + len])
+                .collect();
+            let (f, _, _, _) = self.net.states(&seqs, &mut DropMode::Off);
+            let scores = par_matmul_nt(&f, &self.net.items.value);
+            let mut start = 0;
+            for &(r, a, len, first) in chunk {
+                for i in first..len {
+                    let row = scores.row(start + i);
+                    sink(r, a + i, row.as_slice().unwrap_or(&[]));
+                }
+                start += len;
+            }
+        }
+    }
+}

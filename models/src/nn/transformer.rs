@@ -1,0 +1,287 @@
+//! The SASRec encoder (Kang & McAuley, ICDM 2018): learned positional embeddings added to the input
+//! embeddings, dropout, a stack of causal self-attention blocks and a final layer normalisation.
+//!
+//! Each block is the paper's `g(x) = x + Dropout(g(LayerNorm(x)))` applied twice, once with `g` the
+//! causal self-attention ([`SelfAttention`]) and once with the point-wise feed-forward network
+//! `FFN(x) = ReLU(x W₁ + b₁) W₂ + b₂` (inner width = model width). Sequences are stacked without padding
+//! (`tokens × d`, `lengths` per sequence); positions count from each sequence's first token.
+//!
+//! Cost per block: `tokens × d × 6d` for the projections and feed-forward plus `Σ n² × d` for the
+//! attention, three times over for forward and backward.
+
+use ndarray::Array2;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use super::attention::{AttentionCache, SelfAttention};
+use super::dense::Dense;
+use super::dropout::Dropout;
+use super::layer_norm::{LayerNorm, LayerNormCache};
+use super::param::{Param, Real};
+use super::positional::PositionalEmbedding;
+
+/// Point-wise feed-forward network `ReLU(x W₁ + b₁) W₂ + b₂`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(bound = "")]
+pub struct FeedForward<T: Real> {
+    /// `W₁`, `b₁`.
+    pub inner: Dense<T>,
+    /// `W₂`, `b₂`.
+    pub outer: Dense<T>,
+}
+
+impl<T: Real> FeedForward<T> {
+    /// Glorot-uniform weights, zero biases.
+    pub fn new(dim: usize, inner: usize, rng: &mut ChaCha8Rng) -> Self {
+        FeedForward {
+            inner: Dense::new(dim, inner, rng),
+            outer: Dense::new(inner, dim, rng),
+        }
+    }
+
+    /// Output and the hidden activations (the cache).
+    pub fn forward(&self, x: &Array2<T>) -> (Array2<T>, Array2<T>) {
+        let a = self.inner.forward(x).mapv_into(|v| v.max(T::zero()));
+        (self.outer.forward(&a), a)
+    }
+
+    /// Accumulates gradients; returns `dx`.
+    pub fn backward(&mut self, x: &Array2<T>, a: &Array2<T>, dy: &Array2<T>) -> Array2<T> {
+        let mut da = self.outer.backward(a, dy);
+        da.zip_mut_with(a, |g, &v| {
+            if v <= T::zero() {
+                *g = T::zero();
+            }
+        });
+        self.inner.backward(x, &da)
+    }
+
+    /// The trainable parameters.
+    pub fn params_mut(&mut self) -> Vec<&mut Param<T>> {
+        let mut v = self.inner.params_mut();
+        v.extend(self.outer.params_mut());
+        v
+    }
+}
+
+/// One pre-norm block: `x + Drop(Attn(LN₁ x))`, then `y + Drop(FFN(LN₂ y))`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(bound = "")]
+pub struct TransformerBlock<T: Real> {
+    /// Norm before the attention.
+    pub ln_attn: LayerNorm<T>,
+    /// Causal self-attention.
+    pub attn: SelfAttention<T>,
+    /// Norm before the feed-forward network.
+    pub ln_ffn: LayerNorm<T>,
+    /// Feed-forward network.
+    pub ffn: FeedForward<T>,
+}
+
+/// What [`TransformerBlock::backward`] needs.
+#[derive(Clone, Debug)]
+pub struct BlockCache<T: Real> {
+    ln1: LayerNormCache<T>,
+    attn: AttentionCache<T>,
+    drop1: Dropout<T>,
+    ln2: LayerNormCache<T>,
+    ffn_in: Array2<T>,
+    ffn_hidden: Array2<T>,
+    drop2: Dropout<T>,
+}
+
+/// How a forward pass draws its dropout masks.
+pub enum DropMode<'a, T: Real> {
+    /// No dropout (inference).
+    Off,
+    /// Rate `p`, masks from the generator.
+    Random(f64, &'a mut ChaCha8Rng),
+    /// Fixed masks, consumed in order (gradient checks).
+    Fixed(&'a mut std::vec::IntoIter<Array2<T>>),
+}
+
+impl<T: Real> DropMode<'_, T> {
+    /// Applies the next mask to `x`.
+    pub fn apply(&mut self, x: &mut Array2<T>) -> Dropout<T> {
+        match self {
+            DropMode::Off => Dropout::default(),
+            DropMode::Random(p, rng) => Dropout::forward(x, *p, rng),
+            DropMode::Fixed(masks) => match masks.next() {
+                Some(m) => Dropout::with_mask(x, m),
+                None => Dropout::default(),
+            },
+        }
+    }
+}
+
+impl<T: Real> TransformerBlock<T> {
+    /// A block of width `dim` with `heads` heads and a feed-forward network of width `dim`.
+    pub fn new(dim: usize, heads: usize, rng: &mut ChaCha8Rng) -> Self {
+        TransformerBlock {
+            ln_attn: LayerNorm::new(dim),
+            attn: SelfAttention::new(dim, heads, rng),
+            ln_ffn: LayerNorm::new(dim),
+            ffn: FeedForward::new(dim, dim, rng),
+        }
+    }
+
+    /// Runs the block over stacked sequences.
+    pub fn forward(
+        &self,
+        x: &Array2<T>,
+        lengths: &[usize],
+        drop: &mut DropMode<'_, T>,
+    ) -> (Array2<T>, BlockCache<T>) {
+        let (a, ln1) = self.ln_attn.forward(x);
+        let (mut att, attn) = self.attn.forward(&a, lengths);
+        let drop1 = drop.apply(&mut att);
+        let y = x + &att;
+        let (b, ln2) = self.ln_ffn.forward(&y);
+        let (mut f, ffn_hidden) = self.ffn.forward(&b);
+        let drop2 = drop.apply(&mut f);
+        let z = &y + &f;
+        (
+            z,
+            BlockCache {
+                ln1,
+                attn,
+                drop1,
+                ln2,
+                ffn_in: b,
+                ffn_hidden,
+                drop2,
+            },
+        )
+    }
+
+    /// Accumulates gradients for the output gradient `dz`; returns `dx`.
+    pub fn backward(
+        &mut self,
+        cache: &BlockCache<T>,
+        lengths: &[usize],
+        dz: &Array2<T>,
+    ) -> Array2<T> {
+        let mut df = dz.clone();
+        cache.drop2.backward(&mut df);
+        let db = self.ffn.backward(&cache.ffn_in, &cache.ffn_hidden, &df);
+        let mut dy = dz + &self.ln_ffn.backward(&cache.ln2, &db);
+        let mut datt = dy.clone();
+        cache.drop1.backward(&mut datt);
+        let da = self.attn.backward(&cache.attn, lengths, &datt);
+        dy += &self.ln_attn.backward(&cache.ln1, &da);
+        dy
+    }
+
+    /// The trainable parameters.
+    pub fn params_mut(&mut self) -> Vec<&mut Param<T>> {
+        let mut v = self.ln_attn.params_mut();
+        v.extend(self.attn.params_mut());
+        v.extend(self.ln_ffn.params_mut());
+        v.extend(self.ffn.params_mut());
+        v
+    }
+}
+
+/// Positional embeddings, embedding dropout, blocks and a final layer norm.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(bound = "")]
+pub struct Transformer<T: Real> {
+    /// Position vectors (`max_len × d`).
+    pub positions: PositionalEmbedding<T>,
+    /// The blocks, bottom first.
+    pub blocks: Vec<TransformerBlock<T>>,
+    /// Final norm.
+    pub ln_out: LayerNorm<T>,
+}
+
+/// What [`Transformer::backward`] needs.
+#[derive(Clone, Debug)]
+pub struct TransformerCache<T: Real> {
+    positions: Vec<u32>,
+    drop: Dropout<T>,
+    blocks: Vec<BlockCache<T>>,
+    ln: LayerNormCache<T>,
+}
+
+impl<T: Real> Transformer<T> {
+    /// `layers` blocks of width `dim`, `heads` heads, sequences of at most `max_len` tokens.
+    pub fn new(
+        dim: usize,
+        layers: usize,
+        heads: usize,
+        max_len: usize,
+        rng: &mut ChaCha8Rng,
+    ) -> Self {
+        let positions =
+            PositionalEmbedding::new(max_len, dim, 1.0 / (dim.max(1) as f64).sqrt(), rng);
+        let blocks = (0..layers)
+            .map(|_| TransformerBlock::new(dim, heads, rng))
+            .collect();
+        Transformer {
+            positions,
+            blocks,
+            ln_out: LayerNorm::new(dim),
+        }
+    }
+
+    /// Longest sequence the position table covers.
+    pub fn max_len(&self) -> usize {
+        self.positions.max_len()
+    }
+
+    /// States of every token of the stacked sequences (`lengths`, each `≤ max_len`) whose input
+    /// embeddings are `x`.
+    pub fn forward(
+        &self,
+        mut x: Array2<T>,
+        lengths: &[usize],
+        drop: &mut DropMode<'_, T>,
+    ) -> (Array2<T>, TransformerCache<T>) {
+        let positions = PositionalEmbedding::<T>::positions(lengths);
+        self.positions.forward(&mut x, &positions);
+        let dropout = drop.apply(&mut x);
+        let mut caches = Vec::with_capacity(self.blocks.len());
+        for b in &self.blocks {
+            let (y, c) = b.forward(&x, lengths, drop);
+            caches.push(c);
+            x = y;
+        }
+        let (y, ln) = self.ln_out.forward(&x);
+        (
+            y,
+            TransformerCache {
+                positions,
+                drop: dropout,
+                blocks: caches,
+                ln,
+            },
+        )
+    }
+
+    /// Accumulates gradients for the output gradient `dy`; returns the gradient of the input
+    /// embeddings.
+    pub fn backward(
+        &mut self,
+        cache: &TransformerCache<T>,
+        lengths: &[usize],
+        dy: &Array2<T>,
+    ) -> Array2<T> {
+        let mut dx = self.ln_out.backward(&cache.ln, dy);
+        for (b, c) in self.blocks.iter_mut().zip(&cache.blocks).rev() {
+            dx = b.backward(c, lengths, &dx);
+        }
+        cache.drop.backward(&mut dx);
+        self.positions.backward(&cache.positions, &dx);
+        dx
+    }
+
+    /// The trainable parameters.
+    pub fn params_mut(&mut self) -> Vec<&mut Param<T>> {
+        let mut v = self.positions.params_mut();
+        for b in &mut self.blocks {
+            v.extend(b.params_mut());
+        }
+        v.extend(self.ln_out.params_mut());
+        v
+    }
+}

@@ -1,0 +1,356 @@
+//! Finite-difference gradient checks (f64, central differences) for the layers and heads of the
+//! session models: layer norm, positional embedding, causal multi-head self-attention, the
+//! transformer block and encoder (with dropout), graph aggregation, the gated GNN cell over session
+//! graphs, SR-GNN's attention readout, and the whole SR-GNN and SASRec losses.
+
+use cartseq_models::nextitem::{SasRecNet, SrGnnNet};
+use cartseq_models::nn::ggnn::{aggregate, aggregate_backward};
+use cartseq_models::nn::{
+    AttentionReadout, DropMode, Ggnn, LayerNorm, Param, PositionalEmbedding, SelfAttention,
+    SessionGraphs, Transformer, TransformerBlock,
+};
+use ndarray::Array2;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::nn_gradcheck::{check, rand_mat};
+
+/// Values of every parameter, in `params_mut` order.
+fn values<'a>(params: Vec<&'a mut Param<f64>>) -> Vec<&'a mut Array2<f64>> {
+    params.into_iter().map(|p| &mut p.value).collect()
+}
+
+/// Gradients of every parameter, in `params_mut` order.
+fn grads(params: Vec<&mut Param<f64>>) -> Vec<Array2<f64>> {
+    params.into_iter().map(|p| p.grad.clone()).collect()
+}
+
+/// Zeros every gradient.
+fn zero(params: Vec<&mut Param<f64>>) {
+    for p in params {
+        p.zero_grad();
+    }
+}
+
+/// Sessions with repeated items, a self-loop (`3 → 3`), a repeated edge and a one-click session.
+fn sessions() -> Vec<Vec<u32>> {
+    vec![
+        vec![1, 2, 3, 3, 2, 5],
+        vec![4, 0],
+        vec![5],
+        vec![2, 0, 2, 0, 1],
+    ]
+}
+
+#[test]
+fn layer_norm_gradient() {
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    #[derive(Clone)]
+    struct Case {
+        ln: LayerNorm<f64>,
+        x: Array2<f64>,
+    }
+    let mut ln = LayerNorm::new(5);
+    ln.gain.value = rand_mat(1, 5, &mut rng) + 1.0;
+    ln.bias.value = rand_mat(1, 5, &mut rng);
+    let case = Case {
+        ln,
+        x: rand_mat(4, 5, &mut rng) * 2.0,
+    };
+    let r = rand_mat(4, 5, &mut rng);
+    let loss = |c: &Case| (&c.ln.forward(&c.x).0 * &r).sum();
+    let mut c2 = case.clone();
+    let (_, cache) = c2.ln.forward(&c2.x);
+    let dx = c2.ln.backward(&cache, &r);
+    let analytic = [c2.ln.gain.grad.clone(), c2.ln.bias.grad.clone(), dx];
+    check("layer_norm", &case, loss, &analytic, |c| {
+        vec![&mut c.ln.gain.value, &mut c.ln.bias.value, &mut c.x]
+    });
+}
+
+#[test]
+fn positional_embedding_gradient() {
+    let mut rng = ChaCha8Rng::seed_from_u64(12);
+    #[derive(Clone)]
+    struct Case {
+        pos: PositionalEmbedding<f64>,
+        x: Array2<f64>,
+    }
+    let lengths = [3usize, 1, 2];
+    let positions = PositionalEmbedding::<f64>::positions(&lengths);
+    assert_eq!(positions, vec![0, 1, 2, 0, 0, 1]);
+    let case = Case {
+        pos: PositionalEmbedding::new(4, 3, 0.5, &mut rng),
+        x: rand_mat(6, 3, &mut rng),
+    };
+    let r = rand_mat(6, 3, &mut rng);
+    let loss = |c: &Case| {
+        let mut y = c.x.clone();
+        c.pos.forward(&mut y, &positions);
+        (&y * &y * &r).sum()
+    };
+    let mut c2 = case.clone();
+    let mut y = c2.x.clone();
+    c2.pos.forward(&mut y, &positions);
+    let dy = &y * &r * 2.0;
+    c2.pos.backward(&positions, &dy);
+    check(
+        "positional",
+        &case,
+        loss,
+        &[c2.pos.table.grad.clone(), dy],
+        |c| vec![&mut c.pos.table.value, &mut c.x],
+    );
+}
+
+fn attention_check(heads: usize) {
+    let mut rng = ChaCha8Rng::seed_from_u64(13 + heads as u64);
+    #[derive(Clone)]
+    struct Case {
+        att: SelfAttention<f64>,
+        x: Array2<f64>,
+    }
+    let lengths = [4usize, 1, 3];
+    let mut att = SelfAttention::new(4, heads, &mut rng);
+    att.qkv.b.value = rand_mat(1, 12, &mut rng) * 0.3;
+    att.out.b.value = rand_mat(1, 4, &mut rng) * 0.3;
+    let case = Case {
+        att,
+        x: rand_mat(8, 4, &mut rng),
+    };
+    let r = rand_mat(8, 4, &mut rng);
+    let loss = |c: &Case| (&c.att.forward(&c.x, &lengths).0 * &r).sum();
+    let mut c2 = case.clone();
+    zero(c2.att.params_mut());
+    let (_, cache) = c2.att.forward(&c2.x, &lengths);
+    let dx = c2.att.backward(&cache, &lengths, &r);
+    let mut analytic = grads(c2.att.params_mut());
+    analytic.push(dx);
+    check(
+        &format!("self-attention heads={heads}"),
+        &case,
+        loss,
+        &analytic,
+        |c| {
+            let mut v = values(c.att.params_mut());
+            v.push(&mut c.x);
+            v
+        },
+    );
+}
+
+#[test]
+fn self_attention_gradient() {
+    attention_check(1);
+    attention_check(2);
+}
+
+#[test]
+fn self_attention_is_causal() {
+    // Changing a later token never changes an earlier output.
+    let mut rng = ChaCha8Rng::seed_from_u64(14);
+    let att: SelfAttention<f64> = SelfAttention::new(4, 2, &mut rng);
+    let x = rand_mat(5, 4, &mut rng);
+    let mut x2 = x.clone();
+    x2.row_mut(3).fill(7.0);
+    let (a, _) = att.forward(&x, &[5]);
+    let (b, _) = att.forward(&x2, &[5]);
+    for t in 0..3 {
+        assert_eq!(a.row(t), b.row(t), "row {t}");
+    }
+    assert_ne!(a.row(3), b.row(3));
+}
+
+#[test]
+fn transformer_gradient_with_dropout() {
+    let mut rng = ChaCha8Rng::seed_from_u64(15);
+    #[derive(Clone)]
+    struct Case {
+        enc: Transformer<f64>,
+        block: TransformerBlock<f64>,
+        x: Array2<f64>,
+    }
+    let lengths = [3usize, 2, 1];
+    let case = Case {
+        enc: Transformer::new(4, 2, 2, 3, &mut rng),
+        block: TransformerBlock::new(4, 1, &mut rng),
+        x: rand_mat(6, 4, &mut rng),
+    };
+    let r = rand_mat(6, 4, &mut rng);
+    // One block alone, then the encoder; the same seed draws the same dropout masks every time.
+    let run = |c: &Case| {
+        let mut d = ChaCha8Rng::seed_from_u64(77);
+        let (y, _) = c
+            .block
+            .forward(&c.x, &lengths, &mut DropMode::Random(0.3, &mut d));
+        let (z, _) = c
+            .enc
+            .forward(y, &lengths, &mut DropMode::Random(0.3, &mut d));
+        (&z * &r).sum()
+    };
+    let mut c2 = case.clone();
+    zero(c2.block.params_mut());
+    zero(c2.enc.params_mut());
+    let mut d = ChaCha8Rng::seed_from_u64(77);
+    let (y, bc) = c2
+        .block
+        .forward(&c2.x, &lengths, &mut DropMode::Random(0.3, &mut d));
+    let (_, ec) = c2
+        .enc
+        .forward(y, &lengths, &mut DropMode::Random(0.3, &mut d));
+    let dy = c2.enc.backward(&ec, &lengths, &r);
+    let dx = c2.block.backward(&bc, &lengths, &dy);
+    let mut analytic = grads(c2.block.params_mut());
+    analytic.extend(grads(c2.enc.params_mut()));
+    analytic.push(dx);
+    check("transformer", &case, run, &analytic, |c| {
+        let mut v = values(c.block.params_mut());
+        v.extend(values(c.enc.params_mut()));
+        v.push(&mut c.x);
+        v
+    });
+}
+
+#[test]
+fn session_graphs_follow_srgnn() {
+    let s = sessions();
+    let refs: Vec<&[u32]> = s.iter().map(Vec::as_slice).collect();
+    let g = SessionGraphs::new(&refs);
+    // Session 0: nodes 1, 2, 3, 5; edges 1→2, 2→3, 3→3, 3→2, 2→5.
+    assert_eq!(&g.items[..4], &[1, 2, 3, 5]);
+    assert_eq!(&g.alias[..6], &[0, 1, 2, 2, 1, 3]);
+    // Node 2 (index 1) has in-edges from 1 and 3 (weight 1/2 each); node 3 (index 2) has out-edges
+    // to 3 and 2 (weight 1/2 each).
+    let mut into_2: Vec<_> = g.in_edges.iter().filter(|e| e.0 == 1).copied().collect();
+    into_2.sort_by(|a, b| a.1.cmp(&b.1));
+    assert_eq!(into_2, vec![(1, 0, 0.5), (1, 2, 0.5)]);
+    let mut out_of_3: Vec<_> = g.out_edges.iter().filter(|e| e.0 == 2).copied().collect();
+    out_of_3.sort_by(|a, b| a.1.cmp(&b.1));
+    assert_eq!(out_of_3, vec![(2, 1, 0.5), (2, 2, 0.5)]);
+    // The one-click session is a single node without edges; the last session repeats 2→0 once.
+    assert_eq!(g.lengths(), vec![6, 2, 1, 5]);
+    assert_eq!(g.nodes(), 4 + 2 + 1 + 3);
+    let last = &g.node_offsets[3];
+    assert_eq!(g.in_edges.iter().filter(|e| e.0 >= *last).count(), 3);
+}
+
+#[test]
+fn graph_aggregation_gradient() {
+    let mut rng = ChaCha8Rng::seed_from_u64(16);
+    let edges = vec![
+        (0, 1, 0.5),
+        (0, 2, 0.5),
+        (2, 2, 1.0),
+        (1, 0, 0.25),
+        (3, 1, 1.0),
+    ];
+    let x = rand_mat(4, 3, &mut rng);
+    let r = rand_mat(4, 3, &mut rng);
+    let dx = aggregate_backward(&edges, &r, 4);
+    check(
+        "graph aggregation",
+        &x,
+        |x| (&aggregate(&edges, x, 4) * &r).sum(),
+        &[dx],
+        |x| vec![x],
+    );
+}
+
+#[test]
+fn ggnn_gradient() {
+    let mut rng = ChaCha8Rng::seed_from_u64(17);
+    let s = sessions();
+    let refs: Vec<&[u32]> = s.iter().map(Vec::as_slice).collect();
+    let g = SessionGraphs::new(&refs);
+    #[derive(Clone)]
+    struct Case {
+        net: Ggnn<f64>,
+        h0: Array2<f64>,
+    }
+    let case = Case {
+        net: Ggnn::new(3, 2, &mut rng),
+        h0: rand_mat(g.nodes(), 3, &mut rng),
+    };
+    let r = rand_mat(g.nodes(), 3, &mut rng);
+    let loss = |c: &Case| (&c.net.forward(&g, c.h0.clone()).0 * &r).sum();
+    let mut c2 = case.clone();
+    zero(c2.net.params_mut());
+    let (_, cache) = c2.net.forward(&g, c2.h0.clone());
+    let dh0 = c2.net.backward(&g, &cache, r.clone());
+    let mut analytic = grads(c2.net.params_mut());
+    analytic.push(dh0);
+    check("ggnn (2 steps)", &case, loss, &analytic, |c| {
+        let mut v = values(c.net.params_mut());
+        v.push(&mut c.h0);
+        v
+    });
+}
+
+#[test]
+fn attention_readout_gradient() {
+    let mut rng = ChaCha8Rng::seed_from_u64(18);
+    #[derive(Clone)]
+    struct Case {
+        ro: AttentionReadout<f64>,
+        h: Array2<f64>,
+    }
+    let lengths = [3usize, 1, 2];
+    let case = Case {
+        ro: AttentionReadout::new(4, &mut rng),
+        h: rand_mat(6, 4, &mut rng),
+    };
+    let r = rand_mat(3, 4, &mut rng);
+    let loss = |c: &Case| (&c.ro.forward(&c.h, &lengths).0 * &r).sum();
+    let mut c2 = case.clone();
+    zero(c2.ro.params_mut());
+    let (_, cache) = c2.ro.forward(&c2.h, &lengths);
+    let dh = c2.ro.backward(&cache, &lengths, &r);
+    let mut analytic = grads(c2.ro.params_mut());
+    analytic.push(dh);
+    check("attention readout", &case, loss, &analytic, |c| {
+        let mut v = values(c.ro.params_mut());
+        v.push(&mut c.h);
+        v
+    });
+}
+
+#[test]
+fn srgnn_loss_gradient() {
+    let mut rng = ChaCha8Rng::seed_from_u64(19);
+    let net: SrGnnNet<f64> = SrGnnNet::new(6, 4, 1, &mut rng);
+    let s = sessions();
+    let refs: Vec<&[u32]> = s.iter().map(Vec::as_slice).collect();
+    let targets = [0usize, 5, 5, 3];
+    let loss = |n: &SrGnnNet<f64>| n.clone().loss(&refs, &targets);
+    let mut n2 = net.clone();
+    zero(n2.params_mut());
+    n2.loss(&refs, &targets);
+    let analytic = grads(n2.params_mut());
+    check("srgnn loss", &net, loss, &analytic, |n| {
+        values(n.params_mut())
+    });
+}
+
+#[test]
+fn sasrec_loss_gradient_with_dropout() {
+    let mut rng = ChaCha8Rng::seed_from_u64(20);
+    let net: SasRecNet<f64> = SasRecNet::new(6, 4, 2, 2, 5, &mut rng);
+    let s = sessions();
+    let refs: Vec<&[u32]> = s
+        .iter()
+        .filter(|s| s.len() >= 2)
+        .map(Vec::as_slice)
+        .collect();
+    let loss = |n: &SasRecNet<f64>| {
+        let mut d = ChaCha8Rng::seed_from_u64(5);
+        n.clone().loss(&refs, &mut DropMode::Random(0.2, &mut d))
+    };
+    let mut n2 = net.clone();
+    zero(n2.params_mut());
+    let mut d = ChaCha8Rng::seed_from_u64(5);
+    n2.loss(&refs, &mut DropMode::Random(0.2, &mut d));
+    let analytic = grads(n2.params_mut());
+    check("sasrec loss", &net, loss, &analytic, |n| {
+        values(n.params_mut())
+    });
+}
