@@ -12,6 +12,7 @@
 pub mod ablation;
 pub mod behaviour;
 pub mod charts;
+pub mod compress;
 pub mod experiment;
 pub mod export;
 pub mod feature_table;
@@ -21,6 +22,7 @@ pub mod manifest;
 pub mod nextitem;
 pub mod output;
 pub mod report;
+pub mod serve;
 pub mod stats;
 pub mod tasks;
 pub mod trained;

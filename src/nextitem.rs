@@ -26,7 +26,7 @@ use cartseq_data::presets::read_events;
 use cartseq_data::{Dictionary, EventLog, GroupBy, KeyIndex, OnError, Preset, PresetConfig};
 use cartseq_models::nextitem::{
     evaluate, protocol_sessions, Gru4RecModel, Gru4RecParams, ItemKnn, MarkovChain, MostPopular,
-    NextItemModel, SessionKnn,
+    SavedNextItem, SessionKnn,
 };
 use cartseq_models::nn::{CellKind, EpochRecord};
 use cartseq_models::Sequences;
@@ -175,6 +175,8 @@ pub struct Sessions {
     pub test_keys: Vec<String>,
     /// Distinct training items.
     pub n_items: usize,
+    /// Item name of every dense id (what a saved model maps its ids back to).
+    pub item_names: Vec<String>,
     /// Training clicks.
     pub train_clicks: usize,
     /// Test sessions read (before the protocol).
@@ -248,7 +250,12 @@ impl Sessions {
             bail!("no test session has two or more clicks on items seen in training");
         }
         let mut test_keys: Vec<Option<String>> = test_s.into_iter().map(|s| Some(s.key)).collect();
+        let mut item_names = vec![String::new(); dense.len()];
+        for (&item, &id) in &dense {
+            item_names[id as usize] = dict.products.name(item).into_owned();
+        }
         Ok(Sessions {
+            item_names,
             train_clicks: train.tokens.len(),
             train,
             train_keys: train_s.into_iter().map(|s| s.key).collect(),
@@ -258,6 +265,35 @@ impl Sessions {
             n_items: dense.len(),
         })
     }
+}
+
+/// The sessions of a log in a saved model's item ids, after the test protocol (items the model does
+/// not know removed, sessions left with fewer than two clicks dropped): what a saved model is evaluated
+/// on (`cartseq compress --test`).
+pub fn sessions_for_model(
+    path: &Path,
+    preset: Preset,
+    items: &cartseq_models::nextitem::ItemVocab,
+) -> anyhow::Result<Sequences> {
+    let mut dict = Dictionary::new();
+    let sessions = read_sessions(path, preset, &mut dict)?;
+    let raw: Vec<Vec<Option<u32>>> = sessions
+        .iter()
+        .map(|s| {
+            s.items
+                .iter()
+                .map(|&i| items.id(&dict.products.name(i)))
+                .collect()
+        })
+        .collect();
+    let (test, _) = protocol_sessions(&raw, items.len(), 2);
+    if test.is_empty() {
+        bail!(
+            "{}: no session has two or more clicks on items the model knows",
+            path.display()
+        );
+    }
+    Ok(test)
 }
 
 /// How networks are trained.
@@ -364,26 +400,39 @@ pub struct Report {
     pub results: Vec<ModelResult>,
 }
 
+/// What [`fit_and_evaluate`] returns.
+pub struct Fitted {
+    /// The metrics of every model.
+    pub report: Report,
+    /// The last network fitted, if any (for embeddings and the training curve).
+    pub last_net: Option<Gru4RecModel>,
+    /// The last model fitted, in its saved form (for `--save-model`).
+    pub last_model: Option<SavedNextItem>,
+}
+
 /// Fits every model on the training sessions (networks with `network`, which they need, reporting to
 /// `progress`) and evaluates Recall@k and MRR@k at the cut-offs `ks` on the test sessions. Returns the
-/// report and the last network fitted, if any.
+/// report, the last network fitted and the last model fitted.
 pub fn fit_and_evaluate(
     data: &Sessions,
     models: &[ModelKind],
     ks: &[usize],
     network: Option<&NetworkConfig>,
     progress: &mut dyn FnMut(Progress),
-) -> anyhow::Result<(Report, Option<Gru4RecModel>)> {
+) -> anyhow::Result<Fitted> {
     let mut results = Vec::new();
     let mut last_net: Option<Gru4RecModel> = None;
+    let mut last_model: Option<SavedNextItem> = None;
     let train = &data.train;
     for &kind in models {
         let t0 = Instant::now();
-        let (model, epochs): (Box<dyn NextItemModel>, _) = match kind {
-            ModelKind::Pop => (Box::new(MostPopular::fit(train)), None),
-            ModelKind::Markov => (Box::new(MarkovChain::fit(train)), None),
-            ModelKind::Iknn => (Box::new(ItemKnn::fit(train, 100, 20.0)), None),
-            ModelKind::Sknn => (Box::new(SessionKnn::fit(train, 100, 500)), None),
+        // The previous model is dropped before the next one is fitted.
+        drop(last_model.take());
+        let (model, epochs) = match kind {
+            ModelKind::Pop => (SavedNextItem::Pop(MostPopular::fit(train)), None),
+            ModelKind::Markov => (SavedNextItem::Markov(MarkovChain::fit(train)), None),
+            ModelKind::Iknn => (SavedNextItem::Iknn(ItemKnn::fit(train, 100, 20.0)), None),
+            ModelKind::Sknn => (SavedNextItem::Sknn(SessionKnn::fit(train, 100, 500)), None),
             ModelKind::Network(cell) => {
                 let Some(config) = network else {
                     bail!("{}: a network model needs network settings", cell.name());
@@ -391,12 +440,13 @@ pub fn fit_and_evaluate(
                 let m = train_network(config, cell, train, progress)?;
                 let h = m.history.clone();
                 last_net = Some(m.clone());
-                (Box::new(m), Some(h))
+                (SavedNextItem::network(m), Some(h))
             }
         };
         let fit_seconds = t0.elapsed().as_secs_f64();
         let t1 = Instant::now();
-        let metrics = evaluate(model.as_ref(), &data.test, ks);
+        let metrics = evaluate(model.as_model(), &data.test, ks);
+        last_model = Some(model);
         let eval_seconds = t1.elapsed().as_secs_f64();
         let at = |v: &[f64]| metrics.ks.iter().copied().zip(v.iter().copied()).collect();
         results.push(ModelResult {
@@ -418,7 +468,11 @@ pub fn fit_and_evaluate(
         predictions: results.first().map_or(0, |r| r.predictions),
         results,
     };
-    Ok((report, last_net))
+    Ok(Fitted {
+        report,
+        last_net,
+        last_model,
+    })
 }
 
 /// Writes `split,session,e0,…` (the network's final hidden state) for every training session and

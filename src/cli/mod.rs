@@ -11,7 +11,8 @@ pub mod args;
 pub mod commands;
 
 use commands::{
-    convert, eval, itemsets, leaderboard, mine, next, nextitem, report, rules, stats, task, train,
+    compress, convert, eval, itemsets, leaderboard, mine, next, nextitem, report, rules, serve, stats, task,
+    train,
 };
 
 /// Options every subcommand takes.
@@ -64,6 +65,10 @@ pub enum Command {
     Nextitem(nextitem::Args),
     /// One self-contained HTML report: data, patterns, rules, leaderboard, calibration, importances, ablation.
     Report(report::Args),
+    /// Compress a saved next-item network to int8 (optionally pruned); compare accuracy and speed.
+    Compress(compress::Args),
+    /// Serve next-item models over HTTP: session events, recommendations, metrics, hot reload.
+    Serve(serve::Args),
 }
 
 /// Parses the command line, runs the subcommand and turns its error into a message and exit code 2.
@@ -89,6 +94,8 @@ pub fn main() -> ExitCode {
         Command::Rules(a) => rules::run(a, g),
         Command::Next(a) => next::run(a, g),
         Command::Report(a) => report::run(a, g),
+        Command::Serve(a) => serve::run(a, g),
+        Command::Compress(a) => compress::run(a, g),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -23,12 +23,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::bail;
 use cartseq::nextitem::{
-    curve_svg, fit_and_evaluate, write_embeddings, DataSpec, ModelKind, NetworkConfig, Progress,
-    Report, Sessions, TestSet,
+    curve_svg, fit_and_evaluate, write_embeddings, DataSpec, Fitted, ModelKind, NetworkConfig,
+    Progress, Report, Sessions, TestSet,
 };
 use cartseq::output::AtomicFile;
 use cartseq_data::Preset;
-use cartseq_models::nextitem::{Gru4RecParams, NextItemLoss};
+use cartseq_models::nextitem::{Gru4RecParams, ItemVocab, NextItemFile, NextItemLoss};
 use cartseq_models::nn::{CellKind, LrSchedule, OptimizerKind};
 
 use crate::cli::Global;
@@ -134,7 +134,8 @@ pub struct Args {
     /// Write the training curve (loss and validation Recall@20 per epoch) of the last network as SVG.
     #[arg(long, value_name = "OUT.svg", help_heading = "Output")]
     pub curve: Option<PathBuf>,
-    /// Save the last network as a versioned JSON model file.
+    /// Save the last model of --model (any kind) with its item names as a versioned JSON model file,
+    /// for `cartseq serve` and `cartseq compress`.
     #[arg(long, value_name = "OUT.json", help_heading = "Output")]
     pub save_model: Option<PathBuf>,
 }
@@ -268,7 +269,11 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
         preset,
         min_item_support: args.min_item_support,
     })?;
-    let (report, last_net) = fit_and_evaluate(
+    let Fitted {
+        report,
+        last_net,
+        last_model,
+    } = fit_and_evaluate(
         &data,
         &models,
         &args.k,
@@ -283,11 +288,15 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
             let svg = curve_svg(net)?;
             write_atomic(path, |f| Ok(f.write_all(svg.as_bytes())?))?;
         }
-        if let Some(path) = &args.save_model {
-            write_atomic(path, |f| Ok(net.save(f)?))?;
-        }
-    } else if args.embeddings.is_some() || args.curve.is_some() || args.save_model.is_some() {
-        bail!("--embeddings, --curve and --save-model need a network model (--model gru, lstm or rnn)");
+    } else if args.embeddings.is_some() || args.curve.is_some() {
+        bail!("--embeddings and --curve need a network model (--model gru, lstm or rnn)");
+    }
+    if let (Some(path), Some(model)) = (&args.save_model, last_model) {
+        let file = NextItemFile {
+            model,
+            items: ItemVocab::new(data.item_names.clone()),
+        };
+        write_atomic(path, |f| Ok(file.save(std::io::BufWriter::new(f))?))?;
     }
     print_report(&report, args.json)
 }
