@@ -169,10 +169,15 @@ fn sessions(path: &Path) -> Vec<(String, Vec<String>)> {
 }
 
 /// Pessimistic rank of `target` from a served top list (1 + others scoring at least as high), or
-/// `None` when it is not in the list.
+/// `None` when it is not in the list. The list must be long enough to hold every item tied with the
+/// target (asserted), which is why the test asks for 200 items to decide ranks up to 20.
 fn rank_in(list: &[Value], target: &str) -> Option<usize> {
     let pos = list.iter().position(|x| x["item"] == target)?;
     let s = list[pos]["score"].as_f64().expect("score");
+    let last = list[list.len() - 1]["score"].as_f64().expect("score");
+    if pos < 20 {
+        assert!(last < s, "a tie group at the target's score runs past the served list");
+    }
     Some(
         1 + list
             .iter()
@@ -226,7 +231,7 @@ fn replaying_a_log_online_gives_the_batch_metrics() {
                         }
                     }
                 }
-                let (code, rec) = server.post("/v1/recommend", &json!({"session": session, "k": 20}));
+                let (code, rec) = server.post("/v1/recommend", &json!({"session": session, "k": 200}));
                 assert_eq!(code, 200, "{rec}");
                 assert_eq!(rec["model"], model);
                 pending = Some(rec["items"].as_array().expect("items").clone());
@@ -373,6 +378,7 @@ fn errors_are_json_and_name_the_field() {
     ]);
     let huge = format!("{{\"items\": [{}]}}", vec!["\"1\""; 600].join(","));
     let many = format!("{{\"items\": [{}]}}", vec!["1"; 60].join(","));
+    let many_events = format!("{{\"session\": 1, \"items\": [{}]}}", vec!["1"; 60].join(","));
     let cases: Vec<(&str, &str, String, u16, &str)> = vec![
         ("POST", "/v1/recommend", "{\"items\": [".into(), 400, "body"),
         ("POST", "/v1/recommend", "".into(), 400, "body"),
@@ -392,7 +398,7 @@ fn errors_are_json_and_name_the_field() {
         ("POST", "/v1/events", "{\"session\": \"s\", \"user\": \"u\", \"items\": []}".into(), 400, "user"),
         ("POST", "/v1/events", "{\"session\": \"s\", \"items\": \"214716935\"}".into(), 400, "items"),
         ("POST", "/v1/events", huge, 413, "body"),
-        ("POST", "/v1/events", many, 400, "items"),
+        ("POST", "/v1/events", many_events, 400, "items"),
     ];
     for (method, path, body, status, field) in cases {
         let (code, text) = server.call(method, path, Some(&body));
@@ -507,7 +513,8 @@ fn int8_compression_is_smaller_close_and_servable() {
     let c = &v["comparison"];
     let diff = (c["original"]["recall"].as_f64().expect("r") - c["compressed"]["recall"].as_f64().expect("r")).abs();
     assert!(diff < 0.03, "{v}");
-    assert!(v["zero_weights"].as_u64().expect("zeros") * 5 >= v["weights"].as_u64().expect("w"));
+    // floor(16 × 0.2) = 3 of every 16 weights of a row are pruned, at least.
+    assert!(v["zero_weights"].as_u64().expect("zeros") * 16 >= 3 * v["weights"].as_u64().expect("w"));
     let text = std::fs::read_to_string(&small).expect("small");
     assert!(text.contains("\"precision\":\"int8\"") && text.contains("\"kind\":\"nextitem-int8\""));
     let server = Server::start([OsArg::from("--nextitem"), small.clone().into()]);
