@@ -11,8 +11,8 @@ pub mod args;
 pub mod commands;
 
 use commands::{
-    compress, convert, eval, itemsets, leaderboard, mine, next, nextitem, report, rules, serve, stats, task,
-    train,
+    compress, convert, eval, itemsets, leaderboard, mine, next, nextitem, report, rules, serve,
+    stats, task, train,
 };
 
 /// Options every subcommand takes.

@@ -284,11 +284,21 @@ pub async fn recommend(
                 "give either a session/user or an explicit `items` list, not both",
             ))
         }
-        (Some(key), None) => st.sessions.clicks(&key, Instant::now()).ok_or_else(|| ApiError {
-            status: StatusCode::NOT_FOUND,
-            field: Some(if req.session.is_some() { "session" } else { "user" }.into()),
-            message: "no events held for it (never sent, expired or evicted)".into(),
-        })?,
+        (Some(key), None) => st
+            .sessions
+            .clicks(&key, Instant::now())
+            .ok_or_else(|| ApiError {
+                status: StatusCode::NOT_FOUND,
+                field: Some(
+                    if req.session.is_some() {
+                        "session"
+                    } else {
+                        "user"
+                    }
+                    .into(),
+                ),
+                message: "no events held for it (never sent, expired or evicted)".into(),
+            })?,
         (None, Some(items)) => {
             check_len("items", items.len(), st.config.max_request_items)?;
             items.into_iter().map(|n| n.0).collect()
@@ -327,9 +337,10 @@ fn recommend_blocking(
     exclude_seen: bool,
     k: usize,
 ) -> Result<RecommendResponse, ApiError> {
-    let nx = models.nextitem.as_ref().ok_or_else(|| {
-        ApiError::status(StatusCode::NOT_FOUND, "no next-item model is loaded")
-    })?;
+    let nx = models
+        .nextitem
+        .as_ref()
+        .ok_or_else(|| ApiError::status(StatusCode::NOT_FOUND, "no next-item model is loaded"))?;
     let vocab = &nx.file.items;
     let ids: Vec<u32> = clicks.iter().filter_map(|c| vocab.id(c)).collect();
     let unknown_items = clicks.len() - ids.len();
@@ -439,10 +450,7 @@ pub async fn reload(
         Err(e) => Err(ApiError {
             status: StatusCode::UNPROCESSABLE_ENTITY,
             field: None,
-            message: format!(
-                "kept model version {}: {e}",
-                st.models().version
-            ),
+            message: format!("kept model version {}: {e}", st.models().version),
         }),
     }
 }

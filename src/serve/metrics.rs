@@ -141,7 +141,12 @@ impl Metrics {
         let mut simple = |name: &str, kind: &str, help: &str, v: u64| {
             let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}");
         };
-        simple("cartseq_sessions", "gauge", "Sessions and users held.", g.sessions as u64);
+        simple(
+            "cartseq_sessions",
+            "gauge",
+            "Sessions and users held.",
+            g.sessions as u64,
+        );
         simple(
             "cartseq_sessions_evicted_total",
             "counter",

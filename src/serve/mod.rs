@@ -86,7 +86,8 @@ pub async fn run(
 ) -> std::io::Result<()> {
     let sweeper = {
         let st = state.clone();
-        let every = (st.config.session_ttl / 4).clamp(Duration::from_millis(100), Duration::from_secs(60));
+        let every =
+            (st.config.session_ttl / 4).clamp(Duration::from_millis(100), Duration::from_secs(60));
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
             loop {

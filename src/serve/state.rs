@@ -150,7 +150,10 @@ pub fn load_models(config: &ServeConfig, version: u64) -> Result<Models, String>
                 ));
             }
             if scores.iter().all(|s| !s.is_finite()) {
-                return Err(format!("{}: the model's scores are not finite", path.display()));
+                return Err(format!(
+                    "{}: the model's scores are not finite",
+                    path.display()
+                ));
             }
             let online = if config.learn_online {
                 match OnlineCounts::from_saved(&file.model) {
@@ -207,9 +210,12 @@ impl SessionStore {
     /// A store of at most `max_sessions` sessions of at most `max_clicks` clicks.
     pub fn new(max_sessions: usize, ttl: Duration, max_clicks: usize) -> Self {
         let n_shards = if max_sessions >= 1024 { 16 } else { 1 };
-        let per = NonZeroUsize::new(max_sessions.div_ceil(n_shards).max(1)).unwrap_or(NonZeroUsize::MIN);
+        let per =
+            NonZeroUsize::new(max_sessions.div_ceil(n_shards).max(1)).unwrap_or(NonZeroUsize::MIN);
         SessionStore {
-            shards: (0..n_shards).map(|_| Mutex::new(LruCache::new(per))).collect(),
+            shards: (0..n_shards)
+                .map(|_| Mutex::new(LruCache::new(per)))
+                .collect(),
             ttl,
             max_clicks,
             evicted: AtomicU64::new(0),
@@ -338,7 +344,10 @@ impl AppState {
 
     /// The current models (a snapshot: a reload does not change it).
     pub fn models(&self) -> Arc<Models> {
-        self.models.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.models
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// The reason the last reload failed, if it did (cleared by a successful one).

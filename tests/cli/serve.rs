@@ -62,9 +62,7 @@ impl Server {
     fn call(&self, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
         let req = self.agent.request(method, &format!("{}{path}", self.base));
         let res = match body {
-            Some(b) => req
-                .set("content-type", "application/json")
-                .send_string(b),
+            Some(b) => req.set("content-type", "application/json").send_string(b),
             None => req.call(),
         };
         match res {
@@ -176,7 +174,10 @@ fn rank_in(list: &[Value], target: &str) -> Option<usize> {
     let s = list[pos]["score"].as_f64().expect("score");
     let last = list[list.len() - 1]["score"].as_f64().expect("score");
     if pos < 20 {
-        assert!(last < s, "a tie group at the target's score runs past the served list");
+        assert!(
+            last < s,
+            "a tie group at the target's score runs past the served list"
+        );
     }
     Some(
         1 + list
@@ -215,7 +216,8 @@ fn replaying_a_log_online_gives_the_batch_metrics() {
         for (session, clicks) in sessions(&test) {
             let mut pending: Option<Vec<Value>> = None;
             for c in clicks {
-                let (code, ev) = server.post("/v1/events", &json!({"session": session, "items": [c]}));
+                let (code, ev) =
+                    server.post("/v1/events", &json!({"session": session, "items": [c]}));
                 assert_eq!(code, 200, "{ev}");
                 if ev["unknown_items"] == 1 {
                     continue;
@@ -231,20 +233,34 @@ fn replaying_a_log_online_gives_the_batch_metrics() {
                         }
                     }
                 }
-                let (code, rec) = server.post("/v1/recommend", &json!({"session": session, "k": 200}));
+                let (code, rec) =
+                    server.post("/v1/recommend", &json!({"session": session, "k": 200}));
                 assert_eq!(code, 200, "{rec}");
                 assert_eq!(rec["model"], model);
                 pending = Some(rec["items"].as_array().expect("items").clone());
             }
         }
         server.stop();
-        assert_eq!(predictions, batch["predictions"].as_u64().expect("n"), "{model}");
+        assert_eq!(
+            predictions,
+            batch["predictions"].as_u64().expect("n"),
+            "{model}"
+        );
         for (i, k) in [10u64, 20].into_iter().enumerate() {
             let recall = hits[i] as f64 / predictions as f64;
             let mrr = rr[i] / predictions as f64;
-            let (br, bm) = (batch_metric(&batch, "recall", k), batch_metric(&batch, "mrr", k));
-            assert!((recall - br).abs() < 1e-12, "{model} Recall@{k}: online {recall}, batch {br}");
-            assert!((mrr - bm).abs() < 1e-9, "{model} MRR@{k}: online {mrr}, batch {bm}");
+            let (br, bm) = (
+                batch_metric(&batch, "recall", k),
+                batch_metric(&batch, "mrr", k),
+            );
+            assert!(
+                (recall - br).abs() < 1e-12,
+                "{model} Recall@{k}: online {recall}, batch {br}"
+            );
+            assert!(
+                (mrr - bm).abs() < 1e-9,
+                "{model} MRR@{k}: online {mrr}, batch {bm}"
+            );
         }
     }
 }
@@ -267,7 +283,10 @@ fn hot_reload_keeps_the_old_model_on_a_bad_file() {
     let ask = json!({"items": ["214716935"], "k": 3});
     let (code, first) = server.post("/v1/recommend", &ask);
     assert_eq!(code, 200, "{first}");
-    assert_eq!((first["model"].as_str(), first["model_version"].as_u64()), (Some("pop"), Some(1)));
+    assert_eq!(
+        (first["model"].as_str(), first["model_version"].as_u64()),
+        (Some("pop"), Some(1))
+    );
 
     let good = std::fs::read(&live).expect("model");
     let bad_files: Vec<(Vec<u8>, &str)> = vec![
@@ -287,7 +306,10 @@ fn hot_reload_keeps_the_old_model_on_a_bad_file() {
         let (code, err) = server.post("/admin/reload", &json!({}));
         assert_eq!(code, 422, "{err}");
         let msg = err["error"]["message"].as_str().expect("message");
-        assert!(msg.contains("kept model version 1") && msg.contains(why), "{msg}");
+        assert!(
+            msg.contains("kept model version 1") && msg.contains(why),
+            "{msg}"
+        );
         let (code, again) = server.post("/v1/recommend", &ask);
         assert_eq!(code, 200);
         assert_eq!(again["items"], first["items"]);
@@ -303,7 +325,10 @@ fn hot_reload_keeps_the_old_model_on_a_bad_file() {
     let (code, ok) = server.post("/admin/reload", &json!({}));
     assert_eq!((code, &ok["model_version"]), (200, &json!(2)), "{ok}");
     let (_, now) = server.post("/v1/recommend", &ask);
-    assert_eq!((now["model"].as_str(), now["model_version"].as_u64()), (Some("markov"), Some(2)));
+    assert_eq!(
+        (now["model"].as_str(), now["model_version"].as_u64()),
+        (Some("markov"), Some(2))
+    );
 
     // SIGHUP does the same.
     server.signal("-HUP");
@@ -314,12 +339,21 @@ fn hot_reload_keeps_the_old_model_on_a_bad_file() {
             assert!(parse(&h)["last_reload_error"].is_null());
             break;
         }
-        assert!(t0.elapsed() < Duration::from_secs(10), "SIGHUP did not reload: {h}");
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "SIGHUP did not reload: {h}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let (_, metrics) = server.call("GET", "/metrics", None);
-    assert!(metrics.contains("cartseq_reloads_total{result=\"failed\"} 5"), "{metrics}");
-    assert!(metrics.contains("cartseq_reloads_total{result=\"ok\"} 2"), "{metrics}");
+    assert!(
+        metrics.contains("cartseq_reloads_total{result=\"failed\"} 5"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("cartseq_reloads_total{result=\"ok\"} 2"),
+        "{metrics}"
+    );
     assert!(metrics.contains("cartseq_model_version{model=\"nextitem\",kind=\"markov\""));
     server.stop();
 }
@@ -331,7 +365,12 @@ fn sessions_are_evicted_beyond_the_cap_and_expire() {
     let dir = tempdir();
     let test = head(TEST, 200, dir.path(), "test.txt");
     let model = dir.path().join("pop.json");
-    save_model("pop", &crate::support::repo_root().join(TRAIN), &test, &model);
+    save_model(
+        "pop",
+        &crate::support::repo_root().join(TRAIN),
+        &test,
+        &model,
+    );
     let server = Server::start([
         OsArg::from("--nextitem"),
         model.into(),
@@ -354,7 +393,10 @@ fn sessions_are_evicted_beyond_the_cap_and_expire() {
     assert!(m.contains("\ncartseq_sessions 3\n"), "{m}");
     assert!(m.contains("\ncartseq_sessions_evicted_total 1\n"), "{m}");
     std::thread::sleep(Duration::from_millis(1600));
-    assert_eq!(server.post("/v1/recommend", &json!({"session": "d"})).0, 404);
+    assert_eq!(
+        server.post("/v1/recommend", &json!({"session": "d"})).0,
+        404
+    );
     let (_, h) = server.call("GET", "/healthz", None);
     assert_eq!(parse(&h)["sessions"], 0, "{h}");
     server.stop();
@@ -367,7 +409,12 @@ fn errors_are_json_and_name_the_field() {
     let dir = tempdir();
     let test = head(TEST, 200, dir.path(), "test.txt");
     let model = dir.path().join("markov.json");
-    save_model("markov", &crate::support::repo_root().join(TRAIN), &test, &model);
+    save_model(
+        "markov",
+        &crate::support::repo_root().join(TRAIN),
+        &test,
+        &model,
+    );
     let server = Server::start([
         OsArg::from("--nextitem"),
         model.into(),
@@ -378,25 +425,94 @@ fn errors_are_json_and_name_the_field() {
     ]);
     let huge = format!("{{\"items\": [{}]}}", vec!["\"1\""; 600].join(","));
     let many = format!("{{\"items\": [{}]}}", vec!["1"; 60].join(","));
-    let many_events = format!("{{\"session\": 1, \"items\": [{}]}}", vec!["1"; 60].join(","));
+    let many_events = format!(
+        "{{\"session\": 1, \"items\": [{}]}}",
+        vec!["1"; 60].join(",")
+    );
     let cases: Vec<(&str, &str, String, u16, &str)> = vec![
         ("POST", "/v1/recommend", "{\"items\": [".into(), 400, "body"),
         ("POST", "/v1/recommend", "".into(), 400, "body"),
         ("POST", "/v1/recommend", "[1, 2]".into(), 400, "body"),
-        ("POST", "/v1/recommend", "{\"items\": [\"1\"], \"k\": \"x\"}".into(), 400, "k"),
-        ("POST", "/v1/recommend", "{\"items\": [\"1\"], \"k\": 0}".into(), 400, "k"),
-        ("POST", "/v1/recommend", "{\"items\": [\"1\"], \"k\": -3}".into(), 400, "k"),
-        ("POST", "/v1/recommend", "{\"items\": [\"1\", true]}".into(), 400, "items[1]"),
-        ("POST", "/v1/recommend", "{\"items\": [\"1\"], \"colour\": 1}".into(), 400, "colour"),
-        ("POST", "/v1/recommend", "{\"session\": \"s\", \"items\": [\"1\"]}".into(), 400, "items"),
+        (
+            "POST",
+            "/v1/recommend",
+            "{\"items\": [\"1\"], \"k\": \"x\"}".into(),
+            400,
+            "k",
+        ),
+        (
+            "POST",
+            "/v1/recommend",
+            "{\"items\": [\"1\"], \"k\": 0}".into(),
+            400,
+            "k",
+        ),
+        (
+            "POST",
+            "/v1/recommend",
+            "{\"items\": [\"1\"], \"k\": -3}".into(),
+            400,
+            "k",
+        ),
+        (
+            "POST",
+            "/v1/recommend",
+            "{\"items\": [\"1\", true]}".into(),
+            400,
+            "items[1]",
+        ),
+        (
+            "POST",
+            "/v1/recommend",
+            "{\"items\": [\"1\"], \"colour\": 1}".into(),
+            400,
+            "colour",
+        ),
+        (
+            "POST",
+            "/v1/recommend",
+            "{\"session\": \"s\", \"items\": [\"1\"]}".into(),
+            400,
+            "items",
+        ),
         ("POST", "/v1/recommend", "{}".into(), 400, "session"),
-        ("POST", "/v1/recommend", "{\"session\": \"never\"}".into(), 404, "session"),
+        (
+            "POST",
+            "/v1/recommend",
+            "{\"session\": \"never\"}".into(),
+            404,
+            "session",
+        ),
         ("POST", "/v1/recommend", huge.clone(), 413, "body"),
         ("POST", "/v1/recommend", many.clone(), 400, "items"),
-        ("POST", "/v1/events", "{\"items\": [\"1\"]}".into(), 400, "session"),
-        ("POST", "/v1/events", "{\"session\": {\"a\": 1}, \"items\": []}".into(), 400, "session"),
-        ("POST", "/v1/events", "{\"session\": \"s\", \"user\": \"u\", \"items\": []}".into(), 400, "user"),
-        ("POST", "/v1/events", "{\"session\": \"s\", \"items\": \"214716935\"}".into(), 400, "items"),
+        (
+            "POST",
+            "/v1/events",
+            "{\"items\": [\"1\"]}".into(),
+            400,
+            "session",
+        ),
+        (
+            "POST",
+            "/v1/events",
+            "{\"session\": {\"a\": 1}, \"items\": []}".into(),
+            400,
+            "session",
+        ),
+        (
+            "POST",
+            "/v1/events",
+            "{\"session\": \"s\", \"user\": \"u\", \"items\": []}".into(),
+            400,
+            "user",
+        ),
+        (
+            "POST",
+            "/v1/events",
+            "{\"session\": \"s\", \"items\": \"214716935\"}".into(),
+            400,
+            "items",
+        ),
         ("POST", "/v1/events", huge, 413, "body"),
         ("POST", "/v1/events", many_events, 400, "items"),
     ];
@@ -406,17 +522,29 @@ fn errors_are_json_and_name_the_field() {
         assert_eq!(code, status, "{path} {body:.80}: {text}");
         assert_eq!(v["error"]["status"], status, "{text}");
         assert_eq!(v["error"]["field"], field, "{path} {body:.80}: {text}");
-        assert!(v["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+        assert!(v["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()));
     }
-    for (method, path, status) in [("GET", "/v1/nothing", 404), ("GET", "/v1/recommend", 405), ("DELETE", "/healthz", 405)] {
+    for (method, path, status) in [
+        ("GET", "/v1/nothing", 404),
+        ("GET", "/v1/recommend", 405),
+        ("DELETE", "/healthz", 405),
+    ] {
         let (code, text) = server.call(method, path, None);
         assert_eq!(code, status, "{method} {path}: {text}");
         assert!(parse(&text)["error"]["message"].is_string());
     }
     // Unknown items are ignored and counted; integers and strings name the same item.
-    let (code, v) = server.post("/v1/recommend", &json!({"items": [214716935, "no-such-item"], "k": 5}));
+    let (code, v) = server.post(
+        "/v1/recommend",
+        &json!({"items": [214716935, "no-such-item"], "k": 5}),
+    );
     assert_eq!(code, 200, "{v}");
-    assert_eq!((v["clicks_used"].as_u64(), v["unknown_items"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(
+        (v["clicks_used"].as_u64(), v["unknown_items"].as_u64()),
+        (Some(1), Some(1))
+    );
     assert_eq!(v["items"].as_array().map(Vec::len), Some(5));
     let (code, v) = server.post("/v1/recommend", &json!({"items": ["no-such-item"]}));
     assert_eq!(code, 200);
@@ -429,14 +557,32 @@ fn errors_are_json_and_name_the_field() {
     let (code, doc) = server.call("GET", "/openapi.json", None);
     assert_eq!(code, 200);
     let doc = parse(&doc);
-    let mut paths: Vec<&str> = doc["paths"].as_object().expect("paths").keys().map(String::as_str).collect();
+    let mut paths: Vec<&str> = doc["paths"]
+        .as_object()
+        .expect("paths")
+        .keys()
+        .map(String::as_str)
+        .collect();
     paths.sort_unstable();
-    assert_eq!(paths, ["/admin/reload", "/healthz", "/metrics", "/openapi.json", "/v1/events", "/v1/recommend"]);
+    assert_eq!(
+        paths,
+        [
+            "/admin/reload",
+            "/healthz",
+            "/metrics",
+            "/openapi.json",
+            "/v1/events",
+            "/v1/recommend"
+        ]
+    );
     for (path, ops) in doc["paths"].as_object().expect("paths") {
         for method in ops.as_object().expect("ops").keys() {
             let body = (method == "post").then_some("{}");
             let (code, text) = server.call(&method.to_uppercase(), path, body);
-            assert!(code != 404 && code != 405 && code < 500, "{method} {path}: {code} {text}");
+            assert!(
+                code != 404 && code != 405 && code < 500,
+                "{method} {path}: {code} {text}"
+            );
         }
     }
     server.stop();
@@ -454,7 +600,11 @@ fn online_counts_equal_a_batch_fit_on_the_same_events() {
     let mut both = std::fs::read_to_string(&train).expect("train");
     for (i, (_, clicks)) in extra.iter().enumerate() {
         for (j, c) in clicks.iter().enumerate() {
-            both.push_str(&format!("{}\t{c}\t{}.0\n", 90_000_000 + i, 1_500_000_000 + j));
+            both.push_str(&format!(
+                "{}\t{c}\t{}.0\n",
+                90_000_000 + i,
+                1_500_000_000 + j
+            ));
         }
     }
     let both_path = dir.path().join("both.txt");
@@ -464,7 +614,11 @@ fn online_counts_equal_a_batch_fit_on_the_same_events() {
         let batch = dir.path().join(format!("{model}-batch.json"));
         save_model(model, &train, &test, &start);
         save_model(model, &both_path, &test, &batch);
-        let online = Server::start([OsArg::from("--nextitem"), start.into(), "--learn-online".into()]);
+        let online = Server::start([
+            OsArg::from("--nextitem"),
+            start.into(),
+            "--learn-online".into(),
+        ]);
         let offline = Server::start([OsArg::from("--nextitem"), batch.into()]);
         let mut learnt = 0;
         for (i, (_, clicks)) in extra.iter().enumerate() {
@@ -475,7 +629,10 @@ fn online_counts_equal_a_batch_fit_on_the_same_events() {
                 clicks.iter().map(|c| vec![c.clone()]).collect()
             };
             for items in chunks {
-                let (code, v) = online.post("/v1/events", &json!({"session": format!("n{i}"), "items": items}));
+                let (code, v) = online.post(
+                    "/v1/events",
+                    &json!({"session": format!("n{i}"), "items": items}),
+                );
                 assert_eq!(code, 200, "{v}");
                 learnt += v["learnt"].as_u64().expect("learnt");
             }
@@ -483,7 +640,10 @@ fn online_counts_equal_a_batch_fit_on_the_same_events() {
         assert_eq!(learnt, extra.iter().map(|s| s.1.len() as u64).sum::<u64>());
         for (_, clicks) in sessions(&test).iter().take(40) {
             let ask = json!({"items": clicks, "k": 25});
-            let (a, b) = (online.post("/v1/recommend", &ask), offline.post("/v1/recommend", &ask));
+            let (a, b) = (
+                online.post("/v1/recommend", &ask),
+                offline.post("/v1/recommend", &ask),
+            );
             assert_eq!(a.0, 200);
             assert_eq!(a.1["items"], b.1["items"], "{model} after {clicks:?}");
         }
@@ -511,20 +671,38 @@ fn int8_compression_is_smaller_close_and_servable() {
         .json();
     assert!(v["ratio"].as_f64().expect("ratio") >= 3.5, "{v}");
     let c = &v["comparison"];
-    let diff = (c["original"]["recall"].as_f64().expect("r") - c["compressed"]["recall"].as_f64().expect("r")).abs();
+    let diff = (c["original"]["recall"].as_f64().expect("r")
+        - c["compressed"]["recall"].as_f64().expect("r"))
+    .abs();
     assert!(diff < 0.03, "{v}");
     // floor(16 × 0.2) = 3 of every 16 weights of a row are pruned, at least.
-    assert!(v["zero_weights"].as_u64().expect("zeros") * 16 >= 3 * v["weights"].as_u64().expect("w"));
+    assert!(
+        v["zero_weights"].as_u64().expect("zeros") * 16 >= 3 * v["weights"].as_u64().expect("w")
+    );
     let text = std::fs::read_to_string(&small).expect("small");
     assert!(text.contains("\"precision\":\"int8\"") && text.contains("\"kind\":\"nextitem-int8\""));
     let server = Server::start([OsArg::from("--nextitem"), small.clone().into()]);
-    let (code, r) = server.post("/v1/recommend", &json!({"items": ["214716935", "214832672"], "k": 5}));
+    let (code, r) = server.post(
+        "/v1/recommend",
+        &json!({"items": ["214716935", "214832672"], "k": 5}),
+    );
     assert_eq!(code, 200, "{r}");
-    assert_eq!((r["precision"].as_str(), r["model"].as_str()), (Some("int8"), Some("gru-int8")));
+    assert_eq!(
+        (r["precision"].as_str(), r["model"].as_str()),
+        (Some("int8"), Some("gru-int8"))
+    );
     assert_eq!(r["items"].as_array().map(Vec::len), Some(5));
     server.stop();
     let pop = dir.path().join("pop.json");
     save_model("pop", &train, &test, &pop);
-    let run = cartseq("compress --int8 -q").arg(&pop).arg("-o").arg(&small).run();
-    assert!(!run.ok() && run.stderr.contains("only networks"), "{}", run.stderr);
+    let run = cartseq("compress --int8 -q")
+        .arg(&pop)
+        .arg("-o")
+        .arg(&small)
+        .run();
+    assert!(
+        !run.ok() && run.stderr.contains("only networks"),
+        "{}",
+        run.stderr
+    );
 }

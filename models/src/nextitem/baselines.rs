@@ -319,7 +319,12 @@ impl SessionKnn {
                 inc.item_sessions.len()
             ));
         }
-        if let Some(&bad) = inc.session_items.iter().flatten().find(|&&i| i as usize >= n) {
+        if let Some(&bad) = inc
+            .session_items
+            .iter()
+            .flatten()
+            .find(|&&i| i as usize >= n)
+        {
             return Err(format!("item id {bad} is not below the item count {n}"));
         }
         let sessions = inc.session_items.len();
@@ -329,7 +334,9 @@ impl SessionKnn {
             .flatten()
             .find(|&&s| s as usize >= sessions)
         {
-            return Err(format!("session id {bad} is not below the session count {sessions}"));
+            return Err(format!(
+                "session id {bad} is not below the session count {sessions}"
+            ));
         }
         if self.k == 0 || self.sample == 0 {
             return Err("k and sample must be at least 1".into());

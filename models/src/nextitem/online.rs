@@ -196,7 +196,11 @@ mod tests {
 
     #[test]
     fn item_knn_does_not_learn_online() {
-        let m = SavedNextItem::Iknn(crate::nextitem::ItemKnn::fit(&seqs(&[&[0, 1]], 2), 10, 20.0));
+        let m = SavedNextItem::Iknn(crate::nextitem::ItemKnn::fit(
+            &seqs(&[&[0, 1]], 2),
+            10,
+            20.0,
+        ));
         assert!(OnlineCounts::from_saved(&m).is_none());
     }
 }

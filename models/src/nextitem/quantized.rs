@@ -158,7 +158,10 @@ fn quantize_vector(x: &[f32], xq: &mut Vec<i8>) -> f32 {
         return 0.0;
     }
     let inv = 127.0 / max;
-    xq.extend(x.iter().map(|&v| (v * inv).round().clamp(-127.0, 127.0) as i8));
+    xq.extend(
+        x.iter()
+            .map(|&v| (v * inv).round().clamp(-127.0, 127.0) as i8),
+    );
     max / 127.0
 }
 
@@ -224,7 +227,8 @@ impl QuantizedGru4Rec {
             return Err(ModelError::invalid("prune", opts.prune, "in [0, 1)"));
         }
         let p = opts.prune;
-        let dense = |a: &ndarray::Array2<f32>| QMatrix::quantize(a.nrows(), a.ncols(), p, |r, c| a[[r, c]]);
+        let dense =
+            |a: &ndarray::Array2<f32>| QMatrix::quantize(a.nrows(), a.ncols(), p, |r, c| a[[r, c]]);
         let transposed =
             |a: &ndarray::Array2<f32>| QMatrix::quantize(a.ncols(), a.nrows(), p, |r, c| a[[c, r]]);
         let embedding = if m.params.tie_embedding {
@@ -277,13 +281,20 @@ impl QuantizedGru4Rec {
         self.out.check("out")?;
         self.embedding.check("embedding")?;
         if self.out.rows != n || self.bias.len() != n {
-            return Err(format!("output has {} rows and {} biases for {n} items", self.out.rows, self.bias.len()));
+            return Err(format!(
+                "output has {} rows and {} biases for {n} items",
+                self.out.rows,
+                self.bias.len()
+            ));
         }
         let mut input = if self.tie_embedding {
             self.out.cols
         } else {
             if self.embedding.rows != n {
-                return Err(format!("embedding has {} rows for {n} items", self.embedding.rows));
+                return Err(format!(
+                    "embedding has {} rows for {n} items",
+                    self.embedding.rows
+                ));
             }
             self.embedding.cols
         };
@@ -296,13 +307,21 @@ impl QuantizedGru4Rec {
             let h = l.u.cols;
             let g = self.cell.gates() * h;
             let bhn = if self.cell == CellKind::Gru { h } else { 0 };
-            if l.w.cols != input || l.w.rows != g || l.u.rows != g || l.b.len() != g || l.bhn.len() != bhn {
+            if l.w.cols != input
+                || l.w.rows != g
+                || l.u.rows != g
+                || l.b.len() != g
+                || l.bhn.len() != bhn
+            {
                 return Err(format!("layer {i} has inconsistent shapes"));
             }
             input = h;
         }
         if input != self.out.cols {
-            return Err(format!("top hidden width {input} differs from the output width {}", self.out.cols));
+            return Err(format!(
+                "top hidden width {input} differs from the output width {}",
+                self.out.cols
+            ));
         }
         Ok(())
     }
@@ -454,12 +473,17 @@ mod tests {
         let (rows, cols) = (7, 37);
         let at = |r: usize, c: usize| ((r * 31 + c * 17) % 23) as f32 / 11.0 - 1.0;
         let q = QMatrix::quantize(rows, cols, 0.0, at);
-        let x: Vec<f32> = (0..cols).map(|c| ((c * 13) % 7) as f32 / 3.0 - 1.0).collect();
+        let x: Vec<f32> = (0..cols)
+            .map(|c| ((c * 13) % 7) as f32 / 3.0 - 1.0)
+            .collect();
         let mut y = vec![0.0; rows];
         q.gemv(&x, &mut Vec::new(), &mut y);
         for (r, &yr) in y.iter().enumerate() {
             let exact: f32 = (0..cols).map(|c| at(r, c) * x[c]).sum();
-            assert!((yr - exact).abs() < 0.05 * cols as f32 / 10.0, "{yr} vs {exact}");
+            assert!(
+                (yr - exact).abs() < 0.05 * cols as f32 / 10.0,
+                "{yr} vs {exact}"
+            );
         }
         assert_eq!(dot_i8(&[1, -2, 3], &[4, 5, -6]), 4 - 10 - 18);
     }

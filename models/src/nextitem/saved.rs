@@ -23,9 +23,7 @@ use std::io::{Read, Write};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::nextitem::{
-    Gru4RecModel, LastItemModel, NextItemModel, QuantizedGru4Rec, SessionKnn,
-};
+use crate::nextitem::{Gru4RecModel, LastItemModel, NextItemModel, QuantizedGru4Rec, SessionKnn};
 use crate::nn::CellKind;
 use crate::persist::{check_envelope, FORMAT_VERSION, MAGIC};
 use crate::ModelError;
@@ -214,16 +212,15 @@ impl NextItemFile {
     /// Reads and checks a file written by [`NextItemFile::save`] (or a network saved by an earlier
     /// version, without item names).
     pub fn load<R: Read>(r: R) -> Result<Self, ModelError> {
-        let mut v: Value =
-            serde_json::from_reader(std::io::BufReader::new(r)).map_err(|e| {
-                if e.is_io() {
-                    ModelError::Io(std::io::Error::other(e.to_string()))
-                } else if e.is_eof() {
-                    ModelError::BadFile(format!("truncated model file ({e})"))
-                } else {
-                    ModelError::BadFile(format!("not a cartseq model file (not valid JSON: {e})"))
-                }
-            })?;
+        let mut v: Value = serde_json::from_reader(std::io::BufReader::new(r)).map_err(|e| {
+            if e.is_io() {
+                ModelError::Io(std::io::Error::other(e.to_string()))
+            } else if e.is_eof() {
+                ModelError::BadFile(format!("truncated model file ({e})"))
+            } else {
+                ModelError::BadFile(format!("not a cartseq model file (not valid JSON: {e})"))
+            }
+        })?;
         let (items, precision) = match v.as_object_mut() {
             Some(o) => (o.remove("items"), o.remove("precision")),
             None => (None, None),
@@ -309,7 +306,11 @@ mod tests {
         p.embed_dim = 4;
         p.hidden = vec![4];
         p.epochs = 1;
-        let gru = p.check().expect("params").fit(&t, None, &mut |_| {}).expect("fit");
+        let gru = p
+            .check()
+            .expect("params")
+            .fit(&t, None, &mut |_| {})
+            .expect("fit");
         let int8 = QuantizedGru4Rec::compress(&gru, CompressOptions { prune: 0.25 }).expect("q");
         vec![
             SavedNextItem::Pop(MostPopular::fit(&t)),
@@ -348,8 +349,14 @@ mod tests {
 
     #[test]
     fn an_unknown_kind_names_the_known_ones() {
-        let f = br#"{"magic":"cartseq-model","format_version":1,"kind":"nextitem-stan","model":{}}"#;
-        let e = NextItemFile::load(&f[..]).expect_err("unknown kind").to_string();
-        assert!(e.contains("nextitem-stan") && e.contains("nextitem-gru"), "{e}");
+        let f =
+            br#"{"magic":"cartseq-model","format_version":1,"kind":"nextitem-stan","model":{}}"#;
+        let e = NextItemFile::load(&f[..])
+            .expect_err("unknown kind")
+            .to_string();
+        assert!(
+            e.contains("nextitem-stan") && e.contains("nextitem-gru"),
+            "{e}"
+        );
     }
 }
