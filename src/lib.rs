@@ -12,6 +12,7 @@
 pub mod ablation;
 pub mod behaviour;
 pub mod charts;
+pub mod compress;
 pub mod experiment;
 pub mod export;
 pub mod feature_table;
@@ -24,6 +25,7 @@ pub mod progress;
 pub mod report;
 pub mod resources;
 pub mod segment;
+pub mod serve;
 pub mod stats;
 pub mod tasks;
 pub mod trained;

@@ -30,7 +30,7 @@ use cartseq_models::nextitem::{
     evaluate_sessions, fit_stacker, paired_difference, protocol_sessions, tune_weights, Combiner,
     Decay, Gru4RecModel, Gru4RecParams, Hybrid, HybridFit, Interval, ItemKnn, MarkovChain, Metric,
     MostPopular, NextItemModel, SequentialRules, SessionKnn, SessionOutcomes, Stan, StanParams,
-    SasRecModel, SasRecParams, SrGnnModel, SrGnnParams, VSessionKnn, VsknnParams, STACK_DEPTH,
+    SasRecModel, SasRecParams, SavedNextItem, SrGnnModel, SrGnnParams, VSessionKnn, VsknnParams, STACK_DEPTH,
 };
 use cartseq_models::nn::{CellKind, EpochRecord};
 use cartseq_models::Sequences;
@@ -207,6 +207,8 @@ pub struct Sessions {
     pub test_keys: Vec<String>,
     /// Distinct training items.
     pub n_items: usize,
+    /// Item name of every dense id (what a saved model maps its ids back to).
+    pub item_names: Vec<String>,
     /// Training clicks.
     pub train_clicks: usize,
     /// Test sessions read (before the protocol).
@@ -305,7 +307,12 @@ impl Sessions {
             bail!("no test session has two or more clicks on items seen in training");
         }
         let mut test_keys: Vec<Option<String>> = test_s.into_iter().map(|s| Some(s.key)).collect();
+        let mut item_names = vec![String::new(); dense.len()];
+        for (&item, &id) in &dense {
+            item_names[id as usize] = dict.products.name(item).into_owned();
+        }
         Ok(Sessions {
+            item_names,
             train_clicks: train.tokens.len(),
             train,
             train_keys: train_s.into_iter().map(|s| s.key).collect(),
@@ -317,6 +324,35 @@ impl Sessions {
             test_times,
         })
     }
+}
+
+/// The sessions of a log in a saved model's item ids, after the test protocol (items the model does
+/// not know removed, sessions left with fewer than two clicks dropped): what a saved model is evaluated
+/// on (`cartseq compress --test`).
+pub fn sessions_for_model(
+    path: &Path,
+    preset: Preset,
+    items: &cartseq_models::nextitem::ItemVocab,
+) -> anyhow::Result<Sequences> {
+    let mut dict = Dictionary::new();
+    let sessions = read_sessions(path, preset, &mut dict)?;
+    let raw: Vec<Vec<Option<u32>>> = sessions
+        .iter()
+        .map(|s| {
+            s.items
+                .iter()
+                .map(|&i| items.id(&dict.products.name(i)))
+                .collect()
+        })
+        .collect();
+    let (test, _) = protocol_sessions(&raw, items.len(), 2);
+    if test.is_empty() {
+        bail!(
+            "{}: no session has two or more clicks on items the model knows",
+            path.display()
+        );
+    }
+    Ok(test)
 }
 
 /// How networks are trained.
@@ -699,29 +735,52 @@ fn fit_single(
     train: Timed<'_>,
     network: Option<&NetworkConfig>,
     progress: &mut dyn FnMut(Progress),
-) -> anyhow::Result<(Shared, Option<FittedNetwork>)> {
+) -> anyhow::Result<SingleFit> {
     let seqs = train.seqs;
     let times = Some(train.times);
+    // A model `cartseq serve` can load is held once, in its saved form.
+    let saveable = |m: SavedNextItem| {
+        let m = Arc::new(m);
+        (m.clone() as Shared, None, Some(m))
+    };
     Ok(match kind {
-        ModelKind::Pop => (Arc::new(MostPopular::fit(seqs)), None),
-        ModelKind::Markov => (Arc::new(MarkovChain::fit(seqs)), None),
-        ModelKind::Iknn => (Arc::new(ItemKnn::fit(seqs, 100, 20.0)), None),
-        ModelKind::Sknn => (Arc::new(SessionKnn::fit(seqs, 100, 500)), None),
+        ModelKind::Pop => saveable(SavedNextItem::Pop(MostPopular::fit(seqs))),
+        ModelKind::Markov => saveable(SavedNextItem::Markov(MarkovChain::fit(seqs))),
+        ModelKind::Iknn => saveable(SavedNextItem::Iknn(ItemKnn::fit(seqs, 100, 20.0))),
+        ModelKind::Sknn => saveable(SavedNextItem::Sknn(SessionKnn::fit(seqs, 100, 500))),
         ModelKind::Vsknn => (
             Arc::new(VSessionKnn::fit(seqs, times, VsknnParams::default())?),
             None,
+            None,
         ),
-        ModelKind::Stan => (Arc::new(Stan::fit(seqs, times, StanParams::stan())?), None),
-        ModelKind::Vstan => (Arc::new(Stan::fit(seqs, times, StanParams::vstan())?), None),
-        ModelKind::Sr => (Arc::new(fit_sr(seqs)?), None),
+        ModelKind::Stan => (Arc::new(Stan::fit(seqs, times, StanParams::stan())?), None, None),
+        ModelKind::Vstan => (Arc::new(Stan::fit(seqs, times, StanParams::vstan())?), None, None),
+        ModelKind::Sr => (Arc::new(fit_sr(seqs)?), None, None),
         ModelKind::Network(_) | ModelKind::SrGnn | ModelKind::SasRec => {
             let Some(config) = network else {
                 bail!("{}: a network model needs network settings", kind.name());
             };
             let m = train_network(config, kind, seqs, progress)?;
-            (Arc::new(m.clone()), Some(m))
+            let saved = match &m {
+                FittedNetwork::Recurrent(r) => Some(Arc::new(SavedNextItem::network(r.clone()))),
+                _ => None,
+            };
+            (Arc::new(m.clone()), Some(m), saved)
         }
     })
+}
+
+/// A fitted model, the network behind it (if it is one) and its saved form (if `serve` can load it).
+type SingleFit = (Shared, Option<FittedNetwork>, Option<Arc<SavedNextItem>>);
+
+/// What [`fit_and_evaluate`] returns.
+pub struct NextItemRun {
+    /// The metrics of every model.
+    pub report: Report,
+    /// The last network fitted, if any (for embeddings, the training curve and saving SR-GNN/SASRec).
+    pub last_net: Option<FittedNetwork>,
+    /// The last model fitted, in the saved form `cartseq serve` loads, when it has one.
+    pub last_model: Option<SavedNextItem>,
 }
 
 /// SR with session-rec's defaults: rules within 10 steps weighted `1 / d`, the 20 strongest per
@@ -790,6 +849,8 @@ fn evaluate_model(
 struct Fitted {
     models: Vec<(ModelKind, Shared, f64)>,
     outcomes: Vec<(ModelKind, SessionOutcomes, f64)>,
+    /// The saved form of the model fitted last, when `serve` can load it.
+    last_saved: Option<Arc<SavedNextItem>>,
 }
 
 impl Fitted {
@@ -816,15 +877,15 @@ fn rank_key(o: &SessionOutcomes) -> (f64, f64) {
 
 /// Fits every model on the training sessions (networks with `network`, which they need, reporting to
 /// `progress`), evaluates Recall@k and MRR@k on the test sessions with bootstrap intervals, tunes
-/// hybrids on the latest training sessions and compares each with its best member. Returns the report
-/// and the last network fitted, if any.
+/// hybrids on the latest training sessions and compares each with its best member. Returns the report,
+/// the last network fitted and the saved form of the last model fitted, if any.
 pub fn fit_and_evaluate(
     data: &Sessions,
     models: &[ModelChoice],
     eval: &EvalConfig,
     network: Option<&NetworkConfig>,
     progress: &mut dyn FnMut(Progress),
-) -> anyhow::Result<(Report, Option<FittedNetwork>)> {
+) -> anyhow::Result<NextItemRun> {
     let mut results = Vec::new();
     let mut all_outcomes = Vec::new();
     let mut last_net: Option<FittedNetwork> = None;
@@ -835,6 +896,7 @@ pub fn fit_and_evaluate(
     let mut fitted = Fitted {
         models: Vec::new(),
         outcomes: Vec::new(),
+        last_saved: None,
     };
     let fit_full = |kind: ModelKind,
                     fitted: &mut Fitted,
@@ -845,11 +907,12 @@ pub fn fit_and_evaluate(
             return Ok(m);
         }
         let t0 = Instant::now();
-        let (m, net) = fit_single(kind, train, network, progress)?;
+        let (m, net, saved) = fit_single(kind, train, network, progress)?;
         let secs = t0.elapsed().as_secs_f64();
         if net.is_some() {
             *last_net = net;
         }
+        fitted.last_saved = saved;
         fitted.models.push((kind, m.clone(), secs));
         Ok((m, secs))
     };
@@ -978,7 +1041,13 @@ pub fn fit_and_evaluate(
         bootstrap_replicates: eval.bootstrap,
         results,
     };
-    Ok((report, last_net))
+    let last_saved = fitted.last_saved.take();
+    drop(fitted);
+    Ok(NextItemRun {
+        report,
+        last_net,
+        last_model: last_saved.map(|m| Arc::try_unwrap(m).unwrap_or_else(|m| (*m).clone())),
+    })
 }
 
 /// Tunes a hybrid of `members` on the latest training sessions (members fitted on the rest), then

@@ -40,6 +40,7 @@ apt_install() {
 [ -x /usr/bin/time ] || { say "installing GNU time"; apt_install time; }
 command -v java >/dev/null 2>&1 || { say "installing java"; apt_install default-jre-headless; }
 command -v g++ >/dev/null 2>&1 || { say "installing g++ (seq2pat builds from source)"; apt_install g++; }
+command -v wrk >/dev/null 2>&1 || { say "installing wrk (benches/serve/serve_load.sh)"; apt_install wrk; }
 "$PY" -c 'import venv, ensurepip' 2>/dev/null || { say "installing python3-venv"; apt_install python3-venv; }
 
 # ---------------------------------------------------------------- virtualenv

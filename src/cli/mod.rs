@@ -11,8 +11,8 @@ pub mod args;
 pub mod commands;
 
 use commands::{
-    convert, eval, itemsets, leaderboard, mine, next, nextitem, report, rules, segment, stats, task,
-    train,
+    compress, convert, eval, itemsets, leaderboard, mine, next, nextitem, report, rules, segment,
+    serve, stats, task, train,
 };
 
 /// Options every subcommand takes.
@@ -72,6 +72,10 @@ pub enum Command {
     Report(report::Args),
     /// Customer segments: standardise, PCA, k-means/GMM/DBSCAN, t-SNE map, each segment's funnel and patterns.
     Segment(segment::Args),
+    /// Compress a saved next-item network to int8 (optionally pruned); compare accuracy and speed.
+    Compress(compress::Args),
+    /// Serve next-item models over HTTP: session events, recommendations, metrics, hot reload.
+    Serve(serve::Args),
 }
 
 /// Parses the command line, runs the subcommand and turns its error into a message and exit code 2.
@@ -111,6 +115,8 @@ pub fn main() -> ExitCode {
         Command::Next(a) => next::run(a, g),
         Command::Report(a) => report::run(a, g),
         Command::Segment(a) => segment::run(a, g),
+        Command::Serve(a) => serve::run(a, g),
+        Command::Compress(a) => compress::run(a, g),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

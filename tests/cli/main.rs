@@ -22,6 +22,7 @@ mod presets;
 mod readme;
 mod report;
 mod rules;
+mod serve;
 mod stack;
 mod stats_counts;
 mod task;

@@ -18,6 +18,8 @@
 //! All break score ties by popularity (a tiny popularity term that never reorders different main
 //! scores), so "no evidence" falls back to the most popular items rather than to arbitrary ids.
 
+use serde::{Deserialize, Serialize};
+
 use crate::nextitem::{item_counts, NextItemModel, ScoreSink};
 use crate::Sequences;
 
@@ -28,6 +30,16 @@ fn pop_norm(train: &Sequences) -> Vec<f32> {
     c.iter().map(|&x| (x as f64 / max) as f32).collect()
 }
 
+/// The Markov chain's tie-breaker: half the popularity scaled into `[0, 1)` (shared with online
+/// learning, which must give the same scores as a batch fit).
+pub(crate) fn markov_base(counts: &[u64]) -> Vec<f32> {
+    let max = counts.iter().copied().max().unwrap_or(0) as f64 + 1.0;
+    counts
+        .iter()
+        .map(|&x| 0.5 * (x as f64 / max) as f32)
+        .collect()
+}
+
 /// Items ranked by training click count (fits a [`LastItemModel`] named `pop` whose items have no
 /// next-item lists, so every prefix gets the counts).
 #[derive(Clone, Copy, Debug)]
@@ -36,16 +48,18 @@ pub struct MostPopular;
 impl MostPopular {
     /// Counts the clicks of `train`.
     pub fn fit(train: &Sequences) -> LastItemModel {
+        let counts = item_counts(train);
         LastItemModel {
             name: "pop",
             next: Csr::with_rows(train.vocab),
-            base: item_counts(train).iter().map(|&c| c as f32).collect(),
+            base: counts.iter().map(|&c| c as f32).collect(),
+            counts,
         }
     }
 }
 
 /// Compressed rows of `(item, weight)` per item.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 struct Csr {
     start: Vec<usize>,
     item: Vec<u32>,
@@ -71,11 +85,59 @@ impl Csr {
 /// A fitted last-click model: every item's weighted list of next items (transition counts for the
 /// Markov chain, similarities for item-kNN) plus a popularity tie-breaker. A prefix scores every item
 /// by the list of its last click.
-#[derive(Clone, Debug)]
+///
+/// Serialisable (the saved-model file of `pop`, `markov` and `iknn`); the name is not stored but set
+/// from the file's kind by [`crate::nextitem::saved`].
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct LastItemModel {
+    #[serde(skip)]
     name: &'static str,
     next: Csr,
     base: Vec<f32>,
+    /// Training click count of every item (`pop` and `markov`; empty for `iknn`), the state online
+    /// learning starts from.
+    #[serde(default)]
+    counts: Vec<u64>,
+}
+
+impl LastItemModel {
+    /// The same model under another table name (used when loading a saved file, whose kind names it).
+    pub(crate) fn named(mut self, name: &'static str) -> Self {
+        self.name = name;
+        self
+    }
+
+    /// Checks the shapes of a loaded model: row starts ascending and within the lists, item ids
+    /// below the item count, so a corrupt file can never index out of bounds.
+    /// The training click counts and the next-item lists as `(item, weight)` rows, for online
+    /// learning (counts are empty for item-kNN).
+    pub(crate) fn parts(&self) -> (&[u64], impl Iterator<Item = (&[u32], &[f32])> + '_) {
+        (
+            &self.counts,
+            (0..self.base.len()).map(move |i| self.next.row(i)),
+        )
+    }
+
+    pub(crate) fn check_loaded(&self) -> Result<(), String> {
+        let n = self.base.len();
+        if !self.counts.is_empty() && self.counts.len() != n {
+            return Err(format!("{} counts for {n} items", self.counts.len()));
+        }
+        let c = &self.next;
+        if c.start.len() != n + 1 || c.start.first() != Some(&0) {
+            return Err(format!("{} row starts for {n} items", c.start.len()));
+        }
+        if c.start.windows(2).any(|w| w[0] > w[1]) || c.start[n] != c.item.len() {
+            return Err("row starts are not ascending up to the list length".into());
+        }
+        if c.item.len() != c.weight.len() {
+            return Err("lists of items and weights differ in length".into());
+        }
+        if let Some(&bad) = c.item.iter().find(|&&i| i as usize >= n) {
+            return Err(format!("item id {bad} is not below the item count {n}"));
+        }
+        Ok(())
+    }
 }
 
 impl NextItemModel for LastItemModel {
@@ -132,17 +194,18 @@ impl MarkovChain {
             next.start[k + 1] += next.start[k];
         }
         // Counts are integers ≥ 1, so half the normalised popularity only breaks ties.
-        let base = pop_norm(train).iter().map(|&p| 0.5 * p).collect();
+        let counts = item_counts(train);
         LastItemModel {
             name: "markov",
             next,
-            base,
+            base: markov_base(&counts),
+            counts,
         }
     }
 }
 
 /// Item → training sessions (distinct items per session), both directions.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 struct Incidence {
     /// Distinct items of each session.
     session_items: Vec<Vec<u32>>,
@@ -215,12 +278,14 @@ impl ItemKnn {
             name: "iknn",
             next: neigh,
             base,
+            counts: Vec::new(),
         }
     }
 }
 
-/// Session-based k-nearest-neighbours.
-#[derive(Clone, Debug)]
+/// Session-based k-nearest-neighbours (serialisable: the saved-model file of `sknn` holds the
+/// training sessions' item sets; the item → sessions index is rebuilt on load).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct SessionKnn {
     inc: Incidence,
     k: usize,
@@ -239,6 +304,44 @@ impl SessionKnn {
             sample: sample.max(1),
             base,
         }
+    }
+}
+
+impl SessionKnn {
+    /// Checks a loaded model: every item and session id within bounds, the two directions of the
+    /// index of the same size, so a corrupt file can never index out of bounds.
+    pub(crate) fn check_loaded(&self) -> Result<(), String> {
+        let n = self.base.len();
+        let inc = &self.inc;
+        if inc.item_sessions.len() != n {
+            return Err(format!(
+                "{} item session lists for {n} items",
+                inc.item_sessions.len()
+            ));
+        }
+        if let Some(&bad) = inc
+            .session_items
+            .iter()
+            .flatten()
+            .find(|&&i| i as usize >= n)
+        {
+            return Err(format!("item id {bad} is not below the item count {n}"));
+        }
+        let sessions = inc.session_items.len();
+        if let Some(&bad) = inc
+            .item_sessions
+            .iter()
+            .flatten()
+            .find(|&&s| s as usize >= sessions)
+        {
+            return Err(format!(
+                "session id {bad} is not below the session count {sessions}"
+            ));
+        }
+        if self.k == 0 || self.sample == 0 {
+            return Err("k and sample must be at least 1".into());
+        }
+        Ok(())
     }
 }
 

@@ -289,6 +289,61 @@ impl Gru4RecModel {
         }
     }
 
+    /// Zeroes (and allocates) the gradients of a model read from a file.
+    pub(crate) fn reset_grads(&mut self) {
+        for p in self.params_mut() {
+            p.zero_grad();
+        }
+    }
+
+    /// Checks the shapes of a loaded model (embedding, layer chain, output and bias against the item
+    /// count), so a corrupt file can never index out of bounds at scoring time.
+    pub(crate) fn check_shapes(&self) -> Result<(), String> {
+        let n = self.n_items;
+        let dim = |p: &Param<f32>| p.value.dim();
+        if self.layers.is_empty() {
+            return Err("no recurrent layer".into());
+        }
+        let top = self.hidden_size();
+        if dim(&self.out) != (n, top) || dim(&self.bias) != (1, n) {
+            return Err(format!(
+                "output {:?} and bias {:?} do not fit {n} items of width {top}",
+                dim(&self.out),
+                dim(&self.bias)
+            ));
+        }
+        let mut input = if self.params.tie_embedding {
+            top
+        } else {
+            if self.embedding.vocab() != n {
+                return Err(format!(
+                    "embedding has {} rows for {n} items",
+                    self.embedding.vocab()
+                ));
+            }
+            self.embedding.dim()
+        };
+        for (i, l) in self.layers.iter().enumerate() {
+            let h = l.hidden();
+            let g = l.kind.gates() * h;
+            let bhn = if l.kind == CellKind::Gru { h } else { 0 };
+            if l.kind != self.params.cell
+                || dim(&l.w) != (input, g)
+                || dim(&l.u) != (h, g)
+                || dim(&l.b) != (1, g)
+                || dim(&l.bhn) != (1, bhn)
+            {
+                return Err(format!("recurrent layer {i} has inconsistent shapes"));
+            }
+            input = h;
+        }
+        let standard = |p: &Param<f32>| p.value.is_standard_layout();
+        if !standard(&self.out) || !standard(&self.embedding.table) {
+            return Err("weights are not in row-major layout".into());
+        }
+        Ok(())
+    }
+
     /// Width of the top hidden state (the session embedding).
     pub fn hidden_size(&self) -> usize {
         self.layers.last().map_or(0, |l| l.hidden())
@@ -541,6 +596,24 @@ impl Gru4RecModel {
 impl NextItemModel for Gru4RecModel {
     fn name(&self) -> String {
         self.params.cell.name().to_string()
+    }
+
+    /// One session: its top hidden state after the last click, times the output vectors (the same
+    /// products as the batch path, for one row).
+    fn score_session(&self, clicks: &[u32], scores: &mut Vec<f32>) {
+        scores.clear();
+        if clicks.is_empty() {
+            scores.resize(self.n_items, 0.0);
+            return;
+        }
+        let (packed, hs) = self.hidden_states(&[clicks]);
+        let Some(row) = packed.last_row(0) else {
+            scores.resize(self.n_items, 0.0);
+            return;
+        };
+        let mut out = matmul(&hs.slice(s![row..row + 1, ..]), &self.out.value.t());
+        out += &self.bias.value;
+        scores.extend(out.iter().copied());
     }
 
     fn n_items(&self) -> usize {

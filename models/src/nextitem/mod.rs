@@ -27,6 +27,9 @@ pub mod stan;
 pub mod vsknn;
 pub mod sasrec;
 pub mod srgnn;
+pub mod online;
+pub mod quantized;
+pub mod saved;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -42,6 +45,9 @@ pub use stan::{Stan, StanParams};
 pub use vsknn::{Decay, VSessionKnn, VsknnParams};
 pub use sasrec::{SasRec, SasRecModel, SasRecNet, SasRecParams};
 pub use srgnn::{SrGnn, SrGnnModel, SrGnnNet, SrGnnParams};
+pub use online::{OnlineCounts, OnlineKind};
+pub use quantized::{CompressOptions, QuantizedGru4Rec};
+pub use saved::{ItemVocab, NextItemFile, SavedNextItem};
 
 /// Receives `(session row, position, scores of every item)` for each scored prefix.
 pub type ScoreSink<'a> = &'a mut dyn FnMut(usize, usize, &[f32]);
@@ -62,6 +68,33 @@ pub trait NextItemModel: Sync {
     /// models that weigh neighbours by recency (STAN, VSTAN). The default ignores the times.
     fn score_timed(&self, q: &Prefixes<'_>, sink: ScoreSink<'_>) {
         self.score_prefixes(q.sessions, q.rows, sink);
+    }
+
+    /// The scores of every item as the next click after `clicks` (item ids `< n_items`, at least one
+    /// click), written into `scores` (resized to `n_items`). What serving calls for one session.
+    ///
+    /// The default runs the batch path, [`NextItemModel::score_prefixes`], on the one session with a
+    /// placeholder click appended, so it gives exactly the scores `evaluate` ranks for that prefix;
+    /// a model may override it with a cheaper path that computes the same scores.
+    fn score_session(&self, clicks: &[u32], scores: &mut Vec<f32>) {
+        scores.clear();
+        if clicks.is_empty() {
+            scores.resize(self.n_items(), 0.0);
+            return;
+        }
+        let mut tokens = clicks.to_vec();
+        tokens.push(clicks[clicks.len() - 1]);
+        let seqs = Sequences {
+            offsets: vec![0, tokens.len()],
+            tokens,
+            vocab: self.n_items(),
+        };
+        let last = clicks.len() - 1;
+        self.score_prefixes(&seqs, &[0], &mut |_, t, s| {
+            if t == last {
+                scores.extend_from_slice(s);
+            }
+        });
     }
 }
 
@@ -129,6 +162,53 @@ impl<T: NextItemModel + ?Sized> NextItemModel for &T {
     fn score_timed(&self, q: &Prefixes<'_>, sink: ScoreSink<'_>) {
         (**self).score_timed(q, sink);
     }
+    fn score_session(&self, clicks: &[u32], scores: &mut Vec<f32>) {
+        (**self).score_session(clicks, scores);
+    }
+}
+
+/// The `k` best items of `scores` as `(item, score)`, best first, skipping the items of `exclude`
+/// (sorted ascending) and NaN scores; ties go to the lower item id, so the order is deterministic.
+/// Cost: one pass with a bounded heap, `O(n log k)`.
+pub fn top_k(scores: &[f32], k: usize, exclude: &[u32]) -> Vec<(u32, f32)> {
+    use std::cmp::Ordering;
+    use std::collections::BinaryHeap;
+    /// Heap entry ordered so that the heap's top is the worst kept item.
+    #[derive(PartialEq)]
+    struct Entry(f32, u32);
+    impl Eq for Entry {}
+    impl Ord for Entry {
+        fn cmp(&self, o: &Self) -> Ordering {
+            // Better = higher score, then lower id; the max-heap keeps the worst on top.
+            o.0.total_cmp(&self.0).then(self.1.cmp(&o.1))
+        }
+    }
+    impl PartialOrd for Entry {
+        fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+            Some(self.cmp(o))
+        }
+    }
+    if k == 0 {
+        return Vec::new();
+    }
+    let mut heap: BinaryHeap<Entry> = BinaryHeap::with_capacity(k + 1);
+    for (i, &s) in scores.iter().enumerate() {
+        if s.is_nan() || exclude.binary_search(&(i as u32)).is_ok() {
+            continue;
+        }
+        let e = Entry(s, i as u32);
+        if heap.len() < k {
+            heap.push(e);
+        } else if let Some(worst) = heap.peek() {
+            if e < *worst {
+                heap.pop();
+                heap.push(e);
+            }
+        }
+    }
+    let mut v: Vec<(u32, f32)> = heap.into_iter().map(|e| (e.1, e.0)).collect();
+    v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    v
 }
 
 /// Recall@k and MRR@k over all predictions.
@@ -509,6 +589,21 @@ mod tests {
         assert_eq!(rank_of(&[0.5, 0.5, 0.5], 1), 3);
         assert_eq!(rank_of(&[1.0, 0.0], 0), 1);
         assert_eq!(rank_of(&[f32::NAN, 0.0], 0), 2);
+    }
+
+    #[test]
+    fn top_k_orders_by_score_then_id_and_excludes() {
+        let s = [0.5, 0.9, 0.5, f32::NAN, 0.7, 0.9];
+        assert_eq!(top_k(&s, 3, &[]), vec![(1, 0.9), (5, 0.9), (4, 0.7)]);
+        assert_eq!(top_k(&s, 3, &[1, 4]), vec![(5, 0.9), (0, 0.5), (2, 0.5)]);
+        assert_eq!(top_k(&s, 10, &[]).len(), 5);
+        assert!(top_k(&s, 0, &[]).is_empty());
+        // Same as a full sort on random scores.
+        let r: Vec<f32> = (0..500u32).map(|i| ((i * 7919) % 101) as f32).collect();
+        let mut all: Vec<(u32, f32)> = r.iter().enumerate().map(|(i, &v)| (i as u32, v)).collect();
+        all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        all.truncate(37);
+        assert_eq!(top_k(&r, 37, &[]), all);
     }
 
     #[test]

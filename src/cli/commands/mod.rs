@@ -2,6 +2,7 @@
 //! costs), then its `Args`, then `run`: convert the flags into library configuration, call the library,
 //! write the result.
 
+pub mod compress;
 pub mod convert;
 pub mod eval;
 pub mod itemsets;
@@ -12,6 +13,7 @@ pub mod nextitem;
 pub mod report;
 pub mod rules;
 pub mod segment;
+pub mod serve;
 pub mod stats;
 pub mod task;
 pub mod train;

@@ -33,11 +33,13 @@ use std::path::PathBuf;
 use anyhow::bail;
 use cartseq::nextitem::{
     curve_svg, fit_and_evaluate, write_embeddings, DataSpec, EvalConfig, ModelChoice, ModelKind,
-    NetworkConfig, Progress, Report, Sessions, TestSet,
+    NetworkConfig, NextItemRun, Progress, Report, Sessions, TestSet,
 };
 use cartseq::output::write_file;
 use cartseq_data::Preset;
-use cartseq_models::nextitem::{Gru4RecParams, NextItemLoss, SasRecParams, SrGnnParams};
+use cartseq_models::nextitem::{
+    Gru4RecParams, ItemVocab, NextItemFile, NextItemLoss, SasRecParams, SrGnnParams,
+};
 use cartseq_models::nn::{CellKind, LrSchedule, OptimizerKind};
 
 use crate::cli::Global;
@@ -165,7 +167,9 @@ pub struct Args {
     /// Write the training curve (loss and validation Recall@20 per epoch) of the last network as SVG.
     #[arg(long, value_name = "OUT.svg", help_heading = heading::OUTPUT)]
     pub curve: Option<PathBuf>,
-    /// Save the last network as a versioned JSON model file.
+    /// Save the last model of --model with its item names as a versioned JSON model file, for
+    /// `cartseq serve` and `cartseq compress` (pop, markov, iknn, sknn, rnn, lstm, gru; srgnn and
+    /// sasrec are saved in their own network format, which serve does not load yet).
     #[arg(long, value_name = "OUT.json", help_heading = heading::OUTPUT)]
     pub save_model: Option<PathBuf>,
 }
@@ -361,7 +365,11 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
         seed: args.seed,
         hybrid_valid_fraction: args.hybrid_valid_fraction,
     };
-    let (report, last_net) = fit_and_evaluate(
+    let NextItemRun {
+        report,
+        last_net,
+        last_model,
+    } = fit_and_evaluate(
         &data,
         &models,
         &eval,
@@ -376,11 +384,24 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
             let svg = curve_svg(net)?;
             write_file(path, |f| Ok(f.write_all(svg.as_bytes())?))?;
         }
-        if let Some(path) = &args.save_model {
-            write_file(path, |f| Ok(net.save(f)?))?;
+    } else if args.embeddings.is_some() || args.curve.is_some() {
+        bail!("--embeddings and --curve need a network model (--model gru, lstm, rnn, srgnn or sasrec)");
+    }
+    if let Some(path) = &args.save_model {
+        match (last_model, &last_net) {
+            (Some(model), _) => {
+                let file = NextItemFile {
+                    model,
+                    items: ItemVocab::new(data.item_names.clone()),
+                };
+                write_file(path, |f| Ok(file.save(std::io::BufWriter::new(f))?))?;
+            }
+            (None, Some(net)) => write_file(path, |f| Ok(net.save(f)?))?,
+            (None, None) => bail!(
+                "--save-model: the last model of --model cannot be saved (pop, markov, iknn, sknn, \
+                 rnn, lstm, gru, srgnn and sasrec can)"
+            ),
         }
-    } else if args.embeddings.is_some() || args.curve.is_some() || args.save_model.is_some() {
-        bail!("--embeddings, --curve and --save-model need a network model (--model gru, lstm, rnn, srgnn or sasrec)");
     }
     print_report(&report, args.json)
 }

@@ -1,0 +1,101 @@
+//! `cartseq serve --nextitem MODEL.json [--addr 127.0.0.1:8080] [--max-sessions N] [--session-ttl 30m]
+//! [--learn-online]` — answer "this session just clicked X, Y: what next?" over HTTP.
+//!
+//! Endpoints: `POST /v1/events`, `POST /v1/recommend`, `GET /healthz`, `GET /metrics`,
+//! `GET /openapi.json`, `POST /admin/reload` (loopback only; SIGHUP does the same). The bound address is
+//! printed on stdout (`listening on http://127.0.0.1:PORT`), so `--addr 127.0.0.1:0` picks a free port.
+//! SIGINT/SIGTERM stop accepting and drain the requests in flight. The work is in `cartseq::serve`;
+//! costs: the model in memory plus about `max-sessions × max-clicks` item names.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{anyhow, Context};
+use cartseq::serve::{self, AppState, ServeConfig};
+use cartseq_data::time::parse_duration;
+
+use crate::cli::Global;
+
+/// Arguments of `cartseq serve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// Next-item model from `cartseq nextitem --save-model` or `cartseq compress`.
+    #[arg(long, value_name = "FILE")]
+    pub nextitem: Option<PathBuf>,
+    /// Address to listen on (loopback by default; port 0 = any free port).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+    /// Most sessions/users held in memory; the least recently used is evicted beyond it.
+    #[arg(long, default_value_t = 100_000, value_name = "N")]
+    pub max_sessions: usize,
+    /// Forget a session idle for longer than this (ms, s, m, h, d).
+    #[arg(long, default_value = "30m", value_name = "DURATION")]
+    pub session_ttl: String,
+    /// Most recent clicks kept per session.
+    #[arg(long, default_value_t = 200, value_name = "N")]
+    pub max_clicks: usize,
+    /// Largest request body accepted, in bytes (larger: 413).
+    #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
+    pub max_body: usize,
+    /// Most items in one request's list (more: 400).
+    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    pub max_request_items: usize,
+    /// Update a pop or markov model's counts from /v1/events as they arrive.
+    #[arg(long)]
+    pub learn_online: bool,
+    /// Async worker threads (default: 2). Scoring runs on a separate blocking pool.
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    pub workers: usize,
+}
+
+/// Runs `cartseq serve` until SIGINT/SIGTERM.
+pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
+    let ttl_ms = parse_duration(&args.session_ttl)
+        .map_err(|e| anyhow!("--session-ttl {:?}: expected {e}", args.session_ttl))?;
+    let config = ServeConfig {
+        nextitem: args.nextitem.clone(),
+        max_sessions: args.max_sessions,
+        session_ttl: Duration::from_millis(ttl_ms.max(0) as u64),
+        max_clicks: args.max_clicks,
+        max_body: args.max_body,
+        max_request_items: args.max_request_items,
+        learn_online: args.learn_online,
+        ..ServeConfig::default()
+    };
+    let state = AppState::new(config).map_err(|e| anyhow!(e))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.workers.max(1))
+        .max_blocking_threads(g.threads.unwrap_or(64).max(1))
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(args.addr)
+            .await
+            .with_context(|| format!("--addr {}: cannot listen", args.addr))?;
+        let bound = listener.local_addr()?;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "listening on http://{bound}")?;
+        out.flush()?;
+        drop(out);
+        if !g.quiet {
+            let m = state.models();
+            if let Some(nx) = &m.nextitem {
+                eprintln!(
+                    "serve: {} model ({}, {} items) from {}",
+                    nx.kind(),
+                    nx.file.model.precision(),
+                    nx.file.items.len(),
+                    nx.path.display()
+                );
+            }
+        }
+        serve::run(listener, state, serve::shutdown_signal()).await?;
+        if !g.quiet {
+            eprintln!("serve: stopped");
+        }
+        Ok(())
+    })
+}

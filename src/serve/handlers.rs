@@ -1,0 +1,472 @@
+//! The HTTP endpoints: request and response types, validation with errors that name the field, and
+//! the calls into the models (scoring runs on tokio's blocking pool, never on the async workers).
+//!
+//! Every error is `{"error": {"status": 400, "field": "k", "message": "…"}}` with a 4xx status: bad
+//! JSON and wrong types name the JSON path (`items[3]`), limits name the field and the limit. Item
+//! names the model does not know are ignored and counted (`unknown_items` in the answer and in
+//! `/metrics`), as the batch protocol drops them.
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use cartseq_models::nextitem::top_k;
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::metrics::Gauges;
+use super::state::{AppState, Models};
+
+/// An error answered as JSON with a 4xx (or, for a caught failure, 500) status.
+#[derive(Debug)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// The request field at fault, when there is one.
+    pub field: Option<String>,
+    /// What is wrong, in one line.
+    pub message: String,
+}
+
+impl ApiError {
+    /// A 400 naming `field`.
+    pub fn bad(field: &str, message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            field: Some(field.to_owned()),
+            message: message.into(),
+        }
+    }
+
+    /// An error with a status and no field.
+    pub fn status(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            field: None,
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({"error": {
+            "status": self.status.as_u16(),
+            "field": self.field,
+            "message": self.message,
+        }});
+        (self.status, Json(body)).into_response()
+    }
+}
+
+/// An item, session or user name: a JSON string or integer (`214536502` and `"214536502"` are the
+/// same item).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Name(pub String);
+
+impl<'de> Deserialize<'de> for Name {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Name;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a name (string or integer)")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Name, E> {
+                if v.len() > 1024 {
+                    return Err(E::custom("a name of at most 1024 bytes"));
+                }
+                Ok(Name(v.to_owned()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Name, E> {
+                Ok(Name(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Name, E> {
+                Ok(Name(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Parses a JSON body, mapping every failure to an error naming the field (or the body).
+fn parse<T: for<'de> Deserialize<'de>>(body: Result<Bytes, BytesRejection>) -> Result<T, ApiError> {
+    let bytes = body.map_err(|r| ApiError {
+        status: r.status(),
+        field: Some("body".into()),
+        message: if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            "the request body is larger than the limit (--max-body)".into()
+        } else {
+            r.body_text()
+        },
+    })?;
+    let mut de = serde_json::Deserializer::from_slice(&bytes);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let field = if path == "." || path.is_empty() || inner.is_syntax() || inner.is_eof() {
+            "body".to_owned()
+        } else {
+            path
+        };
+        ApiError::bad(&field, format!("{inner}"))
+    })?;
+    de.end()
+        .map_err(|e| ApiError::bad("body", format!("trailing data after the JSON value: {e}")))?;
+    Ok(value)
+}
+
+/// The session key of `session` or `user` (exactly one).
+fn key_of(session: &Option<Name>, user: &Option<Name>) -> Result<Option<String>, ApiError> {
+    match (session, user) {
+        (Some(s), None) => Ok(Some(format!("s:{}", s.0))),
+        (None, Some(u)) => Ok(Some(format!("u:{}", u.0))),
+        (Some(_), Some(_)) => Err(ApiError::bad(
+            "user",
+            "give either `session` or `user`, not both",
+        )),
+        (None, None) => Ok(None),
+    }
+}
+
+fn check_len(field: &str, n: usize, max: usize) -> Result<(), ApiError> {
+    if n > max {
+        return Err(ApiError::bad(
+            field,
+            format!("{n} items, more than the limit of {max} (--max-request-items)"),
+        ));
+    }
+    Ok(())
+}
+
+/// Body of `POST /v1/events`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsRequest {
+    /// Session the clicks belong to.
+    pub session: Option<Name>,
+    /// Or the user they belong to.
+    pub user: Option<Name>,
+    /// Clicked items, oldest first.
+    pub items: Vec<Name>,
+}
+
+/// Answer of `POST /v1/events`.
+#[derive(Debug, Serialize)]
+pub struct EventsResponse {
+    /// Events accepted.
+    pub accepted: usize,
+    /// Of which the model does not know.
+    pub unknown_items: usize,
+    /// Clicks now held for the session.
+    pub held: usize,
+    /// Clicks learnt by the online model.
+    pub learnt: usize,
+}
+
+/// `POST /v1/events`: append clicks to a session's (or user's) state.
+pub async fn events(
+    State(st): State<Arc<AppState>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<EventsResponse>, ApiError> {
+    let req: EventsRequest = parse(body)?;
+    let key = key_of(&req.session, &req.user)?
+        .ok_or_else(|| ApiError::bad("session", "give `session` (or `user`)"))?;
+    check_len("items", req.items.len(), st.config.max_request_items)?;
+    let items: Vec<String> = req.items.into_iter().map(|n| n.0).collect();
+    let (before, held) = st.sessions.append(&key, &items, Instant::now());
+    let models = st.models();
+    let mut unknown = 0;
+    let mut learnt = 0;
+    if let Some(nx) = &models.nextitem {
+        let vocab = &nx.file.items;
+        unknown = items.iter().filter(|i| vocab.id(i).is_none()).count();
+        if let Some(online) = &nx.online {
+            // The previous known click of the session, then each known click in turn (unknown items
+            // are dropped, as the batch protocol drops them).
+            let mut prev = before.iter().rev().find_map(|i| vocab.id(i));
+            let mut o = online.write().unwrap_or_else(|p| p.into_inner());
+            for id in items.iter().filter_map(|i| vocab.id(i)) {
+                if o.click(prev, id) {
+                    learnt += 1;
+                }
+                prev = Some(id);
+            }
+        }
+    }
+    st.metrics
+        .events
+        .fetch_add(items.len() as u64, Ordering::Relaxed);
+    st.metrics
+        .unknown_items
+        .fetch_add(unknown as u64, Ordering::Relaxed);
+    Ok(Json(EventsResponse {
+        accepted: items.len(),
+        unknown_items: unknown,
+        held,
+        learnt,
+    }))
+}
+
+/// Body of `POST /v1/recommend`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecommendRequest {
+    /// A session whose held clicks are the input.
+    pub session: Option<Name>,
+    /// Or a user.
+    pub user: Option<Name>,
+    /// Or an explicit click list, oldest first.
+    pub items: Option<Vec<Name>>,
+    /// How many items to return (default 20).
+    pub k: Option<usize>,
+    /// Items never to return.
+    #[serde(default)]
+    pub exclude: Vec<Name>,
+    /// Also exclude the items of the click list.
+    #[serde(default)]
+    pub exclude_seen: bool,
+}
+
+/// One recommended item.
+#[derive(Debug, Serialize)]
+pub struct Scored {
+    /// Item name.
+    pub item: String,
+    /// The model's score (higher is better).
+    pub score: f32,
+}
+
+/// Answer of `POST /v1/recommend`.
+#[derive(Debug, Serialize)]
+pub struct RecommendResponse {
+    /// Model kind.
+    pub model: String,
+    /// Model version (changes with every reload).
+    pub model_version: u64,
+    /// Weight precision.
+    pub precision: &'static str,
+    /// Known clicks the scores are based on.
+    pub clicks_used: usize,
+    /// Clicks ignored because the model does not know them.
+    pub unknown_items: usize,
+    /// The top items, best first (ties: lower model id first).
+    pub items: Vec<Scored>,
+}
+
+/// `POST /v1/recommend`: top-k next items for a session or a click list.
+pub async fn recommend(
+    State(st): State<Arc<AppState>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<RecommendResponse>, ApiError> {
+    let req: RecommendRequest = parse(body)?;
+    let k = req.k.unwrap_or(20);
+    if k == 0 || k > st.config.max_k {
+        return Err(ApiError::bad(
+            "k",
+            format!("expected 1 to {}, found {k}", st.config.max_k),
+        ));
+    }
+    check_len("exclude", req.exclude.len(), st.config.max_request_items)?;
+    let key = key_of(&req.session, &req.user)?;
+    let clicks: Vec<String> = match (key, req.items) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad(
+                "items",
+                "give either a session/user or an explicit `items` list, not both",
+            ))
+        }
+        (Some(key), None) => st
+            .sessions
+            .clicks(&key, Instant::now())
+            .ok_or_else(|| ApiError {
+                status: StatusCode::NOT_FOUND,
+                field: Some(
+                    if req.session.is_some() {
+                        "session"
+                    } else {
+                        "user"
+                    }
+                    .into(),
+                ),
+                message: "no events held for it (never sent, expired or evicted)".into(),
+            })?,
+        (None, Some(items)) => {
+            check_len("items", items.len(), st.config.max_request_items)?;
+            items.into_iter().map(|n| n.0).collect()
+        }
+        (None, None) => {
+            return Err(ApiError::bad(
+                "session",
+                "give `session`, `user` or an `items` list",
+            ))
+        }
+    };
+    let exclude: Vec<String> = req.exclude.into_iter().map(|n| n.0).collect();
+    let models = st.models();
+    let exclude_seen = req.exclude_seen;
+    let answer = tokio::task::spawn_blocking(move || {
+        recommend_blocking(&models, &clicks, &exclude, exclude_seen, k)
+    })
+    .await
+    .map_err(|e| {
+        ApiError::status(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("scoring failed: {e}"),
+        )
+    })??;
+    st.metrics
+        .unknown_items
+        .fetch_add(answer.unknown_items as u64, Ordering::Relaxed);
+    Ok(Json(answer))
+}
+
+/// Maps names to ids, scores and ranks (on a blocking thread).
+fn recommend_blocking(
+    models: &Models,
+    clicks: &[String],
+    exclude: &[String],
+    exclude_seen: bool,
+    k: usize,
+) -> Result<RecommendResponse, ApiError> {
+    let nx = models
+        .nextitem
+        .as_ref()
+        .ok_or_else(|| ApiError::status(StatusCode::NOT_FOUND, "no next-item model is loaded"))?;
+    let vocab = &nx.file.items;
+    let ids: Vec<u32> = clicks.iter().filter_map(|c| vocab.id(c)).collect();
+    let unknown_items = clicks.len() - ids.len();
+    let mut items = Vec::new();
+    if !ids.is_empty() {
+        let mut ex: Vec<u32> = exclude.iter().filter_map(|c| vocab.id(c)).collect();
+        if exclude_seen {
+            ex.extend_from_slice(&ids);
+        }
+        ex.sort_unstable();
+        ex.dedup();
+        let mut scores = Vec::new();
+        nx.score(&ids, &mut scores);
+        items = top_k(&scores, k, &ex)
+            .into_iter()
+            .map(|(i, s)| Scored {
+                item: vocab.name(i).to_owned(),
+                score: s,
+            })
+            .collect();
+    }
+    Ok(RecommendResponse {
+        model: nx.kind(),
+        model_version: models.version,
+        precision: nx.file.model.precision(),
+        clicks_used: ids.len(),
+        unknown_items,
+        items,
+    })
+}
+
+/// `GET /healthz`: liveness and what is loaded.
+pub async fn healthz(State(st): State<Arc<AppState>>) -> Json<serde_json::Value> {
+    let m = st.models();
+    let nextitem = m.nextitem.as_ref().map(|nx| {
+        json!({
+            "path": nx.path.display().to_string(),
+            "kind": nx.kind(),
+            "precision": nx.file.model.precision(),
+            "items": nx.file.items.len(),
+            "bytes": nx.bytes,
+            "online": nx.online.is_some(),
+        })
+    });
+    Json(json!({
+        "status": "ok",
+        "model_version": m.version,
+        "loaded_at_unix": m.loaded_at,
+        "models": {"nextitem": nextitem},
+        "sessions": st.sessions.len(),
+        "last_reload_error": st.last_reload_error(),
+    }))
+}
+
+/// `GET /metrics`: Prometheus text.
+pub async fn metrics(State(st): State<Arc<AppState>>) -> Response {
+    let m = st.models();
+    let mut models = Vec::new();
+    let mut learnt = 0;
+    if let Some(nx) = &m.nextitem {
+        models.push((
+            "nextitem",
+            nx.kind(),
+            nx.file.model.precision(),
+            m.version,
+            nx.file.items.len(),
+        ));
+        if let Some(o) = &nx.online {
+            learnt = o.read().unwrap_or_else(|p| p.into_inner()).clicks_learnt();
+        }
+    }
+    let g = Gauges {
+        sessions: st.sessions.len(),
+        evicted: st.sessions.evicted.load(Ordering::Relaxed),
+        expired: st.sessions.expired.load(Ordering::Relaxed),
+        models,
+        learnt,
+    };
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        st.metrics.render(&g),
+    )
+        .into_response()
+}
+
+/// The OpenAPI document, kept by hand next to this file (a test checks it against the routes).
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// `GET /openapi.json`.
+pub async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+/// `POST /admin/reload`: reload every model (loopback clients only).
+pub async fn reload(
+    State(st): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    if !peer.ip().is_loopback() {
+        return Err(ApiError::status(
+            StatusCode::FORBIDDEN,
+            "reloading is allowed from the loopback interface only",
+        ));
+    }
+    match st.reload().await {
+        Ok(version) => Ok(Json(json!({"reloaded": true, "model_version": version}))),
+        Err(e) => Err(ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            field: None,
+            message: format!("kept model version {}: {e}", st.models().version),
+        }),
+    }
+}
+
+/// Any unknown path.
+pub async fn not_found() -> ApiError {
+    ApiError::status(
+        StatusCode::NOT_FOUND,
+        "no such endpoint (see /openapi.json)",
+    )
+}
+
+/// A known path with the wrong method.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::status(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method not allowed on this endpoint (see /openapi.json)",
+    )
+}

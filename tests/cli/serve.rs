@@ -1,0 +1,708 @@
+//! End-to-end tests of `cartseq serve` (and `cartseq compress`): every test starts the built binary on
+//! an ephemeral loopback port (`--addr 127.0.0.1:0`; the bound address is read from its stdout), talks
+//! HTTP to it and stops it with SIGTERM (graceful shutdown, exit 0). Covered: offline = online parity
+//! (a test log replayed through `/v1/events` + `/v1/recommend` gives the batch Recall@k and MRR@k of
+//! `cartseq nextitem`), hot reload with a bad file (kept model) and SIGHUP, LRU eviction and TTL expiry,
+//! the JSON error shapes, online learning against a batch fit, and int8 compression.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::support::{cartseq, tempdir, BIN};
+
+const TRAIN: &str = "data/samples/yoochoose_train_tr_sample.txt";
+const TEST: &str = "data/samples/yoochoose_valid_sample.txt";
+
+/// A running server, stopped (SIGTERM) when dropped if the test did not stop it.
+struct Server {
+    child: Option<Child>,
+    base: String,
+    agent: ureq::Agent,
+}
+
+impl Server {
+    /// Starts `cartseq serve --addr 127.0.0.1:0 -q ARGS…` and waits for its address.
+    fn start<S: AsRef<std::ffi::OsStr>>(args: impl IntoIterator<Item = S>) -> Server {
+        let mut child = Command::new(BIN)
+            .current_dir(crate::support::repo_root())
+            .args(["serve", "--addr", "127.0.0.1:0", "-q"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start cartseq serve");
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("stdout");
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read the address");
+        let Some(addr) = line.trim().strip_prefix("listening on ") else {
+            let out = child.wait_with_output().expect("exit");
+            panic!(
+                "serve did not start: {line:?}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        assert!(addr.starts_with("http://127.0.0.1:"), "{addr}");
+        Server {
+            child: Some(child),
+            base: addr.to_owned(),
+            agent: ureq::AgentBuilder::new()
+                .timeout(Duration::from_secs(30))
+                .build(),
+        }
+    }
+
+    /// Sends a request; returns the status and the body.
+    fn call(&self, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+        let req = self.agent.request(method, &format!("{}{path}", self.base));
+        let res = match body {
+            Some(b) => req.set("content-type", "application/json").send_string(b),
+            None => req.call(),
+        };
+        match res {
+            Ok(r) => (r.status(), r.into_string().expect("body")),
+            Err(ureq::Error::Status(code, r)) => (code, r.into_string().expect("body")),
+            Err(e) => panic!("{method} {path}: {e}"),
+        }
+    }
+
+    /// POSTs JSON; returns the status and the parsed answer.
+    fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let (code, text) = self.call("POST", path, Some(&body.to_string()));
+        (code, parse(&text))
+    }
+
+    /// Sends a signal to the server.
+    fn signal(&self, sig: &str) {
+        let pid = self.child.as_ref().expect("running").id().to_string();
+        let ok = Command::new("kill")
+            .args([sig, &pid])
+            .status()
+            .expect("run kill");
+        assert!(ok.success());
+    }
+
+    /// Stops the server with SIGTERM and expects a clean exit within 10 s.
+    fn stop(mut self) {
+        self.signal("-TERM");
+        let mut child = self.child.take().expect("running");
+        let t0 = Instant::now();
+        loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                assert!(status.success(), "serve exited with {status}");
+                return;
+            }
+            assert!(t0.elapsed() < Duration::from_secs(10), "serve did not stop");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn parse(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+/// `nextitem --save-model` of one model kind on the sample; returns the batch report.
+fn save_model(model: &str, train: &Path, test: &Path, out: &Path) -> Value {
+    cartseq(&format!(
+        "nextitem --preset yoochoose --model {model} --epochs 2 --hidden 16 --k 10,20 --json -q"
+    ))
+    .arg("--train")
+    .arg(train)
+    .arg("--test")
+    .arg(test)
+    .arg("--save-model")
+    .arg(out)
+    .json()
+}
+
+/// The first `lines` lines of a file, written to `dir/name`.
+fn head(src: &str, lines: usize, dir: &Path, name: &str) -> PathBuf {
+    let text = std::fs::read_to_string(crate::support::repo_root().join(src)).expect("sample");
+    let mut out: String = text.lines().take(lines).collect::<Vec<_>>().join("\n");
+    out.push('\n');
+    let p = dir.join(name);
+    std::fs::write(&p, out).expect("write");
+    p
+}
+
+/// The sessions of a `SessionId ItemId Time` file, clicks ordered by time (stable).
+fn sessions(path: &Path) -> Vec<(String, Vec<String>)> {
+    let text = std::fs::read_to_string(path).expect("test log");
+    let mut order: Vec<String> = Vec::new();
+    let mut clicks: std::collections::HashMap<String, Vec<(f64, usize, String)>> =
+        Default::default();
+    for (n, line) in text.lines().skip(1).enumerate() {
+        let f: Vec<&str> = line.split('\t').collect();
+        let t: f64 = f[2].parse().expect("time");
+        let e = clicks.entry(f[0].to_owned()).or_insert_with(|| {
+            order.push(f[0].to_owned());
+            Vec::new()
+        });
+        e.push((t, n, f[1].to_owned()));
+    }
+    order
+        .into_iter()
+        .map(|s| {
+            let mut c = clicks.remove(&s).expect("session");
+            c.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            (s, c.into_iter().map(|x| x.2).collect())
+        })
+        .collect()
+}
+
+/// Pessimistic rank of `target` from a served top list (1 + others scoring at least as high), or
+/// `None` when it is not in the list. The list must be long enough to hold every item tied with the
+/// target (asserted), which is why the test asks for 200 items to decide ranks up to 20.
+fn rank_in(list: &[Value], target: &str) -> Option<usize> {
+    let pos = list.iter().position(|x| x["item"] == target)?;
+    let s = list[pos]["score"].as_f64().expect("score");
+    let last = list[list.len() - 1]["score"].as_f64().expect("score");
+    if pos < 20 {
+        assert!(
+            last < s,
+            "a tie group at the target's score runs past the served list"
+        );
+    }
+    Some(
+        1 + list
+            .iter()
+            .enumerate()
+            .filter(|(j, x)| *j != pos && x["score"].as_f64().expect("score") >= s)
+            .count(),
+    )
+}
+
+fn batch_metric(v: &Value, what: &str, k: u64) -> f64 {
+    v["results"][0][what]
+        .as_array()
+        .expect("pairs")
+        .iter()
+        .find(|p| p[0] == k)
+        .expect("cut-off")[1]
+        .as_f64()
+        .expect("number")
+}
+
+/// Offline = online: replaying the test log click by click through `/v1/events` and asking
+/// `/v1/recommend` after each click gives the Recall@k and MRR@k that `cartseq nextitem` computed in
+/// batch for the same saved model, for every model kind whose scores do not tie at the cut-off.
+#[test]
+fn replaying_a_log_online_gives_the_batch_metrics() {
+    let dir = tempdir();
+    let test = head(TEST, 1200, dir.path(), "test.txt");
+    let train = crate::support::repo_root().join(TRAIN);
+    for model in ["gru", "sknn", "iknn", "markov"] {
+        let path = dir.path().join(format!("{model}.json"));
+        let batch = save_model(model, &train, &test, &path);
+        let server = Server::start([OsArg::from("--nextitem"), path.clone().into()]);
+        let (mut hits, mut rr) = ([0u64; 2], [0f64; 2]);
+        let mut predictions = 0u64;
+        for (session, clicks) in sessions(&test) {
+            let mut pending: Option<Vec<Value>> = None;
+            for c in clicks {
+                let (code, ev) =
+                    server.post("/v1/events", &json!({"session": session, "items": [c]}));
+                assert_eq!(code, 200, "{ev}");
+                if ev["unknown_items"] == 1 {
+                    continue;
+                }
+                if let Some(list) = pending.take() {
+                    predictions += 1;
+                    if let Some(r) = rank_in(&list, &c) {
+                        for (i, k) in [10, 20].into_iter().enumerate() {
+                            if r <= k {
+                                hits[i] += 1;
+                                rr[i] += 1.0 / r as f64;
+                            }
+                        }
+                    }
+                }
+                let (code, rec) =
+                    server.post("/v1/recommend", &json!({"session": session, "k": 200}));
+                assert_eq!(code, 200, "{rec}");
+                assert_eq!(rec["model"], model);
+                pending = Some(rec["items"].as_array().expect("items").clone());
+            }
+        }
+        server.stop();
+        assert_eq!(
+            predictions,
+            batch["predictions"].as_u64().expect("n"),
+            "{model}"
+        );
+        for (i, k) in [10u64, 20].into_iter().enumerate() {
+            let recall = hits[i] as f64 / predictions as f64;
+            let mrr = rr[i] / predictions as f64;
+            let (br, bm) = (
+                batch_metric(&batch, "recall", k),
+                batch_metric(&batch, "mrr", k),
+            );
+            assert!(
+                (recall - br).abs() < 1e-12,
+                "{model} Recall@{k}: online {recall}, batch {br}"
+            );
+            assert!(
+                (mrr - bm).abs() < 1e-9,
+                "{model} MRR@{k}: online {mrr}, batch {bm}"
+            );
+        }
+    }
+}
+
+/// Argument helper: strings and paths in one list.
+type OsArg = std::ffi::OsString;
+
+/// A truncated file, a foreign kind and a missing file keep the old model (422 with the reason); a
+/// good file is swapped in by POST /admin/reload and by SIGHUP, and the version goes up.
+#[test]
+fn hot_reload_keeps_the_old_model_on_a_bad_file() {
+    let dir = tempdir();
+    let test = head(TEST, 400, dir.path(), "test.txt");
+    let train = crate::support::repo_root().join(TRAIN);
+    let live = dir.path().join("live.json");
+    let markov = dir.path().join("markov.json");
+    save_model("pop", &train, &test, &live);
+    save_model("markov", &train, &test, &markov);
+    let server = Server::start([OsArg::from("--nextitem"), live.clone().into()]);
+    let ask = json!({"items": ["214716935"], "k": 3});
+    let (code, first) = server.post("/v1/recommend", &ask);
+    assert_eq!(code, 200, "{first}");
+    assert_eq!(
+        (first["model"].as_str(), first["model_version"].as_u64()),
+        (Some("pop"), Some(1))
+    );
+
+    let good = std::fs::read(&live).expect("model");
+    let bad_files: Vec<(Vec<u8>, &str)> = vec![
+        (good[..good.len() / 2].to_vec(), "truncated"),
+        (
+            br#"{"magic":"cartseq-model","format_version":1,"kind":"nextitem-foo","model":{}}"#.to_vec(),
+            "unknown variant `nextitem-foo`",
+        ),
+        (b"not json".to_vec(), "not valid JSON"),
+        (
+            br#"{"magic":"cartseq-model","format_version":1,"kind":"nextitem-pop","model":{"next":{"start":[0,5],"item":[],"weight":[]},"base":[1.0]}}"#.to_vec(),
+            "row starts",
+        ),
+    ];
+    for (bytes, why) in bad_files {
+        std::fs::write(&live, bytes).expect("write");
+        let (code, err) = server.post("/admin/reload", &json!({}));
+        assert_eq!(code, 422, "{err}");
+        let msg = err["error"]["message"].as_str().expect("message");
+        assert!(
+            msg.contains("kept model version 1") && msg.contains(why),
+            "{msg}"
+        );
+        let (code, again) = server.post("/v1/recommend", &ask);
+        assert_eq!(code, 200);
+        assert_eq!(again["items"], first["items"]);
+        assert_eq!(again["model_version"], 1);
+    }
+    std::fs::remove_file(&live).expect("remove");
+    let (code, err) = server.post("/admin/reload", &json!({}));
+    assert_eq!(code, 422, "{err}");
+    let (_, health) = server.call("GET", "/healthz", None);
+    assert!(parse(&health)["last_reload_error"].is_string(), "{health}");
+
+    std::fs::copy(&markov, &live).expect("copy");
+    let (code, ok) = server.post("/admin/reload", &json!({}));
+    assert_eq!((code, &ok["model_version"]), (200, &json!(2)), "{ok}");
+    let (_, now) = server.post("/v1/recommend", &ask);
+    assert_eq!(
+        (now["model"].as_str(), now["model_version"].as_u64()),
+        (Some("markov"), Some(2))
+    );
+
+    // SIGHUP does the same.
+    server.signal("-HUP");
+    let t0 = Instant::now();
+    loop {
+        let (_, h) = server.call("GET", "/healthz", None);
+        if parse(&h)["model_version"] == 3 {
+            assert!(parse(&h)["last_reload_error"].is_null());
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "SIGHUP did not reload: {h}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (_, metrics) = server.call("GET", "/metrics", None);
+    assert!(
+        metrics.contains("cartseq_reloads_total{result=\"failed\"} 5"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("cartseq_reloads_total{result=\"ok\"} 2"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("cartseq_model_version{model=\"nextitem\",kind=\"markov\""));
+    server.stop();
+}
+
+/// Beyond `--max-sessions` the least recently used session is dropped; an idle session expires after
+/// `--session-ttl`; the gauges say so.
+#[test]
+fn sessions_are_evicted_beyond_the_cap_and_expire() {
+    let dir = tempdir();
+    let test = head(TEST, 200, dir.path(), "test.txt");
+    let model = dir.path().join("pop.json");
+    save_model(
+        "pop",
+        &crate::support::repo_root().join(TRAIN),
+        &test,
+        &model,
+    );
+    let server = Server::start([
+        OsArg::from("--nextitem"),
+        model.into(),
+        "--max-sessions".into(),
+        "3".into(),
+        "--session-ttl".into(),
+        "1s".into(),
+    ]);
+    for s in ["a", "b", "c", "d"] {
+        let (code, _) = server.post("/v1/events", &json!({"session": s, "items": ["214716935"]}));
+        assert_eq!(code, 200);
+    }
+    let (code, err) = server.post("/v1/recommend", &json!({"session": "a"}));
+    assert_eq!(code, 404, "{err}");
+    assert_eq!(err["error"]["field"], "session");
+    for s in ["b", "c", "d"] {
+        assert_eq!(server.post("/v1/recommend", &json!({"session": s})).0, 200);
+    }
+    let (_, m) = server.call("GET", "/metrics", None);
+    assert!(m.contains("\ncartseq_sessions 3\n"), "{m}");
+    assert!(m.contains("\ncartseq_sessions_evicted_total 1\n"), "{m}");
+    std::thread::sleep(Duration::from_millis(1600));
+    assert_eq!(
+        server.post("/v1/recommend", &json!({"session": "d"})).0,
+        404
+    );
+    let (_, h) = server.call("GET", "/healthz", None);
+    assert_eq!(parse(&h)["sessions"], 0, "{h}");
+    server.stop();
+}
+
+/// Every refusal is JSON `{"error": {"status", "field", "message"}}` with a 4xx status naming the
+/// field; unknown items are ignored and counted; the OpenAPI document lists exactly the routes.
+#[test]
+fn errors_are_json_and_name_the_field() {
+    let dir = tempdir();
+    let test = head(TEST, 200, dir.path(), "test.txt");
+    let model = dir.path().join("markov.json");
+    save_model(
+        "markov",
+        &crate::support::repo_root().join(TRAIN),
+        &test,
+        &model,
+    );
+    let server = Server::start([
+        OsArg::from("--nextitem"),
+        model.into(),
+        "--max-body".into(),
+        "2000".into(),
+        "--max-request-items".into(),
+        "50".into(),
+    ]);
+    let huge = format!("{{\"items\": [{}]}}", vec!["\"1\""; 600].join(","));
+    let many = format!("{{\"items\": [{}]}}", vec!["1"; 60].join(","));
+    let many_events = format!(
+        "{{\"session\": 1, \"items\": [{}]}}",
+        vec!["1"; 60].join(",")
+    );
+    let cases: Vec<(&str, &str, String, u16, &str)> = vec![
+        ("POST", "/v1/recommend", "{\"items\": [".into(), 400, "body"),
+        ("POST", "/v1/recommend", "".into(), 400, "body"),
+        ("POST", "/v1/recommend", "[1, 2]".into(), 400, "body"),
+        (
+            "POST",
+            "/v1/recommend",
+            "{\"items\": [\"1\"], \"k\": \"x\"}".into(),
+            400,
+            "k",
+        ),
+        (
+            "POST",
+            "/v1/recommend",
+            "{\"items\": [\"1\"], \"k\": 0}".into(),
+            400,
+            "k",
+        ),
+        (
+            "POST",
+            "/v1/recommend",
+            "{\"items\": [\"1\"], \"k\": -3}".into(),
+            400,
+            "k",
+        ),
+        (
+            "POST",
+            "/v1/recommend",
+            "{\"items\": [\"1\", true]}".into(),
+            400,
+            "items[1]",
+        ),
+        (
+            "POST",
+            "/v1/recommend",
+            "{\"items\": [\"1\"], \"colour\": 1}".into(),
+            400,
+            "colour",
+        ),
+        (
+            "POST",
+            "/v1/recommend",
+            "{\"session\": \"s\", \"items\": [\"1\"]}".into(),
+            400,
+            "items",
+        ),
+        ("POST", "/v1/recommend", "{}".into(), 400, "session"),
+        (
+            "POST",
+            "/v1/recommend",
+            "{\"session\": \"never\"}".into(),
+            404,
+            "session",
+        ),
+        ("POST", "/v1/recommend", huge.clone(), 413, "body"),
+        ("POST", "/v1/recommend", many.clone(), 400, "items"),
+        (
+            "POST",
+            "/v1/events",
+            "{\"items\": [\"1\"]}".into(),
+            400,
+            "session",
+        ),
+        (
+            "POST",
+            "/v1/events",
+            "{\"session\": {\"a\": 1}, \"items\": []}".into(),
+            400,
+            "session",
+        ),
+        (
+            "POST",
+            "/v1/events",
+            "{\"session\": \"s\", \"user\": \"u\", \"items\": []}".into(),
+            400,
+            "user",
+        ),
+        (
+            "POST",
+            "/v1/events",
+            "{\"session\": \"s\", \"items\": \"214716935\"}".into(),
+            400,
+            "items",
+        ),
+        ("POST", "/v1/events", huge, 413, "body"),
+        ("POST", "/v1/events", many_events, 400, "items"),
+    ];
+    for (method, path, body, status, field) in cases {
+        let (code, text) = server.call(method, path, Some(&body));
+        let v = parse(&text);
+        assert_eq!(code, status, "{path} {body:.80}: {text}");
+        assert_eq!(v["error"]["status"], status, "{text}");
+        assert_eq!(v["error"]["field"], field, "{path} {body:.80}: {text}");
+        assert!(v["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()));
+    }
+    for (method, path, status) in [
+        ("GET", "/v1/nothing", 404),
+        ("GET", "/v1/recommend", 405),
+        ("DELETE", "/healthz", 405),
+    ] {
+        let (code, text) = server.call(method, path, None);
+        assert_eq!(code, status, "{method} {path}: {text}");
+        assert!(parse(&text)["error"]["message"].is_string());
+    }
+    // Unknown items are ignored and counted; integers and strings name the same item.
+    let (code, v) = server.post(
+        "/v1/recommend",
+        &json!({"items": [214716935, "no-such-item"], "k": 5}),
+    );
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(
+        (v["clicks_used"].as_u64(), v["unknown_items"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(v["items"].as_array().map(Vec::len), Some(5));
+    let (code, v) = server.post("/v1/recommend", &json!({"items": ["no-such-item"]}));
+    assert_eq!(code, 200);
+    assert_eq!(v["items"], json!([]));
+    let (_, m) = server.call("GET", "/metrics", None);
+    assert!(m.contains("\ncartseq_unknown_items_total 2\n"), "{m}");
+    assert!(m.contains("cartseq_requests_total{route=\"/v1/recommend\",code=\"4xx\"}"));
+    assert!(m.contains("cartseq_panics_total 0"));
+    // The OpenAPI document names exactly the routes served, and each answers its method.
+    let (code, doc) = server.call("GET", "/openapi.json", None);
+    assert_eq!(code, 200);
+    let doc = parse(&doc);
+    let mut paths: Vec<&str> = doc["paths"]
+        .as_object()
+        .expect("paths")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    paths.sort_unstable();
+    assert_eq!(
+        paths,
+        [
+            "/admin/reload",
+            "/healthz",
+            "/metrics",
+            "/openapi.json",
+            "/v1/events",
+            "/v1/recommend"
+        ]
+    );
+    for (path, ops) in doc["paths"].as_object().expect("paths") {
+        for method in ops.as_object().expect("ops").keys() {
+            let body = (method == "post").then_some("{}");
+            let (code, text) = server.call(&method.to_uppercase(), path, body);
+            assert!(
+                code != 404 && code != 405 && code < 500,
+                "{method} {path}: {code} {text}"
+            );
+        }
+    }
+    server.stop();
+}
+
+/// `--learn-online`: counts updated from /v1/events give the same recommendations as a batch fit on
+/// the training log plus the same events.
+#[test]
+fn online_counts_equal_a_batch_fit_on_the_same_events() {
+    let dir = tempdir();
+    let test = head(TEST, 200, dir.path(), "test.txt");
+    let train = crate::support::repo_root().join(TRAIN);
+    // New sessions replaying clicks of the first training sessions (items the model knows).
+    let extra = sessions(&train).into_iter().take(150).collect::<Vec<_>>();
+    let mut both = std::fs::read_to_string(&train).expect("train");
+    for (i, (_, clicks)) in extra.iter().enumerate() {
+        for (j, c) in clicks.iter().enumerate() {
+            both.push_str(&format!(
+                "{}\t{c}\t{}.0\n",
+                90_000_000 + i,
+                1_500_000_000 + j
+            ));
+        }
+    }
+    let both_path = dir.path().join("both.txt");
+    std::fs::write(&both_path, both).expect("write");
+    for model in ["markov", "pop"] {
+        let start = dir.path().join(format!("{model}-start.json"));
+        let batch = dir.path().join(format!("{model}-batch.json"));
+        save_model(model, &train, &test, &start);
+        save_model(model, &both_path, &test, &batch);
+        let online = Server::start([
+            OsArg::from("--nextitem"),
+            start.into(),
+            "--learn-online".into(),
+        ]);
+        let offline = Server::start([OsArg::from("--nextitem"), batch.into()]);
+        let mut learnt = 0;
+        for (i, (_, clicks)) in extra.iter().enumerate() {
+            // Half the sessions in one request, half click by click.
+            let chunks: Vec<Vec<String>> = if i % 2 == 0 {
+                vec![clicks.clone()]
+            } else {
+                clicks.iter().map(|c| vec![c.clone()]).collect()
+            };
+            for items in chunks {
+                let (code, v) = online.post(
+                    "/v1/events",
+                    &json!({"session": format!("n{i}"), "items": items}),
+                );
+                assert_eq!(code, 200, "{v}");
+                learnt += v["learnt"].as_u64().expect("learnt");
+            }
+        }
+        assert_eq!(learnt, extra.iter().map(|s| s.1.len() as u64).sum::<u64>());
+        for (_, clicks) in sessions(&test).iter().take(40) {
+            let ask = json!({"items": clicks, "k": 25});
+            let (a, b) = (
+                online.post("/v1/recommend", &ask),
+                offline.post("/v1/recommend", &ask),
+            );
+            assert_eq!(a.0, 200);
+            assert_eq!(a.1["items"], b.1["items"], "{model} after {clicks:?}");
+        }
+        online.stop();
+        offline.stop();
+    }
+}
+
+/// `compress --int8`: a file ≥ 3.5× smaller that states its precision, close in Recall@20, and
+/// served like any model; a non-network model is refused with the reason.
+#[test]
+fn int8_compression_is_smaller_close_and_servable() {
+    let dir = tempdir();
+    let test = head(TEST, 1500, dir.path(), "test.txt");
+    let train = crate::support::repo_root().join(TRAIN);
+    let gru = dir.path().join("gru.json");
+    let small = dir.path().join("gru8.json");
+    save_model("gru", &train, &test, &gru);
+    let v = cartseq("compress --int8 --prune 0.2 --json -q --timed-requests 50")
+        .arg(&gru)
+        .arg("-o")
+        .arg(&small)
+        .arg("--test")
+        .arg(&test)
+        .json();
+    assert!(v["ratio"].as_f64().expect("ratio") >= 3.5, "{v}");
+    let c = &v["comparison"];
+    let diff = (c["original"]["recall"].as_f64().expect("r")
+        - c["compressed"]["recall"].as_f64().expect("r"))
+    .abs();
+    assert!(diff < 0.03, "{v}");
+    // floor(16 × 0.2) = 3 of every 16 weights of a row are pruned, at least.
+    assert!(
+        v["zero_weights"].as_u64().expect("zeros") * 16 >= 3 * v["weights"].as_u64().expect("w")
+    );
+    let text = std::fs::read_to_string(&small).expect("small");
+    assert!(text.contains("\"precision\":\"int8\"") && text.contains("\"kind\":\"nextitem-int8\""));
+    let server = Server::start([OsArg::from("--nextitem"), small.clone().into()]);
+    let (code, r) = server.post(
+        "/v1/recommend",
+        &json!({"items": ["214716935", "214832672"], "k": 5}),
+    );
+    assert_eq!(code, 200, "{r}");
+    assert_eq!(
+        (r["precision"].as_str(), r["model"].as_str()),
+        (Some("int8"), Some("gru-int8"))
+    );
+    assert_eq!(r["items"].as_array().map(Vec::len), Some(5));
+    server.stop();
+    let pop = dir.path().join("pop.json");
+    save_model("pop", &train, &test, &pop);
+    let run = cartseq("compress --int8 -q")
+        .arg(&pop)
+        .arg("-o")
+        .arg(&small)
+        .run();
+    assert!(
+        !run.ok() && run.stderr.contains("only networks"),
+        "{}",
+        run.stderr
+    );
+}
