@@ -22,5 +22,7 @@ pub mod nextitem;
 pub mod output;
 pub mod report;
 pub mod stats;
+#[cfg(feature = "arrow")]
+pub mod tables;
 pub mod tasks;
 pub mod trained;
