@@ -50,8 +50,11 @@ def main():
     from pyspark.ml.fpm import FPGrowth, PrefixSpan
     from pyspark.sql import SparkSession
 
+    import sys
+
     import cartseq.spark as cs
 
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     spark = (
         SparkSession.builder.master("local[2]")
         .appName("spark_vs_cartseq")

@@ -19,8 +19,12 @@ pytestmark = pytest.mark.spark
 
 @pytest.fixture(scope="module")
 def spark():
+    import sys
+
     from pyspark.sql import SparkSession
 
+    # The executors' Python workers must be this interpreter (the one with the cartseq wheel).
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     s = (
         SparkSession.builder.master("local[2]")
         .appName("cartseq-tests")
