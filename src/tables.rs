@@ -91,7 +91,9 @@ pub fn patterns(pats: &[Pattern], dict: &Dictionary, n: usize) -> Result<RecordB
         ("pattern", Arc::new(text)),
         (
             "support",
-            Arc::new(UInt32Array::from_iter_values(pats.iter().map(|p| p.support))),
+            Arc::new(UInt32Array::from_iter_values(
+                pats.iter().map(|p| p.support),
+            )),
         ),
         (
             "relative_support",
@@ -224,11 +226,15 @@ pub fn follow_ups(f: &FollowUps, dict: &Dictionary) -> Result<RecordBatch, Arrow
         ),
         (
             "matched",
-            Arc::new(UInt32Array::from_iter_values(rows.iter().map(|_| f.matched))),
+            Arc::new(UInt32Array::from_iter_values(
+                rows.iter().map(|_| f.matched),
+            )),
         ),
         (
             "sequences",
-            Arc::new(UInt64Array::from_iter_values(rows.iter().map(|_| f.n as u64))),
+            Arc::new(UInt64Array::from_iter_values(
+                rows.iter().map(|_| f.n as u64),
+            )),
         ),
         (
             "sequences_with_token",
@@ -238,7 +244,9 @@ pub fn follow_ups(f: &FollowUps, dict: &Dictionary) -> Result<RecordBatch, Arrow
         ),
         (
             "confidence",
-            Arc::new(Float64Array::from_iter_values(rows.iter().map(|r| r.confidence))),
+            Arc::new(Float64Array::from_iter_values(
+                rows.iter().map(|r| r.confidence),
+            )),
         ),
         (
             "lift",
@@ -266,7 +274,8 @@ pub fn sequences(
         })
         .collect();
     let (seq, ids) = nested(db.iter().map(|s| s.itemsets()), dict);
-    let mut cols: Vec<(&str, ArrayRef)> = vec![("key", Arc::new(key)), ("sequence", seq), ("ids", ids)];
+    let mut cols: Vec<(&str, ArrayRef)> =
+        vec![("key", Arc::new(key)), ("sequence", seq), ("ids", ids)];
     if db.times().is_some() {
         let mut t = ListBuilder::new(arrow_array::builder::TimestampMillisecondBuilder::new());
         for s in db.iter() {
@@ -307,7 +316,9 @@ pub fn events(log: &EventLog, dict: &Dictionary) -> Result<RecordBatch, ArrowErr
     if let Some(c) = &log.category {
         let arr: StringArray = c
             .iter()
-            .map(|c| (*c != cartseq_data::event_log::UNKNOWN_CATEGORY).then(|| dict.categories.name(c.0)))
+            .map(|c| {
+                (*c != cartseq_data::event_log::UNKNOWN_CATEGORY).then(|| dict.categories.name(c.0))
+            })
             .collect();
         cols.push(("category", Arc::new(arr)));
     }
@@ -341,17 +352,23 @@ pub fn feature_table(t: &FeatureTable) -> Result<RecordBatch, ArrowError> {
         ),
         (
             "split".into(),
-            Arc::new(StringArray::from_iter_values(t.split.iter().map(|s| s.name()))),
+            Arc::new(StringArray::from_iter_values(
+                t.split.iter().map(|s| s.name()),
+            )),
         ),
         (
             "label".into(),
-            Arc::new(UInt32Array::from_iter_values(t.label.iter().map(|&l| l as u32))),
+            Arc::new(UInt32Array::from_iter_values(
+                t.label.iter().map(|&l| l as u32),
+            )),
         ),
     ];
     for (j, f) in t.feature_names.iter().enumerate() {
         cols.push((
             f.clone(),
-            Arc::new(Float64Array::from_iter_values(t.x.column(j).iter().copied())),
+            Arc::new(Float64Array::from_iter_values(
+                t.x.column(j).iter().copied(),
+            )),
         ));
     }
     if let Some(s) = &t.seqs {
@@ -395,14 +412,23 @@ mod tests {
         assert_eq!(text.value(0), "1 + 2 > 3");
         let rel = b.column(2).as_any().downcast_ref::<Float64Array>().unwrap();
         assert_eq!(rel.value(0), 0.5);
-        let ids = b.column(6).as_any().downcast_ref::<arrow_array::ListArray>().unwrap();
+        let ids = b
+            .column(6)
+            .as_any()
+            .downcast_ref::<arrow_array::ListArray>()
+            .unwrap();
         assert_eq!(ids.value(0).len(), 2);
     }
 
     #[test]
     fn sequences_roundtrip_names() {
         let db = from_nested(&[vec![vec![1], vec![2, 3]], vec![vec![4]]]);
-        let b = sequences(&db, &Dictionary::numeric_tokens(), &cartseq_data::Vocab::new()).unwrap();
+        let b = sequences(
+            &db,
+            &Dictionary::numeric_tokens(),
+            &cartseq_data::Vocab::new(),
+        )
+        .unwrap();
         assert_eq!(b.num_rows(), 2);
         assert_eq!(b.schema().field(1).name(), "sequence");
     }

@@ -45,6 +45,7 @@ def read_baskets(path):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--quick", action="store_true", help="BMS1 PrefixSpan and retail FPGrowth 1%% only")
     ap.add_argument("--shared", default=str(Path(__file__).resolve().parents[3] / "shared"))
     args = ap.parse_args()
     from pyspark.ml.fpm import FPGrowth, PrefixSpan
@@ -69,7 +70,8 @@ def main():
     kos = spark.createDataFrame([(r,) for r in read_spmf(shared / "data/spmf/kosarak10k.txt")], "sequence array<array<int>>")
     retail = spark.createDataFrame([(b,) for b in read_baskets(shared / "data/fimi_retail/retail.txt")], "items array<int>")
     cases = []
-    for name, df, sup in [("BMS1", bms1, 0.001), ("kosarak10k", kos, 0.005)]:
+    seq_cases = [("BMS1", bms1, 0.001)] + ([] if args.quick else [("kosarak10k", kos, 0.005)])
+    for name, df, sup in seq_cases:
         df = df.repartition(2).cache()
         df.count()
         cases.append(
@@ -86,7 +88,7 @@ def main():
         )
     rdf = retail.repartition(2).cache()
     rdf.count()
-    for sup in (0.01, 0.001):
+    for sup in (0.01,) if args.quick else (0.01, 0.001):
         cases.append(
             (
                 f"FPGrowth retail {sup:g}",

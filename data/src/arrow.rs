@@ -175,7 +175,12 @@ pub fn append_events(
             let user_col = cols.user.or(cols.session).unwrap_or(0);
             let u = match &user {
                 Some(u) => need(u, r, user_col, "a user id")?,
-                None => need(session.as_ref().unwrap_or(&item), r, user_col, "a session id")?,
+                None => need(
+                    session.as_ref().unwrap_or(&item),
+                    r,
+                    user_col,
+                    "a session id",
+                )?,
             };
             let it = need(&item, r, cols.item, "an item id")?;
             let t = match &time {
@@ -237,7 +242,13 @@ impl StrCol {
     }
 }
 
-fn cast(a: &ArrayRef, to: &DataType, c: usize, source: &Path, row: u64) -> Result<ArrayRef, DataError> {
+fn cast(
+    a: &ArrayRef,
+    to: &DataType,
+    c: usize,
+    source: &Path,
+    row: u64,
+) -> Result<ArrayRef, DataError> {
     arrow_cast::cast(a, to).map_err(|e| {
         DataError::parse(
             Location::line(source, row + 1).with_column(c + 1),
@@ -292,11 +303,15 @@ fn to_millis(
         DataType::Timestamp(_, tz) => {
             let to = DataType::Timestamp(TimeUnit::Millisecond, tz.clone());
             let t = cast(a, &to, c, source, row)?;
-            Ok(t.as_primitive::<TimestampMillisecondType>().iter().collect())
+            Ok(t.as_primitive::<TimestampMillisecondType>()
+                .iter()
+                .collect())
         }
         DataType::Date32 | DataType::Date64 => {
             let t = cast(a, &ms_type, c, source, row)?;
-            Ok(t.as_primitive::<TimestampMillisecondType>().iter().collect())
+            Ok(t.as_primitive::<TimestampMillisecondType>()
+                .iter()
+                .collect())
         }
         DataType::Float16 | DataType::Float32 | DataType::Float64 => {
             let f = cast(a, &DataType::Float64, c, source, row)?;
@@ -465,7 +480,10 @@ mod tests {
         let mut dict = Dictionary::new();
         let log = events_from_batches(&[b], &schema, &spec(), Path::new("t"), &mut dict).unwrap();
         assert_eq!(log.len(), 3);
-        assert_eq!(log.time, vec![Timestamp(10_000), Timestamp(5_000), Timestamp(1_000)]);
+        assert_eq!(
+            log.time,
+            vec![Timestamp(10_000), Timestamp(5_000), Timestamp(1_000)]
+        );
         let acts: Vec<String> = log
             .action
             .iter()
@@ -479,9 +497,7 @@ mod tests {
     #[test]
     fn null_item_is_a_located_error() {
         let (b, schema) = batch();
-        let b = b
-            .with_schema(schema.clone())
-            .unwrap();
+        let b = b.with_schema(schema.clone()).unwrap();
         let mut cols: Vec<ArrayRef> = b.columns().to_vec();
         cols[1] = Arc::new(StringArray::from(vec![Some("a"), None, Some("a")]));
         let b = RecordBatch::try_new(schema.clone(), cols).unwrap();

@@ -65,7 +65,9 @@ fn work<T: Send>(py: Python<'_>, f: impl FnOnce() -> anyhow::Result<T> + Send) -
 /// A record batch handed to Python as a `pyarrow.Table`.
 fn to_py(py: Python<'_>, b: RecordBatch) -> PyResult<Py<PyAny>> {
     let schema = b.schema();
-    Ok(PyTable::try_new(vec![b], schema)?.into_pyarrow(py)?.unbind())
+    Ok(PyTable::try_new(vec![b], schema)?
+        .into_pyarrow(py)?
+        .unbind())
 }
 
 fn get<'py, T: FromPyObjectOwned<'py>>(d: &Bound<'py, PyDict>, k: &str) -> PyResult<Option<T>> {
@@ -341,7 +343,8 @@ fn sequences(
     let (db, dict, by_session) = work(py, move || {
         let opts = seq_opts.build()?;
         let mut dict = Dictionary::new();
-        let log = cartseq_data::arrow::events_from_batches(&batches, &schema, &spec, &src, &mut dict)?;
+        let log =
+            cartseq_data::arrow::events_from_batches(&batches, &schema, &spec, &src, &mut dict)?;
         let db = cartseq_data::build_sequences(&log, &mut dict, &opts)?;
         Ok((db, dict, by_session))
     })?;
@@ -409,7 +412,11 @@ fn lists_to_db(arrays: &[ArrayRef], source: &Path) -> anyhow::Result<SeqData> {
                         source.display(),
                         row + 1
                     ),
-                    None => bail!("{}: row {}: expected an item, found null", source.display(), row + 1),
+                    None => bail!(
+                        "{}: row {}: expected an item, found null",
+                        source.display(),
+                        row + 1
+                    ),
                 })
                 .collect()
         } else {
@@ -422,7 +429,11 @@ fn lists_to_db(arrays: &[ArrayRef], source: &Path) -> anyhow::Result<SeqData> {
                         .intern(s)
                         .map(ItemId)
                         .ok_or_else(|| anyhow!("too many distinct items")),
-                    None => bail!("{}: row {}: expected an item, found null", source.display(), row + 1),
+                    None => bail!(
+                        "{}: row {}: expected an item, found null",
+                        source.display(),
+                        row + 1
+                    ),
                 })
                 .collect()
         }
@@ -436,7 +447,11 @@ fn lists_to_db(arrays: &[ArrayRef], source: &Path) -> anyhow::Result<SeqData> {
     for arr in arrays {
         for i in 0..arr.len() {
             if arr.is_null(i) {
-                bail!("{}: row {}: expected a list, found null", source.display(), row + 1);
+                bail!(
+                    "{}: row {}: expected a list, found null",
+                    source.display(),
+                    row + 1
+                );
             }
             let v = list_values(arr, i);
             if nested {
@@ -472,7 +487,10 @@ fn lists_to_db(arrays: &[ArrayRef], source: &Path) -> anyhow::Result<SeqData> {
 // Mining
 
 fn min_support_seq(o: &Bound<'_, PyDict>, top_k: bool) -> PyResult<MinSupport> {
-    match (get::<String>(o, "min_support")?, get::<u32>(o, "min_count")?) {
+    match (
+        get::<String>(o, "min_support")?,
+        get::<u32>(o, "min_count")?,
+    ) {
         (Some(_), Some(_)) => Err(CartseqError::new_err(
             "give min_support or min_count, not both",
         )),
@@ -514,7 +532,9 @@ fn mine(py: Python<'_>, seqs: &Bound<'_, PyAny>, o: &Bound<'_, PyDict>) -> PyRes
     let closed = get::<bool>(o, "closed")?.unwrap_or(false);
     let maximal = get::<bool>(o, "maximal")?.unwrap_or(false);
     if closed && maximal {
-        return Err(CartseqError::new_err("closed and maximal cannot be combined"));
+        return Err(CartseqError::new_err(
+            "closed and maximal cannot be combined",
+        ));
     }
     let opts = Options {
         min_support: min_support_seq(o, top_k.is_some())?,
@@ -538,8 +558,11 @@ fn mine(py: Python<'_>, seqs: &Bound<'_, PyAny>, o: &Bound<'_, PyDict>) -> PyRes
         max_patterns: get(o, "max_patterns")?.unwrap_or(cartseq_mining::DEFAULT_MAX_PATTERNS),
     };
     let algo = get::<String>(o, "algo")?.unwrap_or_else(|| "prefixspan".into());
-    let algo = Algorithm::parse(&algo)
-        .ok_or_else(|| CartseqError::new_err(format!("algo: expected prefixspan, spade or gsp, found {algo:?}")))?;
+    let algo = Algorithm::parse(&algo).ok_or_else(|| {
+        CartseqError::new_err(format!(
+            "algo: expected prefixspan, spade or gsp, found {algo:?}"
+        ))
+    })?;
     let b = work(py, move || {
         let miner = algo.miner(opts)?;
         let mut sink = CollectSink::new();
@@ -559,7 +582,11 @@ fn itemset_params(o: &Bound<'_, PyDict>, max_size_default: usize) -> PyResult<It
         .max_itemsets(get(o, "max_itemsets")?.unwrap_or(10_000_000)))
 }
 
-fn mine_itemsets(algo: &str, p: ItemsetParams, tx: &Transactions) -> anyhow::Result<FrequentItemsets> {
+fn mine_itemsets(
+    algo: &str,
+    p: ItemsetParams,
+    tx: &Transactions,
+) -> anyhow::Result<FrequentItemsets> {
     Ok(match algo {
         "fpgrowth" => FpGrowth::new(p)?.mine(tx)?,
         "apriori" => Apriori::new(p)?.mine(tx)?,
@@ -590,7 +617,9 @@ fn rules(py: Python<'_>, seqs: &Bound<'_, PyAny>, o: &Bound<'_, PyDict>) -> PyRe
     let kind = get::<String>(o, "kind")?.unwrap_or_else(|| "association".into());
     let window = get::<usize>(o, "window")?;
     if window.is_some() && kind != "sequential" {
-        return Err(CartseqError::new_err("window applies to kind=\"sequential\" only"));
+        return Err(CartseqError::new_err(
+            "window applies to kind=\"sequential\" only",
+        ));
     }
     let resolve = |k: &str| -> PyResult<Vec<ItemId>> {
         let names = get::<Vec<String>>(o, k)?.unwrap_or_default();
@@ -629,7 +658,8 @@ fn rules(py: Python<'_>, seqs: &Bound<'_, PyAny>, o: &Bound<'_, PyDict>) -> PyRe
     let miner = get::<String>(o, "miner")?.unwrap_or_else(|| "prefixspan".into());
     let ms: String = get(o, "min_support")?
         .ok_or_else(|| CartseqError::new_err("give min_support (0.01, \"1%\" or \"#50\")"))?;
-    let min_support = cartseq_mining::itemsets::MinSupport::parse(&ms).map_err(|e| err(e.into()))?;
+    let min_support =
+        cartseq_mining::itemsets::MinSupport::parse(&ms).map_err(|e| err(e.into()))?;
     let b = work(py, move || {
         let db = &data.db;
         let mut rs: RuleSet = match kind.as_str() {
@@ -639,7 +669,9 @@ fn rules(py: Python<'_>, seqs: &Bound<'_, PyAny>, o: &Bound<'_, PyDict>) -> PyRe
                     .max_len(max_size.unwrap_or(0))
                     .max_itemsets(max_patterns);
                 let fi = mine_itemsets(&algo, p, &tx)?;
-                let ap = AssociationParams::new(min_conf)?.filter(filter).max_rules(max_rules);
+                let ap = AssociationParams::new(min_conf)?
+                    .filter(filter)
+                    .max_rules(max_rules);
                 association_rules(&fi, &ap)?
             }
             "sequential" => {
@@ -652,9 +684,8 @@ fn rules(py: Python<'_>, seqs: &Bound<'_, PyAny>, o: &Bound<'_, PyDict>) -> PyRe
                 sequential_rules(db, &p)?
             }
             "pattern" => {
-                let algo = Algorithm::parse(&miner).ok_or_else(|| {
-                    anyhow!("miner {miner:?}: expected prefixspan, spade or gsp")
-                })?;
+                let algo = Algorithm::parse(&miner)
+                    .ok_or_else(|| anyhow!("miner {miner:?}: expected prefixspan, spade or gsp"))?;
                 let minsup = min_support.absolute(db.len());
                 let opts = Options {
                     min_support: MinSupport::Count(minsup),
@@ -686,7 +717,11 @@ fn rules(py: Python<'_>, seqs: &Bound<'_, PyAny>, o: &Bound<'_, PyDict>) -> PyRe
 
 /// "What comes next" after a query of tokens (the `next` command).
 #[pyfunction]
-fn next_after(py: Python<'_>, seqs: &Bound<'_, PyAny>, o: &Bound<'_, PyDict>) -> PyResult<Py<PyAny>> {
+fn next_after(
+    py: Python<'_>,
+    seqs: &Bound<'_, PyAny>,
+    o: &Bound<'_, PyDict>,
+) -> PyResult<Py<PyAny>> {
     let data = sequences_of(seqs)?;
     let after_names: Vec<String> = get(o, "after")?.unwrap_or_default();
     if after_names.is_empty() {
@@ -700,7 +735,11 @@ fn next_after(py: Python<'_>, seqs: &Bound<'_, PyAny>, o: &Bound<'_, PyDict>) ->
     let within = match get::<String>(o, "within")? {
         None => Within::Anywhere,
         Some(s) => match s.trim().parse::<usize>() {
-            Ok(0) => return Err(CartseqError::new_err("within 0 leaves no room for a follow-up")),
+            Ok(0) => {
+                return Err(CartseqError::new_err(
+                    "within 0 leaves no room for a follow-up",
+                ))
+            }
             Ok(n) => Within::Steps(n),
             Err(_) => Within::Duration(parse_duration(s.trim()).map_err(|e| {
                 CartseqError::new_err(format!(
@@ -766,7 +805,8 @@ fn _item_supports(py: Python<'_>, table: PyTable, column: &str) -> PyResult<Py<P
             }
         }
         let item = arrow_array::Int64Array::from_iter_values(counts.keys().map(|&k| i64::from(k)));
-        let count = arrow_array::Int64Array::from_iter_values(counts.values().map(|&c| i64::from(c)));
+        let count =
+            arrow_array::Int64Array::from_iter_values(counts.values().map(|&c| i64::from(c)));
         Ok(RecordBatch::try_from_iter(vec![
             ("item", Arc::new(item) as ArrayRef),
             ("count", Arc::new(count) as ArrayRef),
@@ -818,9 +858,8 @@ fn _mine_group(
                 .map(|(s, sup)| (s.iter().map(|i| i.0).collect(), sup))
                 .collect();
             let fi = FrequentItemsets::from_pairs(pairs, tx.len(), min_count);
-            let mut items = arrow_array::builder::ListBuilder::new(
-                arrow_array::builder::Int64Builder::new(),
-            );
+            let mut items =
+                arrow_array::builder::ListBuilder::new(arrow_array::builder::Int64Builder::new());
             let mut freq = Vec::with_capacity(fi.len());
             for (s, sup) in fi.iter() {
                 for i in s {
@@ -831,7 +870,10 @@ fn _mine_group(
             }
             return Ok(RecordBatch::try_from_iter(vec![
                 ("items", Arc::new(items.finish()) as ArrayRef),
-                ("freq", Arc::new(arrow_array::Int64Array::from(freq)) as ArrayRef),
+                (
+                    "freq",
+                    Arc::new(arrow_array::Int64Array::from(freq)) as ArrayRef,
+                ),
             ])?);
         }
         let opts = Options {
@@ -852,9 +894,9 @@ fn _mine_group(
             .into_iter()
             .filter(|p| is_root(p.itemset(0)[0]))
             .collect();
-        let mut seq = arrow_array::builder::ListBuilder::new(arrow_array::builder::ListBuilder::new(
-            arrow_array::builder::Int64Builder::new(),
-        ));
+        let mut seq = arrow_array::builder::ListBuilder::new(
+            arrow_array::builder::ListBuilder::new(arrow_array::builder::Int64Builder::new()),
+        );
         let mut freq = Vec::with_capacity(pats.len());
         for p in &pats {
             for set in p.itemsets() {
@@ -868,7 +910,10 @@ fn _mine_group(
         }
         Ok(RecordBatch::try_from_iter(vec![
             ("sequence", Arc::new(seq.finish()) as ArrayRef),
-            ("freq", Arc::new(arrow_array::Int64Array::from(freq)) as ArrayRef),
+            (
+                "freq",
+                Arc::new(arrow_array::Int64Array::from(freq)) as ArrayRef,
+            ),
         ])?)
     })?;
     to_py(py, out)
@@ -889,14 +934,18 @@ fn empty_result(kind: &str) -> anyhow::Result<RecordBatch> {
     let freq = Arc::new(arrow_array::Int64Array::from(Vec::<i64>::new())) as ArrayRef;
     Ok(if kind == "itemsets" {
         RecordBatch::try_from_iter(vec![
-            ("items", Arc::new(ListBuilder::new(Int64Builder::new()).finish()) as ArrayRef),
+            (
+                "items",
+                Arc::new(ListBuilder::new(Int64Builder::new()).finish()) as ArrayRef,
+            ),
             ("freq", freq),
         ])?
     } else {
         RecordBatch::try_from_iter(vec![
             (
                 "sequence",
-                Arc::new(ListBuilder::new(ListBuilder::new(Int64Builder::new())).finish()) as ArrayRef,
+                Arc::new(ListBuilder::new(ListBuilder::new(Int64Builder::new())).finish())
+                    as ArrayRef,
             ),
             ("freq", freq),
         ])?
@@ -923,7 +972,9 @@ fn _ship(
     use arrow_array::builder::{Int32Builder, Int64Builder, ListBuilder};
     let arrays = column_arrays(table, column)?;
     if items.len() != groups.len() || items.windows(2).any(|w| w[0] >= w[1]) {
-        return Err(CartseqError::new_err("items must be ascending and as many as groups"));
+        return Err(CartseqError::new_err(
+            "items must be ascending and as many as groups",
+        ));
     }
     let out = work(py, move || {
         let data = lists_to_db(&arrays, Path::new("<partition>"))?;
@@ -949,7 +1000,8 @@ fn _ship(
                 gcol.append_value(g as i32);
                 for (k, set) in sets.iter().enumerate().skip(k0) {
                     let keep = |i: &&ItemId| {
-                        (!drop_infrequent || group_of(**i).is_some()) && (k != k0 || i.0 >= min_item)
+                        (!drop_infrequent || group_of(**i).is_some())
+                            && (k != k0 || i.0 >= min_item)
                     };
                     let kept: Vec<i64> = set.iter().filter(keep).map(|i| i64::from(i.0)).collect();
                     if kept.is_empty() && drop_infrequent {
@@ -1040,7 +1092,8 @@ fn task(py: Python<'_>, path: &str, o: &Bound<'_, PyDict>) -> PyResult<Py<PyAny>
     let input = input_spec(path, o)?;
     let s = |k: &str| get::<String>(o, k);
     let kind: TaskKind = parse(&s("task")?.unwrap_or_default(), "task").map_err(err)?;
-    let split: SplitMode = parse(&s("split")?.unwrap_or_else(|| "time".into()), "split").map_err(err)?;
+    let split: SplitMode =
+        parse(&s("split")?.unwrap_or_else(|| "time".into()), "split").map_err(err)?;
     let cutoff = match s("cutoff")?.as_deref().map(str::trim) {
         None | Some("auto") => None,
         Some(c) => Some(
@@ -1069,12 +1122,18 @@ fn task(py: Python<'_>, path: &str, o: &Bound<'_, PyDict>) -> PyResult<Py<PyAny>
         seed: get(o, "seed")?.unwrap_or(42),
     };
     spec.check().map_err(err)?;
-    let seq = get::<bool>(o, "seq")?.unwrap_or(false).then(|| -> PyResult<SeqOptions> {
-        Ok(SeqOptions {
-            tokens: parse(&s("seq_tokens")?.unwrap_or_else(|| "action".into()), "seq_tokens").map_err(err)?,
-            max_len: get(o, "seq_len")?.unwrap_or(50),
-        })
-    });
+    let seq = get::<bool>(o, "seq")?
+        .unwrap_or(false)
+        .then(|| -> PyResult<SeqOptions> {
+            Ok(SeqOptions {
+                tokens: parse(
+                    &s("seq_tokens")?.unwrap_or_else(|| "action".into()),
+                    "seq_tokens",
+                )
+                .map_err(err)?,
+                max_len: get(o, "seq_len")?.unwrap_or(50),
+            })
+        });
     let seq = seq.transpose()?;
     let measure = s("pattern_select")?.unwrap_or_else(|| "infogain".into());
     let featurizer = PatternFeaturizer {
