@@ -68,6 +68,8 @@ macro_rules! named_enum {
     };
 }
 
+#[cfg(feature = "arrow")]
+pub mod arrow;
 pub mod dictionary;
 pub mod error;
 pub mod event;

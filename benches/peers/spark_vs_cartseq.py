@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""MLlib PrefixSpan / FPGrowth vs cartseq.spark on the same Spark local[2] session and DataFrames.
+
+    /work/peers-venv/bin/python benches/peers/spark_vs_cartseq.py [--repeats 3] [--shared ../shared]
+
+Needs pyspark (benches/peers/requirements.txt), Java 17 and the cartseq wheel installed in the same
+venv (README, "Python"). For each case it fits MLlib and cartseq.spark interleaved, `--repeats` times,
+checks that both return the same patterns with the same supports, and prints one Markdown row per
+case: median wall time of each (the DataFrame is cached and counted first, so both read the same
+in-memory data), the ratio, the pattern count and the load average at the start and end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from pathlib import Path
+
+
+def read_spmf(path):
+    rows = []
+    for line in open(path):
+        line = line.strip()
+        if not line or line[0] in "#%@":
+            continue
+        sets, cur = [], []
+        for tok in line.split():
+            if tok == "-1":
+                sets.append(sorted(set(cur)))
+                cur = []
+            elif tok == "-2":
+                break
+            elif not tok.startswith("<"):
+                cur.append(int(tok))
+        rows.append(sets)
+    return rows
+
+
+def read_baskets(path):
+    return [sorted(set(int(t) for t in line.split())) for line in open(path) if line.strip()]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--quick", action="store_true", help="BMS1 PrefixSpan and retail FPGrowth 1%% only")
+    ap.add_argument("--shared", default=str(Path(__file__).resolve().parents[3] / "shared"))
+    args = ap.parse_args()
+    from pyspark.ml.fpm import FPGrowth, PrefixSpan
+    from pyspark.sql import SparkSession
+
+    import sys
+
+    import cartseq.spark as cs
+
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    spark = (
+        SparkSession.builder.master("local[2]")
+        .appName("spark_vs_cartseq")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.driver.memory", "3g")
+        .getOrCreate()
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+    shared = Path(args.shared)
+    bms1 = spark.createDataFrame([(r,) for r in read_spmf(shared / "data/spmf/BMS1_spmf.txt")], "sequence array<array<int>>")
+    kos = spark.createDataFrame([(r,) for r in read_spmf(shared / "data/spmf/kosarak10k.txt")], "sequence array<array<int>>")
+    retail = spark.createDataFrame([(b,) for b in read_baskets(shared / "data/fimi_retail/retail.txt")], "items array<int>")
+    cases = []
+    seq_cases = [("BMS1", bms1, 0.001)] + ([] if args.quick else [("kosarak10k", kos, 0.005)])
+    for name, df, sup in seq_cases:
+        df = df.repartition(2).cache()
+        df.count()
+        cases.append(
+            (
+                f"PrefixSpan {name} {sup:g}",
+                lambda df=df, sup=sup: {
+                    (tuple(map(tuple, r["sequence"])), r["freq"])
+                    for r in PrefixSpan(minSupport=sup, maxPatternLength=1000, maxLocalProjDBSize=32000000)
+                    .findFrequentSequentialPatterns(df)
+                    .collect()
+                },
+                lambda df=df, sup=sup: {(tuple(map(tuple, r["sequence"])), r["freq"]) for r in cs.prefixspan(df, min_support=sup).collect()},
+            )
+        )
+    rdf = retail.repartition(2).cache()
+    rdf.count()
+    for sup in (0.01,) if args.quick else (0.01, 0.001):
+        cases.append(
+            (
+                f"FPGrowth retail {sup:g}",
+                lambda sup=sup: {(tuple(sorted(r["items"])), r["freq"]) for r in FPGrowth(itemsCol="items", minSupport=sup).fit(rdf).freqItemsets.collect()},
+                lambda sup=sup: {(tuple(sorted(r["items"])), r["freq"]) for r in cs.fpgrowth(rdf, min_support=sup).collect()},
+            )
+        )
+    print("| case | MLlib s (median) | cartseq.spark s (median) | MLlib / cartseq | patterns | equal | load avg |")
+    print("|---|---:|---:|---:|---:|---|---|")
+    for name, ml, ours in cases:
+        load0 = os.getloadavg()[0]
+        t_ml, t_cs = [], []
+        res_ml = res_cs = None
+        for _ in range(args.repeats):
+            t = time.perf_counter()
+            res_ml = ml()
+            t_ml.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            res_cs = ours()
+            t_cs.append(time.perf_counter() - t)
+        a, b = statistics.median(t_ml), statistics.median(t_cs)
+        load1 = os.getloadavg()[0]
+        print(f"| {name} | {a:.2f} | {b:.2f} | {a / b:.1f}× | {len(res_cs):,} | {res_ml == res_cs} | {load0:.1f} → {load1:.1f} |", flush=True)
+    spark.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,229 @@
+"""Exact distributed mining on PySpark DataFrames with cartseq's miners running inside the executors.
+
+``prefixspan(df)`` and ``fpgrowth(df)`` return the same patterns/itemsets with the same supports as
+MLlib's ``PrefixSpan``/``FPGrowth`` and as cartseq on one machine; ``rules(df)`` the association rules.
+
+**How (prefix-partitioned mining, one shuffle).** Every pattern has a *root*: the smallest item of its
+first itemset (of the itemset, for FP-Growth). A sequence supports a pattern only if it contains the
+root, so the patterns can be split by root with no loss:
+
+1. ``n = df.count()`` and the absolute threshold ``m = ceil(min_support x n)`` in exact decimal
+   arithmetic (``cartseq._cartseq._min_count``), then per-item supports by ``mapInArrow`` (Rust, one
+   pass per partition) and a ``groupBy(item).sum`` -- the only data the driver collects are the
+   frequent items and their counts.
+2. The frequent items are dealt into ``num_groups`` groups by descending support, each to the group
+   with the least total support so far (LPT), so groups carry comparable work.
+3. ``mapInArrow`` (Rust ``_ship``) sends each sequence to every group owning one of its items,
+   cut to the suffix that starts at its first itemset holding such an item, infrequent items removed
+   (kept when a gap or span constraint makes positions matter). This is the only shuffle.
+4. ``groupBy(group).applyInArrow`` runs cartseq's PrefixSpan / FP-Growth on each group's suffixes at the
+   *global* threshold ``m`` and keeps the patterns rooted in the group: their supports are exact
+   because every sequence containing the root is in that group. The union over groups is the answer.
+
+**Where MLlib differs.** MLlib computes ``ceil(minSupport * n)`` in floating point: 0.07 x 100 is
+7.000000000000001, so MLlib asks for 8 sequences where the exact answer (and SPMF, and cartseq) is 7.
+Pass ``min_count=`` (an exact count) to be independent of it, or ``mllib_rounding=True`` to reproduce
+MLlib's threshold. MLlib's ``maxPatternLength`` defaults to 10 items; here ``max_items`` defaults to no
+limit. MLlib's association rules have a single-item consequent; :func:`rules` gives every consequent size
+unless ``max_consequent=1``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Dict, List, Optional, Tuple
+
+import pyarrow as pa
+
+from . import _cartseq
+from ._cartseq import CartseqError
+
+__all__ = ["prefixspan", "fpgrowth", "rules", "min_count"]
+
+
+def min_count(min_support: Any, n: int, mllib_rounding: bool = False) -> int:
+    """The absolute threshold for ``min_support`` over ``n`` rows: ``ceil(f x n)`` in exact decimal
+    arithmetic (``"0.07"`` of 100 is 7), or MLlib's float ``ceil`` with ``mllib_rounding=True`` (8)."""
+    if mllib_rounding:
+        return int(math.ceil(float(min_support) * n))
+    s = min_support if isinstance(min_support, str) else repr(float(min_support))
+    return _cartseq._min_count(s, n)
+
+
+def _threshold(df: Any, min_support: Any, min_count_: Optional[int], mllib_rounding: bool) -> Tuple[int, int]:
+    n = df.count()
+    if min_count_ is not None:
+        if min_support is not None:
+            raise CartseqError("give min_support or min_count, not both")
+        if min_count_ < 1:
+            raise CartseqError(f"min_count: expected at least 1, found {min_count_}")
+        return n, int(min_count_)
+    if min_support is None:
+        raise CartseqError("give min_support (fraction of rows) or min_count (number of rows)")
+    return n, max(1, min_count(min_support, n, mllib_rounding))
+
+
+def _groups(counts: List[Tuple[int, int]], k: int) -> Tuple[List[int], List[int], Dict[int, List[int]]]:
+    """LPT assignment of frequent items to ``k`` groups by support; returns (items ascending, their
+    groups, group -> roots)."""
+    load = [0] * k
+    group_of: Dict[int, int] = {}
+    for item, c in sorted(counts, key=lambda ic: (-ic[1], ic[0])):
+        g = min(range(k), key=lambda j: (load[j], j))
+        group_of[item] = g
+        load[g] += c
+    items = sorted(group_of)
+    roots: Dict[int, List[int]] = {}
+    for i in items:
+        roots.setdefault(group_of[i], []).append(i)
+    return items, [group_of[i] for i in items], roots
+
+
+def _frequent_items(df: Any, col: str, m: int) -> List[Tuple[int, int]]:
+    def supports(batches):
+        for b in batches:
+            t = _cartseq._item_supports(pa.Table.from_batches([b]), col)
+            yield from t.to_batches()
+
+    counts = (
+        df.select(col)
+        .mapInArrow(supports, "item long, count long")
+        .groupBy("item")
+        .sum("count")
+        .withColumnRenamed("sum(count)", "count")
+        .where(f"count >= {int(m)}")
+        .collect()
+    )
+    return [(int(r["item"]), int(r["count"])) for r in counts]
+
+
+def _run(
+    df: Any,
+    col: str,
+    kind: str,
+    m: int,
+    num_groups: Optional[int],
+    opts: Dict[str, Any],
+    drop_infrequent: bool,
+) -> Any:
+    spark = df.sparkSession
+    freq = _frequent_items(df, col, m)
+    out_schema = "sequence array<array<long>>, freq long" if kind == "sequences" else "items array<long>, freq long"
+    if not freq:
+        return spark.createDataFrame([], out_schema)
+    k = num_groups or max(1, spark.sparkContext.defaultParallelism)
+    k = max(1, min(k, len(freq)))
+    items, groups, roots = _groups(freq, k)
+    nested = kind == "sequences"
+
+    def ship(batches):
+        for b in batches:
+            t = _cartseq._ship(pa.Table.from_batches([b]), col, items, groups, nested, drop_infrequent)
+            yield from t.to_batches()
+
+    seq_type = "array<array<long>>" if nested else "array<long>"
+    shipped = df.select(col).mapInArrow(ship, f"group int, seq {seq_type}")
+
+    def mine_group(key, table):
+        g = int(key[0].as_py()) if hasattr(key[0], "as_py") else int(key[0])
+        return _cartseq._mine_group(table, "seq", roots.get(g, []), m, kind, opts)
+
+    return shipped.repartition(k, "group").groupBy("group").applyInArrow(mine_group, out_schema)
+
+
+def prefixspan(
+    df: Any,
+    *,
+    min_support: Any = None,
+    min_count: Optional[int] = None,
+    sequence_col: str = "sequence",
+    max_items: Optional[int] = None,
+    min_items: int = 1,
+    max_itemsets: Optional[int] = None,
+    max_gap: Optional[int] = None,
+    max_span: Optional[int] = None,
+    num_groups: Optional[int] = None,
+    mllib_rounding: bool = False,
+    max_patterns: int = 10_000_000,
+) -> Any:
+    """Frequent sequential patterns of a PySpark DataFrame whose ``sequence_col`` is
+    ``array<array<int>>`` (MLlib PrefixSpan's input; items are non-negative integers below 2^32).
+    Returns a DataFrame ``sequence: array<array<long>>, freq: long`` -- MLlib's columns -- equal to
+    ``cartseq.mine`` on the same sequences and to MLlib's ``findFrequentSequentialPatterns`` (see the
+    module notes on rounding and ``maxPatternLength``). ``max_items`` is MLlib's ``maxPatternLength``;
+    ``max_gap``/``max_span`` (itemset positions) are cartseq's constraints, not in MLlib."""
+    n, m = _threshold(df, min_support, min_count, mllib_rounding)
+    opts = {
+        "max_items": max_items,
+        "min_items": min_items,
+        "max_itemsets": max_itemsets,
+        "max_gap": max_gap,
+        "max_span": max_span,
+        "max_patterns": max_patterns,
+    }
+    constrained = max_gap is not None or max_span is not None
+    return _run(df, sequence_col, "sequences", m, num_groups, opts, not constrained)
+
+
+def fpgrowth(
+    df: Any,
+    *,
+    min_support: Any = None,
+    min_count: Optional[int] = None,
+    items_col: str = "items",
+    max_size: Optional[int] = None,
+    num_groups: Optional[int] = None,
+    mllib_rounding: bool = False,
+    max_itemsets: int = 10_000_000,
+) -> Any:
+    """Frequent itemsets of a PySpark DataFrame whose ``items_col`` is ``array<int>`` (one basket per
+    row, MLlib FPGrowth's input; duplicates in a basket count once). Returns ``items: array<long>,
+    freq: long`` (MLlib's ``freqItemsets`` columns), equal to MLlib's and to ``cartseq.itemsets``."""
+    _, m = _threshold(df, min_support, min_count, mllib_rounding)
+    opts = {"max_items": max_size, "max_patterns": max_itemsets}
+    return _run(df, items_col, "itemsets", m, num_groups, opts, True)
+
+
+def rules(
+    df: Any,
+    *,
+    min_support: Any = None,
+    min_count: Optional[int] = None,
+    min_confidence: float = 0.8,
+    items_col: str = "items",
+    max_consequent: Optional[int] = None,
+    min_lift: Optional[float] = None,
+    num_groups: Optional[int] = None,
+    mllib_rounding: bool = False,
+) -> Any:
+    """Association rules X => Y of the baskets in ``items_col``: the frequent itemsets are mined
+    distributed (:func:`fpgrowth`), collected (they are the answer's size, not the data's), and the
+    rules derived on the driver by cartseq with exact counts. Returns a DataFrame with MLlib's columns
+    ``antecedent``, ``consequent`` (``array<long>``), ``confidence``, ``lift``, ``support`` plus
+    cartseq's counts, ``leverage`` and ``conviction``. ``max_consequent=1`` gives MLlib's rule set."""
+    spark = df.sparkSession
+    n, m = _threshold(df, min_support, min_count, mllib_rounding)
+    fi = _run(df, items_col, "itemsets", m, num_groups, {"max_patterns": 10_000_000}, True)
+    t = pa.Table.from_pandas(fi.toPandas(), preserve_index=False) if not hasattr(fi, "toArrow") else fi.toArrow()
+    t = t.select(["items", "freq"])
+    r = _cartseq._rules_from_itemsets(t, n, m, float(min_confidence), max_consequent, min_lift)
+    cols = {
+        "antecedent": r.column("antecedent_items").cast(pa.list_(pa.int64())),
+        "consequent": r.column("consequent_items").cast(pa.list_(pa.int64())),
+        "confidence": r.column("confidence"),
+        "lift": r.column("lift"),
+        "support": r.column("support"),
+        "support_count": r.column("support_count").cast(pa.int64()),
+        "antecedent_count": r.column("antecedent_count").cast(pa.int64()),
+        "consequent_count": r.column("consequent_count").cast(pa.int64()),
+        "leverage": r.column("leverage"),
+        "conviction": r.column("conviction"),
+    }
+    out = pa.table(cols)
+    schema = (
+        "antecedent array<long>, consequent array<long>, confidence double, lift double, support double, "
+        "support_count long, antecedent_count long, consequent_count long, leverage double, conviction double"
+    )
+    if out.num_rows == 0:
+        return spark.createDataFrame([], schema)
+    return spark.createDataFrame(out.to_pandas(), schema)
