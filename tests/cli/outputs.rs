@@ -133,6 +133,17 @@ fn export_and_manifest_appear_together_or_not_at_all() {
     std::fs::remove_dir(dir.path().join("rules.csv.manifest.json")).unwrap();
     rules_to(&out).success();
     assert!(read(&dir.path().join("rules.csv.manifest.json")).contains("\"rules\""));
+    // `mine -o` has its manifest too, checked before mining.
+    let patterns = dir.path().join("p.csv");
+    std::fs::create_dir(dir.path().join("p.csv.manifest.json")).unwrap();
+    cartseq("mine data/samples/SIGN.txt --min-support 0.5 -q -o")
+        .arg(&patterns)
+        .fails_with("p.csv.manifest.json");
+    std::fs::remove_dir(dir.path().join("p.csv.manifest.json")).unwrap();
+    cartseq("mine data/samples/SIGN.txt --min-support 0.5 -q -o")
+        .arg(&patterns)
+        .success();
+    assert!(read(&dir.path().join("p.csv.manifest.json")).contains("\"min_support_count\""));
 }
 
 #[test]

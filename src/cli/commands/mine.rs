@@ -140,9 +140,7 @@ fn parse_time(s: &str, preset: Preset, flag: &str) -> anyhow::Result<i64> {
 /// Runs `mine`.
 pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     let started = Instant::now();
-    if let Some(out) = &args.output {
-        cartseq::output::check_writable(out)?;
-    }
+    cartseq::export::check_export_path(args.output.as_deref())?;
     let loaded = args.input.spec()?.load_sequences(global.quiet)?;
     let preset = args.input.spec()?.preset();
     let min_support = match (&args.min_support, args.min_count) {
@@ -191,7 +189,8 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     let streamed = args.format == MineFormat::Spmf;
     let mut stats = MineStats::default();
     let spin = cartseq::progress::spinner(global.quiet, "mining patterns");
-    let rows = cartseq::export::write_to(args.output.as_deref(), |w| {
+    let format = format!("{:?}", args.format).to_lowercase();
+    let write = |w: &mut dyn std::io::Write| -> anyhow::Result<u64> {
         if streamed {
             let mut sink = WriteSink::spmf(&mut *w);
             stats = miner.mine(db, &mut sink)?;
@@ -205,6 +204,27 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
             _ => write_patterns_jsonl(w, &pats, dict, n)?,
         }
         Ok(pats.len() as u64)
+    };
+    // `-o OUT` also gets OUT.manifest.json, committed together with OUT.
+    let rows = cartseq::export::write_export(args.output.as_deref(), &format, write, |_| {
+        let mut m = cartseq::manifest::Manifest::new("mine");
+        m.param("algo", algo_name(args.algo))
+            .param("min_support", &args.min_support)
+            .param("min_count", args.min_count)
+            .param("min_support_count", opts.min_support.absolute(n))
+            .param("min_items", args.min_items)
+            .param("max_items", args.max_items)
+            .param("max_gap", args.max_gap)
+            .param("first", &args.first)
+            .param("closed", args.closed)
+            .param("maximal", args.maximal)
+            .param("top_k", args.top_k)
+            .param("preset", preset.to_string())
+            .param("token", args.input.token.name())
+            .count("sequences", n as u64)
+            .count("skipped_rows", loaded.skipped.total());
+        m.input(&loaded.path)?;
+        Ok(Some(m))
     });
     cartseq::progress::finish(spin);
     let rows = rows?;
