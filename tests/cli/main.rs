@@ -18,6 +18,7 @@ mod presets;
 mod readme;
 mod report;
 mod rules;
+mod segment;
 mod stack;
 mod stats_counts;
 mod task;
