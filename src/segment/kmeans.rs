@@ -64,16 +64,80 @@ pub struct KMeansFit {
     pub n_iter: usize,
 }
 
-/// Squared distances of the rows of `x` to the rows of `c` (`rows × centres`), by one product.
-fn sq_dists(x: ArrayView2<'_, f32>, c: &Array2<f32>, c_norm: &[f32]) -> Array2<f32> {
+/// Squared distances of the rows of `x` (squared norms `x_norm`) to the rows of `c` (`rows ×
+/// centres`), by one product.
+fn sq_dists(x: ArrayView2<'_, f32>, x_norm: &[f32], c: &Array2<f32>, c_norm: &[f32]) -> Array2<f32> {
     let mut d = x.dot(&c.t());
-    for (row, xr) in d.rows_mut().into_iter().zip(x.rows()) {
-        let xn: f32 = xr.iter().map(|v| v * v).sum();
+    for (row, xn) in d.rows_mut().into_iter().zip(x_norm) {
         for (v, cn) in row.into_iter().zip(c_norm) {
             *v = (xn + cn - 2.0 * *v).max(0.0);
         }
     }
     d
+}
+
+/// Squared norm of every row.
+fn row_norms(x: ArrayView2<'_, f32>) -> Vec<f32> {
+    let mut out = vec![0f32; x.nrows()];
+    out.par_chunks_mut(CHUNK)
+        .zip(x.axis_chunks_iter(Axis(0), CHUNK).into_par_iter())
+        .for_each(|(o, xc)| {
+            for (v, r) in o.iter_mut().zip(xc.rows()) {
+                *v = r.iter().map(|a| a * a).sum();
+            }
+        });
+    out
+}
+
+/// One pass over the rows: each row's nearest centre and squared distance, and the per-centre sums
+/// and counts of the rows (f64; fixed chunks added in order).
+fn assign_sums(
+    x: ArrayView2<'_, f32>,
+    x_norm: &[f32],
+    centroids: &Array2<f64>,
+) -> (Vec<u32>, Vec<f32>, Array2<f64>, Vec<u64>) {
+    let (k, d) = centroids.dim();
+    let c = centroids.mapv(|v| v as f32);
+    let cn = norms(&c);
+    let n = x.nrows();
+    let mut labels = vec![0u32; n];
+    let mut dist = vec![0f32; n];
+    let parts: Vec<(Array2<f64>, Vec<u64>)> = labels
+        .par_chunks_mut(CHUNK)
+        .zip(dist.par_chunks_mut(CHUNK))
+        .zip(x.axis_chunks_iter(Axis(0), CHUNK).into_par_iter())
+        .zip(x_norm.par_chunks(CHUNK))
+        .map(|(((l, dd), xc), xn)| {
+            let dm = sq_dists(xc, xn, &c, &cn);
+            let mut s = Array2::<f64>::zeros((k, d));
+            let mut cnt = vec![0u64; k];
+            for (i, (row, xr)) in dm.rows().into_iter().zip(xc.rows()).enumerate() {
+                let mut best = 0;
+                for (j, v) in row.iter().enumerate() {
+                    if *v < row[best] {
+                        best = j;
+                    }
+                }
+                l[i] = best as u32;
+                dd[i] = row[best];
+                cnt[best] += 1;
+                let mut sr = s.row_mut(best);
+                for (a, b) in sr.iter_mut().zip(xr) {
+                    *a += f64::from(*b);
+                }
+            }
+            (s, cnt)
+        })
+        .collect();
+    let mut sum = Array2::<f64>::zeros((k, d));
+    let mut count = vec![0u64; k];
+    for (s, c) in parts {
+        sum += &s;
+        for (a, b) in count.iter_mut().zip(c) {
+            *a += b;
+        }
+    }
+    (labels, dist, sum, count)
 }
 
 fn norms(c: &Array2<f32>) -> Vec<f32> {
@@ -95,7 +159,8 @@ pub fn assign(x: ArrayView2<'_, f32>, centroids: &Array2<f64>) -> (Vec<u32>, Vec
         .zip(dist.par_chunks_mut(CHUNK))
         .zip(x.axis_chunks_iter(Axis(0), CHUNK).into_par_iter())
         .for_each(|((l, dd), xc)| {
-            let d = sq_dists(xc, &c, &cn);
+            let xn = row_norms(xc);
+            let d = sq_dists(xc, &xn, &c, &cn);
             for (i, row) in d.rows().into_iter().enumerate() {
                 let mut best = 0;
                 for (j, v) in row.iter().enumerate() {
@@ -108,6 +173,33 @@ pub fn assign(x: ArrayView2<'_, f32>, centroids: &Array2<f64>) -> (Vec<u32>, Vec
             }
         });
     (labels, dist)
+}
+
+/// Squared distances of every row to each of a few centres (`rows × centres`), with each row's
+/// nearest centre and distance.
+fn dists_to(x: ArrayView2<'_, f32>, x_norm: &[f32], centres: &Array2<f64>) -> (Vec<u32>, Vec<f32>, Array2<f32>) {
+    let c = centres.mapv(|v| v as f32);
+    let cn = norms(&c);
+    let m = c.nrows();
+    let mut all = Array2::<f32>::zeros((x.nrows(), m));
+    all.axis_chunks_iter_mut(Axis(0), CHUNK)
+        .into_par_iter()
+        .zip(x.axis_chunks_iter(Axis(0), CHUNK).into_par_iter())
+        .zip(x_norm.par_chunks(CHUNK))
+        .for_each(|((mut o, xc), xn)| o.assign(&sq_dists(xc, xn, &c, &cn)));
+    let mut near = Vec::with_capacity(x.nrows());
+    let mut best = Vec::with_capacity(x.nrows());
+    for row in all.rows() {
+        let mut b = 0;
+        for (j, v) in row.iter().enumerate() {
+            if *v < row[b] {
+                b = j;
+            }
+        }
+        near.push(b as u32);
+        best.push(row[b]);
+    }
+    (near, best, all)
 }
 
 /// Exact sum of squared distances of the rows to their centres, in f64.
@@ -131,7 +223,9 @@ pub fn inertia(x: ArrayView2<'_, f32>, centroids: &Array2<f64>, labels: &[u32]) 
     parts.iter().sum()
 }
 
-/// Cluster means of `labels` (a cluster with no row keeps `fallback`'s row), and the cluster sizes.
+/// Cluster means of `labels` (a cluster with no row keeps `fallback`'s row), and the cluster sizes
+/// (the tests' independent check of the fused pass).
+#[cfg(test)]
 fn means(
     x: ArrayView2<'_, f32>,
     labels: &[u32],
@@ -177,14 +271,19 @@ fn means(
 /// Greedy k-means++: the first centre uniformly, each next one the best (lowest potential) of
 /// `2 + ⌊ln k⌋` candidates drawn with probability proportional to the squared distance to the
 /// nearest centre so far.
-pub fn plus_plus(x: ArrayView2<'_, f32>, k: usize, rng: &mut ChaCha8Rng) -> Array2<f64> {
+pub fn plus_plus(
+    x: ArrayView2<'_, f32>,
+    x_norm: &[f32],
+    k: usize,
+    rng: &mut ChaCha8Rng,
+) -> Array2<f64> {
     let (n, d) = x.dim();
     let trials = 2 + (k as f64).ln().floor() as usize;
     let mut centres = Array2::<f64>::zeros((k, d));
     let first = rng.gen_range(0..n);
     centres.row_mut(0).assign(&x.row(first).mapv(f64::from));
-    let one = |i: usize| -> Array2<f64> { x.row(i).mapv(f64::from).insert_axis(Axis(0)) };
-    let (_, mut closest) = assign(x, &one(first));
+    let one = x.row(first).mapv(f64::from).insert_axis(Axis(0));
+    let (_, mut closest, _) = dists_to(x, x_norm, &one);
     let mut pot: f64 = closest.iter().map(|v| f64::from(*v)).sum();
     for c in 1..k {
         // Cumulative distances for sampling (sequential: a fixed order).
@@ -194,12 +293,18 @@ pub fn plus_plus(x: ArrayView2<'_, f32>, k: usize, rng: &mut ChaCha8Rng) -> Arra
             acc += f64::from(*v);
             cum.push(acc);
         }
+        // All candidates of this step measured in one pass over the rows.
+        let cands: Vec<usize> = (0..trials)
+            .map(|_| {
+                let r = rng.gen::<f64>() * pot;
+                cum.partition_point(|v| *v <= r).min(n - 1)
+            })
+            .collect();
+        let cm = x.select(Axis(0), &cands).mapv(f64::from);
+        let (_, _, dc) = dists_to(x, x_norm, &cm);
         let mut best: Option<(f64, usize, Vec<f32>)> = None;
-        for _ in 0..trials {
-            let r = rng.gen::<f64>() * pot;
-            let cand = cum.partition_point(|v| *v <= r).min(n - 1);
-            let (_, dc) = assign(x, &one(cand));
-            let new: Vec<f32> = closest.iter().zip(&dc).map(|(a, b)| a.min(*b)).collect();
+        for (t, &cand) in cands.iter().enumerate() {
+            let new: Vec<f32> = closest.iter().zip(dc.column(t)).map(|(a, b)| a.min(*b)).collect();
             let p: f64 = new.iter().map(|v| f64::from(*v)).sum();
             if best.as_ref().map_or(true, |b| p < b.0) {
                 best = Some((p, cand, new));
@@ -218,7 +323,8 @@ pub fn plus_plus(x: ArrayView2<'_, f32>, k: usize, rng: &mut ChaCha8Rng) -> Arra
 pub fn fit(x: ArrayView2<'_, f32>, p: &KMeansParams) -> KMeansFit {
     let n = x.nrows().max(1) as f64;
     let mut rng = ChaCha8Rng::seed_from_u64(p.seed);
-    let mut centres = plus_plus(x, p.k, &mut rng);
+    let x_norm = row_norms(x);
+    let mut centres = plus_plus(x, &x_norm, p.k, &mut rng);
     // Absolute tolerance: tol × mean column variance (scikit-learn's `_tolerance`).
     let mean: Vec<f64> = column_sums(x, |_, v| f64::from(v))
         .into_iter()
@@ -230,18 +336,25 @@ pub fn fit(x: ArrayView2<'_, f32>, p: &KMeansParams) -> KMeansFit {
     let mut n_iter = 0;
     let mut labels;
     loop {
-        let (l, dist) = assign(x, &centres);
+        let (l, dist, sum, count) = assign_sums(x, &x_norm, &centres);
         labels = l;
         if prev.as_ref() == Some(&labels) || n_iter == p.max_iter {
             break;
         }
         n_iter += 1;
-        let (mut new, count) = means(x, &labels, &centres);
+        let mut new = sum;
+        for c in 0..p.k {
+            if count[c] > 0 {
+                new.row_mut(c).mapv_inplace(|v| v / count[c] as f64);
+            } else {
+                new.row_mut(c).assign(&centres.row(c));
+            }
+        }
         relocate_empty(x, &mut new, &count, &dist);
         let shift: f64 = (&new - &centres).mapv(|v| v * v).sum();
         centres = new;
         if shift <= tol {
-            labels = assign(x, &centres).0;
+            labels = assign_sums(x, &x_norm, &centres).0;
             break;
         }
         prev = Some(labels);

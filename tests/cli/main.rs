@@ -23,6 +23,7 @@ mod readme;
 mod report;
 mod rules;
 mod serve;
+mod segment;
 mod stack;
 mod stats_counts;
 mod task;

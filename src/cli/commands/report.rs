@@ -56,6 +56,10 @@ pub struct Args {
     /// Rows of the pattern and rule tables.
     #[arg(long, default_value_t = 15, value_name = "N")]
     pub top: usize,
+    /// Add a "Segments" section: k-means (k 2..8 by silhouette) on the behaviour features at the test
+    /// cutoff, a t-SNE map, and each segment's funnel, features, patterns and rules (see `segment`).
+    #[arg(long)]
+    pub segments: bool,
     /// Output HTML file (written atomically).
     #[arg(short, long)]
     pub output: PathBuf,
@@ -127,6 +131,17 @@ pub fn run(mut args: Args, global: &Global) -> anyhow::Result<()> {
         None
     };
     let chosen = prepared.featurizer.patterns.clone();
+    let segments = args.segments.then(|| {
+        cartseq::segment::report_section(
+            log,
+            dict,
+            &setup.input,
+            built.test_cutoff,
+            spec.horizon_ms,
+            seed,
+            7,
+        )
+    });
     let data = ReportData {
         title: format!("cartseq report — {} task", spec.kind.name()),
         task_lines: vec![
@@ -155,6 +170,7 @@ pub fn run(mut args: Args, global: &Global) -> anyhow::Result<()> {
         models,
         ablation,
         bootstrap: args.bootstrap,
+        segments,
     };
     let html = render(&data);
     let mut out = AtomicFile::create(&args.output)?;
