@@ -694,6 +694,10 @@ pub struct Report {
     pub results: Vec<ModelResult>,
 }
 
+/// Fits a model on all training sessions (or returns the one already fitted), with its fit seconds.
+type FitFull<'a> =
+    dyn FnMut(ModelKind, &mut dyn FnMut(Progress)) -> anyhow::Result<(Shared, f64)> + 'a;
+
 /// A fitted model that can be shared between its own row and hybrids.
 type Shared = Arc<dyn NextItemModel + Send + Sync>;
 
@@ -962,7 +966,7 @@ pub fn fit_and_evaluate(
                     let o = fitted.outcomes.iter().find(|o| o.0 == k).map(|o| &o.1);
                     if let Some(o) = o {
                         let key = rank_key(o);
-                        if best.is_none_or(|b| key > b.1) {
+                        if best.map_or(true, |b| key > b.1) {
                             best = Some((k, key));
                         }
                     }
@@ -1061,7 +1065,7 @@ fn fit_hybrid(
     eval: &EvalConfig,
     network: Option<&NetworkConfig>,
     progress: &mut dyn FnMut(Progress),
-    fit_full: &mut dyn FnMut(ModelKind, &mut dyn FnMut(Progress)) -> anyhow::Result<(Shared, f64)>,
+    fit_full: &mut FitFull<'_>,
 ) -> anyhow::Result<(Evaluated, HybridSummary)> {
     anyhow::ensure!(
         eval.hybrid_valid_fraction > 0.0 && eval.hybrid_valid_fraction < 0.5,

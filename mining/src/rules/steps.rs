@@ -218,13 +218,11 @@ mod tests {
             let p = StepRuleParams::new(steps, usize::MAX).expect("params");
             let r = step_rules(&rows, 12, p, |d| 1.0 / d as f64).expect("mined");
             let b = brute(&rows, 12, steps);
-            for a in 0..12 {
-                let got: Vec<(u32, f64)> = r.rules[a]
-                    .iter()
-                    .map(|x| (x.consequent, x.weight))
-                    .collect();
-                assert_eq!(got.len(), b[a].len());
-                for (g, e) in got.iter().zip(&b[a]) {
+            assert_eq!(r.rules.len(), b.len());
+            for (rules, expected) in r.rules.iter().zip(&b) {
+                let got: Vec<(u32, f64)> = rules.iter().map(|x| (x.consequent, x.weight)).collect();
+                assert_eq!(got.len(), expected.len());
+                for (g, e) in got.iter().zip(expected) {
                     assert_eq!(g.0, e.0);
                     assert!((g.1 - e.1).abs() < 1e-9);
                 }

@@ -259,9 +259,41 @@ pub(crate) fn check_lambda(name: &'static str, v: f64, zero_ok: bool) -> Result<
     }
 }
 
+/// The `k` nearest candidates of `sc.cands` as `(similarity, session)`, best first (taken out of the
+/// scratch; give them back with [`Scratch::sims`] = …). The similarity is the prefix-weighted overlap
+/// `Σ_{i∈p∩n} w(i)` divided by `√Σ_{i∈p} w(i)² · √|n|` (`cosine`) or by the number of distinct prefix
+/// items (session-rec's "vec"), times `factor(n)`; `stats` is what [`Scratch::set_prefix`] returned.
+/// Candidates of similarity 0 are left out (they would vote 0).
+pub(crate) fn nearest(
+    index: &SessionIndex,
+    sc: &mut Scratch,
+    stats: (usize, f64),
+    cosine: bool,
+    k: usize,
+    factor: impl Fn(u32) -> f64,
+) -> Vec<(f64, u32)> {
+    let (n_distinct, sq) = stats;
+    let mut sims = std::mem::take(&mut sc.sims);
+    sims.clear();
+    for &c in &sc.cands {
+        let items = index.items_of(c);
+        let dot: f64 = items.iter().filter_map(|&(i, _)| sc.prefix_weight(i)).sum();
+        let sim = if cosine {
+            dot / (sq.sqrt() * (items.len() as f64).sqrt())
+        } else {
+            dot / n_distinct as f64
+        } * factor(c);
+        if sim > 0.0 {
+            sims.push((sim, c));
+        }
+    }
+    top_k(index, &mut sims, k);
+    sims
+}
+
 /// Keeps the `k` best `(similarity, session)` of `sims` (similarity, then recency, descending), in
 /// that order.
-pub(crate) fn top_k(index: &SessionIndex, sims: &mut Vec<(f64, u32)>, k: usize) {
+fn top_k(index: &SessionIndex, sims: &mut Vec<(f64, u32)>, k: usize) {
     let order = |a: &(f64, u32), b: &(f64, u32)| b.0.total_cmp(&a.0).then(index.newer(a.1, b.1));
     if sims.len() > k {
         sims.select_nth_unstable_by(k, order);

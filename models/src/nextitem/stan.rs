@@ -30,7 +30,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::neighbours::{check_lambda, check_neighbours, score_sessions, top_k, SessionIndex};
+use super::neighbours::{check_lambda, check_neighbours, nearest, score_sessions, SessionIndex};
 use super::{NextItemModel, Prefixes, ScoreSink};
 use crate::{ModelError, Sequences};
 
@@ -142,25 +142,14 @@ impl NextItemModel for Stan {
         let snh = p.lambda_snh * DAY_SECONDS;
         score_sessions(index, p.sample, &q, sink, |prefix, now, sc| {
             let len = prefix.len();
-            let (n_distinct, sq) = sc.set_prefix(prefix, |pos, len| {
+            let stats = sc.set_prefix(prefix, |pos, len| {
                 ((pos as f64 - len as f64) / p.lambda_spw).exp()
             });
-            let mut sims = std::mem::take(&mut sc.sims);
-            sims.clear();
-            for &c in &sc.cands {
-                let items = index.items_of(c);
-                let dot: f64 = items.iter().filter_map(|&(i, _)| sc.prefix_weight(i)).sum();
-                let mut sim = if p.vec_similarity {
-                    dot / n_distinct as f64
-                } else {
-                    dot / (sq.sqrt() * (items.len() as f64).sqrt())
-                };
-                if let Some(t) = now {
-                    sim *= (-(t - index.last_time[c as usize]) / snh).exp();
-                }
-                sims.push((sim, c));
-            }
-            top_k(index, &mut sims, p.k);
+            let recency = |c: u32| match now {
+                Some(t) => (-(t - index.last_time[c as usize]) / snh).exp(),
+                None => 1.0,
+            };
+            let sims = nearest(index, sc, stats, !p.vec_similarity, p.k, recency);
             for &(sim, c) in &sims {
                 let items = index.items_of(c);
                 let pos_star = items

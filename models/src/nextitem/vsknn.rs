@@ -27,7 +27,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::neighbours::{check_lambda, check_neighbours, score_sessions, top_k, SessionIndex};
+use super::neighbours::{check_lambda, check_neighbours, nearest, score_sessions, SessionIndex};
 use super::{NextItemModel, Prefixes, ScoreSink};
 use crate::{ModelError, Sequences};
 
@@ -167,22 +167,8 @@ impl NextItemModel for VSessionKnn {
         let p = &self.params;
         let index = &self.index;
         score_sessions(index, p.sample, q, sink, |prefix, _, sc| {
-            let (n_distinct, sq) = sc.set_prefix(prefix, |pos, len| p.weighting.position(pos, len));
-            let mut sims = std::mem::take(&mut sc.sims);
-            sims.clear();
-            for &c in &sc.cands {
-                let items = index.items_of(c);
-                let dot: f64 = items.iter().filter_map(|&(i, _)| sc.prefix_weight(i)).sum();
-                let sim = if p.cosine {
-                    dot / (sq.sqrt() * (items.len() as f64).sqrt())
-                } else {
-                    dot / n_distinct as f64
-                };
-                if sim > 0.0 {
-                    sims.push((sim, c));
-                }
-            }
-            top_k(index, &mut sims, p.k);
+            let stats = sc.set_prefix(prefix, |pos, len| p.weighting.position(pos, len));
+            let sims = nearest(index, sc, stats, p.cosine, p.k, |_| 1.0);
             for &(sim, c) in &sims {
                 let items = index.items_of(c);
                 let step = prefix
