@@ -389,20 +389,26 @@ pub enum Progress<'a> {
 #[derive(Clone, Debug)]
 pub enum FittedNetwork {
     /// GRU4Rec-style recurrent network.
-    Recurrent(Gru4RecModel),
+    Recurrent(Box<Gru4RecModel>),
     /// SR-GNN.
-    SrGnn(SrGnnModel),
+    SrGnn(Box<SrGnnModel>),
     /// SASRec.
-    SasRec(SasRecModel),
+    SasRec(Box<SasRecModel>),
 }
+
+/// A learner's `fit` waiting for its progress callback.
+type PendingFit<'a> = Box<
+    dyn FnOnce(&mut dyn FnMut(&EpochRecord)) -> Result<FittedNetwork, cartseq_models::ModelError>
+        + 'a,
+>;
 
 impl FittedNetwork {
     /// The model as a next-item scorer.
     pub fn model(&self) -> &dyn NextItemModel {
         match self {
-            FittedNetwork::Recurrent(m) => m,
-            FittedNetwork::SrGnn(m) => m,
-            FittedNetwork::SasRec(m) => m,
+            FittedNetwork::Recurrent(m) => m.as_ref(),
+            FittedNetwork::SrGnn(m) => m.as_ref(),
+            FittedNetwork::SasRec(m) => m.as_ref(),
         }
     }
 
@@ -461,7 +467,7 @@ fn train_network(
         (train.clone(), None)
     };
     let valid = valid.as_ref();
-    let (epochs, fit): (usize, Box<dyn FnOnce(&mut dyn FnMut(&EpochRecord)) -> _>) = match kind {
+    let (epochs, fit): (usize, PendingFit<'_>) = match kind {
         ModelKind::Network(cell) => {
             let mut params = config.params.clone();
             params.cell = cell;
@@ -469,7 +475,9 @@ fn train_network(
             (
                 config.params.epochs,
                 Box::new(move |p: &mut dyn FnMut(&EpochRecord)| {
-                    learner.fit(&fit_on, valid, p).map(FittedNetwork::Recurrent)
+                    learner
+                        .fit(&fit_on, valid, p)
+                        .map(|m| FittedNetwork::Recurrent(Box::new(m)))
                 }),
             )
         }
@@ -478,7 +486,9 @@ fn train_network(
             (
                 config.srgnn.epochs,
                 Box::new(move |p: &mut dyn FnMut(&EpochRecord)| {
-                    learner.fit(&fit_on, valid, p).map(FittedNetwork::SrGnn)
+                    learner
+                        .fit(&fit_on, valid, p)
+                        .map(|m| FittedNetwork::SrGnn(Box::new(m)))
                 }),
             )
         }
@@ -487,7 +497,9 @@ fn train_network(
             (
                 config.sasrec.epochs,
                 Box::new(move |p: &mut dyn FnMut(&EpochRecord)| {
-                    learner.fit(&fit_on, valid, p).map(FittedNetwork::SasRec)
+                    learner
+                        .fit(&fit_on, valid, p)
+                        .map(|m| FittedNetwork::SasRec(Box::new(m)))
                 }),
             )
         }

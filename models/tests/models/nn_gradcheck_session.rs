@@ -16,7 +16,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::nn_gradcheck::{check, rand_mat};
 
 /// Values of every parameter, in `params_mut` order.
-fn values<'a>(params: Vec<&'a mut Param<f64>>) -> Vec<&'a mut Array2<f64>> {
+fn values(params: Vec<&mut Param<f64>>) -> Vec<&mut Array2<f64>> {
     params.into_iter().map(|p| &mut p.value).collect()
 }
 
@@ -222,10 +222,10 @@ fn session_graphs_follow_srgnn() {
     // Node 2 (index 1) has in-edges from 1 and 3 (weight 1/2 each); node 3 (index 2) has out-edges
     // to 3 and 2 (weight 1/2 each).
     let mut into_2: Vec<_> = g.in_edges.iter().filter(|e| e.0 == 1).copied().collect();
-    into_2.sort_by(|a, b| a.1.cmp(&b.1));
+    into_2.sort_by_key(|a| a.1);
     assert_eq!(into_2, vec![(1, 0, 0.5), (1, 2, 0.5)]);
     let mut out_of_3: Vec<_> = g.out_edges.iter().filter(|e| e.0 == 2).copied().collect();
-    out_of_3.sort_by(|a, b| a.1.cmp(&b.1));
+    out_of_3.sort_by_key(|a| a.1);
     assert_eq!(out_of_3, vec![(2, 1, 0.5), (2, 2, 0.5)]);
     // The one-click session is a single node without edges; the last session repeats 2→0 once.
     assert_eq!(g.lengths(), vec![6, 2, 1, 5]);
