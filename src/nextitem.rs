@@ -778,7 +778,7 @@ fn fit_single(
             };
             let m = train_network(config, kind, seqs, progress)?;
             let saved = match &m {
-                FittedNetwork::Recurrent(r) => Some(Arc::new(SavedNextItem::network(r.clone()))),
+                FittedNetwork::Recurrent(r) => Some(Arc::new(SavedNextItem::network((**r).clone()))),
                 _ => None,
             };
             (Arc::new(m.clone()), Some(m), saved)
