@@ -11,8 +11,8 @@ pub mod args;
 pub mod commands;
 
 use commands::{
-    convert, eval, itemsets, leaderboard, mine, next, nextitem, report, rules, segment, stats, task,
-    train,
+    convert, eval, itemsets, leaderboard, mine, next, nextitem, report, rules, segment, stats,
+    task, train,
 };
 
 /// Options every subcommand takes.
