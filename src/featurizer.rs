@@ -178,7 +178,8 @@ impl RowSequences {
     }
 }
 
-fn describe(tokens: &[Vec<String>]) -> String {
+/// A pattern's itemsets of token names in words: `view:cat1 > (cart:cat1 fav:cat1)`.
+pub fn describe_tokens(tokens: &[Vec<String>]) -> String {
     tokens
         .iter()
         .map(|s| {
@@ -308,7 +309,7 @@ impl PatternFeaturizer {
                     .collect();
                 ChosenPattern {
                     column: format!("pat{j:02}"),
-                    pattern: describe(&tokens),
+                    pattern: describe_tokens(&tokens),
                     tokens,
                     score: c.score,
                     class_support: c.class_support.clone(),
@@ -531,7 +532,7 @@ mod tests {
         let tokens: Vec<Vec<String>> = pattern.iter().map(|t| vec![(*t).to_owned()]).collect();
         let p = ChosenPattern {
             column: "pat00".into(),
-            pattern: describe(&tokens),
+            pattern: describe_tokens(&tokens),
             tokens,
             score: 0.5,
             class_support: vec![3, 4],

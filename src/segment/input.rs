@@ -24,7 +24,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{Matrix, Represent};
 use crate::behaviour::SeqTokens;
-use crate::featurizer::{ChosenPattern, FittedFeaturizer, PatternFeaturizer, RowSequences, TableSource};
+use crate::featurizer::{
+    ChosenPattern, FittedFeaturizer, PatternFeaturizer, RowSequences, TableSource,
+};
 use crate::input::InputSpec;
 use crate::tasks::table::snapshot_table;
 use crate::tasks::{auto_cutoff, build_rows, format_time, UserIndex};
@@ -120,17 +122,7 @@ fn frequent_patterns(
                 .itemsets()
                 .map(|s| s.iter().map(|i| names[i.index()].clone()).collect())
                 .collect();
-            let text = tokens
-                .iter()
-                .map(|s| {
-                    if s.len() == 1 {
-                        s[0].clone()
-                    } else {
-                        format!("({})", s.join(" "))
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join(" > ");
+            let text = describe_tokens(&tokens);
             ChosenPattern {
                 column: format!("pat{j:02}"),
                 pattern: text,
@@ -179,7 +171,11 @@ pub fn from_events(
     opts: &LogOptions,
     fitted: Option<&Recipe>,
 ) -> anyhow::Result<LogRows> {
-    ensure!(!log.is_empty(), "{}: the input has no events", input.path.display());
+    ensure!(
+        !log.is_empty(),
+        "{}: the input has no events",
+        input.path.display()
+    );
     let cutoff = match opts.cutoff {
         Some(c) => c,
         None => auto_cutoff(&log, opts.horizon_ms).unwrap_or(0),

@@ -66,7 +66,12 @@ pub struct KMeansFit {
 
 /// Squared distances of the rows of `x` (squared norms `x_norm`) to the rows of `c` (`rows ×
 /// centres`), by one product.
-fn sq_dists(x: ArrayView2<'_, f32>, x_norm: &[f32], c: &Array2<f32>, c_norm: &[f32]) -> Array2<f32> {
+fn sq_dists(
+    x: ArrayView2<'_, f32>,
+    x_norm: &[f32],
+    c: &Array2<f32>,
+    c_norm: &[f32],
+) -> Array2<f32> {
     let mut d = x.dot(&c.t());
     for (row, xn) in d.rows_mut().into_iter().zip(x_norm) {
         for (v, cn) in row.into_iter().zip(c_norm) {
@@ -74,6 +79,17 @@ fn sq_dists(x: ArrayView2<'_, f32>, x_norm: &[f32], c: &Array2<f32>, c_norm: &[f
         }
     }
     d
+}
+
+/// Index of the smallest value (ties: the first).
+fn argmin(row: ndarray::ArrayView1<'_, f32>) -> usize {
+    let mut best = 0;
+    for (j, v) in row.iter().enumerate() {
+        if *v < row[best] {
+            best = j;
+        }
+    }
+    best
 }
 
 /// Squared norm of every row.
@@ -112,12 +128,7 @@ fn assign_sums(
             let mut s = Array2::<f64>::zeros((k, d));
             let mut cnt = vec![0u64; k];
             for (i, (row, xr)) in dm.rows().into_iter().zip(xc.rows()).enumerate() {
-                let mut best = 0;
-                for (j, v) in row.iter().enumerate() {
-                    if *v < row[best] {
-                        best = j;
-                    }
-                }
+                let best = argmin(row.view());
                 l[i] = best as u32;
                 dd[i] = row[best];
                 cnt[best] += 1;
@@ -162,12 +173,7 @@ pub fn assign(x: ArrayView2<'_, f32>, centroids: &Array2<f64>) -> (Vec<u32>, Vec
             let xn = row_norms(xc);
             let d = sq_dists(xc, &xn, &c, &cn);
             for (i, row) in d.rows().into_iter().enumerate() {
-                let mut best = 0;
-                for (j, v) in row.iter().enumerate() {
-                    if *v < row[best] {
-                        best = j;
-                    }
-                }
+                let best = argmin(row.view());
                 l[i] = best as u32;
                 dd[i] = row[best];
             }
@@ -177,7 +183,11 @@ pub fn assign(x: ArrayView2<'_, f32>, centroids: &Array2<f64>) -> (Vec<u32>, Vec
 
 /// Squared distances of every row to each of a few centres (`rows × centres`), with each row's
 /// nearest centre and distance.
-fn dists_to(x: ArrayView2<'_, f32>, x_norm: &[f32], centres: &Array2<f64>) -> (Vec<u32>, Vec<f32>, Array2<f32>) {
+fn dists_to(
+    x: ArrayView2<'_, f32>,
+    x_norm: &[f32],
+    centres: &Array2<f64>,
+) -> (Vec<u32>, Vec<f32>, Array2<f32>) {
     let c = centres.mapv(|v| v as f32);
     let cn = norms(&c);
     let m = c.nrows();
@@ -190,12 +200,7 @@ fn dists_to(x: ArrayView2<'_, f32>, x_norm: &[f32], centres: &Array2<f64>) -> (V
     let mut near = Vec::with_capacity(x.nrows());
     let mut best = Vec::with_capacity(x.nrows());
     for row in all.rows() {
-        let mut b = 0;
-        for (j, v) in row.iter().enumerate() {
-            if *v < row[b] {
-                b = j;
-            }
-        }
+        let b = argmin(row.view());
         near.push(b as u32);
         best.push(row[b]);
     }
@@ -304,7 +309,11 @@ pub fn plus_plus(
         let (_, _, dc) = dists_to(x, x_norm, &cm);
         let mut best: Option<(f64, usize, Vec<f32>)> = None;
         for (t, &cand) in cands.iter().enumerate() {
-            let new: Vec<f32> = closest.iter().zip(dc.column(t)).map(|(a, b)| a.min(*b)).collect();
+            let new: Vec<f32> = closest
+                .iter()
+                .zip(dc.column(t))
+                .map(|(a, b)| a.min(*b))
+                .collect();
             let p: f64 = new.iter().map(|v| f64::from(*v)).sum();
             if best.as_ref().map_or(true, |b| p < b.0) {
                 best = Some((p, cand, new));

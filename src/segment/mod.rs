@@ -394,10 +394,13 @@ impl SegmentModel {
 
     /// Reads a model file, checking its marker.
     pub fn read(path: &std::path::Path) -> anyhow::Result<SegmentModel> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         let m: SegmentModel = serde_json::from_str(&text).with_context(|| {
-            format!("{}: not a segment model written by `cartseq segment --save-model`", path.display())
+            format!(
+                "{}: not a segment model written by `cartseq segment --save-model`",
+                path.display()
+            )
         })?;
         ensure!(
             m.format == MODEL_FORMAT,
@@ -646,7 +649,12 @@ fn cluster(y: ArrayView2<'_, f32>, p: &SegmentParams) -> anyhow::Result<Clustere
                 .transform(&yf)
                 .map_err(|e| anyhow::anyhow!("DBSCAN: {e}"))?;
             let labels: Vec<Option<u32>> = raw.iter().map(|l| l.map(|c| c as u32)).collect();
-            let k = labels.iter().flatten().map(|&c| c as usize + 1).max().unwrap_or(0);
+            let k = labels
+                .iter()
+                .flatten()
+                .map(|&c| c as usize + 1)
+                .max()
+                .unwrap_or(0);
             ensure!(
                 k >= 1,
                 "DBSCAN found no cluster: every row is noise at --eps {} --min-points {}; raise --eps \
@@ -719,10 +727,15 @@ pub fn report_section(
         pattern_max_len: 3,
         history: 200,
     };
-    let result = input::from_events(log.clone(), dict.clone(), input, &opts, None).and_then(|rows| {
-        let (s, summary) = run(&rows.matrix, Some(&rows), &p, rows.recipe.clone(), 5)?;
-        Ok(render::html_section(&summary, render::scatter(&s, (560, 420)), number))
-    });
+    let result =
+        input::from_events(log.clone(), dict.clone(), input, &opts, None).and_then(|rows| {
+            let (s, summary) = run(&rows.matrix, Some(&rows), &p, rows.recipe.clone(), 5)?;
+            Ok(render::html_section(
+                &summary,
+                render::scatter(&s, (560, 420)),
+                number,
+            ))
+        });
     result.unwrap_or_else(|e| {
         format!(
             "<h2>{number}. Segments</h2><p class=muted>{}</p>",
@@ -762,7 +775,10 @@ fn tsne_map(y: ArrayView2<'_, f32>, p: &SegmentParams) -> anyhow::Result<Option<
         (0..n).collect()
     };
     let m = rows.len();
-    ensure!(m >= 5, "t-SNE needs at least 5 rows, found {m}: no map drawn");
+    ensure!(
+        m >= 5,
+        "t-SNE needs at least 5 rows, found {m}: no map drawn"
+    );
     let perplexity = p.perplexity.min((m as f64 - 1.0) / 3.0 - 1e-9);
     let data = y.select(Axis(0), &rows).mapv(f64::from);
     let t = Instant::now();

@@ -235,7 +235,10 @@ mod tests {
             );
         }
         let ratio_sum: f64 = theirs.explained_variance_ratio().sum();
-        assert!((ratio_sum - 1.0).abs() < 1e-9, "linfa's ratios are over the kept components");
+        assert!(
+            (ratio_sum - 1.0).abs() < 1e-9,
+            "linfa's ratios are over the kept components"
+        );
         assert!(ours.explained_variance_ratio.iter().sum::<f64>() < 0.999);
     }
 }

@@ -117,7 +117,13 @@ pub fn separating(m: &Matrix, inside: &[bool], top: usize) -> Vec<Separating> {
             let g = usize::from(i);
             ss[g] += (f64::from(*v) - mean[g]).powi(2);
         }
-        let var = [0, 1].map(|g| if n[g] > 1 { ss[g] / (n[g] - 1) as f64 } else { 0.0 });
+        let var = [0, 1].map(|g| {
+            if n[g] > 1 {
+                ss[g] / (n[g] - 1) as f64
+            } else {
+                0.0
+            }
+        });
         let pooled = ((var[0] + var[1]) / 2.0).sqrt();
         let smd = if pooled > 0.0 {
             (mean[1] - mean[0]) / pooled
@@ -265,7 +271,12 @@ fn segment_logs(labels: &[Option<u32>], k: usize, r: &LogRows) -> Vec<EventLog> 
 type Mined = (Vec<Vec<SegmentPattern>>, Vec<Vec<SegmentRule>>);
 
 /// Discriminative patterns and rules of every segment.
-fn segment_patterns(labels: &[Option<u32>], k: usize, r: &LogRows, top: usize) -> anyhow::Result<Mined> {
+fn segment_patterns(
+    labels: &[Option<u32>],
+    k: usize,
+    r: &LogRows,
+    top: usize,
+) -> anyhow::Result<Mined> {
     let db = &r.sequences;
     let names = &r.token_names;
     let seg_of_seq: Vec<Option<u32>> = db.keys().iter().map(|key| labels[key.index()]).collect();
@@ -332,8 +343,16 @@ fn segment_patterns(labels: &[Option<u32>], k: usize, r: &LogRows, top: usize) -
             let inside = c[s];
             let outside: u64 = c.iter().sum::<u64>() - inside;
             let rest = total - size[s];
-            let rate_in = if size[s] > 0 { inside as f64 / size[s] as f64 } else { 0.0 };
-            let rate_out = if rest > 0 { outside as f64 / rest as f64 } else { 0.0 };
+            let rate_in = if size[s] > 0 {
+                inside as f64 / size[s] as f64
+            } else {
+                0.0
+            };
+            let rate_out = if rest > 0 {
+                outside as f64 / rest as f64
+            } else {
+                0.0
+            };
             // The measure is one-vs-rest and unsigned; its sign is the segment's side.
             let diff = support_difference(&[outside, inside], &[rest, size[s]]);
             let signed_diff = if rate_in >= rate_out { diff } else { -diff };
@@ -367,7 +386,8 @@ mod tests {
         let m = Matrix {
             ids: (0..5).map(|i| i.to_string()).collect(),
             names: vec!["a".into(), "flat".into()],
-            x: Array2::from_shape_vec((5, 2), vec![1., 0., 3., 0., 5., 0., 7., 0., 9., 0.]).unwrap(),
+            x: Array2::from_shape_vec((5, 2), vec![1., 0., 3., 0., 5., 0., 7., 0., 9., 0.])
+                .unwrap(),
         };
         let inside = [true, true, false, false, false];
         let s = separating(&m, &inside, 2);

@@ -162,14 +162,19 @@ pub fn text(s: &Summary) -> String {
         s.silhouette.rows,
         s.tsne
     );
-    let _ = writeln!(t, "{:>4}  {:>10}  {:>14}  {:>7}", "k", "silhouette", "inertia", "seconds");
+    let _ = writeln!(
+        t,
+        "{:>4}  {:>10}  {:>14}  {:>7}",
+        "k", "silhouette", "inertia", "seconds"
+    );
     for k in &s.per_k {
         let _ = writeln!(
             t,
             "{:>4}  {:>10}  {:>14}  {:>7.3}",
             k.k,
             opt(k.silhouette),
-            k.inertia.map_or_else(|| "-".to_owned(), |v| format!("{v:.1}")),
+            k.inertia
+                .map_or_else(|| "-".to_owned(), |v| format!("{v:.1}")),
             k.fit_seconds
         );
     }
@@ -198,7 +203,11 @@ pub fn text(s: &Summary) -> String {
             .collect();
         let _ = writeln!(t, "  separating features (SMD): {}", feats.join(", "));
         if !p.top_items.is_empty() {
-            let items: Vec<String> = p.top_items.iter().map(|c| format!("{} ({})", c.name, c.events)).collect();
+            let items: Vec<String> = p
+                .top_items
+                .iter()
+                .map(|c| format!("{} ({})", c.name, c.events))
+                .collect();
             let _ = writeln!(t, "  top items: {}", items.join(", "));
         }
         if !p.top_categories.is_empty() {
@@ -248,7 +257,12 @@ pub fn write_matrix_csv<W: Write>(w: W, m: &Matrix, id_column: &str) -> anyhow::
 }
 
 /// Writes `id,segment,pc1,pc2,tsne_x,tsne_y` for a fitted segmentation (see [`write_labels_csv`]).
-pub fn write_csv<W: Write>(w: W, m: &Matrix, s: &Segmentation, id_column: &str) -> anyhow::Result<()> {
+pub fn write_csv<W: Write>(
+    w: W,
+    m: &Matrix,
+    s: &Segmentation,
+    id_column: &str,
+) -> anyhow::Result<()> {
     write_labels_csv(w, m, &s.labels, &s.y, s.tsne.as_ref(), id_column)
 }
 
@@ -334,7 +348,11 @@ pub fn scatter(s: &Segmentation, size: (u32, u32)) -> anyhow::Result<String> {
                     .points
                     .push((f64::from(s.y[[i, 0]]), f64::from(y)));
             }
-            ("Segments on the first two principal components".to_owned(), "PC 1", "PC 2")
+            (
+                "Segments on the first two principal components".to_owned(),
+                "PC 1",
+                "PC 2",
+            )
         }
     };
     scatter_svg(size, &title, xl, yl, &groups)
@@ -364,14 +382,17 @@ pub fn html_section(s: &Summary, svg: anyhow::Result<String>, number: usize) -> 
         s.silhouette.rows,
         esc(&s.tsne)
     );
-    h.push_str("<div class=grid><div><table><tr><th>k</th><th>silhouette</th><th>inertia</th></tr>");
+    h.push_str(
+        "<div class=grid><div><table><tr><th>k</th><th>silhouette</th><th>inertia</th></tr>",
+    );
     for k in &s.per_k {
         let _ = write!(
             h,
             "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
             k.k,
             opt(k.silhouette),
-            k.inertia.map_or_else(|| "–".to_owned(), |v| format!("{v:.1}"))
+            k.inertia
+                .map_or_else(|| "–".to_owned(), |v| format!("{v:.1}"))
         );
     }
     h.push_str("</table></div><div>");
@@ -395,12 +416,24 @@ pub fn html_section(s: &Summary, svg: anyhow::Result<String>, number: usize) -> 
             .take(4)
             .map(|f| format!("{} {:+.2}", f.feature, f.smd))
             .collect();
-        let cats: Vec<String> = p.top_categories.iter().take(3).map(|c| c.name.clone()).collect();
+        let cats: Vec<String> = p
+            .top_categories
+            .iter()
+            .take(3)
+            .map(|c| c.name.clone())
+            .collect();
         let pats: Vec<String> = p
             .patterns
             .iter()
             .take(3)
-            .map(|q| format!("{} ({:.0}% vs {:.0}%)", q.pattern, 100.0 * q.support_in, 100.0 * q.support_out))
+            .map(|q| {
+                format!(
+                    "{} ({:.0}% vs {:.0}%)",
+                    q.pattern,
+                    100.0 * q.support_in,
+                    100.0 * q.support_out
+                )
+            })
             .collect();
         let rules: Vec<String> = p
             .rules

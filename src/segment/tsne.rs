@@ -57,7 +57,8 @@ fn neighbours(x: ArrayView2<'_, f64>, k: usize) -> Vec<Vec<(f64, u32)>> {
                         .filter(|&(j, _)| j != i)
                         .map(|(j, v)| ((norms[i] + norms[j] - 2.0 * v).max(0.0), j as u32))
                         .collect();
-                    let cmp = |a: &(f64, u32), b: &(f64, u32)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1));
+                    let cmp =
+                        |a: &(f64, u32), b: &(f64, u32)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1));
                     if d.len() > k {
                         d.select_nth_unstable_by(k, cmp);
                         d.truncate(k);
@@ -94,10 +95,18 @@ fn conditional(d: &[(f64, u32)], perplexity: f64) -> Vec<f64> {
         }
         if diff > 0.0 {
             lo = beta;
-            beta = if hi.is_finite() { (beta + hi) / 2.0 } else { beta * 2.0 };
+            beta = if hi.is_finite() {
+                (beta + hi) / 2.0
+            } else {
+                beta * 2.0
+            };
         } else {
             hi = beta;
-            beta = if lo.is_finite() { (beta + lo) / 2.0 } else { beta / 2.0 };
+            beta = if lo.is_finite() {
+                (beta + lo) / 2.0
+            } else {
+                beta / 2.0
+            };
         }
     }
     p
@@ -164,7 +173,12 @@ struct QuadTree {
 
 impl QuadTree {
     fn build(y: &[[f64; 2]]) -> QuadTree {
-        let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
+        let (mut x0, mut x1, mut y0, mut y1) = (
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        );
         for p in y {
             x0 = x0.min(p[0]);
             x1 = x1.max(p[0]);
@@ -306,7 +320,11 @@ pub fn embed(x: ArrayView2<'_, f64>, p: &TsneParams) -> Array2<f64> {
     let mut update = vec![[0.0f64; 2]; n];
     let mut gains = vec![[1.0f64; 2]; n];
     for it in 0..p.iterations {
-        let (exag, momentum) = if it < 250 { (exaggeration, 0.5) } else { (1.0, 0.8) };
+        let (exag, momentum) = if it < 250 {
+            (exaggeration, 0.5)
+        } else {
+            (1.0, 0.8)
+        };
         let tree = QuadTree::build(&y);
         let rep: Vec<(f64, f64, f64)> = (0..n)
             .into_par_iter()

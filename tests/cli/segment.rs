@@ -36,7 +36,10 @@ fn segments_the_sample_and_profiles_every_segment() {
         .map(|v| v.as_u64().unwrap())
         .collect();
     assert_eq!(sizes.iter().sum::<u64>(), j["rows"].as_u64().unwrap());
-    assert!(sizes.windows(2).all(|w| w[0] >= w[1]), "segments numbered by size");
+    assert!(
+        sizes.windows(2).all(|w| w[0] >= w[1]),
+        "segments numbered by size"
+    );
     // PCA keeps at least 90 % of the variance.
     assert!(j["pca"]["explained_variance_kept"].as_f64().unwrap() >= 0.9);
     for seg in j["segments"].as_array().unwrap() {
@@ -73,7 +76,10 @@ fn same_seed_same_bytes_for_any_thread_count_and_apply_gives_the_same_segments()
             .success();
     }
     let (a, b) = (read(&path("a.csv")), read(&path("b.csv")));
-    assert_eq!(a, b, "t-SNE coordinates and segments identical for 1 and 3 threads");
+    assert_eq!(
+        a, b,
+        "t-SNE coordinates and segments identical for 1 and 3 threads"
+    );
     cartseq("segment data/samples/taobao_sample.csv --preset taobao -q --apply")
         .arg(path("a.csv.model.json"))
         .arg("-o")
@@ -95,15 +101,20 @@ fn feature_csv_input_and_other_methods() {
         .arg(&m)
         .success();
     // The exported matrix segments to the same answer as the log (same rows, same numbers).
-    let from_log = cartseq("segment data/samples/taobao_sample.csv --preset taobao -q --k 3 --tsne-sample 0 --json")
-        .success()
-        .json();
+    let from_log = cartseq(
+        "segment data/samples/taobao_sample.csv --preset taobao -q --k 3 --tsne-sample 0 --json",
+    )
+    .success()
+    .json();
     let from_csv = cartseq("segment -q --k 3 --tsne-sample 0 --json")
         .arg(&m)
         .success()
         .json();
     assert_eq!(from_log["sizes"], from_csv["sizes"]);
-    assert_eq!(from_log["per_k"][0]["inertia"], from_csv["per_k"][0]["inertia"]);
+    assert_eq!(
+        from_log["per_k"][0]["inertia"],
+        from_csv["per_k"][0]["inertia"]
+    );
     let gmm = cartseq("segment -q --method gmm --k 2..3 --tsne-sample 0 --json")
         .arg(&m)
         .success()
@@ -138,7 +149,11 @@ fn bad_input_is_one_line_and_no_panic() {
     let (_d, nan) = temp_file("e.csv", "split,session,e0,e1\ntrain,a,1,2\ntrain,b,NaN,3\n");
     let r = cartseq("segment -q --k 2").arg(&nan).failure();
     one_line(&r.stderr);
-    assert!(r.stderr.contains("e.csv:3:3") && r.stderr.contains("finite"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("e.csv:3:3") && r.stderr.contains("finite"),
+        "{}",
+        r.stderr
+    );
     let (_d2, inf) = temp_file("f.csv", "id,x\na,1\nb,inf\nc,2\n");
     let r = cartseq("segment -q --k 2").arg(&inf).failure();
     one_line(&r.stderr);
@@ -146,7 +161,11 @@ fn bad_input_is_one_line_and_no_panic() {
     let (_d3, few) = temp_file("few.csv", "id,x,y\na,1,2\nb,2,1\nc,3,5\n");
     let r = cartseq("segment -q --k 2..8").arg(&few).failure();
     one_line(&r.stderr);
-    assert!(r.stderr.contains("3 rows cannot form 8 segments"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("3 rows cannot form 8 segments"),
+        "{}",
+        r.stderr
+    );
     // Identical rows: every column constant.
     let (_d4, same) = temp_file("same.csv", "id,x,y\na,1,2\nb,1,2\nc,1,2\nd,1,2\n");
     let r = cartseq("segment -q --k 2").arg(&same).failure();
@@ -156,7 +175,8 @@ fn bad_input_is_one_line_and_no_panic() {
     let r = cartseq("segment no-such-file.csv -q --k 5..2").failure();
     one_line(&r.stderr);
     assert!(r.stderr.contains("--k"), "{}", r.stderr);
-    let r = cartseq("segment data/samples/taobao_sample.csv --preset taobao -q --pca-var 1.5").failure();
+    let r = cartseq("segment data/samples/taobao_sample.csv --preset taobao -q --pca-var 1.5")
+        .failure();
     assert!(r.stderr.contains("--pca-var"), "{}", r.stderr);
     // A model applied to other columns.
     let dir = tempdir();
@@ -165,7 +185,10 @@ fn bad_input_is_one_line_and_no_panic() {
         .arg(&model)
         .arg(&few)
         .success();
-    let r = cartseq("segment -q --apply").arg(&model).arg(&nan).failure();
+    let r = cartseq("segment -q --apply")
+        .arg(&model)
+        .arg(&nan)
+        .failure();
     one_line(&r.stderr);
     assert!(r.stderr.contains("columns"), "{}", r.stderr);
 }

@@ -62,6 +62,18 @@ pub struct TaskArgs {
     pub patterns: PatternArgs,
 }
 
+/// `--cutoff`: `auto` (`None`), a date or Unix seconds (ms).
+pub fn parse_cutoff(s: &str) -> anyhow::Result<Option<i64>> {
+    Ok(match s.trim() {
+        "auto" => None,
+        s => Some(
+            cartseq_data::time::parse_date(s)
+                .map_err(|e| anyhow::anyhow!("--cutoff: expected {e}"))?
+                .0,
+        ),
+    })
+}
+
 fn parse_horizon(s: &str) -> Result<i64, String> {
     cartseq_data::time::parse_duration(s)
 }
@@ -76,14 +88,7 @@ impl TaskArgs {
                  cutoffs one horizon apart"
             );
         }
-        let cutoff = match self.cutoff.trim() {
-            "auto" => None,
-            s => Some(
-                cartseq_data::time::parse_date(s)
-                    .map_err(|e| anyhow::anyhow!("--cutoff: expected {e}"))?
-                    .0,
-            ),
-        };
+        let cutoff = parse_cutoff(&self.cutoff)?;
         let spec = TaskSpec {
             kind: self.task,
             cutoff,

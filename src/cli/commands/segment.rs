@@ -24,7 +24,7 @@ use cartseq::segment::pca::PcaChoice;
 use cartseq::segment::{render, Engine, Matrix, Method, Represent, SegmentModel, SegmentParams};
 
 use crate::cli::args::input::InputArgs;
-use crate::cli::args::task::parse_named;
+use crate::cli::args::task::{parse_cutoff, parse_named};
 use crate::cli::Global;
 
 fn parse_k(s: &str) -> Result<(usize, usize), String> {
@@ -47,7 +47,12 @@ pub struct Args {
     pub input: InputArgs,
     /// Features read events strictly before this time: a date (2017-12-03, UTC), Unix seconds, or
     /// `auto` (task's: the 99.9th percentile of event times minus --horizon, floored to the hour).
-    #[arg(long, default_value = "auto", value_name = "DATE|auto", help_heading = "Rows")]
+    #[arg(
+        long,
+        default_value = "auto",
+        value_name = "DATE|auto",
+        help_heading = "Rows"
+    )]
     pub cutoff: String,
     /// The "last horizon" window of the behaviour features (n_events_last_h, …), as in task.
     #[arg(long, default_value = "1d", value_parser = cartseq_data::time::parse_duration, value_name = "DURATION", help_heading = "Rows")]
@@ -75,13 +80,29 @@ pub struct Args {
     #[arg(long, default_value = "2..8", value_parser = parse_k, value_name = "K|LO..HI", help_heading = "Clustering")]
     pub k: (usize, usize),
     /// DBSCAN radius, in standardised PCA units.
-    #[arg(long, default_value_t = 0.5, value_name = "E", help_heading = "Clustering")]
+    #[arg(
+        long,
+        default_value_t = 0.5,
+        value_name = "E",
+        help_heading = "Clustering"
+    )]
     pub eps: f64,
     /// DBSCAN: rows within --eps (the row included) that make a core row.
-    #[arg(long, default_value_t = 5, value_name = "N", help_heading = "Clustering")]
+    #[arg(
+        long,
+        default_value_t = 5,
+        value_name = "N",
+        help_heading = "Clustering"
+    )]
     pub min_points: usize,
     /// PCA keeps the fewest components explaining this share of the variance.
-    #[arg(long, default_value_t = 0.9, value_name = "F", conflicts_with = "pca_dims", help_heading = "Clustering")]
+    #[arg(
+        long,
+        default_value_t = 0.9,
+        value_name = "F",
+        conflicts_with = "pca_dims",
+        help_heading = "Clustering"
+    )]
     pub pca_var: f64,
     /// PCA keeps exactly N components.
     #[arg(long, value_name = "N", help_heading = "Clustering")]
@@ -127,7 +148,12 @@ pub struct Args {
     #[arg(long, value_name = "FILE", help_heading = "Output")]
     pub save_model: Option<PathBuf>,
     /// Assign the rows of INPUT to the segments of a saved model (no fitting).
-    #[arg(long, value_name = "MODEL", conflicts_with = "save_model", help_heading = "Output")]
+    #[arg(
+        long,
+        value_name = "MODEL",
+        conflicts_with = "save_model",
+        help_heading = "Output"
+    )]
     pub apply: Option<PathBuf>,
 }
 
@@ -157,14 +183,7 @@ impl Args {
     }
 
     fn log_options(&self, represent: Represent) -> anyhow::Result<LogOptions> {
-        let cutoff = match self.cutoff.trim() {
-            "auto" => None,
-            s => Some(
-                cartseq_data::time::parse_date(s)
-                    .map_err(|e| anyhow::anyhow!("--cutoff: expected {e}"))?
-                    .0,
-            ),
-        };
+        let cutoff = parse_cutoff(&self.cutoff)?;
         anyhow::ensure!(self.horizon > 0, "--horizon must be positive (e.g. 1d)");
         Ok(LogOptions {
             cutoff,
@@ -178,11 +197,17 @@ impl Args {
     }
 
     /// The rows: a log's (with what profiles need) or a CSV's.
-    fn rows(&self, model: Option<&Recipe>, quiet: bool) -> anyhow::Result<(Matrix, Option<LogRows>, Recipe)> {
+    fn rows(
+        &self,
+        model: Option<&Recipe>,
+        quiet: bool,
+    ) -> anyhow::Result<(Matrix, Option<LogRows>, Recipe)> {
         let represent = model.map_or(self.represent, |r| r.represent);
         if self.is_log() {
             if model.is_some_and(|r| r.source != "log") {
-                bail!("the model was fitted on a CSV; give a CSV with the same columns (no --preset)");
+                bail!(
+                    "the model was fitted on a CSV; give a CSV with the same columns (no --preset)"
+                );
             }
             let mut opts = self.log_options(represent)?;
             if let Some(h) = model.and_then(|r| r.horizon_ms) {
@@ -221,7 +246,11 @@ impl Args {
 pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     let params = args.params();
     params.check()?;
-    anyhow::ensure!(args.top <= 1000, "--top must be at most 1000, found {}", args.top);
+    anyhow::ensure!(
+        args.top <= 1000,
+        "--top must be at most 1000, found {}",
+        args.top
+    );
     if let Some(path) = &args.apply {
         return apply(&args, path, global);
     }
@@ -291,11 +320,18 @@ fn apply(args: &Args, path: &std::path::Path, global: &Global) -> anyhow::Result
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if args.json {
-        let v = serde_json::json!({"rows": labels.len(), "k": model.k, "sizes": sizes, "noise": noise});
+        let v =
+            serde_json::json!({"rows": labels.len(), "k": model.k, "sizes": sizes, "noise": noise});
         serde_json::to_writer_pretty(&mut out, &v)?;
         writeln!(out)?;
     } else {
-        writeln!(out, "{} rows assigned to {} segments: sizes {:?}, noise {noise}", labels.len(), model.k, sizes)?;
+        writeln!(
+            out,
+            "{} rows assigned to {} segments: sizes {:?}, noise {noise}",
+            labels.len(),
+            model.k,
+            sizes
+        )?;
     }
     if let Some(o) = &args.output {
         let mut f = AtomicFile::create(o)?;
