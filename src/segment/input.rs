@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use super::{Matrix, Represent};
 use crate::behaviour::SeqTokens;
 use crate::featurizer::{
-    ChosenPattern, FittedFeaturizer, PatternFeaturizer, RowSequences, TableSource,
+    describe_tokens, ChosenPattern, FittedFeaturizer, PatternFeaturizer, RowSequences, TableSource,
 };
 use crate::input::InputSpec;
 use crate::tasks::table::snapshot_table;

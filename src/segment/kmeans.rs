@@ -262,9 +262,9 @@ fn means(
             *a += b;
         }
     }
-    for c in 0..k {
-        if count[c] > 0 {
-            let m = sum.row(c).mapv(|v| v / count[c] as f64);
+    for (c, &cnt) in count.iter().enumerate() {
+        if cnt > 0 {
+            let m = sum.row(c).mapv(|v| v / cnt as f64);
             sum.row_mut(c).assign(&m);
         } else {
             sum.row_mut(c).assign(&fallback.row(c));
@@ -352,9 +352,9 @@ pub fn fit(x: ArrayView2<'_, f32>, p: &KMeansParams) -> KMeansFit {
         }
         n_iter += 1;
         let mut new = sum;
-        for c in 0..p.k {
-            if count[c] > 0 {
-                new.row_mut(c).mapv_inplace(|v| v / count[c] as f64);
+        for (c, &cnt) in count.iter().enumerate() {
+            if cnt > 0 {
+                new.row_mut(c).mapv_inplace(|v| v / cnt as f64);
             } else {
                 new.row_mut(c).assign(&centres.row(c));
             }

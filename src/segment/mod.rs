@@ -259,6 +259,7 @@ pub struct Matrix {
 /// A fitted clustering in PCA coordinates.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "method", rename_all = "kebab-case")]
+#[allow(clippy::large_enum_variant)] // one model per file: size does not matter
 pub enum ClusterModel {
     /// k-means centres.
     Kmeans {
@@ -754,7 +755,7 @@ fn core_rows(y: ArrayView2<'_, f64>, eps: f64, min_points: usize) -> Vec<usize> 
         .filter(|&i| {
             index
                 .within_range(y.row(i), eps)
-                .map_or(false, |v| v.len() >= min_points)
+                .is_ok_and(|v| v.len() >= min_points)
         })
         .collect()
 }

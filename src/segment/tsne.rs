@@ -125,7 +125,7 @@ fn affinities(x: ArrayView2<'_, f64>, perplexity: f64) -> Affinities {
             trip.push((*j, i as u32, *v));
         }
     }
-    trip.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    trip.sort_by_key(|a| (a.0, a.1));
     let mut start = vec![0usize; n + 1];
     let mut col: Vec<u32> = Vec::with_capacity(trip.len());
     let mut val: Vec<f64> = Vec::with_capacity(trip.len());

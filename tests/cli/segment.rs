@@ -185,9 +185,10 @@ fn bad_input_is_one_line_and_no_panic() {
         .arg(&model)
         .arg(&few)
         .success();
+    let (_d5, other) = temp_file("other.csv", "id,a\nx,1\ny,2\n");
     let r = cartseq("segment -q --apply")
         .arg(&model)
-        .arg(&nan)
+        .arg(&other)
         .failure();
     one_line(&r.stderr);
     assert!(r.stderr.contains("columns"), "{}", r.stderr);
