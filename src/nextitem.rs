@@ -29,8 +29,9 @@ use cartseq_mining::rules::steps::{step_rules, StepRuleParams};
 use cartseq_models::nextitem::{
     evaluate_sessions, fit_stacker, paired_difference, protocol_sessions, tune_weights, Combiner,
     Decay, Gru4RecModel, Gru4RecParams, Hybrid, HybridFit, Interval, ItemKnn, MarkovChain, Metric,
-    MostPopular, NextItemModel, SequentialRules, SessionKnn, SessionOutcomes, Stan, StanParams,
-    SasRecModel, SasRecParams, SavedNextItem, SrGnnModel, SrGnnParams, VSessionKnn, VsknnParams, STACK_DEPTH,
+    MostPopular, NextItemModel, SasRecModel, SasRecParams, SavedNextItem, SequentialRules,
+    SessionKnn, SessionOutcomes, SrGnnModel, SrGnnParams, Stan, StanParams, VSessionKnn,
+    VsknnParams, STACK_DEPTH,
 };
 use cartseq_models::nn::{CellKind, EpochRecord};
 use cartseq_models::Sequences;
@@ -69,7 +70,8 @@ pub enum ModelKind {
 impl ModelKind {
     /// Every accepted name, in documentation order.
     pub const NAMES: &'static [&'static str] = &[
-        "pop", "markov", "iknn", "sknn", "vsknn", "stan", "vstan", "sr", "rnn", "lstm", "gru", "srgnn", "sasrec",
+        "pop", "markov", "iknn", "sknn", "vsknn", "stan", "vstan", "sr", "rnn", "lstm", "gru",
+        "srgnn", "sasrec",
     ];
 
     /// The model of a name (`None` for an unknown name).
@@ -509,26 +511,25 @@ fn train_network(
         model: kind.name(),
         epochs,
     });
-    let model = fit(&mut |r: &EpochRecord| progress(Progress::Epoch(r)))
-        .map_err(|e| match e {
-            // The network's options are flags here (`--hidden`, `--embed`), not `--param` keys.
-            cartseq_models::ModelError::Memory {
-                param,
-                value,
-                need,
-                limit,
-            } => cartseq_models::ModelError::Memory {
-                param: if param == "embed_dim" {
-                    "--embed".into()
-                } else {
-                    format!("--{param}")
-                },
-                value,
-                need,
-                limit,
+    let model = fit(&mut |r: &EpochRecord| progress(Progress::Epoch(r))).map_err(|e| match e {
+        // The network's options are flags here (`--hidden`, `--embed`), not `--param` keys.
+        cartseq_models::ModelError::Memory {
+            param,
+            value,
+            need,
+            limit,
+        } => cartseq_models::ModelError::Memory {
+            param: if param == "embed_dim" {
+                "--embed".into()
+            } else {
+                format!("--{param}")
             },
-            other => other,
-        })?;
+            value,
+            need,
+            limit,
+        },
+        other => other,
+    })?;
     progress(Progress::Finished);
     Ok(model)
 }
@@ -769,8 +770,16 @@ fn fit_single(
             None,
             None,
         ),
-        ModelKind::Stan => (Arc::new(Stan::fit(seqs, times, StanParams::stan())?), None, None),
-        ModelKind::Vstan => (Arc::new(Stan::fit(seqs, times, StanParams::vstan())?), None, None),
+        ModelKind::Stan => (
+            Arc::new(Stan::fit(seqs, times, StanParams::stan())?),
+            None,
+            None,
+        ),
+        ModelKind::Vstan => (
+            Arc::new(Stan::fit(seqs, times, StanParams::vstan())?),
+            None,
+            None,
+        ),
         ModelKind::Sr => (Arc::new(fit_sr(seqs)?), None, None),
         ModelKind::Network(_) | ModelKind::SrGnn | ModelKind::SasRec => {
             let Some(config) = network else {
@@ -778,7 +787,9 @@ fn fit_single(
             };
             let m = train_network(config, kind, seqs, progress)?;
             let saved = match &m {
-                FittedNetwork::Recurrent(r) => Some(Arc::new(SavedNextItem::network((**r).clone()))),
+                FittedNetwork::Recurrent(r) => {
+                    Some(Arc::new(SavedNextItem::network((**r).clone())))
+                }
                 _ => None,
             };
             (Arc::new(m.clone()), Some(m), saved)
@@ -1143,8 +1154,6 @@ fn fit_hybrid(
     };
     Ok((e, summary))
 }
-
-/// Writes `split,session,e0,…` (the network's final hidden state) for every training session and
 
 impl NextItemModel for FittedNetwork {
     fn name(&self) -> String {

@@ -221,8 +221,11 @@ pub const STREAM_BATCH: usize = 4096;
 /// [`STREAM_BATCH`] (streaming sinks; see [`FrequentRun::emit_roots`]).
 pub struct RootOut<'a> {
     buf: Vec<Pattern>,
-    flush: Option<&'a dyn Fn(&mut Vec<Pattern>) -> Result<(), MiningError>>,
+    flush: Option<Flush<'a>>,
 }
+
+/// Passes a full batch of a streaming root's patterns on.
+type Flush<'a> = &'a dyn Fn(&mut Vec<Pattern>) -> Result<(), MiningError>;
 
 impl RootOut<'_> {
     /// An output that keeps every pattern.

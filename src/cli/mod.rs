@@ -81,8 +81,13 @@ pub enum Command {
 /// Parses the command line, runs the subcommand and turns its error into a message and exit code 2.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    // Temporary output files are removed on Ctrl-C / SIGTERM (exit 130 / 143).
-    if let Err(e) = cartseq::output::clean_up_on_signals() {
+    // Temporary output files are removed on Ctrl-C / SIGTERM (exit 130 / 143). `serve` handles these
+    // signals itself (graceful shutdown: drain requests, exit 0) and writes no output files.
+    let serving = matches!(cli.command, Command::Serve(_));
+    if let Err(e) = (!serving)
+        .then(cartseq::output::clean_up_on_signals)
+        .transpose()
+    {
         eprintln!("error: {e:#}");
         return ExitCode::from(2);
     }

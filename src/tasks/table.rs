@@ -48,13 +48,14 @@ pub fn build_table(
     };
     let h_hours = spec.horizon_ms as f64 / crate::tasks::HOUR_MS as f64;
     if spec.cutoff.is_some() {
-        // A label window past the end of the data would label every row negative (then accuracy 1.0).
+        // A label window mostly past the end of the data would label (nearly) every row negative (then
+        // accuracy 1.0): refused when less than half of it lies inside the data.
         if let Some(end) = crate::tasks::data_end(log) {
-            if test_cutoff + spec.horizon_ms > end {
+            if test_cutoff + spec.horizon_ms / 2 > end {
                 let latest = crate::tasks::auto_cutoff(log, spec.horizon_ms).unwrap_or(end);
                 anyhow::bail!(
-                    "--cutoff {}: the test label window [{}, +{h_hours} h) ends after the data (last events \
-                     at {}), so its labels would all be negative; choose an earlier --cutoff (at most {} \
+                    "--cutoff {}: the test label window [{}, +{h_hours} h) lies mostly after the data (last \
+                     events at {}), so its labels would be (nearly) all negative; choose an earlier --cutoff (at most {} \
                      for --horizon {h_hours} h), a shorter --horizon, or leave --cutoff out (automatic)",
                     crate::tasks::format_time(test_cutoff),
                     crate::tasks::format_time(test_cutoff),

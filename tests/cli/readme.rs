@@ -41,6 +41,10 @@ const NOT_RUN: &[(&str, &str)] = &[
         "cargo ",
         "a cargo command other than `cargo run -- …` builds or checks the code; it does not run cartseq",
     ),
+    (
+        "cartseq serve ",
+        "a server runs until stopped: tests/cli/serve.rs starts it on an ephemeral loopback port",
+    ),
     ("pip ", "installs the Python peer tools"),
     ("python", "runs a Python peer tool, not cartseq"),
     (".ci/", "the CI entry point runs this test suite itself"),

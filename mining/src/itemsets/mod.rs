@@ -13,8 +13,6 @@
 //! Results ([`FrequentItemsets`]) are in a deterministic order for any thread count: support
 //! descending, then items ascending (lexicographic).
 
-use std::fmt;
-
 use cartseq_data::{ItemId, SequenceDb};
 
 pub mod apriori;
@@ -30,7 +28,7 @@ pub enum ItemsetError {
     #[error("invalid parameter: {0}")]
     Param(String),
     /// The result would exceed the configured limit.
-    #[error("more than {limit} frequent itemsets at minimum support {min_support} (of {transactions} transactions); raise --min-support, bound the itemset size with --max-size, or raise --max-itemsets")]
+    #[error("more than {limit} frequent itemsets at minimum support {min_support} (of {transactions} transactions); raise --min-support, set --max-size (itemset size), or raise --max-itemsets")]
     TooManyItemsets {
         /// The configured limit.
         limit: usize,
@@ -59,116 +57,8 @@ pub enum ItemsetError {
     },
 }
 
-/// A minimum support as the user gave it: a fraction of the transactions or an absolute count.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MinSupport {
-    /// `numerator / denominator` of the transactions (exact decimal), e.g. `0.001` = 1/1000.
-    Fraction {
-        /// Numerator.
-        num: u64,
-        /// Denominator (a power of ten).
-        den: u64,
-    },
-    /// An absolute number of transactions (sequences).
-    Count(u32),
-}
-
-impl MinSupport {
-    /// Parses `0.01` (fraction in (0, 1]), `1%` / `0.5%` (percent) or `#50` / an integer above 1 (an
-    /// absolute count). Decimal strings are kept exact: `0.001` is 1/1000, never a binary float.
-    pub fn parse(s: &str) -> Result<MinSupport, ItemsetError> {
-        let t = s.trim();
-        let bad = || {
-            ItemsetError::Param(format!(
-                "minimum support {s:?}: expected a fraction in (0, 1] like 0.01, a percentage like 1%, or a count like #50"
-            ))
-        };
-        if let Some(c) = t.strip_prefix('#') {
-            let n: u32 = c.parse().map_err(|_| bad())?;
-            if n == 0 {
-                return Err(bad());
-            }
-            return Ok(MinSupport::Count(n));
-        }
-        let (body, percent) = match t.strip_suffix('%') {
-            Some(b) => (b.trim(), true),
-            None => (t, false),
-        };
-        let (num, mut den) = parse_decimal(body).ok_or_else(bad)?;
-        if !percent && !body.contains(['.', 'e', 'E']) && num > 1 {
-            return u32::try_from(num).map(MinSupport::Count).map_err(|_| bad());
-        }
-        if percent {
-            den = den.checked_mul(100).ok_or_else(bad)?;
-        }
-        if num == 0 || num > den {
-            return Err(bad());
-        }
-        let g = gcd(num, den);
-        Ok(MinSupport::Fraction {
-            num: num / g,
-            den: den / g,
-        })
-    }
-
-    /// The absolute threshold for `n` transactions: `ceil(num × n / den)` (at least 1), or the count.
-    pub fn absolute(self, n: usize) -> u32 {
-        match self {
-            MinSupport::Count(c) => c,
-            MinSupport::Fraction { num, den } => {
-                let p = u128::from(num) * n as u128;
-                let d = u128::from(den);
-                let c = p.div_ceil(d).max(1);
-                u32::try_from(c).unwrap_or(u32::MAX)
-            }
-        }
-    }
-}
-
-impl fmt::Display for MinSupport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            MinSupport::Count(c) => write!(f, "#{c}"),
-            MinSupport::Fraction { num, den } => write!(f, "{}", *num as f64 / *den as f64),
-        }
-    }
-}
-
-fn gcd(mut a: u64, mut b: u64) -> u64 {
-    while b != 0 {
-        (a, b) = (b, a % b);
-    }
-    a.max(1)
-}
-
-/// `"0.0125"` → (125, 10000). Digits only, one optional point; at most 18 significant decimals.
-fn parse_decimal(s: &str) -> Option<(u64, u64)> {
-    if s.is_empty() {
-        return None;
-    }
-    let (int, frac) = match s.split_once('.') {
-        Some((i, f)) => (i, f),
-        None => (s, ""),
-    };
-    if int.is_empty() && frac.is_empty() {
-        return None;
-    }
-    if !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let frac = frac.trim_end_matches('0');
-    if frac.len() > 18 {
-        return None;
-    }
-    let den = 10u64.checked_pow(frac.len() as u32)?;
-    let i: u64 = if int.is_empty() { 0 } else { int.parse().ok()? };
-    let f: u64 = if frac.is_empty() {
-        0
-    } else {
-        frac.parse().ok()?
-    };
-    Some((i.checked_mul(den)?.checked_add(f)?, den))
-}
+/// The minimum support: one type and one syntax (`0.01`, `1%`, `#50`) for patterns, itemsets and rules.
+pub use crate::params::MinSupport;
 
 /// Transactions as one flat array: transaction `t` is `items[starts[t]..starts[t+1]]`, ascending and
 /// duplicate-free. Memory: 4 bytes per item + 4 per transaction.

@@ -22,14 +22,14 @@ pub mod bootstrap;
 pub mod gru4rec;
 pub mod hybrid;
 mod neighbours;
-pub mod sr;
-pub mod stan;
-pub mod vsknn;
-pub mod sasrec;
-pub mod srgnn;
 pub mod online;
 pub mod quantized;
+pub mod sasrec;
 pub mod saved;
+pub mod sr;
+pub mod srgnn;
+pub mod stan;
+pub mod vsknn;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -40,14 +40,14 @@ pub use baselines::{ItemKnn, LastItemModel, MarkovChain, MostPopular, SessionKnn
 pub use bootstrap::{paired_difference, Interval, Metric, SessionOutcomes};
 pub use gru4rec::{Gru4Rec, Gru4RecModel, Gru4RecParams, NextItemLoss};
 pub use hybrid::{fit_stacker, tune_weights, Combiner, Hybrid, HybridFit, STACK_DEPTH};
-pub use sr::SequentialRules;
-pub use stan::{Stan, StanParams};
-pub use vsknn::{Decay, VSessionKnn, VsknnParams};
-pub use sasrec::{SasRec, SasRecModel, SasRecNet, SasRecParams};
-pub use srgnn::{SrGnn, SrGnnModel, SrGnnNet, SrGnnParams};
 pub use online::{OnlineCounts, OnlineKind};
 pub use quantized::{CompressOptions, QuantizedGru4Rec};
+pub use sasrec::{SasRec, SasRecModel, SasRecNet, SasRecParams};
 pub use saved::{ItemVocab, NextItemFile, SavedNextItem};
+pub use sr::SequentialRules;
+pub use srgnn::{SrGnn, SrGnnModel, SrGnnNet, SrGnnParams};
+pub use stan::{Stan, StanParams};
+pub use vsknn::{Decay, VSessionKnn, VsknnParams};
 
 /// Receives `(session row, position, scores of every item)` for each scored prefix.
 pub type ScoreSink<'a> = &'a mut dyn FnMut(usize, usize, &[f32]);

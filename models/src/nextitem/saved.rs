@@ -26,10 +26,10 @@ use serde_json::Value;
 use crate::nextitem::{
     Gru4RecModel, LastItemModel, NextItemModel, Prefixes, QuantizedGru4Rec, ScoreSink, SessionKnn,
 };
-use crate::Sequences;
 use crate::nn::CellKind;
 use crate::persist::{check_envelope, FORMAT_VERSION, MAGIC};
 use crate::ModelError;
+use crate::Sequences;
 
 /// Every saved next-item model, tagged by its file `kind`.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

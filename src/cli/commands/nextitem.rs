@@ -186,7 +186,10 @@ fn test_set(args: &Args) -> anyhow::Result<TestSet> {
 
 /// Whether `k` is a network (the flags of the Network heading apply).
 fn is_network(k: &ModelKind) -> bool {
-    matches!(k, ModelKind::Network(_) | ModelKind::SrGnn | ModelKind::SasRec)
+    matches!(
+        k,
+        ModelKind::Network(_) | ModelKind::SrGnn | ModelKind::SasRec
+    )
 }
 
 /// The learning-rate schedule of `--lr-decay` and `--lr-step` over a model's defaults.
@@ -344,9 +347,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     }
     let any_network = models.iter().any(|m| match m {
         ModelChoice::Single(k) => is_network(k),
-        ModelChoice::Hybrid { members, .. } => {
-            members.iter().any(|k| is_network(k))
-        }
+        ModelChoice::Hybrid { members, .. } => members.iter().any(is_network),
     });
     let network = if any_network {
         Some(network_config(&args)?)
@@ -396,7 +397,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
                 };
                 write_file(path, |f| Ok(file.save(std::io::BufWriter::new(f))?))?;
             }
-            (None, Some(net)) => write_file(path, |f| Ok(net.save(f)?))?,
+            (None, Some(net)) => write_file(path, |f| net.save(f))?,
             (None, None) => bail!(
                 "--save-model: the last model of --model cannot be saved (pop, markov, iknn, sknn, \
                  rnn, lstm, gru, srgnn and sasrec can)"
