@@ -59,8 +59,11 @@ impl TaskSetup {
         self.featurizer.check()?;
         let (log, dict, _skipped) = self.input.load_events(quiet)?;
         let spec = &self.spec;
-        let mut built = build_table(&log, &dict, spec, self.input.id_column(), self.seq)
-            .with_context(|| format!("building the {} task", spec.kind.name()))?;
+        let what = format!("building the {} task's rows and features", spec.kind.name());
+        let mut built = crate::progress::with_spinner(quiet, &what, || {
+            build_table(&log, &dict, spec, self.input.id_column(), self.seq)
+        })
+        .with_context(|| format!("building the {} task", spec.kind.name()))?;
         let source = self.source(&built)?;
         let featurizer = fit_transform(
             &self.featurizer,

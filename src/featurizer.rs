@@ -474,14 +474,19 @@ pub fn fit_transform(
         let names = built.table.feature_names.clone();
         return FittedFeaturizer::new(params.clone(), Vec::new(), names, source);
     }
-    let rows = RowSequences::of_task(built, log, dict, spec, params)?;
-    let n_classes = built.class_names.len();
-    let (patterns, n_cands, n_train) =
-        params.fit(&rows, &built.table.split, &built.table.label, n_classes)?;
-    let mut names = built.table.feature_names.clone();
-    names.extend(pattern_columns(&patterns));
-    let fitted = FittedFeaturizer::new(params.clone(), patterns, names.clone(), source)?;
-    let x = fitted.transform(&rows)?;
+    let mine = || -> anyhow::Result<_> {
+        let rows = RowSequences::of_task(built, log, dict, spec, params)?;
+        let n_classes = built.class_names.len();
+        let (patterns, n_cands, n_train) =
+            params.fit(&rows, &built.table.split, &built.table.label, n_classes)?;
+        let mut names = built.table.feature_names.clone();
+        names.extend(pattern_columns(&patterns));
+        let fitted = FittedFeaturizer::new(params.clone(), patterns, names.clone(), source)?;
+        let x = fitted.transform(&rows)?;
+        Ok((fitted, x, names, n_cands, n_train))
+    };
+    let (fitted, x, names, n_cands, n_train) =
+        crate::progress::with_spinner(quiet, "mining pattern features", mine)?;
     built.table.feature_names = names;
     built.table.x = concatenate(Axis(1), &[built.table.x.view(), x.view()])?;
     if !quiet {

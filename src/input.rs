@@ -4,7 +4,7 @@
 //! is a terminal) and print the skip report. The command line builds an [`InputSpec`] from its flags
 //! (`cli::args::input`); programs build one with [`InputSpec::new`].
 
-use std::io::{IsTerminal, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
@@ -87,7 +87,7 @@ impl InputSpec {
         }
         let mut dict = Dictionary::new();
         let mut lines = self.open_lines()?;
-        let bar = Progress::new(&self.path, quiet);
+        let bar = crate::progress::ByteBar::new(&self.path, quiet);
         let (log, skipped) =
             read_events_from(&mut lines, cfg, self.on_error, &mut dict, &mut |b| {
                 bar.set(b)
@@ -113,7 +113,7 @@ impl InputSpec {
         let opts = self.sequence_options()?;
         let mut dict = Dictionary::new();
         let mut lines = self.open_lines()?;
-        let bar = Progress::new(&self.path, quiet);
+        let bar = crate::progress::ByteBar::new(&self.path, quiet);
         let mut progress = |b: u64| bar.set(b);
         let (events, db, skipped) = if want_events && !cfg.preset.yields_sequences() {
             let (log, skipped) =
@@ -172,49 +172,6 @@ pub fn sniff_spmf(path: &Path) -> bool {
 fn report_skipped(path: &Path, skipped: &SkipReport, quiet: bool) {
     if !quiet && skipped.total() > 0 {
         eprintln!("{}: {skipped}", path.display());
-    }
-}
-
-/// A byte-count progress bar on stderr, drawn only when stderr is a terminal and not `--quiet`.
-struct Progress {
-    bar: Option<indicatif::ProgressBar>,
-}
-
-impl Progress {
-    fn new(path: &Path, quiet: bool) -> Self {
-        if quiet || !std::io::stderr().is_terminal() {
-            return Progress { bar: None };
-        }
-        let len = std::fs::metadata(path).ok().map(|m| m.len());
-        let gz = path.extension().is_some_and(|e| e == "gz");
-        let bar = match len {
-            Some(n) if !gz => indicatif::ProgressBar::new(n).with_style(
-                indicatif::ProgressStyle::with_template(
-                    "{spinner} reading {msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-                .progress_chars("=> "),
-            ),
-            _ => indicatif::ProgressBar::new_spinner().with_style(
-                indicatif::ProgressStyle::with_template("{spinner} reading {msg} {bytes} ({bytes_per_sec})")
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-            ),
-        };
-        bar.set_draw_target(indicatif::ProgressDrawTarget::stderr_with_hz(8));
-        bar.set_message(path.display().to_string());
-        Progress { bar: Some(bar) }
-    }
-
-    fn set(&self, bytes: u64) {
-        if let Some(b) = &self.bar {
-            b.set_position(bytes);
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(b) = &self.bar {
-            b.finish_and_clear();
-        }
     }
 }
 

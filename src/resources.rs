@@ -16,7 +16,7 @@ pub fn apply_memory_limit(flag: Option<&str>) -> Result<Option<u64>, String> {
         Some(s) => memory::parse_size(s)?,
         None => memory::default_limit(),
     };
+    // One limit for the miners and the model fits (`cartseq_models::memory` re-exports this one).
     memory::set_limit(limit);
-    cartseq_models::memory::set_limit(limit);
     Ok(limit)
 }

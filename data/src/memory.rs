@@ -10,6 +10,10 @@
 //!   Reading the real RSS (not a sum of estimates) means every allocation counts, whoever made it; freed
 //!   memory the allocator keeps also counts, which errs on the safe side.
 //!
+//! This module is the one home of the limit: the models crate re-exports it (`cartseq_models::memory`)
+//! for its estimates and for the periodic checks of long fits (trees, boosting rounds, epochs), so one
+//! `--max-memory` governs every command.
+//!
 //! The default limit is three quarters of physical memory (`MemTotal` in `/proc/meminfo`); where that
 //! cannot be read (not Linux) there is no default limit and only the count guards apply. Why a share of
 //! physical memory and not of free memory: the answer must not depend on what else runs at the moment
@@ -116,13 +120,16 @@ pub fn parse_size(s: &str) -> Result<Option<u64>, String> {
     Ok(Some(bytes))
 }
 
-/// Formats bytes for a message: `1.5 GiB`, `230.0 MiB`.
+/// Formats bytes for a message: `3.0 TiB`, `1.5 GiB`, `230.0 MiB`.
 pub fn human(bytes: u64) -> String {
     let b = bytes as f64;
-    if b >= (1u64 << 30) as f64 {
-        format!("{:.1} GiB", b / (1u64 << 30) as f64)
+    const K: f64 = 1024.0;
+    if b >= K * K * K * K {
+        format!("{:.1} TiB", b / (K * K * K * K))
+    } else if b >= K * K * K {
+        format!("{:.1} GiB", b / (K * K * K))
     } else {
-        format!("{:.1} MiB", b / (1u64 << 20) as f64)
+        format!("{:.1} MiB", b / (K * K))
     }
 }
 
@@ -152,10 +159,19 @@ pub fn check_estimate(bytes: u64) -> Result<(), OverLimit> {
 
 /// Checks the resident set size against the limit now.
 pub fn check_now() -> Result<(), OverLimit> {
-    let Some(limit) = limit() else {
+    check_with(limit(), resident_bytes)
+}
+
+/// How the resident set size is read: [`resident_bytes`], or a stand-in that a test injects to trip a
+/// guard deterministically ([`Accountant::with_reader`]).
+pub type RssReader = fn() -> Option<u64>;
+
+/// Checks the resident set size as `read` reports it against `limit`.
+fn check_with(limit: Option<u64>, read: RssReader) -> Result<(), OverLimit> {
+    let Some(limit) = limit else {
         return Ok(());
     };
-    match resident_bytes() {
+    match read() {
         Some(used) if used > limit => Err(OverLimit { used, limit }),
         _ => Ok(()),
     }
@@ -170,6 +186,8 @@ pub struct Accountant {
     every: u64,
     tripped: AtomicBool,
     used: AtomicU64,
+    limit: Option<u64>,
+    read: RssReader,
 }
 
 impl Default for Accountant {
@@ -179,13 +197,22 @@ impl Default for Accountant {
 }
 
 impl Accountant {
-    /// Reads the RSS once every `every` ticks (at least 1).
+    /// Reads the RSS once every `every` ticks (at least 1), against the process-wide limit as it is
+    /// now (set once at start-up).
     pub fn new(every: u64) -> Self {
+        Accountant::with_reader(every, limit(), resident_bytes)
+    }
+
+    /// [`Accountant::new`] with its own `limit` and RSS reader `read`: tests trip it
+    /// deterministically with a reader that grows, without touching the process-wide limit.
+    pub fn with_reader(every: u64, limit: Option<u64>, read: RssReader) -> Self {
         Accountant {
             ticks: AtomicU64::new(0),
             every: every.max(1),
             tripped: AtomicBool::new(false),
             used: AtomicU64::new(0),
+            limit,
+            read,
         }
     }
 
@@ -204,7 +231,7 @@ impl Accountant {
 
     /// Reads the RSS now.
     pub fn check(&self) -> Result<(), OverLimit> {
-        if let Err(e) = check_now() {
+        if let Err(e) = check_with(self.limit, self.read) {
             self.used.store(e.used, Ordering::Relaxed);
             self.tripped.store(true, Ordering::Relaxed);
             return Err(e);
@@ -222,7 +249,7 @@ impl Accountant {
     pub fn error(&self) -> OverLimit {
         OverLimit {
             used: self.used.load(Ordering::Relaxed),
-            limit: limit().unwrap_or(u64::MAX),
+            limit: self.limit.unwrap_or(u64::MAX),
         }
     }
 }
@@ -242,6 +269,48 @@ mod tests {
         assert!(parse_size("1M").is_err(), "below the minimum");
         assert!(parse_size("lots").is_err());
         assert!(parse_size("0%").is_err());
+    }
+
+    #[test]
+    fn accountant_reads_every_nth_tick_and_stays_tripped() {
+        use std::sync::atomic::AtomicU64;
+        static READS: AtomicU64 = AtomicU64::new(0);
+        // A process that grows by 1 MiB per reading, against a 3 MiB limit.
+        fn growing() -> Option<u64> {
+            Some((READS.fetch_add(1, Ordering::Relaxed) + 1) << 20)
+        }
+        let a = Accountant::with_reader(2, Some(3 << 20), growing);
+        let oks = (0..5).take_while(|_| a.tick().is_ok()).count();
+        // Ticks 2 and 4 read 1 MiB and 2 MiB; tick 6 reads 3 MiB (not above); tick 8 reads 4 MiB.
+        assert_eq!(oks, 5);
+        assert!(a.tick().is_ok());
+        assert!(!a.tripped());
+        assert!(a.tick().is_ok());
+        let e = a.tick().unwrap_err();
+        assert_eq!(
+            e,
+            OverLimit {
+                used: 4 << 20,
+                limit: 3 << 20
+            }
+        );
+        assert!(a.tripped());
+        // Tripped: every worker stops at its next tick without reading again.
+        assert_eq!(a.tick().unwrap_err(), e);
+        assert_eq!(READS.load(Ordering::Relaxed), 4);
+        assert!(
+            e.to_string().contains("4.0 MiB") && e.to_string().contains("--max-memory 3.0 MiB")
+        );
+        // No limit: never trips.
+        let free = Accountant::with_reader(1, None, growing);
+        assert!((0..10).all(|_| free.tick().is_ok()));
+    }
+
+    #[test]
+    fn human_sizes() {
+        assert_eq!(human(3 << 20), "3.0 MiB");
+        assert_eq!(human(3 << 29), "1.5 GiB");
+        assert_eq!(human(3 << 40), "3.0 TiB");
     }
 
     #[test]

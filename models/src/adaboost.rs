@@ -159,7 +159,9 @@ impl AdaBoostParams {
         let mut trees = Vec::new();
         let mut tree_weights = Vec::new();
         let mut importance = vec![0.0; ds.ncols()];
+        let guard = crate::memory::FitGuard::new("boosting rounds", "n_estimators", 1);
         for round in 0..self.n_estimators {
+            guard.tick(round)?;
             let rows = data.weighted_rows(&w);
             if rows.is_empty() {
                 break;

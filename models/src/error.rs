@@ -41,6 +41,24 @@ pub enum ModelError {
         /// The limit.
         limit: u64,
     },
+    /// The periodic memory check of a long fit found the process above `--max-memory`
+    /// ([`crate::memory::FitGuard`]): the work done so far and the parameter that bounds the loop.
+    #[error(
+        "memory use {} reached the limit --max-memory {} after {done} {unit}: lower {param} (or \
+         use fewer rows or features) or raise --max-memory", crate::memory::human(*used), crate::memory::human(*limit)
+    )]
+    MemoryDuringFit {
+        /// Units done when the guard fired (trees, boosting rounds, epochs).
+        done: usize,
+        /// The unit, plural (`trees`).
+        unit: &'static str,
+        /// The parameter that bounds the loop, as the user types it (`n_trees`).
+        param: &'static str,
+        /// Resident bytes when the guard fired.
+        used: u64,
+        /// The limit.
+        limit: u64,
+    },
     /// An I/O error while saving or loading.
     #[error(transparent)]
     Io(#[from] std::io::Error),

@@ -121,35 +121,43 @@ impl RandomForestParams {
         let seeds: Vec<u64> = (0..self.n_trees).map(|_| master.gen()).collect();
         let n_draw = ((self.max_samples * n as f64).round() as usize).max(1);
 
-        // Each tree returns (tree, importance, oob rows).
+        // Each tree returns (tree, importance, oob rows). The memory is read after every tree (a
+        // tree takes far longer than the ~10 µs reading): an estimate cannot see everything.
+        let guard = crate::memory::FitGuard::new("trees", "n_trees", 1);
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let grow = |seed: u64| -> (Tree, Vec<f64>, Vec<u32>) {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let mut tw = w.clone();
+            let mut oob = Vec::new();
+            if self.bootstrap {
+                let mut counts = vec![0u32; n];
+                for _ in 0..n_draw {
+                    counts[rng.gen_range(0..n)] += 1;
+                }
+                for i in 0..n {
+                    tw[i] *= counts[i] as f64;
+                    if counts[i] == 0 {
+                        oob.push(i as u32);
+                    }
+                }
+            }
+            let rows = data.weighted_rows(&tw);
+            if rows.is_empty() {
+                // Degenerate bootstrap (all drawn rows weigh 0): fall back to every weighted row.
+                let (t, imp) = grow_tree(&ts, w, data.weighted_rows(w), &cfg, &mut rng);
+                return (t, imp, Vec::new());
+            }
+            let (t, imp) = grow_tree(&ts, &tw, rows, &cfg, &mut rng);
+            (t, imp, oob)
+        };
         let grown: Vec<(Tree, Vec<f64>, Vec<u32>)> = seeds
             .par_iter()
             .map(|&seed| {
-                let mut rng = ChaCha8Rng::seed_from_u64(seed);
-                let mut tw = w.clone();
-                let mut oob = Vec::new();
-                if self.bootstrap {
-                    let mut counts = vec![0u32; n];
-                    for _ in 0..n_draw {
-                        counts[rng.gen_range(0..n)] += 1;
-                    }
-                    for i in 0..n {
-                        tw[i] *= counts[i] as f64;
-                        if counts[i] == 0 {
-                            oob.push(i as u32);
-                        }
-                    }
-                }
-                let rows = data.weighted_rows(&tw);
-                if rows.is_empty() {
-                    // Degenerate bootstrap (all drawn rows weigh 0): fall back to every weighted row.
-                    let (t, imp) = grow_tree(&ts, w, data.weighted_rows(w), &cfg, &mut rng);
-                    return (t, imp, Vec::new());
-                }
-                let (t, imp) = grow_tree(&ts, &tw, rows, &cfg, &mut rng);
-                (t, imp, oob)
+                let tree = grow(seed);
+                let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                guard.tick(n).map(|()| tree)
             })
-            .collect();
+            .collect::<Result<_, _>>()?;
 
         let mut importance = vec![0.0; ds.ncols()];
         for (_, imp, _) in &grown {

@@ -564,7 +564,9 @@ impl GbdtParams {
         let mut p = vec![0.0; m.max(2)];
         let mut val_hist = Vec::new();
         let (mut best_loss, mut best_round) = (f64::INFINITY, 0usize);
+        let guard = crate::memory::FitGuard::new("boosting rounds", "n_estimators", 1);
         for round in 0..self.n_estimators {
+            guard.tick(round)?;
             for c in 0..m {
                 // Gradients and hessians of the log-loss for output c.
                 for i in 0..n {

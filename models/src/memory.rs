@@ -1,29 +1,80 @@
-//! Memory estimates checked before a model allocates (`--max-memory`).
+//! Memory guards of model fits (`--max-memory`), on the one process-wide limit of
+//! [`cartseq_data::memory`] (re-exported here: `cartseq` sets it once at start-up from `--max-memory`).
 //!
-//! The models crate stands alone, so the limit is handed to it once at start-up ([`set_limit`]; the
-//! `cartseq` binary sets the same limit as the miners' guard). Each learner that can be asked for
-//! more memory than a machine has — trees × nodes, embedding × hidden sizes, kernel caches — estimates
-//! what its parameters will allocate on the given data ([`crate::LearnerParams::memory_estimate`]) and
-//! [`crate::ModelSpec::fit`] refuses the fit up front with [`ModelError::Memory`], naming the
-//! parameter that dominates, instead of aborting in the allocator hours later. The estimates are upper
-//! bounds of the model and optimiser state (not of the transient scratch), within a factor ~2.
-
-use std::sync::atomic::{AtomicU64, Ordering};
+//! Two checks, as for the miners:
+//!
+//! * **Estimates before allocating.** Each learner that can be asked for more memory than a machine
+//!   has — trees × nodes, embedding × hidden sizes, kernel caches — estimates what its parameters will
+//!   allocate on the given data ([`crate::LearnerParams::memory_estimate`]) and [`crate::ModelSpec::fit`]
+//!   refuses the fit up front with [`ModelError::Memory`], naming the parameter that dominates,
+//!   instead of aborting in the allocator hours later. The estimates are upper bounds of the model and
+//!   optimiser state (not of the transient scratch), within a factor ~2.
+//! * **Periodic accounting while fitting** ([`FitGuard`]). An estimate cannot see everything (scratch,
+//!   the allocator's slack, what else the process holds), so the long loops — forest trees, GBDT and
+//!   AdaBoost rounds, network batches and epochs — read the resident memory as they go and stop with
+//!   [`ModelError::MemoryDuringFit`]: the count done so far and the parameter that bounds the loop.
 
 use crate::error::ModelError;
 
-static LIMIT: AtomicU64 = AtomicU64::new(u64::MAX);
+pub use cartseq_data::memory::{human, limit, set_limit, Accountant, OverLimit, RssReader};
 
-/// Sets the memory limit in bytes (`None`: no limit; the default).
-pub fn set_limit(bytes: Option<u64>) {
-    LIMIT.store(bytes.unwrap_or(u64::MAX), Ordering::Relaxed);
+/// Periodic accounting inside one fit loop: [`FitGuard::tick`] after each unit of work (a tree, a
+/// round, a batch) reads the resident memory every `every` ticks; [`FitGuard::check`] reads it now
+/// (after an epoch). Once over the limit it stays tripped, so parallel workers (a forest's trees) stop
+/// at their next tick. A guard costs one atomic add per tick and ~10 µs per reading.
+#[derive(Debug)]
+pub struct FitGuard {
+    meter: Accountant,
+    /// What is counted, plural (`trees`, `boosting rounds`, `epochs`).
+    unit: &'static str,
+    /// The parameter that bounds the loop, as the user types it (`n_trees`).
+    param: &'static str,
 }
 
-/// The limit in bytes, if any.
-pub fn limit() -> Option<u64> {
-    match LIMIT.load(Ordering::Relaxed) {
-        u64::MAX => None,
-        n => Some(n),
+impl FitGuard {
+    /// A guard counting `unit` (plural) bounded by `param`, reading the memory every `every` ticks.
+    pub fn new(unit: &'static str, param: &'static str, every: u64) -> FitGuard {
+        FitGuard {
+            meter: Accountant::new(every),
+            unit,
+            param,
+        }
+    }
+
+    /// [`FitGuard::new`] with its own limit and memory reader (tests).
+    pub fn with_reader(
+        unit: &'static str,
+        param: &'static str,
+        every: u64,
+        limit: Option<u64>,
+        read: RssReader,
+    ) -> FitGuard {
+        FitGuard {
+            meter: Accountant::with_reader(every, limit, read),
+            unit,
+            param,
+        }
+    }
+
+    /// Counts one unit of work; `done` is how many units are complete, for the message.
+    #[inline]
+    pub fn tick(&self, done: usize) -> Result<(), ModelError> {
+        self.meter.tick().map_err(|e| self.error(done, e))
+    }
+
+    /// Reads the memory now; `done` is how many units are complete.
+    pub fn check(&self, done: usize) -> Result<(), ModelError> {
+        self.meter.check().map_err(|e| self.error(done, e))
+    }
+
+    fn error(&self, done: usize, e: OverLimit) -> ModelError {
+        ModelError::MemoryDuringFit {
+            done,
+            unit: self.unit,
+            param: self.param,
+            used: e.used,
+            limit: e.limit,
+        }
     }
 }
 
@@ -58,19 +109,6 @@ pub fn mul(xs: &[u64]) -> u64 {
     xs.iter().fold(1u64, |acc, &x| acc.saturating_mul(x))
 }
 
-/// Bytes as `1.5 GiB`, `12.0 MiB`, `3.0 TiB`.
-pub fn human(bytes: u64) -> String {
-    let b = bytes as f64;
-    const K: f64 = 1024.0;
-    if b >= K * K * K * K {
-        format!("{:.1} TiB", b / (K * K * K * K))
-    } else if b >= K * K * K {
-        format!("{:.1} GiB", b / (K * K * K))
-    } else {
-        format!("{:.1} MiB", b / (K * K))
-    }
-}
-
 /// Upper bound of a tree's node count when grown on `rows` rows with `min_leaf` rows per leaf and an
 /// optional depth limit: 2 × the most leaves it can have.
 pub fn tree_nodes(rows: usize, min_leaf: usize, max_depth: Option<usize>) -> u64 {
@@ -91,6 +129,24 @@ pub fn node_bytes(outputs: usize) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fit_guard_fires_with_the_count_and_the_parameter() {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static READS: AtomicU64 = AtomicU64::new(0);
+        // 10 MiB more at every reading, against a 35 MiB limit: the fourth reading (40 MiB) trips.
+        fn growing() -> Option<u64> {
+            Some((READS.fetch_add(1, Ordering::Relaxed) + 1) * (10 << 20))
+        }
+        let g = FitGuard::with_reader("trees", "n_trees", 1, Some(35 << 20), growing);
+        let done = (1..=100).take_while(|&t| g.tick(t).is_ok()).count();
+        assert_eq!(done, 3);
+        let err = g.tick(7).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("after 7 trees"), "{msg}");
+        assert!(msg.contains("lower n_trees"), "{msg}");
+        assert!(msg.contains("--max-memory 35.0 MiB"), "{msg}");
+    }
 
     #[test]
     fn estimates_saturate_and_refuse() {

@@ -409,7 +409,109 @@ impl SegmentModel {
             path.display(),
             m.format
         );
+        m.check()
+            .with_context(|| format!("{}: corrupt segment model", path.display()))?;
         Ok(m)
+    }
+
+    /// Checks that the parts fit together — scaler, PCA and clustering agree on their dimensions, and
+    /// every segment number is below `k` — so a hand-edited or damaged file is refused when it is read,
+    /// never a panic when rows are assigned.
+    pub fn check(&self) -> anyhow::Result<()> {
+        let sc = &self.scaler;
+        let d = sc.names.len();
+        ensure!(d >= 1, "the scaler has no columns");
+        for (what, n) in [
+            ("means", sc.mean.len()),
+            ("scales", sc.scale.len()),
+            ("constant flags", sc.constant.len()),
+        ] {
+            ensure!(n == d, "the scaler has {d} columns but {n} {what}");
+        }
+        let pca = &self.pca;
+        let p = pca.dims();
+        ensure!(p >= 1, "the PCA keeps no component");
+        ensure!(
+            pca.components.ncols() == d && pca.mean.len() == d,
+            "the PCA is {}×{} with {} means, for {d} columns",
+            p,
+            pca.components.ncols(),
+            pca.mean.len()
+        );
+        let k = self.k;
+        let labels_below_k = |labels: &[u32], what: &str| -> anyhow::Result<()> {
+            if let Some(&l) = labels.iter().find(|&&l| l as usize >= k) {
+                bail!("{what} names segment {l}, but the model has {k} segments");
+            }
+            Ok(())
+        };
+        match &self.cluster {
+            ClusterModel::Kmeans { centroids } => {
+                ensure!(
+                    centroids.nrows() == k && k >= 1 && centroids.ncols() == p,
+                    "{} k-means centres of {} coordinates, for {k} segments of {p} PCA components",
+                    centroids.nrows(),
+                    centroids.ncols()
+                );
+            }
+            ClusterModel::Gmm { model, relabel } => {
+                let c = model.means().nrows();
+                ensure!(
+                    c >= 1 && model.means().ncols() == p,
+                    "the mixture has {c} means of {} coordinates, for {p} PCA components",
+                    model.means().ncols()
+                );
+                ensure!(
+                    model.weights().len() == c && relabel.len() == c,
+                    "the mixture has {c} components, {} weights and {} segment numbers",
+                    model.weights().len(),
+                    relabel.len()
+                );
+                // The Cholesky factors are private to linfa; their shape is read from the serde form.
+                let v = serde_json::to_value(model)?;
+                for key in ["covariances", "precisions", "precisions_chol"] {
+                    let dim: Vec<usize> = v
+                        .get(key)
+                        .and_then(|a| a.get("dim"))
+                        .and_then(|d| serde_json::from_value(d.clone()).ok())
+                        .unwrap_or_default();
+                    ensure!(
+                        dim == [c, p, p],
+                        "the mixture's {key} are {dim:?}, expected [{c}, {p}, {p}]"
+                    );
+                }
+                ensure!(k <= c, "{k} segments from {c} mixture components");
+                labels_below_k(relabel, "the mixture")?;
+            }
+            ClusterModel::Dbscan {
+                eps,
+                core,
+                core_labels,
+            } => {
+                ensure!(
+                    eps.is_finite() && *eps >= 0.0,
+                    "DBSCAN radius {eps} is not a finite non-negative number"
+                );
+                ensure!(
+                    core_labels.len() == core.nrows(),
+                    "{} DBSCAN core rows but {} core segment numbers",
+                    core.nrows(),
+                    core_labels.len()
+                );
+                ensure!(
+                    core.nrows() == 0 || core.ncols() == p,
+                    "DBSCAN core rows of {} coordinates, for {p} PCA components",
+                    core.ncols()
+                );
+                ensure!(
+                    k <= core.nrows(),
+                    "{k} segments from {} DBSCAN core rows",
+                    core.nrows()
+                );
+                labels_below_k(core_labels, "a DBSCAN core row")?;
+            }
+        }
+        Ok(())
     }
 }
 

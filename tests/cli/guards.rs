@@ -116,6 +116,42 @@ fn itemsets_guard_names_max_size_not_max_len() {
 }
 
 #[test]
+fn rules_guards_name_the_flags_rules_has() {
+    // `rules` bounds patterns with --max-size and what it mines on the way with --max-patterns; the
+    // miners' own messages named `mine`'s and `itemsets`' flags, which `rules` refuses as unknown.
+    let foreign = ["--max-items", "--max-itemsets", "--max-gap", "--max-len"];
+    let check = |r: &crate::support::Run, want: &str| {
+        assert!(r.stderr.contains(want), "{}", r.stderr);
+        for f in foreign {
+            assert!(
+                !r.stderr.contains(f),
+                "names {f}, not a `rules` flag: {}",
+                r.stderr
+            );
+        }
+    };
+    // The memory guard inside the pattern miner.
+    let r = cartseq(&format!(
+        "rules {TAOBAO} --kind pattern --token action --min-support #1 --max-size 12 \
+         --max-memory 30M -q"
+    ))
+    .fails_with("--max-memory");
+    check(&r, "--max-size");
+    // The parameter checks of the itemset and pattern miners.
+    let r = cartseq(
+        "rules data/samples/retail_basket_sample.txt --preset basket --min-support 0.01 \
+         --kind association --max-patterns 0 -q",
+    )
+    .failure();
+    check(&r, "--max-patterns");
+    let r = cartseq(&format!(
+        "rules {TAOBAO} --kind pattern --min-support 0.1 --max-size 0 -q"
+    ))
+    .failure();
+    check(&r, "--max-size");
+}
+
+#[test]
 fn max_memory_values_are_checked() {
     cartseq(&format!("stats {TAOBAO} --max-memory lots")).fails_with("--max-memory");
     cartseq(&format!("stats {TAOBAO} --max-memory 1M")).fails_with("16M");
@@ -155,6 +191,68 @@ fn learners_refuse_parameters_beyond_the_memory_limit() {
         .arg(&m)
         .arg(&seq)
         .fails_with("hidden = 1000000");
+}
+
+/// A feature CSV of `rows` rows × 16 features (deterministic values, both classes in every split):
+/// about 1 KiB per 10 rows on disk, 128 bytes per row once read.
+fn big_features(dir: &Path, rows: usize) -> PathBuf {
+    use std::fmt::Write as _;
+    let mut s = String::from("user_id,split,label");
+    for j in 0..16 {
+        write!(s, ",f{j}").unwrap();
+    }
+    s.push('\n');
+    for i in 0..rows {
+        let split = ["train", "train", "train", "valid", "test"][i % 5];
+        write!(s, "{i},{split},{}", (i / 5) % 2).unwrap();
+        for j in 0..16 {
+            write!(s, ",{}", (i * 7 + j * 13) % 101).unwrap();
+        }
+        s.push('\n');
+    }
+    let path = dir.join("big.csv");
+    std::fs::write(&path, s).unwrap();
+    path
+}
+
+#[test]
+fn fits_are_stopped_by_periodic_accounting_with_the_count_done() {
+    // 300,000 rows × 16 features hold ~37 MiB once read: above a 16M limit before the first tree,
+    // while each learner's estimate (depth-2 trees: a few nodes each) is far below it. Before the
+    // periodic checks the fits ran to the end; now the first check after a tree or round stops them.
+    let dir = tempdir();
+    let f = big_features(dir.path(), 300_000);
+    let m = dir.path().join("m.json");
+    for (words, unit, param) in [
+        (
+            "--model rf --param n_trees=20 --param max_depth=2",
+            "trees",
+            "n_trees",
+        ),
+        (
+            "--model gbdt --param n_estimators=20 --param max_depth=2",
+            "boosting rounds",
+            "n_estimators",
+        ),
+        (
+            "--model ada --param n_estimators=20 --param max_depth=2",
+            "boosting rounds",
+            "n_estimators",
+        ),
+    ] {
+        let r = cartseq("train")
+            .arg(&f)
+            .words(words)
+            .words("--max-memory 16M -q -o")
+            .arg(&m)
+            .fails_with("--max-memory 16.0 MiB after ");
+        assert!(
+            r.stderr.contains(&format!(" {unit}: lower {param}")),
+            "{}",
+            r.stderr
+        );
+        assert!(!m.exists());
+    }
 }
 
 #[test]

@@ -19,6 +19,7 @@ mod nextitem_baselines;
 mod outputs;
 mod pattern_features;
 mod presets;
+mod progress;
 mod readme;
 mod report;
 mod rules;

@@ -329,12 +329,15 @@ impl SeqClassifier {
         let mut history = Vec::new();
         let mut best: Option<(f64, usize, SeqNet<f32>)> = None;
         let mut toks: Vec<Vec<u32>> = Vec::new();
+        // Memory read every 16 batches and after every epoch (--max-memory).
+        let guard = crate::memory::FitGuard::new("epochs", "hidden, embed_dim or batch_size", 16);
         for epoch in 0..p.epochs {
             let start = Instant::now();
             let lr = p.schedule.rate(p.lr, epoch);
             batches.shuffle(&mut rng);
             let (mut loss_sum, mut w_sum) = (0.0, 0.0);
             for b in &batches {
+                guard.tick(epoch)?;
                 batch_tokens(ds, &b.rows, vocab, p.max_len, &mut toks);
                 let refs: Vec<&[u32]> = toks.iter().map(Vec::as_slice).collect();
                 let targets: Vec<usize> = b.rows.iter().map(|&r| ds.y[r]).collect();
@@ -357,6 +360,7 @@ impl SeqClassifier {
                 loss_sum += loss * bw;
                 w_sum += bw;
             }
+            guard.check(epoch + 1)?;
             let train_loss = if w_sum > 0.0 { loss_sum / w_sum } else { 0.0 };
             let (valid_loss, valid_metric) = if valid.is_empty() {
                 (None, None)

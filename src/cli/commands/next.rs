@@ -110,7 +110,9 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         .iter()
         .map(|t| resolve_token_in(dict, &loaded.db, t, &loaded.path))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let mut f = follow_ups(&loaded.db, &after, within)?;
+    let mut f = cartseq::progress::with_spinner(global.quiet, "counting follow-ups", || {
+        follow_ups(&loaded.db, &after, within)
+    })?;
     f.rows.retain(|r| r.count >= args.min_count);
     sort_rows(&mut f.rows, args.sort);
     let conversions = same_item_conversions(&args.after, &f, dict);

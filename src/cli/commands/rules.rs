@@ -133,6 +133,16 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     if args.window.is_some() && args.kind != Kind::Sequential {
         anyhow::bail!("--window applies to --kind sequential only");
     }
+    // The miners' own checks would name `mine`'s and `itemsets`' flags (--max-itemsets, --max-items).
+    for (flag, n) in [
+        ("--max-rules", Some(args.max_rules)),
+        ("--max-patterns", Some(args.max_patterns)),
+        ("--max-size", args.max_size),
+    ] {
+        if n == Some(0) {
+            anyhow::bail!("{flag} must be at least 1");
+        }
+    }
     check_export_path(args.output.as_deref())?;
     let loaded = args.input.spec()?.load_sequences(global.quiet)?;
     let resolve = |names: &[String]| -> anyhow::Result<Vec<ItemId>> {
@@ -272,8 +282,9 @@ fn mine(
     })
 }
 
-/// The miners' explosion errors name the flags of `mine` and `itemsets`; in `rules` the pattern
-/// length is `--max-size` and the guard on what is mined on the way is `--max-patterns`.
+/// The miners' explosion errors (count and memory guards) name the flags of `mine` and `itemsets`; in
+/// `rules` the pattern length is `--max-size` and the guard on what is mined on the way is
+/// `--max-patterns` (there is no `--max-items`, `--max-itemsets` or `--max-gap`).
 fn with_rules_advice(e: anyhow::Error) -> anyhow::Error {
     use cartseq_mining::itemsets::ItemsetError;
     use cartseq_mining::MiningError;
@@ -289,6 +300,10 @@ fn with_rules_advice(e: anyhow::Error) -> anyhow::Error {
         );
     }
     match e.downcast_ref::<MiningError>() {
+        Some(MiningError::MemoryLimit { found, memory }) => anyhow::anyhow!(
+            "stopped after {found} patterns: {memory}; raise --min-support, lower --max-size (pattern \
+             length in items, default 6), or raise --max-memory"
+        ),
         Some(MiningError::TooManyPatterns { found, limit }) => anyhow::anyhow!(
             "stopped after {found} patterns (limit --max-patterns {limit}): raise --min-support, \
              lower --max-size (pattern length in items, default 6), or raise --max-patterns"
