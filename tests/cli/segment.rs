@@ -193,3 +193,43 @@ fn bad_input_is_one_line_and_no_panic() {
     one_line(&r.stderr);
     assert!(r.stderr.contains("columns"), "{}", r.stderr);
 }
+
+#[test]
+fn inconsistent_saved_models_are_refused_when_read() {
+    // Found while adding the `segment_model` fuzz target: `--apply` trusted the file's shapes and
+    // panicked (index out of bounds, ndarray shape mismatch) on a hand-edited or damaged model. Each
+    // mutation of the committed seed model (k-means, 2 segments, 9 columns, 6 PCA components) must be
+    // a one-line error naming the file.
+    let seed = crate::support::repo_root().join("fuzz/corpus/segment_model/kmeans");
+    let model: serde_json::Value = serde_json::from_str(&read(&seed)).unwrap();
+    type Edit = fn(&mut serde_json::Value);
+    let edits: [(&str, Edit); 5] = [
+        ("scaler means", |m| {
+            m["scaler"]["mean"].as_array_mut().unwrap().pop();
+        }),
+        ("segments", |m| m["k"] = serde_json::json!(3)),
+        ("k-means centres", |m| {
+            m["cluster"]["centroids"]["dim"] = serde_json::json!([3, 4]);
+            m["cluster"]["centroids"]["data"] = serde_json::Value::from(vec![0.0; 12]);
+        }),
+        ("PCA", |m| {
+            m["pca"]["components"]["dim"] = serde_json::json!([1, 54]);
+        }),
+        ("no segments", |m| {
+            m["k"] = serde_json::json!(0);
+            m["cluster"]["centroids"]["dim"] = serde_json::json!([0, 6]);
+            m["cluster"]["centroids"]["data"] = serde_json::json!([]);
+        }),
+    ];
+    for (what, edit) in edits {
+        let mut m = model.clone();
+        edit(&mut m);
+        let (_dir, path) = temp_file("m.json", m.to_string());
+        let r = cartseq("segment data/samples/taobao_sample.csv --preset taobao -q --apply")
+            .arg(&path)
+            .failure();
+        assert_eq!(r.code, Some(2), "{what}: {}", r.stderr);
+        assert!(r.stderr.contains("m.json"), "{what}: {}", r.stderr);
+        assert!(!r.stderr.contains("panicked"), "{what}: {}", r.stderr);
+    }
+}
