@@ -24,6 +24,7 @@ mod report;
 mod rules;
 mod segment;
 mod serve;
+mod session_encoders;
 mod stack;
 mod stats_counts;
 mod task;
