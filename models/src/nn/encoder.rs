@@ -71,6 +71,9 @@ impl EncoderKind {
 }
 
 /// A graph or attention encoder with its weights.
+// The variants' headers differ in size (a GRU cell's against a transformer's); there is one encoder per
+// network and every weight already lives on the heap, so boxing buys nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(bound = "", rename_all = "kebab-case")]
 pub enum SessionEncoder<T: Real> {
@@ -93,6 +96,8 @@ pub struct EncoderCache<T: Real> {
     inner: InnerCache<T>,
 }
 
+// One cache per minibatch, its arrays on the heap: boxing the larger header buys nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 enum InnerCache<T: Real> {
     Graph(GraphEncoderCache<T>),
