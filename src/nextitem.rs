@@ -28,9 +28,9 @@ use cartseq_data::{Dictionary, EventLog, GroupBy, KeyIndex, OnError, Preset, Pre
 use cartseq_mining::rules::steps::{step_rules, StepRuleParams};
 use cartseq_models::nextitem::{
     evaluate_sessions, fit_stacker, paired_difference, protocol_sessions, tune_weights, Combiner,
-    Decay, Gru4RecModel, Gru4RecParams, Hybrid, HybridFit, Interval, ItemKnn, MarkovChain, Metric,
+    Gru4RecModel, Gru4RecParams, Hybrid, HybridFit, Interval, ItemKnn, MarkovChain, Metric,
     MostPopular, NextItemModel, SasRecModel, SasRecParams, SavedNextItem, SequentialRules,
-    SessionKnn, SessionOutcomes, SrGnnModel, SrGnnParams, Stan, StanParams, VSessionKnn,
+    SessionKnn, SessionOutcomes, SrGnnModel, SrGnnParams, SrParams, Stan, StanParams, VSessionKnn,
     VsknnParams, STACK_DEPTH,
 };
 use cartseq_models::nn::{CellKind, EpochRecord};
@@ -486,7 +486,7 @@ fn train_network(
         ModelKind::SrGnn => {
             let learner = config.srgnn.clone().check()?;
             (
-                config.srgnn.epochs,
+                config.srgnn.training.epochs,
                 Box::new(move |p: &mut dyn FnMut(&EpochRecord)| {
                     learner
                         .fit(&fit_on, valid, p)
@@ -497,7 +497,7 @@ fn train_network(
         ModelKind::SasRec => {
             let learner = config.sasrec.clone().check()?;
             (
-                config.sasrec.epochs,
+                config.sasrec.training.epochs,
                 Box::new(move |p: &mut dyn FnMut(&EpochRecord)| {
                     learner
                         .fit(&fit_on, valid, p)
@@ -609,6 +609,30 @@ impl ModelChoice {
     }
 }
 
+/// The baselines' parameters (session-rec's names; [`Default`] = the published defaults).
+#[derive(Clone, Debug, PartialEq)]
+pub struct BaselineConfig {
+    /// V-SKNN.
+    pub vsknn: VsknnParams,
+    /// STAN.
+    pub stan: StanParams,
+    /// VSTAN.
+    pub vstan: StanParams,
+    /// SR.
+    pub sr: SrParams,
+}
+
+impl Default for BaselineConfig {
+    fn default() -> Self {
+        BaselineConfig {
+            vsknn: VsknnParams::default(),
+            stan: StanParams::stan(),
+            vstan: StanParams::vstan(),
+            sr: SrParams::default(),
+        }
+    }
+}
+
 /// How models are evaluated beyond the point estimates.
 #[derive(Clone, Debug)]
 pub struct EvalConfig {
@@ -620,6 +644,8 @@ pub struct EvalConfig {
     pub seed: u64,
     /// The latest fraction of training sessions a hybrid tunes its weights on, in (0, 0.5).
     pub hybrid_valid_fraction: f64,
+    /// The baselines' parameters.
+    pub baselines: BaselineConfig,
 }
 
 /// One model's results.
@@ -750,6 +776,7 @@ fn borrowed(models: &[Shared]) -> Vec<&dyn NextItemModel> {
 fn fit_single(
     kind: ModelKind,
     train: Timed<'_>,
+    baselines: &BaselineConfig,
     network: Option<&NetworkConfig>,
     progress: &mut dyn FnMut(Progress),
 ) -> anyhow::Result<SingleFit> {
@@ -766,21 +793,21 @@ fn fit_single(
         ModelKind::Iknn => saveable(SavedNextItem::Iknn(ItemKnn::fit(seqs, 100, 20.0))),
         ModelKind::Sknn => saveable(SavedNextItem::Sknn(SessionKnn::fit(seqs, 100, 500))),
         ModelKind::Vsknn => (
-            Arc::new(VSessionKnn::fit(seqs, times, VsknnParams::default())?),
+            Arc::new(VSessionKnn::fit(seqs, times, baselines.vsknn.clone())?),
             None,
             None,
         ),
         ModelKind::Stan => (
-            Arc::new(Stan::fit(seqs, times, StanParams::stan())?),
+            Arc::new(Stan::fit(seqs, times, baselines.stan.clone())?),
             None,
             None,
         ),
         ModelKind::Vstan => (
-            Arc::new(Stan::fit(seqs, times, StanParams::vstan())?),
+            Arc::new(Stan::fit(seqs, times, baselines.vstan.clone())?),
             None,
             None,
         ),
-        ModelKind::Sr => (Arc::new(fit_sr(seqs)?), None, None),
+        ModelKind::Sr => (Arc::new(fit_sr(seqs, &baselines.sr)?), None, None),
         ModelKind::Network(_) | ModelKind::SrGnn | ModelKind::SasRec => {
             let Some(config) = network else {
                 bail!("{}: a network model needs network settings", kind.name());
@@ -810,12 +837,13 @@ pub struct NextItemRun {
     pub last_model: Option<SavedNextItem>,
 }
 
-/// SR with session-rec's defaults: rules within 10 steps weighted `1 / d`, the 20 strongest per
-/// item, mined by the mining crate's step-window miner.
-pub fn fit_sr(train: &Sequences) -> anyhow::Result<SequentialRules> {
+/// SR: rules within `p.steps` clicks weighted by `p.weighting`, the `p.pruning` strongest per item
+/// (session-rec's defaults: 10 steps, `1 / d`, 20), mined by the mining crate's step-window miner.
+pub fn fit_sr(train: &Sequences, p: &SrParams) -> anyhow::Result<SequentialRules> {
+    p.check()?;
     let rows: Vec<&[u32]> = (0..train.len()).map(|r| train.row(r)).collect();
-    let params = StepRuleParams::new(10, 20)?;
-    let mined = step_rules(&rows, train.vocab, params, |d| Decay::Div.step(d))?;
+    let params = StepRuleParams::new(p.steps, p.pruning)?;
+    let mined = step_rules(&rows, train.vocab, params, |d| p.weighting.step(d))?;
     let rules: Vec<Vec<(u32, f64)>> = mined
         .rules
         .iter()
@@ -934,7 +962,7 @@ pub fn fit_and_evaluate(
             return Ok(m);
         }
         let t0 = Instant::now();
-        let (m, net, saved) = fit_single(kind, train, network, progress)?;
+        let (m, net, saved) = fit_single(kind, train, &eval.baselines, network, progress)?;
         let secs = t0.elapsed().as_secs_f64();
         if net.is_some() {
             *last_net = net;
@@ -1111,7 +1139,7 @@ fn fit_hybrid(
     };
     let mut part_models = Vec::new();
     for &k in members {
-        part_models.push(fit_single(k, part, network, progress)?.0);
+        part_models.push(fit_single(k, part, &eval.baselines, network, progress)?.0);
     }
     let part_refs = borrowed(&part_models);
     let tuning = tune_weights(&part_refs, &valid, Some(&valid_times))?;

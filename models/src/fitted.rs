@@ -249,7 +249,9 @@ impl FittedModel {
             Gbdt::KIND => FittedModel::Gbdt(load(kind, body)?),
             LinearSvm::KIND => FittedModel::LinearSvm(load(kind, body)?),
             RbfSvm::KIND => FittedModel::RbfSvm(load(kind, body)?),
-            "rnn" | "lstm" | "gru" => FittedModel::Seq(load(kind, body)?),
+            k if SeqClassifierModel::KINDS.contains(&k) => {
+                FittedModel::Seq(SeqClassifierModel::from_body(k, body)?)
+            }
             StackModel::KIND => FittedModel::Stack(load(kind, body)?),
             VotingModel::KIND => FittedModel::Vote(load(kind, body)?),
             BaggingModel::KIND => FittedModel::Bag(load(kind, body)?),

@@ -120,6 +120,10 @@ pub enum ModelSpec {
     Gru(SeqClassifierParams),
     /// Elman RNN sequence classifier (`cell` must be `rnn`).
     Rnn(SeqClassifierParams),
+    /// SR-GNN sequence classifier (`encoder` must be the graph encoder).
+    Srgnn(SeqClassifierParams),
+    /// SASRec sequence classifier (`encoder` must be the attention encoder).
+    Sasrec(SeqClassifierParams),
     /// Stacking over out-of-fold predictions.
     Stack(StackSpec),
     /// Soft or hard voting.
@@ -236,6 +240,8 @@ impl ModelSpec {
             ModelSpec::Lstm(SeqClassifierParams::new(CellKind::Lstm)),
             ModelSpec::Gru(SeqClassifierParams::new(CellKind::Gru)),
             ModelSpec::Rnn(SeqClassifierParams::new(CellKind::Rnn)),
+            ModelSpec::Srgnn(SeqClassifierParams::srgnn()),
+            ModelSpec::Sasrec(SeqClassifierParams::sasrec()),
         ]
     }
 
@@ -252,7 +258,11 @@ impl ModelSpec {
             ModelSpec::Gbdt(p) => Parts::Single(p),
             ModelSpec::Linsvm(p) => Parts::Single(p),
             ModelSpec::Svm(p) => Parts::Single(p),
-            ModelSpec::Lstm(p) | ModelSpec::Gru(p) | ModelSpec::Rnn(p) => Parts::Single(p),
+            ModelSpec::Lstm(p)
+            | ModelSpec::Gru(p)
+            | ModelSpec::Rnn(p)
+            | ModelSpec::Srgnn(p)
+            | ModelSpec::Sasrec(p) => Parts::Single(p),
             ModelSpec::Stack(s) => Parts::Ensemble(Box::new(s.stacking())),
             ModelSpec::Vote(v) => Parts::Ensemble(Box::new(v.voting())),
             ModelSpec::Bag(b) => Parts::Ensemble(Box::new(b.bagging())),
@@ -280,7 +290,11 @@ impl ModelSpec {
             ModelSpec::Gbdt(p) => p,
             ModelSpec::Linsvm(p) => p,
             ModelSpec::Svm(p) => p,
-            ModelSpec::Lstm(p) | ModelSpec::Gru(p) | ModelSpec::Rnn(p) => p,
+            ModelSpec::Lstm(p)
+            | ModelSpec::Gru(p)
+            | ModelSpec::Rnn(p)
+            | ModelSpec::Srgnn(p)
+            | ModelSpec::Sasrec(p) => p,
             _ => return None,
         })
     }
@@ -438,10 +452,15 @@ impl ModelSpec {
         }
     }
 
-    /// Whether the model reads token sequences (an RNN/LSTM/GRU, or an ensemble with one).
+    /// Whether the model reads token sequences (an RNN/LSTM/GRU/SR-GNN/SASRec, or an ensemble with
+    /// one).
     pub fn needs_seq(&self) -> bool {
         match self {
-            ModelSpec::Lstm(_) | ModelSpec::Gru(_) | ModelSpec::Rnn(_) => true,
+            ModelSpec::Lstm(_)
+            | ModelSpec::Gru(_)
+            | ModelSpec::Rnn(_)
+            | ModelSpec::Srgnn(_)
+            | ModelSpec::Sasrec(_) => true,
             ModelSpec::Stack(s) => s.meta.needs_seq() || s.bases.iter().any(ModelSpec::needs_seq),
             ModelSpec::Vote(v) => v.bases.iter().any(ModelSpec::needs_seq),
             ModelSpec::Bag(b) => b.base.needs_seq(),
@@ -471,14 +490,17 @@ impl ModelSpec {
 
     /// Validates every parameter (members of ensembles included).
     pub fn check(&self) -> Result<(), ModelError> {
-        let cell = match self {
-            ModelSpec::Lstm(p) => Some((p.cell, CellKind::Lstm)),
-            ModelSpec::Gru(p) => Some((p.cell, CellKind::Gru)),
-            ModelSpec::Rnn(p) => Some((p.cell, CellKind::Rnn)),
+        // A sequence variant's parameters must name it (the cell or the encoder).
+        let named = match self {
+            ModelSpec::Lstm(p) => Some((p.name(), "lstm")),
+            ModelSpec::Gru(p) => Some((p.name(), "gru")),
+            ModelSpec::Rnn(p) => Some((p.name(), "rnn")),
+            ModelSpec::Srgnn(p) => Some((p.name(), "srgnn")),
+            ModelSpec::Sasrec(p) => Some((p.name(), "sasrec")),
             _ => None,
         };
-        if let Some((got, want)) = cell.filter(|(got, want)| got != want) {
-            return Err(ModelError::invalid("cell", got.name(), want.name()));
+        if let Some((got, want)) = named.filter(|(got, want)| got != want) {
+            return Err(ModelError::invalid("cell", got, want));
         }
         match self {
             ModelSpec::Stack(s) => {

@@ -25,6 +25,7 @@ mod report;
 mod rules;
 mod segment;
 mod serve;
+mod session_encoders;
 mod stack;
 mod stats_counts;
 mod task;

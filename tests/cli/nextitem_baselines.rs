@@ -177,3 +177,66 @@ const TWIN: [(&str, f64, f64); 4] = [
     ("vstan", 0.6514, 0.3669),
     ("sr", 0.5668, 0.3131),
 ];
+
+/// The baselines' parameters are flags with session-rec's names and published defaults: giving the
+/// defaults changes nothing, other values change the figures, and a bad value is refused before any
+/// data is read, naming the flag.
+#[test]
+fn baseline_parameters_are_flags() {
+    let run = |extra: &str| {
+        without_timings(
+            cartseq(&format!(
+                "nextitem --train {TRAIN} --test {TEST} --model vsknn,stan,vstan,sr --bootstrap 0 \
+                 --json -q {extra}"
+            ))
+            .json(),
+        )
+    };
+    let defaults = run("");
+    let spelled = run(
+        "--vsknn-k 100 --vsknn-sample-size 1000 --vsknn-similarity vec --vsknn-weighting quadratic \
+         --vsknn-weighting-score quadratic --vsknn-idf-weighting 0 --stan-k 500 \
+         --stan-sample-size 5000 --lambda-spw 1.02 --lambda-snh 5 --lambda-inh 2.05 \
+         --lambda-ipw 1.02 --lambda-idf 5 --vstan-similarity cosine --sr-steps 10 \
+         --sr-weighting div --sr-pruning 20",
+    );
+    assert_eq!(defaults, spelled);
+    let other = run(
+        "--vsknn-k 5 --vsknn-weighting same --stan-k 5 --lambda-spw 0.5 --lambda-idf 0 \
+         --sr-steps 1 --sr-weighting same",
+    );
+    for m in ["vsknn", "stan", "vstan", "sr"] {
+        assert_ne!(
+            row(&defaults, m),
+            row(&other, m),
+            "{m}: the flags changed nothing"
+        );
+    }
+    for (bad, want) in [
+        ("--vsknn-k 0", "--vsknn-k"),
+        ("--vsknn-sample-size 0", "--vsknn-sample-size"),
+        (
+            "--vsknn-weighting cubic",
+            "--vsknn-weighting: expected one of same, div",
+        ),
+        (
+            "--vsknn-similarity jaccard",
+            "--vsknn-similarity: expected vec or cosine",
+        ),
+        ("--vsknn-idf-weighting=-1", "--vsknn-idf-weighting"),
+        ("--stan-sample-size 0", "--stan-sample-size"),
+        (
+            "--lambda-spw 0",
+            "--lambda-spw: expected a finite number > 0",
+        ),
+        ("--lambda-snh inf", "--lambda-snh"),
+        ("--lambda-ipw=-2", "--lambda-ipw"),
+        ("--sr-steps 0", "--sr-steps"),
+        ("--sr-pruning 0", "--sr-pruning"),
+    ] {
+        cartseq(&format!(
+            "nextitem --train /nonexistent/train.txt --test {TEST} --model sr {bad}"
+        ))
+        .fails_with(want);
+    }
+}

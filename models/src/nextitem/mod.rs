@@ -31,6 +31,9 @@ pub mod srgnn;
 pub mod stan;
 pub mod vsknn;
 
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -44,7 +47,7 @@ pub use online::{OnlineCounts, OnlineKind};
 pub use quantized::{CompressOptions, QuantizedGru4Rec};
 pub use sasrec::{SasRec, SasRecModel, SasRecNet, SasRecParams};
 pub use saved::{ItemVocab, NextItemFile, SavedNextItem};
-pub use sr::SequentialRules;
+pub use sr::{SequentialRules, SrParams};
 pub use srgnn::{SrGnn, SrGnnModel, SrGnnNet, SrGnnParams};
 pub use stan::{Stan, StanParams};
 pub use vsknn::{Decay, VSessionKnn, VsknnParams};
@@ -331,11 +334,16 @@ pub fn protocol_sessions(
 }
 
 /// How [`fit_epochs`] runs: epochs, schedule and early stopping.
-pub(crate) struct EpochPlan<'a> {
+pub struct EpochPlan<'a> {
+    /// Maximum epochs.
     pub epochs: usize,
+    /// Base learning rate.
     pub lr: f64,
+    /// Learning-rate schedule over epochs.
     pub schedule: crate::nn::LrSchedule,
+    /// Epochs without validation improvement before stopping.
     pub patience: usize,
+    /// Validation sessions (Recall@20 after every epoch), if any.
     pub valid: Option<&'a Sequences>,
 }
 
@@ -392,6 +400,136 @@ pub trait SessionNet: Clone + Serialize + serde::de::DeserializeOwned {
     const KIND: &'static str;
     /// The trainable parameters.
     fn params_mut(&mut self) -> Vec<&mut crate::nn::Param<f32>>;
+}
+
+/// The training settings SR-GNN and SASRec share, read by [`NetTrainer::fit`] (written flat in their
+/// parameters' JSON).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct NetTraining {
+    /// Examples per minibatch (prefixes for SR-GNN, sessions for SASRec).
+    pub batch_size: usize,
+    /// Maximum epochs.
+    pub epochs: usize,
+    /// Base learning rate.
+    pub lr: f64,
+    /// Learning-rate schedule.
+    pub schedule: crate::nn::LrSchedule,
+    /// L2 weight decay (every parameter, as PyTorch's Adam `weight_decay`).
+    pub weight_decay: f64,
+    /// Epochs without validation Recall@20 improvement before stopping (with a validation set).
+    pub patience: usize,
+    /// Seed of initialisation, example order and dropout.
+    pub seed: u64,
+}
+
+impl NetTraining {
+    /// Adam at 1e-3, constant, no weight decay, patience 2, seed 42, with `batch_size` and `epochs`.
+    pub fn adam(batch_size: usize, epochs: usize) -> Self {
+        NetTraining {
+            batch_size,
+            epochs,
+            lr: 1e-3,
+            schedule: crate::nn::LrSchedule::Constant,
+            weight_decay: 0.0,
+            patience: 2,
+            seed: 42,
+        }
+    }
+
+    /// Validates the settings.
+    pub fn check(&self) -> Result<(), ModelError> {
+        use crate::nn::optim::{check_optimizer, check_regularisation, check_steps};
+        check_steps(self.epochs, self.batch_size, self.lr)?;
+        check_optimizer(crate::nn::OptimizerKind::adam(), self.schedule)?;
+        check_regularisation(self.weight_decay, 0.0)
+    }
+}
+
+/// What the parameters of a session network (SR-GNN, SASRec) give the one training loop they share,
+/// [`NetTrainer::fit`]: how to build the network, its examples and the loss of a minibatch.
+pub trait SessionNetParams: Clone + Serialize + serde::de::DeserializeOwned {
+    /// The network.
+    type Net: SessionNet;
+    /// Batch size, epochs, schedule, weight decay, patience and seed.
+    fn training(&self) -> &NetTraining;
+    /// The update rule (with the weight decay of [`SessionNetParams::training`]).
+    fn optimizer(&self) -> crate::nn::Optimizer<f32>;
+    /// A fresh network for `n_items` items.
+    fn build(&self, n_items: usize, rng: &mut ChaCha8Rng) -> Self::Net;
+    /// The training examples as `(session row, clicks)` pairs, shuffled every epoch.
+    fn examples(&self, train: &Sequences) -> Vec<(u32, u32)>;
+    /// Accumulates the gradients of one minibatch (zeroed before); returns its mean loss and its
+    /// weight (the predictions it made).
+    fn batch_loss(
+        &self,
+        net: &mut Self::Net,
+        train: &Sequences,
+        batch: &[(u32, u32)],
+        rng: &mut ChaCha8Rng,
+    ) -> (f64, usize);
+}
+
+/// Validated parameters of a session network: call [`NetTrainer::fit`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct NetTrainer<P> {
+    params: P,
+}
+
+impl<P: SessionNetParams> NetTrainer<P>
+where
+    TrainedNet<P, P::Net>: NextItemModel,
+{
+    /// The validated parameters.
+    pub fn params(&self) -> &P {
+        &self.params
+    }
+
+    /// Trains on `train` (item ids `< train.vocab`): examples shuffled every epoch and cut into
+    /// minibatches; with `valid`, stops early on its Recall@20 and keeps the best epoch. `progress` is
+    /// called after every epoch.
+    pub fn fit(
+        &self,
+        train: &Sequences,
+        valid: Option<&Sequences>,
+        progress: &mut dyn FnMut(&crate::nn::EpochRecord),
+    ) -> Result<TrainedNet<P, P::Net>, ModelError> {
+        check_training_sessions(train)?;
+        let p = &self.params;
+        let t = p.training();
+        let mut rng = ChaCha8Rng::seed_from_u64(t.seed);
+        let net = p.build(train.vocab, &mut rng);
+        let mut examples = p.examples(train);
+        let mut opt = p.optimizer();
+        let plan = EpochPlan {
+            epochs: t.epochs,
+            lr: t.lr,
+            schedule: t.schedule,
+            patience: t.patience,
+            valid,
+        };
+        let train_epoch = |m: &mut TrainedNet<P, P::Net>, lr| {
+            examples.shuffle(&mut rng);
+            let (mut sum, mut n) = (0.0, 0usize);
+            for batch in examples.chunks(t.batch_size) {
+                for q in m.net.params_mut() {
+                    q.zero_grad();
+                }
+                let (loss, weight) = p.batch_loss(&mut m.net, train, batch, &mut rng);
+                sum += loss * weight as f64;
+                n += weight;
+                opt.step(&mut m.net.params_mut(), lr);
+            }
+            sum / n.max(1) as f64
+        };
+        Ok(TrainedNet::train(
+            p.clone(),
+            train.vocab,
+            net,
+            &plan,
+            progress,
+            train_epoch,
+        ))
+    }
 }
 
 /// A trained session network (SR-GNN, SASRec): its parameters, item count, weights and history.

@@ -17,22 +17,16 @@
 //! encoder and `N × d × items` for the scores, about three times that with the backward pass.
 
 use ndarray::Array2;
-use rand::seq::SliceRandom;
-use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::nextitem::{
-    check_training_sessions, EpochPlan, NextItemModel, ScoreSink, SessionNet, TrainedNet,
+    NetTrainer, NetTraining, NextItemModel, ScoreSink, SessionNet, SessionNetParams, TrainedNet,
 };
 use crate::nn::dense::softmax_ce;
-use crate::nn::optim::{check_optimizer, check_regularisation, check_steps};
 use crate::nn::param::{par_matmul, par_matmul_nt, par_matmul_tn};
-use crate::nn::transformer::TransformerCache;
-use crate::nn::{
-    DropMode, Embedding, EpochRecord, LrSchedule, Optimizer, OptimizerKind, Param, Real,
-    Transformer,
-};
+use crate::nn::transformer::{Encoded, Pool};
+use crate::nn::{DropMode, Optimizer, OptimizerKind, Param, Real, Transformer};
 use crate::{ModelError, Sequences};
 
 /// Hyper-parameters (unchecked; [`SasRecParams::check`] validates).
@@ -48,20 +42,9 @@ pub struct SasRecParams {
     pub max_len: usize,
     /// Dropout on the embeddings and on every sub-layer output.
     pub dropout: f64,
-    /// Sessions per minibatch.
-    pub batch_size: usize,
-    /// Maximum epochs.
-    pub epochs: usize,
-    /// Base learning rate.
-    pub lr: f64,
-    /// Learning-rate schedule.
-    pub schedule: LrSchedule,
-    /// L2 weight decay.
-    pub weight_decay: f64,
-    /// Epochs without validation Recall@20 improvement before stopping (with a validation set).
-    pub patience: usize,
-    /// Seed of initialisation, session order and dropout.
-    pub seed: u64,
+    /// Minibatch (sessions), epochs, schedule, L2, patience and seed.
+    #[serde(flatten)]
+    pub training: NetTraining,
 }
 
 impl Default for SasRecParams {
@@ -74,13 +57,7 @@ impl Default for SasRecParams {
             heads: 1,
             max_len: 50,
             dropout: 0.5,
-            batch_size: 128,
-            epochs: 20,
-            lr: 1e-3,
-            schedule: LrSchedule::Constant,
-            weight_decay: 0.0,
-            patience: 2,
-            seed: 42,
+            training: NetTraining::adam(128, 20),
         }
     }
 }
@@ -104,18 +81,13 @@ impl SasRecParams {
         if !(0.0..1.0).contains(&self.dropout) {
             return Err(ModelError::invalid("dropout", self.dropout, "in [0, 1)"));
         }
-        check_steps(self.epochs, self.batch_size, self.lr)?;
-        check_optimizer(OptimizerKind::adam(), self.schedule)?;
-        check_regularisation(self.weight_decay, 0.0)?;
-        Ok(SasRec { params: self })
+        self.training.check()?;
+        Ok(NetTrainer { params: self })
     }
 }
 
-/// Validated parameters: call [`SasRec::fit`].
-#[derive(Clone, Debug, PartialEq)]
-pub struct SasRec {
-    params: SasRecParams,
-}
+/// Validated parameters: call [`NetTrainer::fit`].
+pub type SasRec = NetTrainer<SasRecParams>;
 
 /// The SASRec network: item table and encoder (generic so gradient checks run in `f64`).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -143,16 +115,8 @@ impl<T: Real> SasRecNet<T> {
     }
 
     /// The state after every click of the stacked `seqs` (each `≤ max_len` long), `clicks × d`.
-    pub fn states(
-        &self,
-        seqs: &[&[u32]],
-        drop: &mut DropMode<'_, T>,
-    ) -> (Array2<T>, TransformerCache<T>, Vec<u32>, Vec<usize>) {
-        let tokens: Vec<u32> = seqs.iter().flat_map(|s| s.iter().copied()).collect();
-        let lengths: Vec<usize> = seqs.iter().map(|s| s.len()).collect();
-        let x = Embedding::gather(&self.items.value, &tokens);
-        let (f, cache) = self.encoder.forward(x, &lengths, drop);
-        (f, cache, tokens, lengths)
+    pub fn states(&self, seqs: &[&[u32]], drop: &mut DropMode<'_, T>) -> (Array2<T>, Encoded<T>) {
+        self.encoder.encode(&self.items.value, seqs, drop)
     }
 
     /// Mean cross-entropy of predicting click `t + 1` from clicks `0..=t` at every position of every
@@ -164,13 +128,13 @@ impl<T: Real> SasRecNet<T> {
             .iter()
             .flat_map(|s| s[1..].iter().map(|&t| t as usize))
             .collect();
-        let (f, cache, tokens, lengths) = self.states(&inputs, drop);
+        let (f, enc) = self.states(&inputs, drop);
         let logits = par_matmul_nt(&f, &self.items.value);
         let (loss, dlogits) = softmax_ce(&logits, &targets, None);
         self.items.grad += &par_matmul_tn(&dlogits, &f);
         let df = par_matmul(&dlogits, &self.items.value);
-        let dx = self.encoder.backward(&cache, &lengths, &df);
-        Embedding::scatter_add(&mut self.items.grad, &tokens, &dx);
+        self.encoder
+            .encode_backward(&enc, &df, &mut self.items.grad);
         loss
     }
 
@@ -192,75 +156,55 @@ impl SessionNet for SasRecNet<f32> {
     }
 }
 
-impl SasRec {
-    /// The validated parameters.
-    pub fn params(&self) -> &SasRecParams {
-        &self.params
+impl SessionNetParams for SasRecParams {
+    type Net = SasRecNet<f32>;
+    fn training(&self) -> &NetTraining {
+        &self.training
     }
-
-    /// Trains on `train` (item ids `< train.vocab`); with `valid`, stops early on its Recall@20 and
-    /// keeps the best epoch. `progress` is called after every epoch.
-    pub fn fit(
-        &self,
-        train: &Sequences,
-        valid: Option<&Sequences>,
-        progress: &mut dyn FnMut(&EpochRecord),
-    ) -> Result<SasRecModel, ModelError> {
-        check_training_sessions(train)?;
-        let p = &self.params;
-        let mut rng = ChaCha8Rng::seed_from_u64(p.seed);
-        let net = SasRecNet::new(train.vocab, p.dim, p.blocks, p.heads, p.max_len, &mut rng);
-        let mut rows: Vec<usize> = (0..train.len())
+    /// Adam with the paper's β₂ = 0.98.
+    fn optimizer(&self) -> Optimizer<f32> {
+        let adam = OptimizerKind::Adam {
+            beta1: 0.9,
+            beta2: 0.98,
+            eps: 1e-8,
+        };
+        Optimizer::new(adam, self.training.weight_decay, 0.0)
+    }
+    fn build(&self, n_items: usize, rng: &mut ChaCha8Rng) -> SasRecNet<f32> {
+        SasRecNet::new(
+            n_items,
+            self.dim,
+            self.blocks,
+            self.heads,
+            self.max_len,
+            rng,
+        )
+    }
+    /// Every session of two or more clicks, whole (one causal pass trains all its positions).
+    fn examples(&self, train: &Sequences) -> Vec<(u32, u32)> {
+        (0..train.len())
             .filter(|&r| train.row(r).len() >= 2)
+            .map(|r| (r as u32, train.row(r).len() as u32))
+            .collect()
+    }
+    /// Sessions longer than `max_len + 1` keep their last `max_len + 1` clicks.
+    fn batch_loss(
+        &self,
+        net: &mut SasRecNet<f32>,
+        train: &Sequences,
+        batch: &[(u32, u32)],
+        rng: &mut ChaCha8Rng,
+    ) -> (f64, usize) {
+        let seqs: Vec<&[u32]> = batch
+            .iter()
+            .map(|&(r, _)| {
+                let s = train.row(r as usize);
+                &s[s.len().saturating_sub(self.max_len + 1)..]
+            })
             .collect();
-        let mut opt = Optimizer::new(
-            OptimizerKind::Adam {
-                beta1: 0.9,
-                beta2: 0.98,
-                eps: 1e-8,
-            },
-            p.weight_decay,
-            0.0,
-        );
-        let plan = EpochPlan {
-            epochs: p.epochs,
-            lr: p.lr,
-            schedule: p.schedule,
-            patience: p.patience,
-            valid,
-        };
-        let train_epoch = |m: &mut SasRecModel, lr| {
-            rows.shuffle(&mut rng);
-            let (mut sum, mut n) = (0.0, 0usize);
-            for batch in rows.chunks(p.batch_size) {
-                let seqs: Vec<&[u32]> = batch
-                    .iter()
-                    .map(|&r| {
-                        let s = train.row(r);
-                        &s[s.len().saturating_sub(p.max_len + 1)..]
-                    })
-                    .collect();
-                let clicks: usize = seqs.iter().map(|s| s.len() - 1).sum();
-                for q in m.net.params_mut() {
-                    q.zero_grad();
-                }
-                let loss = m
-                    .net
-                    .loss(&seqs, &mut DropMode::Random(p.dropout, &mut rng));
-                sum += loss * clicks as f64;
-                n += clicks;
-                opt.step(&mut m.net.params_mut(), lr);
-            }
-            sum / n.max(1) as f64
-        };
-        Ok(TrainedNet::train(
-            p.clone(),
-            train.vocab,
-            net,
-            &plan,
-            progress,
-            train_epoch,
-        ))
+        let clicks: usize = seqs.iter().map(|s| s.len() - 1).sum();
+        let loss = net.loss(&seqs, &mut DropMode::Random(self.dropout, rng));
+        (loss, clicks)
     }
 }
 
@@ -270,15 +214,8 @@ impl SasRecModel {
     /// are skipped.
     pub fn session_embeddings(&self, sessions: &Sequences) -> Array2<f32> {
         self.per_session(sessions, self.params.dim, self.params.max_len, |seqs| {
-            let (f, _, _, lengths) = self.net.states(seqs, &mut DropMode::Off);
-            let last: Vec<usize> = lengths
-                .iter()
-                .scan(0, |end, &n| {
-                    *end += n;
-                    Some(*end - 1)
-                })
-                .collect();
-            f.select(ndarray::Axis(0), &last)
+            let (f, enc) = self.net.states(seqs, &mut DropMode::Off);
+            Pool::Last.forward(&f, &enc)
         })
     }
 }
@@ -313,7 +250,7 @@ impl NextItemModel for SasRecModel {
                 .iter()
                 .map(|&(r, a, len, _)| &sessions.row(r)[a..a + len])
                 .collect();
-            let (f, _, _, _) = self.net.states(&seqs, &mut DropMode::Off);
+            let (f, _) = self.net.states(&seqs, &mut DropMode::Off);
             let scores = par_matmul_nt(&f, &self.net.items.value);
             let mut start = 0;
             for &(r, a, len, first) in chunk {

@@ -17,8 +17,47 @@
 use serde::{Deserialize, Serialize};
 
 use super::neighbours::{fallback_scores, EVIDENCE_FLOOR};
+use super::vsknn::Decay;
 use super::{NextItemModel, ScoreSink};
 use crate::{ModelError, Sequences};
+
+/// Hyper-parameters of SR, with session-rec's names and defaults.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SrParams {
+    /// Largest distance in clicks between a rule's antecedent and consequent (default 10).
+    pub steps: usize,
+    /// Weight of a distance `d` (default `div`, `1 / d`).
+    pub weighting: Decay,
+    /// Rules kept per antecedent, the strongest (default 20).
+    pub pruning: usize,
+}
+
+impl Default for SrParams {
+    fn default() -> Self {
+        SrParams {
+            steps: 10,
+            weighting: Decay::Div,
+            pruning: 20,
+        }
+    }
+}
+
+impl SrParams {
+    /// Checks the parameters: steps and pruning ≥ 1.
+    pub fn check(&self) -> Result<(), ModelError> {
+        if self.steps == 0 {
+            return Err(ModelError::invalid("steps", self.steps, "at least 1"));
+        }
+        if self.pruning == 0 {
+            return Err(ModelError::invalid(
+                "pruning",
+                self.pruning,
+                "at least 1 rule per item",
+            ));
+        }
+        Ok(())
+    }
+}
 
 /// A fitted SR model: the rules of every item as compressed rows.
 #[derive(Clone, Debug, Serialize, Deserialize)]

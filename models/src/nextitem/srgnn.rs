@@ -1,7 +1,7 @@
 //! SR-GNN (Wu, Tang, Zhu, Wang, Xie & Tan, "Session-based recommendation with graph neural
 //! networks", AAAI 2019): each session prefix becomes a graph over its distinct items, a gated GNN
-//! ([`Ggnn`]) propagates item states along the edges, a soft-attention readout
-//! ([`AttentionReadout`]) mixes the click states with the last click into the session vector `s_h`,
+//! ([`crate::nn::Ggnn`]) propagates item states along the edges, a soft-attention readout
+//! ([`crate::nn::AttentionReadout`]) mixes the click states with the last click into the session vector `s_h`,
 //! and every item `i` scores `s_hᵀ vᵢ` against the same item embeddings that fed the graph (tied
 //! weights); the loss is cross-entropy over all items.
 //!
@@ -15,25 +15,18 @@
 //! times that with the backward pass. Memory: the item table (`items × d`) four times over with Adam,
 //! plus `B × items` scores.
 
-use ndarray::{Array2, Axis};
-use rand::seq::SliceRandom;
-use rand::SeedableRng;
+use ndarray::Array2;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::nextitem::{
-    check_training_sessions, prefix_examples, EpochPlan, NextItemModel, ScoreSink, SessionNet,
-    TrainedNet,
+    prefix_examples, NetTrainer, NetTraining, NextItemModel, ScoreSink, SessionNet,
+    SessionNetParams, TrainedNet,
 };
 use crate::nn::dense::softmax_ce;
-use crate::nn::ggnn::GgnnCache;
-use crate::nn::optim::{check_optimizer, check_regularisation, check_steps};
+use crate::nn::ggnn::{GraphEncoder, GraphEncoderCache};
 use crate::nn::param::{par_matmul, par_matmul_nt, par_matmul_tn};
-use crate::nn::readout::ReadoutCache;
-use crate::nn::{
-    AttentionReadout, Embedding, EpochRecord, Ggnn, LrSchedule, Optimizer, OptimizerKind, Param,
-    Real, SessionGraphs,
-};
+use crate::nn::{LrSchedule, Optimizer, OptimizerKind, Param, Real};
 use crate::{ModelError, Sequences};
 
 /// Hyper-parameters (unchecked; [`SrGnnParams::check`] validates).
@@ -43,20 +36,9 @@ pub struct SrGnnParams {
     pub dim: usize,
     /// Propagation steps of the gated GNN.
     pub steps: usize,
-    /// Prefixes (graphs) per minibatch.
-    pub batch_size: usize,
-    /// Maximum epochs.
-    pub epochs: usize,
-    /// Base learning rate.
-    pub lr: f64,
-    /// Learning-rate schedule.
-    pub schedule: LrSchedule,
-    /// L2 weight decay (every parameter, as PyTorch's Adam `weight_decay`).
-    pub weight_decay: f64,
-    /// Epochs without validation Recall@20 improvement before stopping (with a validation set).
-    pub patience: usize,
-    /// Seed of initialisation and example order.
-    pub seed: u64,
+    /// Minibatch (prefixes, i.e. graphs), epochs, schedule, L2, patience and seed.
+    #[serde(flatten)]
+    pub training: NetTraining,
 }
 
 impl Default for SrGnnParams {
@@ -67,16 +49,14 @@ impl Default for SrGnnParams {
         SrGnnParams {
             dim: 100,
             steps: 1,
-            batch_size: 100,
-            epochs: 4,
-            lr: 1e-3,
-            schedule: LrSchedule::Step {
-                every: 3,
-                gamma: 0.1,
+            training: NetTraining {
+                schedule: LrSchedule::Step {
+                    every: 3,
+                    gamma: 0.1,
+                },
+                weight_decay: 1e-5,
+                ..NetTraining::adam(100, 4)
             },
-            weight_decay: 1e-5,
-            patience: 2,
-            seed: 42,
         }
     }
 }
@@ -90,38 +70,23 @@ impl SrGnnParams {
         if self.steps == 0 {
             return Err(ModelError::invalid("steps", self.steps, "at least 1"));
         }
-        check_steps(self.epochs, self.batch_size, self.lr)?;
-        check_optimizer(OptimizerKind::adam(), self.schedule)?;
-        check_regularisation(self.weight_decay, 0.0)?;
-        Ok(SrGnn { params: self })
+        self.training.check()?;
+        Ok(NetTrainer { params: self })
     }
 }
 
-/// Validated parameters: call [`SrGnn::fit`].
-#[derive(Clone, Debug, PartialEq)]
-pub struct SrGnn {
-    params: SrGnnParams,
-}
+/// Validated parameters: call [`NetTrainer::fit`].
+pub type SrGnn = NetTrainer<SrGnnParams>;
 
-/// The SR-GNN network: item table, gated GNN and readout (generic so gradient checks run in `f64`).
+/// The SR-GNN network: item table and graph encoder (generic so gradient checks run in `f64`).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(bound = "")]
 pub struct SrGnnNet<T: Real> {
     /// Item embeddings (`items × d`), both the graph's input and the output item vectors.
     pub items: Param<T>,
-    /// Gated GNN.
-    pub ggnn: Ggnn<T>,
-    /// Attention readout with the hybrid projection.
-    pub readout: AttentionReadout<T>,
-}
-
-/// A forward pass of [`SrGnnNet`] kept for its backward pass.
-pub struct SrGnnCache<T: Real> {
-    graphs: SessionGraphs,
-    ggnn: GgnnCache<T>,
-    readout: ReadoutCache<T>,
-    lengths: Vec<usize>,
-    nodes: usize,
+    /// Gated GNN and attention readout (stored as the fields `ggnn` and `readout`).
+    #[serde(flatten)]
+    pub encoder: GraphEncoder<T>,
 }
 
 impl<T: Real> SrGnnNet<T> {
@@ -130,46 +95,13 @@ impl<T: Real> SrGnnNet<T> {
     pub fn new(n_items: usize, dim: usize, steps: usize, rng: &mut ChaCha8Rng) -> Self {
         let a = 1.0 / (dim.max(1) as f64).sqrt();
         let items = Param::uniform(n_items, dim, a, rng);
-        let ggnn = Ggnn::new(dim, steps, rng);
-        let readout = AttentionReadout::new(dim, rng);
-        SrGnnNet {
-            items,
-            ggnn,
-            readout,
-        }
+        let encoder = GraphEncoder::new(dim, steps, rng);
+        SrGnnNet { items, encoder }
     }
 
     /// The session vectors `s_h` of `sessions` (each non-empty), `sessions × d`.
-    pub fn sessions_forward(&self, sessions: &[&[u32]]) -> (Array2<T>, SrGnnCache<T>) {
-        let graphs = SessionGraphs::new(sessions);
-        let h0 = Embedding::gather(&self.items.value, &graphs.items);
-        let (h, ggnn) = self.ggnn.forward(&graphs, h0);
-        let clicks = h.select(Axis(0), &graphs.alias);
-        let lengths = graphs.lengths();
-        let (s, readout) = self.readout.forward(&clicks, &lengths);
-        let nodes = graphs.nodes();
-        (
-            s,
-            SrGnnCache {
-                graphs,
-                ggnn,
-                readout,
-                lengths,
-                nodes,
-            },
-        )
-    }
-
-    /// Accumulates every gradient for the gradient `ds` of the session vectors.
-    pub fn sessions_backward(&mut self, cache: &SrGnnCache<T>, ds: &Array2<T>) {
-        let dclicks = self.readout.backward(&cache.readout, &cache.lengths, ds);
-        let mut dh = Array2::zeros((cache.nodes, ds.ncols()));
-        for (row, &node) in cache.graphs.alias.iter().enumerate() {
-            let mut r = dh.row_mut(node);
-            r += &dclicks.row(row);
-        }
-        let dh0 = self.ggnn.backward(&cache.graphs, &cache.ggnn, dh);
-        Embedding::scatter_add(&mut self.items.grad, &cache.graphs.items, &dh0);
+    pub fn sessions_forward(&self, sessions: &[&[u32]]) -> (Array2<T>, GraphEncoderCache<T>) {
+        self.encoder.forward(&self.items.value, sessions)
     }
 
     /// Scores of every item (`sessions × items`) for the session vectors `s`.
@@ -185,15 +117,14 @@ impl<T: Real> SrGnnNet<T> {
         let (loss, dlogits) = softmax_ce(&logits, targets, None);
         self.items.grad += &par_matmul_tn(&dlogits, &s);
         let ds = par_matmul(&dlogits, &self.items.value);
-        self.sessions_backward(&cache, &ds);
+        self.encoder.backward(&cache, &ds, &mut self.items.grad);
         loss
     }
 
     /// The trainable parameters.
     pub fn params_mut(&mut self) -> Vec<&mut Param<T>> {
         let mut v = vec![&mut self.items];
-        v.extend(self.ggnn.params_mut());
-        v.extend(self.readout.params_mut());
+        v.extend(self.encoder.params_mut());
         v
     }
 }
@@ -208,64 +139,37 @@ impl SessionNet for SrGnnNet<f32> {
     }
 }
 
-impl SrGnn {
-    /// The validated parameters.
-    pub fn params(&self) -> &SrGnnParams {
-        &self.params
+impl SessionNetParams for SrGnnParams {
+    type Net = SrGnnNet<f32>;
+    fn training(&self) -> &NetTraining {
+        &self.training
     }
-
-    /// Trains on every prefix of `train` (item ids `< train.vocab`); with `valid`, stops early on its
-    /// Recall@20 and keeps the best epoch. `progress` is called after every epoch.
-    pub fn fit(
+    fn optimizer(&self) -> Optimizer<f32> {
+        Optimizer::new(OptimizerKind::adam(), self.training.weight_decay, 0.0)
+    }
+    fn build(&self, n_items: usize, rng: &mut ChaCha8Rng) -> SrGnnNet<f32> {
+        SrGnnNet::new(n_items, self.dim, self.steps, rng)
+    }
+    /// Every prefix of every session, predicting its next click.
+    fn examples(&self, train: &Sequences) -> Vec<(u32, u32)> {
+        prefix_examples(train)
+    }
+    fn batch_loss(
         &self,
+        net: &mut SrGnnNet<f32>,
         train: &Sequences,
-        valid: Option<&Sequences>,
-        progress: &mut dyn FnMut(&EpochRecord),
-    ) -> Result<SrGnnModel, ModelError> {
-        check_training_sessions(train)?;
-        let p = &self.params;
-        let mut rng = ChaCha8Rng::seed_from_u64(p.seed);
-        let net = SrGnnNet::new(train.vocab, p.dim, p.steps, &mut rng);
-        let mut examples = prefix_examples(train);
-        let mut opt = Optimizer::new(OptimizerKind::adam(), p.weight_decay, 0.0);
-        let plan = EpochPlan {
-            epochs: p.epochs,
-            lr: p.lr,
-            schedule: p.schedule,
-            patience: p.patience,
-            valid,
-        };
-        let train_epoch = |m: &mut SrGnnModel, lr| {
-            examples.shuffle(&mut rng);
-            let (mut sum, mut n) = (0.0, 0usize);
-            for batch in examples.chunks(p.batch_size) {
-                let sessions: Vec<&[u32]> = batch
-                    .iter()
-                    .map(|&(r, t)| &train.row(r as usize)[..t as usize])
-                    .collect();
-                let targets: Vec<usize> = batch
-                    .iter()
-                    .map(|&(r, t)| train.row(r as usize)[t as usize] as usize)
-                    .collect();
-                let mut params = m.net.params_mut();
-                for q in params.iter_mut() {
-                    q.zero_grad();
-                }
-                drop(params);
-                sum += m.net.loss(&sessions, &targets) * batch.len() as f64;
-                n += batch.len();
-                opt.step(&mut m.net.params_mut(), lr);
-            }
-            sum / n.max(1) as f64
-        };
-        Ok(TrainedNet::train(
-            p.clone(),
-            train.vocab,
-            net,
-            &plan,
-            progress,
-            train_epoch,
-        ))
+        batch: &[(u32, u32)],
+        _: &mut ChaCha8Rng,
+    ) -> (f64, usize) {
+        let sessions: Vec<&[u32]> = batch
+            .iter()
+            .map(|&(r, t)| &train.row(r as usize)[..t as usize])
+            .collect();
+        let targets: Vec<usize> = batch
+            .iter()
+            .map(|&(r, t)| train.row(r as usize)[t as usize] as usize)
+            .collect();
+        (net.loss(&sessions, &targets), batch.len())
     }
 }
 

@@ -64,6 +64,17 @@ impl Decay {
         })
     }
 
+    /// Its name (one of [`Decay::NAMES`]).
+    pub fn name(self) -> &'static str {
+        match self {
+            Decay::Same => "same",
+            Decay::Div => "div",
+            Decay::Linear => "linear",
+            Decay::Log => "log",
+            Decay::Quadratic => "quadratic",
+        }
+    }
+
     /// Weight of the click at 1-based position `pos` of a prefix of length `len`.
     pub fn position(self, pos: usize, len: usize) -> f64 {
         let (p, l) = (pos as f64, len as f64);

@@ -1,5 +1,6 @@
-//! Sequence classifier: embedding → RNN/LSTM/GRU stack → dense softmax (or sigmoid for two classes),
-//! trained with minibatch backpropagation through time.
+//! Sequence classifier: embedding → RNN/LSTM/GRU stack, SR-GNN graph encoder or SASRec transformer
+//! ([`EncoderKind`]) → dense softmax (or sigmoid for two classes), trained with minibatch
+//! backpropagation (through time for the recurrent stack).
 //!
 //! Reads `Dataset::seqs` (one token sequence per row) and the labels; honours sample weights in the
 //! loss. Minibatches are buckets of sequences of similar length (the training rows sorted by length,
@@ -22,6 +23,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::dense::{sigmoid_bce, softmax_ce, softmax_rows};
+use super::encoder::EncoderKind;
 use super::network::check_widths;
 use super::network::SeqNet;
 use super::optim::{
@@ -30,6 +32,7 @@ use super::optim::{
 };
 use super::param::sigmoid;
 use super::recurrent::CellKind;
+use super::transformer::Pool;
 use crate::fitted::{corrupt, Fitted, FittedModel, Input, Signature};
 use crate::params::{setter, KeyVisitor};
 use crate::persist::{body_to, read_envelope};
@@ -42,11 +45,16 @@ pub const DEFAULT_SEED: u64 = 42;
 /// Hyper-parameters of a [`SeqClassifier`] (unchecked; [`SeqClassifierParams::check`] validates).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct SeqClassifierParams {
-    /// Recurrent cell.
+    /// Recurrent cell (read only by the recurrent encoder).
     pub cell: CellKind,
-    /// Embedding width.
+    /// What reads the embedded sequence: the recurrent stack of `cell` and `hidden`, SR-GNN's graph
+    /// encoder or SASRec's transformer (absent from the files of recurrent models).
+    #[serde(default, skip_serializing_if = "EncoderKind::is_recurrent")]
+    pub encoder: EncoderKind,
+    /// Embedding width (also the width of a graph or attention encoder).
     pub embed_dim: usize,
-    /// Hidden width of each recurrent layer, bottom first (e.g. `[128, 64]`).
+    /// Hidden width of each recurrent layer, bottom first (e.g. `[128, 64]`; empty for the other
+    /// encoders).
     pub hidden: Vec<usize>,
     /// Dropout on inputs, between layers and before the head.
     pub dropout: f64,
@@ -81,6 +89,7 @@ impl SeqClassifierParams {
     pub fn new(cell: CellKind) -> Self {
         SeqClassifierParams {
             cell,
+            encoder: EncoderKind::Recurrent,
             embed_dim: 32,
             hidden: vec![64],
             dropout: 0.1,
@@ -95,6 +104,55 @@ impl SeqClassifierParams {
             patience: 3,
             max_len: 200,
             seed: None,
+        }
+    }
+
+    /// SR-GNN as a classifier (`srgnn`): the paper's encoder (width 100, one propagation step, L2
+    /// 1e-5, batch 100, Adam 1e-3 decayed ×0.1 every 3 epochs; no dropout), the classifier's other
+    /// defaults (10 epochs, clip 5, 10 % validation with patience 3) and sequences cut to their last
+    /// 50 tokens.
+    pub fn srgnn() -> Self {
+        SeqClassifierParams {
+            encoder: EncoderKind::Graph { steps: 1 },
+            embed_dim: 100,
+            hidden: Vec::new(),
+            dropout: 0.0,
+            batch_size: 100,
+            schedule: LrSchedule::Step {
+                every: 3,
+                gamma: 0.1,
+            },
+            weight_decay: 1e-5,
+            max_len: 50,
+            ..Self::new(CellKind::Gru)
+        }
+    }
+
+    /// SASRec as a classifier (`sasrec`): the paper's encoder (width 50, 2 blocks, 1 head, 50
+    /// positions, Adam 1e-3, batch 128) with dropout 0.2 (the paper's rate for dense data), the
+    /// last position's state as the sequence vector, and the classifier's other defaults.
+    pub fn sasrec() -> Self {
+        SeqClassifierParams {
+            encoder: EncoderKind::Attention {
+                blocks: 2,
+                heads: 1,
+                pool: Pool::Last,
+            },
+            embed_dim: 50,
+            hidden: Vec::new(),
+            dropout: 0.2,
+            batch_size: 128,
+            max_len: 50,
+            ..Self::new(CellKind::Gru)
+        }
+    }
+
+    /// The model's name: the cell's (`lstm`, `gru`, `rnn`) or the encoder's (`srgnn`, `sasrec`).
+    pub fn name(&self) -> &'static str {
+        match self.encoder {
+            EncoderKind::Recurrent => self.cell.name(),
+            EncoderKind::Graph { .. } => "srgnn",
+            EncoderKind::Attention { .. } => "sasrec",
         }
     }
 
@@ -168,7 +226,12 @@ impl SeqClassifierParams {
 
     /// Validates every parameter once.
     pub fn check(self) -> Result<SeqClassifier, ModelError> {
-        check_widths(self.embed_dim, &self.hidden)?;
+        if self.encoder.is_recurrent() {
+            check_widths(self.embed_dim, &self.hidden)?;
+        } else {
+            check_widths(self.embed_dim, &[1])?;
+            self.encoder.check(self.embed_dim)?;
+        }
         if !(0.0..1.0).contains(&self.dropout) {
             return Err(ModelError::invalid("dropout", self.dropout, "in [0, 1)"));
         }
@@ -303,15 +366,27 @@ impl SeqClassifier {
         let seed = p.seed.unwrap_or(DEFAULT_SEED);
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let outputs = if ds.n_classes == 2 { 1 } else { ds.n_classes };
-        let mut net: SeqNet<f32> = SeqNet::new(
-            p.cell,
-            vocab + 1,
-            p.embed_dim,
-            &p.hidden,
-            outputs,
-            p.dropout,
-            &mut rng,
-        );
+        let mut net: SeqNet<f32> = if p.encoder.is_recurrent() {
+            SeqNet::new(
+                p.cell,
+                vocab + 1,
+                p.embed_dim,
+                &p.hidden,
+                outputs,
+                p.dropout,
+                &mut rng,
+            )
+        } else {
+            SeqNet::with_encoder(
+                p.encoder,
+                vocab + 1,
+                p.embed_dim,
+                p.max_len,
+                outputs,
+                p.dropout,
+                &mut rng,
+            )
+        };
         let lens: Vec<usize> = (0..ds.nrows())
             .map(|i| seqs.row(i).len().min(p.max_len))
             .collect();
@@ -511,13 +586,13 @@ impl Reader<'_> {
     }
 }
 
-/// Files of a GRU or an RNN say `gru` or `rnn`: read them with [`SeqClassifierModel::load`] or
-/// [`crate::load_any`].
+/// Files of a GRU, an RNN, SR-GNN or SASRec say `gru`, `rnn`, `srgnn` or `sasrec`: read them with
+/// [`SeqClassifierModel::load`] or [`crate::load_any`].
 impl Fitted for SeqClassifierModel {
     const KIND: &'static str = "lstm";
 
     fn kind(&self) -> &'static str {
-        self.params.cell.name()
+        self.params.name()
     }
 
     fn signature(&self) -> Signature {
@@ -567,7 +642,12 @@ impl Fitted for SeqClassifierModel {
         };
         let net = &self.net;
         let mut width = net.embedding.dim();
-        let mut chained = true;
+        let mut chained = match &net.encoder {
+            None => self.params.encoder.is_recurrent(),
+            Some(e) => {
+                net.layers.is_empty() && e.fits(self.params.encoder, width, self.params.max_len)
+            }
+        };
         for l in &net.layers {
             chained &= l.kind == self.params.cell && l.input() == width;
             width = l.hidden();
@@ -579,7 +659,7 @@ impl Fitted for SeqClassifierModel {
             || net.head.output() != outputs
         {
             return Err(corrupt(
-                self.params.cell.name(),
+                self.params.name(),
                 "the network's layer shapes do not fit together or the classes",
             ));
         }
@@ -591,33 +671,63 @@ impl Fitted for SeqClassifierModel {
 impl LearnerParams for SeqClassifierParams {
     fn memory_estimate(&self, train: &Dataset) -> Option<crate::memory::Estimate> {
         let vocab = train.seqs.as_ref().map_or(1, |s| s.vocab.max(1)) as u64;
+        // A graph or attention encoder of width d holds about as much per token and per weight as
+        // a GRU layer of d over inputs of d (3 gates of d × 2d, states kept for the backward pass;
+        // the attention's n² weights per block are below that for the default 50 positions).
+        let (cell, hidden) = match self.encoder {
+            EncoderKind::Recurrent => (self.cell, self.hidden.clone()),
+            EncoderKind::Graph { steps } => (CellKind::Gru, vec![self.embed_dim; steps + 1]),
+            EncoderKind::Attention { blocks, .. } => {
+                (CellKind::Gru, vec![self.embed_dim; 2 * blocks])
+            }
+        };
         Some(crate::nn::memory_estimate(
-            self.cell,
+            cell,
             vocab,
             self.embed_dim as u64,
-            &self.hidden,
+            &hidden,
             train.n_classes.max(2) as u64,
             self.batch_size as u64,
             self.max_len as u64,
         ))
     }
     fn about(&self) -> About {
-        let description = match self.cell {
-            CellKind::Lstm => {
+        let description = match (self.encoder, self.cell) {
+            (EncoderKind::Graph { .. }, _) => {
+                "embedding → SR-GNN session graph, gated GNN and attention readout → softmax \
+                 (reads `seq`)"
+            }
+            (EncoderKind::Attention { .. }, _) => {
+                "embedding → SASRec causal self-attention blocks, last or mean state → softmax \
+                 (reads `seq`)"
+            }
+            (_, CellKind::Lstm) => {
                 "embedding → LSTM layers → softmax over the token sequence (reads `seq`)"
             }
-            CellKind::Gru => {
+            (_, CellKind::Gru) => {
                 "embedding → GRU layers → softmax over the token sequence (reads `seq`)"
             }
-            CellKind::Rnn => {
+            (_, CellKind::Rnn) => {
                 "embedding → Elman RNN layers → softmax over the token sequence (reads `seq`)"
             }
         };
-        About::new(self.cell.name(), &[], description)
+        About::new(self.name(), &[], description)
     }
     fn visit_keys(&mut self, v: &mut dyn KeyVisitor) -> Result<(), ModelError> {
-        v.key(&["embed_dim"], &mut self.embed_dim)?;
-        v.key(&["hidden"], &mut self.hidden)?;
+        v.key(&["embed_dim", "dim"], &mut self.embed_dim)?;
+        match &mut self.encoder {
+            EncoderKind::Recurrent => v.key(&["hidden"], &mut self.hidden)?,
+            EncoderKind::Graph { steps } => v.key(&["steps"], steps)?,
+            EncoderKind::Attention {
+                blocks,
+                heads,
+                pool,
+            } => {
+                v.key(&["blocks"], blocks)?;
+                v.key(&["heads"], heads)?;
+                v.key(&["pool"], pool)?;
+            }
+        }
         v.key(&["dropout"], &mut self.dropout)?;
         v.key(&["epochs"], &mut self.epochs)?;
         v.key(&["batch_size"], &mut self.batch_size)?;
@@ -646,12 +756,28 @@ impl SeqClassifierModel {
     /// network's shapes.
     pub fn load<R: Read>(r: R) -> Result<Self, ModelError> {
         let (kind, body) = read_envelope(r)?;
-        if CellKind::parse(&kind).is_none() {
+        Self::from_body(&kind, body)
+    }
+
+    /// The `kind`s of its files: one per cell and encoder.
+    pub const KINDS: [&'static str; 5] = ["rnn", "lstm", "gru", "srgnn", "sasrec"];
+
+    /// Reads the `model` body of a file of `kind` (one of [`SeqClassifierModel::KINDS`]), checking
+    /// that the parameters name the same model and that the network's shapes fit them.
+    pub fn from_body(kind: &str, body: serde_json::Value) -> Result<Self, ModelError> {
+        if !Self::KINDS.contains(&kind) {
             return Err(ModelError::BadFile(format!(
-                "holds a `{kind}` model, expected `rnn`, `lstm` or `gru`"
+                "holds a `{kind}` model, expected one of {}",
+                Self::KINDS.join(", ")
             )));
         }
-        let mut m: SeqClassifierModel = body_to(body, &kind)?;
+        let mut m: SeqClassifierModel = body_to(body, kind)?;
+        if m.params.name() != kind {
+            return Err(corrupt(
+                kind,
+                format!("its parameters describe a `{}` model", m.params.name()),
+            ));
+        }
         m.check_loaded()?;
         Ok(m)
     }

@@ -23,8 +23,10 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::dense::Dense;
+use super::embedding::Embedding;
 use super::packed::Packed;
 use super::param::{sl, sl_mut, Param, Real};
+use super::readout::{AttentionReadout, ReadoutCache};
 use super::recurrent::{CellKind, Recurrent, RecurrentCache};
 
 /// A batch of session graphs with their nodes stacked.
@@ -249,6 +251,86 @@ impl<T: Real> Ggnn<T> {
         v.push(&mut self.b_iah);
         v.push(&mut self.b_oah);
         v.extend(self.cell.params_mut());
+        v
+    }
+}
+
+/// SR-GNN's session encoder: each session becomes a graph ([`SessionGraphs`]) whose nodes start from
+/// their rows of an item table, the gated GNN propagates them, and the attention readout
+/// ([`AttentionReadout`]) turns the click states into one session vector `s_h`. The one home of this
+/// path for the next-item SR-GNN (whose table is also its output layer) and the `srgnn` sequence
+/// classifier (whose table is its token embedding).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(bound = "")]
+pub struct GraphEncoder<T: Real> {
+    /// Gated GNN.
+    pub ggnn: Ggnn<T>,
+    /// Attention readout with the hybrid projection.
+    pub readout: AttentionReadout<T>,
+}
+
+/// A forward pass of [`GraphEncoder`] kept for its backward pass.
+#[derive(Clone, Debug)]
+pub struct GraphEncoderCache<T: Real> {
+    graphs: SessionGraphs,
+    ggnn: GgnnCache<T>,
+    readout: ReadoutCache<T>,
+    lengths: Vec<usize>,
+}
+
+impl<T: Real> GraphEncoder<T> {
+    /// Width `dim`, `steps` propagation steps; every weight uniform in `±1/√dim`.
+    pub fn new(dim: usize, steps: usize, rng: &mut ChaCha8Rng) -> Self {
+        let ggnn = Ggnn::new(dim, steps, rng);
+        let readout = AttentionReadout::new(dim, rng);
+        GraphEncoder { ggnn, readout }
+    }
+
+    /// The session vectors (`sessions × d`) of `sessions` (each non-empty, ids `< table.nrows()`).
+    pub fn forward(
+        &self,
+        table: &Array2<T>,
+        sessions: &[&[u32]],
+    ) -> (Array2<T>, GraphEncoderCache<T>) {
+        let graphs = SessionGraphs::new(sessions);
+        let h0 = Embedding::gather(table, &graphs.items);
+        let (h, ggnn) = self.ggnn.forward(&graphs, h0);
+        let clicks = h.select(Axis(0), &graphs.alias);
+        let lengths = graphs.lengths();
+        let (s, readout) = self.readout.forward(&clicks, &lengths);
+        (
+            s,
+            GraphEncoderCache {
+                graphs,
+                ggnn,
+                readout,
+                lengths,
+            },
+        )
+    }
+
+    /// Accumulates every gradient for the gradient `ds` of the session vectors; the item rows'
+    /// gradients go into `table_grad`.
+    pub fn backward(
+        &mut self,
+        cache: &GraphEncoderCache<T>,
+        ds: &Array2<T>,
+        table_grad: &mut Array2<T>,
+    ) {
+        let dclicks = self.readout.backward(&cache.readout, &cache.lengths, ds);
+        let mut dh = Array2::zeros((cache.graphs.nodes(), ds.ncols()));
+        for (row, &node) in cache.graphs.alias.iter().enumerate() {
+            let mut r = dh.row_mut(node);
+            r += &dclicks.row(row);
+        }
+        let dh0 = self.ggnn.backward(&cache.graphs, &cache.ggnn, dh);
+        Embedding::scatter_add(table_grad, &cache.graphs.items, &dh0);
+    }
+
+    /// The trainable parameters.
+    pub fn params_mut(&mut self) -> Vec<&mut Param<T>> {
+        let mut v = self.ggnn.params_mut();
+        v.extend(self.readout.params_mut());
         v
     }
 }

@@ -40,6 +40,7 @@ pub mod classifier;
 pub mod dense;
 pub mod dropout;
 pub mod embedding;
+pub mod encoder;
 pub mod ggnn;
 pub mod layer_norm;
 pub mod network;
@@ -56,7 +57,8 @@ pub use classifier::{EpochRecord, SeqClassifier, SeqClassifierModel, SeqClassifi
 pub use dense::{sigmoid_bce, softmax_ce, Dense};
 pub use dropout::Dropout;
 pub use embedding::Embedding;
-pub use ggnn::{Ggnn, SessionGraphs};
+pub use encoder::{EncoderKind, SessionEncoder};
+pub use ggnn::{Ggnn, GraphEncoder, SessionGraphs};
 pub use layer_norm::LayerNorm;
 pub use network::SeqNet;
 pub use optim::{clip_global_norm, LrSchedule, Optimizer, OptimizerKind};
@@ -121,4 +123,4 @@ pub fn memory_estimate(
         }
     }
 }
-pub use transformer::{DropMode, FeedForward, Transformer, TransformerBlock};
+pub use transformer::{DropMode, FeedForward, Pool, Transformer, TransformerBlock};

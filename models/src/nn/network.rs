@@ -1,5 +1,8 @@
 //! The sequence network: embedding → stacked recurrent layers → last hidden state → dense head, with
-//! dropout on the embedded inputs, between layers and before the head.
+//! dropout on the embedded inputs, between layers and before the head. Instead of the recurrent
+//! layers it can read the embedded tokens with a session encoder ([`SessionEncoder`]: SR-GNN's graph
+//! encoder or a causal transformer), whose sequence vector then feeds the head (dropout before the
+//! head as ever; the transformer also drops inside its blocks).
 //!
 //! Cost per batch: the sum of its layers' costs (see [`super::recurrent`]) plus `batch × hidden ×
 //! outputs` for the head; memory is the per-layer caches of the packed batch.
@@ -11,9 +14,11 @@ use serde::{Deserialize, Serialize};
 use super::dense::Dense;
 use super::dropout::Dropout;
 use super::embedding::Embedding;
+use super::encoder::{EncoderCache, EncoderKind, SessionEncoder};
 use super::packed::Packed;
 use super::param::{Param, Real};
 use super::recurrent::{CellKind, Recurrent, RecurrentCache};
+use super::transformer::DropMode;
 
 /// Embedding, recurrent stack and dense head.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -27,6 +32,10 @@ pub struct SeqNet<T: Real> {
     pub head: Dense<T>,
     /// Dropout rate on every layer input and before the head (training only).
     pub dropout: f64,
+    /// The encoder read instead of the recurrent `layers` (then empty); absent from the files of
+    /// recurrent networks, which stay as they were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoder: Option<SessionEncoder<T>>,
 }
 
 /// Everything a backward pass of [`SeqNet`] needs.
@@ -37,6 +46,7 @@ pub struct NetCache<T: Real> {
     tokens: Vec<u32>,
     drops: Vec<Dropout<T>>,
     caches: Vec<RecurrentCache<T>>,
+    encoded: Option<EncoderCache<T>>,
     last: Array2<T>,
 }
 
@@ -85,6 +95,30 @@ impl<T: Real> SeqNet<T> {
             layers,
             head,
             dropout,
+            encoder: None,
+        }
+    }
+
+    /// A network whose `encoder` (see [`SessionEncoder::new`]; never the recurrent stack) reads
+    /// sequences of at most `max_len` tokens embedded `embed` wide.
+    pub fn with_encoder(
+        encoder: EncoderKind,
+        vocab: usize,
+        embed: usize,
+        max_len: usize,
+        outputs: usize,
+        dropout: f64,
+        rng: &mut ChaCha8Rng,
+    ) -> Self {
+        let embedding = Embedding::new(vocab, embed, rng);
+        let encoder = SessionEncoder::new(encoder, embed, max_len, rng);
+        let head = Dense::new(embed, outputs, rng);
+        SeqNet {
+            embedding,
+            layers: Vec::new(),
+            head,
+            dropout,
+            encoder,
         }
     }
 
@@ -102,6 +136,9 @@ impl<T: Real> SeqNet<T> {
         seqs: &[&[u32]],
         mut rng: Option<&mut ChaCha8Rng>,
     ) -> (Array2<T>, NetCache<T>) {
+        if let Some(enc) = &self.encoder {
+            return self.encoder_forward(enc, seqs, rng);
+        }
         let lengths: Vec<usize> = seqs.iter().map(|s| s.len()).collect();
         let packed = Packed::new(&lengths);
         let tokens = packed.pack_tokens(seqs);
@@ -127,6 +164,37 @@ impl<T: Real> SeqNet<T> {
                 tokens,
                 drops,
                 caches,
+                encoded: None,
+                last,
+            },
+        )
+    }
+
+    /// [`SeqNet::forward`] through a session encoder.
+    fn encoder_forward(
+        &self,
+        enc: &SessionEncoder<T>,
+        seqs: &[&[u32]],
+        mut rng: Option<&mut ChaCha8Rng>,
+    ) -> (Array2<T>, NetCache<T>) {
+        let (mut last, cache) = {
+            let mut drop = match rng.as_deref_mut() {
+                Some(r) if self.dropout > 0.0 => DropMode::Random(self.dropout, r),
+                _ => DropMode::Off,
+            };
+            enc.forward(&self.embedding.table.value, seqs, &mut drop)
+        };
+        let drops = vec![self.drop(&mut last, rng)];
+        let out = self.head.forward(&last);
+        let packed = Packed::new(&[]);
+        (
+            out,
+            NetCache {
+                packed,
+                tokens: Vec::new(),
+                drops,
+                caches: Vec::new(),
+                encoded: Some(cache),
                 last,
             },
         )
@@ -144,6 +212,10 @@ impl<T: Real> SeqNet<T> {
         let mut dlast = self.head.backward(&cache.last, dout);
         if let Some(d) = cache.drops.last() {
             d.backward(&mut dlast);
+        }
+        if let (Some(enc), Some(c)) = (self.encoder.as_mut(), cache.encoded.as_ref()) {
+            enc.backward(c, &dlast, &mut self.embedding.table.grad);
+            return;
         }
         if self.layers.is_empty() {
             return;
@@ -169,6 +241,9 @@ impl<T: Real> SeqNet<T> {
         let mut v = self.embedding.params_mut();
         for l in &mut self.layers {
             v.extend(l.params_mut());
+        }
+        if let Some(e) = &mut self.encoder {
+            v.extend(e.params_mut());
         }
         v.extend(self.head.params_mut());
         v

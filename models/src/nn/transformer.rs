@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::attention::{AttentionCache, SelfAttention};
 use super::dense::Dense;
 use super::dropout::Dropout;
+use super::embedding::Embedding;
 use super::layer_norm::{LayerNorm, LayerNormCache};
 use super::param::{Param, Real};
 use super::positional::PositionalEmbedding;
@@ -194,6 +195,104 @@ pub struct Transformer<T: Real> {
     pub ln_out: LayerNorm<T>,
 }
 
+/// A [`Transformer::encode`] pass: the stacked tokens, the sequence lengths and the cache.
+#[derive(Clone, Debug)]
+pub struct Encoded<T: Real> {
+    /// Every token, sequences one after another.
+    pub tokens: Vec<u32>,
+    /// Length of every sequence.
+    pub lengths: Vec<usize>,
+    cache: TransformerCache<T>,
+}
+
+impl<T: Real> Encoded<T> {
+    /// The row of every sequence's last token.
+    pub fn last_rows(&self) -> Vec<usize> {
+        self.lengths
+            .iter()
+            .scan(0, |end, &n| {
+                *end += n;
+                Some(*end - 1)
+            })
+            .collect()
+    }
+}
+
+/// How a sequence's token states become one vector: the last token's state (what SASRec predicts
+/// from) or the mean over its tokens.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Pool {
+    /// The state of the last token.
+    #[default]
+    Last,
+    /// The mean of the token states.
+    Mean,
+}
+
+impl Pool {
+    /// One row per sequence (`lengths`, each ≥ 1) of the stacked states `f`.
+    pub fn forward<T: Real>(self, f: &Array2<T>, enc: &Encoded<T>) -> Array2<T> {
+        match self {
+            Pool::Last => f.select(ndarray::Axis(0), &enc.last_rows()),
+            Pool::Mean => {
+                let mut out = Array2::zeros((enc.lengths.len(), f.ncols()));
+                let mut start = 0;
+                for (s, &n) in enc.lengths.iter().enumerate() {
+                    let rows = f.slice(ndarray::s![start..start + n, ..]);
+                    out.row_mut(s)
+                        .assign(&(rows.sum_axis(ndarray::Axis(0)) / T::of(n as f64)));
+                    start += n;
+                }
+                out
+            }
+        }
+    }
+
+    /// The state gradient (`clicks × d`) for the gradient `dy` of the pooled rows.
+    pub fn backward<T: Real>(self, dy: &Array2<T>, enc: &Encoded<T>) -> Array2<T> {
+        let total: usize = enc.lengths.iter().sum();
+        let mut df = Array2::zeros((total, dy.ncols()));
+        let mut start = 0;
+        for (s, &n) in enc.lengths.iter().enumerate() {
+            match self {
+                Pool::Last => df.row_mut(start + n - 1).assign(&dy.row(s)),
+                Pool::Mean => {
+                    let g = &dy.row(s) / T::of(n as f64);
+                    for r in start..start + n {
+                        df.row_mut(r).assign(&g);
+                    }
+                }
+            }
+            start += n;
+        }
+        df
+    }
+
+    /// Its `--param` spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            Pool::Last => "last",
+            Pool::Mean => "mean",
+        }
+    }
+}
+
+/// `pool=last|mean`.
+impl crate::params::ParamValue for Pool {
+    fn set(&mut self, key: &str, text: &str) -> Result<(), crate::ModelError> {
+        *self = match text {
+            "last" => Pool::Last,
+            "mean" => Pool::Mean,
+            _ => return Err(crate::params::bad_value(key, text, "last or mean")),
+        };
+        Ok(())
+    }
+    fn show(&self) -> String {
+        self.name().into()
+    }
+}
+
 /// What [`Transformer::backward`] needs.
 #[derive(Clone, Debug)]
 pub struct TransformerCache<T: Real> {
@@ -273,6 +372,41 @@ impl<T: Real> Transformer<T> {
         cache.drop.backward(&mut dx);
         self.positions.backward(&cache.positions, &dx);
         dx
+    }
+
+    /// States of every click of the stacked `seqs` (each `≤ max_len` long) whose input vectors are
+    /// their rows of `table` (an item or token embedding table), `clicks × d`. The one home of this
+    /// path for SASRec and the `sasrec` sequence classifier.
+    pub fn encode(
+        &self,
+        table: &Array2<T>,
+        seqs: &[&[u32]],
+        drop: &mut DropMode<'_, T>,
+    ) -> (Array2<T>, Encoded<T>) {
+        let tokens: Vec<u32> = seqs.iter().flat_map(|s| s.iter().copied()).collect();
+        let lengths: Vec<usize> = seqs.iter().map(|s| s.len()).collect();
+        let x = Embedding::gather(table, &tokens);
+        let (f, cache) = self.forward(x, &lengths, drop);
+        (
+            f,
+            Encoded {
+                tokens,
+                lengths,
+                cache,
+            },
+        )
+    }
+
+    /// Backward of [`Transformer::encode`] for the state gradient `df`: accumulates every gradient,
+    /// the table rows' into `table_grad`.
+    pub fn encode_backward(
+        &mut self,
+        enc: &Encoded<T>,
+        df: &Array2<T>,
+        table_grad: &mut Array2<T>,
+    ) {
+        let dx = self.backward(&enc.cache, &enc.lengths, df);
+        Embedding::scatter_add(table_grad, &enc.tokens, &dx);
     }
 
     /// The trainable parameters.

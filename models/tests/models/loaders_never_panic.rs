@@ -10,7 +10,7 @@ use cartseq_models::persist::load_any;
 use cartseq_models::{Classifier, Dataset, Input, ModelSpec};
 use serde_json::Value;
 
-use crate::support::{data, is_nn};
+use crate::support::{data, is_nn, quick_nn};
 
 /// Every mutation of one JSON value: numbers replaced, arrays emptied/shortened/lengthened.
 fn mutants(v: &Value) -> Vec<Value> {
@@ -119,14 +119,14 @@ fn mutated_model_files_never_panic() {
         let train = data(80, k, 1);
         let test = data(20, k, 2);
         for info in ModelSpec::catalog() {
-            let extra: &[&str] = if is_nn(info.name) {
-                &["epochs=1", "hidden=3", "embed_dim=2"]
+            let extra: Vec<String> = if is_nn(info.name) {
+                quick_nn(info.name, 1, 3, 2)
             } else if ["rf", "gbdt", "ada"].contains(&info.name) {
-                &["n_estimators=2"]
+                vec!["n_estimators=2".into()]
             } else {
-                &[]
+                vec![]
             };
-            let model = ModelSpec::from_cli(info.name, extra)
+            let model = ModelSpec::from_cli(info.name, &extra)
                 .unwrap()
                 .fit(&train)
                 .unwrap();

@@ -233,6 +233,14 @@ fn gru_gradient() {
 fn network_check(kind: CellKind, outputs: usize, dropout: f64) {
     let mut rng = ChaCha8Rng::seed_from_u64(40 + outputs as u64);
     let net: SeqNet<f64> = SeqNet::new(kind, 7, 3, &[4, 3], outputs, dropout, &mut rng);
+    let name = format!("{}-stack outputs={outputs} dropout={dropout}", kind.name());
+    whole_network_check(&name, net, outputs);
+}
+
+/// Checks every parameter gradient of a whole sequence classifier `net` (7 tokens, `outputs` head
+/// units, its own dropout) on sequences sorted longest first, one of them empty: the softmax (or,
+/// with one output, sigmoid) loss of the head after the network's forward pass.
+pub(crate) fn whole_network_check(name: &str, net: SeqNet<f64>, outputs: usize) {
     let seqs: Vec<Vec<u32>> = vec![
         vec![1, 2, 3, 6, 0],
         vec![4, 4, 5],
@@ -269,8 +277,7 @@ fn network_check(kind: CellKind, outputs: usize, dropout: f64) {
         .into_iter()
         .map(|p| p.grad.clone())
         .collect();
-    let name = format!("{}-stack outputs={outputs} dropout={dropout}", kind.name());
-    check(&name, &net, loss, &analytic, |n| {
+    check(name, &net, loss, &analytic, |n| {
         n.params_mut()
             .into_iter()
             .map(|p: &mut Param<f64>| &mut p.value)

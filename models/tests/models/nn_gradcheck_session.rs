@@ -1,19 +1,20 @@
 //! Finite-difference gradient checks (f64, central differences) for the layers and heads of the
 //! session models: layer norm, positional embedding, causal multi-head self-attention, the
 //! transformer block and encoder (with dropout), graph aggregation, the gated GNN cell over session
-//! graphs, SR-GNN's attention readout, and the whole SR-GNN and SASRec losses.
+//! graphs, SR-GNN's attention readout, the whole SR-GNN and SASRec losses, and the `srgnn` and
+//! `sasrec` sequence classifiers (graph or attention encoder, pooling, dropout, head) end to end.
 
 use cartseq_models::nextitem::{SasRecNet, SrGnnNet};
 use cartseq_models::nn::ggnn::{aggregate, aggregate_backward};
 use cartseq_models::nn::{
-    AttentionReadout, DropMode, Ggnn, LayerNorm, Param, PositionalEmbedding, SelfAttention,
-    SessionGraphs, Transformer, TransformerBlock,
+    AttentionReadout, DropMode, EncoderKind, Ggnn, LayerNorm, Param, Pool, PositionalEmbedding,
+    SelfAttention, SeqNet, SessionGraphs, Transformer, TransformerBlock,
 };
 use ndarray::Array2;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::nn_gradcheck::{check, rand_mat};
+use crate::nn_gradcheck::{check, rand_mat, whole_network_check};
 
 /// Values of every parameter, in `params_mut` order.
 fn values(params: Vec<&mut Param<f64>>) -> Vec<&mut Array2<f64>> {
@@ -353,4 +354,41 @@ fn sasrec_loss_gradient_with_dropout() {
     check("sasrec loss", &net, loss, &analytic, |n| {
         values(n.params_mut())
     });
+}
+
+/// The sequence classifiers' session encoders through the whole network (embedding with its
+/// out-of-vocabulary row, encoder, dropout, head, softmax or sigmoid loss), an empty sequence
+/// included: SR-GNN's graph encoder with one and two steps, the transformer pooled by its last and
+/// by its mean state, with and without dropout.
+#[test]
+fn session_encoder_classifiers_gradient() {
+    let cases = [
+        (EncoderKind::Graph { steps: 1 }, 3, 0.0),
+        (EncoderKind::Graph { steps: 2 }, 1, 0.3),
+        (
+            EncoderKind::Attention {
+                blocks: 2,
+                heads: 2,
+                pool: Pool::Last,
+            },
+            3,
+            0.2,
+        ),
+        (
+            EncoderKind::Attention {
+                blocks: 1,
+                heads: 1,
+                pool: Pool::Mean,
+            },
+            1,
+            0.0,
+        ),
+    ];
+    for (i, (encoder, outputs, dropout)) in cases.into_iter().enumerate() {
+        let mut rng = ChaCha8Rng::seed_from_u64(60 + i as u64);
+        let net: SeqNet<f64> = SeqNet::with_encoder(encoder, 7, 4, 6, outputs, dropout, &mut rng);
+        assert!(net.layers.is_empty() && net.encoder.is_some());
+        let name = format!("{encoder:?} outputs={outputs} dropout={dropout}");
+        whole_network_check(&name, net, outputs);
+    }
 }

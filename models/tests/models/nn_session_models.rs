@@ -3,19 +3,24 @@
 //! threads; models save and load; bad parameters are refused.
 
 use cartseq_models::nextitem::{
-    evaluate, MarkovChain, NextItemModel, SasRecModel, SasRecParams, SrGnnModel, SrGnnParams,
+    evaluate, MarkovChain, NetTraining, NextItemModel, SasRecModel, SasRecParams, SrGnnModel,
+    SrGnnParams,
 };
 use cartseq_models::Sequences;
 
 use crate::nn_nextitem::cyclic_sessions;
 
 fn small_srgnn() -> SrGnnParams {
+    let d = SrGnnParams::default();
     SrGnnParams {
         dim: 16,
-        batch_size: 32,
-        epochs: 3,
-        lr: 0.01,
-        ..SrGnnParams::default()
+        training: NetTraining {
+            batch_size: 32,
+            epochs: 3,
+            lr: 0.01,
+            ..d.training
+        },
+        ..d
     }
 }
 
@@ -25,9 +30,10 @@ fn small_sasrec() -> SasRecParams {
         heads: 2,
         max_len: 5,
         dropout: 0.1,
-        batch_size: 32,
-        epochs: 6,
-        lr: 0.01,
+        training: NetTraining {
+            lr: 0.01,
+            ..NetTraining::adam(32, 6)
+        },
         ..SasRecParams::default()
     }
 }
@@ -78,10 +84,10 @@ fn session_networks_are_deterministic_for_any_thread_count() {
     let fit = |threads| {
         in_pool(threads, || {
             let mut p = small_srgnn();
-            p.epochs = 2;
+            p.training.epochs = 2;
             let g = p.check().expect("valid").fit(&train, None, &mut |_| {});
             let mut q = small_sasrec();
-            q.epochs = 2;
+            q.training.epochs = 2;
             let s = q.check().expect("valid").fit(&train, None, &mut |_| {});
             let (mut g, mut s) = (g.expect("fits"), s.expect("fits"));
             let metrics = (evaluate(&g, &test, &[5, 20]), evaluate(&s, &test, &[5, 20]));
@@ -118,12 +124,9 @@ fn session_networks_refuse_bad_parameters_and_data() {
     }
     .check()
     .is_err());
-    assert!(SrGnnParams {
-        lr: 0.0,
-        ..SrGnnParams::default()
-    }
-    .check()
-    .is_err());
+    let mut zero_rate = SrGnnParams::default();
+    zero_rate.training.lr = 0.0;
+    assert!(zero_rate.check().is_err());
     assert!(SasRecParams {
         dim: 50,
         heads: 3,
@@ -156,7 +159,7 @@ fn long_sessions_are_scored_in_windows() {
     let train = cyclic_sessions(100, 5);
     let mut p = small_sasrec();
     p.max_len = 3;
-    p.epochs = 1;
+    p.training.epochs = 1;
     let m = p
         .check()
         .expect("valid")

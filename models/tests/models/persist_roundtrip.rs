@@ -7,7 +7,7 @@ use cartseq_models::tree::DecisionTree;
 use cartseq_models::{Classifier, Dataset, FittedModel, Learner, ModelError, ModelSpec};
 use ndarray::{Array1, Array2};
 
-use crate::support::{data, is_nn};
+use crate::support::{data, is_nn, quick_nn};
 
 #[test]
 fn every_model_round_trips_bit_identically() {
@@ -15,12 +15,12 @@ fn every_model_round_trips_bit_identically() {
         let train = data(600, k, 1);
         let test = data(200, k, 2);
         for info in ModelSpec::catalog() {
-            let extras: &[&[&str]] = if is_nn(info.name) {
-                &[&["epochs=2", "hidden=8", "embed_dim=4"]]
+            let extras: Vec<Vec<String>> = if is_nn(info.name) {
+                vec![quick_nn(info.name, 2, 8, 4)]
             } else {
-                &[&[], &["class_weight=balanced"]]
+                vec![vec![], vec!["class_weight=balanced".into()]]
             };
-            for &extra in extras {
+            for extra in &extras {
                 let learner = ModelSpec::from_cli(info.name, extra).unwrap();
                 let model = learner
                     .fit(&train)

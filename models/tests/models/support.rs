@@ -60,3 +60,13 @@ pub fn sign_tokens(x: &Array2<f64>) -> Sequences {
 pub fn is_nn(name: &str) -> bool {
     ModelSpec::defaults(name).is_some_and(|s| s.needs_seq())
 }
+
+/// Small, quick `--param`s for the sequence model `name`: `epochs`, the embedding width, and the
+/// recurrent width when it has recurrent layers (`srgnn` and `sasrec` have none).
+pub fn quick_nn(name: &str, epochs: usize, hidden: usize, embed: usize) -> Vec<String> {
+    let mut v = vec![format!("epochs={epochs}"), format!("embed_dim={embed}")];
+    if ModelSpec::info(name).is_some_and(|i| i.params.iter().any(|p| p.starts_with("hidden="))) {
+        v.push(format!("hidden={hidden}"));
+    }
+    v
+}

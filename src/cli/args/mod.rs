@@ -23,6 +23,8 @@ pub mod heading {
     pub const GENERIC_COLUMNS: &str = "Generic columns";
     /// `--help` heading of the sequence-building flags.
     pub const SEQUENCES: &str = "Sequences";
+    /// `--help` heading of the nearest-neighbour and rule baselines' flags.
+    pub const BASELINES: &str = "Baselines";
     /// `--help` heading of the ensemble flags.
     pub const ENSEMBLES: &str = "Ensembles";
     /// `--help` heading of the mining flags.

@@ -23,7 +23,9 @@
 //! comes with a 95 % bootstrap interval over test sessions (`--bootstrap` replicates), and every
 //! model is compared with the best of the table by a paired bootstrap.
 //! The network flags shared by all networks (`--epochs`, `--hidden`, `--lr`, `--batch`,
-//! `--dropout`, …) default per model to its paper's settings.
+//! `--dropout`, …) default per model to its paper's settings. The baselines' flags (`--vsknn-k`,
+//! `--stan-k`, `--lambda-spw`, `--sr-steps`, …) carry session-rec's parameter names and published
+//! defaults; they are validated before any data is read.
 //! Results are identical for a given seed and any `--threads`.
 
 use crate::cli::args::heading;
@@ -32,15 +34,17 @@ use std::path::PathBuf;
 
 use anyhow::bail;
 use cartseq::nextitem::{
-    curve_svg, fit_and_evaluate, write_embeddings, DataSpec, EvalConfig, ModelChoice, ModelKind,
-    NetworkConfig, NextItemRun, Progress, Report, Sessions, TestSet,
+    curve_svg, fit_and_evaluate, write_embeddings, BaselineConfig, DataSpec, EvalConfig,
+    ModelChoice, ModelKind, NetworkConfig, NextItemRun, Progress, Report, Sessions, TestSet,
 };
 use cartseq::output::write_file;
 use cartseq_data::Preset;
 use cartseq_models::nextitem::{
-    Gru4RecParams, ItemVocab, NextItemFile, NextItemLoss, SasRecParams, SrGnnParams,
+    Decay, Gru4RecParams, ItemVocab, NetTraining, NextItemFile, NextItemLoss, SasRecParams,
+    SrGnnParams, SrParams, StanParams, VsknnParams,
 };
 use cartseq_models::nn::{CellKind, LrSchedule, OptimizerKind};
+use cartseq_models::ModelError;
 
 use crate::cli::Global;
 
@@ -81,6 +85,61 @@ pub struct Args {
     /// Latest fraction of the training sessions on which hybrids tune their weights, in (0, 0.5).
     #[arg(long, default_value_t = 0.1)]
     pub hybrid_valid_fraction: f64,
+
+    /// vsknn: neighbours that vote (session-rec `k`).
+    #[arg(long, value_name = "K", default_value_t = VsknnParams::default().k, help_heading = heading::BASELINES)]
+    pub vsknn_k: usize,
+    /// vsknn: most recent candidate sessions sharing an item with the prefix (`sample_size`).
+    #[arg(long, value_name = "N", default_value_t = VsknnParams::default().sample, help_heading = heading::BASELINES)]
+    pub vsknn_sample_size: usize,
+    /// vsknn: similarity of the prefix and a neighbour, vec (position-weighted overlap) or cosine.
+    #[arg(long, value_name = "vec|cosine", default_value = "vec", help_heading = heading::BASELINES)]
+    pub vsknn_similarity: String,
+    /// vsknn: position weight of the prefix clicks (`weighting`): same, div, linear, log or
+    /// quadratic.
+    #[arg(long, value_name = "DECAY", default_value_t = VsknnParams::default().weighting.name().to_string(), help_heading = heading::BASELINES)]
+    pub vsknn_weighting: String,
+    /// vsknn: decay of a neighbour's vote by the step of the latest shared item
+    /// (`weighting_score`): same, div, linear, log or quadratic.
+    #[arg(long, value_name = "DECAY", default_value_t = VsknnParams::default().weighting_score.name().to_string(), help_heading = heading::BASELINES)]
+    pub vsknn_weighting_score: String,
+    /// vsknn: IDF weight λ_idf of the voted items (`idf_weighting`; 0 = off).
+    #[arg(long, value_name = "λ", default_value_t = VsknnParams::default().idf_weighting, help_heading = heading::BASELINES)]
+    pub vsknn_idf_weighting: f64,
+    /// stan and vstan: neighbours that vote (`k`).
+    #[arg(long, value_name = "K", default_value_t = StanParams::stan().k, help_heading = heading::BASELINES)]
+    pub stan_k: usize,
+    /// stan and vstan: most recent candidate sessions (`sample_size`).
+    #[arg(long, value_name = "N", default_value_t = StanParams::stan().sample, help_heading = heading::BASELINES)]
+    pub stan_sample_size: usize,
+    /// stan and vstan: λ1, position decay of the prefix clicks (`lambda_spw`, in clicks).
+    #[arg(long, value_name = "λ1", default_value_t = StanParams::stan().lambda_spw, help_heading = heading::BASELINES)]
+    pub lambda_spw: f64,
+    /// stan and vstan: λ2, recency decay of a neighbour session (`lambda_snh`, in days).
+    #[arg(long, value_name = "λ2", default_value_t = StanParams::stan().lambda_snh, help_heading = heading::BASELINES)]
+    pub lambda_snh: f64,
+    /// stan and vstan: λ3, decay of a neighbour's items by their distance from the shared item
+    /// (`lambda_inh`, in clicks).
+    #[arg(long, value_name = "λ3", default_value_t = StanParams::stan().lambda_inh, help_heading = heading::BASELINES)]
+    pub lambda_inh: f64,
+    /// vstan: position decay of the prefix clicks in the prediction (`lambda_ipw`, in clicks).
+    #[arg(long, value_name = "λ", default_value_t = vstan_extras().0, help_heading = heading::BASELINES)]
+    pub lambda_ipw: f64,
+    /// vstan: IDF weight of the voted items (`lambda_idf`; 0 = off).
+    #[arg(long, value_name = "λ", default_value_t = vstan_extras().1, help_heading = heading::BASELINES)]
+    pub lambda_idf: f64,
+    /// vstan: similarity of the prefix and a neighbour, cosine or vec.
+    #[arg(long, value_name = "cosine|vec", default_value = "cosine", help_heading = heading::BASELINES)]
+    pub vstan_similarity: String,
+    /// sr: largest distance in clicks between a rule's two items (`steps`).
+    #[arg(long, value_name = "N", default_value_t = SrParams::default().steps, help_heading = heading::BASELINES)]
+    pub sr_steps: usize,
+    /// sr: weight of a distance d (`weighting`): same, div (1/d), linear, log or quadratic.
+    #[arg(long, value_name = "DECAY", default_value_t = SrParams::default().weighting.name().to_string(), help_heading = heading::BASELINES)]
+    pub sr_weighting: String,
+    /// sr: strongest rules kept per item (`pruning`).
+    #[arg(long, value_name = "N", default_value_t = SrParams::default().pruning, help_heading = heading::BASELINES)]
+    pub sr_pruning: usize,
 
     /// Hidden units per recurrent layer; the width d of srgnn and sasrec [default: 100; sasrec 50].
     #[arg(long, help_heading = heading::NETWORK)]
@@ -184,6 +243,89 @@ fn test_set(args: &Args) -> anyhow::Result<TestSet> {
     }
 }
 
+/// VSTAN's published `(λ_ipw, λ_idf)`.
+fn vstan_extras() -> (f64, f64) {
+    StanParams::vstan().vstan.unwrap_or((1.02, 5.0))
+}
+
+/// A decay named by `flag`.
+fn decay(flag: &str, name: &str) -> anyhow::Result<Decay> {
+    Decay::parse(name).ok_or_else(|| {
+        anyhow::anyhow!(
+            "{flag}: expected one of {}, found {name:?}",
+            Decay::NAMES.join(", ")
+        )
+    })
+}
+
+/// Whether `name`, given to `flag`, is the "vec" similarity (else cosine).
+fn vec_similarity(flag: &str, name: &str) -> anyhow::Result<bool> {
+    match name {
+        "vec" => Ok(true),
+        "cosine" => Ok(false),
+        _ => bail!("{flag}: expected vec or cosine, found {name:?}"),
+    }
+}
+
+/// The baselines' parameters of the flags, validated; an error names the flag.
+fn baseline_config(args: &Args) -> anyhow::Result<BaselineConfig> {
+    let vsknn = VsknnParams {
+        k: args.vsknn_k,
+        sample: args.vsknn_sample_size,
+        weighting: decay("--vsknn-weighting", &args.vsknn_weighting)?,
+        weighting_score: decay("--vsknn-weighting-score", &args.vsknn_weighting_score)?,
+        idf_weighting: args.vsknn_idf_weighting,
+        cosine: !vec_similarity("--vsknn-similarity", &args.vsknn_similarity)?,
+    };
+    let stan = StanParams {
+        k: args.stan_k,
+        sample: args.stan_sample_size,
+        lambda_spw: args.lambda_spw,
+        lambda_snh: args.lambda_snh,
+        lambda_inh: args.lambda_inh,
+        ..StanParams::stan()
+    };
+    let vstan = StanParams {
+        vstan: Some((args.lambda_ipw, args.lambda_idf)),
+        vec_similarity: vec_similarity("--vstan-similarity", &args.vstan_similarity)?,
+        ..stan.clone()
+    };
+    let sr = SrParams {
+        steps: args.sr_steps,
+        weighting: decay("--sr-weighting", &args.sr_weighting)?,
+        pruning: args.sr_pruning,
+    };
+    // The library names its parameters as session-rec does; the message names the flag.
+    let flag = |model: &str, e: ModelError| match e {
+        ModelError::InvalidParam {
+            name,
+            value,
+            expected,
+        } => {
+            let flag = match (model, name) {
+                ("vsknn", "sample") => "--vsknn-sample-size".to_string(),
+                ("stan", "sample") => "--stan-sample-size".to_string(),
+                ("vsknn" | "stan" | "sr", "k" | "steps" | "pruning" | "idf_weighting") => {
+                    format!("--{model}-{}", name.replace('_', "-"))
+                }
+                _ => format!("--{}", name.replace('_', "-")),
+            };
+            anyhow::anyhow!("{flag}: expected {expected}, found {value}")
+        }
+        other => other.into(),
+    };
+    vsknn.check().map_err(|e| flag("vsknn", e))?;
+    stan.check().map_err(|e| flag("stan", e))?;
+    vstan.check().map_err(|e| flag("stan", e))?;
+    sr.check().map_err(|e| flag("sr", e))?;
+    Ok(BaselineConfig {
+        vsknn,
+        stan,
+        vstan,
+        sr,
+    })
+}
+
 /// Whether `k` is a network (the flags of the Network heading apply).
 fn is_network(k: &ModelKind) -> bool {
     matches!(
@@ -199,6 +341,20 @@ fn schedule(args: &Args, decay: f64, step: usize) -> LrSchedule {
         _ if gamma >= 1.0 => LrSchedule::Constant,
         0 => LrSchedule::Exponential { gamma },
         every => LrSchedule::Step { every, gamma },
+    }
+}
+
+/// SR-GNN's or SASRec's training settings: the flags over the model's defaults `d` (its decay and
+/// decay step `decay`).
+fn net_training(args: &Args, d: &NetTraining, decay: (f64, usize), patience: usize) -> NetTraining {
+    NetTraining {
+        batch_size: args.batch.unwrap_or(d.batch_size),
+        epochs: args.epochs.unwrap_or(d.epochs),
+        lr: args.lr.unwrap_or(d.lr),
+        schedule: schedule(args, decay.0, decay.1),
+        weight_decay: args.weight_decay.unwrap_or(d.weight_decay),
+        patience,
+        seed: args.seed,
     }
 }
 
@@ -245,13 +401,7 @@ fn network_config(args: &Args) -> anyhow::Result<NetworkConfig> {
     let srgnn = SrGnnParams {
         dim: args.hidden.unwrap_or(d.dim),
         steps: args.gnn_steps,
-        batch_size: args.batch.unwrap_or(d.batch_size),
-        epochs: args.epochs.unwrap_or(d.epochs),
-        lr: args.lr.unwrap_or(d.lr),
-        schedule: schedule(args, 0.1, 3),
-        weight_decay: args.weight_decay.unwrap_or(d.weight_decay),
-        patience: p.patience,
-        seed: args.seed,
+        training: net_training(args, &d.training, (0.1, 3), p.patience),
     };
     let d = SasRecParams::default();
     let sasrec = SasRecParams {
@@ -260,13 +410,7 @@ fn network_config(args: &Args) -> anyhow::Result<NetworkConfig> {
         heads: args.heads,
         max_len: args.max_len,
         dropout: args.dropout.unwrap_or(d.dropout),
-        batch_size: args.batch.unwrap_or(d.batch_size),
-        epochs: args.epochs.unwrap_or(d.epochs),
-        lr: args.lr.unwrap_or(d.lr),
-        schedule: schedule(args, 1.0, 0),
-        weight_decay: args.weight_decay.unwrap_or(d.weight_decay),
-        patience: p.patience,
-        seed: args.seed,
+        training: net_training(args, &d.training, (1.0, 0), p.patience),
     };
     if !(0.0..0.5).contains(&args.valid_fraction) {
         bail!(
@@ -354,6 +498,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     } else {
         None
     };
+    let baselines = baseline_config(&args)?;
     let data = Sessions::load(&DataSpec {
         train: args.train.clone(),
         test: test_set(&args)?,
@@ -365,6 +510,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
         bootstrap: args.bootstrap,
         seed: args.seed,
         hybrid_valid_fraction: args.hybrid_valid_fraction,
+        baselines,
     };
     let NextItemRun {
         report,

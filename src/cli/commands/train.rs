@@ -1,4 +1,4 @@
-//! `cartseq train features.csv --model dt|rf|ada|svm|gbdt|logreg|nb|prior|lstm|gru|rnn [--param k=v …]
+//! `cartseq train features.csv --model dt|rf|ada|svm|gbdt|logreg|nb|prior|lstm|gru|rnn|srgnn|sasrec [--param k=v …]
 //! [--grid k=v1,v2 …] [--seed N] -o model.bin` — fits a model on the `train` rows of a feature CSV
 //! written by `cartseq task`.
 //!
