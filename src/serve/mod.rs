@@ -51,6 +51,8 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/v1/events", post(handlers::events))
         .route("/v1/recommend", post(handlers::recommend))
+        .route("/v1/score", post(handlers::score))
+        .route("/v1/next", get(handlers::next))
         .route("/healthz", get(handlers::healthz))
         .route("/metrics", get(handlers::metrics))
         .route("/openapi.json", get(handlers::openapi))
