@@ -30,8 +30,7 @@ use cartseq_models::nextitem::{
     evaluate_sessions, fit_stacker, paired_difference, protocol_sessions, tune_weights, Combiner,
     Decay, Gru4RecParams, Hybrid, HybridFit, Interval, ItemKnn, MarkovChain, Metric, MostPopular,
     NextItemModel, SasRecParams, SavedNextItem, SequentialRules, SessionKnn, SessionOutcomes,
-    SrGnnParams, Stan, StanParams, VSessionKnn,
-    VsknnParams, STACK_DEPTH,
+    SrGnnParams, Stan, StanParams, VSessionKnn, VsknnParams, STACK_DEPTH,
 };
 use cartseq_models::nn::{CellKind, EpochRecord};
 use cartseq_models::Sequences;
@@ -468,9 +467,7 @@ fn train_network(
             (
                 config.params.epochs,
                 Box::new(move |p: &mut dyn FnMut(&EpochRecord)| {
-                    learner
-                        .fit(&fit_on, valid, p)
-                        .map(SavedNextItem::network)
+                    learner.fit(&fit_on, valid, p).map(SavedNextItem::network)
                 }),
             )
         }
@@ -481,7 +478,7 @@ fn train_network(
                 Box::new(move |p: &mut dyn FnMut(&EpochRecord)| {
                     learner
                         .fit(&fit_on, valid, p)
-                        .map(SavedNextItem::SrGnn)
+                        .map(|m| SavedNextItem::SrGnn(Box::new(m)))
                 }),
             )
         }
@@ -492,7 +489,7 @@ fn train_network(
                 Box::new(move |p: &mut dyn FnMut(&EpochRecord)| {
                     learner
                         .fit(&fit_on, valid, p)
-                        .map(SavedNextItem::SasRec)
+                        .map(|m| SavedNextItem::SasRec(Box::new(m)))
                 }),
             )
         }

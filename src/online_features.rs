@@ -21,13 +21,14 @@
 use std::collections::HashMap;
 
 use anyhow::Context;
+use cartseq_data::event_log::UNKNOWN_CATEGORY;
 use cartseq_data::{
     canonical_action, ActionId, CategoryId, Dictionary, Event, EventLog, KeyId, ProductId,
     Timestamp,
 };
-use cartseq_data::event_log::UNKNOWN_CATEGORY;
 use cartseq_models::Dataset;
 use ndarray::{concatenate, Array1, Axis};
+use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 
 use crate::behaviour::{Extractor, FeatureSet, ItemStats, SeqTokens, StatCounts};
@@ -61,7 +62,11 @@ impl NamedCounts {
     }
 
     fn index(&self) -> HashMap<String, [u64; 3]> {
-        self.names.iter().cloned().zip(self.counts.iter().copied()).collect()
+        self.names
+            .iter()
+            .cloned()
+            .zip(self.counts.iter().copied())
+            .collect()
     }
 }
 
@@ -105,20 +110,52 @@ pub struct FeatureContext {
     pub buys: u64,
 }
 
-/// One event as a client sends it.
+/// An item, session or user name: a JSON string or integer (`214536502` and `"214536502"` are the
+/// same item).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Name(pub String);
+
+impl<'de> Deserialize<'de> for Name {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Name;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a name (string or integer)")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Name, E> {
+                if v.len() > 1024 {
+                    return Err(E::custom("a name of at most 1024 bytes"));
+                }
+                Ok(Name(v.to_owned()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Name, E> {
+                Ok(Name(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Name, E> {
+                Ok(Name(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// One event as a client sends it (`POST /v1/events`, `/v1/score`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LiveEvent {
     /// Milliseconds since the Unix epoch.
     pub time: i64,
     /// Item name.
-    pub item: String,
+    pub item: Name,
     /// Action name (`view`, `cart_add`, `fav`, `buy`, or a spelling such as `pv`/`cart`, mapped as the
     /// log readers map it).
-    pub action: String,
+    pub action: Name,
     /// Category name.
-    pub category: Option<String>,
+    pub category: Option<Name>,
     /// Session id (for logs with sessions).
-    pub session: Option<String>,
+    pub session: Option<Name>,
     /// Quantity.
     pub quantity: Option<f32>,
     /// Unit price.
@@ -222,7 +259,6 @@ impl FeatureContext {
         }
         names
     }
-
 }
 
 /// A [`FeatureContext`] with its name lookups built (once per loaded model).
@@ -274,10 +310,21 @@ impl OnlineFeaturizer {
             stats_end: ctx.stats_end,
         };
         // The statistics window's counts, re-indexed by this log's ids.
-        let lookup = |m: &HashMap<String, [u64; 3]>, name: &str| m.get(name).copied().unwrap_or([0; 3]);
+        let lookup =
+            |m: &HashMap<String, [u64; 3]>, name: &str| m.get(name).copied().unwrap_or([0; 3]);
         let counts = StatCounts {
-            items: dict.products.names().iter().map(|n| lookup(&self.items, n)).collect(),
-            cats: dict.categories.names().iter().map(|n| lookup(&self.cats, n)).collect(),
+            items: dict
+                .products
+                .names()
+                .iter()
+                .map(|n| lookup(&self.items, n))
+                .collect(),
+            cats: dict
+                .categories
+                .names()
+                .iter()
+                .map(|n| lookup(&self.cats, n))
+                .collect(),
             views: ctx.views,
             buys: ctx.buys,
         };
@@ -292,7 +339,11 @@ impl OnlineFeaturizer {
             set: &set,
         };
         let mut x = ex.matrix(&task);
-        if let Some(f) = header.featurizer.as_ref().filter(|f| !f.patterns.is_empty()) {
+        if let Some(f) = header
+            .featurizer
+            .as_ref()
+            .filter(|f| !f.patterns.is_empty())
+        {
             let rows = RowSequences::of_rows(&task, &log, &dict, &idx, &f.params)?;
             let px = f.transform(&rows)?;
             x = concatenate(Axis(1), &[x.view(), px.view()]).context("pattern columns")?;
@@ -323,16 +374,22 @@ impl OnlineFeaturizer {
         let mut log = EventLog::new();
         let user = KeyId(dict.users.intern("user").context("user vocabulary")?);
         for e in events {
-            let action = canonical_action(&e.action).map_or(e.action.trim(), |a| a.name());
+            let action = canonical_action(&e.action.0).map_or(e.action.0.trim(), |a| a.name());
             let action = dict.actions.intern(action).context("action vocabulary")?;
             anyhow::ensure!(action < 255, "more than 254 distinct actions");
-            let item = ProductId(dict.products.intern(&e.item).context("item vocabulary")?);
+            let item = ProductId(dict.products.intern(&e.item.0).context("item vocabulary")?);
             let category = match &e.category {
-                Some(c) => Some(CategoryId(dict.categories.intern(c).context("category vocabulary")?)),
+                Some(c) => Some(CategoryId(
+                    dict.categories
+                        .intern(&c.0)
+                        .context("category vocabulary")?,
+                )),
                 None => None,
             };
             let session = match &e.session {
-                Some(s) => Some(KeyId(dict.sessions.intern(s).context("session vocabulary")?)),
+                Some(s) => Some(KeyId(
+                    dict.sessions.intern(&s.0).context("session vocabulary")?,
+                )),
                 None => None,
             };
             log.push(&Event {

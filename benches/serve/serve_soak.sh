@@ -31,7 +31,7 @@ with open(test) as f:
 q = lambda x: "'" + x.replace("\\", "\\\\").replace("'", "\\'") + "'"
 open(f"{work}/items.lua", "w").write("return {" + ",".join(q('"%s"' % i) for i in items[:5000]) + "}\n")
 PY
-export ITEMS_LUA=$WORK/items.lua
+export ITEMS_LUA=$WORK/items.lua EVENTS_ONLY=1
 
 "$BIN" serve --nextitem "$MODEL" --addr 127.0.0.1:0 --max-sessions "$MAXS" -q > "$WORK/cs.out" &
 CS_PID=$!
@@ -41,7 +41,7 @@ LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 rss() { awk '/VmRSS/ {print $2 / 1024}' "/proc/$CS_PID/status"; }
 metric() { curl -s "$CS/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
 
-wrk -t 2 -c "$CONN" -d "${MIN}m" -s "$ROOT/benches/serve/new_sessions.lua" "$CS" > "$WORK/wrk.out" 2>&1 &
+wrk -t 2 -c "$CONN" -d "${MIN}m" -s "$ROOT/benches/serve/events_recommend.lua" "$CS" > "$WORK/wrk.out" 2>&1 &
 WRK_PID=$!
 START=$(date +%s)
 : > "$WORK/samples"

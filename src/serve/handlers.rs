@@ -18,14 +18,13 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use cartseq_models::nextitem::top_k;
-use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::metrics::Gauges;
 use super::state::{AppState, Models};
 use crate::next_query::{self, NextQuery, NextSort};
-use crate::online_features::{LiveEvent, OnlineFeatureError};
+use crate::online_features::{LiveEvent, Name, OnlineFeatureError};
 
 /// An error answered as JSON with a 4xx (or, for a caught failure, 500) status.
 #[derive(Debug)]
@@ -66,36 +65,6 @@ impl IntoResponse for ApiError {
             "message": self.message,
         }});
         (self.status, Json(body)).into_response()
-    }
-}
-
-/// An item, session or user name: a JSON string or integer (`214536502` and `"214536502"` are the
-/// same item).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Name(pub String);
-
-impl<'de> Deserialize<'de> for Name {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Name;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a name (string or integer)")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Name, E> {
-                if v.len() > 1024 {
-                    return Err(E::custom("a name of at most 1024 bytes"));
-                }
-                Ok(Name(v.to_owned()))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Name, E> {
-                Ok(Name(v.to_string()))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Name, E> {
-                Ok(Name(v.to_string()))
-            }
-        }
-        d.deserialize_any(V)
     }
 }
 
@@ -161,41 +130,7 @@ pub struct EventsRequest {
     pub items: Option<Vec<Name>>,
     /// Or full events (time, item, action, …), oldest first: what `/v1/score` computes features
     /// from (their items are also the session's clicks).
-    pub events: Option<Vec<EventIn>>,
-}
-
-/// One event of `POST /v1/events` (`events` form).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EventIn {
-    /// Milliseconds since the Unix epoch.
-    pub time: i64,
-    /// Item.
-    pub item: Name,
-    /// Action (`view`, `cart_add`, `fav`, `buy`, or a log spelling such as `pv`, `cart`).
-    pub action: Name,
-    /// Category.
-    pub category: Option<Name>,
-    /// Session id (logs with sessions).
-    pub session: Option<Name>,
-    /// Quantity.
-    pub quantity: Option<f32>,
-    /// Unit price.
-    pub price: Option<f32>,
-}
-
-impl From<EventIn> for LiveEvent {
-    fn from(e: EventIn) -> Self {
-        LiveEvent {
-            time: e.time,
-            item: e.item.0,
-            action: e.action.0,
-            category: e.category.map(|c| c.0),
-            session: e.session.map(|c| c.0),
-            quantity: e.quantity,
-            price: e.price,
-        }
-    }
+    pub events: Option<Vec<LiveEvent>>,
 }
 
 /// Answer of `POST /v1/events`.
@@ -226,8 +161,7 @@ pub async fn events(
         }
         (None, Some(events)) => {
             check_len("events", events.len(), st.config.max_request_items)?;
-            let events: Vec<LiveEvent> = events.into_iter().map(LiveEvent::from).collect();
-            (events.iter().map(|e| e.item.clone()).collect(), events)
+            (events.iter().map(|e| e.item.0.clone()).collect(), events)
         }
         (Some(_), Some(_)) => {
             return Err(ApiError::bad(
@@ -331,29 +265,13 @@ pub async fn recommend(
         ));
     }
     check_len("exclude", req.exclude.len(), st.config.max_request_items)?;
-    let key = key_of(&req.session, &req.user)?;
-    let clicks: Vec<String> = match (key, req.items) {
-        (Some(_), Some(_)) => {
-            return Err(ApiError::bad(
-                "items",
-                "give either a session/user or an explicit `items` list, not both",
-            ))
-        }
-        (Some(key), None) => st
-            .sessions
-            .clicks(&key, Instant::now())
-            .ok_or_else(|| held_nothing(req.session.is_some()))?,
-        (None, Some(items)) => {
-            check_len("items", items.len(), st.config.max_request_items)?;
-            items.into_iter().map(|n| n.0).collect()
-        }
-        (None, None) => {
-            return Err(ApiError::bad(
-                "session",
-                "give `session`, `user` or an `items` list",
-            ))
-        }
-    };
+    let clicks = held_or_given(
+        &st,
+        (&req.session, &req.user),
+        ("items", req.items),
+        |key, now| st.sessions.clicks(key, now),
+        |n| n.0,
+    )?;
     let exclude: Vec<String> = req.exclude.into_iter().map(|n| n.0).collect();
     let models = st.models();
     let exclude_seen = req.exclude_seen;
@@ -425,7 +343,7 @@ pub struct ScoreRequest {
     /// Or a session.
     pub session: Option<Name>,
     /// Or an explicit event list.
-    pub events: Option<Vec<EventIn>>,
+    pub events: Option<Vec<LiveEvent>>,
     /// Scoring time in ms since the Unix epoch: features read events strictly before it (default:
     /// now).
     pub at: Option<i64>,
@@ -458,29 +376,13 @@ pub async fn score(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<ScoreResponse>, ApiError> {
     let req: ScoreRequest = parse(body)?;
-    let key = key_of(&req.session, &req.user)?;
-    let events: Vec<LiveEvent> = match (key, req.events) {
-        (Some(_), Some(_)) => {
-            return Err(ApiError::bad(
-                "events",
-                "give either a user/session or an explicit `events` list, not both",
-            ))
-        }
-        (Some(key), None) => st
-            .sessions
-            .events(&key, Instant::now())
-            .ok_or_else(|| held_nothing(req.session.is_some()))?,
-        (None, Some(ev)) => {
-            check_len("events", ev.len(), st.config.max_request_items)?;
-            ev.into_iter().map(LiveEvent::from).collect()
-        }
-        (None, None) => {
-            return Err(ApiError::bad(
-                "user",
-                "give `user`, `session` or an `events` list",
-            ))
-        }
-    };
+    let events = held_or_given(
+        &st,
+        (&req.session, &req.user),
+        ("events", req.events),
+        |key, now| st.sessions.events(key, now),
+        |e| e,
+    )?;
     let at = req.at.unwrap_or_else(|| {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -496,6 +398,35 @@ pub async fn score(
             )
         })?
         .map(Json)
+}
+
+/// A request's input list: what the store holds for its `session` or `user` (read by `held`), or the
+/// explicit list `given.1` (the field `given.0`, converted by `convert`); exactly one of them.
+fn held_or_given<G, T>(
+    st: &AppState,
+    (session, user): (&Option<Name>, &Option<Name>),
+    given: (&str, Option<Vec<G>>),
+    held: impl FnOnce(&str, Instant) -> Option<Vec<T>>,
+    convert: impl Fn(G) -> T,
+) -> Result<Vec<T>, ApiError> {
+    let (field, list) = given;
+    match (key_of(session, user)?, list) {
+        (Some(_), Some(_)) => Err(ApiError::bad(
+            field,
+            format!("give either a session/user or an explicit `{field}` list, not both"),
+        )),
+        (Some(key), None) => {
+            held(&key, Instant::now()).ok_or_else(|| held_nothing(session.is_some()))
+        }
+        (None, Some(list)) => {
+            check_len(field, list.len(), st.config.max_request_items)?;
+            Ok(list.into_iter().map(convert).collect())
+        }
+        (None, None) => Err(ApiError::bad(
+            "session",
+            format!("give `session`, `user` or an `{field}` list"),
+        )),
+    }
 }
 
 /// The 404 of a session or user the store does not hold.
@@ -514,10 +445,12 @@ fn score_blocking(
     at: i64,
 ) -> Result<ScoreResponse, ApiError> {
     use cartseq_models::Classifier;
-    let c = models
-        .classifier
-        .as_ref()
-        .ok_or_else(|| ApiError::status(StatusCode::NOT_FOUND, "no classifier is loaded (--classifier)"))?;
+    let c = models.classifier.as_ref().ok_or_else(|| {
+        ApiError::status(
+            StatusCode::NOT_FOUND,
+            "no classifier is loaded (--classifier)",
+        )
+    })?;
     let h = &c.model.header;
     let ds = c.features.dataset(h, events, at).map_err(|e| match e {
         OnlineFeatureError::NoEvents { .. } => ApiError {
@@ -535,7 +468,10 @@ fn score_blocking(
         }
     })?;
     let proba = c.model.model.predict_proba(&ds).map_err(|e| {
-        ApiError::status(StatusCode::INTERNAL_SERVER_ERROR, format!("scoring failed: {e}"))
+        ApiError::status(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("scoring failed: {e}"),
+        )
     })?;
     let probabilities: Vec<f64> = proba.row(0).to_vec();
     let best = probabilities
@@ -575,8 +511,9 @@ pub async fn next(
         match k.as_str() {
             "after" => q.after.push(v),
             "within" => {
-                q.within = next_query::parse_within(Some(&v))
-                    .map_err(|e| ApiError::bad("within", e.to_string().replace("--within", "within")))?
+                q.within = next_query::parse_within(Some(&v)).map_err(|e| {
+                    ApiError::bad("within", e.to_string().replace("--within", "within"))
+                })?
             }
             "top" => {
                 q.top = v
@@ -592,7 +529,10 @@ pub async fn next(
                 q.sort = NextSort::parse(&v).ok_or_else(|| {
                     ApiError::bad(
                         "sort",
-                        format!("expected one of {}, found {v:?}", NextSort::NAMES.join(", ")),
+                        format!(
+                            "expected one of {}, found {v:?}",
+                            NextSort::NAMES.join(", ")
+                        ),
                     )
                 })?
             }
@@ -628,7 +568,8 @@ fn next_blocking(models: &Models, q: &NextQuery) -> Result<serde_json::Value, Ap
             "no sequences are loaded for /v1/next (give serve `-- INPUT --preset P --token T`)",
         )
     })?;
-    let a = next_query::answer(&n.loaded, q).map_err(|e| ApiError::bad("after", format!("{e:#}")))?;
+    let a =
+        next_query::answer(&n.loaded, q).map_err(|e| ApiError::bad("after", format!("{e:#}")))?;
     let f = &a.follow;
     let dict = &n.loaded.dict;
     let rows: Vec<serde_json::Value> = f

@@ -86,7 +86,8 @@ impl ServeConfig {
     pub fn check(&self) -> Result<(), String> {
         if self.nextitem.is_none() && self.classifier.is_none() && self.next.is_none() {
             return Err(
-                "give a model to serve: --nextitem FILE, --classifier FILE or --next-input FILE".into(),
+                "give a model to serve: --nextitem FILE, --classifier FILE or --next-input FILE"
+                    .into(),
             );
         }
         if self.learn_online && self.nextitem.is_none() {

@@ -207,7 +207,16 @@ fn replaying_a_log_online_gives_the_batch_metrics() {
     let dir = tempdir();
     let test = head(TEST, 1200, dir.path(), "test.txt");
     let train = crate::support::repo_root().join(TRAIN);
-    for model in ["gru", "sknn", "iknn", "markov", "vsknn", "sr", "srgnn", "hybrid:markov+sknn"] {
+    for model in [
+        "gru",
+        "sknn",
+        "iknn",
+        "markov",
+        "vsknn",
+        "sr",
+        "srgnn",
+        "hybrid:markov+sknn",
+    ] {
         let path = dir.path().join(format!("{model}.json"));
         let batch = save_model(model, &train, &test, &path);
         let server = Server::start([OsArg::from("--nextitem"), path.clone().into()]);
@@ -807,9 +816,18 @@ fn online_scores_equal_eval_predictions() {
             assert_eq!(online.len(), offline.len(), "{answer}");
             for (a, b) in online.iter().zip(&offline) {
                 if tol == 0.0 {
-                    assert_eq!(a.to_bits(), b.to_bits(), "{name} user {}: online {a}, eval {b}", f[0]);
+                    assert_eq!(
+                        a.to_bits(),
+                        b.to_bits(),
+                        "{name} user {}: online {a}, eval {b}",
+                        f[0]
+                    );
                 } else {
-                    assert!((a - b).abs() <= tol, "{name} user {}: online {a}, eval {b}", f[0]);
+                    assert!(
+                        (a - b).abs() <= tol,
+                        "{name} user {}: online {a}, eval {b}",
+                        f[0]
+                    );
                 }
             }
             rows += 1;
@@ -834,12 +852,20 @@ fn next_answers_equal_the_next_command() {
     let server = Server::start(["--", TAOBAO, "--preset", "taobao", "--token", "action"]);
     for (query, words) in [
         ("after=view&after=cart_add", "--after view --after cart_add"),
-        ("after=fav&within=5&sort=lift&top=0", "--after fav --within 5 --sort lift --top 0"),
-        ("after=view&within=1h&sort=confidence", "--after view --within 1h --sort confidence"),
+        (
+            "after=fav&within=5&sort=lift&top=0",
+            "--after fav --within 5 --sort lift --top 0",
+        ),
+        (
+            "after=view&within=1h&sort=confidence",
+            "--after view --within 1h --sort confidence",
+        ),
     ] {
-        let batch = cartseq(&format!("next {TAOBAO} --preset taobao --token action {words} --format jsonl -q"))
-            .success()
-            .jsonl();
+        let batch = cartseq(&format!(
+            "next {TAOBAO} --preset taobao --token action {words} --format jsonl -q"
+        ))
+        .success()
+        .jsonl();
         let (code, text) = server.call("GET", &format!("/v1/next?{query}"), None);
         assert_eq!(code, 200, "{text}");
         let online = parse(&text);
@@ -847,7 +873,14 @@ fn next_answers_equal_the_next_command() {
         assert_eq!(rows.len(), batch.len(), "{query}: {text}");
         assert!(!rows.is_empty(), "{query}");
         for (o, b) in rows.iter().zip(&batch) {
-            for k in ["rank", "token", "count", "sequences_with_token", "confidence", "lift"] {
+            for k in [
+                "rank",
+                "token",
+                "count",
+                "sequences_with_token",
+                "confidence",
+                "lift",
+            ] {
                 assert_eq!(o[k], b[k], "{query}: {k}");
             }
             assert_eq!(online["matched"], b["matched"]);
@@ -864,7 +897,11 @@ fn next_answers_equal_the_next_command() {
     ] {
         let (code, text) = server.call("GET", &format!("/v1/next?{query}"), None);
         let e = parse(&text);
-        assert_eq!((code, &e["error"]["field"]), (400, &json!(field)), "{query}: {text}");
+        assert_eq!(
+            (code, &e["error"]["field"]),
+            (400, &json!(field)),
+            "{query}: {text}"
+        );
     }
     server.stop();
 }

@@ -116,7 +116,11 @@ impl<M: NextItemModel> Hybrid<M> {
         self,
         f: impl FnMut(M) -> Result<N, ModelError>,
     ) -> Result<Hybrid<N>, ModelError> {
-        let members = self.members.into_iter().map(f).collect::<Result<Vec<N>, _>>()?;
+        let members = self
+            .members
+            .into_iter()
+            .map(f)
+            .collect::<Result<Vec<N>, _>>()?;
         Hybrid::new(self.name, members, self.combiner)
     }
 }

@@ -140,7 +140,9 @@ impl SessionIndex {
             return Err(format!("item id {bad} is not below the item count {n}"));
         }
         if let Some(&bad) = self.item_sessions.iter().find(|&&s| s as usize >= sessions) {
-            return Err(format!("session id {bad} is not below the session count {sessions}"));
+            return Err(format!(
+                "session id {bad} is not below the session count {sessions}"
+            ));
         }
         Ok(())
     }

@@ -25,7 +25,7 @@ use serde_json::Value;
 
 use crate::nextitem::{
     Gru4RecModel, Hybrid, LastItemModel, NextItemModel, Prefixes, QuantizedGru4Rec, SasRecModel,
-    ScoreSink, SequentialRules, SessionKnn, SessionNet, SrGnnModel, Stan, VSessionKnn,
+    ScoreSink, SequentialRules, SessionKnn, SrGnnModel, Stan, VSessionKnn,
 };
 use crate::nn::CellKind;
 use crate::persist::{check_envelope, FORMAT_VERSION, MAGIC};
@@ -74,10 +74,10 @@ pub enum SavedNextItem {
     Sr(SequentialRules),
     /// SR-GNN (the same body as its own network file, so those files load too).
     #[serde(rename = "nextitem-srgnn")]
-    SrGnn(SrGnnModel),
+    SrGnn(Box<SrGnnModel>),
     /// SASRec (the same body as its own network file, so those files load too).
     #[serde(rename = "nextitem-sasrec")]
-    SasRec(SasRecModel),
+    SasRec(Box<SasRecModel>),
     /// A hybrid of saved models (`--model hybrid:…`, `stack:…`).
     #[serde(rename = "nextitem-hybrid")]
     Hybrid(Hybrid<SavedNextItem>),
@@ -103,8 +103,8 @@ impl SavedNextItem {
             SavedNextItem::Vsknn(m) => m,
             SavedNextItem::Stan(m) | SavedNextItem::Vstan(m) => m,
             SavedNextItem::Sr(m) => m,
-            SavedNextItem::SrGnn(m) => m,
-            SavedNextItem::SasRec(m) => m,
+            SavedNextItem::SrGnn(m) => m.as_ref(),
+            SavedNextItem::SasRec(m) => m.as_ref(),
             SavedNextItem::Hybrid(m) => m,
         }
     }
@@ -162,8 +162,14 @@ impl SavedNextItem {
                 m.check_loaded()?;
                 SavedNextItem::Sr(m)
             }
-            SavedNextItem::SrGnn(m) => SavedNextItem::SrGnn(checked_session_net(m)?),
-            SavedNextItem::SasRec(m) => SavedNextItem::SasRec(checked_session_net(m)?),
+            SavedNextItem::SrGnn(mut m) => {
+                m.check_loaded()?;
+                SavedNextItem::SrGnn(m)
+            }
+            SavedNextItem::SasRec(mut m) => {
+                m.check_loaded()?;
+                SavedNextItem::SasRec(m)
+            }
             SavedNextItem::Hybrid(m) => SavedNextItem::Hybrid(
                 m.map_members(|x| x.check().map_err(ModelError::BadFile))
                     .map_err(|e| format!("hybrid: {e}"))?,
@@ -206,20 +212,6 @@ fn checked_net(mut m: Gru4RecModel, cell: CellKind) -> Result<Gru4RecModel, Stri
     }
     m.check_shapes()?;
     m.reset_grads();
-    Ok(m)
-}
-
-/// A loaded SR-GNN or SASRec: weights of the shapes its parameters imply, gradients zeroed (as
-/// `TrainedNet::load` leaves them).
-fn checked_session_net<P, N>(
-    mut m: crate::nextitem::TrainedNet<P, N>,
-) -> Result<crate::nextitem::TrainedNet<P, N>, String>
-where
-    P: Clone + Serialize + serde::de::DeserializeOwned,
-    N: SessionNet,
-    crate::nextitem::TrainedNet<P, N>: NextItemModel,
-{
-    m.check_loaded()?;
     Ok(m)
 }
 
@@ -456,12 +448,20 @@ mod tests {
             SavedNextItem::Stan(Stan::fit(&t, Some(&times), StanParams::stan()).expect("stan")),
             SavedNextItem::Vstan(Stan::fit(&t, None, StanParams::vstan()).expect("vstan")),
             SavedNextItem::Sr(SequentialRules::from_rules(&t, &rules).expect("sr")),
-            SavedNextItem::SrGnn(
-                srgnn.check().expect("p").fit(&t, None, &mut |_| {}).expect("srgnn"),
-            ),
-            SavedNextItem::SasRec(
-                sasrec.check().expect("p").fit(&t, None, &mut |_| {}).expect("sasrec"),
-            ),
+            SavedNextItem::SrGnn(Box::new(
+                srgnn
+                    .check()
+                    .expect("p")
+                    .fit(&t, None, &mut |_| {})
+                    .expect("srgnn"),
+            )),
+            SavedNextItem::SasRec(Box::new(
+                sasrec
+                    .check()
+                    .expect("p")
+                    .fit(&t, None, &mut |_| {})
+                    .expect("sasrec"),
+            )),
             SavedNextItem::Hybrid(hybrid),
         ]
     }
@@ -499,7 +499,9 @@ mod tests {
             .expect_err("unknown kind")
             .to_string();
         assert!(
-            e.contains("nextitem-bert4rec") && e.contains("nextitem-gru") && e.contains("nextitem-stan"),
+            e.contains("nextitem-bert4rec")
+                && e.contains("nextitem-gru")
+                && e.contains("nextitem-stan"),
             "{e}"
         );
     }

@@ -26,8 +26,8 @@ use serde_json::json;
 use crate::cli::args::input::InputArgs;
 use crate::cli::Global;
 use cartseq::export::{check_export_path, write_export};
-use cartseq::next_query::{self, parse_within, NextAnswer, NextQuery};
 use cartseq::manifest::Manifest;
+use cartseq::next_query::{self, parse_within, NextAnswer, NextQuery};
 use cartseq::output::spreadsheet_safe;
 
 /// Output format of `next`.

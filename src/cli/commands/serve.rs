@@ -18,10 +18,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{anyhow, Context};
-use clap::Parser;
 use cartseq::next_query::NextSource;
 use cartseq::serve::{self, AppState, ServeConfig};
 use cartseq_data::time::parse_duration;
+use clap::Parser;
 
 use crate::cli::args::input::InputArgs;
 use crate::cli::Global;
