@@ -2,8 +2,11 @@
 //! an ephemeral loopback port (`--addr 127.0.0.1:0`; the bound address is read from its stdout), talks
 //! HTTP to it and stops it with SIGTERM (graceful shutdown, exit 0). Covered: offline = online parity
 //! (a test log replayed through `/v1/events` + `/v1/recommend` gives the batch Recall@k and MRR@k of
-//! `cartseq nextitem`), hot reload with a bad file (kept model) and SIGHUP, LRU eviction and TTL expiry,
-//! the JSON error shapes, online learning against a batch fit, and int8 compression.
+//! `cartseq nextitem`, for every kind from pop to srgnn and a hybrid), classifier scores equal to
+//! `cartseq eval --predictions` (the Taobao sample replayed as full events), `/v1/next` equal to
+//! `cartseq next`, hot reload with a bad file (kept model) and SIGHUP, LRU eviction and TTL expiry,
+//! the JSON error shapes, online learning (pop, markov, sknn) against a batch fit, and int8
+//! compression.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
