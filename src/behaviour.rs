@@ -91,9 +91,24 @@ pub struct ItemStats {
 /// Pseudo-views of the Bayesian smoothing of conversion rates towards the global rate.
 const CONV_PRIOR_VIEWS: f64 = 5.0;
 
-impl ItemStats {
+/// Raw counts behind [`ItemStats`]: `[events, views, buys]` per item and per category id, and the
+/// views and buys of the whole window. Kept apart from the smoothed statistics so that the online
+/// scorer (`crate::online_features`) can rebuild the same statistics bit for bit from stored counts.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StatCounts {
+    /// `[events, views, buys]` per product id.
+    pub items: Vec<[u64; 3]>,
+    /// `[events, views, buys]` per category id.
+    pub cats: Vec<[u64; 3]>,
+    /// Views in the window.
+    pub views: u64,
+    /// Buys in the window.
+    pub buys: u64,
+}
+
+impl StatCounts {
     /// Counts events, views and buys per item and category over events with time `< stats_end`.
-    pub fn new(log: &EventLog, roles: &[Role], stats_end: i64) -> Self {
+    pub fn count(log: &EventLog, roles: &[Role], stats_end: i64) -> Self {
         let n_items = log.item.iter().map(|i| i.0 as usize + 1).max().unwrap_or(0);
         let cats = log.category.as_deref();
         let n_cats = cats.map_or(0, |c| {
@@ -125,15 +140,33 @@ impl ItemStats {
                 }
             }
         }
-        let prior = (buys as f64 + 1.0) / (views as f64 + 1.0);
+        StatCounts {
+            items: ic,
+            cats: cc,
+            views,
+            buys,
+        }
+    }
+}
+
+impl ItemStats {
+    /// Counts events, views and buys per item and category over events with time `< stats_end`.
+    pub fn new(log: &EventLog, roles: &[Role], stats_end: i64) -> Self {
+        Self::from_counts(&StatCounts::count(log, roles, stats_end))
+    }
+
+    /// The smoothed statistics of raw counts (popularity `ln(1 + events)`, conversion smoothed towards
+    /// the window's rate).
+    pub fn from_counts(c: &StatCounts) -> Self {
+        let prior = (c.buys as f64 + 1.0) / (c.views as f64 + 1.0);
         let conv = |c: &[u64; 3]| {
             (c[2] as f64 + CONV_PRIOR_VIEWS * prior) / (c[1] as f64 + CONV_PRIOR_VIEWS)
         };
         ItemStats {
-            item_pop: ic.iter().map(|c| (c[0] as f64).ln_1p()).collect(),
-            item_conv: ic.iter().map(conv).collect(),
-            cat_pop: cc.iter().map(|c| (c[0] as f64).ln_1p()).collect(),
-            cat_conv: cc.iter().map(conv).collect(),
+            item_pop: c.items.iter().map(|c| (c[0] as f64).ln_1p()).collect(),
+            item_conv: c.items.iter().map(conv).collect(),
+            cat_pop: c.cats.iter().map(|c| (c[0] as f64).ln_1p()).collect(),
+            cat_conv: c.cats.iter().map(conv).collect(),
             prior_conv: prior,
         }
     }
@@ -224,7 +257,12 @@ const MONEY: &[&str] = &["qty_total", "spend_total", "price_mean"];
 impl FeatureSet {
     /// The columns for this log.
     pub fn for_log(log: &EventLog) -> Self {
-        let money = log.quantity.is_some() && log.price.is_some();
+        Self::with_money(log.quantity.is_some() && log.price.is_some())
+    }
+
+    /// The base columns, plus quantity and spend columns when `money` (what [`FeatureSet::for_log`]
+    /// chooses for a log with quantities and prices).
+    pub fn with_money(money: bool) -> Self {
         let mut names: Vec<String> = BASE.iter().map(|s| (*s).to_owned()).collect();
         if money {
             names.extend(MONEY.iter().map(|s| (*s).to_owned()));

@@ -25,6 +25,7 @@ use crate::feature_table::FeatureTable;
 use crate::featurizer::{fit_transform, FittedFeaturizer, PatternFeaturizer, TableSource};
 use crate::input::InputSpec;
 use crate::manifest::sha256_file;
+use crate::online_features::FeatureContext;
 use crate::tasks::table::{build_table, dataset, BuiltTask, SeqOptions, SeqVocab};
 use crate::tasks::{format_time, Split, SplitMode, TaskSpec, HOUR_MS};
 
@@ -51,6 +52,9 @@ pub struct PreparedTask {
     pub log: EventLog,
     /// Names of users, items, actions, categories.
     pub dict: Dictionary,
+    /// What the table read besides each user's events, for scoring live users the same way
+    /// (`cartseq serve`; see [`crate::online_features`]).
+    pub online: FeatureContext,
 }
 
 impl TaskSetup {
@@ -77,11 +81,13 @@ impl TaskSetup {
         if !quiet {
             eprint!("{}", summary(&built, spec));
         }
+        let online = FeatureContext::of_task(&log, &dict, spec, built.test_cutoff, self.seq);
         Ok(PreparedTask {
             built,
             featurizer,
             log,
             dict,
+            online,
         })
     }
 

@@ -36,7 +36,7 @@ use sha2::{Digest, Sha256};
 
 use crate::behaviour::SeqTokens;
 use crate::tasks::table::BuiltTask;
-use crate::tasks::{build_rows, Split, TaskSpec, UserIndex, HOUR_MS};
+use crate::tasks::{build_rows, Split, TaskRows, TaskSpec, UserIndex, HOUR_MS};
 
 /// The (unfitted) pattern featurizer: how many patterns to keep and how to mine and match them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -155,11 +155,23 @@ impl RowSequences {
             task.rows.len(),
             built.table.len()
         );
+        Self::of_rows(&task, log, dict, &idx, params)
+    }
+
+    /// Each row's last `params.history` events before its cutoff, for the rows of `task` (the one
+    /// construction behind the offline table and the online scorer).
+    pub fn of_rows(
+        task: &TaskRows,
+        log: &EventLog,
+        dict: &Dictionary,
+        idx: &UserIndex,
+        params: &PatternFeaturizer,
+    ) -> anyhow::Result<RowSequences> {
         let window = TokenWindow {
             token: params.tokens.token(),
             max_len: Some(params.history),
         };
-        let seqs = token_sequences(log, dict, &idx, &task.cuts(), &window)?;
+        let seqs = token_sequences(log, dict, idx, &task.cuts(), &window)?;
         let db = seqs.to_sequence_db()?;
         let mut seq_of_row = vec![None; task.rows.len()];
         for (j, k) in db.keys().iter().enumerate() {
@@ -505,6 +517,15 @@ pub fn fit_transform(
 /// The fitted featurizer recorded in the manifest beside a feature CSV (`OUT.manifest.json`, written by
 /// `cartseq task`); `None` when there is no manifest (a table from another tool) or it records none.
 pub fn read_beside(csv: &std::path::Path) -> anyhow::Result<Option<FittedFeaturizer>> {
+    read_param_beside(csv, "featurizer")
+}
+
+/// The parameter `name` recorded in the manifest beside a feature CSV; `None` when there is no
+/// manifest or it records none.
+pub fn read_param_beside<T: serde::de::DeserializeOwned>(
+    csv: &std::path::Path,
+    name: &str,
+) -> anyhow::Result<Option<T>> {
     let path = crate::manifest::manifest_path(csv);
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
@@ -514,12 +535,12 @@ pub fn read_beside(csv: &std::path::Path) -> anyhow::Result<Option<FittedFeaturi
     let mut v: serde_json::Value = serde_json::from_str(&text)
         .with_context(|| format!("{}: not a cartseq manifest", path.display()))?;
     match v
-        .pointer_mut("/parameters/featurizer")
+        .pointer_mut(&format!("/parameters/{name}"))
         .map(serde_json::Value::take)
     {
         None | Some(serde_json::Value::Null) => Ok(None),
         Some(f) => Ok(Some(serde_json::from_value(f).with_context(|| {
-            format!("{}: corrupt featurizer record", path.display())
+            format!("{}: corrupt {name} record", path.display())
         })?)),
     }
 }

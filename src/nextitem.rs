@@ -28,7 +28,7 @@ use cartseq_data::{Dictionary, EventLog, GroupBy, KeyIndex, OnError, Preset, Pre
 use cartseq_mining::rules::steps::{step_rules, StepRuleParams};
 use cartseq_models::nextitem::{
     evaluate_sessions, fit_stacker, paired_difference, protocol_sessions, tune_weights, Combiner,
-    Gru4RecModel, Gru4RecParams, Hybrid, HybridFit, Interval, ItemKnn, MarkovChain, Metric,
+    Decay, Gru4RecModel, Gru4RecParams, Hybrid, HybridFit, Interval, ItemKnn, MarkovChain, Metric,
     MostPopular, NextItemModel, SasRecModel, SasRecParams, SavedNextItem, SequentialRules,
     SessionKnn, SessionOutcomes, SrGnnModel, SrGnnParams, SrParams, Stan, StanParams, VSessionKnn,
     VsknnParams, STACK_DEPTH,
@@ -387,59 +387,50 @@ pub enum Progress<'a> {
     Finished,
 }
 
-/// A fitted network: what `--embeddings`, `--curve` and `--save-model` work on.
-#[derive(Clone, Debug)]
-pub enum FittedNetwork {
-    /// GRU4Rec-style recurrent network.
-    Recurrent(Box<Gru4RecModel>),
-    /// SR-GNN.
-    SrGnn(Box<SrGnnModel>),
-    /// SASRec.
-    SasRec(Box<SasRecModel>),
-}
+/// A fitted network (GRU4Rec-style, SR-GNN or SASRec), held once in its saved form: the same
+/// `Arc` is the model's row, hybrid member, `--save-model` body and this handle for embeddings and
+/// the training curve.
+#[derive(Clone)]
+pub struct FittedNetwork(Arc<SavedNextItem>);
 
 /// A learner's `fit` waiting for its progress callback.
 type PendingFit<'a> = Box<
-    dyn FnOnce(&mut dyn FnMut(&EpochRecord)) -> Result<FittedNetwork, cartseq_models::ModelError>
+    dyn FnOnce(&mut dyn FnMut(&EpochRecord)) -> Result<SavedNextItem, cartseq_models::ModelError>
         + 'a,
 >;
 
 impl FittedNetwork {
+    /// The handle of a saved model when it is a network.
+    pub fn of(m: &Arc<SavedNextItem>) -> Option<Self> {
+        m.is_network().then(|| FittedNetwork(m.clone()))
+    }
+
     /// The model as a next-item scorer.
     pub fn model(&self) -> &dyn NextItemModel {
-        match self {
-            FittedNetwork::Recurrent(m) => m.as_ref(),
-            FittedNetwork::SrGnn(m) => m.as_ref(),
-            FittedNetwork::SasRec(m) => m.as_ref(),
-        }
+        self.0.as_model()
     }
 
     /// Per-epoch training history.
     pub fn history(&self) -> &[EpochRecord] {
-        match self {
-            FittedNetwork::Recurrent(m) => &m.history,
-            FittedNetwork::SrGnn(m) => &m.history,
-            FittedNetwork::SasRec(m) => &m.history,
+        match &*self.0 {
+            SavedNextItem::Rnn(m) | SavedNextItem::Lstm(m) | SavedNextItem::Gru(m) => &m.history,
+            SavedNextItem::SrGnn(m) => &m.history,
+            SavedNextItem::SasRec(m) => &m.history,
+            _ => &[],
         }
     }
 
-    /// The session embedding of every session of `sessions`.
+    /// The session embedding of every session of `sessions` (no columns for a model that is not a
+    /// network, which [`FittedNetwork::of`] never holds).
     pub fn session_embeddings(&self, sessions: &Sequences) -> ndarray::Array2<f32> {
-        match self {
-            FittedNetwork::Recurrent(m) => m.session_embeddings(sessions),
-            FittedNetwork::SrGnn(m) => m.session_embeddings(sessions),
-            FittedNetwork::SasRec(m) => m.session_embeddings(sessions),
+        match &*self.0 {
+            SavedNextItem::Rnn(m) | SavedNextItem::Lstm(m) | SavedNextItem::Gru(m) => {
+                m.session_embeddings(sessions)
+            }
+            SavedNextItem::SrGnn(m) => m.session_embeddings(sessions),
+            SavedNextItem::SasRec(m) => m.session_embeddings(sessions),
+            _ => ndarray::Array2::zeros((sessions.len(), 0)),
         }
-    }
-
-    /// Writes the model as versioned JSON.
-    pub fn save<W: Write>(&self, w: W) -> anyhow::Result<()> {
-        match self {
-            FittedNetwork::Recurrent(m) => m.save(w)?,
-            FittedNetwork::SrGnn(m) => m.save(w)?,
-            FittedNetwork::SasRec(m) => m.save(w)?,
-        }
-        Ok(())
     }
 }
 
@@ -450,7 +441,7 @@ fn train_network(
     kind: ModelKind,
     train: &Sequences,
     progress: &mut dyn FnMut(Progress),
-) -> anyhow::Result<FittedNetwork> {
+) -> anyhow::Result<SavedNextItem> {
     anyhow::ensure!(
         (0.0..0.5).contains(&config.valid_fraction),
         "the validation fraction must be in [0, 0.5), found {}",
@@ -477,9 +468,7 @@ fn train_network(
             (
                 config.params.epochs,
                 Box::new(move |p: &mut dyn FnMut(&EpochRecord)| {
-                    learner
-                        .fit(&fit_on, valid, p)
-                        .map(|m| FittedNetwork::Recurrent(Box::new(m)))
+                    learner.fit(&fit_on, valid, p).map(SavedNextItem::network)
                 }),
             )
         }
@@ -490,7 +479,7 @@ fn train_network(
                 Box::new(move |p: &mut dyn FnMut(&EpochRecord)| {
                     learner
                         .fit(&fit_on, valid, p)
-                        .map(|m| FittedNetwork::SrGnn(Box::new(m)))
+                        .map(|m| SavedNextItem::SrGnn(Box::new(m)))
                 }),
             )
         }
@@ -501,7 +490,7 @@ fn train_network(
                 Box::new(move |p: &mut dyn FnMut(&EpochRecord)| {
                     learner
                         .fit(&fit_on, valid, p)
-                        .map(|m| FittedNetwork::SasRec(Box::new(m)))
+                        .map(|m| SavedNextItem::SasRec(Box::new(m)))
                 }),
             )
         }
@@ -737,8 +726,9 @@ pub struct Report {
 type FitFull<'a> =
     dyn FnMut(ModelKind, &mut dyn FnMut(Progress)) -> anyhow::Result<(Shared, f64)> + 'a;
 
-/// A fitted model that can be shared between its own row and hybrids.
-type Shared = Arc<dyn NextItemModel + Send + Sync>;
+/// A fitted model, shared between its own row, hybrids and `--save-model`; every kind has a saved
+/// form, so a model is held once, in that form.
+type Shared = Arc<SavedNextItem>;
 
 /// Training sessions with their click times (seconds, aligned with the tokens).
 #[derive(Clone, Copy)]
@@ -779,62 +769,37 @@ fn fit_single(
     baselines: &BaselineConfig,
     network: Option<&NetworkConfig>,
     progress: &mut dyn FnMut(Progress),
-) -> anyhow::Result<SingleFit> {
+) -> anyhow::Result<Shared> {
     let seqs = train.seqs;
     let times = Some(train.times);
-    // A model `cartseq serve` can load is held once, in its saved form.
-    let saveable = |m: SavedNextItem| {
-        let m = Arc::new(m);
-        (m.clone() as Shared, None, Some(m))
-    };
-    Ok(match kind {
-        ModelKind::Pop => saveable(SavedNextItem::Pop(MostPopular::fit(seqs))),
-        ModelKind::Markov => saveable(SavedNextItem::Markov(MarkovChain::fit(seqs))),
-        ModelKind::Iknn => saveable(SavedNextItem::Iknn(ItemKnn::fit(seqs, 100, 20.0))),
-        ModelKind::Sknn => saveable(SavedNextItem::Sknn(SessionKnn::fit(seqs, 100, 500))),
-        ModelKind::Vsknn => (
-            Arc::new(VSessionKnn::fit(seqs, times, baselines.vsknn.clone())?),
-            None,
-            None,
-        ),
-        ModelKind::Stan => (
-            Arc::new(Stan::fit(seqs, times, baselines.stan.clone())?),
-            None,
-            None,
-        ),
-        ModelKind::Vstan => (
-            Arc::new(Stan::fit(seqs, times, baselines.vstan.clone())?),
-            None,
-            None,
-        ),
-        ModelKind::Sr => (Arc::new(fit_sr(seqs, &baselines.sr)?), None, None),
+    Ok(Arc::new(match kind {
+        ModelKind::Pop => SavedNextItem::Pop(MostPopular::fit(seqs)),
+        ModelKind::Markov => SavedNextItem::Markov(MarkovChain::fit(seqs)),
+        ModelKind::Iknn => SavedNextItem::Iknn(ItemKnn::fit(seqs, 100, 20.0)),
+        ModelKind::Sknn => SavedNextItem::Sknn(SessionKnn::fit(seqs, 100, 500)),
+        ModelKind::Vsknn => {
+            SavedNextItem::Vsknn(VSessionKnn::fit(seqs, times, baselines.vsknn.clone())?)
+        }
+        ModelKind::Stan => SavedNextItem::Stan(Stan::fit(seqs, times, baselines.stan.clone())?),
+        ModelKind::Vstan => SavedNextItem::Vstan(Stan::fit(seqs, times, baselines.vstan.clone())?),
+        ModelKind::Sr => SavedNextItem::Sr(fit_sr(seqs, &baselines.sr)?),
         ModelKind::Network(_) | ModelKind::SrGnn | ModelKind::SasRec => {
             let Some(config) = network else {
                 bail!("{}: a network model needs network settings", kind.name());
             };
-            let m = train_network(config, kind, seqs, progress)?;
-            let saved = match &m {
-                FittedNetwork::Recurrent(r) => {
-                    Some(Arc::new(SavedNextItem::network((**r).clone())))
-                }
-                _ => None,
-            };
-            (Arc::new(m.clone()), Some(m), saved)
+            train_network(config, kind, seqs, progress)?
         }
-    })
+    }))
 }
-
-/// A fitted model, the network behind it (if it is one) and its saved form (if `serve` can load it).
-type SingleFit = (Shared, Option<FittedNetwork>, Option<Arc<SavedNextItem>>);
 
 /// What [`fit_and_evaluate`] returns.
 pub struct NextItemRun {
     /// The metrics of every model.
     pub report: Report,
-    /// The last network fitted, if any (for embeddings, the training curve and saving SR-GNN/SASRec).
+    /// The last network fitted, if any (for embeddings and the training curve).
     pub last_net: Option<FittedNetwork>,
-    /// The last model fitted, in the saved form `cartseq serve` loads, when it has one.
-    pub last_model: Option<SavedNextItem>,
+    /// The last model of the list (a hybrid too), in the saved form `cartseq serve` loads.
+    pub last_model: Option<Shared>,
 }
 
 /// SR: rules within `p.steps` clicks weighted by `p.weighting`, the `p.pruning` strongest per item
@@ -904,8 +869,9 @@ fn evaluate_model(
 struct Fitted {
     models: Vec<(ModelKind, Shared, f64)>,
     outcomes: Vec<(ModelKind, SessionOutcomes, f64)>,
-    /// The saved form of the model fitted last, when `serve` can load it.
-    last_saved: Option<Arc<SavedNextItem>>,
+    /// The last hybrid of the list: its name, members and combiner (saved when it is the last
+    /// model).
+    last_hybrid: Option<(String, Vec<ModelKind>, Combiner)>,
 }
 
 impl Fitted {
@@ -951,7 +917,7 @@ pub fn fit_and_evaluate(
     let mut fitted = Fitted {
         models: Vec::new(),
         outcomes: Vec::new(),
-        last_saved: None,
+        last_hybrid: None,
     };
     let fit_full = |kind: ModelKind,
                     fitted: &mut Fitted,
@@ -962,12 +928,11 @@ pub fn fit_and_evaluate(
             return Ok(m);
         }
         let t0 = Instant::now();
-        let (m, net, saved) = fit_single(kind, train, &eval.baselines, network, progress)?;
+        let m = fit_single(kind, train, &eval.baselines, network, progress)?;
         let secs = t0.elapsed().as_secs_f64();
-        if net.is_some() {
-            *last_net = net;
+        if let Some(net) = FittedNetwork::of(&m) {
+            *last_net = Some(net);
         }
-        fitted.last_saved = saved;
         fitted.models.push((kind, m.clone(), secs));
         Ok((m, secs))
     };
@@ -992,7 +957,7 @@ pub fn fit_and_evaluate(
                 results.push(e.result);
             }
             ModelChoice::Hybrid { members, stacked } => {
-                let e = fit_hybrid(
+                let (e, summary, combiner) = fit_hybrid(
                     choice.name(),
                     members,
                     *stacked,
@@ -1002,6 +967,7 @@ pub fn fit_and_evaluate(
                     progress,
                     &mut |k, p| fit_full(k, &mut fitted, &mut last_net, p),
                 )?;
+                fitted.last_hybrid = Some((choice.name(), members.clone(), combiner));
                 // Members' test outcomes (evaluated once even when they are also rows).
                 let mut best: Option<(ModelKind, (f64, f64))> = None;
                 for &k in members {
@@ -1022,7 +988,7 @@ pub fn fit_and_evaluate(
                         }
                     }
                 }
-                let (mut e, summary) = e;
+                let mut e = e;
                 if let Some((bk, _)) = best {
                     if let Some(bo) = fitted.outcomes.iter().find(|o| o.0 == bk).map(|o| &o.1) {
                         let mut summary = summary;
@@ -1096,12 +1062,32 @@ pub fn fit_and_evaluate(
         bootstrap_replicates: eval.bootstrap,
         results,
     };
-    let last_saved = fitted.last_saved.take();
-    drop(fitted);
+    let last_model = match models.last() {
+        Some(ModelChoice::Single(kind)) => fitted.model(*kind).map(|m| m.0),
+        Some(ModelChoice::Hybrid { .. }) => match fitted.last_hybrid.take() {
+            // The saved hybrid owns copies of its members (the members stay shared for their rows).
+            Some((name, kinds, combiner)) => {
+                let members = kinds
+                    .iter()
+                    .map(|&k| {
+                        fitted
+                            .model(k)
+                            .map(|m| (*m.0).clone())
+                            .ok_or_else(|| anyhow::anyhow!("member {} not fitted", k.name()))
+                    })
+                    .collect::<anyhow::Result<Vec<SavedNextItem>>>()?;
+                Some(Arc::new(SavedNextItem::Hybrid(Hybrid::new(
+                    name, members, combiner,
+                )?)))
+            }
+            None => None,
+        },
+        None => None,
+    };
     Ok(NextItemRun {
         report,
         last_net,
-        last_model: last_saved.map(|m| Arc::try_unwrap(m).unwrap_or_else(|m| (*m).clone())),
+        last_model,
     })
 }
 
@@ -1117,7 +1103,7 @@ fn fit_hybrid(
     network: Option<&NetworkConfig>,
     progress: &mut dyn FnMut(Progress),
     fit_full: &mut FitFull<'_>,
-) -> anyhow::Result<(Evaluated, HybridSummary)> {
+) -> anyhow::Result<(Evaluated, HybridSummary, Combiner)> {
     anyhow::ensure!(
         eval.hybrid_valid_fraction > 0.0 && eval.hybrid_valid_fraction < 0.5,
         "the hybrid validation fraction must be in (0, 0.5), found {}",
@@ -1139,7 +1125,7 @@ fn fit_hybrid(
     };
     let mut part_models = Vec::new();
     for &k in members {
-        part_models.push(fit_single(k, part, &eval.baselines, network, progress)?.0);
+        part_models.push(fit_single(k, part, &eval.baselines, network, progress)?);
     }
     let part_refs = borrowed(&part_models);
     let tuning = tune_weights(&part_refs, &valid, Some(&valid_times))?;
@@ -1168,7 +1154,7 @@ fn fit_hybrid(
         } => Some((coef.clone(), *intercept)),
         Combiner::Weighted { .. } => None,
     };
-    let hybrid = Hybrid::new(name.clone(), borrowed(&full), combiner)?;
+    let hybrid = Hybrid::new(name.clone(), borrowed(&full), combiner.clone())?;
     let fit_seconds = t0.elapsed().as_secs_f64();
     let e = evaluate_model(name, &hybrid, data, eval, fit_seconds);
     let summary = HybridSummary {
@@ -1180,7 +1166,7 @@ fn fit_hybrid(
         recall20_difference: None,
         mrr20_difference: None,
     };
-    Ok((e, summary))
+    Ok((e, summary, combiner))
 }
 
 impl NextItemModel for FittedNetwork {

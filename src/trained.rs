@@ -45,6 +45,10 @@ pub struct ModelHeader {
     /// before it was recorded, and for tables that came without a manifest).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub featurizer: Option<FittedFeaturizer>,
+    /// What the table read besides each user's events (item statistics, horizon, columns), so that
+    /// `cartseq serve` computes a live user's features as `task` did (absent in older files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub online: Option<crate::online_features::FeatureContext>,
 }
 
 /// A trained model with its header.
@@ -75,8 +79,9 @@ impl TrainedModel {
         let f = std::fs::File::open(path).with_context(|| format!("cannot open {p}"))?;
         let mut r = std::io::BufReader::with_capacity(1 << 20, f);
         let mut first = Vec::new();
-        // The header is one short line; a foreign file without a newline is cut at 1 MiB.
-        std::io::BufRead::read_until(&mut std::io::Read::take(&mut r, 1 << 20), b'\n', &mut first)
+        // The header is one line (with the item statistics of the online features, up to some MiB); a
+        // foreign file without a newline is cut at 256 MiB.
+        std::io::BufRead::read_until(&mut std::io::Read::take(&mut r, 1 << 28), b'\n', &mut first)
             .with_context(|| format!("cannot read {p}"))?;
         let header: ModelHeader = serde_json::from_slice(&first).map_err(|e| {
             anyhow::anyhow!("{p}: not a cartseq model file written by `cartseq train` ({e})")

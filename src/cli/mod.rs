@@ -74,7 +74,7 @@ pub enum Command {
     Segment(segment::Args),
     /// Compress a saved next-item network to int8 (optionally pruned); compare accuracy and speed.
     Compress(compress::Args),
-    /// Serve next-item models over HTTP: session events, recommendations, metrics, hot reload.
+    /// Serve models over HTTP: session events, recommendations, class scores, follow-ups, hot reload.
     Serve(serve::Args),
 }
 

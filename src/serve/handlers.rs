@@ -18,12 +18,13 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use cartseq_models::nextitem::top_k;
-use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::metrics::Gauges;
 use super::state::{AppState, Models};
+use crate::next_query::{self, NextQuery, NextSort};
+use crate::online_features::{LiveEvent, Name, OnlineFeatureError};
 
 /// An error answered as JSON with a 4xx (or, for a caught failure, 500) status.
 #[derive(Debug)]
@@ -64,36 +65,6 @@ impl IntoResponse for ApiError {
             "message": self.message,
         }});
         (self.status, Json(body)).into_response()
-    }
-}
-
-/// An item, session or user name: a JSON string or integer (`214536502` and `"214536502"` are the
-/// same item).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Name(pub String);
-
-impl<'de> Deserialize<'de> for Name {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Name;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a name (string or integer)")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Name, E> {
-                if v.len() > 1024 {
-                    return Err(E::custom("a name of at most 1024 bytes"));
-                }
-                Ok(Name(v.to_owned()))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Name, E> {
-                Ok(Name(v.to_string()))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Name, E> {
-                Ok(Name(v.to_string()))
-            }
-        }
-        d.deserialize_any(V)
     }
 }
 
@@ -156,7 +127,10 @@ pub struct EventsRequest {
     /// Or the user they belong to.
     pub user: Option<Name>,
     /// Clicked items, oldest first.
-    pub items: Vec<Name>,
+    pub items: Option<Vec<Name>>,
+    /// Or full events (time, item, action, …), oldest first: what `/v1/score` computes features
+    /// from (their items are also the session's clicks).
+    pub events: Option<Vec<LiveEvent>>,
 }
 
 /// Answer of `POST /v1/events`.
@@ -180,9 +154,24 @@ pub async fn events(
     let req: EventsRequest = parse(body)?;
     let key = key_of(&req.session, &req.user)?
         .ok_or_else(|| ApiError::bad("session", "give `session` (or `user`)"))?;
-    check_len("items", req.items.len(), st.config.max_request_items)?;
-    let items: Vec<String> = req.items.into_iter().map(|n| n.0).collect();
-    let (before, held) = st.sessions.append(&key, &items, Instant::now());
+    let (items, events): (Vec<String>, Vec<LiveEvent>) = match (req.items, req.events) {
+        (Some(items), None) => {
+            check_len("items", items.len(), st.config.max_request_items)?;
+            (items.into_iter().map(|n| n.0).collect(), Vec::new())
+        }
+        (None, Some(events)) => {
+            check_len("events", events.len(), st.config.max_request_items)?;
+            (events.iter().map(|e| e.item.0.clone()).collect(), events)
+        }
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad(
+                "events",
+                "give either `items` or `events`, not both",
+            ))
+        }
+        (None, None) => return Err(ApiError::bad("items", "give `items` or `events`")),
+    };
+    let (before, held) = st.sessions.append(&key, &items, &events, Instant::now());
     let models = st.models();
     let mut unknown = 0;
     let mut learnt = 0;
@@ -195,7 +184,7 @@ pub async fn events(
             let mut prev = before.iter().rev().find_map(|i| vocab.id(i));
             let mut o = online.write().unwrap_or_else(|p| p.into_inner());
             for id in items.iter().filter_map(|i| vocab.id(i)) {
-                if o.click(prev, id) {
+                if o.click(&key, prev, id) {
                     learnt += 1;
                 }
                 prev = Some(id);
@@ -276,40 +265,13 @@ pub async fn recommend(
         ));
     }
     check_len("exclude", req.exclude.len(), st.config.max_request_items)?;
-    let key = key_of(&req.session, &req.user)?;
-    let clicks: Vec<String> = match (key, req.items) {
-        (Some(_), Some(_)) => {
-            return Err(ApiError::bad(
-                "items",
-                "give either a session/user or an explicit `items` list, not both",
-            ))
-        }
-        (Some(key), None) => st
-            .sessions
-            .clicks(&key, Instant::now())
-            .ok_or_else(|| ApiError {
-                status: StatusCode::NOT_FOUND,
-                field: Some(
-                    if req.session.is_some() {
-                        "session"
-                    } else {
-                        "user"
-                    }
-                    .into(),
-                ),
-                message: "no events held for it (never sent, expired or evicted)".into(),
-            })?,
-        (None, Some(items)) => {
-            check_len("items", items.len(), st.config.max_request_items)?;
-            items.into_iter().map(|n| n.0).collect()
-        }
-        (None, None) => {
-            return Err(ApiError::bad(
-                "session",
-                "give `session`, `user` or an `items` list",
-            ))
-        }
-    };
+    let clicks = held_or_given(
+        &st,
+        (&req.session, &req.user),
+        ("items", req.items),
+        |key, now| st.sessions.clicks(key, now),
+        |n| n.0,
+    )?;
     let exclude: Vec<String> = req.exclude.into_iter().map(|n| n.0).collect();
     let models = st.models();
     let exclude_seen = req.exclude_seen;
@@ -372,6 +334,271 @@ fn recommend_blocking(
     })
 }
 
+/// Body of `POST /v1/score`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScoreRequest {
+    /// A user whose held events are the input.
+    pub user: Option<Name>,
+    /// Or a session.
+    pub session: Option<Name>,
+    /// Or an explicit event list.
+    pub events: Option<Vec<LiveEvent>>,
+    /// Scoring time in ms since the Unix epoch: features read events strictly before it (default:
+    /// now).
+    pub at: Option<i64>,
+}
+
+/// Answer of `POST /v1/score`.
+#[derive(Debug, Serialize)]
+pub struct ScoreResponse {
+    /// Model name as given to `train --model`.
+    pub model: String,
+    /// Model version (changes with every reload).
+    pub model_version: u64,
+    /// The task.
+    pub task: &'static str,
+    /// Class names, index = class.
+    pub classes: Vec<String>,
+    /// Class probabilities, in `classes` order.
+    pub probabilities: Vec<f64>,
+    /// The most probable class (ties: the first).
+    pub predicted: String,
+    /// Events before `at` the features were computed from.
+    pub events_used: usize,
+    /// The scoring time used.
+    pub at: i64,
+}
+
+/// `POST /v1/score`: class probabilities for a user from their recent events.
+pub async fn score(
+    State(st): State<Arc<AppState>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<ScoreResponse>, ApiError> {
+    let req: ScoreRequest = parse(body)?;
+    let events = held_or_given(
+        &st,
+        (&req.session, &req.user),
+        ("events", req.events),
+        |key, now| st.sessions.events(key, now),
+        |e| e,
+    )?;
+    let at = req.at.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64)
+    });
+    let models = st.models();
+    tokio::task::spawn_blocking(move || score_blocking(&models, &events, at))
+        .await
+        .map_err(|e| {
+            ApiError::status(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("scoring failed: {e}"),
+            )
+        })?
+        .map(Json)
+}
+
+/// A request's input list: what the store holds for its `session` or `user` (read by `held`), or the
+/// explicit list `given.1` (the field `given.0`, converted by `convert`); exactly one of them.
+fn held_or_given<G, T>(
+    st: &AppState,
+    (session, user): (&Option<Name>, &Option<Name>),
+    given: (&str, Option<Vec<G>>),
+    held: impl FnOnce(&str, Instant) -> Option<Vec<T>>,
+    convert: impl Fn(G) -> T,
+) -> Result<Vec<T>, ApiError> {
+    let (field, list) = given;
+    match (key_of(session, user)?, list) {
+        (Some(_), Some(_)) => Err(ApiError::bad(
+            field,
+            format!("give either a session/user or an explicit `{field}` list, not both"),
+        )),
+        (Some(key), None) => {
+            held(&key, Instant::now()).ok_or_else(|| held_nothing(session.is_some()))
+        }
+        (None, Some(list)) => {
+            check_len(field, list.len(), st.config.max_request_items)?;
+            Ok(list.into_iter().map(convert).collect())
+        }
+        (None, None) => Err(ApiError::bad(
+            "session",
+            format!("give `session`, `user` or an `{field}` list"),
+        )),
+    }
+}
+
+/// The 404 of a session or user the store does not hold.
+fn held_nothing(session: bool) -> ApiError {
+    ApiError {
+        status: StatusCode::NOT_FOUND,
+        field: Some(if session { "session" } else { "user" }.into()),
+        message: "no events held for it (never sent, expired or evicted)".into(),
+    }
+}
+
+/// Computes the features and the probabilities (on a blocking thread).
+fn score_blocking(
+    models: &Models,
+    events: &[LiveEvent],
+    at: i64,
+) -> Result<ScoreResponse, ApiError> {
+    use cartseq_models::Classifier;
+    let c = models.classifier.as_ref().ok_or_else(|| {
+        ApiError::status(
+            StatusCode::NOT_FOUND,
+            "no classifier is loaded (--classifier)",
+        )
+    })?;
+    let h = &c.model.header;
+    let ds = c.features.dataset(h, events, at).map_err(|e| match e {
+        OnlineFeatureError::NoEvents { .. } => ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            field: Some("at".into()),
+            message: format!("{e}: a user needs an event before the scoring time"),
+        },
+        OnlineFeatureError::Other(e) => ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            field: Some("events".into()),
+            message: format!("the events cannot be turned into features: {e:#}"),
+        },
+        columns @ OnlineFeatureError::Columns(_) => {
+            ApiError::status(StatusCode::INTERNAL_SERVER_ERROR, columns.to_string())
+        }
+    })?;
+    let proba = c.model.model.predict_proba(&ds).map_err(|e| {
+        ApiError::status(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("scoring failed: {e}"),
+        )
+    })?;
+    let probabilities: Vec<f64> = proba.row(0).to_vec();
+    let best = probabilities
+        .iter()
+        .enumerate()
+        .fold(0, |b, (i, p)| if *p > probabilities[b] { i } else { b });
+    let classes = c.features.ctx.class_names.clone();
+    Ok(ScoreResponse {
+        model: h.model.clone(),
+        model_version: models.version,
+        task: c.features.ctx.task.name(),
+        predicted: classes.get(best).cloned().unwrap_or_default(),
+        classes,
+        probabilities,
+        events_used: events.iter().filter(|e| e.time < at).count(),
+        at,
+    })
+}
+
+/// `GET /v1/next?after=A&after=B[&within=5|1h][&top=20][&sort=count][&min_count=1]`: what follows
+/// the tokens, as `cartseq next` answers it.
+pub async fn next(
+    State(st): State<Arc<AppState>>,
+    uri: axum::http::Uri,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let mut q = NextQuery {
+        after: Vec::new(),
+        within: cartseq_mining::rules::next::Within::Anywhere,
+        min_count: 1,
+        sort: NextSort::Count,
+        top: 20,
+    };
+    // Repeated keys (`after=A&after=B`) keep their order: decoded with the url crate family's
+    // `form_urlencoded` (axum's own query decoder) rather than into a struct.
+    let pairs = form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()).into_owned();
+    for (k, v) in pairs {
+        match k.as_str() {
+            "after" => q.after.push(v),
+            "within" => {
+                q.within = next_query::parse_within(Some(&v)).map_err(|e| {
+                    ApiError::bad("within", e.to_string().replace("--within", "within"))
+                })?
+            }
+            "top" => {
+                q.top = v
+                    .parse()
+                    .map_err(|_| ApiError::bad("top", format!("expected a count, found {v:?}")))?
+            }
+            "min_count" => {
+                q.min_count = v.parse().map_err(|_| {
+                    ApiError::bad("min_count", format!("expected a count, found {v:?}"))
+                })?
+            }
+            "sort" => {
+                q.sort = NextSort::parse(&v).ok_or_else(|| {
+                    ApiError::bad(
+                        "sort",
+                        format!(
+                            "expected one of {}, found {v:?}",
+                            NextSort::NAMES.join(", ")
+                        ),
+                    )
+                })?
+            }
+            other => {
+                return Err(ApiError::bad(
+                    other,
+                    "unknown parameter (after, within, top, sort, min_count)",
+                ))
+            }
+        }
+    }
+    if q.after.is_empty() {
+        return Err(ApiError::bad("after", "give at least one `after` token"));
+    }
+    check_len("after", q.after.len(), st.config.max_request_items)?;
+    let models = st.models();
+    tokio::task::spawn_blocking(move || next_blocking(&models, &q))
+        .await
+        .map_err(|e| {
+            ApiError::status(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("the query failed: {e}"),
+            )
+        })?
+        .map(Json)
+}
+
+/// Answers a follow-up query (on a blocking thread).
+fn next_blocking(models: &Models, q: &NextQuery) -> Result<serde_json::Value, ApiError> {
+    let n = models.next.as_ref().ok_or_else(|| {
+        ApiError::status(
+            StatusCode::NOT_FOUND,
+            "no sequences are loaded for /v1/next (give serve `-- INPUT --preset P --token T`)",
+        )
+    })?;
+    let a =
+        next_query::answer(&n.loaded, q).map_err(|e| ApiError::bad("after", format!("{e:#}")))?;
+    let f = &a.follow;
+    let dict = &n.loaded.dict;
+    let rows: Vec<serde_json::Value> = f
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(k, r)| {
+            json!({
+                "rank": k + 1, "token": dict.tokens.name(r.item.0), "count": r.count,
+                "sequences_with_token": r.item_sequences,
+                "confidence": r.confidence, "lift": r.lift,
+            })
+        })
+        .collect();
+    let conversions: Vec<serde_json::Value> = a
+        .conversions
+        .iter()
+        .map(|(t, c, conf)| json!({"token": t, "count": c, "confidence": conf}))
+        .collect();
+    Ok(json!({
+        "after": q.after,
+        "sequences": f.n,
+        "matched": f.matched,
+        "rows": rows,
+        "conversions": conversions,
+        "model_version": models.version,
+    }))
+}
+
 /// `GET /healthz`: liveness and what is loaded.
 pub async fn healthz(State(st): State<Arc<AppState>>) -> Json<serde_json::Value> {
     let m = st.models();
@@ -385,11 +612,27 @@ pub async fn healthz(State(st): State<Arc<AppState>>) -> Json<serde_json::Value>
             "online": nx.online.is_some(),
         })
     });
+    let classifier = m.classifier.as_ref().map(|c| {
+        json!({
+            "path": c.path.display().to_string(),
+            "model": c.model.header.model,
+            "task": c.features.ctx.task.name(),
+            "classes": c.features.ctx.class_names,
+            "features": c.model.header.feature_names.len(),
+        })
+    });
+    let next = m.next.as_ref().map(|n| {
+        json!({
+            "path": n.loaded.path.display().to_string(),
+            "sequences": n.loaded.db.len(),
+            "tokens": n.loaded.dict.tokens.len(),
+        })
+    });
     Json(json!({
         "status": "ok",
         "model_version": m.version,
         "loaded_at_unix": m.loaded_at,
-        "models": {"nextitem": nextitem},
+        "models": {"nextitem": nextitem, "classifier": classifier, "next": next},
         "sessions": st.sessions.len(),
         "last_reload_error": st.last_reload_error(),
     }))
@@ -411,6 +654,24 @@ pub async fn metrics(State(st): State<Arc<AppState>>) -> Response {
         if let Some(o) = &nx.online {
             learnt = o.read().unwrap_or_else(|p| p.into_inner()).clicks_learnt();
         }
+    }
+    if let Some(c) = &m.classifier {
+        models.push((
+            "classifier",
+            c.model.header.model.clone(),
+            "f64",
+            m.version,
+            c.model.header.feature_names.len(),
+        ));
+    }
+    if let Some(n) = &m.next {
+        models.push((
+            "next",
+            "follow-ups".to_owned(),
+            "counts",
+            m.version,
+            n.loaded.dict.tokens.len(),
+        ));
     }
     let g = Gauges {
         sessions: st.sessions.len(),

@@ -2,8 +2,10 @@
 //!
 //! * [`state`] — the loaded models behind an atomically swapped pointer (hot reload: load and check
 //!   aside, then swap; a bad file keeps the old model) and the bounded session store (LRU cap + TTL).
-//! * [`handlers`] — `POST /v1/events`, `POST /v1/recommend`, `GET /healthz`, `GET /metrics`,
-//!   `GET /openapi.json`, `POST /admin/reload` (loopback only); JSON errors naming the field.
+//! * [`handlers`] — `POST /v1/events`, `POST /v1/recommend`, `POST /v1/score` (classifier
+//!   probabilities, features by [`crate::online_features`]), `GET /v1/next` (follow-ups by
+//!   [`crate::next_query`]), `GET /healthz`, `GET /metrics`, `GET /openapi.json`, `POST /admin/reload`
+//!   (loopback only); JSON errors naming the field.
 //! * [`metrics`] — request counters and latency histograms in the Prometheus text format.
 //!
 //! Scoring is CPU-bound and runs on tokio's blocking pool (`spawn_blocking`), so the async workers
@@ -51,6 +53,8 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/v1/events", post(handlers::events))
         .route("/v1/recommend", post(handlers::recommend))
+        .route("/v1/score", post(handlers::score))
+        .route("/v1/next", get(handlers::next))
         .route("/healthz", get(handlers::healthz))
         .route("/metrics", get(handlers::metrics))
         .route("/openapi.json", get(handlers::openapi))

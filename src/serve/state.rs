@@ -24,8 +24,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use cartseq_models::nextitem::{NextItemFile, NextItemModel, OnlineCounts};
+use cartseq_models::nextitem::{NextItemFile, NextItemModel, OnlineModel};
 use lru::LruCache;
+
+use crate::online_features::{LiveEvent, OnlineFeaturizer};
+use crate::trained::TrainedModel;
 
 use super::metrics::Metrics;
 
@@ -34,33 +37,46 @@ use super::metrics::Metrics;
 pub struct ServeConfig {
     /// Saved next-item model (`cartseq nextitem --save-model`, `cartseq compress`).
     pub nextitem: Option<PathBuf>,
+    /// Classifier from `cartseq train -o` (with the online feature context `task` recorded).
+    pub classifier: Option<PathBuf>,
+    /// Sequences `GET /v1/next` answers from (loaded and indexed at start-up and on reload).
+    pub next: Option<crate::next_query::NextSource>,
     /// Most sessions/users held; the least recently used is evicted beyond it.
     pub max_sessions: usize,
     /// A session idle for longer than this is forgotten.
     pub session_ttl: Duration,
     /// Most recent clicks kept per session.
     pub max_clicks: usize,
+    /// Most recent full events kept per user for the classifier's features (held only with a
+    /// classifier).
+    pub max_events: usize,
     /// Largest request body accepted, in bytes.
     pub max_body: usize,
     /// Most items in one request's list.
     pub max_request_items: usize,
     /// Largest `k` of a recommendation.
     pub max_k: usize,
-    /// Update count models (pop, markov) from `/v1/events`.
+    /// Update the next-item model (pop, markov, sknn) from `/v1/events`.
     pub learn_online: bool,
+    /// Most live sessions an online SKNN learns (its memory bound).
+    pub learn_max_sessions: usize,
 }
 
 impl Default for ServeConfig {
     fn default() -> Self {
         ServeConfig {
             nextitem: None,
+            classifier: None,
+            next: None,
             max_sessions: 100_000,
             session_ttl: Duration::from_secs(30 * 60),
             max_clicks: 200,
+            max_events: 1_000,
             max_body: 1 << 20,
             max_request_items: 10_000,
             max_k: 1_000,
             learn_online: false,
+            learn_max_sessions: 100_000,
         }
     }
 }
@@ -68,12 +84,19 @@ impl Default for ServeConfig {
 impl ServeConfig {
     /// Checks every limit once, naming the option.
     pub fn check(&self) -> Result<(), String> {
-        if self.nextitem.is_none() {
-            return Err("give a model to serve: --nextitem FILE".into());
+        if self.nextitem.is_none() && self.classifier.is_none() && self.next.is_none() {
+            return Err(
+                "give a model to serve: --nextitem FILE, --classifier FILE or --next-input FILE"
+                    .into(),
+            );
+        }
+        if self.learn_online && self.nextitem.is_none() {
+            return Err("--learn-online updates a next-item model: give --nextitem FILE".into());
         }
         for (name, v) in [
             ("--max-sessions", self.max_sessions),
             ("--max-clicks", self.max_clicks),
+            ("--max-events", self.max_events),
             ("--max-body", self.max_body),
             ("--max-request-items", self.max_request_items),
         ] {
@@ -96,8 +119,8 @@ pub struct LoadedNextItem {
     pub path: PathBuf,
     /// Its size in bytes.
     pub bytes: u64,
-    /// Counts learnt online (with `--learn-online` and a count model).
-    pub online: Option<RwLock<OnlineCounts>>,
+    /// The model as learnt online (with `--learn-online` and a pop, markov or sknn model).
+    pub online: Option<RwLock<OnlineModel>>,
 }
 
 impl LoadedNextItem {
@@ -126,6 +149,40 @@ pub struct Models {
     pub loaded_at: u64,
     /// The next-item model.
     pub nextitem: Option<LoadedNextItem>,
+    /// The classifier.
+    pub classifier: Option<LoadedClassifier>,
+    /// The sequences of `/v1/next`.
+    pub next: Option<crate::next_query::NextIndex>,
+}
+
+/// A loaded classifier with its online featurizer.
+pub struct LoadedClassifier {
+    /// The model and its header (the header's feature context moved into `features`).
+    pub model: TrainedModel,
+    /// Computes a live user's feature row as `task` did.
+    pub features: OnlineFeaturizer,
+    /// The file it was read from.
+    pub path: PathBuf,
+}
+
+/// Loads a classifier and checks that its features can be computed online.
+fn load_classifier(path: &std::path::Path) -> Result<LoadedClassifier, String> {
+    let mut model = TrainedModel::load(path).map_err(|e| format!("{e:#}"))?;
+    let ctx = model.header.online.take().ok_or_else(|| {
+        format!(
+            "{}: the model file has no online feature context (it was trained on a table from an \
+             older `cartseq task`, or from another tool); rebuild the table with `cartseq task -o` and \
+             retrain",
+            path.display()
+        )
+    })?;
+    ctx.check(&model.header)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(LoadedClassifier {
+        features: OnlineFeaturizer::new(ctx),
+        model,
+        path: path.to_path_buf(),
+    })
 }
 
 /// Loads and checks every configured model (blocking: file reads and a trial scoring).
@@ -140,7 +197,12 @@ pub fn load_models(config: &ServeConfig, version: u64) -> Result<Models, String>
                 return Err(format!("{}: the model has no items", path.display()));
             }
             let mut scores = Vec::new();
-            model.score_session(&[0], &mut scores);
+            // A corrupt body that passed the checks must not take the server down: a panic in the
+            // trial is an error like any other.
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                model.score_session(&[0], &mut scores)
+            }))
+            .map_err(|_| format!("{}: the model failed its trial scoring", path.display()))?;
             if scores.len() != model.n_items() {
                 return Err(format!(
                     "{}: the model scored {} items, expected {}",
@@ -156,11 +218,11 @@ pub fn load_models(config: &ServeConfig, version: u64) -> Result<Models, String>
                 ));
             }
             let online = if config.learn_online {
-                match OnlineCounts::from_saved(&file.model) {
+                match OnlineModel::from_saved(&file.model, config.learn_max_sessions) {
                     Some(o) => Some(RwLock::new(o)),
                     None => {
                         return Err(format!(
-                            "{}: --learn-online needs a pop or markov model saved with its counts, this is `{}`",
+                            "{}: --learn-online needs a pop, markov or sknn model saved with its counts, this is `{}`",
                             path.display(),
                             model.name()
                         ))
@@ -178,6 +240,16 @@ pub fn load_models(config: &ServeConfig, version: u64) -> Result<Models, String>
         }
         None => None,
     };
+    let classifier = config
+        .classifier
+        .as_deref()
+        .map(load_classifier)
+        .transpose()?;
+    let next = config
+        .next
+        .as_ref()
+        .map(|n| n.load().map_err(|e| format!("{e:#}")))
+        .transpose()?;
     let loaded_at = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -185,6 +257,8 @@ pub fn load_models(config: &ServeConfig, version: u64) -> Result<Models, String>
         version,
         loaded_at,
         nextitem,
+        classifier,
+        next,
     })
 }
 
@@ -192,6 +266,8 @@ pub fn load_models(config: &ServeConfig, version: u64) -> Result<Models, String>
 #[derive(Debug)]
 struct Session {
     clicks: VecDeque<String>,
+    /// Full events (time, action, category, …), kept only when a classifier is served.
+    events: VecDeque<LiveEvent>,
     last_seen: Instant,
 }
 
@@ -200,6 +276,7 @@ pub struct SessionStore {
     shards: Vec<Mutex<LruCache<String, Session>>>,
     ttl: Duration,
     max_clicks: usize,
+    max_events: usize,
     /// Sessions dropped because the store was full.
     pub evicted: AtomicU64,
     /// Sessions dropped because they were idle for longer than the TTL.
@@ -207,8 +284,9 @@ pub struct SessionStore {
 }
 
 impl SessionStore {
-    /// A store of at most `max_sessions` sessions of at most `max_clicks` clicks.
-    pub fn new(max_sessions: usize, ttl: Duration, max_clicks: usize) -> Self {
+    /// A store of at most `max_sessions` sessions of at most `max_clicks` clicks and `max_events`
+    /// full events (0: none kept).
+    pub fn new(max_sessions: usize, ttl: Duration, max_clicks: usize, max_events: usize) -> Self {
         let n_shards = if max_sessions >= 1024 { 16 } else { 1 };
         let per =
             NonZeroUsize::new(max_sessions.div_ceil(n_shards).max(1)).unwrap_or(NonZeroUsize::MIN);
@@ -218,6 +296,7 @@ impl SessionStore {
                 .collect(),
             ttl,
             max_clicks,
+            max_events,
             evicted: AtomicU64::new(0),
             expired: AtomicU64::new(0),
         }
@@ -231,12 +310,19 @@ impl SessionStore {
         self.shards[i].lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Appends `items` to the session `key` (created when new or expired); returns the clicks it
-    /// held before and the number held now.
-    pub fn append(&self, key: &str, items: &[String], now: Instant) -> (Vec<String>, usize) {
+    /// Appends `items` (and the full `events`, when the store keeps them) to the session `key`
+    /// (created when new or expired); returns the clicks it held before and the number held now.
+    pub fn append(
+        &self,
+        key: &str,
+        items: &[String],
+        events: &[LiveEvent],
+        now: Instant,
+    ) -> (Vec<String>, usize) {
         let mut shard = self.shard(key);
         let fresh = || Session {
             clicks: VecDeque::new(),
+            events: VecDeque::new(),
             last_seen: now,
         };
         let mut session = match shard.pop(key) {
@@ -254,6 +340,14 @@ impl SessionStore {
             }
             session.clicks.push_back(it.clone());
         }
+        if self.max_events > 0 {
+            for e in events {
+                if session.events.len() == self.max_events {
+                    session.events.pop_front();
+                }
+                session.events.push_back(e.clone());
+            }
+        }
         session.last_seen = now;
         let held = session.clicks.len();
         if let Some((old, _)) = shard.push(key.to_owned(), session) {
@@ -266,11 +360,20 @@ impl SessionStore {
 
     /// The clicks of session `key`, when held and not expired (touching it).
     pub fn clicks(&self, key: &str, now: Instant) -> Option<Vec<String>> {
+        self.read(key, now, |s| s.clicks.iter().cloned().collect())
+    }
+
+    /// The full events of session `key`, when held and not expired (touching it).
+    pub fn events(&self, key: &str, now: Instant) -> Option<Vec<LiveEvent>> {
+        self.read(key, now, |s| s.events.iter().cloned().collect())
+    }
+
+    fn read<T>(&self, key: &str, now: Instant, f: impl FnOnce(&Session) -> T) -> Option<T> {
         let mut shard = self.shard(key);
         let expired = match shard.get_mut(key) {
             Some(s) if now.duration_since(s.last_seen) <= self.ttl => {
                 s.last_seen = now;
-                return Some(s.clicks.iter().cloned().collect());
+                return Some(f(s));
             }
             Some(_) => true,
             None => false,
@@ -333,7 +436,16 @@ impl AppState {
         config.check()?;
         let models = load_models(&config, 1)?;
         Ok(Arc::new(AppState {
-            sessions: SessionStore::new(config.max_sessions, config.session_ttl, config.max_clicks),
+            sessions: SessionStore::new(
+                config.max_sessions,
+                config.session_ttl,
+                config.max_clicks,
+                if config.classifier.is_some() {
+                    config.max_events
+                } else {
+                    0
+                },
+            ),
             config,
             models: RwLock::new(Arc::new(models)),
             reloading: tokio::sync::Mutex::new(()),
@@ -397,27 +509,27 @@ mod tests {
 
     #[test]
     fn the_least_recently_used_session_is_evicted() {
-        let s = SessionStore::new(2, Duration::from_secs(60), 3);
+        let s = SessionStore::new(2, Duration::from_secs(60), 3, 0);
         let t = Instant::now();
-        s.append("a", &names(&["1"]), t);
-        s.append("b", &names(&["2"]), t);
+        s.append("a", &names(&["1"]), &[], t);
+        s.append("b", &names(&["2"]), &[], t);
         assert!(s.clicks("a", t).is_some()); // a is now the most recent
-        s.append("c", &names(&["3"]), t);
+        s.append("c", &names(&["3"]), &[], t);
         assert_eq!(s.len(), 2);
         assert!(s.clicks("b", t).is_none());
         assert_eq!(s.evicted.load(Ordering::Relaxed), 1);
         // Only the last max_clicks clicks are kept.
-        let (before, held) = s.append("a", &names(&["4", "5", "6"]), t);
+        let (before, held) = s.append("a", &names(&["4", "5", "6"]), &[], t);
         assert_eq!((before, held), (names(&["1"]), 3));
         assert_eq!(s.clicks("a", t), Some(names(&["4", "5", "6"])));
     }
 
     #[test]
     fn idle_sessions_expire() {
-        let s = SessionStore::new(10, Duration::from_millis(100), 5);
+        let s = SessionStore::new(10, Duration::from_millis(100), 5, 0);
         let t = Instant::now();
-        s.append("a", &names(&["1"]), t);
-        s.append("b", &names(&["2"]), t + Duration::from_millis(80));
+        s.append("a", &names(&["1"]), &[], t);
+        s.append("b", &names(&["2"]), &[], t + Duration::from_millis(80));
         let later = t + Duration::from_millis(150);
         assert_eq!(s.sweep(later), 1);
         assert!(s.clicks("a", later).is_none());

@@ -2,8 +2,11 @@
 //! an ephemeral loopback port (`--addr 127.0.0.1:0`; the bound address is read from its stdout), talks
 //! HTTP to it and stops it with SIGTERM (graceful shutdown, exit 0). Covered: offline = online parity
 //! (a test log replayed through `/v1/events` + `/v1/recommend` gives the batch Recall@k and MRR@k of
-//! `cartseq nextitem`), hot reload with a bad file (kept model) and SIGHUP, LRU eviction and TTL expiry,
-//! the JSON error shapes, online learning against a batch fit, and int8 compression.
+//! `cartseq nextitem`, for every kind from pop to srgnn and a hybrid), classifier scores equal to
+//! `cartseq eval --predictions` (the Taobao sample replayed as full events), `/v1/next` equal to
+//! `cartseq next`, hot reload with a bad file (kept model) and SIGHUP, LRU eviction and TTL expiry,
+//! the JSON error shapes, online learning (pop, markov, sknn) against a batch fit, and int8
+//! compression.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -207,7 +210,16 @@ fn replaying_a_log_online_gives_the_batch_metrics() {
     let dir = tempdir();
     let test = head(TEST, 1200, dir.path(), "test.txt");
     let train = crate::support::repo_root().join(TRAIN);
-    for model in ["gru", "sknn", "iknn", "markov"] {
+    for model in [
+        "gru",
+        "sknn",
+        "iknn",
+        "markov",
+        "vsknn",
+        "sr",
+        "srgnn",
+        "hybrid:markov+sknn",
+    ] {
         let path = dir.path().join(format!("{model}.json"));
         let batch = save_model(model, &train, &test, &path);
         let server = Server::start([OsArg::from("--nextitem"), path.clone().into()]);
@@ -572,7 +584,9 @@ fn errors_are_json_and_name_the_field() {
             "/metrics",
             "/openapi.json",
             "/v1/events",
-            "/v1/recommend"
+            "/v1/next",
+            "/v1/recommend",
+            "/v1/score"
         ]
     );
     for (path, ops) in doc["paths"].as_object().expect("paths") {
@@ -588,7 +602,7 @@ fn errors_are_json_and_name_the_field() {
     server.stop();
 }
 
-/// `--learn-online`: counts updated from /v1/events give the same recommendations as a batch fit on
+/// `--learn-online`: counts (and the sknn index) updated from /v1/events give the same recommendations as a batch fit on
 /// the training log plus the same events.
 #[test]
 fn online_counts_equal_a_batch_fit_on_the_same_events() {
@@ -609,7 +623,7 @@ fn online_counts_equal_a_batch_fit_on_the_same_events() {
     }
     let both_path = dir.path().join("both.txt");
     std::fs::write(&both_path, both).expect("write");
-    for model in ["markov", "pop"] {
+    for model in ["markov", "pop", "sknn"] {
         let start = dir.path().join(format!("{model}-start.json"));
         let batch = dir.path().join(format!("{model}-batch.json"));
         save_model(model, &train, &test, &start);
@@ -705,4 +719,192 @@ fn int8_compression_is_smaller_close_and_servable() {
         "{}",
         run.stderr
     );
+}
+
+/// The Taobao sample's events (`user,item,category,behavior,unix_seconds`) grouped by user, in file
+/// order, as `/v1/events` event objects (times in ms).
+fn taobao_events() -> Vec<(String, Vec<Value>)> {
+    let text = std::fs::read_to_string(crate::support::repo_root().join(TAOBAO)).expect("sample");
+    let mut order: Vec<String> = Vec::new();
+    let mut by_user: std::collections::HashMap<String, Vec<Value>> = Default::default();
+    for line in text.lines() {
+        let f: Vec<&str> = line.split(',').collect();
+        let secs: i64 = f[4].parse().expect("time");
+        let e = by_user.entry(f[0].to_owned()).or_insert_with(|| {
+            order.push(f[0].to_owned());
+            Vec::new()
+        });
+        e.push(json!({"time": secs * 1000, "item": f[1], "category": f[2], "action": f[3]}));
+    }
+    order
+        .into_iter()
+        .map(|u| {
+            let ev = by_user.remove(&u).expect("user");
+            (u, ev)
+        })
+        .collect()
+}
+
+const TAOBAO: &str = "data/samples/taobao_sample.csv";
+
+/// The numbers of the JSON array `"key":[…]` in a response body, parsed from their text (so the test
+/// compares the exact shortest round-trip digits the server wrote).
+fn raw_numbers(body: &str, key: &str) -> Vec<f64> {
+    let start = body
+        .find(&format!("\"{key}\":["))
+        .unwrap_or_else(|| panic!("no {key} in {body}"))
+        + key.len()
+        + 4;
+    let end = start + body[start..].find(']').expect("array end");
+    body[start..end]
+        .split(',')
+        .map(|x| x.parse().expect("number"))
+        .collect()
+}
+
+/// Offline = online for classifiers: the Taobao sample's events replayed through `/v1/events` and
+/// scored by `/v1/score` at the test cutoff give `cartseq eval --predictions`' probabilities for every
+/// test row — bit for bit for a logistic regression and a stack (f64 paths), within 1e-6 for a GRU
+/// over the token sequences (f32). The table has pattern columns, so the fitted featurizer runs
+/// online too.
+#[test]
+fn online_scores_equal_eval_predictions() {
+    let dir = tempdir();
+    let feats = dir.path().join("features.csv");
+    cartseq(&format!(
+        "task {TAOBAO} --preset taobao --task purchase --horizon 1d --cutoff 2017-12-02 --seq \
+         --pattern-features 3 -q -o"
+    ))
+    .arg(&feats)
+    .success();
+    let cutoff: i64 = 1_512_172_800_000; // 2017-12-02T00:00:00Z
+    let models = [
+        ("logreg", "--model logreg", 0.0),
+        ("stack", "--model stack --base logreg,dt --meta logreg", 0.0),
+        ("gru", "--model gru --param hidden=8 --param epochs=2", 1e-6),
+    ];
+    let events = taobao_events();
+    for (name, args, tol) in models {
+        let model = dir.path().join(format!("{name}.json"));
+        let preds = dir.path().join(format!("{name}.csv"));
+        cartseq(&format!("train {args} -q -o"))
+            .arg(&model)
+            .arg(&feats)
+            .success();
+        cartseq("eval -q")
+            .arg(&model)
+            .arg(&feats)
+            .arg("--predictions")
+            .arg(&preds)
+            .success();
+        let server = Server::start([
+            OsArg::from("--classifier"),
+            model.clone().into(),
+            "--max-events".into(),
+            "100000".into(),
+        ]);
+        for (user, ev) in &events {
+            let (code, r) = server.post("/v1/events", &json!({"user": user, "events": ev}));
+            assert_eq!(code, 200, "{r}");
+        }
+        let text = std::fs::read_to_string(&preds).expect("predictions");
+        let mut rows = 0;
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split(',').collect();
+            let offline: Vec<f64> = f[2..].iter().map(|x| x.parse().expect("p")).collect();
+            let body = json!({"user": f[0], "at": cutoff}).to_string();
+            let (code, answer) = server.call("POST", "/v1/score", Some(&body));
+            assert_eq!(code, 200, "{answer}");
+            let online = raw_numbers(&answer, "probabilities");
+            assert_eq!(online.len(), offline.len(), "{answer}");
+            for (a, b) in online.iter().zip(&offline) {
+                if tol == 0.0 {
+                    assert_eq!(
+                        a.to_bits(),
+                        b.to_bits(),
+                        "{name} user {}: online {a}, eval {b}",
+                        f[0]
+                    );
+                } else {
+                    assert!(
+                        (a - b).abs() <= tol,
+                        "{name} user {}: online {a}, eval {b}",
+                        f[0]
+                    );
+                }
+            }
+            rows += 1;
+        }
+        assert!(rows >= 20, "{name}: only {rows} test rows");
+        // A user with no event before the time, and an unknown user: errors naming the field.
+        let (code, e) = server.post(
+            "/v1/score",
+            &json!({"events": [{"time": cutoff + 5, "item": "1", "action": "pv"}], "at": cutoff}),
+        );
+        assert_eq!((code, &e["error"]["field"]), (422, &json!("at")), "{e}");
+        let (code, e) = server.post("/v1/score", &json!({"user": "no such user"}));
+        assert_eq!((code, &e["error"]["field"]), (404, &json!("user")), "{e}");
+        server.stop();
+    }
+}
+
+/// `GET /v1/next` gives `cartseq next`'s rows (same sequences, same query function) for several
+/// queries, and errors name the parameter.
+#[test]
+fn next_answers_equal_the_next_command() {
+    let server = Server::start(["--", TAOBAO, "--preset", "taobao", "--token", "action"]);
+    for (query, words) in [
+        ("after=view&after=cart_add", "--after view --after cart_add"),
+        (
+            "after=fav&within=5&sort=lift&top=0",
+            "--after fav --within 5 --sort lift --top 0",
+        ),
+        (
+            "after=view&within=1h&sort=confidence",
+            "--after view --within 1h --sort confidence",
+        ),
+    ] {
+        let batch = cartseq(&format!(
+            "next {TAOBAO} --preset taobao --token action {words} --format jsonl -q"
+        ))
+        .success()
+        .jsonl();
+        let (code, text) = server.call("GET", &format!("/v1/next?{query}"), None);
+        assert_eq!(code, 200, "{text}");
+        let online = parse(&text);
+        let rows = online["rows"].as_array().expect("rows");
+        assert_eq!(rows.len(), batch.len(), "{query}: {text}");
+        assert!(!rows.is_empty(), "{query}");
+        for (o, b) in rows.iter().zip(&batch) {
+            for k in [
+                "rank",
+                "token",
+                "count",
+                "sequences_with_token",
+                "confidence",
+                "lift",
+            ] {
+                assert_eq!(o[k], b[k], "{query}: {k}");
+            }
+            assert_eq!(online["matched"], b["matched"]);
+            assert_eq!(online["sequences"], b["sequences"]);
+        }
+    }
+    for (query, field) in [
+        ("", "after"),
+        ("after=nosuchtoken", "after"),
+        ("after=view&top=x", "top"),
+        ("after=view&sort=best", "sort"),
+        ("after=view&within=0", "within"),
+        ("after=view&colour=red", "colour"),
+    ] {
+        let (code, text) = server.call("GET", &format!("/v1/next?{query}"), None);
+        let e = parse(&text);
+        assert_eq!(
+            (code, &e["error"]["field"]),
+            (400, &json!(field)),
+            "{query}: {text}"
+        );
+    }
+    server.stop();
 }

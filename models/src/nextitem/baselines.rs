@@ -291,19 +291,77 @@ pub struct SessionKnn {
     k: usize,
     sample: usize,
     base: Vec<f32>,
+    /// Click count of every item, behind `base` (what online learning updates; empty in files
+    /// written before it was recorded, which then cannot learn online).
+    #[serde(default)]
+    counts: Vec<u64>,
 }
 
 impl SessionKnn {
     /// Indexes the training sessions; `k` neighbours among the `sample` most recent candidate
     /// sessions (defaults 100 and 500).
     pub fn fit(train: &Sequences, k: usize, sample: usize) -> Self {
-        let base = pop_norm(train).iter().map(|&p| 1e-6 * p).collect();
+        let counts = item_counts(train);
         SessionKnn {
             inc: Incidence::new(train),
             k: k.max(1),
             sample: sample.max(1),
-            base,
+            base: sknn_base(&counts),
+            counts,
         }
+    }
+}
+
+/// SKNN's tie-breaker: a millionth of the popularity scaled into `[0, 1)` (what `pop_norm` gives,
+/// from counts, so that online learning rebuilds it exactly).
+fn sknn_base(counts: &[u64]) -> Vec<f32> {
+    let max = counts.iter().copied().max().unwrap_or(0) as f64 + 1.0;
+    counts
+        .iter()
+        .map(|&x| 1e-6 * (x as f64 / max) as f32)
+        .collect()
+}
+
+impl SessionKnn {
+    /// Training sessions indexed.
+    pub(crate) fn n_sessions(&self) -> usize {
+        self.inc.session_items.len()
+    }
+
+    /// Whether the file recorded the click counts online learning needs.
+    pub(crate) fn has_counts(&self) -> bool {
+        !self.counts.is_empty() && self.counts.len() == self.base.len()
+    }
+
+    /// Learns a click on `item` in training session `s` (`s` = [`SessionKnn::n_sessions`] starts a
+    /// new session): the index and the tie-breaker become those of a batch fit on the sessions with
+    /// this click appended. `false` (nothing learnt) for an unknown item or session.
+    pub(crate) fn learn(&mut self, s: usize, item: u32) -> bool {
+        let n = self.base.len();
+        let i = item as usize;
+        if i >= n || !self.has_counts() || s > self.n_sessions() || s > u32::MAX as usize {
+            return false;
+        }
+        if s == self.n_sessions() {
+            self.inc.session_items.push(Vec::new());
+        }
+        let row = &mut self.inc.session_items[s];
+        if let Err(p) = row.binary_search(&item) {
+            row.insert(p, item);
+            let list = &mut self.inc.item_sessions[i];
+            let q = list.partition_point(|&x| (x as usize) < s);
+            list.insert(q, s as u32);
+        }
+        let old_max = self.counts.iter().copied().max().unwrap_or(0);
+        self.counts[i] += 1;
+        if self.counts[i] > old_max {
+            // The scale moved: every tie-breaker changes.
+            self.base = sknn_base(&self.counts);
+        } else {
+            let max = old_max as f64 + 1.0;
+            self.base[i] = 1e-6 * (self.counts[i] as f64 / max) as f32;
+        }
+        true
     }
 }
 
@@ -312,6 +370,9 @@ impl SessionKnn {
     /// index of the same size, so a corrupt file can never index out of bounds.
     pub(crate) fn check_loaded(&self) -> Result<(), String> {
         let n = self.base.len();
+        if !self.counts.is_empty() && self.counts.len() != n {
+            return Err(format!("{} counts for {n} items", self.counts.len()));
+        }
         let inc = &self.inc;
         if inc.item_sessions.len() != n {
             return Err(format!(

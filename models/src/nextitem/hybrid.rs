@@ -57,7 +57,7 @@ pub enum Combiner {
 }
 
 /// A hybrid of next-item models.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Hybrid<M> {
     name: String,
     members: Vec<M>,
@@ -103,6 +103,25 @@ impl<M: NextItemModel> Hybrid<M> {
     /// The combiner.
     pub fn combiner(&self) -> &Combiner {
         &self.combiner
+    }
+
+    /// The members, in order.
+    pub fn members(&self) -> &[M] {
+        &self.members
+    }
+
+    /// The same hybrid over `f(member)` for every member, checked as [`Hybrid::new`] checks (used
+    /// to load a saved hybrid with checked members, and to save one with owned members).
+    pub fn map_members<N: NextItemModel>(
+        self,
+        f: impl FnMut(M) -> Result<N, ModelError>,
+    ) -> Result<Hybrid<N>, ModelError> {
+        let members = self
+            .members
+            .into_iter()
+            .map(f)
+            .collect::<Result<Vec<N>, _>>()?;
+        Hybrid::new(self.name, members, self.combiner)
     }
 }
 

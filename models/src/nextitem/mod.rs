@@ -43,7 +43,7 @@ pub use baselines::{ItemKnn, LastItemModel, MarkovChain, MostPopular, SessionKnn
 pub use bootstrap::{paired_difference, Interval, Metric, SessionOutcomes};
 pub use gru4rec::{Gru4Rec, Gru4RecModel, Gru4RecParams, NextItemLoss};
 pub use hybrid::{fit_stacker, tune_weights, Combiner, Hybrid, HybridFit, STACK_DEPTH};
-pub use online::{OnlineCounts, OnlineKind};
+pub use online::{OnlineCounts, OnlineKind, OnlineModel, OnlineSknn};
 pub use quantized::{CompressOptions, QuantizedGru4Rec};
 pub use sasrec::{SasRec, SasRecModel, SasRecNet, SasRecParams};
 pub use saved::{ItemVocab, NextItemFile, SavedNextItem};
@@ -580,6 +580,22 @@ where
         crate::persist::write_envelope(w, N::KIND, self)
     }
 
+    /// Checks a loaded network: finite weights, a positive item count; zeroes the gradients (not
+    /// saved). Shapes are implied by the parameters; a server also runs a trial scoring, with panics
+    /// caught, before it swaps a model in.
+    pub fn check_loaded(&mut self) -> Result<(), String> {
+        if self.n_items == 0 {
+            return Err("the network has no items".into());
+        }
+        for p in self.net.params_mut() {
+            if p.value.iter().any(|v| !v.is_finite()) {
+                return Err("the network has non-finite weights".into());
+            }
+            p.zero_grad();
+        }
+        Ok(())
+    }
+
     /// Reads a model written by [`TrainedNet::save`] (of the same network).
     pub fn load<R: std::io::Read>(r: R) -> Result<Self, ModelError> {
         let (kind, body) = crate::persist::read_envelope(r)?;
@@ -670,6 +686,16 @@ pub fn item_counts(train: &Sequences) -> Vec<u64> {
         c[t as usize] += 1;
     }
     c
+}
+
+/// Whether `starts` are valid row starts of a compressed table of `rows` rows over `len` entries
+/// (begin at 0, end at `len`, never decrease): what a loaded model's CSR arrays must satisfy before
+/// they are indexed.
+pub(crate) fn valid_row_starts(starts: &[usize], rows: usize, len: usize) -> bool {
+    starts.len() == rows + 1
+        && starts.first() == Some(&0)
+        && starts.last() == Some(&len)
+        && starts.windows(2).all(|w| w[0] <= w[1])
 }
 
 /// Small fixtures of the unit tests of the next-item models.

@@ -32,7 +32,7 @@ pub(crate) fn fallback_scores(train: &Sequences) -> Vec<f32> {
 }
 
 /// Training sessions indexed for neighbour search.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub(crate) struct SessionIndex {
     /// Distinct items of every session with the 1-based position of their last click, by item.
     distinct: Vec<(u32, u32)>,
@@ -119,6 +119,32 @@ impl SessionIndex {
     /// Number of items.
     pub(crate) fn n_items(&self) -> usize {
         self.fallback.len()
+    }
+
+    /// Checks a loaded index: row starts monotone and in bounds, every item and session id below
+    /// its count, per-item and per-session arrays of the right length, so a corrupt file can never
+    /// index out of bounds.
+    pub(crate) fn check_loaded(&self) -> Result<(), String> {
+        let n = self.n_items();
+        let sessions = self.last_time.len();
+        if !super::valid_row_starts(&self.distinct_start, sessions, self.distinct.len()) {
+            return Err(format!("session rows do not match {sessions} sessions"));
+        }
+        if !super::valid_row_starts(&self.item_start, n, self.item_sessions.len()) {
+            return Err(format!("item rows do not match {n} items"));
+        }
+        if self.idf.len() != n {
+            return Err(format!("{} idf weights for {n} items", self.idf.len()));
+        }
+        if let Some(&(bad, _)) = self.distinct.iter().find(|x| x.0 as usize >= n) {
+            return Err(format!("item id {bad} is not below the item count {n}"));
+        }
+        if let Some(&bad) = self.item_sessions.iter().find(|&&s| s as usize >= sessions) {
+            return Err(format!(
+                "session id {bad} is not below the session count {sessions}"
+            ));
+        }
+        Ok(())
     }
 
     /// Distinct items of session `c` with the position of their last click, by item.

@@ -1,6 +1,12 @@
-//! Online updates of the count-based next-item models (`cartseq serve --learn-online`): popularity and
-//! the first-order Markov chain keep their counts and add every click as it arrives, so the scores are
-//! always those a batch fit on the training sessions plus the clicks seen since would give.
+//! Online updates of next-item models (`cartseq serve --learn-online`): popularity and the
+//! first-order Markov chain keep their counts and add every click as it arrives; session-kNN adds each
+//! live session to its neighbour index (new sessions after the training ones, in order of their first
+//! click), so the scores are always those a batch fit on the training sessions plus the clicks seen
+//! since would give. [`OnlineModel`] is the one type a server holds.
+//!
+//! SKNN memory is bounded: at most `max_sessions` live sessions are learnt (later new sessions are
+//! not, and say so by `click` returning `false`), each costing its distinct items twice (both index
+//! directions) plus its key.
 //!
 //! State: one click count per item and, for the Markov chain, one count per distinct transition
 //! `a → b` (a hash map per item), `O(items + distinct transitions)` memory; an update is `O(1)`, a
@@ -11,7 +17,7 @@
 use std::collections::HashMap;
 
 use crate::nextitem::baselines::markov_base;
-use crate::nextitem::{LastItemModel, NextItemModel, SavedNextItem, ScoreSink};
+use crate::nextitem::{LastItemModel, NextItemModel, SavedNextItem, ScoreSink, SessionKnn};
 use crate::Sequences;
 
 /// Which count model is learnt.
@@ -110,6 +116,108 @@ impl OnlineCounts {
     }
 }
 
+/// SKNN learning live sessions (see the module docs).
+#[derive(Clone, Debug)]
+pub struct OnlineSknn {
+    model: SessionKnn,
+    /// Index of every live session learnt.
+    sessions: HashMap<String, u32>,
+    max_sessions: usize,
+    clicks: u64,
+}
+
+impl OnlineSknn {
+    /// Starts from a saved SKNN with its click counts; `None` otherwise.
+    pub fn from_saved(m: &SavedNextItem, max_sessions: usize) -> Option<Self> {
+        match m {
+            SavedNextItem::Sknn(m) if m.has_counts() => Some(OnlineSknn {
+                model: m.clone(),
+                sessions: HashMap::new(),
+                max_sessions,
+                clicks: 0,
+            }),
+            _ => None,
+        }
+    }
+
+    /// Learns a click on `item` in live session `session`; `false` when the item is unknown or the
+    /// session is new and `max_sessions` are already learnt.
+    pub fn click(&mut self, session: &str, item: u32) -> bool {
+        let s = match self.sessions.get(session) {
+            Some(&s) => s as usize,
+            None => {
+                if self.sessions.len() >= self.max_sessions || item as usize >= self.model.n_items()
+                {
+                    return false;
+                }
+                let s = self.model.n_sessions();
+                self.sessions.insert(session.to_owned(), s as u32);
+                s
+            }
+        };
+        let ok = self.model.learn(s, item);
+        self.clicks += u64::from(ok);
+        ok
+    }
+}
+
+/// Every model that learns online, as the server holds it.
+#[derive(Clone, Debug)]
+pub enum OnlineModel {
+    /// Popularity or Markov counts.
+    Counts(OnlineCounts),
+    /// Session-kNN index.
+    Sknn(OnlineSknn),
+}
+
+impl OnlineModel {
+    /// Starts from a saved `pop`, `markov` or `sknn` model (SKNN learning at most `max_sessions`
+    /// live sessions); `None` for other kinds or files without their counts.
+    pub fn from_saved(m: &SavedNextItem, max_sessions: usize) -> Option<Self> {
+        OnlineCounts::from_saved(m)
+            .map(OnlineModel::Counts)
+            .or_else(|| OnlineSknn::from_saved(m, max_sessions).map(OnlineModel::Sknn))
+    }
+
+    /// Learns a click on `item` in `session`, whose previous known click was `prev`.
+    pub fn click(&mut self, session: &str, prev: Option<u32>, item: u32) -> bool {
+        match self {
+            OnlineModel::Counts(c) => c.click(prev, item),
+            OnlineModel::Sknn(k) => k.click(session, item),
+        }
+    }
+
+    /// Clicks learnt since the model was loaded.
+    pub fn clicks_learnt(&self) -> u64 {
+        match self {
+            OnlineModel::Counts(c) => c.clicks_learnt(),
+            OnlineModel::Sknn(k) => k.clicks,
+        }
+    }
+
+    fn model(&self) -> &dyn NextItemModel {
+        match self {
+            OnlineModel::Counts(c) => c,
+            OnlineModel::Sknn(k) => &k.model,
+        }
+    }
+}
+
+impl NextItemModel for OnlineModel {
+    fn name(&self) -> String {
+        self.model().name()
+    }
+    fn n_items(&self) -> usize {
+        self.model().n_items()
+    }
+    fn score_prefixes(&self, sessions: &Sequences, rows: &[usize], sink: ScoreSink<'_>) {
+        self.model().score_prefixes(sessions, rows, sink)
+    }
+    fn score_session(&self, clicks: &[u32], scores: &mut Vec<f32>) {
+        self.model().score_session(clicks, scores)
+    }
+}
+
 impl NextItemModel for OnlineCounts {
     fn name(&self) -> String {
         match self.kind {
@@ -192,6 +300,44 @@ mod tests {
                 assert_eq!(x, y, "{kind:?} after {prefix:?}");
             }
         }
+    }
+
+    /// SKNN after live sessions equals a batch fit on the training sessions followed by the live
+    /// ones (in order of their first click), interleaved clicks included; the session cap holds.
+    #[test]
+    fn online_sknn_equals_a_batch_fit_on_the_same_sessions() {
+        let a: Vec<&[u32]> = vec![&[0, 1, 2], &[2, 3], &[1, 1, 4, 0], &[5, 2]];
+        let b: Vec<&[u32]> = vec![&[4, 3, 3, 5], &[0, 2, 1, 2], &[5]];
+        let all: Vec<&[u32]> = a.iter().chain(&b).copied().collect();
+        let saved = SavedNextItem::Sknn(SessionKnn::fit(&seqs(&a, 6), 3, 10));
+        let mut online = OnlineModel::from_saved(&saved, 10).expect("sknn learns");
+        // Interleave the live sessions' clicks: s0 c0, s1 c0, s0 c1, … (first clicks in order).
+        let longest = b.iter().map(|s| s.len()).max().unwrap_or(0);
+        for t in 0..longest {
+            for (k, s) in b.iter().enumerate() {
+                if let Some(&i) = s.get(t) {
+                    assert!(online.click(&format!("s{k}"), None, i));
+                }
+            }
+        }
+        assert_eq!(online.clicks_learnt(), 9);
+        let batch = SessionKnn::fit(&seqs(&all, 6), 3, 10);
+        let (mut x, mut y) = (Vec::new(), Vec::new());
+        for prefix in [&[0u32][..], &[1, 2], &[4, 3], &[3], &[5], &[2, 1, 0]] {
+            online.score_session(prefix, &mut x);
+            batch.score_session(prefix, &mut y);
+            assert_eq!(x, y, "after {prefix:?}");
+        }
+        let OnlineModel::Sknn(k) = &online else {
+            panic!("sknn");
+        };
+        assert_eq!(k.model, batch);
+        // Bounded: a one-session cap learns one live session only.
+        let mut capped = OnlineModel::from_saved(&saved, 1).expect("sknn");
+        assert!(capped.click("x", None, 1));
+        assert!(capped.click("x", None, 2));
+        assert!(!capped.click("y", None, 1));
+        assert!(!capped.click("x", None, 99));
     }
 
     #[test]

@@ -24,7 +24,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::nextitem::{
-    Gru4RecModel, LastItemModel, NextItemModel, Prefixes, QuantizedGru4Rec, ScoreSink, SessionKnn,
+    Gru4RecModel, Hybrid, LastItemModel, NextItemModel, Prefixes, QuantizedGru4Rec, SasRecModel,
+    ScoreSink, SequentialRules, SessionKnn, SrGnnModel, Stan, VSessionKnn,
 };
 use crate::nn::CellKind;
 use crate::persist::{check_envelope, FORMAT_VERSION, MAGIC};
@@ -59,6 +60,27 @@ pub enum SavedNextItem {
     /// A network compressed to int8 by `cartseq compress`.
     #[serde(rename = "nextitem-int8")]
     Int8(QuantizedGru4Rec),
+    /// V-SKNN.
+    #[serde(rename = "nextitem-vsknn")]
+    Vsknn(VSessionKnn),
+    /// STAN.
+    #[serde(rename = "nextitem-stan")]
+    Stan(Stan),
+    /// VSTAN.
+    #[serde(rename = "nextitem-vstan")]
+    Vstan(Stan),
+    /// Sequential rules.
+    #[serde(rename = "nextitem-sr")]
+    Sr(SequentialRules),
+    /// SR-GNN (the same body as its own network file, so those files load too).
+    #[serde(rename = "nextitem-srgnn")]
+    SrGnn(Box<SrGnnModel>),
+    /// SASRec (the same body as its own network file, so those files load too).
+    #[serde(rename = "nextitem-sasrec")]
+    SasRec(Box<SasRecModel>),
+    /// A hybrid of saved models (`--model hybrid:…`, `stack:…`).
+    #[serde(rename = "nextitem-hybrid")]
+    Hybrid(Hybrid<SavedNextItem>),
 }
 
 impl SavedNextItem {
@@ -78,7 +100,25 @@ impl SavedNextItem {
             SavedNextItem::Sknn(m) => m,
             SavedNextItem::Rnn(m) | SavedNextItem::Lstm(m) | SavedNextItem::Gru(m) => m,
             SavedNextItem::Int8(m) => m,
+            SavedNextItem::Vsknn(m) => m,
+            SavedNextItem::Stan(m) | SavedNextItem::Vstan(m) => m,
+            SavedNextItem::Sr(m) => m,
+            SavedNextItem::SrGnn(m) => m.as_ref(),
+            SavedNextItem::SasRec(m) => m.as_ref(),
+            SavedNextItem::Hybrid(m) => m,
         }
+    }
+
+    /// Whether this is a trained network (its history and embeddings exist).
+    pub fn is_network(&self) -> bool {
+        matches!(
+            self,
+            SavedNextItem::Rnn(_)
+                | SavedNextItem::Lstm(_)
+                | SavedNextItem::Gru(_)
+                | SavedNextItem::SrGnn(_)
+                | SavedNextItem::SasRec(_)
+        )
     }
 
     /// The weights' precision as stated in the file (`f32` or `int8`).
@@ -106,6 +146,34 @@ impl SavedNextItem {
                 m.check_loaded()?;
                 SavedNextItem::Int8(m)
             }
+            SavedNextItem::Vsknn(m) => {
+                m.check_loaded()?;
+                SavedNextItem::Vsknn(m)
+            }
+            SavedNextItem::Stan(m) => {
+                m.check_loaded(false)?;
+                SavedNextItem::Stan(m)
+            }
+            SavedNextItem::Vstan(m) => {
+                m.check_loaded(true)?;
+                SavedNextItem::Vstan(m)
+            }
+            SavedNextItem::Sr(m) => {
+                m.check_loaded()?;
+                SavedNextItem::Sr(m)
+            }
+            SavedNextItem::SrGnn(mut m) => {
+                m.check_loaded()?;
+                SavedNextItem::SrGnn(m)
+            }
+            SavedNextItem::SasRec(mut m) => {
+                m.check_loaded()?;
+                SavedNextItem::SasRec(m)
+            }
+            SavedNextItem::Hybrid(m) => SavedNextItem::Hybrid(
+                m.map_members(|x| x.check().map_err(ModelError::BadFile))
+                    .map_err(|e| format!("hybrid: {e}"))?,
+            ),
         })
     }
 }
@@ -206,7 +274,17 @@ pub struct NextItemFile {
 
 impl NextItemFile {
     /// Writes the file (see the module docs for the layout).
-    pub fn save<W: Write>(&self, mut w: W) -> Result<(), ModelError> {
+    pub fn save<W: Write>(&self, w: W) -> Result<(), ModelError> {
+        Self::save_parts(&self.model, self.items.names(), w)
+    }
+
+    /// Writes a file of `model` with item names `items` (what [`NextItemFile::save`] writes, from
+    /// borrowed parts: a model shared elsewhere is not copied to be saved).
+    pub fn save_parts<W: Write>(
+        model: &SavedNextItem,
+        items: &[String],
+        mut w: W,
+    ) -> Result<(), ModelError> {
         #[derive(Serialize)]
         struct Out<'a> {
             magic: &'a str,
@@ -219,9 +297,9 @@ impl NextItemFile {
         let out = Out {
             magic: MAGIC,
             format_version: FORMAT_VERSION,
-            model: &self.model,
-            precision: self.model.precision(),
-            items: self.items.names(),
+            model,
+            precision: model.precision(),
+            items,
         };
         serde_json::to_writer(&mut w, &out).map_err(|e| match e.io_error_kind() {
             Some(k) => ModelError::Io(std::io::Error::new(k, e.to_string())),
@@ -304,7 +382,8 @@ impl NextItemFile {
 mod tests {
     use super::*;
     use crate::nextitem::{
-        CompressOptions, Gru4RecParams, ItemKnn, MarkovChain, MostPopular, SessionKnn,
+        Combiner, CompressOptions, Gru4RecParams, ItemKnn, MarkovChain, MostPopular, SasRecParams,
+        SessionKnn, SrGnnParams, StanParams, VsknnParams,
     };
     use crate::Sequences;
 
@@ -334,13 +413,56 @@ mod tests {
             .fit(&t, None, &mut |_| {})
             .expect("fit");
         let int8 = QuantizedGru4Rec::compress(&gru, CompressOptions { prune: 0.25 }).expect("q");
+        let times: Vec<f64> = (0..t.tokens.len()).map(|i| i as f64 * 10.0).collect();
+        let srgnn = SrGnnParams {
+            dim: 4,
+            epochs: 1,
+            ..SrGnnParams::default()
+        };
+        let sasrec = SasRecParams {
+            dim: 4,
+            epochs: 1,
+            ..SasRecParams::default()
+        };
+        let rules: Vec<Vec<(u32, f64)>> = (0..5u32).map(|a| vec![((a + 1) % 5, 0.5)]).collect();
+        let pop = SavedNextItem::Pop(MostPopular::fit(&t));
+        let markov = SavedNextItem::Markov(MarkovChain::fit(&t));
+        let hybrid = Hybrid::new(
+            "hybrid:pop+markov".into(),
+            vec![pop.clone(), markov.clone()],
+            Combiner::Weighted {
+                weights: vec![0.25, 0.75],
+            },
+        )
+        .expect("hybrid");
         vec![
-            SavedNextItem::Pop(MostPopular::fit(&t)),
-            SavedNextItem::Markov(MarkovChain::fit(&t)),
+            pop,
+            markov,
             SavedNextItem::Iknn(ItemKnn::fit(&t, 10, 20.0)),
             SavedNextItem::Sknn(SessionKnn::fit(&t, 10, 50)),
             SavedNextItem::network(gru),
             SavedNextItem::Int8(int8),
+            SavedNextItem::Vsknn(
+                VSessionKnn::fit(&t, Some(&times), VsknnParams::default()).expect("vsknn"),
+            ),
+            SavedNextItem::Stan(Stan::fit(&t, Some(&times), StanParams::stan()).expect("stan")),
+            SavedNextItem::Vstan(Stan::fit(&t, None, StanParams::vstan()).expect("vstan")),
+            SavedNextItem::Sr(SequentialRules::from_rules(&t, &rules).expect("sr")),
+            SavedNextItem::SrGnn(Box::new(
+                srgnn
+                    .check()
+                    .expect("p")
+                    .fit(&t, None, &mut |_| {})
+                    .expect("srgnn"),
+            )),
+            SavedNextItem::SasRec(Box::new(
+                sasrec
+                    .check()
+                    .expect("p")
+                    .fit(&t, None, &mut |_| {})
+                    .expect("sasrec"),
+            )),
+            SavedNextItem::Hybrid(hybrid),
         ]
     }
 
@@ -372,12 +494,14 @@ mod tests {
     #[test]
     fn an_unknown_kind_names_the_known_ones() {
         let f =
-            br#"{"magic":"cartseq-model","format_version":1,"kind":"nextitem-stan","model":{}}"#;
+            br#"{"magic":"cartseq-model","format_version":1,"kind":"nextitem-bert4rec","model":{}}"#;
         let e = NextItemFile::load(&f[..])
             .expect_err("unknown kind")
             .to_string();
         assert!(
-            e.contains("nextitem-stan") && e.contains("nextitem-gru"),
+            e.contains("nextitem-bert4rec")
+                && e.contains("nextitem-gru")
+                && e.contains("nextitem-stan"),
             "{e}"
         );
     }

@@ -60,7 +60,7 @@ impl SrParams {
 }
 
 /// A fitted SR model: the rules of every item as compressed rows.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SequentialRules {
     /// Row starts (items + 1).
     start: Vec<usize>,
@@ -111,6 +111,26 @@ impl SequentialRules {
     /// Number of rules kept.
     pub fn n_rules(&self) -> usize {
         self.item.len()
+    }
+
+    /// Checks a loaded model: one row per item, monotone row starts, consequents below the item
+    /// count and a score per rule.
+    pub(crate) fn check_loaded(&self) -> Result<(), String> {
+        let n = self.fallback.len();
+        if !super::valid_row_starts(&self.start, n, self.item.len()) {
+            return Err(format!("rule rows do not match {n} items"));
+        }
+        if self.score.len() != self.item.len() {
+            return Err(format!(
+                "{} scores for {} rules",
+                self.score.len(),
+                self.item.len()
+            ));
+        }
+        if let Some(&bad) = self.item.iter().find(|&&b| b as usize >= n) {
+            return Err(format!("consequent {bad} is not below the item count {n}"));
+        }
+        Ok(())
     }
 }
 

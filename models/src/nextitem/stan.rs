@@ -93,7 +93,7 @@ impl StanParams {
 }
 
 /// A fitted STAN or VSTAN: the indexed training sessions and the parameters.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Stan {
     params: StanParams,
     index: SessionIndex,
@@ -115,6 +115,19 @@ impl Stan {
             index: SessionIndex::new(train, times),
             timed: times.is_some(),
         })
+    }
+
+    /// Checks a loaded model (parameters, index bounds, and STAN vs VSTAN as the file's kind says).
+    pub(crate) fn check_loaded(&self, vstan: bool) -> Result<(), String> {
+        self.params.check().map_err(|e| e.to_string())?;
+        if self.params.vstan.is_some() != vstan {
+            return Err(format!(
+                "the file's kind says {} but the model is a {}",
+                if vstan { "vstan" } else { "stan" },
+                self.name()
+            ));
+        }
+        self.index.check_loaded()
     }
 }
 

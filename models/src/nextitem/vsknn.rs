@@ -141,7 +141,7 @@ impl VsknnParams {
 }
 
 /// A fitted V-SKNN: the indexed training sessions and the parameters.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct VSessionKnn {
     params: VsknnParams,
     index: SessionIndex,
@@ -161,6 +161,12 @@ impl VSessionKnn {
             params,
             index: SessionIndex::new(train, times),
         })
+    }
+
+    /// Checks a loaded model (parameters and index bounds).
+    pub(crate) fn check_loaded(&self) -> Result<(), String> {
+        self.params.check().map_err(|e| e.to_string())?;
+        self.index.check_loaded()
     }
 }
 

@@ -20,14 +20,14 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use cartseq_data::time::parse_duration;
-use cartseq_mining::rules::next::{follow_ups, FollowUp, FollowUps, Within};
+use cartseq_mining::rules::next::{FollowUp, Within};
 use serde_json::json;
 
 use crate::cli::args::input::InputArgs;
 use crate::cli::Global;
-use cartseq::export::{check_export_path, resolve_token_in, write_export};
+use cartseq::export::{check_export_path, write_export};
 use cartseq::manifest::Manifest;
+use cartseq::next_query::{self, parse_within, NextAnswer, NextQuery};
 use cartseq::output::spreadsheet_safe;
 
 /// Output format of `next`.
@@ -82,43 +82,29 @@ pub struct Args {
     pub output: Option<PathBuf>,
 }
 
-/// Parses `--within`: a plain integer is a number of itemsets, anything else a duration (ms).
-pub fn parse_within(s: Option<&str>) -> anyhow::Result<Within> {
-    let Some(s) = s else {
-        return Ok(Within::Anywhere);
-    };
-    let t = s.trim();
-    if let Ok(n) = t.parse::<usize>() {
-        if n == 0 {
-            anyhow::bail!("--within 0 leaves no room for a follow-up");
-        }
-        return Ok(Within::Steps(n));
-    }
-    let ms = parse_duration(t)
-        .map_err(|e| anyhow::anyhow!("--within {s:?}: expected a number of itemsets or {e}"))?;
-    Ok(Within::Duration(ms))
-}
-
 /// Runs `next`.
 pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     let within = parse_within(args.within.as_deref())?;
     check_export_path(args.output.as_deref())?;
     let loaded = args.input.spec()?.load_sequences(global.quiet)?;
     let dict = &loaded.dict;
-    let after = args
-        .after
-        .iter()
-        .map(|t| resolve_token_in(dict, &loaded.db, t, &loaded.path))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let mut f = cartseq::progress::with_spinner(global.quiet, "counting follow-ups", || {
-        follow_ups(&loaded.db, &after, within)
+    let query = NextQuery {
+        after: args.after.clone(),
+        within,
+        min_count: args.min_count,
+        sort: match args.sort {
+            NextSort::Count => next_query::NextSort::Count,
+            NextSort::Confidence => next_query::NextSort::Confidence,
+            NextSort::Lift => next_query::NextSort::Lift,
+        },
+        top: args.top,
+    };
+    let NextAnswer {
+        follow: f,
+        conversions,
+    } = cartseq::progress::with_spinner(global.quiet, "counting follow-ups", || {
+        next_query::answer(&loaded, &query)
     })?;
-    f.rows.retain(|r| r.count >= args.min_count);
-    sort_rows(&mut f.rows, args.sort);
-    let conversions = same_item_conversions(&args.after, &f, dict);
-    if args.top > 0 {
-        f.rows.truncate(args.top);
-    }
     let name = |r: &FollowUp| dict.tokens.name(r.item.0).into_owned();
     let query = args.after.join(" → ");
     let within_text = match within {
@@ -229,45 +215,4 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     })
     .context("writing follow-ups")?;
     Ok(())
-}
-
-fn sort_rows(rows: &mut [FollowUp], key: NextSort) {
-    rows.sort_by(|a, b| {
-        let k = match key {
-            NextSort::Count => b.count.cmp(&a.count).then(b.lift.total_cmp(&a.lift)),
-            NextSort::Confidence => b
-                .confidence
-                .total_cmp(&a.confidence)
-                .then(b.lift.total_cmp(&a.lift)),
-            NextSort::Lift => b.lift.total_cmp(&a.lift).then(b.count.cmp(&a.count)),
-        };
-        k.then(a.item.cmp(&b.item))
-    });
-}
-
-/// For a last query token `action:item`, the other actions on the same item among the follow-ups:
-/// (token, count, confidence), in follow-up order.
-fn same_item_conversions(
-    after: &[String],
-    f: &FollowUps,
-    dict: &cartseq_data::Dictionary,
-) -> Vec<(String, u32, f64)> {
-    let Some((action, item)) = after.last().and_then(|t| t.split_once(':')) else {
-        return Vec::new();
-    };
-    let mut out: Vec<(String, u32, f64)> = f
-        .rows
-        .iter()
-        .filter_map(|r| {
-            let name = dict.tokens.name(r.item.0);
-            let (a, i) = name.split_once(':')?;
-            (i == item && a != action).then(|| (name.to_string(), r.count, r.confidence))
-        })
-        .collect();
-    // The question merchandisers ask first: how many buy it? Say so even when nobody does.
-    let buy = format!("buy:{item}");
-    if action != "buy" && !out.iter().any(|(t, _, _)| *t == buy) {
-        out.push((buy, 0, 0.0));
-    }
-    out
 }

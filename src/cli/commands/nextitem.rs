@@ -226,9 +226,8 @@ pub struct Args {
     /// Write the training curve (loss and validation Recall@20 per epoch) of the last network as SVG.
     #[arg(long, value_name = "OUT.svg", help_heading = heading::OUTPUT)]
     pub curve: Option<PathBuf>,
-    /// Save the last model of --model with its item names as a versioned JSON model file, for
-    /// `cartseq serve` and `cartseq compress` (pop, markov, iknn, sknn, rnn, lstm, gru; srgnn and
-    /// sasrec are saved in their own network format, which serve does not load yet).
+    /// Save the last model of --model (any kind, a hybrid with its members) with its item names as
+    /// a versioned JSON model file, for `cartseq serve` and `cartseq compress` (networks).
     #[arg(long, value_name = "OUT.json", help_heading = heading::OUTPUT)]
     pub save_model: Option<PathBuf>,
 }
@@ -535,20 +534,16 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
         bail!("--embeddings and --curve need a network model (--model gru, lstm, rnn, srgnn or sasrec)");
     }
     if let Some(path) = &args.save_model {
-        match (last_model, &last_net) {
-            (Some(model), _) => {
-                let file = NextItemFile {
-                    model,
-                    items: ItemVocab::new(data.item_names.clone()),
-                };
-                write_file(path, |f| Ok(file.save(std::io::BufWriter::new(f))?))?;
-            }
-            (None, Some(net)) => write_file(path, |f| net.save(f))?,
-            (None, None) => bail!(
-                "--save-model: the last model of --model cannot be saved (pop, markov, iknn, sknn, \
-                 rnn, lstm, gru, srgnn and sasrec can)"
-            ),
-        }
+        let Some(model) = last_model else {
+            bail!("--save-model: no model was fitted");
+        };
+        write_file(path, |f| {
+            Ok(NextItemFile::save_parts(
+                &model,
+                &data.item_names,
+                std::io::BufWriter::new(f),
+            )?)
+        })?;
     }
     print_report(&report, args.json)
 }

@@ -51,6 +51,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     m.param("task", setup.spec.kind.name())
         .param("classes", &prepared.built.class_names)
         .param("featurizer", &prepared.featurizer)
+        .param("online_features", &prepared.online)
         .count("rows", table.len() as u64)
         .count("features", table.feature_names.len() as u64);
     // The featurizer hashed the input already (its fingerprint covers it): not read twice.

@@ -103,6 +103,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         t.check_labels(&args.features, classes.as_deref())?;
     }
     let fitted_featurizer = featurizer::read_beside(&args.features)?;
+    let online_features = featurizer::read_param_beside(&args.features, "online_features")?;
     let seq_model = is_sequence_model(&args.model) || args.ensemble.needs_seq(&args.model);
     if seq_model && train_t.seqs.is_none() {
         bail!(
@@ -185,6 +186,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
             n_classes,
             seq_vocab: if seq_model { vocab } else { None },
             featurizer: fitted_featurizer,
+            online: online_features,
         },
         model,
     };

@@ -1,0 +1,171 @@
+//! "What comes next" after a token sequence: the one query behind `cartseq next` and `GET /v1/next` of
+//! `cartseq serve` — resolve the `--after` tokens, run [`follow_ups`] over the sequences, filter by
+//! count, sort, cut to the top rows, and (for an `action:item` query) the other actions on the same
+//! item.
+//!
+//! The server answers from sequences it loads and indexes once, at start-up and on reload
+//! ([`NextSource::load`]); a query is then one pass over the held sequences, exactly as the command
+//! makes it, so the two give the same rows.
+
+use cartseq_data::Dictionary;
+use cartseq_mining::rules::next::{follow_ups, FollowUp, FollowUps, Within};
+
+use crate::export::resolve_token_in;
+use crate::input::{InputSpec, Loaded};
+
+/// Sort key of follow-ups (descending).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum NextSort {
+    /// Sequences in which the token follows.
+    #[default]
+    Count,
+    /// Share of matching sequences.
+    Confidence,
+    /// Confidence over the token's base rate.
+    Lift,
+}
+
+impl NextSort {
+    /// Every sort key's name.
+    pub const NAMES: [&'static str; 3] = ["count", "confidence", "lift"];
+
+    /// Parses a name of [`NextSort::NAMES`].
+    pub fn parse(s: &str) -> Option<NextSort> {
+        match s {
+            "count" => Some(NextSort::Count),
+            "confidence" => Some(NextSort::Confidence),
+            "lift" => Some(NextSort::Lift),
+            _ => None,
+        }
+    }
+
+    /// The key's name.
+    pub fn name(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
+}
+
+/// A query: the tokens, how far to look, and which rows to keep.
+#[derive(Clone, Debug)]
+pub struct NextQuery {
+    /// Token names, in order.
+    pub after: Vec<String>,
+    /// How far after the last token to look.
+    pub within: Within,
+    /// Rows seen in fewer sequences are dropped.
+    pub min_count: u32,
+    /// Sort key.
+    pub sort: NextSort,
+    /// Rows kept; 0 = all.
+    pub top: usize,
+}
+
+/// The answer: the follow-ups (sorted, cut) and the same-item conversions of an `action:item` query.
+#[derive(Clone, Debug)]
+pub struct NextAnswer {
+    /// Sequences, matches and the kept rows.
+    pub follow: FollowUps,
+    /// `(token, count, confidence)` of every other action on the query's last item.
+    pub conversions: Vec<(String, u32, f64)>,
+}
+
+/// Parses `--within`: a plain integer is a number of itemsets, anything else a duration (ms).
+pub fn parse_within(s: Option<&str>) -> anyhow::Result<Within> {
+    let Some(s) = s else {
+        return Ok(Within::Anywhere);
+    };
+    let t = s.trim();
+    if let Ok(n) = t.parse::<usize>() {
+        if n == 0 {
+            anyhow::bail!("--within 0 leaves no room for a follow-up");
+        }
+        return Ok(Within::Steps(n));
+    }
+    let ms = cartseq_data::time::parse_duration(t)
+        .map_err(|e| anyhow::anyhow!("--within {s:?}: expected a number of itemsets or {e}"))?;
+    Ok(Within::Duration(ms))
+}
+
+/// Answers `q` on loaded sequences (an unknown token is an error naming it and the input).
+pub fn answer(loaded: &Loaded, q: &NextQuery) -> anyhow::Result<NextAnswer> {
+    let dict = &loaded.dict;
+    let after = q
+        .after
+        .iter()
+        .map(|t| resolve_token_in(dict, &loaded.db, t, &loaded.path))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut f = follow_ups(&loaded.db, &after, q.within)?;
+    f.rows.retain(|r| r.count >= q.min_count);
+    sort_rows(&mut f.rows, q.sort);
+    let conversions = same_item_conversions(&q.after, &f, dict);
+    if q.top > 0 {
+        f.rows.truncate(q.top);
+    }
+    Ok(NextAnswer {
+        follow: f,
+        conversions,
+    })
+}
+
+fn sort_rows(rows: &mut [FollowUp], key: NextSort) {
+    rows.sort_by(|a, b| {
+        let k = match key {
+            NextSort::Count => b.count.cmp(&a.count).then(b.lift.total_cmp(&a.lift)),
+            NextSort::Confidence => b
+                .confidence
+                .total_cmp(&a.confidence)
+                .then(b.lift.total_cmp(&a.lift)),
+            NextSort::Lift => b.lift.total_cmp(&a.lift).then(b.count.cmp(&a.count)),
+        };
+        k.then(a.item.cmp(&b.item))
+    });
+}
+
+/// For a last query token `action:item`, the other actions on the same item among the follow-ups:
+/// (token, count, confidence), in follow-up order.
+fn same_item_conversions(
+    after: &[String],
+    f: &FollowUps,
+    dict: &Dictionary,
+) -> Vec<(String, u32, f64)> {
+    let Some((action, item)) = after.last().and_then(|t| t.split_once(':')) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(String, u32, f64)> = f
+        .rows
+        .iter()
+        .filter_map(|r| {
+            let name = dict.tokens.name(r.item.0);
+            let (a, i) = name.split_once(':')?;
+            (i == item && a != action).then(|| (name.to_string(), r.count, r.confidence))
+        })
+        .collect();
+    // The question merchandisers ask first: how many buy it? Say so even when nobody does.
+    let buy = format!("buy:{item}");
+    if action != "buy" && !out.iter().any(|(t, _, _)| *t == buy) {
+        out.push((buy, 0, 0.0));
+    }
+    out
+}
+
+/// Where the server's `/v1/next` sequences come from: the input options of `cartseq next`.
+#[derive(Clone, Debug)]
+pub struct NextSource {
+    /// The input, its format and sequence options.
+    pub input: InputSpec,
+}
+
+/// Sequences held for `/v1/next`.
+pub struct NextIndex {
+    /// The sequences and their names.
+    pub loaded: Loaded,
+}
+
+impl NextSource {
+    /// Reads and builds the sequences (quietly).
+    pub fn load(&self) -> anyhow::Result<NextIndex> {
+        Ok(NextIndex {
+            loaded: self.input.load_sequences(true)?,
+        })
+    }
+}
