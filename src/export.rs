@@ -1,6 +1,7 @@
 //! Writing sequential patterns, itemsets and rules for hand-over: `csv` (UTF-8, names from the dictionary, spreadsheet-safe,
 //! one row per result with every measure), `jsonl` (one JSON object per line, names and ids), and
-//! `spmf` (SPMF's own line format with the original item numbers, to diff against SPMF).
+//! `spmf` (SPMF's own line format with the original item numbers, to diff against SPMF), `parquet` and
+//! `arrow` (typed columns, [`crate::tables`]; lists keep a pattern's structure).
 //!
 //! Rows keep the order they are given in (the caller sorts). A side of a rule is written as its items'
 //! names joined by ` + `; in pattern rules, consecutive itemsets are joined by ` > `. Text cells go
@@ -21,7 +22,7 @@ use crate::output::{
     check_writable, commit_all, is_regular_target, naming, spreadsheet_safe, AtomicFile,
 };
 
-/// Output format of `itemsets`, `rules` and `next`.
+/// Output format of `itemsets` and `rules`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExportFormat {
     /// Comma-separated values with a header, names from the dictionary.
@@ -30,13 +31,73 @@ pub enum ExportFormat {
     Jsonl,
     /// SPMF's line format with item numbers.
     Spmf,
+    /// Apache Parquet (zstd), the columns of [`crate::tables`].
+    Parquet,
+    /// Arrow IPC file (Feather v2), the columns of [`crate::tables`].
+    Arrow,
 }
 
 cartseq_data::named_enum!(ExportFormat, "an export format", [
     "csv" => ExportFormat::Csv,
     "jsonl" => ExportFormat::Jsonl,
     "spmf" => ExportFormat::Spmf,
+    "parquet" => ExportFormat::Parquet,
+    "arrow" => ExportFormat::Arrow,
 ]);
+
+/// A columnar export format: Parquet or Arrow IPC.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Columnar {
+    /// Apache Parquet, zstd-compressed.
+    Parquet,
+    /// Arrow IPC file (Feather v2), uncompressed.
+    Arrow,
+}
+
+impl ExportFormat {
+    /// The columnar format, if this is one.
+    pub fn columnar(self) -> Option<Columnar> {
+        match self {
+            ExportFormat::Parquet => Some(Columnar::Parquet),
+            ExportFormat::Arrow => Some(Columnar::Arrow),
+            _ => None,
+        }
+    }
+}
+
+/// Writes `batch` to `w` as one Parquet file (zstd, one row group per million rows) or one Arrow IPC
+/// file; returns its row count. Text cells are written as they are: both formats are typed, and no
+/// spreadsheet evaluates them as formulas.
+pub fn write_batch<W: Write>(
+    mut w: W,
+    batch: &arrow_array::RecordBatch,
+    format: Columnar,
+) -> anyhow::Result<u64> {
+    match format {
+        Columnar::Parquet => {
+            // Parquet's writer needs a `Send` sink; the encoded file (compressed) is smaller than the
+            // batch it comes from, so it is built in memory and copied out.
+            let props = parquet::file::properties::WriterProperties::builder()
+                .set_compression(parquet::basic::Compression::ZSTD(Default::default()))
+                .set_max_row_group_row_count(Some(1 << 20))
+                .set_created_by(format!("cartseq {}", env!("CARGO_PKG_VERSION")))
+                .build();
+            let mut buf = Vec::new();
+            let mut pw =
+                parquet::arrow::ArrowWriter::try_new(&mut buf, batch.schema(), Some(props))?;
+            pw.write(batch)?;
+            pw.close()?;
+            w.write_all(&buf)?;
+        }
+        Columnar::Arrow => {
+            let mut fw = arrow_ipc::writer::FileWriter::try_new(&mut w, &batch.schema())?;
+            fw.write(batch)?;
+            fw.finish()?;
+        }
+    }
+    w.flush()?;
+    Ok(batch.num_rows() as u64)
+}
 
 /// The names of `items` joined by ` + `.
 pub fn itemset_text(items: &[ItemId], dict: &Dictionary) -> String {
@@ -125,6 +186,11 @@ pub fn write_rules<W: Write>(
     format: ExportFormat,
 ) -> anyhow::Result<u64> {
     match format {
+        ExportFormat::Parquet | ExportFormat::Arrow => {
+            let b = crate::tables::rules(rs, dict)?;
+            let c = format.columnar().expect("a columnar format");
+            return write_batch(w, &b, c);
+        }
         ExportFormat::Spmf => {
             for r in &rs.rules {
                 writeln!(w, "{}", rule_line(rs.kind, r, rs.n))?;
@@ -196,6 +262,11 @@ pub fn write_itemsets<W: Write>(
     let n = fi.transactions() as f64;
     let mut rows = 0u64;
     match format {
+        ExportFormat::Parquet | ExportFormat::Arrow => {
+            let b = crate::tables::itemsets(fi, limit, dict)?;
+            let c = format.columnar().expect("a columnar format");
+            return write_batch(w, &b, c);
+        }
         ExportFormat::Spmf => {
             for (s, sup) in fi.iter().take(limit) {
                 writeln!(w, "{}", itemset_line(s, sup))?;

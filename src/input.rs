@@ -8,6 +8,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
+use cartseq_data::columnar::{self, ColumnarFormat, TimeRange};
 use cartseq_data::input::{open_input, LineReader};
 use cartseq_data::sessions::SequenceOptionsBuilder;
 use cartseq_data::{load::read_sequences_from, presets::read_events_from};
@@ -86,6 +87,10 @@ impl InputSpec {
             );
         }
         let mut dict = Dictionary::new();
+        if let Some(format) = ColumnarFormat::detect(&self.path) {
+            let log = self.read_columnar(format, TimeRange::default(), &mut dict, quiet)?;
+            return Ok((log, dict, SkipReport::default()));
+        }
         let mut lines = self.open_lines()?;
         let bar = crate::progress::ByteBar::new(&self.path, quiet);
         let (log, skipped) =
@@ -108,10 +113,67 @@ impl InputSpec {
         Ok(LineReader::from_input(input).with_max_line(self.config.max_line))
     }
 
+    /// Reads a Parquet or Arrow IPC event log; `range` prunes Parquet row groups (only where the caller
+    /// filters rows by the same range afterwards).
+    fn read_columnar(
+        &self,
+        format: ColumnarFormat,
+        range: TimeRange,
+        dict: &mut Dictionary,
+        quiet: bool,
+    ) -> anyhow::Result<EventLog> {
+        let bar = Progress::new(&self.path, quiet);
+        let (log, read) = columnar::read_events(
+            &self.path,
+            format,
+            &self.config.generic,
+            range,
+            dict,
+            &mut |b| bar.set(b),
+        )?;
+        bar.finish();
+        if !quiet && read.row_groups_skipped > 0 {
+            eprintln!(
+                "{}: {} of {} row groups skipped by --from/--to (their time statistics lie outside)",
+                self.path.display(),
+                read.row_groups_skipped,
+                read.row_groups
+            );
+        }
+        Ok(log)
+    }
+
     fn load(&self, quiet: bool, want_events: bool) -> anyhow::Result<(Option<EventLog>, Loaded)> {
         let cfg = &self.config;
         let opts = self.sequence_options()?;
         let mut dict = Dictionary::new();
+        if let Some(format) = ColumnarFormat::detect(&self.path) {
+            if cfg.preset.yields_sequences() {
+                bail!(
+                    "{}: a {} file holds events, not {} sequences; drop --preset or give an event preset",
+                    self.path.display(),
+                    format.name(),
+                    cfg.preset
+                );
+            }
+            // Sequence building drops rows outside --from/--to, so row groups wholly outside can be
+            // skipped; a caller that keeps the event log gets every row.
+            let range = if want_events {
+                TimeRange::default()
+            } else {
+                let (from, to) = opts.time_range();
+                TimeRange { from, to }
+            };
+            let log = self.read_columnar(format, range, &mut dict, quiet)?;
+            let db = cartseq_data::build_sequences(&log, &mut dict, &opts)?;
+            let loaded = Loaded {
+                db,
+                dict,
+                skipped: SkipReport::default(),
+                path: self.path.clone(),
+            };
+            return Ok((want_events.then_some(log), loaded));
+        }
         let mut lines = self.open_lines()?;
         let bar = crate::progress::ByteBar::new(&self.path, quiet);
         let mut progress = |b: u64| bar.set(b);

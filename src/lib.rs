@@ -29,7 +29,6 @@ pub mod resources;
 pub mod segment;
 pub mod serve;
 pub mod stats;
-#[cfg(feature = "arrow")]
 pub mod tables;
 pub mod tasks;
 pub mod trained;

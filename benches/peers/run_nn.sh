@@ -18,14 +18,7 @@ TE=$Y/yoochoose-clicks-100k_train_valid.txt
 EPOCHS="${NN_EPOCHS:-2}"
 Q_EPOCHS="${Q_EPOCHS:-10}"
 
-timed() { # name, command…
-    local name=$1; shift
-    /usr/bin/time -v "$@" >"$OUT/$name.json" 2>"$OUT/$name.time" || { echo "$name failed (see $OUT/$name.time)"; return 1; }
-    local rss wall
-    rss=$(awk -F': ' '/Maximum resident/ {printf "%.0f", $2/1024}' "$OUT/$name.time")
-    wall=$(awk -F': ' '/Elapsed \(wall/ {print $2}' "$OUT/$name.time")
-    echo "$name: wall $wall, peak RSS ${rss} MB"
-}
+. benches/peers/timed.sh
 
 echo "load before: $(uptime)"
 cargo build --release --quiet

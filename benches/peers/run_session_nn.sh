@@ -16,14 +16,7 @@ SE="${SRGNN_EPOCHS:-4}"
 AE="${SASREC_EPOCHS:-20}"
 BIN="${CARTSEQ:-target/release/cartseq}"
 
-timed() { # name, command…
-    local name=$1; shift
-    /usr/bin/time -v "$@" >"$OUT/$name.json" 2>"$OUT/$name.time" || { echo "$name failed (see $OUT/$name.time)"; return 1; }
-    local rss wall
-    rss=$(awk -F': ' '/Maximum resident/ {printf "%.0f", $2/1024}' "$OUT/$name.time")
-    wall=$(awk -F': ' '/Elapsed \(wall/ {print $2}' "$OUT/$name.time")
-    echo "$name: wall $wall, peak RSS ${rss} MB, load $(cut -d' ' -f1-3 /proc/loadavg)"
-}
+. benches/peers/timed.sh
 
 echo "load before: $(uptime)"
 timed srgnn_cartseq "$BIN" nextitem --train "$TR" --test "$TE" --model srgnn --epochs "$SE" --threads 2 --json -q

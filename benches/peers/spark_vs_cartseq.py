@@ -19,29 +19,6 @@ import time
 from pathlib import Path
 
 
-def read_spmf(path):
-    rows = []
-    for line in open(path):
-        line = line.strip()
-        if not line or line[0] in "#%@":
-            continue
-        sets, cur = [], []
-        for tok in line.split():
-            if tok == "-1":
-                sets.append(sorted(set(cur)))
-                cur = []
-            elif tok == "-2":
-                break
-            elif not tok.startswith("<"):
-                cur.append(int(tok))
-        rows.append(sets)
-    return rows
-
-
-def read_baskets(path):
-    return [sorted(set(int(t) for t in line.split())) for line in open(path) if line.strip()]
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=3)
@@ -49,26 +26,15 @@ def main():
     ap.add_argument("--shared", default=str(Path(__file__).resolve().parents[3] / "shared"))
     args = ap.parse_args()
     from pyspark.ml.fpm import FPGrowth, PrefixSpan
-    from pyspark.sql import SparkSession
-
-    import sys
 
     import cartseq.spark as cs
+    from cartseq.spark import basket_rows, spmf_rows
 
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    spark = (
-        SparkSession.builder.master("local[2]")
-        .appName("spark_vs_cartseq")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.driver.memory", "3g")
-        .getOrCreate()
-    )
-    spark.sparkContext.setLogLevel("ERROR")
+    spark = cs.local_session("spark_vs_cartseq", driver_memory="3g")
     shared = Path(args.shared)
-    bms1 = spark.createDataFrame([(r,) for r in read_spmf(shared / "data/spmf/BMS1_spmf.txt")], "sequence array<array<int>>")
-    kos = spark.createDataFrame([(r,) for r in read_spmf(shared / "data/spmf/kosarak10k.txt")], "sequence array<array<int>>")
-    retail = spark.createDataFrame([(b,) for b in read_baskets(shared / "data/fimi_retail/retail.txt")], "items array<int>")
+    bms1 = spark.createDataFrame([(r,) for r in spmf_rows(shared / "data/spmf/BMS1_spmf.txt")], "sequence array<array<int>>")
+    kos = spark.createDataFrame([(r,) for r in spmf_rows(shared / "data/spmf/kosarak10k.txt")], "sequence array<array<int>>")
+    retail = spark.createDataFrame([(b,) for b in basket_rows(shared / "data/fimi_retail/retail.txt")], "items array<int>")
     cases = []
     seq_cases = [("BMS1", bms1, 0.001)] + ([] if args.quick else [("kosarak10k", kos, 0.005)])
     for name, df, sup in seq_cases:

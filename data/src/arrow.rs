@@ -135,7 +135,7 @@ pub fn append_events(
         let action = cols.action.map(strings).transpose()?;
         let time = cols
             .time
-            .map(|c| to_millis(at(c), c, time_format, source, row))
+            .map(|c| time_millis(at(c), c, time_format, source, row))
             .transpose()?;
         let quantity = cols
             .quantity
@@ -290,8 +290,9 @@ fn to_f32(a: &ArrayRef, c: usize, source: &Path, row: u64) -> Result<Vec<Option<
     Ok(f.as_primitive::<Float32Type>().iter().collect())
 }
 
-/// The time column in milliseconds since the epoch (`None` for null).
-fn to_millis(
+/// The time column in milliseconds since the epoch (`None` for null); `c` (0-based) and `row` (rows
+/// before this array) locate errors. Also converts Parquet row-group statistics ([`crate::columnar`]).
+pub(crate) fn time_millis(
     a: &ArrayRef,
     c: usize,
     format: &TimeFormat,

@@ -68,8 +68,8 @@ macro_rules! named_enum {
     };
 }
 
-#[cfg(feature = "arrow")]
 pub mod arrow;
+pub mod columnar;
 pub mod dictionary;
 pub mod error;
 pub mod event;

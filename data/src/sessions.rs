@@ -117,6 +117,11 @@ pub struct SequenceOptionsBuilder {
 }
 
 impl SequenceOptions {
+    /// The kept time range `[from, to)` in milliseconds (`--from`/`--to`), either end open.
+    pub fn time_range(&self) -> (Option<i64>, Option<i64>) {
+        (self.from.map(|t| t.0), self.to.map(|t| t.0))
+    }
+
     /// A builder starting from the defaults.
     pub fn builder() -> SequenceOptionsBuilder {
         SequenceOptionsBuilder::default()

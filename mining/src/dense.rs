@@ -289,6 +289,33 @@ impl Guard {
     }
 }
 
+/// One node of a depth-first search (PrefixSpan, SPADE): the pattern is output when `filter` wants it
+/// (counted by `guard`), else the node is counted for memory accounting only. `Ok(false)` when its
+/// subtree is not to be searched: a guard fired in another worker, or the pattern is already
+/// `max_items` long.
+#[inline]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn visit(
+    d: &Dense,
+    filter: &Filter,
+    guard: &Guard,
+    items: &[u32],
+    ends: &[u32],
+    support: u32,
+    out: &mut crate::miner::RootOut<'_>,
+) -> Result<bool, MiningError> {
+    if filter.wants(items, ends) {
+        guard.add()?;
+        out.push(d.to_pattern(items, ends, support))?;
+    } else {
+        guard.step()?;
+        if guard.fired() {
+            return Ok(false);
+        }
+    }
+    Ok(items.len() < filter.max_items)
+}
+
 /// The output filters applied when a pattern is emitted (min lengths, required first item).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Filter {

@@ -32,7 +32,7 @@
 
 use rayon::prelude::*;
 
-use crate::dense::{Dense, Filter, Guard, Occ};
+use crate::dense::{visit, Dense, Filter, Guard, Occ};
 use crate::error::MiningError;
 use crate::miner::{FrequentRun, Miner, RootOut};
 use crate::params::{FromOptions, Options, Params};
@@ -248,16 +248,7 @@ impl Ctx<'_> {
         allowed: Option<&[u32]>,
         out: &mut RootOut<'_>,
     ) -> Result<(), MiningError> {
-        if self.filter.wants(items, ends) {
-            self.guard.add()?;
-            out.push(self.d.to_pattern(items, ends, support))?;
-        } else {
-            self.guard.step()?;
-            if self.guard.fired() {
-                return Ok(());
-            }
-        }
-        if items.len() >= self.filter.max_items {
+        if !visit(self.d, &self.filter, self.guard, items, ends, support, out)? {
             return Ok(());
         }
         let mut can_s = ends.len() < self.filter.max_itemsets;

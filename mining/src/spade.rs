@@ -21,7 +21,7 @@
 
 use hashbrown::HashMap;
 
-use crate::dense::{Dense, Filter, Guard, Occ};
+use crate::dense::{visit, Dense, Filter, Guard, Occ};
 use crate::error::MiningError;
 use crate::miner::{FrequentRun, Miner, RootOut};
 use crate::params::{FromOptions, Options, Params};
@@ -378,16 +378,15 @@ impl Ctx<'_> {
         siblings: &[Atom],
         out: &mut RootOut<'_>,
     ) -> Result<(), MiningError> {
-        if self.filter.wants(items, ends) {
-            self.guard.add()?;
-            out.push(self.d.to_pattern(items, ends, a.list.support()))?;
-        } else {
-            self.guard.step()?;
-            if self.guard.fired() {
-                return Ok(());
-            }
-        }
-        if items.len() >= self.filter.max_items {
+        if !visit(
+            self.d,
+            &self.filter,
+            self.guard,
+            items,
+            ends,
+            a.list.support(),
+            out,
+        )? {
             return Ok(());
         }
         let can_s = ends.len() < self.filter.max_itemsets;

@@ -38,7 +38,62 @@ import pyarrow as pa
 from . import _cartseq
 from ._cartseq import CartseqError
 
-__all__ = ["prefixspan", "fpgrowth", "rules", "min_count"]
+__all__ = ["prefixspan", "fpgrowth", "rules", "min_count", "spmf_rows", "basket_rows", "local_session"]
+
+
+def local_session(app: str = "cartseq", cores: int = 2, driver_memory: str = "2g") -> Any:
+    """A local Spark session (``local[cores]``, no UI, 2 shuffle partitions per core, Arrow transfers
+    on) whose executors run this Python interpreter, so they import the same cartseq wheel. For
+    notebooks, tests and benchmarks; on a cluster, use the cluster's session instead."""
+    import os
+    import sys
+
+    from pyspark.sql import SparkSession
+
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    s = (
+        SparkSession.builder.master(f"local[{cores}]")
+        .appName(app)
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", str(2 * cores))
+        .config("spark.driver.memory", driver_memory)
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .getOrCreate()
+    )
+    s.sparkContext.setLogLevel("ERROR")
+    return s
+
+
+def spmf_rows(path: Any) -> List[List[List[int]]]:
+    """The sequences of an SPMF sequence file as Python lists, one ``list[list[int]]`` per sequence
+    (itemsets sorted, duplicates dropped, ``<t>`` stamps skipped): the ``array<array<int>>`` column that
+    MLlib's ``PrefixSpan`` and :func:`prefixspan` take, e.g.
+    ``spark.createDataFrame([(r,) for r in spmf_rows(p)], "sequence array<array<int>>")``."""
+    rows = []
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if not line or line[0] in "#%@":
+                continue
+            sets, cur = [], []
+            for tok in line.split():
+                if tok == "-1":
+                    sets.append(sorted(set(cur)))
+                    cur = []
+                elif tok == "-2":
+                    break
+                elif not tok.startswith("<"):
+                    cur.append(int(tok))
+            rows.append(sets)
+    return rows
+
+
+def basket_rows(path: Any) -> List[List[int]]:
+    """The baskets of a FIMI/basket file (space-separated integers, one basket a line) as sorted
+    ``list[int]`` without duplicates: the ``array<int>`` column of MLlib's ``FPGrowth`` and
+    :func:`fpgrowth`."""
+    with open(path) as f:
+        return [sorted(set(int(t) for t in line.split())) for line in f if line.strip()]
 
 
 def min_count(min_support: Any, n: int, mllib_rounding: bool = False) -> int:

@@ -4,13 +4,13 @@ Marked `spark`: they need pyspark and Java 17 and take minutes (MLlib's fits dom
 them when pyspark installs (see README, "Spark")."""
 
 import math
-import os
 
 import pyarrow as pa
 import pytest
 
 import cartseq
 import cartseq.spark as cs
+from cartseq.spark import basket_rows, spmf_rows
 from conftest import need_shared, spmf_itemsets, spmf_patterns
 
 pyspark = pytest.importorskip("pyspark")
@@ -19,47 +19,9 @@ pytestmark = pytest.mark.spark
 
 @pytest.fixture(scope="module")
 def spark():
-    import sys
-
-    from pyspark.sql import SparkSession
-
-    # The executors' Python workers must be this interpreter (the one with the cartseq wheel).
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    s = (
-        SparkSession.builder.master("local[2]")
-        .appName("cartseq-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.driver.memory", "2g")
-        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .getOrCreate()
-    )
-    s.sparkContext.setLogLevel("ERROR")
+    s = cs.local_session("cartseq-tests")
     yield s
     s.stop()
-
-
-def read_spmf_sequences(path):
-    rows = []
-    for line in open(path):
-        line = line.strip()
-        if not line or line[0] in "#%@":
-            continue
-        sets, cur = [], []
-        for tok in line.split():
-            if tok == "-1":
-                sets.append(sorted(set(cur)))
-                cur = []
-            elif tok == "-2":
-                break
-            elif not tok.startswith("<"):
-                cur.append(int(tok))
-        rows.append(sets)
-    return rows
-
-
-def read_baskets(path):
-    return [sorted(set(int(t) for t in line.split())) for line in open(path) if line.strip()]
 
 
 def as_patterns(df):
@@ -75,7 +37,7 @@ def as_itemsets(df):
     [("BMS1_spmf.txt", 0.001, ("BMS1", "prefixspan-0.001.txt")), ("kosarak10k.txt", 0.005, ("kosarak10k", "prefixspan-0.005.txt"))],
 )
 def test_prefixspan_equals_spmf_and_single_machine(spark, name, support, ref):
-    rows = read_spmf_sequences(need_shared("data", "spmf", name))
+    rows = spmf_rows(need_shared("data", "spmf", name))
     expected = spmf_patterns(need_shared("reference", *ref))
     df = spark.createDataFrame([(r,) for r in rows], "sequence array<array<int>>").repartition(2)
     got = as_patterns(cs.prefixspan(df, min_support=support))
@@ -87,7 +49,7 @@ def test_prefixspan_equals_spmf_and_single_machine(spark, name, support, ref):
 def test_prefixspan_equals_mllib_on_bms1(spark):
     from pyspark.ml.fpm import PrefixSpan
 
-    rows = read_spmf_sequences(need_shared("data", "spmf", "BMS1_spmf.txt"))
+    rows = spmf_rows(need_shared("data", "spmf", "BMS1_spmf.txt"))
     df = spark.createDataFrame([(r,) for r in rows], "sequence array<array<int>>").repartition(2).cache()
     n = df.count()
     support = 0.001
@@ -115,7 +77,7 @@ def test_mllib_float_rounding_is_reproducible(spark):
 def test_fpgrowth_equals_spmf_and_mllib_on_retail(spark):
     from pyspark.ml.fpm import FPGrowth
 
-    baskets = read_baskets(need_shared("data", "fimi_retail", "retail.txt"))
+    baskets = basket_rows(need_shared("data", "fimi_retail", "retail.txt"))
     expected = spmf_itemsets(need_shared("reference", "retail", "fpgrowth-0.01.txt"))
     df = spark.createDataFrame([(b,) for b in baskets], "items array<int>").repartition(2).cache()
     ours = as_itemsets(cs.fpgrowth(df, min_support=0.01))
@@ -135,7 +97,7 @@ def test_fpgrowth_equals_spmf_and_mllib_on_retail(spark):
 
 
 def test_fpgrowth_retail_low_support_equals_spmf(spark):
-    baskets = read_baskets(need_shared("data", "fimi_retail", "retail.txt"))
+    baskets = basket_rows(need_shared("data", "fimi_retail", "retail.txt"))
     expected = spmf_itemsets(need_shared("reference", "retail", "fpgrowth-0.001.txt"))
     df = spark.createDataFrame([(b,) for b in baskets], "items array<int>").repartition(2)
     assert as_itemsets(cs.fpgrowth(df, min_support=0.001, num_groups=8)) == expected

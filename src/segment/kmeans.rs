@@ -140,14 +140,7 @@ fn assign_sums(
             (s, cnt)
         })
         .collect();
-    let mut sum = Array2::<f64>::zeros((k, d));
-    let mut count = vec![0u64; k];
-    for (s, c) in parts {
-        sum += &s;
-        for (a, b) in count.iter_mut().zip(c) {
-            *a += b;
-        }
-    }
+    let (sum, count) = add_parts(parts, k, d);
     (labels, dist, sum, count)
 }
 
@@ -254,14 +247,7 @@ fn means(
             (s, cnt)
         })
         .collect();
-    let mut sum = Array2::<f64>::zeros((k, d));
-    let mut count = vec![0u64; k];
-    for (s, c) in parts {
-        sum += &s;
-        for (a, b) in count.iter_mut().zip(c) {
-            *a += b;
-        }
-    }
+    let (sum, count) = add_parts(parts, k, d);
     for (c, &cnt) in count.iter().enumerate() {
         if cnt > 0 {
             let m = sum.row(c).mapv(|v| v / cnt as f64);
@@ -417,6 +403,20 @@ pub fn fit_linfa(x: ArrayView2<'_, f32>, p: &KMeansParams) -> anyhow::Result<KMe
         inertia,
         n_iter: 0,
     })
+}
+
+/// Adds the per-chunk (coordinate sums, counts) of every cluster in chunk order, so the totals do not
+/// depend on the thread count.
+fn add_parts(parts: Vec<(Array2<f64>, Vec<u64>)>, k: usize, d: usize) -> (Array2<f64>, Vec<u64>) {
+    let mut sum = Array2::<f64>::zeros((k, d));
+    let mut count = vec![0u64; k];
+    for (s, c) in parts {
+        sum += &s;
+        for (a, b) in count.iter_mut().zip(c) {
+            *a += b;
+        }
+    }
+    (sum, count)
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 mod support;
 
 mod bad_input;
+mod columnar;
 mod guards;
 mod leaderboard;
 mod messages;

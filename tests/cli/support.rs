@@ -284,3 +284,17 @@ pub fn bash(script: &str, dir: &Path) -> Run {
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
+
+/// `cartseq nextitem WORDS --json -q` on the shared Yoochoose 100k split (train_tr → train_valid), with
+/// the number of predictions checked; `None` (skipped with a reason) when ../shared is absent.
+pub fn shared_yoochoose_nextitem(words: &str) -> Option<serde_json::Value> {
+    let dir = shared("data/yoochoose")?;
+    let v = cartseq(&format!("nextitem {words} --json -q"))
+        .arg("--train")
+        .arg(dir.join("yoochoose-clicks-100k_train_tr.txt"))
+        .arg("--test")
+        .arg(dir.join("yoochoose-clicks-100k_train_valid.txt"))
+        .json();
+    assert_eq!(v["predictions"].as_u64(), Some(12455));
+    Some(v)
+}

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 
 use anyhow::bail;
 use cartseq::input::{sniff_spmf, InputSpec};
+use cartseq_data::columnar::ColumnarFormat;
 use cartseq_data::time::{parse_date, parse_duration, TimeFormat};
 use cartseq_data::{
     ColumnRef, DataError, GenericSpec, GroupBy, ItemsetMode, OnError, Preset, PresetConfig,
@@ -154,9 +155,14 @@ impl InputArgs {
         .any(|c| c.is_some())
     }
 
-    /// The preset: as given, generic when a column option is given, SPMF when the file's first
-    /// non-blank line ends in `-2`.
+    /// The preset: as given, generic when a column option is given or the file is Parquet/Arrow, SPMF
+    /// when the file's first non-blank line ends in `-2`.
     fn resolved_preset(&self) -> anyhow::Result<Preset> {
+        if ColumnarFormat::detect(&self.input).is_some() {
+            // A Parquet/Arrow file names and types its columns: the --*-col options (or the usual
+            // names) choose them whatever the preset, which then only says how rows are keyed.
+            return Ok(self.preset.unwrap_or(Preset::Generic));
+        }
         if let Some(p) = self.preset {
             if p != Preset::Generic && self.any_generic_column() {
                 bail!("--*-col options choose columns for --preset generic; preset {p} has fixed columns");

@@ -15,6 +15,20 @@ pub enum ItemsetAlgo {
     Apriori,
 }
 
+/// Where and how an export of ranked rows (itemsets, rules) is written: `--top`, `-o`, `--format`.
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    /// Keep the first N rows after sorting; 0 = all.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub top: usize,
+    /// Output file (default: standard output). Written atomically, with OUT.manifest.json.
+    #[arg(long, short = 'o', value_name = "OUT")]
+    pub output: Option<std::path::PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: cartseq::export::ExportFormat,
+}
+
 /// `--help` section headings, one home for each so every command groups its flags the same way.
 pub mod heading {
     /// `--help` heading of the input-format flags.

@@ -1,4 +1,9 @@
-//! `cartseq convert INPUT --preset P [sequence options] -o OUT`
+//! `cartseq convert INPUT --preset P [sequence options] -o OUT [--format spmf|parquet|arrow]`
+//!
+//! With `--format parquet` or `arrow`, the log itself is written instead, as a typed columnar file
+//! (`user`, `session`, `time` in UTC milliseconds, `item`, `category`, `action`, `quantity`, `price`:
+//! [`cartseq::tables::events`]) with `OUT.manifest.json`; every command reads such a file back by its
+//! column names (`cartseq stats OUT`), so a CSV log is parsed once.
 //!
 //! Reads a behaviour log (any preset), builds its sequences and writes them in SPMF format to `OUT`, plus
 //! the dictionary of names (items, categories, actions, users, tokens) to `OUT.dict.json`, so every later
@@ -23,6 +28,8 @@ use cartseq_data::Dictionary;
 
 use crate::cli::args::input::InputArgs;
 use crate::cli::Global;
+use cartseq::export::{check_export_path, write_batch, write_export, Columnar};
+use cartseq::manifest::Manifest;
 use cartseq::output::{check_all_writable, commit_all, is_regular_target, AtomicFile};
 
 /// Arguments of `convert`.
@@ -37,10 +44,65 @@ pub struct Args {
     /// Write each itemset's timestamp (`<ms>`) before it (SPMF's timestamped sequence format).
     #[arg(long)]
     pub times: bool,
+    /// spmf: the sequences (and OUT.dict.json); parquet or arrow: the event log itself, typed columns
+    /// (and OUT.manifest.json), for any command to read back.
+    #[arg(long, value_enum, default_value = "spmf")]
+    pub format: ConvertFormat,
+}
+
+/// Output format of `convert`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ConvertFormat {
+    /// SPMF sequences plus the dictionary.
+    Spmf,
+    /// The event log as Apache Parquet (zstd).
+    Parquet,
+    /// The event log as an Arrow IPC file (Feather v2).
+    Arrow,
+}
+
+/// Writes the event log of `args.input` as Parquet or Arrow IPC, with its manifest.
+fn write_log(args: &Args, format: Columnar, global: &Global) -> anyhow::Result<()> {
+    check_export_path(Some(&args.output))?;
+    let started = std::time::Instant::now();
+    let spec = args.input.spec()?;
+    let (log, dict, skipped) = spec.load_events(global.quiet)?;
+    let batch = cartseq::tables::events(&log, &dict)?;
+    let name = if format == Columnar::Parquet {
+        "parquet"
+    } else {
+        "arrow"
+    };
+    let rows = write_export(
+        Some(&args.output),
+        name,
+        |w| write_batch(w, &batch, format),
+        |_| {
+            let mut m = Manifest::new("convert");
+            m.param("preset", spec.preset().to_string())
+                .count("events", log.len() as u64)
+                .count("skipped_rows", skipped.total());
+            m.input(&spec.path)?;
+            Ok(Some(m))
+        },
+    )?;
+    if !global.quiet {
+        eprintln!(
+            "wrote {rows} events to {} ({name}) in {:.2}s",
+            args.output.display(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
 }
 
 /// Runs `convert`.
 pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
+    match args.format {
+        ConvertFormat::Parquet => return write_log(&args, Columnar::Parquet, global),
+        ConvertFormat::Arrow => return write_log(&args, Columnar::Arrow, global),
+        ConvertFormat::Spmf => {}
+    }
     if args.output.as_os_str() == "-" {
         anyhow::bail!("-o needs a file name (the dictionary is written beside it)");
     }

@@ -11,7 +11,6 @@
 //! descending, then items. With `-o OUT` the file is written atomically together with
 //! `OUT.manifest.json`. `--max-itemsets` (default 10,000,000) stops an explosion with advice.
 
-use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
@@ -20,9 +19,9 @@ use cartseq_mining::itemsets::{
 };
 
 use crate::cli::args::input::InputArgs;
-use crate::cli::args::ItemsetAlgo;
+use crate::cli::args::{ExportArgs, ItemsetAlgo};
 use crate::cli::Global;
-use cartseq::export::{check_export_path, write_export, write_itemsets, ExportFormat};
+use cartseq::export::{check_export_path, write_export, write_itemsets};
 use cartseq::manifest::Manifest;
 
 /// Arguments of `itemsets`.
@@ -43,15 +42,9 @@ pub struct Args {
     /// Explosion guard: stop with an error beyond this many itemsets.
     #[arg(long, default_value_t = 10_000_000, value_name = "N")]
     pub max_itemsets: usize,
-    /// Write only the first N itemsets (after sorting); 0 = all.
-    #[arg(long, default_value_t = 0, value_name = "N")]
-    pub top: usize,
-    /// Output file (default: standard output). Written atomically, with OUT.manifest.json.
-    #[arg(long, short = 'o', value_name = "OUT")]
-    pub output: Option<PathBuf>,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "csv")]
-    pub format: ExportFormat,
+    /// Rows to keep, output file and format.
+    #[command(flatten)]
+    pub export: ExportArgs,
 }
 
 /// Runs `itemsets`.
@@ -60,7 +53,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     let params = ItemsetParams::new(min_support)
         .max_len(args.max_size)
         .max_itemsets(args.max_itemsets);
-    check_export_path(args.output.as_deref())?;
+    check_export_path(args.export.output.as_deref())?;
     let loaded = args.input.spec()?.load_sequences(global.quiet)?;
     let tx = Transactions::from_sequences(&loaded.db);
     let started = Instant::now();
@@ -72,18 +65,22 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     cartseq::progress::finish(spin);
     let fi = fi?;
     let elapsed = started.elapsed();
-    let limit = if args.top == 0 { usize::MAX } else { args.top };
+    let limit = if args.export.top == 0 {
+        usize::MAX
+    } else {
+        args.export.top
+    };
     let rows = write_export(
-        args.output.as_deref(),
-        args.format.name(),
-        |w| write_itemsets(w, &fi, limit, &loaded.dict, args.format),
+        args.export.output.as_deref(),
+        args.export.format.name(),
+        |w| write_itemsets(w, &fi, limit, &loaded.dict, args.export.format),
         |_| {
             let mut m = Manifest::new("itemsets");
             m.param("algo", format!("{:?}", args.algo).to_lowercase())
                 .param("min_support", &args.min_support)
                 .param("min_support_count", fi.min_support())
                 .param("max_size", args.max_size)
-                .param("top", args.top)
+                .param("top", args.export.top)
                 .param("preset", args.input.spec()?.preset().to_string())
                 .param("token", args.input.token.name())
                 .count("transactions", tx.len() as u64)

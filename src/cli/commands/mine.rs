@@ -34,7 +34,8 @@ use cartseq_mining::{
 use crate::cli::args::input::InputArgs;
 use crate::cli::Global;
 use cartseq::export::resolve_token;
-use cartseq::export::{write_patterns_csv, write_patterns_jsonl};
+use cartseq::export::{write_batch, write_patterns_csv, write_patterns_jsonl, Columnar};
+use cartseq::tables::patterns;
 
 /// Output format of `mine`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -45,6 +46,10 @@ pub enum MineFormat {
     Csv,
     /// One JSON object per pattern (sorted).
     Jsonl,
+    /// Apache Parquet: typed columns, the pattern's itemsets as a list column (sorted).
+    Parquet,
+    /// Arrow IPC file (Feather v2), the columns of parquet (sorted).
+    Arrow,
 }
 
 /// Arguments of `mine`.
@@ -201,6 +206,14 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         let pats = sink.into_sorted();
         match args.format {
             MineFormat::Csv => write_patterns_csv(w, &pats, dict, n)?,
+            MineFormat::Parquet | MineFormat::Arrow => {
+                let c = if args.format == MineFormat::Parquet {
+                    Columnar::Parquet
+                } else {
+                    Columnar::Arrow
+                };
+                write_batch(w, &patterns(&pats, dict, n)?, c)?;
+            }
             _ => write_patterns_jsonl(w, &pats, dict, n)?,
         }
         Ok(pats.len() as u64)

@@ -25,10 +25,11 @@ use serde_json::json;
 
 use crate::cli::args::input::InputArgs;
 use crate::cli::Global;
-use cartseq::export::{check_export_path, write_export};
+use cartseq::export::{check_export_path, write_batch, write_export, Columnar};
 use cartseq::manifest::Manifest;
 use cartseq::next_query::{self, parse_within, NextAnswer, NextQuery};
 use cartseq::output::spreadsheet_safe;
+use cartseq::tables::follow_ups as follow_up_table;
 
 /// Output format of `next`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -39,6 +40,10 @@ pub enum NextFormat {
     Csv,
     /// One JSON object per line.
     Jsonl,
+    /// Apache Parquet, the columns of csv plus `sequences`.
+    Parquet,
+    /// Arrow IPC file (Feather v2), the columns of parquet.
+    Arrow,
 }
 
 /// Sort key of follow-ups.
@@ -181,6 +186,12 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
                     ])?;
                 }
                 c.flush()?;
+            }
+            NextFormat::Parquet => {
+                write_batch(w, &follow_up_table(&f, dict)?, Columnar::Parquet)?;
+            }
+            NextFormat::Arrow => {
+                write_batch(w, &follow_up_table(&f, dict)?, Columnar::Arrow)?;
             }
             NextFormat::Jsonl => {
                 for (k, r) in f.rows.iter().enumerate() {

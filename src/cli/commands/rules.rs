@@ -21,7 +21,6 @@
 //! Memory: the frequent itemsets or patterns plus the rules; `--max-rules` (default 10,000,000) and
 //! `--max-patterns` stop an explosion with advice.
 
-use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
@@ -36,11 +35,9 @@ use cartseq_mining::rules::{RuleFilter, RuleSet, RuleSort};
 use cartseq_mining::{Algorithm, CollectSink, Options};
 
 use crate::cli::args::input::InputArgs;
-use crate::cli::args::ItemsetAlgo;
+use crate::cli::args::{ExportArgs, ItemsetAlgo};
 use crate::cli::Global;
-use cartseq::export::{
-    check_export_path, resolve_token_in, write_export, write_rules, ExportFormat,
-};
+use cartseq::export::{check_export_path, resolve_token_in, write_export, write_rules};
 use cartseq::manifest::Manifest;
 
 /// Which rules to mine.
@@ -110,21 +107,15 @@ pub struct Args {
     /// Sort key (descending).
     #[arg(long, value_enum, default_value = "lift")]
     pub sort: SortKey,
-    /// Keep the first N rules after sorting; 0 = all.
-    #[arg(long, default_value_t = 0, value_name = "N")]
-    pub top: usize,
     /// Explosion guard on rules.
     #[arg(long, default_value_t = 10_000_000, value_name = "N")]
     pub max_rules: usize,
     /// Explosion guard on itemsets/patterns mined on the way.
     #[arg(long, default_value_t = 10_000_000, value_name = "N")]
     pub max_patterns: usize,
-    /// Output file (default: standard output). Written atomically, with OUT.manifest.json.
-    #[arg(long, short = 'o', value_name = "OUT")]
-    pub output: Option<PathBuf>,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "csv")]
-    pub format: ExportFormat,
+    /// Rows to keep, output file and format.
+    #[command(flatten)]
+    pub export: ExportArgs,
 }
 
 /// Runs `rules`.
@@ -143,7 +134,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
             anyhow::bail!("{flag} must be at least 1");
         }
     }
-    check_export_path(args.output.as_deref())?;
+    check_export_path(args.export.output.as_deref())?;
     let loaded = args.input.spec()?.load_sequences(global.quiet)?;
     let resolve = |names: &[String]| -> anyhow::Result<Vec<ItemId>> {
         let mut v = names
@@ -173,13 +164,13 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         SortKey::Confidence => RuleSort::Confidence,
         SortKey::Support => RuleSort::Support,
     });
-    if args.top > 0 {
-        rs.truncate(args.top);
+    if args.export.top > 0 {
+        rs.truncate(args.export.top);
     }
     let rows = write_export(
-        args.output.as_deref(),
-        args.format.name(),
-        |w| write_rules(w, &rs, &loaded.dict, args.format),
+        args.export.output.as_deref(),
+        args.export.format.name(),
+        |w| write_rules(w, &rs, &loaded.dict, args.export.format),
         |rows| {
             let kind = format!("{:?}", args.kind).to_lowercase();
             let mut m = Manifest::new("rules");
@@ -195,7 +186,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
                 .param("window", args.window)
                 .param("max_size", args.max_size)
                 .param("sort", format!("{:?}", args.sort).to_lowercase())
-                .param("top", args.top)
+                .param("top", args.export.top)
                 .param("preset", args.input.spec()?.preset().to_string())
                 .param("token", args.input.token.name())
                 .count("sequences", loaded.db.len() as u64)
