@@ -122,7 +122,7 @@ impl InputSpec {
         dict: &mut Dictionary,
         quiet: bool,
     ) -> anyhow::Result<EventLog> {
-        let bar = Progress::new(&self.path, quiet);
+        let bar = crate::progress::ByteBar::new(&self.path, quiet);
         let (log, read) = columnar::read_events(
             &self.path,
             format,
