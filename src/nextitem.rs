@@ -28,10 +28,9 @@ use cartseq_data::{Dictionary, EventLog, GroupBy, KeyIndex, OnError, Preset, Pre
 use cartseq_mining::rules::steps::{step_rules, StepRuleParams};
 use cartseq_models::nextitem::{
     evaluate_sessions, fit_stacker, paired_difference, protocol_sessions, tune_weights, Combiner,
-    Decay, Gru4RecModel, Gru4RecParams, Hybrid, HybridFit, Interval, ItemKnn, MarkovChain, Metric,
-    MostPopular, NextItemModel, SasRecModel, SasRecParams, SavedNextItem, SequentialRules,
-    SessionKnn, SessionOutcomes, SrGnnModel, SrGnnParams, SrParams, Stan, StanParams, VSessionKnn,
-    VsknnParams, STACK_DEPTH,
+    Gru4RecParams, Hybrid, HybridFit, Interval, ItemKnn, MarkovChain, Metric, MostPopular,
+    NextItemModel, SasRecParams, SavedNextItem, SequentialRules, SessionKnn, SessionOutcomes,
+    SrGnnParams, SrParams, Stan, StanParams, VSessionKnn, VsknnParams, STACK_DEPTH,
 };
 use cartseq_models::nn::{CellKind, EpochRecord};
 use cartseq_models::Sequences;

@@ -247,7 +247,7 @@ fn means(
             (s, cnt)
         })
         .collect();
-    let (sum, count) = add_parts(parts, k, d);
+    let (mut sum, count) = add_parts(parts, k, d);
     for (c, &cnt) in count.iter().enumerate() {
         if cnt > 0 {
             let m = sum.row(c).mapv(|v| v / cnt as f64);

@@ -416,12 +416,18 @@ mod tests {
         let times: Vec<f64> = (0..t.tokens.len()).map(|i| i as f64 * 10.0).collect();
         let srgnn = SrGnnParams {
             dim: 4,
-            epochs: 1,
+            training: crate::nextitem::NetTraining {
+                epochs: 1,
+                ..SrGnnParams::default().training
+            },
             ..SrGnnParams::default()
         };
         let sasrec = SasRecParams {
             dim: 4,
-            epochs: 1,
+            training: crate::nextitem::NetTraining {
+                epochs: 1,
+                ..SasRecParams::default().training
+            },
             ..SasRecParams::default()
         };
         let rules: Vec<Vec<(u32, f64)>> = (0..5u32).map(|a| vec![((a + 1) % 5, 0.5)]).collect();

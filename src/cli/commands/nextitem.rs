@@ -40,8 +40,8 @@ use cartseq::nextitem::{
 use cartseq::output::write_file;
 use cartseq_data::Preset;
 use cartseq_models::nextitem::{
-    Decay, Gru4RecParams, ItemVocab, NetTraining, NextItemFile, NextItemLoss, SasRecParams,
-    SrGnnParams, SrParams, StanParams, VsknnParams,
+    Decay, Gru4RecParams, NetTraining, NextItemFile, NextItemLoss, SasRecParams, SrGnnParams,
+    SrParams, StanParams, VsknnParams,
 };
 use cartseq_models::nn::{CellKind, LrSchedule, OptimizerKind};
 use cartseq_models::ModelError;
