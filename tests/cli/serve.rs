@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use crate::nextitem::metric;
 use crate::support::{cartseq, tempdir, BIN};
 
 const TRAIN: &str = "data/samples/yoochoose_train_tr_sample.txt";
@@ -191,17 +192,6 @@ fn rank_in(list: &[Value], target: &str) -> Option<usize> {
     )
 }
 
-fn batch_metric(v: &Value, what: &str, k: u64) -> f64 {
-    v["results"][0][what]
-        .as_array()
-        .expect("pairs")
-        .iter()
-        .find(|p| p[0] == k)
-        .expect("cut-off")[1]
-        .as_f64()
-        .expect("number")
-}
-
 /// Offline = online: replaying the test log click by click through `/v1/events` and asking
 /// `/v1/recommend` after each click gives the Recall@k and MRR@k that `cartseq nextitem` computed in
 /// batch for the same saved model, for every model kind whose scores do not tie at the cut-off.
@@ -262,8 +252,8 @@ fn replaying_a_log_online_gives_the_batch_metrics() {
             let recall = hits[i] as f64 / predictions as f64;
             let mrr = rr[i] / predictions as f64;
             let (br, bm) = (
-                batch_metric(&batch, "recall", k),
-                batch_metric(&batch, "mrr", k),
+                metric(&batch, model, "recall", k),
+                metric(&batch, model, "mrr", k),
             );
             assert!(
                 (recall - br).abs() < 1e-12,
