@@ -3,7 +3,13 @@
 ``prefixspan(df)`` and ``fpgrowth(df)`` return the same patterns/itemsets with the same supports as
 MLlib's ``PrefixSpan``/``FPGrowth`` and as cartseq on one machine; ``rules(df)`` the association rules.
 
-**How (prefix-partitioned mining, one shuffle).** Every pattern has a *root*: the smallest item of its
+**Small inputs: one collect.** When Spark's own size estimate of the input (the optimizer's statistics,
+no job) is at most ``max_local_bytes`` (64 MiB by default; ``0`` or ``num_groups=`` turns this off), the
+column is collected once as Arrow and mined on the driver by cartseq -- the single-machine answer, with
+no shuffle and no Python worker. MLlib does the same below ``maxLocalProjDBSize``, after a first
+distributed round.
+
+**Large inputs: prefix-partitioned mining, one shuffle.** Every pattern has a *root*: the smallest item of its
 first itemset (of the itemset, for FP-Growth). A sequence supports a pattern only if it contains the
 root, so the patterns can be split by root with no loss:
 
@@ -34,6 +40,7 @@ import math
 from typing import Any, Dict, List, Optional, Tuple
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import _cartseq
 from ._cartseq import CartseqError
@@ -105,17 +112,49 @@ def min_count(min_support: Any, n: int, mllib_rounding: bool = False) -> int:
     return _cartseq._min_count(s, n)
 
 
-def _threshold(df: Any, min_support: Any, min_count_: Optional[int], mllib_rounding: bool) -> Tuple[int, int]:
-    n = df.count()
+def _threshold(n: int, min_support: Any, min_count_: Optional[int], mllib_rounding: bool) -> int:
     if min_count_ is not None:
         if min_support is not None:
             raise CartseqError("give min_support or min_count, not both")
         if min_count_ < 1:
             raise CartseqError(f"min_count: expected at least 1, found {min_count_}")
-        return n, int(min_count_)
+        return int(min_count_)
     if min_support is None:
         raise CartseqError("give min_support (fraction of rows) or min_count (number of rows)")
-    return n, max(1, min_count(min_support, n, mllib_rounding))
+    return max(1, min_count(min_support, n, mllib_rounding))
+
+
+DEFAULT_MAX_LOCAL_BYTES = 64 << 20
+
+
+def _plan_bytes(df: Any) -> Optional[int]:
+    """Spark's own size estimate of ``df`` (the optimizer's statistics: exact for a cached or local
+    DataFrame, the file size for a scan), without running a job; ``None`` when it has none."""
+    try:
+        size = df._jdf.queryExecution().optimizedPlan().stats().sizeInBytes()
+        size = size if isinstance(size, int) else int(str(size.toString()))
+    except Exception:  # noqa: BLE001 -- Spark Connect or another plan API: no estimate, go distributed
+        return None
+    # A plan Spark cannot size (a Python RDD, say) reports spark.sql.defaultSizeInBytes, Long.MaxValue.
+    return None if size >= (1 << 63) - 1 else size
+
+
+def _collect_arrow(df: Any) -> Any:
+    if hasattr(df, "toArrow"):
+        return df.toArrow()
+    return pa.Table.from_pandas(df.toPandas(), preserve_index=False)
+
+
+def _local(df: Any, col: str, max_local_bytes: Optional[int]) -> Optional[Any]:
+    """The column as one Arrow table on the driver when Spark estimates ``df`` at most
+    ``max_local_bytes``; ``None`` otherwise (then the mining is distributed)."""
+    if not max_local_bytes:
+        return None
+    column = df.select(col)  # a new plan: it sees a cache made after df's own plan was analysed
+    size = _plan_bytes(column)
+    if size is None or size > max_local_bytes:
+        return None
+    return _collect_arrow(column)
 
 
 def _groups(counts: List[Tuple[int, int]], k: int) -> Tuple[List[int], List[int], Dict[int, List[int]]]:
@@ -152,6 +191,53 @@ def _frequent_items(df: Any, col: str, m: int) -> List[Tuple[int, int]]:
     return [(int(r["item"]), int(r["count"])) for r in counts]
 
 
+def _out_schema(kind: str) -> str:
+    return "sequence array<array<long>>, freq long" if kind == "sequences" else "items array<long>, freq long"
+
+
+def _mine_local(table: Any, col: str, kind: str, m: int, opts: Dict[str, Any]) -> Any:
+    """cartseq's miner on the whole column, on the driver: every item is a root, so this is the
+    single-machine answer (``cartseq.mine`` / ``cartseq.itemsets``)."""
+    flat = pc.list_flatten(table.column(col))
+    if kind == "sequences":
+        flat = pc.list_flatten(flat)
+    roots = [int(i) for i in pc.unique(flat.drop_null()).to_pylist()]
+    return _cartseq._mine_group(table, col, roots, m, kind, opts)
+
+
+def _to_spark(spark: Any, result: Any, kind: str) -> Any:
+    if result.num_rows == 0:
+        return spark.createDataFrame([], _out_schema(kind))
+    try:
+        return spark.createDataFrame(result)
+    except (TypeError, ValueError):  # pyspark < 4 takes no Arrow table
+        return spark.createDataFrame(result.to_pandas(), _out_schema(kind))
+
+
+def _mine(
+    df: Any,
+    col: str,
+    kind: str,
+    threshold: Tuple[Any, Optional[int], bool],
+    num_groups: Optional[int],
+    opts: Dict[str, Any],
+    drop_infrequent: bool,
+    max_local_bytes: Optional[int],
+) -> Tuple[int, int, Any]:
+    """``(n, m, patterns)``: on the driver when the input is small (one collect, no shuffle: patterns
+    is a pyarrow Table), else distributed by root (:func:`_run`: patterns is a Spark DataFrame). Both
+    give the same answer."""
+    _threshold(1, *threshold)  # the parameters are checked before any Spark job runs
+    local = None if num_groups else _local(df, col, max_local_bytes)
+    if local is not None:
+        n = local.num_rows
+        m = _threshold(n, *threshold)
+        return n, m, _mine_local(local, col, kind, m, opts)
+    n = df.count()
+    m = _threshold(n, *threshold)
+    return n, m, _run(df, col, kind, m, num_groups, opts, drop_infrequent)
+
+
 def _run(
     df: Any,
     col: str,
@@ -163,7 +249,7 @@ def _run(
 ) -> Any:
     spark = df.sparkSession
     freq = _frequent_items(df, col, m)
-    out_schema = "sequence array<array<long>>, freq long" if kind == "sequences" else "items array<long>, freq long"
+    out_schema = _out_schema(kind)
     if not freq:
         return spark.createDataFrame([], out_schema)
     k = num_groups or max(1, spark.sparkContext.defaultParallelism)
@@ -200,14 +286,16 @@ def prefixspan(
     num_groups: Optional[int] = None,
     mllib_rounding: bool = False,
     max_patterns: int = 10_000_000,
+    max_local_bytes: Optional[int] = DEFAULT_MAX_LOCAL_BYTES,
 ) -> Any:
     """Frequent sequential patterns of a PySpark DataFrame whose ``sequence_col`` is
     ``array<array<int>>`` (MLlib PrefixSpan's input; items are non-negative integers below 2^32).
     Returns a DataFrame ``sequence: array<array<long>>, freq: long`` -- MLlib's columns -- equal to
     ``cartseq.mine`` on the same sequences and to MLlib's ``findFrequentSequentialPatterns`` (see the
     module notes on rounding and ``maxPatternLength``). ``max_items`` is MLlib's ``maxPatternLength``;
-    ``max_gap``/``max_span`` (itemset positions) are cartseq's constraints, not in MLlib."""
-    n, m = _threshold(df, min_support, min_count, mllib_rounding)
+    ``max_gap``/``max_span`` (itemset positions) are cartseq's constraints, not in MLlib. Inputs Spark
+    estimates at most ``max_local_bytes`` are mined on the driver after one collect; ``num_groups``
+    (or ``max_local_bytes=0``) forces the distributed path (module notes)."""
     opts = {
         "max_items": max_items,
         "min_items": min_items,
@@ -217,7 +305,9 @@ def prefixspan(
         "max_patterns": max_patterns,
     }
     constrained = max_gap is not None or max_span is not None
-    return _run(df, sequence_col, "sequences", m, num_groups, opts, not constrained)
+    threshold = (min_support, min_count, mllib_rounding)
+    _, _, out = _mine(df, sequence_col, "sequences", threshold, num_groups, opts, not constrained, max_local_bytes)
+    return out if not isinstance(out, pa.Table) else _to_spark(df.sparkSession, out, "sequences")
 
 
 def fpgrowth(
@@ -230,13 +320,15 @@ def fpgrowth(
     num_groups: Optional[int] = None,
     mllib_rounding: bool = False,
     max_itemsets: int = 10_000_000,
+    max_local_bytes: Optional[int] = DEFAULT_MAX_LOCAL_BYTES,
 ) -> Any:
     """Frequent itemsets of a PySpark DataFrame whose ``items_col`` is ``array<int>`` (one basket per
     row, MLlib FPGrowth's input; duplicates in a basket count once). Returns ``items: array<long>,
     freq: long`` (MLlib's ``freqItemsets`` columns), equal to MLlib's and to ``cartseq.itemsets``."""
-    _, m = _threshold(df, min_support, min_count, mllib_rounding)
     opts = {"max_items": max_size, "max_patterns": max_itemsets}
-    return _run(df, items_col, "itemsets", m, num_groups, opts, True)
+    threshold = (min_support, min_count, mllib_rounding)
+    _, _, out = _mine(df, items_col, "itemsets", threshold, num_groups, opts, True, max_local_bytes)
+    return out if not isinstance(out, pa.Table) else _to_spark(df.sparkSession, out, "itemsets")
 
 
 def rules(
@@ -250,6 +342,7 @@ def rules(
     min_lift: Optional[float] = None,
     num_groups: Optional[int] = None,
     mllib_rounding: bool = False,
+    max_local_bytes: Optional[int] = DEFAULT_MAX_LOCAL_BYTES,
 ) -> Any:
     """Association rules X => Y of the baskets in ``items_col``: the frequent itemsets are mined
     distributed (:func:`fpgrowth`), collected (they are the answer's size, not the data's), and the
@@ -257,10 +350,10 @@ def rules(
     ``antecedent``, ``consequent`` (``array<long>``), ``confidence``, ``lift``, ``support`` plus
     cartseq's counts, ``leverage`` and ``conviction``. ``max_consequent=1`` gives MLlib's rule set."""
     spark = df.sparkSession
-    n, m = _threshold(df, min_support, min_count, mllib_rounding)
-    fi = _run(df, items_col, "itemsets", m, num_groups, {"max_patterns": 10_000_000}, True)
-    t = pa.Table.from_pandas(fi.toPandas(), preserve_index=False) if not hasattr(fi, "toArrow") else fi.toArrow()
-    t = t.select(["items", "freq"])
+    threshold = (min_support, min_count, mllib_rounding)
+    opts = {"max_patterns": 10_000_000}
+    n, m, fi = _mine(df, items_col, "itemsets", threshold, num_groups, opts, True, max_local_bytes)
+    t = (fi if isinstance(fi, pa.Table) else _collect_arrow(fi)).select(["items", "freq"])
     r = _cartseq._rules_from_itemsets(t, n, m, float(min_confidence), max_consequent, min_lift)
     cols = {
         "antecedent": r.column("antecedent_items").cast(pa.list_(pa.int64())),

@@ -32,15 +32,32 @@ def as_itemsets(df):
     return {tuple(sorted(r["items"])): r["freq"] for r in df.collect()}
 
 
+def only_on_driver(monkeypatch):
+    """Makes the distributed path fail, so a test proves that the driver path answered."""
+
+    def refuse(*_a, **_k):
+        raise AssertionError("the distributed path ran on a small input")
+
+    monkeypatch.setattr(cs, "_run", refuse)
+
+
+@pytest.mark.parametrize("path", ["driver", "distributed"])
 @pytest.mark.parametrize(
     "name,support,ref",
     [("BMS1_spmf.txt", 0.001, ("BMS1", "prefixspan-0.001.txt")), ("kosarak10k.txt", 0.005, ("kosarak10k", "prefixspan-0.005.txt"))],
 )
-def test_prefixspan_equals_spmf_and_single_machine(spark, name, support, ref):
+def test_prefixspan_equals_spmf_and_single_machine(spark, monkeypatch, path, name, support, ref):
     rows = spmf_rows(need_shared("data", "spmf", name))
     expected = spmf_patterns(need_shared("reference", *ref))
     df = spark.createDataFrame([(r,) for r in rows], "sequence array<array<int>>").repartition(2)
-    got = as_patterns(cs.prefixspan(df, min_support=support))
+    if path == "driver":
+        # Spark cannot size a DataFrame made from Python rows; cached and counted, it can.
+        df = df.cache()
+        df.count()
+        only_on_driver(monkeypatch)
+        got = as_patterns(cs.prefixspan(df, min_support=support, max_local_bytes=1 << 30))
+    else:
+        got = as_patterns(cs.prefixspan(df, min_support=support, max_local_bytes=0))
     assert got == expected
     local = cartseq.mine(cartseq.sequences_from_lists(pa.table({"s": rows})), min_support=support)
     assert len(local) == len(got)
@@ -80,8 +97,9 @@ def test_fpgrowth_equals_spmf_and_mllib_on_retail(spark):
     baskets = basket_rows(need_shared("data", "fimi_retail", "retail.txt"))
     expected = spmf_itemsets(need_shared("reference", "retail", "fpgrowth-0.01.txt"))
     df = spark.createDataFrame([(b,) for b in baskets], "items array<int>").repartition(2).cache()
-    ours = as_itemsets(cs.fpgrowth(df, min_support=0.01))
+    ours = as_itemsets(cs.fpgrowth(df, min_support=0.01, max_local_bytes=0))
     assert ours == expected
+    assert as_itemsets(cs.fpgrowth(df, min_support=0.01, max_local_bytes=1 << 30)) == expected
     model = FPGrowth(itemsCol="items", minSupport=0.01, minConfidence=0.3).fit(df)
     assert as_itemsets(model.freqItemsets) == ours
     # rules: MLlib's (single-item consequents) equal ours with max_consequent=1

@@ -40,12 +40,16 @@ pub struct AttentionCache<T: Real> {
 }
 
 impl<T: Real> SelfAttention<T> {
-    /// Glorot-uniform projections, zero biases. `heads` must divide `dim` (checked by the callers'
-    /// parameter validation).
+    /// PyTorch's `nn.MultiheadAttention` initialisation: a Glorot-uniform `d × 3d` input projection,
+    /// an output projection uniform in `±1/√d`, zero biases. `heads` must divide `dim` (checked by the
+    /// callers' parameter validation).
     pub fn new(dim: usize, heads: usize, rng: &mut ChaCha8Rng) -> Self {
+        let qkv = Dense::new(dim, 3 * dim, rng);
+        let mut out = Dense::uniform(dim, dim, 1.0 / (dim.max(1) as f64).sqrt(), rng);
+        out.b.value.fill(T::zero());
         SelfAttention {
-            qkv: Dense::new(dim, 3 * dim, rng),
-            out: Dense::new(dim, dim, rng),
+            qkv,
+            out,
             heads: heads.max(1),
         }
     }

@@ -32,11 +32,13 @@ pub struct FeedForward<T: Real> {
 }
 
 impl<T: Real> FeedForward<T> {
-    /// Glorot-uniform weights, zero biases.
+    /// PyTorch's `nn.Linear` initialisation: weights and biases uniform in `±1/√fan_in`. (Glorot
+    /// weights, `√3` times wider, trained SASRec to a Recall@20 0.02 below its PyTorch twin.)
     pub fn new(dim: usize, inner: usize, rng: &mut ChaCha8Rng) -> Self {
+        let a = |fan_in: usize| 1.0 / (fan_in.max(1) as f64).sqrt();
         FeedForward {
-            inner: Dense::new(dim, inner, rng),
-            outer: Dense::new(inner, dim, rng),
+            inner: Dense::uniform(dim, inner, a(dim), rng),
+            outer: Dense::uniform(inner, dim, a(inner), rng),
         }
     }
 
