@@ -17,7 +17,9 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::Array2;
 
 fn mat(r: usize, c: usize, seed: usize) -> Array2<f32> {
-    Array2::from_shape_fn((r, c), |(i, j)| ((i * 31 + j * 17 + seed) % 97) as f32 / 97.0 - 0.5)
+    Array2::from_shape_fn((r, c), |(i, j)| {
+        ((i * 31 + j * 17 + seed) % 97) as f32 / 97.0 - 0.5
+    })
 }
 
 fn bench(c: &mut Criterion) {
@@ -42,7 +44,11 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("par_gemm");
     for (name, m, k, n, transposed) in shapes {
         let a = mat(m, k, 1);
-        let b = if transposed { mat(n, k, 2) } else { mat(k, n, 2) };
+        let b = if transposed {
+            mat(n, k, 2)
+        } else {
+            mat(k, n, 2)
+        };
         let bv = if transposed { b.t() } else { b.view() };
         let mut out = Array2::<f32>::zeros((m, n));
         g.bench_function(format!("{name}: one call"), |z| {

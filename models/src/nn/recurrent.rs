@@ -230,7 +230,13 @@ impl<T: Real> Recurrent<T> {
     }
 
     /// The recurrence of the sequences `first ..` owning the `parts` of the packed outputs.
-    fn forward_rows(&self, first: usize, h0: &Array2<T>, c0: &Array2<T>, parts: &mut StepParts<'_, '_, T>) {
+    fn forward_rows(
+        &self,
+        first: usize,
+        h0: &Array2<T>,
+        c0: &Array2<T>,
+        parts: &mut StepParts<'_, '_, T>,
+    ) {
         let StepParts {
             gates: g,
             h: hs,

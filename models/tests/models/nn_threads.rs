@@ -14,13 +14,7 @@ use ndarray::{s, Array1, Array2};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-fn in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .expect("pool")
-        .install(f)
-}
+use crate::nn_session_models::in_pool;
 
 fn rand_f32(r: usize, c: usize, rng: &mut ChaCha8Rng) -> Array2<f32> {
     Array2::from_shape_simple_fn((r, c), || rng.gen_range(-1.0..1.0))
@@ -47,7 +41,11 @@ fn parallel_product_has_the_bits_of_one_call() {
         for transposed in [false, true] {
             let a = rand_f32(m, k, &mut rng);
             // Stored n × k and read through its transpose, or stored k × n.
-            let b = if transposed { rand_f32(n, k, &mut rng) } else { rand_f32(k, n, &mut rng) };
+            let b = if transposed {
+                rand_f32(n, k, &mut rng)
+            } else {
+                rand_f32(k, n, &mut rng)
+            };
             let c0 = rand_f32(m, n + 5, &mut rng);
             for beta in [0.0f32, 1.0] {
                 let bv = if transposed { b.t() } else { b.view() };
@@ -58,8 +56,14 @@ fn parallel_product_has_the_bits_of_one_call() {
                     in_pool(threads, || {
                         par_gemm(a.view(), bv, beta, got.slice_mut(s![.., 2..2 + n]))
                     });
-                    let same = got.iter().zip(&want).all(|(x, y)| x.to_bits() == y.to_bits());
-                    assert!(same, "{m}×{k}·{k}×{n} (bᵀ {transposed}, β {beta}, {threads} threads)");
+                    let same = got
+                        .iter()
+                        .zip(&want)
+                        .all(|(x, y)| x.to_bits() == y.to_bits());
+                    assert!(
+                        same,
+                        "{m}×{k}·{k}×{n} (bᵀ {transposed}, β {beta}, {threads} threads)"
+                    );
                 }
             }
         }
@@ -71,7 +75,10 @@ fn parallel_product_has_the_bits_of_one_call() {
     general_mat_mul(1.0, &a, &b, 0.0, &mut want);
     let mut got = Array2::zeros((90, 2000));
     in_pool(2, || par_gemm(a.view(), b.view(), 0.0, got.view_mut()));
-    assert!(got.iter().zip(&want).all(|(x, y)| x.to_bits() == y.to_bits()));
+    assert!(got
+        .iter()
+        .zip(&want)
+        .all(|(x, y)| x.to_bits() == y.to_bits()));
 }
 
 /// Random sequences of 1–6 tokens over 200 ids, 300 classes: the head (batch × hidden × classes)
@@ -123,8 +130,14 @@ fn classifier_training_is_identical_on_one_two_and_three_threads() {
         for threads in [2, 3] {
             let other = fit(threads);
             // Compared as booleans: a failure should not print megabytes of JSON.
-            assert!(one.0 == other.0, "{cell:?}: weights differ, 1 vs {threads} threads");
-            assert!(one.1 == other.1, "{cell:?}: probabilities differ, 1 vs {threads} threads");
+            assert!(
+                one.0 == other.0,
+                "{cell:?}: weights differ, 1 vs {threads} threads"
+            );
+            assert!(
+                one.1 == other.1,
+                "{cell:?}: probabilities differ, 1 vs {threads} threads"
+            );
         }
     }
 }
@@ -173,6 +186,9 @@ fn gru4rec_training_is_identical_on_one_and_two_threads() {
                 bytes
             })
         };
-        assert!(fit(1) == fit(2), "{cell:?}: GRU4Rec weights differ, 1 vs 2 threads");
+        assert!(
+            fit(1) == fit(2),
+            "{cell:?}: GRU4Rec weights differ, 1 vs 2 threads"
+        );
     }
 }
