@@ -28,7 +28,7 @@ use crate::nextitem::{item_counts, NextItemModel, ScoreSink};
 use crate::nn::dense::softmax_ce;
 use crate::nn::network::check_widths;
 use crate::nn::optim::{check_optimizer, check_regularisation, check_steps};
-use crate::nn::param::matmul;
+use crate::nn::param::{matmul, par_gemm};
 use crate::nn::{
     CellKind, Dropout, Embedding, EpochRecord, LrSchedule, Optimizer, OptimizerKind, Packed, Param,
     Recurrent,
@@ -499,7 +499,7 @@ impl Gru4RecModel {
                 let mut logits = matmul(&st.top, &self.out.value.t());
                 logits += &self.bias.value;
                 let (loss, dlog) = softmax_ce(&logits, &tgt, None);
-                ndarray::linalg::general_mat_mul(1.0, &dlog.t(), &st.top, 1.0, &mut self.out.grad);
+                par_gemm(dlog.t(), st.top.view(), 1.0, self.out.grad.view_mut());
                 self.bias.grad += &dlog.sum_axis(Axis(0)).insert_axis(Axis(0));
                 (loss, matmul(&dlog, &self.out.value))
             }

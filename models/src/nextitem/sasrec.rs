@@ -24,7 +24,7 @@ use crate::nextitem::{
     NetTrainer, NetTraining, NextItemModel, ScoreSink, SessionNet, SessionNetParams, TrainedNet,
 };
 use crate::nn::dense::softmax_ce;
-use crate::nn::param::{par_matmul, par_matmul_nt, par_matmul_tn};
+use crate::nn::param::matmul;
 use crate::nn::transformer::{Encoded, Pool};
 use crate::nn::{DropMode, Optimizer, OptimizerKind, Param, Real, Transformer};
 use crate::{ModelError, Sequences};
@@ -129,10 +129,10 @@ impl<T: Real> SasRecNet<T> {
             .flat_map(|s| s[1..].iter().map(|&t| t as usize))
             .collect();
         let (f, enc) = self.states(&inputs, drop);
-        let logits = par_matmul_nt(&f, &self.items.value);
+        let logits = matmul(&f, &self.items.value.t());
         let (loss, dlogits) = softmax_ce(&logits, &targets, None);
-        self.items.grad += &par_matmul_tn(&dlogits, &f);
-        let df = par_matmul(&dlogits, &self.items.value);
+        self.items.grad += &matmul(&dlogits.t(), &f);
+        let df = matmul(&dlogits, &self.items.value);
         self.encoder
             .encode_backward(&enc, &df, &mut self.items.grad);
         loss
@@ -251,7 +251,7 @@ impl NextItemModel for SasRecModel {
                 .map(|&(r, a, len, _)| &sessions.row(r)[a..a + len])
                 .collect();
             let (f, _) = self.net.states(&seqs, &mut DropMode::Off);
-            let scores = par_matmul_nt(&f, &self.net.items.value);
+            let scores = matmul(&f, &self.net.items.value.t());
             let mut start = 0;
             for &(r, a, len, first) in chunk {
                 for i in first..len {

@@ -25,7 +25,7 @@ use crate::nextitem::{
 };
 use crate::nn::dense::softmax_ce;
 use crate::nn::ggnn::{GraphEncoder, GraphEncoderCache};
-use crate::nn::param::{par_matmul, par_matmul_nt, par_matmul_tn};
+use crate::nn::param::matmul;
 use crate::nn::{LrSchedule, Optimizer, OptimizerKind, Param, Real};
 use crate::{ModelError, Sequences};
 
@@ -106,7 +106,7 @@ impl<T: Real> SrGnnNet<T> {
 
     /// Scores of every item (`sessions × items`) for the session vectors `s`.
     pub fn scores(&self, s: &Array2<T>) -> Array2<T> {
-        par_matmul_nt(s, &self.items.value)
+        matmul(s, &self.items.value.t())
     }
 
     /// Mean cross-entropy of predicting `targets[i]` after `sessions[i]`; accumulates every
@@ -115,8 +115,8 @@ impl<T: Real> SrGnnNet<T> {
         let (s, cache) = self.sessions_forward(sessions);
         let logits = self.scores(&s);
         let (loss, dlogits) = softmax_ce(&logits, targets, None);
-        self.items.grad += &par_matmul_tn(&dlogits, &s);
-        let ds = par_matmul(&dlogits, &self.items.value);
+        self.items.grad += &matmul(&dlogits.t(), &s);
+        let ds = matmul(&dlogits, &self.items.value);
         self.encoder.backward(&cache, &ds, &mut self.items.grad);
         loss
     }

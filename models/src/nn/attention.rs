@@ -12,6 +12,7 @@
 
 use ndarray::{s, Array2, ArrayView2};
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::dense::{softmax_rows, Dense};
@@ -37,6 +38,18 @@ pub struct AttentionCache<T: Real> {
     /// Attention weights per sequence and head (`n × n`, sequence-major).
     probs: Vec<Array2<T>>,
     o: Array2<T>,
+}
+
+/// `(first row, length)` of each sequence of `lengths` stacked row after row.
+fn sequence_starts(lengths: &[usize]) -> Vec<(usize, usize)> {
+    let mut start = 0;
+    lengths
+        .iter()
+        .map(|&n| {
+            start += n;
+            (start - n, n)
+        })
+        .collect()
 }
 
 impl<T: Real> SelfAttention<T> {
@@ -66,28 +79,37 @@ impl<T: Real> SelfAttention<T> {
         let scale = T::of(1.0 / (dh as f64).sqrt());
         let qkv = self.qkv.forward(x);
         let mut o = Array2::zeros((x.nrows(), d));
+        // Sequences are independent: attended in parallel, written back in order.
+        let per_seq: Vec<Vec<(Array2<T>, Array2<T>)>> = sequence_starts(lengths)
+            .into_par_iter()
+            .map(|(start, n)| {
+                (0..self.heads)
+                    .map(|h| {
+                        let (q, k, v) = Self::head(&qkv, start, n, h, dh, d);
+                        let mut p = matmul(&q, &k.t());
+                        for (i, row) in sl_mut(&mut p).chunks_mut(n.max(1)).enumerate().take(n) {
+                            for (j, e) in row.iter_mut().enumerate() {
+                                *e = if j <= i {
+                                    *e * scale
+                                } else {
+                                    T::neg_infinity()
+                                };
+                            }
+                        }
+                        softmax_rows(&mut p);
+                        let oh = matmul(&p, &v);
+                        (p, oh)
+                    })
+                    .collect()
+            })
+            .collect();
         let mut probs = Vec::with_capacity(lengths.len() * self.heads);
-        let mut start = 0;
-        for &n in lengths {
-            for h in 0..self.heads {
-                let (q, k, v) = Self::head(&qkv, start, n, h, dh, d);
-                let mut p = matmul(&q, &k.t());
-                for (i, row) in sl_mut(&mut p).chunks_mut(n.max(1)).enumerate().take(n) {
-                    for (j, e) in row.iter_mut().enumerate() {
-                        *e = if j <= i {
-                            *e * scale
-                        } else {
-                            T::neg_infinity()
-                        };
-                    }
-                }
-                softmax_rows(&mut p);
-                let oh = matmul(&p, &v);
+        for ((start, n), heads) in sequence_starts(lengths).into_iter().zip(per_seq) {
+            for (h, (p, oh)) in heads.into_iter().enumerate() {
                 o.slice_mut(s![start..start + n, h * dh..(h + 1) * dh])
                     .assign(&oh);
                 probs.push(p);
             }
-            start += n;
         }
         let y = self.out.forward(&o);
         (
@@ -131,31 +153,42 @@ impl<T: Real> SelfAttention<T> {
         let scale = T::of(1.0 / (dh as f64).sqrt());
         let do_ = self.out.backward(&cache.o, dy);
         let mut dqkv = Array2::zeros(cache.qkv.dim());
-        let mut start = 0;
-        let mut probs = cache.probs.iter();
-        for &n in lengths {
-            for h in 0..self.heads {
-                let Some(p) = probs.next() else { break };
-                let (q, k, v) = Self::head(&cache.qkv, start, n, h, dh, d);
-                let doh = do_.slice(s![start..start + n, h * dh..(h + 1) * dh]);
-                // dV = Pᵀ dO, dP = dO Vᵀ, dS = P ⊙ (dP − rowsum(dP ⊙ P)) · scale.
-                let dv = matmul(&p.t(), &doh);
-                let mut ds = matmul(&doh, &v.t());
-                for (dr, pr) in sl_mut(&mut ds)
-                    .chunks_mut(n.max(1))
-                    .zip(sl(p).chunks(n.max(1)))
-                {
-                    let dot = dr
-                        .iter()
-                        .zip(pr)
-                        .map(|(&a, &b)| a * b)
-                        .fold(T::zero(), |a, b| a + b);
-                    for (g, &pv) in dr.iter_mut().zip(pr) {
-                        *g = pv * (*g - dot) * scale;
+        // Sequences are independent (no sum across them): in parallel, written back in order.
+        let heads = self.heads;
+        let per_seq: Vec<Vec<[Array2<T>; 3]>> = sequence_starts(lengths)
+            .into_par_iter()
+            .enumerate()
+            .map(|(i, (start, n))| {
+                let mut out = Vec::with_capacity(heads);
+                for h in 0..heads {
+                    let Some(p) = cache.probs.get(i * heads + h) else {
+                        break;
+                    };
+                    let (q, k, v) = Self::head(&cache.qkv, start, n, h, dh, d);
+                    let doh = do_.slice(s![start..start + n, h * dh..(h + 1) * dh]);
+                    // dV = Pᵀ dO, dP = dO Vᵀ, dS = P ⊙ (dP − rowsum(dP ⊙ P)) · scale.
+                    let dv = matmul(&p.t(), &doh);
+                    let mut ds = matmul(&doh, &v.t());
+                    for (dr, pr) in sl_mut(&mut ds)
+                        .chunks_mut(n.max(1))
+                        .zip(sl(p).chunks(n.max(1)))
+                    {
+                        let dot = dr
+                            .iter()
+                            .zip(pr)
+                            .map(|(&a, &b)| a * b)
+                            .fold(T::zero(), |a, b| a + b);
+                        for (g, &pv) in dr.iter_mut().zip(pr) {
+                            *g = pv * (*g - dot) * scale;
+                        }
                     }
+                    out.push([matmul(&ds, &k), matmul(&ds.t(), &q), dv]);
                 }
-                let dq = matmul(&ds, &k);
-                let dk = matmul(&ds.t(), &q);
+                out
+            })
+            .collect();
+        for ((start, n), grads) in sequence_starts(lengths).into_iter().zip(per_seq) {
+            for (h, [dq, dk, dv]) in grads.into_iter().enumerate() {
                 let c = h * dh;
                 let rows = start..start + n;
                 dqkv.slice_mut(s![rows.clone(), c..c + dh]).assign(&dq);
@@ -164,7 +197,6 @@ impl<T: Real> SelfAttention<T> {
                 dqkv.slice_mut(s![rows, 2 * d + c..2 * d + c + dh])
                     .assign(&dv);
             }
-            start += n;
         }
         self.qkv.backward(&cache.x, &dqkv)
     }

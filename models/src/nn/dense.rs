@@ -3,12 +3,12 @@
 //! Dense costs one `rows × in × out` product forward and two backward. The heads cost `rows × classes`
 //! and are numerically stable (max-shifted log-sum-exp; `log(1+e^x)` in its stable form).
 
-use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, Axis};
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::param::{matmul, sigmoid, sl, sl_mut, Param, Real};
+use super::param::{matmul, par_gemm, sigmoid, sl, sl_mut, Param, Real};
 
 /// `y = x W + b` with `W` of shape `in × out`.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -57,7 +57,7 @@ impl<T: Real> Dense<T> {
 
     /// Accumulates parameter gradients for input `x` and output gradient `dy`; returns `dx`.
     pub fn backward(&mut self, x: &Array2<T>, dy: &Array2<T>) -> Array2<T> {
-        general_mat_mul(T::one(), &x.t(), dy, T::one(), &mut self.w.grad);
+        par_gemm(x.t(), dy.view(), T::one(), self.w.grad.view_mut());
         self.b.grad += &dy.sum_axis(Axis(0)).insert_axis(Axis(0));
         matmul(dy, &self.w.value.t())
     }
@@ -68,46 +68,103 @@ impl<T: Real> Dense<T> {
     }
 }
 
-/// Softmax of each row in place.
+/// Rows per task of the row-wise heads: fixed, so the work split never depends on the thread count
+/// (and each row is computed alone, so nothing else could either).
+const HEAD_ROWS: usize = 8;
+
+/// Values below which a row-wise head stays on the calling thread (e.g. one attention matrix).
+const HEAD_PARALLEL_MIN: usize = 1 << 14;
+
+/// Rows per task for a `rows × cols` matrix: [`HEAD_ROWS`], or all of them when it is small.
+fn head_rows(rows: usize, cols: usize) -> usize {
+    if rows.saturating_mul(cols) < HEAD_PARALLEL_MIN {
+        rows.max(1)
+    } else {
+        HEAD_ROWS
+    }
+}
+
+/// The largest value of a row, ignoring NaNs (−∞ for none), with eight running maxima so the loop
+/// vectorises. The maximum is exact in any order; only the sign of a zero maximum may differ from a
+/// left-to-right fold, and `v − (±0)` is the same for every `v` that is not itself a zero, whose
+/// `exp` is 1 either way.
+fn row_max<T: Real>(row: &[T]) -> T {
+    let mut acc = [T::neg_infinity(); 8];
+    let mut lanes = row.chunks_exact(8);
+    for v in &mut lanes {
+        for (a, &x) in acc.iter_mut().zip(v) {
+            *a = if x > *a { x } else { *a };
+        }
+    }
+    let mut m = T::neg_infinity();
+    for &x in acc.iter().chain(lanes.remainder()) {
+        m = if x > m { x } else { m };
+    }
+    m
+}
+
+/// Softmax of one row in place.
+fn softmax_row<T: Real>(row: &mut [T]) {
+    let m = row_max(row);
+    let mut s = T::zero();
+    for v in row.iter_mut() {
+        *v = (*v - m).exp();
+        s += *v;
+    }
+    for v in row.iter_mut() {
+        *v /= s;
+    }
+}
+
+/// Softmax of each row in place (rows in parallel).
 pub fn softmax_rows<T: Real>(z: &mut Array2<T>) {
     let c = z.ncols();
     if c == 0 {
         return;
     }
-    for row in sl_mut(z).chunks_mut(c) {
-        let m = row.iter().copied().fold(T::neg_infinity(), T::max);
-        let mut s = T::zero();
-        for v in row.iter_mut() {
-            *v = (*v - m).exp();
-            s += *v;
-        }
-        for v in row.iter_mut() {
-            *v /= s;
-        }
-    }
+    let per_task = head_rows(z.nrows(), c);
+    sl_mut(z)
+        .par_chunks_mut(c * per_task)
+        .for_each(|rows| rows.chunks_mut(c).for_each(softmax_row));
 }
 
 /// Softmax cross-entropy: weighted mean of `−log softmax(logits)[target]` and its gradient with
-/// respect to the logits. `weights` default to 1; the mean divides by their sum.
+/// respect to the logits. `weights` default to 1; the mean divides by their sum. Rows run in
+/// parallel; their losses are summed afterwards in row order.
 pub fn softmax_ce<T: Real>(
     logits: &Array2<T>,
     targets: &[usize],
     weights: Option<&[T]>,
 ) -> (f64, Array2<T>) {
     let mut p = logits.clone();
-    softmax_rows(&mut p);
     let c = p.ncols();
     let wsum: f64 = weights.map_or(targets.len() as f64, |w| w.iter().map(|v| v.f64()).sum());
     let inv = if wsum > 0.0 { 1.0 / wsum } else { 0.0 };
+    let mut terms = vec![0.0f64; targets.len()];
+    if c > 0 {
+        let per_task = head_rows(targets.len(), c);
+        sl_mut(&mut p)
+            .par_chunks_mut(c * per_task)
+            .zip(terms.par_chunks_mut(per_task))
+            .enumerate()
+            .for_each(|(chunk, (rows, terms))| {
+                for (r, (row, term)) in rows.chunks_mut(c).zip(terms).enumerate() {
+                    let i = chunk * per_task + r;
+                    let y = targets[i];
+                    softmax_row(row);
+                    let w = weights.map_or(1.0, |w| w[i].f64());
+                    *term = w * row[y].f64().max(1e-300).ln();
+                    row[y] -= T::one();
+                    let k = T::of(w * inv);
+                    for v in row.iter_mut() {
+                        *v *= k;
+                    }
+                }
+            });
+    }
     let mut loss = 0.0;
-    for (i, (row, &y)) in sl_mut(&mut p).chunks_mut(c).zip(targets).enumerate() {
-        let w = weights.map_or(1.0, |w| w[i].f64());
-        loss -= w * row[y].f64().max(1e-300).ln();
-        row[y] -= T::one();
-        let k = T::of(w * inv);
-        for v in row.iter_mut() {
-            *v *= k;
-        }
+    for t in &terms {
+        loss -= t;
     }
     (loss * inv, p)
 }

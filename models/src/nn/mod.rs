@@ -1,7 +1,8 @@
 //! # Neural sequence models on ndarray: embedding, Elman RNN, LSTM, GRU, dense heads
 //!
 //! Everything here — forward passes, backpropagation through time, optimisers — is written by hand on
-//! ndarray; the heavy lifting is ndarray's matrix product (`dot`, matrixmultiply underneath). Every layer
+//! ndarray; the heavy lifting is ndarray's matrix product (`general_mat_mul`, matrixmultiply underneath,
+//! cut into parallel blocks by [`param::par_gemm`]). Every layer
 //! and head has a finite-difference gradient check in `models/tests/nn_gradcheck.rs`.
 //!
 //! ## Design
@@ -22,8 +23,20 @@
 //! ## Determinism and threads
 //!
 //! Initialisation, dropout masks and batch order come from a seeded ChaCha8 generator, and every
-//! reduction runs in a fixed order, so results are byte-identical for a given seed. The matrix products
-//! are single-threaded by default; nothing in the results depends on the rayon pool size.
+//! reduction runs in a fixed order, so results are byte-identical for a given seed. Training runs on
+//! the rayon pool (`--threads`) without changing a bit:
+//!
+//! * every matrix product goes through [`param::par_gemm`], which cuts the output into blocks fixed
+//!   by the shapes and computes each with the same single-threaded kernel, whose sum for one element
+//!   does not depend on the block it sits in — the bits of one sequential call;
+//! * the recurrence runs per block of [`recurrent::SEQ_ROWS`] sequences through all time steps (a
+//!   sequence depends only on its own past); the sums over sequences and steps (`dU`, biases) follow
+//!   in the sequential order;
+//! * softmax heads, optimiser updates and gradient clipping work row by row or element by element,
+//!   and their sums (the loss, the gradient norm that decides clipping) are added in a fixed order.
+//!
+//! `models/tests/models/nn_threads.rs` checks the product against one call and whole trainings on
+//! 1, 2 and 3 threads.
 //!
 //! ## Cells
 //!

@@ -73,6 +73,41 @@ impl Packed {
         (len > 0).then(|| self.offsets[len - 1] + r)
     }
 
+    /// Number of row blocks of at most `rows` sequences ([`Packed::split_rows`]).
+    pub fn row_blocks(&self, rows: usize) -> usize {
+        self.batch().div_ceil(rows.max(1))
+    }
+
+    /// Cuts a packed matrix (`data`, `width` values per row) into the parts owned by blocks of
+    /// `rows` consecutive sequences: block `b` gets, for every time step `t`, the slice of rows
+    /// `offsets[t] + b·rows ..` of the sequences `b·rows .. (b+1)·rows` still running at `t` (empty
+    /// once they have all ended). The time loop of one block touches nothing outside its parts, so
+    /// blocks can run in parallel without sharing a mutable row.
+    pub fn split_rows<'a, T>(
+        &self,
+        data: &'a mut [T],
+        width: usize,
+        rows: usize,
+    ) -> Vec<Vec<&'a mut [T]>> {
+        let rows = rows.max(1);
+        let blocks = self.row_blocks(rows);
+        let mut out: Vec<Vec<&'a mut [T]>> = (0..blocks)
+            .map(|_| Vec::with_capacity(self.steps()))
+            .collect();
+        let mut rest = data;
+        for &n in &self.batch_sizes {
+            let (mut step, tail) = std::mem::take(&mut rest).split_at_mut(n * width);
+            rest = tail;
+            for (b, parts) in out.iter_mut().enumerate() {
+                let take = n.saturating_sub(b * rows).min(rows);
+                let (part, tail) = std::mem::take(&mut step).split_at_mut(take * width);
+                step = tail;
+                parts.push(part);
+            }
+        }
+        out
+    }
+
     /// Packs token sequences (already sorted longest first) into time-major order.
     pub fn pack_tokens(&self, seqs: &[&[u32]]) -> Vec<u32> {
         let mut out = vec![0; self.total()];
@@ -100,5 +135,19 @@ mod tests {
         assert_eq!(p.last_row(3), None);
         let toks = p.pack_tokens(&[&[1, 2, 3], &[4, 5], &[6, 7], &[]]);
         assert_eq!(toks, vec![1, 4, 6, 2, 5, 7, 3]);
+        // Blocks of 2 sequences: rows {0, 1} and {2, 3} of every step, one value per row.
+        let mut data: Vec<u32> = toks.clone();
+        let parts = p.split_rows(&mut data, 1, 2);
+        let seen: Vec<Vec<Vec<u32>>> = parts
+            .iter()
+            .map(|b| b.iter().map(|s| s.to_vec()).collect())
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                vec![vec![1, 4], vec![2, 5], vec![3]],
+                vec![vec![6], vec![7], vec![]]
+            ]
+        );
     }
 }

@@ -112,7 +112,8 @@ pub(crate) fn sl_mut<T>(a: &mut Array2<T>) -> &mut [T] {
         .expect("layers allocate arrays in standard layout")
 }
 
-/// `a · b` into a new standard-layout (row-major) array, whatever the layouts of `a` and `b`.
+/// `a · b` into a new standard-layout (row-major) array, whatever the layouts of `a` and `b`; large
+/// products run on the rayon pool (see [`par_gemm`]), with the same bits as a one-thread product.
 pub fn matmul<T: Real, A, B>(
     a: &ndarray::ArrayBase<A, ndarray::Ix2>,
     b: &ndarray::ArrayBase<B, ndarray::Ix2>,
@@ -122,67 +123,68 @@ where
     B: ndarray::Data<Elem = T>,
 {
     let mut c = Array2::zeros((a.nrows(), b.ncols()));
-    ndarray::linalg::general_mat_mul(T::one(), a, b, T::zero(), &mut c);
+    par_gemm(a.view(), b.view(), T::zero(), c.view_mut());
     c
 }
 
-/// Rows or columns per task of the parallel products. Fixed, so the split — and every result bit —
-/// does not depend on the number of threads.
-const PAR_BLOCK: usize = 256;
+/// Multiply-adds below which a product is not split: a rayon task costs a few microseconds, a block
+/// of this size some tens.
+const MIN_BLOCK_WORK: usize = 1 << 17;
 
-/// `a · bᵀ` (e.g. session vectors against every item vector), the rows of `b` cut into fixed blocks
-/// computed in parallel on the rayon pool.
-pub fn par_matmul_nt<T: Real>(a: &Array2<T>, b: &Array2<T>) -> Array2<T> {
-    use ndarray::{s, Axis};
-    use rayon::prelude::*;
-    let blocks: Vec<Array2<T>> = b
-        .axis_chunks_iter(Axis(0), PAR_BLOCK)
-        .collect::<Vec<_>>()
-        .into_par_iter()
-        .map(|blk| matmul(a, &blk.t()))
-        .collect();
-    let mut out = Array2::zeros((a.nrows(), b.nrows()));
-    for (i, blk) in blocks.iter().enumerate() {
-        let c = i * PAR_BLOCK;
-        out.slice_mut(s![.., c..c + blk.ncols()]).assign(blk);
-    }
-    out
+/// Most blocks one product is cut into.
+const MAX_BLOCKS: usize = 8;
+
+/// Block sizes are multiples of the widest matrixmultiply kernel tile (16 × 16 with AVX-512), so no
+/// block boundary adds a masked edge tile.
+const TILE: usize = 16;
+
+/// Fewest rows or columns in a block: every block re-packs the other operand, which costs about as
+/// much per value as a few multiply-adds, so a block at least this wide keeps that under a few percent.
+const MIN_SIDE: usize = 64;
+
+/// The width of the blocks `len` rows or columns are cut into for a task of `work` multiply-adds:
+/// at most [`MAX_BLOCKS`] blocks of at least [`MIN_BLOCK_WORK`] and [`MIN_SIDE`], a multiple of
+/// [`TILE`]. Depends on the shapes alone.
+pub(crate) fn block_width(len: usize, work: usize) -> usize {
+    let blocks = (work / MIN_BLOCK_WORK).clamp(1, MAX_BLOCKS);
+    len.div_ceil(blocks).next_multiple_of(TILE).max(MIN_SIDE)
 }
 
-/// `aᵀ · b` (e.g. score gradients back to every item vector), the columns of `a` cut into fixed
-/// blocks computed in parallel.
-pub fn par_matmul_tn<T: Real>(a: &Array2<T>, b: &Array2<T>) -> Array2<T> {
-    use ndarray::{s, Axis};
+/// `c ← a·b + β c`, the output cut into fixed blocks computed on the rayon pool.
+///
+/// The cut depends only on the shapes ([`block_width`]; columns when `c` is at least as wide as it is
+/// tall, else rows), never on the number
+/// of threads, and each block is one call of the same single-threaded kernel (matrixmultiply through
+/// ndarray's `general_mat_mul`). That kernel sums every output element over `k` in the same order
+/// whatever part of `c` it is given (its `k` loop is outside its row and column tiling), so the result
+/// is bit for bit the one-call, one-thread product for any `--threads`, including 1.
+/// Cutting the columns re-packs `a` once per block and cutting the rows re-packs `b`, hence the
+/// choice of the longer side.
+pub fn par_gemm<T: Real>(
+    a: ndarray::ArrayView2<'_, T>,
+    b: ndarray::ArrayView2<'_, T>,
+    beta: T,
+    mut c: ndarray::ArrayViewMut2<'_, T>,
+) {
+    use ndarray::linalg::general_mat_mul;
+    use ndarray::Axis;
     use rayon::prelude::*;
-    let blocks: Vec<Array2<T>> = a
-        .axis_chunks_iter(Axis(1), PAR_BLOCK)
-        .collect::<Vec<_>>()
-        .into_par_iter()
-        .map(|blk| matmul(&blk.t(), b))
-        .collect();
-    let mut out = Array2::zeros((a.ncols(), b.ncols()));
-    for (i, blk) in blocks.iter().enumerate() {
-        let r = i * PAR_BLOCK;
-        out.slice_mut(s![r..r + blk.nrows(), ..]).assign(blk);
+    let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
+    let work = m.saturating_mul(k).saturating_mul(n);
+    let side = m.max(n);
+    if block_width(side, work) >= side {
+        general_mat_mul(T::one(), &a, &b, beta, &mut c);
+    } else if n >= m {
+        let w = block_width(n, work);
+        c.axis_chunks_iter_mut(Axis(1), w)
+            .into_par_iter()
+            .zip(b.axis_chunks_iter(Axis(1), w).into_par_iter())
+            .for_each(|(mut cb, bb)| general_mat_mul(T::one(), &a, &bb, beta, &mut cb));
+    } else {
+        let h = block_width(m, work);
+        c.axis_chunks_iter_mut(Axis(0), h)
+            .into_par_iter()
+            .zip(a.axis_chunks_iter(Axis(0), h).into_par_iter())
+            .for_each(|(mut cb, ab)| general_mat_mul(T::one(), &ab, &b, beta, &mut cb));
     }
-    out
-}
-
-/// `a · b`, the rows of `a` cut into fixed blocks of 32 computed in parallel.
-pub fn par_matmul<T: Real>(a: &Array2<T>, b: &Array2<T>) -> Array2<T> {
-    use ndarray::{s, Axis};
-    use rayon::prelude::*;
-    const ROWS: usize = 32;
-    let blocks: Vec<Array2<T>> = a
-        .axis_chunks_iter(Axis(0), ROWS)
-        .collect::<Vec<_>>()
-        .into_par_iter()
-        .map(|blk| matmul(&blk, b))
-        .collect();
-    let mut out = Array2::zeros((a.nrows(), b.ncols()));
-    for (i, blk) in blocks.iter().enumerate() {
-        let r = i * ROWS;
-        out.slice_mut(s![r..r + blk.nrows(), ..]).assign(blk);
-    }
-    out
 }

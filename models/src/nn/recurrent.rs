@@ -9,12 +9,18 @@
 //! Cho et al. (2014) for the GRU (reset-after form, see the module docs of [`crate::nn`]).
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{s, Array2, Axis};
+use ndarray::{s, Array2, ArrayView2, ArrayViewMut2, Axis};
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::packed::Packed;
-use super::param::{matmul, sigmoid, sl, sl_mut, Param, Real};
+use super::param::{block_width, matmul, par_gemm, sigmoid, sl, sl_mut, Param, Real};
+
+/// Sequences per task of the recurrence (forward and backward through time). Fixed, so the split
+/// depends on the batch alone, never on the thread count; every row is computed exactly as in one
+/// sequential loop, so nothing does.
+pub const SEQ_ROWS: usize = 32;
 
 /// Which recurrent cell a layer uses.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, Hash)]
@@ -87,10 +93,22 @@ pub struct RecurrentCache<T: Real> {
     pub extra: Array2<T>,
     /// Hidden states, the layer's output (`tokens × hidden`).
     pub h: Array2<T>,
+    /// LSTM: `tanh` of the cell states, kept for the backward pass (`tokens × hidden`; empty for
+    /// other cells).
+    pub tanh_c: Array2<T>,
     /// Initial hidden state (`batch × hidden`).
     pub h0: Array2<T>,
     /// Initial LSTM cell state (`batch × hidden`; empty for other cells).
     pub c0: Array2<T>,
+}
+
+/// One row block's parts of the packed matrices a forward pass writes (one slice per time step,
+/// see [`Packed::split_rows`]).
+struct StepParts<'p, 'a, T> {
+    gates: &'p mut [&'a mut [T]],
+    h: &'p mut [&'a mut [T]],
+    extra: &'p mut [&'a mut [T]],
+    tanh_c: &'p mut [&'a mut [T]],
 }
 
 impl<T: Real> RecurrentCache<T> {
@@ -148,6 +166,10 @@ impl<T: Real> Recurrent<T> {
 
     /// Runs the layer over a packed input (`packed.total() × input`), from initial states `h0`, `c0`
     /// (`batch × hidden`, zeros when `None`).
+    ///
+    /// The input projection is one parallel product; the recurrence then runs per block of
+    /// [`SEQ_ROWS`] sequences, each block on its own task through all time steps (a sequence's state
+    /// depends only on its own past), so there is no synchronisation per step.
     pub fn forward(
         &self,
         x: Array2<T>,
@@ -156,7 +178,6 @@ impl<T: Real> Recurrent<T> {
         c0: Option<&Array2<T>>,
     ) -> RecurrentCache<T> {
         let hd = self.hidden();
-        let gh = self.kind.gates() * hd;
         let total = packed.total();
         let bsz = packed.batch();
         debug_assert_eq!(x.nrows(), total);
@@ -168,34 +189,84 @@ impl<T: Real> Recurrent<T> {
             _ => Array2::zeros((0, 0)),
         };
         let mut h = Array2::zeros((total, hd));
-        let mut extra = match self.kind {
-            CellKind::Rnn => Array2::zeros((0, 0)),
-            _ => Array2::zeros((total, hd)),
+        let (mut extra, ew) = match self.kind {
+            CellKind::Rnn => (Array2::zeros((0, 0)), 0),
+            _ => (Array2::zeros((total, hd)), hd),
         };
-        let mut hu = Array2::<T>::zeros((bsz, gh));
-        let bhn = self.bhn.value.as_slice().unwrap_or(&[]);
-        for t in 0..packed.steps() {
-            let n = packed.batch_sizes[t];
-            let o = packed.offsets[t];
-            let po = if t == 0 { 0 } else { packed.offsets[t - 1] };
-            {
-                let hprev = if t == 0 {
-                    h0.slice(s![..n, ..])
-                } else {
-                    h.slice(s![po..po + n, ..])
+        let (mut tanh_c, tw) = match self.kind {
+            CellKind::Lstm => (Array2::zeros((total, hd)), hd),
+            _ => (Array2::zeros((0, 0)), 0),
+        };
+        let gh = self.kind.gates() * hd;
+        let g_parts = packed.split_rows(sl_mut(&mut gates), gh, SEQ_ROWS);
+        let h_parts = packed.split_rows(sl_mut(&mut h), hd, SEQ_ROWS);
+        let e_parts = packed.split_rows(sl_mut(&mut extra), ew, SEQ_ROWS);
+        let t_parts = packed.split_rows(sl_mut(&mut tanh_c), tw, SEQ_ROWS);
+        g_parts
+            .into_par_iter()
+            .zip(h_parts)
+            .zip(e_parts)
+            .zip(t_parts)
+            .enumerate()
+            .for_each(|(b, (((mut g, mut hs), mut es), mut ts))| {
+                let first = b * SEQ_ROWS;
+                let mut parts = StepParts {
+                    gates: &mut g,
+                    h: &mut hs,
+                    extra: &mut es,
+                    tanh_c: &mut ts,
                 };
-                let mut hu_t = hu.slice_mut(s![..n, ..]);
-                general_mat_mul(T::one(), &hprev, &self.u.value, T::zero(), &mut hu_t);
+                self.forward_rows(first, &h0, &c0, &mut parts);
+            });
+        RecurrentCache {
+            x,
+            gates,
+            extra,
+            h,
+            tanh_c,
+            h0,
+            c0,
+        }
+    }
+
+    /// The recurrence of the sequences `first ..` owning the `parts` of the packed outputs.
+    fn forward_rows(
+        &self,
+        first: usize,
+        h0: &Array2<T>,
+        c0: &Array2<T>,
+        parts: &mut StepParts<'_, '_, T>,
+    ) {
+        let StepParts {
+            gates: g,
+            h: hs,
+            extra: es,
+            tanh_c: ts,
+        } = parts;
+        let hd = self.hidden();
+        let gh = self.kind.gates() * hd;
+        let bhn = self.bhn.value.as_slice().unwrap_or(&[]);
+        let mut hu = vec![T::zero(); SEQ_ROWS * gh];
+        for t in 0..hs.len() {
+            let n = hs[t].len() / hd;
+            if n == 0 {
+                break;
             }
-            let hu_s = &sl(&hu)[..n * gh];
-            let g_s = &mut sl_mut(&mut gates)[o * gh..(o + n) * gh];
-            let (h_before, h_cur) = sl_mut(&mut h).split_at_mut(o * hd);
-            let h_cur = &mut h_cur[..n * hd];
+            let (h_before, h_rest) = hs.split_at_mut(t);
+            let h_cur = &mut *h_rest[0];
             let hprev: &[T] = if t == 0 {
-                &sl(&h0)[..n * hd]
+                &sl(h0)[first * hd..(first + n) * hd]
             } else {
-                &h_before[po * hd..(po + n) * hd]
+                &h_before[t - 1][..n * hd]
             };
+            {
+                let hp = ArrayView2::from_shape((n, hd), hprev).expect("rows × hidden");
+                let mut hu_t =
+                    ArrayViewMut2::from_shape((n, gh), &mut hu[..n * gh]).expect("rows × gates");
+                general_mat_mul(T::one(), &hp, &self.u.value, T::zero(), &mut hu_t);
+            }
+            let hu_s = &hu[..n * gh];
+            let g_s = &mut *g[t];
             match self.kind {
                 CellKind::Rnn => {
                     for i in 0..n * hd {
@@ -205,11 +276,13 @@ impl<T: Real> Recurrent<T> {
                     }
                 }
                 CellKind::Lstm => {
-                    let (c_before, c_cur) = sl_mut(&mut extra).split_at_mut(o * hd);
+                    let (c_before, c_rest) = es.split_at_mut(t);
+                    let c_cur = &mut *c_rest[0];
+                    let t_cur = &mut *ts[t];
                     let cprev: &[T] = if t == 0 {
-                        &sl(&c0)[..n * hd]
+                        &sl(c0)[first * hd..(first + n) * hd]
                     } else {
-                        &c_before[po * hd..(po + n) * hd]
+                        &c_before[t - 1][..n * hd]
                     };
                     for r in 0..n {
                         let gr = &mut g_s[r * gh..(r + 1) * gh];
@@ -224,13 +297,15 @@ impl<T: Real> Recurrent<T> {
                             gr[2 * hd + j] = gg;
                             gr[3 * hd + j] = og;
                             let c = fg * cprev[r * hd + j] + ig * gg;
+                            let tc = c.tanh();
                             c_cur[r * hd + j] = c;
-                            h_cur[r * hd + j] = og * c.tanh();
+                            t_cur[r * hd + j] = tc;
+                            h_cur[r * hd + j] = og * tc;
                         }
                     }
                 }
                 CellKind::Gru => {
-                    let e_cur = &mut sl_mut(&mut extra)[o * hd..(o + n) * hd];
+                    let e_cur = &mut *es[t];
                     for r in 0..n {
                         let gr = &mut g_s[r * gh..(r + 1) * gh];
                         let ur = &hu_s[r * gh..(r + 1) * gh];
@@ -249,19 +324,15 @@ impl<T: Real> Recurrent<T> {
                 }
             }
         }
-        RecurrentCache {
-            x,
-            gates,
-            extra,
-            h,
-            h0,
-            c0,
-        }
     }
 
-    /// Back-propagates `dh_out` (gradient of the loss with respect to every output row,
+    /// Backpropagates `dh_out` (gradient of the loss with respect to every output row,
     /// `tokens × hidden`) through time. Accumulates parameter gradients and returns the gradients
     /// with respect to the input (`tokens × input`), `h0` and (LSTM) `c0`.
+    ///
+    /// Like the forward pass, the time loop runs per block of [`SEQ_ROWS`] sequences; the reductions
+    /// over sequences and steps (`dU`, the GRU's `b_hn`) come after it, in the same order as a
+    /// sequential loop (`dU` cut by columns), so every bit is independent of the thread count.
     pub fn backward(
         &mut self,
         cache: &RecurrentCache<T>,
@@ -273,34 +344,122 @@ impl<T: Real> Recurrent<T> {
         let total = packed.total();
         let bsz = packed.batch();
         let one = T::one();
+        let gru = self.kind == CellKind::Gru;
+        let lstm = self.kind == CellKind::Lstm;
         let mut dg = Array2::<T>::zeros((total, gh));
-        let mut dgh = Array2::<T>::zeros(if self.kind == CellKind::Gru {
-            (bsz, gh)
-        } else {
-            (0, 0)
-        });
+        // GRU: the gradients of the recurrent pre-activations differ from `dg` in the candidate block.
+        let mut dgh = Array2::<T>::zeros(if gru { (total, gh) } else { (0, 0) });
+        let dg_parts = packed.split_rows(sl_mut(&mut dg), gh, SEQ_ROWS);
+        let dgh_parts = packed.split_rows(sl_mut(&mut dgh), if gru { gh } else { 0 }, SEQ_ROWS);
+        let this = &*self;
+        let carries: Vec<(Array2<T>, Array2<T>)> = dg_parts
+            .into_par_iter()
+            .zip(dgh_parts)
+            .enumerate()
+            .map(|(b, (mut dgs, mut dghs))| {
+                this.backward_rows(cache, packed, dh_out, b * SEQ_ROWS, &mut dgs, &mut dghs)
+            })
+            .collect();
         let mut carry_h = Array2::<T>::zeros((bsz, hd));
+        let mut carry_c = Array2::<T>::zeros(if lstm { (bsz, hd) } else { (0, 0) });
+        for (b, (ch, cc)) in carries.iter().enumerate() {
+            let r = b * SEQ_ROWS;
+            carry_h.slice_mut(s![r..r + ch.nrows(), ..]).assign(ch);
+            if lstm {
+                carry_c.slice_mut(s![r..r + cc.nrows(), ..]).assign(cc);
+            }
+        }
+        if gru {
+            // b_hn's gradient: candidate-block recurrent gradients, steps backwards, rows in order.
+            let mut dbhn = vec![T::zero(); hd];
+            let d = sl(&dgh);
+            for t in (0..packed.steps()).rev() {
+                let o = packed.offsets[t];
+                for r in 0..packed.batch_sizes[t] {
+                    let row = &d[(o + r) * gh + 2 * hd..(o + r + 1) * gh];
+                    for (a, &v) in dbhn.iter_mut().zip(row) {
+                        *a += v;
+                    }
+                }
+            }
+            for (a, &d) in sl_mut(&mut self.bhn.grad).iter_mut().zip(&dbhn) {
+                *a += d;
+            }
+        }
+        // dU = Σ_t h_{t−1}ᵀ · dG_t, steps backwards, each column block on its own task.
+        let dgu = if gru { &dgh } else { &dg };
+        let width = block_width(gh, total.saturating_mul(hd).saturating_mul(gh));
+        self.u
+            .grad
+            .axis_chunks_iter_mut(Axis(1), width)
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(i, mut du)| {
+                let c = i * width;
+                for t in (0..packed.steps()).rev() {
+                    let n = packed.batch_sizes[t];
+                    let o = packed.offsets[t];
+                    let hprev = if t == 0 {
+                        cache.h0.slice(s![..n, ..])
+                    } else {
+                        let po = packed.offsets[t - 1];
+                        cache.h.slice(s![po..po + n, ..])
+                    };
+                    let dgu_t = dgu.slice(s![o..o + n, c..c + du.ncols()]);
+                    general_mat_mul(one, &hprev.t(), &dgu_t, one, &mut du);
+                }
+            });
+        par_gemm(cache.x.t(), dg.view(), one, self.w.grad.view_mut());
+        self.b.grad += &dg.sum_axis(Axis(0)).insert_axis(Axis(0));
+        let dx = matmul(&dg, &self.w.value.t());
+        let dc0 = lstm.then_some(carry_c);
+        (dx, carry_h, dc0)
+    }
+
+    /// The time loop of the backward pass for the sequences `first ..`, writing their parts `dgs`
+    /// of the gate gradients and (GRU) `dghs` of the recurrent pre-activation gradients. Returns the
+    /// gradients with respect to their initial hidden and (LSTM) cell states.
+    fn backward_rows(
+        &self,
+        cache: &RecurrentCache<T>,
+        packed: &Packed,
+        dh_out: &Array2<T>,
+        first: usize,
+        dgs: &mut [&mut [T]],
+        dghs: &mut [&mut [T]],
+    ) -> (Array2<T>, Array2<T>) {
+        let hd = self.hidden();
+        let gh = self.kind.gates() * hd;
+        let one = T::one();
+        let rows = packed.batch().saturating_sub(first).min(SEQ_ROWS);
+        let mut carry_h = Array2::<T>::zeros((rows, hd));
         let mut carry_c = Array2::<T>::zeros(if self.kind == CellKind::Lstm {
-            (bsz, hd)
+            (rows, hd)
         } else {
             (0, 0)
         });
-        let mut direct = Array2::<T>::zeros((bsz, hd));
-        let mut dbhn = vec![T::zero(); if self.kind == CellKind::Gru { hd } else { 0 }];
+        let mut direct = Array2::<T>::zeros((rows, hd));
         let g_all = sl(&cache.gates);
         let h_all = sl(&cache.h);
         let dout = sl(dh_out);
         for t in (0..packed.steps()).rev() {
-            let n = packed.batch_sizes[t];
-            let o = packed.offsets[t];
-            let po = if t == 0 { 0 } else { packed.offsets[t - 1] };
+            let n = dgs[t].len() / gh;
+            if n == 0 {
+                continue;
+            }
+            let o = packed.offsets[t] + first;
+            let po = if t == 0 {
+                first
+            } else {
+                packed.offsets[t - 1] + first
+            };
             let hprev: &[T] = if t == 0 {
-                &sl(&cache.h0)[..n * hd]
+                &sl(&cache.h0)[first * hd..(first + n) * hd]
             } else {
                 &h_all[po * hd..(po + n) * hd]
             };
             let g_s = &g_all[o * gh..(o + n) * gh];
-            let dg_s = &mut sl_mut(&mut dg)[o * gh..(o + n) * gh];
+            let dg_s = &mut *dgs[t];
             let ch = sl(&carry_h);
             let dir = sl_mut(&mut direct);
             match self.kind {
@@ -313,8 +472,9 @@ impl<T: Real> Recurrent<T> {
                 }
                 CellKind::Lstm => {
                     let c_all = sl(&cache.extra);
+                    let tc_all = sl(&cache.tanh_c);
                     let cprev: &[T] = if t == 0 {
-                        &sl(&cache.c0)[..n * hd]
+                        &sl(&cache.c0)[first * hd..(first + n) * hd]
                     } else {
                         &c_all[po * hd..(po + n) * hd]
                     };
@@ -326,8 +486,7 @@ impl<T: Real> Recurrent<T> {
                             let k = r * hd + j;
                             let (ig, fg, gg, og) =
                                 (gr[j], gr[hd + j], gr[2 * hd + j], gr[3 * hd + j]);
-                            let c = c_all[(o + r) * hd + j];
-                            let tc = c.tanh();
+                            let tc = tc_all[(o + r) * hd + j];
                             let dh = dout[(o + r) * hd + j] + ch[k];
                             let dc = cc[k] + dh * og * (one - tc * tc);
                             dgr[j] = dc * gg * ig * (one - ig);
@@ -340,7 +499,7 @@ impl<T: Real> Recurrent<T> {
                 }
                 CellKind::Gru => {
                     let e_all = sl(&cache.extra);
-                    let dgh_s = sl_mut(&mut dgh);
+                    let dgh_s = &mut *dghs[t];
                     for r in 0..n {
                         let gr = &g_s[r * gh..(r + 1) * gh];
                         let dgr = &mut dg_s[r * gh..(r + 1) * gh];
@@ -353,30 +512,23 @@ impl<T: Real> Recurrent<T> {
                             let dan = dh * (one - zg) * (one - ng * ng);
                             let dar = dan * hn * rg * (one - rg);
                             let daz = dh * (hprev[k] - ng) * zg * (one - zg);
-                            let dhn = dan * rg;
                             dgr[j] = dar;
                             dgr[hd + j] = daz;
                             dgr[2 * hd + j] = dan;
                             dhr[j] = dar;
                             dhr[hd + j] = daz;
-                            dhr[2 * hd + j] = dhn;
-                            dbhn[j] += dhn;
+                            dhr[2 * hd + j] = dan * rg;
                             dir[k] = dh * zg;
                         }
                     }
                 }
             }
-            let hprev_v = if t == 0 {
-                cache.h0.slice(s![..n, ..])
-            } else {
-                cache.h.slice(s![po..po + n, ..])
-            };
             let dgh_t = if self.kind == CellKind::Gru {
-                dgh.slice(s![..n, ..])
+                ArrayView2::from_shape((n, gh), &*dghs[t])
             } else {
-                dg.slice(s![o..o + n, ..])
-            };
-            general_mat_mul(one, &hprev_v.t(), &dgh_t, one, &mut self.u.grad);
+                ArrayView2::from_shape((n, gh), &*dgs[t])
+            }
+            .expect("rows × gates");
             let mut ch_t = carry_h.slice_mut(s![..n, ..]);
             let beta = if self.kind == CellKind::Gru {
                 ch_t.assign(&direct.slice(s![..n, ..]));
@@ -386,15 +538,6 @@ impl<T: Real> Recurrent<T> {
             };
             general_mat_mul(one, &dgh_t, &self.u.value.t(), beta, &mut ch_t);
         }
-        general_mat_mul(one, &cache.x.t(), &dg, one, &mut self.w.grad);
-        self.b.grad += &dg.sum_axis(Axis(0)).insert_axis(Axis(0));
-        if self.kind == CellKind::Gru {
-            for (a, &d) in sl_mut(&mut self.bhn.grad).iter_mut().zip(&dbhn) {
-                *a += d;
-            }
-        }
-        let dx = matmul(&dg, &self.w.value.t());
-        let dc0 = (self.kind == CellKind::Lstm).then_some(carry_c);
-        (dx, carry_h, dc0)
+        (carry_h, carry_c)
     }
 }

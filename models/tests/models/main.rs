@@ -15,5 +15,6 @@ mod nn_gradcheck;
 mod nn_gradcheck_session;
 mod nn_nextitem;
 mod nn_session_models;
+mod nn_threads;
 mod persist_roundtrip;
 mod support;

@@ -135,11 +135,20 @@ struct RecCase {
     c0: Array2<f64>,
 }
 
-fn recurrent_check(kind: CellKind) {
+/// A ragged batch (with an empty sequence) of a few sequences, or of more than two row blocks of
+/// the parallel recurrence (`SEQ_ROWS` sequences each), lengths changing across block boundaries.
+fn ragged_lengths(many: bool) -> Vec<usize> {
+    if !many {
+        return vec![4, 3, 3, 1, 0];
+    }
+    let n = 2 * cartseq_models::nn::recurrent::SEQ_ROWS + 5;
+    (0..n).map(|i| 4 - (5 * i / n).min(4)).collect()
+}
+
+fn recurrent_check(kind: CellKind, many: bool) {
     let mut rng = ChaCha8Rng::seed_from_u64(5 + kind.gates() as u64);
     let (input, hidden) = (3, 4);
-    // Ragged batch, including an empty sequence.
-    let packed = Packed::new(&[4, 3, 3, 1, 0]);
+    let packed = Packed::new(&ragged_lengths(many));
     let mut layer = Recurrent::new(kind, input, hidden, &mut rng);
     // Non-trivial biases so every term of the gradient is exercised.
     layer.b.value = rand_mat(1, layer.b.value.ncols(), &mut rng) * 0.5;
@@ -197,7 +206,8 @@ fn recurrent_check(kind: CellKind) {
     if lstm {
         analytic.push(dc0.expect("LSTM returns dc0"));
     }
-    check(kind.name(), &case, loss, &analytic, |c| {
+    let name = format!("{} ({} sequences)", kind.name(), packed.batch());
+    check(&name, &case, loss, &analytic, |c| {
         let mut v: Vec<&mut Array2<f64>> = vec![
             &mut c.layer.w.value,
             &mut c.layer.u.value,
@@ -217,17 +227,20 @@ fn recurrent_check(kind: CellKind) {
 
 #[test]
 fn rnn_gradient() {
-    recurrent_check(CellKind::Rnn);
+    recurrent_check(CellKind::Rnn, false);
+    recurrent_check(CellKind::Rnn, true);
 }
 
 #[test]
 fn lstm_gradient() {
-    recurrent_check(CellKind::Lstm);
+    recurrent_check(CellKind::Lstm, false);
+    recurrent_check(CellKind::Lstm, true);
 }
 
 #[test]
 fn gru_gradient() {
-    recurrent_check(CellKind::Gru);
+    recurrent_check(CellKind::Gru, false);
+    recurrent_check(CellKind::Gru, true);
 }
 
 fn network_check(kind: CellKind, outputs: usize, dropout: f64) {
