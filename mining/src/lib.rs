@@ -31,6 +31,7 @@ pub mod pattern;
 pub mod prefixspan;
 pub mod sink;
 pub mod spade;
+pub mod spam;
 
 pub use error::MiningError;
 pub use gsp::Gsp;
@@ -40,6 +41,7 @@ pub use pattern::Pattern;
 pub use prefixspan::PrefixSpan;
 pub use sink::{CollectSink, PatternSink, TopKSink, WriteSink};
 pub use spade::Spade;
+pub use spam::Spam;
 pub mod discriminative;
 pub mod itemsets;
 pub mod rules;

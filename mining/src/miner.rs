@@ -96,10 +96,12 @@ impl FrequentRun<'_> {
     ///
     /// Collecting sinks: roots go in chunks of 16 per thread, each root's patterns buffered whole.
     /// Streaming sinks ([`PatternSink::streams`]): each thread claims the next root in order; the
-    /// thread holding the lowest unfinished root (the head) passes its patterns on in batches as it
-    /// finds them, and the others buffer at most [`STREAM_BATCH`] patterns each, then wait for their
-    /// root to become the head. Memory is thus bounded by the search depth plus threads × one batch,
-    /// whatever the number of patterns, and the first patterns reach the output at once.
+    /// thread holding the lowest unfinished root (the head) passes its patterns on in batches of
+    /// [`STREAM_BATCH`] as it finds them; the batches of later roots are parked until their root is
+    /// the head (up to [`PARK_LIMIT`] patterns in all; beyond, their threads wait), so a thread goes
+    /// on with the next root without waiting for the head. Memory is thus bounded by the search depth
+    /// plus threads × one batch plus the parking room, whatever the number of patterns, and the first
+    /// patterns reach the output at once.
     pub(crate) fn emit_roots<F>(&mut self, n_roots: usize, mine_root: F) -> Result<u64, MiningError>
     where
         F: Fn(usize, &mut RootOut<'_>) -> Result<(), MiningError> + Sync,
@@ -133,86 +135,128 @@ impl FrequentRun<'_> {
     where
         F: Fn(usize, &mut RootOut<'_>) -> Result<(), MiningError> + Sync,
     {
+        use std::collections::BTreeMap;
         use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
         use std::sync::{mpsc, Condvar, Mutex};
 
+        /// The head root, and the batches of later roots waiting for their turn (with whether the
+        /// root is finished), at most [`PARK_LIMIT`] patterns in all.
+        struct Order {
+            head: usize,
+            parked: BTreeMap<usize, (Vec<Vec<Pattern>>, bool)>,
+            parked_len: usize,
+        }
         type Msg = Result<(Vec<Pattern>, bool), MiningError>;
         let threads = rayon::current_num_threads().clamp(1, n_roots.max(1));
         let next = AtomicUsize::new(0);
         let stop = AtomicBool::new(false);
-        let head = (Mutex::new(0usize), Condvar::new());
-        // Waits until root `r` is the head; false when the run stopped.
-        let wait_head = |r: usize| -> bool {
-            let (m, cv) = &head;
-            let mut h = m.lock().unwrap_or_else(|e| e.into_inner());
-            while *h != r && !stop.load(Ordering::Relaxed) {
-                h = cv.wait(h).unwrap_or_else(|e| e.into_inner());
-            }
-            !stop.load(Ordering::Relaxed)
-        };
+        let order = (
+            Mutex::new(Order {
+                head: 0,
+                parked: BTreeMap::new(),
+                parked_len: 0,
+            }),
+            Condvar::new(),
+        );
+        let lock = || order.0.lock().unwrap_or_else(|e| e.into_inner());
+        let stopped = || MiningError::Params("stopped".into());
         let (tx, rx) = mpsc::sync_channel::<Msg>(4);
+        // Passes a batch of root `r` on: to the channel when `r` is the head, else parked when there
+        // is room, else after waiting for one or the other.
+        let deliver = |tx: &mpsc::SyncSender<Msg>, r: usize, pats: Vec<Pattern>, done: bool| {
+            let mut o = lock();
+            loop {
+                if stop.load(Ordering::Relaxed) {
+                    return Err(stopped());
+                }
+                if o.head == r {
+                    drop(o);
+                    return tx.send(Ok((pats, done))).map_err(|_| stopped());
+                }
+                if o.parked_len + pats.len() <= PARK_LIMIT {
+                    o.parked_len += pats.len();
+                    let e = o.parked.entry(r).or_default();
+                    e.0.push(pats);
+                    e.1 = done;
+                    return Ok(());
+                }
+                o = order.1.wait(o).unwrap_or_else(|e| e.into_inner());
+            }
+        };
         let mut emitted = 0u64;
         let sink = &mut *self.sink;
         std::thread::scope(|s| -> Result<(), MiningError> {
             for _ in 0..threads {
                 let tx = tx.clone();
-                let (next, stop, wait_head, mine_root) = (&next, &stop, &wait_head, &mine_root);
+                let (next, stop, deliver, mine_root) = (&next, &stop, &deliver, &mine_root);
                 s.spawn(move || loop {
                     let r = next.fetch_add(1, Ordering::Relaxed);
                     if r >= n_roots || stop.load(Ordering::Relaxed) {
                         break;
                     }
-                    let flush = |buf: &mut Vec<Pattern>| -> Result<(), MiningError> {
-                        if !wait_head(r) {
-                            return Err(MiningError::Params("stopped".into()));
-                        }
-                        tx.send(Ok((std::mem::take(buf), false)))
-                            .map_err(|_| MiningError::Params("stopped".into()))
-                    };
+                    let flush =
+                        |buf: &mut Vec<Pattern>| deliver(&tx, r, std::mem::take(buf), false);
                     let mut out = RootOut {
                         buf: Vec::new(),
                         flush: Some(&flush),
                     };
-                    let msg = match mine_root(r, &mut out) {
-                        Ok(()) => Ok((out.buf, true)),
-                        Err(e) => Err(e),
+                    let sent = match mine_root(r, &mut out) {
+                        Ok(()) => deliver(&tx, r, out.buf, true),
+                        Err(e) => {
+                            let _ = tx.send(Err(e));
+                            break;
+                        }
                     };
-                    let failed = msg.is_err();
-                    if !failed && !wait_head(r) {
-                        break;
-                    }
-                    if tx.send(msg).is_err() || failed {
+                    if sent.is_err() {
                         break;
                     }
                 });
             }
             drop(tx);
             let result = (|| {
-                let mut done = 0usize;
-                while done < n_roots {
-                    let Ok(msg) = rx.recv() else { break };
-                    let (pats, root_done) = msg?;
+                let mut head = 0usize;
+                let mut emit = |pats: Vec<Pattern>| -> Result<(), MiningError> {
                     for p in pats {
                         sink.accept(p)?;
                         emitted += 1;
                     }
-                    if root_done {
-                        done += 1;
-                        let (m, cv) = &head;
-                        *m.lock().unwrap_or_else(|e| e.into_inner()) = done;
-                        cv.notify_all();
+                    Ok(())
+                };
+                while head < n_roots {
+                    // The head's parked batches first (older than anything it sends from now on).
+                    let (batches, done) = {
+                        let mut o = lock();
+                        o.head = head;
+                        let taken = o.parked.remove(&head).unwrap_or_default();
+                        o.parked_len -= taken.0.iter().map(Vec::len).sum::<usize>();
+                        order.1.notify_all();
+                        taken
+                    };
+                    for b in batches {
+                        emit(b)?;
                     }
+                    if done {
+                        head += 1;
+                        continue;
+                    }
+                    let Ok(msg) = rx.recv() else { break };
+                    let (pats, done) = msg?;
+                    emit(pats)?;
+                    head += usize::from(done);
                 }
                 Ok(())
             })();
             stop.store(true, Ordering::Relaxed);
-            head.1.notify_all();
+            order.1.notify_all();
             drop(rx);
             result
         })?;
         Ok(emitted)
     }
 }
+
+/// Patterns of later roots a streaming run may hold while the head root is still being mined.
+const PARK_LIMIT: usize = 32 * STREAM_BATCH;
 
 /// Patterns per batch a streaming miner passes on (or holds while waiting for its turn).
 pub const STREAM_BATCH: usize = 4096;

@@ -119,42 +119,9 @@ struct Ctx<'a> {
 }
 
 impl Miner for PrefixSpan {
-    fn mine_frequent(&self, mut run: FrequentRun<'_>) -> Result<u64, MiningError> {
-        let Some((d, filter)) = run.dense() else {
-            return Ok(0);
-        };
-        let (opts, min_count) = (run.opts, run.min_count);
-        let guard = Guard::new(opts.max_patterns);
-        let constrained = opts.has_occurrence_constraints();
-        let ctx = Ctx {
-            d: &d,
-            idx: (!constrained).then(|| PosIndex::build(&d)),
-            min: min_count,
-            filter,
-            occ: Occ::new(opts),
-            constrained,
-            guard: &guard,
-            streaming: run.streaming(),
-        };
-        let n_roots = match filter.first {
-            Some(f) => f as usize + 1,
-            None => d.n_ranks(),
-        };
-        let roots = root_projections(&d, n_roots, ctx.constrained);
-        run.emit_roots(n_roots, |r, out| {
-            let mut sc = Scratch::new(d.n_ranks());
-            let mut items = vec![r as u32];
-            let mut ends = vec![1u32];
-            ctx.grow(
-                &mut sc,
-                &mut items,
-                &mut ends,
-                &roots[r],
-                d.rank_support[r],
-                None,
-                out,
-            )
-        })
+    fn mine_frequent(&self, run: FrequentRun<'_>) -> Result<u64, MiningError> {
+        // Long sequences over few items: the vertical bitmaps of `spam` do the same search faster.
+        crate::spam::mine_frequent(run, false)
     }
 
     fn name(&self) -> &'static str {
@@ -164,6 +131,47 @@ impl Miner for PrefixSpan {
     fn options(&self) -> &Options {
         &self.opts
     }
+}
+
+/// PrefixSpan's pseudo-projection search over the prepared database `d` (also the bitmap kernel's
+/// fallback under gap/span constraints).
+pub(crate) fn mine_projected(
+    run: &mut FrequentRun<'_>,
+    d: &Dense,
+    filter: Filter,
+) -> Result<u64, MiningError> {
+    let (opts, min_count) = (run.opts, run.min_count);
+    let guard = Guard::new(opts.max_patterns);
+    let constrained = opts.has_occurrence_constraints();
+    let ctx = Ctx {
+        d,
+        idx: (!constrained).then(|| PosIndex::build(d)),
+        min: min_count,
+        filter,
+        occ: Occ::new(opts),
+        constrained,
+        guard: &guard,
+        streaming: run.streaming(),
+    };
+    let n_roots = match filter.first {
+        Some(f) => f as usize + 1,
+        None => d.n_ranks(),
+    };
+    let roots = root_projections(d, n_roots, ctx.constrained);
+    run.emit_roots(n_roots, |r, out| {
+        let mut sc = Scratch::new(d.n_ranks());
+        let mut items = vec![r as u32];
+        let mut ends = vec![1u32];
+        ctx.grow(
+            &mut sc,
+            &mut items,
+            &mut ends,
+            &roots[r],
+            d.rank_support[r],
+            None,
+            out,
+        )
+    })
 }
 
 /// Adds `child` to the projection of item `y`'s extension when `y` has one (`slots[y]` is its index

@@ -1,13 +1,13 @@
-//! The one property test: PrefixSpan, SPADE and GSP agree with the brute-force oracle (every sub-pattern of
-//! every sequence enumerated) on random small databases with multi-item itemsets, repeated items and
-//! timestamps, under random constraints, closed/maximal/top-k included. Closed, maximal and top-k are
-//! derived here from the oracle's frequent set by their plain definitions (pairwise sub-pattern tests),
-//! independently of the driver's one-item-extension shortcut.
+//! The one property test: PrefixSpan, SPADE, GSP and the bitmap kernel (`Spam`) agree with the
+//! brute-force oracle (every sub-pattern of every sequence enumerated) on random small databases with
+//! multi-item itemsets, repeated items and timestamps, under random constraints, closed/maximal/top-k
+//! included. Closed, maximal and top-k are derived here from the oracle's frequent set by their plain
+//! definitions (pairwise sub-pattern tests), independently of the driver's one-item-extension shortcut.
 
 use cartseq_data::{ItemId, KeyId, SequenceDb, SequenceDbBuilder};
 use cartseq_mining::bruteforce::BruteForce;
 use cartseq_mining::{
-    Algorithm, CollectSink, Condense, FrequentRun, MinSupport, Miner, Options, Pattern,
+    Algorithm, CollectSink, Condense, FrequentRun, MinSupport, Miner, Options, Pattern, Spam,
 };
 use proptest::prelude::*;
 
@@ -150,7 +150,10 @@ fn expected(db: &SequenceDb, o: &Options) -> Vec<Pattern> {
 }
 
 fn run(algo: Algorithm, db: &SequenceDb, o: &Options) -> Vec<Pattern> {
-    let m = algo.miner(o.clone()).unwrap();
+    run_miner(&*algo.miner(o.clone()).unwrap(), db)
+}
+
+fn run_miner(m: &dyn Miner, db: &SequenceDb) -> Vec<Pattern> {
     let mut sink = CollectSink::new();
     m.mine(db, &mut sink).unwrap();
     sink.into_sorted()
@@ -167,6 +170,8 @@ proptest! {
             let got = run(algo, &db, &o);
             prop_assert_eq!(&got, &want, "{:?} with {:?} on {:?}", algo, o, raw);
         }
+        let spam: Spam = cartseq_mining::Params::from_options(o.clone()).check().unwrap();
+        prop_assert_eq!(&run_miner(&spam, &db), &want, "Spam with {:?} on {:?}", o, raw);
     }
 }
 
@@ -193,7 +198,7 @@ fn output_is_identical_for_any_thread_count() {
         );
     }
     let db = build(&raw);
-    for algo in Algorithm::ALL {
+    for algo in Algorithm::ALL.map(Some).into_iter().chain([None]) {
         for o in [
             Options {
                 min_support: MinSupport::Count(6),
@@ -210,9 +215,18 @@ fn output_is_identical_for_any_thread_count() {
                     .num_threads(threads)
                     .build()
                     .unwrap();
+                // `None`: the bitmap kernel.
+                let m: Box<dyn Miner> = match algo {
+                    Some(a) => a.miner(o.clone()).unwrap(),
+                    None => Box::new(
+                        cartseq_mining::Params::<Spam>::from_options(o.clone())
+                            .check()
+                            .unwrap(),
+                    ),
+                };
                 pool.install(|| {
                     let mut v = Vec::new();
-                    algo.miner(o.clone()).unwrap().mine(&db, &mut v).unwrap();
+                    m.mine(&db, &mut v).unwrap();
                     v
                 })
             };
