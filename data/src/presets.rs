@@ -1186,10 +1186,12 @@ fn read_events_with<R: BufRead + Send>(
     // parsed where the line reader holds it, with no copy).
     let mut record = String::new();
     loop {
-        if fast && r.layouts.is_some() && lines.at_stream() {
-            if fast::read_blocks(&mut r, lines, progress, block_bytes)? == fast::Ended::Input {
-                break;
-            }
+        if fast
+            && r.layouts.is_some()
+            && lines.at_stream()
+            && fast::read_blocks(&mut r, lines, progress, block_bytes)? == fast::Ended::Input
+        {
+            break;
         }
         let poisoned_before = lines.is_poisoned();
         let (line_no, bytes, line) = match lines.next_line_numbered() {
