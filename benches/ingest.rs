@@ -1,7 +1,9 @@
-//! Ingestion throughput: Taobao-shaped rows → EventLog (`read_events`) and → SequenceDb
-//! (`build_sequences`), on a seeded in-memory log of 200,000 rows (same shape as benches/gen_taobao.py),
-//! plus the real shared Taobao slice when ../shared is present. Reports rows/s via criterion's
-//! throughput.
+//! Ingestion throughput: Taobao-shaped rows → EventLog (`read_events`, the block-parallel fast road
+//! for Taobao), → SequenceDb (`build_sequences`), SequenceDb → SPMF text (`write_spmf`), and the whole of
+//! `convert` without the file system (`convert`: read, build, write SPMF to a sink), on a seeded
+//! in-memory log of 200,000 rows (same shape as benches/gen_taobao.py), plus the real shared Taobao
+//! slice when ../shared is present. Reports rows/s via criterion's throughput. Run it with
+//! `RAYON_NUM_THREADS=1` to see one core.
 
 #![allow(missing_docs)] // criterion_group! generates an undocumented public function
 
@@ -9,7 +11,8 @@ use std::hint::black_box;
 
 use cartseq_data::input::LineReader;
 use cartseq_data::presets::{read_events_from, Preset, PresetConfig};
-use cartseq_data::{build_sequences, Dictionary, OnError, SequenceOptions};
+use cartseq_data::spmf::{write_spmf_shifted, SPMF_TOKEN_SHIFT};
+use cartseq_data::{build_sequences, read_sequences_from, Dictionary, OnError, SequenceOptions};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use rand::{Rng, SeedableRng};
 
@@ -76,6 +79,37 @@ fn bench(c: &mut Criterion) {
                         .map(|db| db.len())
                         .unwrap_or(0),
                 )
+            })
+        });
+        let mut d = dict.clone();
+        let db = match build_sequences(&log, &mut d, &opts) {
+            Ok(db) => db,
+            Err(e) => panic!("bench input must build: {e}"),
+        };
+        g.bench_function(format!("write_spmf/{name}"), |b| {
+            b.iter(|| {
+                let mut out = Vec::with_capacity(bytes.len());
+                black_box(write_spmf_shifted(&db, &mut out, SPMF_TOKEN_SHIFT).map(|()| out.len()))
+            })
+        });
+        g.bench_function(format!("convert/{name}"), |b| {
+            b.iter(|| {
+                let mut dict = Dictionary::new();
+                let mut lines = LineReader::new(&bytes[..], "bench", false);
+                let r = read_sequences_from(
+                    &mut lines,
+                    &cfg,
+                    OnError::Fail,
+                    &mut dict,
+                    &opts,
+                    &mut |_| {},
+                );
+                let db = match r {
+                    Ok((db, _)) => db,
+                    Err(e) => panic!("bench input must convert: {e}"),
+                };
+                let mut out = std::io::sink();
+                black_box(write_spmf_shifted(&db, &mut out, SPMF_TOKEN_SHIFT).is_ok())
             })
         });
     }

@@ -205,6 +205,33 @@ impl Vocab {
         Some(id)
     }
 
+    /// The id of the plain decimal name with value `k` (the name `k.to_string()`), adding it if new:
+    /// the same as [`Vocab::intern`] of that name, for readers that parse numbers straight from bytes
+    /// and so never hold the name as text.
+    #[inline]
+    pub fn intern_decimal(&mut self, k: u64) -> Option<u32> {
+        if self.numeric {
+            return u32::try_from(k).ok();
+        }
+        if let Some(id) = self.names.get_num(k) {
+            return Some(id);
+        }
+        let n = Arc::make_mut(&mut self.names);
+        let id = u32::try_from(n.names.len()).ok()?;
+        n.names.push(k.to_string());
+        n.insert_num(k, id);
+        Some(id)
+    }
+
+    /// The id of the plain decimal name with value `k` if it is known: [`Vocab::get`] of that name.
+    #[inline]
+    pub fn get_decimal(&self, k: u64) -> Option<u32> {
+        if self.numeric {
+            return u32::try_from(k).ok();
+        }
+        self.names.get_num(k)
+    }
+
     /// Makes room for `additional` more names without rehashing (a hint; numeric mode ignores it).
     pub fn reserve(&mut self, additional: usize) {
         if !self.numeric {

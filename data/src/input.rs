@@ -69,6 +69,11 @@ impl LineAt<'_> {
 }
 
 /// Reads lines one at a time into a reused buffer.
+///
+/// Block readers ([`LineReader::read_block`]) take whole lines in bulk from the same stream and may
+/// hand back what they did not use ([`LineReader::unread`]): those bytes are read again, line by line,
+/// before the rest of the stream, so a block reader can leave any line it cannot handle to the
+/// line-by-line path without losing its place.
 pub struct LineReader<R: BufRead> {
     reader: R,
     path: PathBuf,
@@ -78,6 +83,23 @@ pub struct LineReader<R: BufRead> {
     max_len: usize,
     bytes: u64,
     poisoned: bool,
+    /// Bytes handed back by a block reader, read before `reader` (from `pending_pos` on).
+    pending: Vec<u8>,
+    pending_pos: usize,
+    /// A stream error met by a block reader, reported once `pending` is read.
+    pending_err: Option<io::Error>,
+}
+
+/// How [`LineReader::read_block`] ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BlockEnd {
+    /// The block holds whole lines (each ending in `\n`) and the input goes on.
+    Lines,
+    /// The block holds the rest of the input (its last line may lack a `\n`; it may be empty).
+    Eof,
+    /// Nothing was taken: the next line is longer than the block, or the stream failed (the bytes
+    /// before the failure stay to be read line by line, then the error is reported).
+    Stop,
 }
 
 impl LineReader<Box<dyn BufRead + Send>> {
@@ -99,6 +121,9 @@ impl<R: BufRead> LineReader<R> {
             max_len: DEFAULT_MAX_LINE,
             bytes: 0,
             poisoned: false,
+            pending: Vec::new(),
+            pending_pos: 0,
+            pending_err: None,
         }
     }
 
@@ -156,10 +181,17 @@ impl<R: BufRead> LineReader<R> {
         let mut saw_any = false;
         let mut runaway: Option<usize> = None;
         loop {
-            let chunk = match self.reader.fill_buf() {
-                Ok(c) => c,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(self.io_error(e)),
+            let from_pending = self.pending_pos < self.pending.len();
+            let chunk = if from_pending {
+                &self.pending[self.pending_pos..]
+            } else if let Some(e) = self.pending_err.take() {
+                return Err(self.io_error(e));
+            } else {
+                match self.reader.fill_buf() {
+                    Ok(c) => c,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(self.io_error(e)),
+                }
             };
             if chunk.is_empty() {
                 break;
@@ -177,7 +209,15 @@ impl<R: BufRead> LineReader<R> {
                     self.buf.extend_from_slice(&chunk[..take]);
                 }
             }
-            self.reader.consume(take);
+            if from_pending {
+                self.pending_pos += take;
+                if self.pending_pos == self.pending.len() {
+                    self.pending.clear();
+                    self.pending_pos = 0;
+                }
+            } else {
+                self.reader.consume(take);
+            }
             self.bytes += take as u64;
             if done {
                 break;
@@ -246,26 +286,99 @@ impl<R: BufRead> LineReader<R> {
                 &format!("a line of more than {len} bytes"),
             ));
         }
-        if self.buf.last() == Some(&b'\n') {
-            self.buf.pop();
-        }
-        if self.buf.last() == Some(&b'\r') {
-            self.buf.pop();
-        }
         let (n, bytes) = (self.line_no, self.bytes);
-        match std::str::from_utf8(&self.buf) {
-            Ok(s) => Ok(Some((n, bytes, s))),
+        let text = line_text(&self.buf, &self.path, n)?;
+        Ok(Some((n, bytes, text)))
+    }
+
+    /// Whether no handed-back bytes wait to be read (a block reader may take over here).
+    pub(crate) fn at_stream(&self) -> bool {
+        self.pending_pos >= self.pending.len() && self.pending_err.is_none() && !self.poisoned
+    }
+
+    /// Moves the next whole lines, about `size` bytes (at least `size` unless the input ends), into
+    /// `block`, which is cleared first; the part of a line read beyond the last `\n` is kept for the
+    /// next call. Line numbers and the byte count are not advanced: the caller reports what it used
+    /// with [`LineReader::advance`] and hands back the rest with [`LineReader::unread`].
+    pub(crate) fn read_block(&mut self, block: &mut Vec<u8>, size: usize) -> BlockEnd {
+        block.clear();
+        if self.pending_pos < self.pending.len() {
+            block.extend_from_slice(&self.pending[self.pending_pos..]);
+        }
+        self.pending.clear();
+        self.pending_pos = 0;
+        if self.pending_err.is_some() || self.poisoned {
+            self.unread(&block[..]);
+            block.clear();
+            return BlockEnd::Stop;
+        }
+        let want = size.saturating_sub(block.len());
+        let got = match (&mut self.reader).take(want as u64).read_to_end(block) {
+            Ok(n) => n,
             Err(e) => {
-                let col = e.valid_up_to() + 1;
-                let bad = &self.buf[e.valid_up_to()..(e.valid_up_to() + 4).min(self.buf.len())];
-                Err(DataError::parse(
-                    self.location().with_column(col),
-                    "valid UTF-8 text",
-                    &format!("invalid byte(s) {bad:02x?} at byte {col}"),
-                ))
+                // Whatever was read before the failure is read line by line, then the error is met
+                // where the line reader would have met it.
+                self.pending_err = Some(e);
+                self.unread(&block[..]);
+                block.clear();
+                return BlockEnd::Stop;
+            }
+        };
+        if got < want {
+            return BlockEnd::Eof;
+        }
+        match memchr::memrchr(b'\n', block) {
+            Some(i) => {
+                self.unread(&block[i + 1..]);
+                block.truncate(i + 1);
+                BlockEnd::Lines
+            }
+            None => {
+                self.unread(&block[..]);
+                block.clear();
+                BlockEnd::Stop
             }
         }
     }
+
+    /// Puts `bytes` back in front of what is left to read.
+    pub(crate) fn unread(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        let rest = self.pending.split_off(self.pending_pos);
+        self.pending.clear();
+        self.pending.extend_from_slice(bytes);
+        self.pending.extend_from_slice(&rest);
+        self.pending_pos = 0;
+    }
+
+    /// Counts `lines` lines and `bytes` bytes taken by a block reader as read.
+    pub(crate) fn advance(&mut self, lines: u64, bytes: u64) {
+        self.line_no += lines;
+        self.bytes += bytes;
+    }
+
+    /// The limit on a line's length (see [`LineReader::with_max_line`]).
+    pub(crate) fn max_line(&self) -> usize {
+        self.max_len
+    }
+}
+
+/// The text of line `no` of `path`, from its raw bytes with or without the `\n` / `\r\n` that ends it:
+/// the line without them, or an error naming the line and byte column of invalid UTF-8.
+pub(crate) fn line_text<'a>(raw: &'a [u8], path: &Path, no: u64) -> Result<&'a str, DataError> {
+    let raw = raw.strip_suffix(b"\n").unwrap_or(raw);
+    let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+    std::str::from_utf8(raw).map_err(|e| {
+        let col = e.valid_up_to() + 1;
+        let bad = &raw[e.valid_up_to()..(e.valid_up_to() + 4).min(raw.len())];
+        DataError::parse(
+            Location::line(path, no).with_column(col),
+            "valid UTF-8 text",
+            &format!("invalid byte(s) {bad:02x?} at byte {col}"),
+        )
+    })
 }
 
 #[cfg(test)]

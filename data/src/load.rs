@@ -19,7 +19,7 @@ use crate::spmf::read_spmf;
 /// into sequences with [`crate::sessions::build_sequences`]; `spmf` and `basket` input are sequences
 /// already (only `min_len`/`max_len` apply; other sequence options are refused). `progress` receives the
 /// bytes read so far.
-pub fn read_sequences_from<R: BufRead>(
+pub fn read_sequences_from<R: BufRead + Send>(
     lines: &mut LineReader<R>,
     cfg: &PresetConfig,
     on_error: OnError,

@@ -33,6 +33,8 @@ use crate::input::{open_input, LineReader, DEFAULT_MAX_LINE};
 use crate::sequence_db::{SequenceDb, SequenceDbBuilder};
 use crate::time::{self, TimeFormat};
 
+mod fast;
+
 /// The input formats cartseq reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum Preset {
@@ -1142,24 +1144,55 @@ const PROGRESS_EVERY: u64 = 1 << 16;
 
 /// [`read_events`] over an opened [`LineReader`]; `progress` receives the bytes read so far every 65,536
 /// lines.
-pub fn read_events_from<R: BufRead>(
+///
+/// Taobao logs take a faster road once the first line is read: blocks of whole lines are parsed on
+/// every thread of the rayon pool straight from their bytes (`fast`), and their names interned in file
+/// order, so ids are the same as line by line and the same for any number of threads. A line that is
+/// not a plain Taobao row (header, blank, quoted, malformed, too long) is read exactly as the line by
+/// line path reads it, with the same messages.
+pub fn read_events_from<R: BufRead + Send>(
     lines: &mut LineReader<R>,
     cfg: &PresetConfig,
     on_error: OnError,
     dict: &mut Dictionary,
     progress: &mut dyn FnMut(u64),
 ) -> Result<(EventLog, SkipReport), DataError> {
-    let path = lines.path().to_path_buf();
-    let mut skipped = SkipReport::default();
-    let mut log = EventLog::new();
-    let mut state = RowState::new();
-    let mut layouts: Option<(Layout, Option<Layout>)> = None;
-    let mut saw_header = false;
-    let mut data_rows: u64 = 0;
+    read_events_with(lines, cfg, on_error, dict, progress, fast::BLOCK_BYTES)
+}
+
+/// [`read_events_from`] with the fast road's block size (`0`: line by line only), for tests.
+fn read_events_with<R: BufRead + Send>(
+    lines: &mut LineReader<R>,
+    cfg: &PresetConfig,
+    on_error: OnError,
+    dict: &mut Dictionary,
+    progress: &mut dyn FnMut(u64),
+    block_bytes: usize,
+) -> Result<(EventLog, SkipReport), DataError> {
+    let mut r = EventReader {
+        path: lines.path().to_path_buf(),
+        cfg,
+        on_error,
+        dict,
+        skipped: SkipReport::default(),
+        log: EventLog::new(),
+        state: RowState::new(),
+        layouts: None,
+        saw_header: false,
+        data_rows: 0,
+    };
+    let fast = cfg.preset == Preset::Taobao && block_bytes > 0;
     // A record whose quoted field spans several lines, joined (the common one-line record is
     // parsed where the line reader holds it, with no copy).
     let mut record = String::new();
     loop {
+        if fast
+            && r.layouts.is_some()
+            && lines.at_stream()
+            && fast::read_blocks(&mut r, lines, progress, block_bytes)? == fast::Ended::Input
+        {
+            break;
+        }
         let poisoned_before = lines.is_poisoned();
         let (line_no, bytes, line) = match lines.next_line_numbered() {
             Ok(Some(l)) => l,
@@ -1168,8 +1201,8 @@ pub fn read_events_from<R: BufRead>(
                 if lines.is_poisoned() || poisoned_before {
                     return Err(e);
                 }
-                skipped.handle(on_error, e)?;
-                data_rows += 1;
+                r.skipped.handle(on_error, e)?;
+                r.data_rows += 1;
                 continue;
             }
         };
@@ -1181,44 +1214,93 @@ pub fn read_events_from<R: BufRead>(
         } else {
             line
         };
-        if line.trim().is_empty() {
+        if r.line(line_no, line)? == LineStep::Done {
             continue;
         }
-        let (main, alt) = match &layouts {
-            Some((m, a)) => (m, a.as_ref()),
+        // The line ends inside a quoted field: join the lines that complete its record.
+        r.data_rows += 1;
+        record.clear();
+        record.push_str(line);
+        let delim = r.layouts.as_ref().map_or(b',', |(m, _)| m.delim);
+        match continue_quoted_record(lines, &mut record, delim, cfg.max_line, line_no) {
+            Ok(()) => r.row(line_no, &record)?,
+            Err(e) => {
+                if lines.is_poisoned() {
+                    return Err(e);
+                }
+                r.skipped.handle(on_error, e)?;
+            }
+        }
+    }
+    progress(lines.bytes_read());
+    r.finish()
+}
+
+/// What [`EventReader::line`] did with a line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LineStep {
+    /// Read (or skipped, or recorded as a bad row).
+    Done,
+    /// Nothing yet: the line ends inside a quoted field, so its record goes on on the next line(s).
+    OpenQuote,
+}
+
+/// The state of one [`read_events_from`]: the log and names read so far, the layouts once the first
+/// line decided them, the bad rows.
+struct EventReader<'a> {
+    path: std::path::PathBuf,
+    cfg: &'a PresetConfig,
+    on_error: OnError,
+    dict: &'a mut Dictionary,
+    skipped: SkipReport,
+    log: EventLog,
+    state: RowState,
+    layouts: Option<(Layout, Option<Layout>)>,
+    saw_header: bool,
+    data_rows: u64,
+}
+
+impl EventReader<'_> {
+    /// Reads line `line_no` (its text, without the line break and, on line 1, a byte order mark):
+    /// decides the layouts on the first non-blank line (and passes over a header), skips blank lines,
+    /// reads a row. A line that ends inside a quoted field is left to the caller
+    /// ([`LineStep::OpenQuote`]), untouched.
+    fn line(&mut self, line_no: u64, line: &str) -> Result<LineStep, DataError> {
+        if line.trim().is_empty() {
+            return Ok(LineStep::Done);
+        }
+        let delim = match &self.layouts {
+            Some((m, _)) => m.delim,
             None => {
-                let (m, a, header) = resolve(cfg, line, &path, line_no)?;
-                layouts = Some((m, a));
+                let (m, a, header) = resolve(self.cfg, line, &self.path, line_no)?;
+                let delim = m.delim;
+                self.layouts = Some((m, a));
                 if header {
-                    saw_header = true;
-                    continue;
+                    self.saw_header = true;
+                    return Ok(LineStep::Done);
                 }
-                let (m, a) = layouts
-                    .as_ref()
-                    .map(|(m, a)| (m, a.as_ref()))
-                    .ok_or_else(|| DataError::Option("internal: layout missing".into()))?;
-                (m, a)
+                delim
             }
         };
-        data_rows += 1;
-        let line = if memchr::memchr(b'"', line.as_bytes()).is_some()
-            && Fields::ends_inside_quotes(line, main.delim, false)
+        if memchr::memchr(b'"', line.as_bytes()).is_some()
+            && Fields::ends_inside_quotes(line, delim, false)
         {
-            record.clear();
-            record.push_str(line);
-            match continue_quoted_record(lines, &mut record, main.delim, cfg.max_line, line_no) {
-                Ok(()) => record.as_str(),
-                Err(e) => {
-                    if lines.is_poisoned() {
-                        return Err(e);
-                    }
-                    skipped.handle(on_error, e)?;
-                    continue;
-                }
-            }
-        } else {
-            line
+            return Ok(LineStep::OpenQuote);
+        }
+        self.data_rows += 1;
+        self.row(line_no, line)?;
+        Ok(LineStep::Done)
+    }
+
+    /// Reads the record `line` (one line, or several joined) that starts on line `line_no`: an event
+    /// for the log, or a bad row (an error, or counted under `--on-error skip`).
+    fn row(&mut self, line_no: u64, line: &str) -> Result<(), DataError> {
+        let Some((main, alt)) = &self.layouts else {
+            return Err(DataError::Option("internal: layout missing".into()));
         };
+        let alt = alt.as_ref();
+        let state = &mut self.state;
+        let dict = &mut *self.dict;
         let row = (|| {
             state.fields.split(line, main.delim)?;
             let n = state.fields.len();
@@ -1236,34 +1318,43 @@ pub fn read_events_from<R: BufRead>(
                 };
                 return Err((None, exp, format!("{n} field(s)")));
             };
-            parse_row(layout, line, line_no, &mut state, dict)
+            parse_row(layout, line, line_no, state, dict)
         })();
         match row {
-            Ok(e) => log.push(&e),
+            Ok(e) => self.log.push(&e),
             Err((col, expected, found)) => {
-                let err = row_error(&path, line_no, col, expected, &found);
-                skipped.handle(on_error, err)?;
+                let err = row_error(&self.path, line_no, col, expected, &found);
+                self.skipped.handle(self.on_error, err)?;
             }
         }
+        Ok(())
     }
-    progress(lines.bytes_read());
-    if log.is_empty() {
-        let what = if data_rows > 0 {
-            format!(
-                "no valid rows: all {data_rows} data row(s) were skipped ({})",
-                skipped.reasons.keys().next().map_or("", String::as_str)
-            )
-        } else if saw_header {
-            "header only, no data rows".to_owned()
-        } else {
-            "empty file (no data rows)".to_owned()
-        };
-        return Err(DataError::Empty {
-            location: Location::file(&path),
-            what,
-        });
+
+    /// The log read, or the error of a file without a single event.
+    fn finish(self) -> Result<(EventLog, SkipReport), DataError> {
+        if self.log.is_empty() {
+            let what = if self.data_rows > 0 {
+                format!(
+                    "no valid rows: all {} data row(s) were skipped ({})",
+                    self.data_rows,
+                    self.skipped
+                        .reasons
+                        .keys()
+                        .next()
+                        .map_or("", String::as_str)
+                )
+            } else if self.saw_header {
+                "header only, no data rows".to_owned()
+            } else {
+                "empty file (no data rows)".to_owned()
+            };
+            return Err(DataError::Empty {
+                location: Location::file(&self.path),
+                what,
+            });
+        }
+        Ok((self.log, self.skipped))
     }
-    Ok((log, skipped))
 }
 
 /// Appends the following lines to `record` (a line that ends inside a quoted field, from line
@@ -1489,6 +1580,128 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.starts_with("t.csv:2: expected a closing quote"), "{e}");
+    }
+
+    /// Reads `bytes` as Taobao with the fast road's blocks of `block` bytes (`0`: line by line),
+    /// lines limited to `max_line` bytes: the log, names and skip report, or the error's message.
+    fn taobao(
+        bytes: &[u8],
+        policy: OnError,
+        block: usize,
+        max_line: usize,
+    ) -> Result<(EventLog, Dictionary, SkipReport), String> {
+        let mut dict = Dictionary::new();
+        let mut lines = LineReader::new(bytes, "t.csv", false).with_max_line(max_line);
+        let mut cfg = PresetConfig::new(Preset::Taobao);
+        cfg.max_line = max_line;
+        read_events_with(&mut lines, &cfg, policy, &mut dict, &mut |_| {}, block)
+            .map(|(log, skipped)| (log, dict, skipped))
+            .map_err(|e| e.to_string())
+    }
+
+    /// A Taobao line: mostly plain rows (repeating users and items), sometimes anything the fast
+    /// road must leave to the line-by-line code.
+    fn taobao_line() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        prop_oneof![
+            8 => (0u64..5, 0u64..40, 0u64..4, 0usize..4, 1_511_000_000i64..1_511_000_100)
+                .prop_map(|(u, i, c, b, t)| {
+                    let b = ["pv", "cart", "fav", "buy"][b];
+                    format!("{u},{},{c},{b},{t}", i * 1_000_003)
+                }),
+            1 => prop_oneof![
+                Just(String::new()),
+                Just("  ".to_string()),
+                Just("user_id,item_id,category_id,behavior_type,timestamp".to_string()),
+                Just("007,1,2,pv,5".to_string()),
+                Just("7,1,2,click,5".to_string()),
+                Just("7,1,2,pv".to_string()),
+                Just("7,1,,pv,5".to_string()),
+                Just("7,1,2,pv,-5".to_string()),
+                Just("7,1,2,pv,99999999999999999".to_string()),
+                Just("99999999999999999999,1,2,pv,5".to_string()),
+                Just("7,\"1\",2,pv,5".to_string()),
+                Just("7,\"1\n2\",2,pv,5".to_string()),
+                Just("7,\"1,2,pv,5".to_string()),
+                Just("7,1,2,pv,5\r".to_string()),
+                Just("7,1\u{e9},2,pv,5".to_string()),
+                Just("7,1,2,pv,55555555555555555555555555555555555555".to_string()),
+            ],
+        ]
+    }
+
+    proptest::proptest! {
+        /// The fast road reads exactly what the line-by-line road reads (same log, same ids, same
+        /// skip report, same first error), whatever the block size and bad lines.
+        #[test]
+        fn fast_road_reads_as_line_by_line(
+            rows in proptest::collection::vec(taobao_line(), 1..60),
+            crlf in proptest::bool::ANY,
+            final_break in proptest::bool::ANY,
+            invalid_utf8 in proptest::option::of(0usize..60),
+            block in 8usize..300,
+            max_line in proptest::prop_oneof![proptest::strategy::Just(DEFAULT_MAX_LINE), 24usize..40],
+        ) {
+            let nl: &[u8] = if crlf { b"\r\n" } else { b"\n" };
+            let mut bytes = Vec::new();
+            for (k, r) in rows.iter().enumerate() {
+                if k > 0 {
+                    bytes.extend_from_slice(nl);
+                }
+                bytes.extend_from_slice(r.as_bytes());
+                if invalid_utf8 == Some(k) {
+                    bytes.push(0xff);
+                }
+            }
+            if final_break {
+                bytes.extend_from_slice(nl);
+            }
+            for policy in [OnError::Fail, OnError::Skip] {
+                let slow = taobao(&bytes, policy, 0, max_line);
+                let fast = taobao(&bytes, policy, block, max_line);
+                proptest::prop_assert_eq!(&slow, &fast, "{:?} {:?}", policy, String::from_utf8_lossy(&bytes));
+            }
+        }
+    }
+
+    #[test]
+    fn fast_road_matches_on_a_large_log() {
+        // Several default-size blocks with pieces, a header, and bad rows here and there.
+        let mut text = String::from("user_id,item_id,category_id,behavior_type,timestamp\n");
+        for i in 0..400_000u64 {
+            let line = match i % 99_991 {
+                7 => "\n".to_string(),
+                13 => "1,2,3,click,4\n".to_string(),
+                _ => format!(
+                    "{},{},{},{},{}\n",
+                    i / 97,
+                    i * 7919 % 50_000,
+                    i % 31,
+                    ["pv", "cart", "fav", "buy"][(i % 4) as usize],
+                    1_511_544_070 + (i * 31 % 86_400)
+                ),
+            };
+            text.push_str(&line);
+        }
+        let slow = taobao(text.as_bytes(), OnError::Skip, 0, DEFAULT_MAX_LINE);
+        let fast = taobao(
+            text.as_bytes(),
+            OnError::Skip,
+            fast::BLOCK_BYTES,
+            DEFAULT_MAX_LINE,
+        );
+        assert!(slow.is_ok());
+        assert_eq!(slow, fast);
+        let fail = taobao(
+            text.as_bytes(),
+            OnError::Fail,
+            fast::BLOCK_BYTES,
+            DEFAULT_MAX_LINE,
+        );
+        assert_eq!(
+            fail.unwrap_err(),
+            "t.csv:15:4: expected a Taobao behavior (pv, cart, fav or buy), found \"click\""
+        );
     }
 
     #[test]

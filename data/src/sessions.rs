@@ -361,22 +361,30 @@ fn event_tokens(
         actions: &dict.actions,
     };
     let tokens = &mut dict.tokens;
-    let mut interner = TokenInterner::new(names, tokens, opts.token);
-    for i in 0..n {
-        let item = tok[i];
-        tok[i] = NONE;
-        let a = log.action[i];
-        let t = log.time[i].0;
-        if !action_ok[a as usize] || t < from || t >= to {
-            continue;
+    let unfiltered = opts.actions.is_none() && opts.from.is_none() && opts.to.is_none();
+    if unfiltered && opts.token == Token::Item && TokenInterner::shares_products(tokens, names, tok)
+    {
+        // Every event keeps its product as token, and the products are numbered in this log's order:
+        // the tokens are the product ids, named as the products.
+        *tokens = names.products.clone();
+    } else {
+        let mut interner = TokenInterner::new(names, tokens, opts.token);
+        for i in 0..n {
+            let item = tok[i];
+            tok[i] = NONE;
+            let a = log.action[i];
+            let t = log.time[i].0;
+            if !action_ok[a as usize] || t < from || t >= to {
+                continue;
+            }
+            let cat = log.category.as_ref().map_or(UNKNOWN_CATEGORY, |c| c[i]);
+            if needs_category && cat == UNKNOWN_CATEGORY {
+                continue;
+            }
+            tok[i] = interner.token(tokens, a, item, cat.0)?;
         }
-        let cat = log.category.as_ref().map_or(UNKNOWN_CATEGORY, |c| c[i]);
-        if needs_category && cat == UNKNOWN_CATEGORY {
-            continue;
-        }
-        tok[i] = interner.token(tokens, a, item, cat.0)?;
+        interner.finish(tokens, tok)?;
     }
-    interner.finish(tokens, tok)?;
 
     // 3. Rare tokens.
     if opts.min_item_count > 1 {
@@ -456,27 +464,55 @@ fn group_by_key(keys: Vec<KeyId>, time: Vec<Timestamp>, tok: Vec<u32>) -> Groupe
     drop(dest);
     gtime.truncate(kept);
     gtok.truncate(kept);
-    let mut scratch: Vec<(i64, ItemId)> = Vec::new();
-    for k in 0..nkeys {
-        let r = start[k] as usize..start[k + 1] as usize;
-        let times = &mut gtime[r.clone()];
-        if times.windows(2).all(|w| w[0] <= w[1]) {
-            continue;
-        }
-        let toks = &mut gtok[r];
-        scratch.clear();
-        scratch.extend(times.iter().copied().zip(toks.iter().copied()));
-        scratch.sort_by_key(|p| p.0);
-        for (j, &(t, x)) in scratch.iter().enumerate() {
-            times[j] = t;
-            toks[j] = x;
-        }
-    }
+    sort_groups_by_time(&start, &mut gtime, &mut gtok);
     Grouped {
         start,
         time: gtime,
         tok: gtok,
     }
+}
+
+/// Sorts each group (`start[k]..start[k + 1]`) of `time` and `tok` by time, stably. Groups are
+/// independent, so runs of whole groups (about 64 K events each) are sorted on the rayon pool's
+/// threads; the result does not depend on their number.
+fn sort_groups_by_time(start: &[u32], time: &mut [i64], tok: &mut [ItemId]) {
+    use rayon::prelude::*;
+    const RUN: usize = 1 << 16;
+    let nkeys = start.len() - 1;
+    let mut runs = Vec::new();
+    let (mut time_rest, mut tok_rest) = (time, tok);
+    let mut k0 = 0;
+    while k0 < nkeys {
+        let mut k1 = k0 + 1;
+        while k1 < nkeys && ((start[k1] - start[k0]) as usize) < RUN {
+            k1 += 1;
+        }
+        let len = (start[k1] - start[k0]) as usize;
+        let (t, t_rest) = std::mem::take(&mut time_rest).split_at_mut(len);
+        let (x, x_rest) = std::mem::take(&mut tok_rest).split_at_mut(len);
+        runs.push((k0..k1, t, x));
+        (time_rest, tok_rest) = (t_rest, x_rest);
+        k0 = k1;
+    }
+    runs.into_par_iter().for_each(|(keys, time, tok)| {
+        let base = start[keys.start] as usize;
+        let mut scratch: Vec<(i64, ItemId)> = Vec::new();
+        for k in keys {
+            let r = start[k] as usize - base..start[k + 1] as usize - base;
+            let times = &mut time[r.clone()];
+            if times.windows(2).all(|w| w[0] <= w[1]) {
+                continue;
+            }
+            let toks = &mut tok[r];
+            scratch.clear();
+            scratch.extend(times.iter().copied().zip(toks.iter().copied()));
+            scratch.sort_by_key(|p| p.0);
+            for (j, &(t, x)) in scratch.iter().enumerate() {
+                times[j] = t;
+                toks[j] = x;
+            }
+        }
+    });
 }
 
 /// The database being written over the grouped events by [`walk`]: the items go to the front of the
@@ -716,6 +752,26 @@ impl<'a> TokenInterner<'a> {
             buf: String::new(),
             first_seen: fast.then(Vec::new),
         }
+    }
+
+    /// Whether the item tokens of products `tok` (every event kept) are the product ids themselves:
+    /// `tokens` is empty and would take [`TokenInterner`]'s fast road, and the products first appear
+    /// in `tok` in id order, all of them — exactly the case where [`TokenInterner::finish`] makes the
+    /// token vocabulary share the products' names. One pass in order, no table.
+    pub fn shares_products(tokens: &Vocab, names: EventVocabs<'_>, tok: &[u32]) -> bool {
+        if !tokens.is_empty() || tokens.is_numeric() {
+            return false;
+        }
+        let mut next: u64 = 0;
+        for &p in tok {
+            let p = u64::from(p);
+            if p == next {
+                next += 1;
+            } else if p > next {
+                return false;
+            }
+        }
+        next == names.products.len() as u64
     }
 
     /// Completes the token vocabulary of the item-token fast road and renumbers `tok` in the (rare)

@@ -158,27 +158,55 @@ pub fn write_spmf<W: Write>(db: &SequenceDb, w: W) -> std::io::Result<()> {
 pub const SPMF_TOKEN_SHIFT: u32 = 1;
 
 /// [`write_spmf`] with every item written as `id + shift`.
+///
+/// Sequences are formatted in batches, the sequences of a batch split over the rayon pool's threads
+/// and written in order, so the bytes are the same for any number of threads.
 pub fn write_spmf_shifted<W: Write>(db: &SequenceDb, mut w: W, shift: u32) -> std::io::Result<()> {
-    let mut line = String::new();
-    for s in db.iter() {
-        line.clear();
+    use rayon::prelude::*;
+    /// Sequences per piece formatted by one thread, and pieces per batch.
+    const PIECE: usize = 1024;
+    const BATCH: usize = 16;
+    let mut bufs: Vec<Vec<u8>> = vec![Vec::new(); BATCH];
+    let n = db.len();
+    let mut first = 0;
+    while first < n {
+        let pieces = (n - first).div_ceil(PIECE).min(BATCH);
+        bufs[..pieces]
+            .par_iter_mut()
+            .enumerate()
+            .for_each(|(k, buf)| {
+                let start = first + k * PIECE;
+                format_spmf(db, start..(start + PIECE).min(n), shift, buf);
+            });
+        for buf in &bufs[..pieces] {
+            w.write_all(buf)?;
+        }
+        first = (first + pieces * PIECE).min(n);
+    }
+    Ok(())
+}
+
+/// Formats sequences `range` of `db` as SPMF lines into `out` (cleared first).
+fn format_spmf(db: &SequenceDb, range: std::ops::Range<usize>, shift: u32, out: &mut Vec<u8>) {
+    let mut num = itoa::Buffer::new();
+    out.clear();
+    for i in range {
+        let s = db.sequence(i);
         let times = s.times();
         for (k, set) in s.itemsets().enumerate() {
             if let Some(t) = times {
-                line.push('<');
-                line.push_str(&t[k].to_string());
-                line.push_str("> ");
+                out.push(b'<');
+                out.extend_from_slice(num.format(t[k]).as_bytes());
+                out.extend_from_slice(b"> ");
             }
             for it in set {
-                line.push_str(&(u64::from(it.0) + u64::from(shift)).to_string());
-                line.push(' ');
+                out.extend_from_slice(num.format(u64::from(it.0) + u64::from(shift)).as_bytes());
+                out.push(b' ');
             }
-            line.push_str("-1 ");
+            out.extend_from_slice(b"-1 ");
         }
-        line.push_str("-2\n");
-        w.write_all(line.as_bytes())?;
+        out.extend_from_slice(b"-2\n");
     }
-    Ok(())
 }
 
 #[cfg(test)]
