@@ -17,8 +17,8 @@
 //!
 //! **Online learning** ([`OnlineRules`], `cartseq serve --learn-online`) needs what pruning threw
 //! away: a model built by [`SequentialRules::from_mined`] also keeps every rule's unpruned weight, the
-//! occurrence count of every antecedent and the click count of every item (16 bytes per rule and per
-//! item in memory, about 30 bytes per rule in the JSON file). Files without them (written before
+//! occurrence count of every antecedent and the click count of every item (12 bytes per rule and 16
+//! per item in memory, about 30 bytes per rule in the JSON file). Files without them (written before
 //! they were recorded) load and score, but cannot learn online.
 use std::collections::{HashMap, VecDeque};
 
