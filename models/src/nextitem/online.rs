@@ -194,7 +194,7 @@ impl SessionLearner {
 #[derive(Clone, Debug)]
 enum Learner {
     Counts(OnlineCounts),
-    Sessions(SessionLearner),
+    Sessions(Box<SessionLearner>),
 }
 
 /// Every model that learns online, as the server holds it (see the module docs).
@@ -221,11 +221,11 @@ impl OnlineModel {
             }
         };
         Some(OnlineModel {
-            learner: Learner::Sessions(SessionLearner {
+            learner: Learner::Sessions(Box::new(SessionLearner {
                 model,
                 keys: HashMap::new(),
                 max_sessions,
-            }),
+            })),
             clicks: 0,
         })
     }
@@ -235,10 +235,10 @@ impl OnlineModel {
     pub fn recent_clicks(&self) -> usize {
         match &self.learner {
             Learner::Counts(c) if c.kind == OnlineKind::Markov => 1,
-            Learner::Sessions(SessionLearner {
-                model: SessionModel::Sr(m),
-                ..
-            }) => m.steps(),
+            Learner::Sessions(l) => match &l.model {
+                SessionModel::Sr(m) => m.steps(),
+                _ => 0,
+            },
             _ => 0,
         }
     }
@@ -407,11 +407,10 @@ mod tests {
             batch.score_session(prefix, &mut y);
             assert_eq!(x, y, "after {prefix:?}");
         }
-        let Learner::Sessions(SessionLearner {
-            model: SessionModel::Sknn(k),
-            ..
-        }) = &online.learner
-        else {
+        let Learner::Sessions(l) = &online.learner else {
+            panic!("sknn");
+        };
+        let SessionModel::Sknn(k) = &l.model else {
             panic!("sknn");
         };
         assert_eq!(k, &batch);
@@ -487,11 +486,10 @@ mod tests {
                 batch.score_session(prefix, &mut y);
                 assert_eq!(x, y, "{params:?} after {prefix:?}");
             }
-            let Learner::Sessions(SessionLearner {
-                model: SessionModel::Vsknn(v),
-                ..
-            }) = &online.learner
-            else {
+            let Learner::Sessions(l) = &online.learner else {
+                panic!("vsknn");
+            };
+            let SessionModel::Vsknn(v) = &l.model else {
                 panic!("vsknn");
             };
             assert_eq!(v.n_sessions(), all.len());
