@@ -803,17 +803,24 @@ pub struct NextItemRun {
 
 /// SR: rules within `p.steps` clicks weighted by `p.weighting`, the `p.pruning` strongest per item
 /// (session-rec's defaults: 10 steps, `1 / d`, 20), mined by the mining crate's step-window miner.
+/// The miner keeps every rule and the model prunes, keeping the unpruned weights that online
+/// learning (`serve --learn-online`) continues from.
 pub fn fit_sr(train: &Sequences, p: &SrParams) -> anyhow::Result<SequentialRules> {
     p.check()?;
     let rows: Vec<&[u32]> = (0..train.len()).map(|r| train.row(r)).collect();
-    let params = StepRuleParams::new(p.steps, p.pruning)?;
+    let params = StepRuleParams::new(p.steps, usize::MAX)?;
     let mined = step_rules(&rows, train.vocab, params, |d| p.weighting.step(d))?;
-    let rules: Vec<Vec<(u32, f64)>> = mined
+    let weights: Vec<Vec<(u32, f64)>> = mined
         .rules
         .iter()
-        .map(|r| r.iter().map(|x| (x.consequent, x.confidence)).collect())
+        .map(|r| r.iter().map(|x| (x.consequent, x.weight)).collect())
         .collect();
-    Ok(SequentialRules::from_rules(train, &rules)?)
+    Ok(SequentialRules::from_mined(
+        train,
+        p,
+        &weights,
+        mined.occurrences,
+    )?)
 }
 
 /// A model's evaluation: the row of the report and the per-session outcomes.

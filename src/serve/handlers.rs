@@ -9,7 +9,7 @@
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -179,15 +179,29 @@ pub async fn events(
         let vocab = &nx.file.items;
         unknown = items.iter().filter(|i| vocab.id(i).is_none()).count();
         if let Some(online) = &nx.online {
-            // The previous known click of the session, then each known click in turn (unknown items
-            // are dropped, as the batch protocol drops them).
-            let mut prev = before.iter().rev().find_map(|i| vocab.id(i));
+            // The session's recent known clicks, then each known click in turn at its time (the
+            // event's, else now), appended to them (unknown items are dropped, as the batch
+            // protocol drops them).
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64());
+            let times = events.iter().map(|e| e.time as f64 / 1000.0);
+            let times = times.chain(std::iter::repeat(now));
             let mut o = online.write().unwrap_or_else(|p| p.into_inner());
-            for id in items.iter().filter_map(|i| vocab.id(i)) {
-                if o.click(&key, prev, id) {
+            let keep = o.recent_clicks();
+            let mut recent: Vec<u32> = before
+                .iter()
+                .rev()
+                .filter_map(|i| vocab.id(i))
+                .take(keep)
+                .collect();
+            recent.reverse();
+            for (id, time) in items.iter().map(|i| vocab.id(i)).zip(times) {
+                let Some(id) = id else { continue };
+                if o.click(&key, &recent, id, time) {
                     learnt += 1;
                 }
-                prev = Some(id);
+                recent.push(id);
             }
         }
     }

@@ -56,9 +56,9 @@ pub struct ServeConfig {
     pub max_request_items: usize,
     /// Largest `k` of a recommendation.
     pub max_k: usize,
-    /// Update the next-item model (pop, markov, sknn) from `/v1/events`.
+    /// Update the next-item model (pop, markov, sknn, vsknn, sr) from `/v1/events`.
     pub learn_online: bool,
-    /// Most live sessions an online SKNN learns (its memory bound).
+    /// Most live sessions an online sknn, vsknn or sr learns (its memory bound).
     pub learn_max_sessions: usize,
 }
 
@@ -119,7 +119,7 @@ pub struct LoadedNextItem {
     pub path: PathBuf,
     /// Its size in bytes.
     pub bytes: u64,
-    /// The model as learnt online (with `--learn-online` and a pop, markov or sknn model).
+    /// The model as learnt online (with `--learn-online` and a pop, markov, sknn, vsknn or sr model).
     pub online: Option<RwLock<OnlineModel>>,
 }
 
@@ -222,7 +222,7 @@ pub fn load_models(config: &ServeConfig, version: u64) -> Result<Models, String>
                     Some(o) => Some(RwLock::new(o)),
                     None => {
                         return Err(format!(
-                            "{}: --learn-online needs a pop, markov or sknn model saved with its counts, this is `{}`",
+                            "{}: --learn-online needs a pop, markov, sknn, vsknn or sr model saved with its counts (older files lack them: save the model again), this is `{}`",
                             path.display(),
                             model.name()
                         ))

@@ -5,7 +5,7 @@
 //! `cartseq nextitem`, for every kind from pop to srgnn and a hybrid), classifier scores equal to
 //! `cartseq eval --predictions` (the Taobao sample replayed as full events), `/v1/next` equal to
 //! `cartseq next`, hot reload with a bad file (kept model) and SIGHUP, LRU eviction and TTL expiry,
-//! the JSON error shapes, online learning (pop, markov, sknn) against a batch fit, and int8
+//! the JSON error shapes, online learning (pop, markov, sknn, vsknn, sr) against a batch fit, and int8
 //! compression.
 
 use std::io::{BufRead, BufReader};
@@ -592,28 +592,27 @@ fn errors_are_json_and_name_the_field() {
     server.stop();
 }
 
-/// `--learn-online`: counts (and the sknn index) updated from /v1/events give the same recommendations as a batch fit on
-/// the training log plus the same events.
+/// `--learn-online`: counts (the sknn and vsknn indexes, the sr rules) updated from /v1/events give
+/// the same recommendations as a batch fit on the training log plus the same events, sent as full
+/// events with their times (vsknn ranks neighbours by the time of their last click).
 #[test]
 fn online_counts_equal_a_batch_fit_on_the_same_events() {
     let dir = tempdir();
     let test = head(TEST, 200, dir.path(), "test.txt");
     let train = crate::support::repo_root().join(TRAIN);
-    // New sessions replaying clicks of the first training sessions (items the model knows).
+    // New sessions replaying clicks of the first training sessions (items the model knows), the
+    // j-th click of each at 1.5e9 + j seconds.
     let extra = sessions(&train).into_iter().take(150).collect::<Vec<_>>();
+    let time = |j: usize| 1_500_000_000 + j as u64;
     let mut both = std::fs::read_to_string(&train).expect("train");
     for (i, (_, clicks)) in extra.iter().enumerate() {
         for (j, c) in clicks.iter().enumerate() {
-            both.push_str(&format!(
-                "{}\t{c}\t{}.0\n",
-                90_000_000 + i,
-                1_500_000_000 + j
-            ));
+            both.push_str(&format!("{}\t{c}\t{}.0\n", 90_000_000 + i, time(j)));
         }
     }
     let both_path = dir.path().join("both.txt");
     std::fs::write(&both_path, both).expect("write");
-    for model in ["markov", "pop", "sknn"] {
+    for model in ["markov", "pop", "sknn", "vsknn", "sr"] {
         let start = dir.path().join(format!("{model}-start.json"));
         let batch = dir.path().join(format!("{model}-batch.json"));
         save_model(model, &train, &test, &start);
@@ -626,22 +625,33 @@ fn online_counts_equal_a_batch_fit_on_the_same_events() {
         let offline = Server::start([OsArg::from("--nextitem"), batch.into()]);
         let mut learnt = 0;
         for (i, (_, clicks)) in extra.iter().enumerate() {
+            let events: Vec<Value> = clicks
+                .iter()
+                .enumerate()
+                .map(|(j, c)| json!({"time": time(j) * 1000, "item": c, "action": "view"}))
+                .collect();
             // Half the sessions in one request, half click by click.
-            let chunks: Vec<Vec<String>> = if i % 2 == 0 {
-                vec![clicks.clone()]
+            let chunks: Vec<&[Value]> = if i % 2 == 0 {
+                vec![&events[..]]
             } else {
-                clicks.iter().map(|c| vec![c.clone()]).collect()
+                events.chunks(1).collect()
             };
-            for items in chunks {
+            for events in chunks {
                 let (code, v) = online.post(
                     "/v1/events",
-                    &json!({"session": format!("n{i}"), "items": items}),
+                    &json!({"session": format!("n{i}"), "events": events}),
                 );
                 assert_eq!(code, 200, "{v}");
                 learnt += v["learnt"].as_u64().expect("learnt");
             }
         }
-        assert_eq!(learnt, extra.iter().map(|s| s.1.len() as u64).sum::<u64>());
+        let clicks = extra.iter().map(|s| s.1.len() as u64).sum::<u64>();
+        assert_eq!(learnt, clicks);
+        let (_, metrics) = online.call("GET", "/metrics", None);
+        assert!(
+            metrics.contains(&format!("cartseq_online_clicks_learnt_total {clicks}")),
+            "{model}: {metrics}"
+        );
         for (_, clicks) in sessions(&test).iter().take(40) {
             let ask = json!({"items": clicks, "k": 25});
             let (a, b) = (

@@ -20,24 +20,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::nextitem::{item_counts, NextItemModel, ScoreSink};
+use crate::nextitem::{count_click, item_counts, scaled_popularity, NextItemModel, ScoreSink};
 use crate::Sequences;
-
-/// Popularity scaled into `[0, 1)`, to be added times a small factor as a tie-breaker.
-fn pop_norm(train: &Sequences) -> Vec<f32> {
-    let c = item_counts(train);
-    let max = c.iter().copied().max().unwrap_or(0) as f64 + 1.0;
-    c.iter().map(|&x| (x as f64 / max) as f32).collect()
-}
 
 /// The Markov chain's tie-breaker: half the popularity scaled into `[0, 1)` (shared with online
 /// learning, which must give the same scores as a batch fit).
 pub(crate) fn markov_base(counts: &[u64]) -> Vec<f32> {
-    let max = counts.iter().copied().max().unwrap_or(0) as f64 + 1.0;
-    counts
-        .iter()
-        .map(|&x| 0.5 * (x as f64 / max) as f32)
-        .collect()
+    scaled_popularity(counts, 0.5)
 }
 
 /// Items ranked by training click count (fits a [`LastItemModel`] named `pop` whose items have no
@@ -273,7 +262,7 @@ impl ItemKnn {
             }
             neigh.start[i + 1] = neigh.item.len();
         }
-        let base = pop_norm(train).iter().map(|&p| 1e-6 * p).collect();
+        let base = scaled_popularity(&item_counts(train), SKNN_TIE);
         LastItemModel {
             name: "iknn",
             next: neigh,
@@ -312,15 +301,14 @@ impl SessionKnn {
     }
 }
 
-/// SKNN's tie-breaker: a millionth of the popularity scaled into `[0, 1)` (what `pop_norm` gives,
-/// from counts, so that online learning rebuilds it exactly).
+/// SKNN's tie-breaker: a millionth of the popularity scaled into `[0, 1)`, from counts, so that
+/// online learning rebuilds it exactly.
 fn sknn_base(counts: &[u64]) -> Vec<f32> {
-    let max = counts.iter().copied().max().unwrap_or(0) as f64 + 1.0;
-    counts
-        .iter()
-        .map(|&x| 1e-6 * (x as f64 / max) as f32)
-        .collect()
+    scaled_popularity(counts, SKNN_TIE)
 }
+
+/// The weight of the popularity tie-breaker of SKNN and item-kNN.
+const SKNN_TIE: f32 = 1e-6;
 
 impl SessionKnn {
     /// Training sessions indexed.
@@ -352,15 +340,7 @@ impl SessionKnn {
             let q = list.partition_point(|&x| (x as usize) < s);
             list.insert(q, s as u32);
         }
-        let old_max = self.counts.iter().copied().max().unwrap_or(0);
-        self.counts[i] += 1;
-        if self.counts[i] > old_max {
-            // The scale moved: every tie-breaker changes.
-            self.base = sknn_base(&self.counts);
-        } else {
-            let max = old_max as f64 + 1.0;
-            self.base[i] = 1e-6 * (self.counts[i] as f64 / max) as f32;
-        }
+        count_click(&mut self.counts, &mut self.base, i, SKNN_TIE);
         true
     }
 }

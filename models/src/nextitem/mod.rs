@@ -43,11 +43,11 @@ pub use baselines::{ItemKnn, LastItemModel, MarkovChain, MostPopular, SessionKnn
 pub use bootstrap::{paired_difference, Interval, Metric, SessionOutcomes};
 pub use gru4rec::{Gru4Rec, Gru4RecModel, Gru4RecParams, NextItemLoss};
 pub use hybrid::{fit_stacker, tune_weights, Combiner, Hybrid, HybridFit, STACK_DEPTH};
-pub use online::{OnlineCounts, OnlineKind, OnlineModel, OnlineSknn};
+pub use online::{OnlineCounts, OnlineKind, OnlineModel};
 pub use quantized::{CompressOptions, QuantizedGru4Rec};
 pub use sasrec::{SasRec, SasRecModel, SasRecNet, SasRecParams};
 pub use saved::{ItemVocab, NextItemFile, SavedNextItem};
-pub use sr::{SequentialRules, SrParams};
+pub use sr::{OnlineRules, SequentialRules, SrParams};
 pub use srgnn::{SrGnn, SrGnnModel, SrGnnNet, SrGnnParams};
 pub use stan::{Stan, StanParams};
 pub use vsknn::{Decay, VSessionKnn, VsknnParams};
@@ -686,6 +686,29 @@ pub fn item_counts(train: &Sequences) -> Vec<u64> {
         c[t as usize] += 1;
     }
     c
+}
+
+/// `factor · count / (max count + 1)` of every item: the popularity tie-breakers and fallbacks of the
+/// baselines (below `factor`, so they never outweigh a score difference of `factor`).
+pub(crate) fn scaled_popularity(counts: &[u64], factor: f32) -> Vec<f32> {
+    let max = counts.iter().copied().max().unwrap_or(0) as f64 + 1.0;
+    counts
+        .iter()
+        .map(|&x| factor * (x as f64 / max) as f32)
+        .collect()
+}
+
+/// Counts a click on item `i` and keeps `scaled` equal to [`scaled_popularity`]`(counts, factor)`,
+/// as online learning must: one entry changes, or all of them when the largest count grew (the scale
+/// moved). `O(items)` for the largest count.
+pub(crate) fn count_click(counts: &mut [u64], scaled: &mut [f32], i: usize, factor: f32) {
+    let old_max = counts.iter().copied().max().unwrap_or(0);
+    counts[i] += 1;
+    if counts[i] > old_max {
+        scaled.copy_from_slice(&scaled_popularity(counts, factor));
+    } else {
+        scaled[i] = factor * (counts[i] as f64 / (old_max as f64 + 1.0)) as f32;
+    }
 }
 
 /// Whether `starts` are valid row starts of a compressed table of `rows` rows over `len` entries

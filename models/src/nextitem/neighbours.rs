@@ -14,9 +14,11 @@
 //! always rank above items without, which fall back to popularity, and the ranking among items with
 //! evidence is exactly the ranking of their scores (what session-rec normalises by the maximum).
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
-use crate::nextitem::{item_counts, Prefixes, ScoreSink};
+use crate::nextitem::{count_click, item_counts, scaled_popularity, Prefixes, ScoreSink};
 use crate::{ModelError, Sequences};
 
 /// The floor of scores with evidence, the ceiling of the popularity fallback.
@@ -24,11 +26,17 @@ pub(crate) const EVIDENCE_FLOOR: f32 = 1e-4;
 
 /// The popularity fallback `δ · count / (max count + 1)` of every item.
 pub(crate) fn fallback_scores(train: &Sequences) -> Vec<f32> {
-    let c = item_counts(train);
-    let max = c.iter().copied().max().unwrap_or(0) as f64 + 1.0;
-    c.iter()
-        .map(|&x| EVIDENCE_FLOOR * (x as f64 / max) as f32)
-        .collect()
+    scaled_popularity(&item_counts(train), EVIDENCE_FLOOR)
+}
+
+/// session-rec's IDF of an item with `clicks` clicks among `sessions` sessions (0 for an unclicked
+/// item).
+fn idf_of(sessions: usize, clicks: u64) -> f64 {
+    if clicks == 0 {
+        0.0
+    } else {
+        (sessions.max(1) as f64 / clicks as f64).ln()
+    }
 }
 
 /// Training sessions indexed for neighbour search.
@@ -48,6 +56,27 @@ pub(crate) struct SessionIndex {
     pub(crate) idf: Vec<f64>,
     /// Popularity fallback of every item.
     pub(crate) fallback: Vec<f32>,
+    /// Click count of every item, behind `idf` and `fallback` (what online learning updates; empty
+    /// in files written before it was recorded, which then cannot learn online).
+    #[serde(default)]
+    counts: Vec<u64>,
+    /// Sessions learnt online, numbered after the indexed ones (never saved).
+    #[serde(skip)]
+    live: LiveSessions,
+}
+
+/// Sessions added to a [`SessionIndex`] after it was built (`cartseq serve --learn-online`): the
+/// compressed rows are built once, so new sessions go to this overlay, read together with them. A
+/// learnt session costs its distinct items twice (row and item lists, 12 bytes each) plus two
+/// vector headers (48 bytes), its click count and its last-click time (12 bytes).
+#[derive(Clone, Debug, Default, PartialEq)]
+struct LiveSessions {
+    /// Distinct items of each live session with the position of their last click, by item.
+    rows: Vec<Vec<(u32, u32)>>,
+    /// Clicks of each live session.
+    clicks: Vec<u32>,
+    /// Live sessions containing each item, ascending (numbered as in the index).
+    by_item: HashMap<u32, Vec<u32>>,
 }
 
 impl SessionIndex {
@@ -94,26 +123,75 @@ impl SessionIndex {
                 fill[i as usize] += 1;
             }
         }
-        let n_sessions = train.len().max(1) as f64;
-        let idf = item_counts(train)
-            .iter()
-            .map(|&c| {
-                if c == 0 {
-                    0.0
-                } else {
-                    (n_sessions / c as f64).ln()
-                }
-            })
-            .collect();
+        let counts = item_counts(train);
         SessionIndex {
             distinct,
             distinct_start,
             item_sessions,
             item_start,
             last_time,
-            idf,
-            fallback: fallback_scores(train),
+            idf: counts.iter().map(|&c| idf_of(train.len(), c)).collect(),
+            fallback: scaled_popularity(&counts, EVIDENCE_FLOOR),
+            counts,
+            live: LiveSessions::default(),
         }
+    }
+
+    /// Sessions indexed, the learnt ones included.
+    pub(crate) fn n_sessions(&self) -> usize {
+        self.last_time.len()
+    }
+
+    /// Whether the file recorded the click counts online learning needs.
+    pub(crate) fn can_learn(&self) -> bool {
+        self.counts.len() == self.n_items() && !self.counts.is_empty()
+    }
+
+    /// Learns a click on `item` at `time` (seconds) in session `s`, a learnt session or
+    /// [`SessionIndex::n_sessions`] to start one: afterwards the index is the one a batch
+    /// [`SessionIndex::new`] builds on the sessions with this click appended (the session's last-click
+    /// time becomes `time`). The IDF weights change with every new session, an `O(items)` update done
+    /// only when `idf` is asked for (the model weighs by them). `false` (nothing learnt) for an
+    /// unknown item, a training session or a file without counts.
+    pub(crate) fn learn(&mut self, s: usize, item: u32, time: f64, idf: bool) -> bool {
+        let i = item as usize;
+        let first_live = self.distinct_start.len() - 1;
+        let sessions = self.n_sessions();
+        if i >= self.n_items() || !self.can_learn() || s < first_live || s > sessions {
+            return false;
+        }
+        let Ok(id) = u32::try_from(s) else {
+            return false;
+        };
+        let live = &mut self.live;
+        if s == sessions {
+            live.rows.push(Vec::new());
+            live.clicks.push(0);
+            self.last_time.push(time);
+        }
+        let k = s - first_live;
+        live.clicks[k] = live.clicks[k].saturating_add(1);
+        let pos = live.clicks[k];
+        let row = &mut live.rows[k];
+        match row.binary_search_by_key(&item, |x| x.0) {
+            Ok(p) => row[p].1 = pos,
+            Err(p) => {
+                row.insert(p, (item, pos));
+                let list = live.by_item.entry(item).or_default();
+                list.insert(list.partition_point(|&x| x < id), id);
+            }
+        }
+        self.last_time[s] = time;
+        count_click(&mut self.counts, &mut self.fallback, i, EVIDENCE_FLOOR);
+        if idf && s == sessions {
+            let n = self.n_sessions();
+            for (w, &c) in self.idf.iter_mut().zip(&self.counts) {
+                *w = idf_of(n, c);
+            }
+        } else if idf {
+            self.idf[i] = idf_of(self.n_sessions(), self.counts[i]);
+        }
+        true
     }
 
     /// Number of items.
@@ -136,6 +214,9 @@ impl SessionIndex {
         if self.idf.len() != n {
             return Err(format!("{} idf weights for {n} items", self.idf.len()));
         }
+        if !self.counts.is_empty() && self.counts.len() != n {
+            return Err(format!("{} counts for {n} items", self.counts.len()));
+        }
         if let Some(&(bad, _)) = self.distinct.iter().find(|x| x.0 as usize >= n) {
             return Err(format!("item id {bad} is not below the item count {n}"));
         }
@@ -149,12 +230,23 @@ impl SessionIndex {
 
     /// Distinct items of session `c` with the position of their last click, by item.
     pub(crate) fn items_of(&self, c: u32) -> &[(u32, u32)] {
-        &self.distinct[self.distinct_start[c as usize]..self.distinct_start[c as usize + 1]]
+        let c = c as usize;
+        match self.distinct_start.get(c + 1) {
+            Some(&end) => &self.distinct[self.distinct_start[c]..end],
+            None => &self.live.rows[c + 1 - self.distinct_start.len()],
+        }
     }
 
-    /// Sessions containing item `i`.
-    fn sessions_of(&self, i: u32) -> &[u32] {
-        &self.item_sessions[self.item_start[i as usize]..self.item_start[i as usize + 1]]
+    /// Sessions containing item `i`, ascending: the indexed ones, then the learnt ones.
+    fn sessions_of(&self, i: u32) -> impl Iterator<Item = &u32> {
+        let built =
+            &self.item_sessions[self.item_start[i as usize]..self.item_start[i as usize + 1]];
+        let live = if self.live.by_item.is_empty() {
+            None
+        } else {
+            self.live.by_item.get(&i)
+        };
+        built.iter().chain(live.into_iter().flatten())
     }
 
     /// Whether `a` is more recent than `b` (later last click, then later session).

@@ -1,23 +1,41 @@
 //! Online updates of next-item models (`cartseq serve --learn-online`): popularity and the
-//! first-order Markov chain keep their counts and add every click as it arrives; session-kNN adds each
-//! live session to its neighbour index (new sessions after the training ones, in order of their first
-//! click), so the scores are always those a batch fit on the training sessions plus the clicks seen
-//! since would give. [`OnlineModel`] is the one type a server holds.
+//! first-order Markov chain keep their counts and add every click as it arrives; session-kNN and
+//! V-SKNN add each live session to their neighbour index (new sessions after the training ones, in
+//! order of their first click); sequential rules add each click's rule terms to the unpruned rule
+//! weights and prune when they predict. So the scores are always those a batch fit on the training
+//! sessions plus the clicks seen since would give — bit for bit, except for SR when sessions
+//! interleave (see [`OnlineRules`]). [`OnlineModel`] is the one type a server holds, and
+//! [`OnlineModel::click`] the one way in for every kind: the session, its known clicks before this one
+//! (the Markov chain reads the last, SR up to `steps`), the item and the click's time (V-SKNN's
+//! recency of a session is the time of its last click).
 //!
-//! SKNN memory is bounded: at most `max_sessions` live sessions are learnt (later new sessions are
-//! not, and say so by `click` returning `false`), each costing its distinct items twice (both index
-//! directions) plus its key.
+//! State and cost of each kind (`n` items; the item vocabulary is the loaded model's: clicks on
+//! unknown items are not learnt — the server counts them — as the batch protocol drops them):
 //!
-//! State: one click count per item and, for the Markov chain, one count per distinct transition
-//! `a → b` (a hash map per item), `O(items + distinct transitions)` memory; an update is `O(1)`, a
-//! scoring `O(items)` (the popularity tie-breaker depends on the largest count, so it is recomputed).
-//! The item vocabulary is the loaded model's: clicks on unknown items are not learnt (the server counts
-//! them), as the batch protocol drops them.
+//! * `pop`, `markov`: one click count per item and, for the Markov chain, one count per distinct
+//!   transition `a → b` (a hash map per item), `O(n + distinct transitions)` memory; an update is
+//!   `O(1)`, a scoring `O(n)` (the popularity tie-breaker depends on the largest count, so it is
+//!   recomputed).
+//! * `sknn`: each live session's distinct items twice (both index directions) plus its key.
+//! * `vsknn`: the compressed index is built once; live sessions go to an overlay read with it
+//!   (`neighbours::LiveSessions`): per session its distinct items twice (12 bytes each), 60 bytes of
+//!   row headers, count and time, plus its key. An update is a binary search in the session's row
+//!   plus `O(n)` for the popularity fallback's scale (and for the IDF weights of a new session when
+//!   the model uses them); scoring is the batch path.
+//! * `sr`: the unpruned rules in a hash map per antecedent (about 30 bytes per rule), at most
+//!   `steps` new rules per click, and the key of each live session; an update is `O(steps²)` plus
+//!   `O(n)` for the fallback's scale, a scoring `O(rules of the last click + n)`.
+//!
+//! Memory bound: the session-keeping kinds (`sknn`, `vsknn`, `sr`) learn at most `max_sessions` live
+//! sessions; later new sessions are not learnt, and say so by `click` returning `false`.
 
 use std::collections::HashMap;
 
 use crate::nextitem::baselines::markov_base;
-use crate::nextitem::{LastItemModel, NextItemModel, SavedNextItem, ScoreSink, SessionKnn};
+use crate::nextitem::sr::OnlineRules;
+use crate::nextitem::{
+    LastItemModel, NextItemModel, Prefixes, SavedNextItem, ScoreSink, SessionKnn, VSessionKnn,
+};
 use crate::Sequences;
 
 /// Which count model is learnt.
@@ -116,89 +134,136 @@ impl OnlineCounts {
     }
 }
 
-/// SKNN learning live sessions (see the module docs).
+/// A model that keeps live sessions: their key → session number and the cap.
 #[derive(Clone, Debug)]
-pub struct OnlineSknn {
-    model: SessionKnn,
-    /// Index of every live session learnt.
-    sessions: HashMap<String, u32>,
+struct SessionLearner {
+    model: SessionModel,
+    /// Number of every live session learnt, by key.
+    keys: HashMap<String, u32>,
     max_sessions: usize,
+}
+
+/// The kinds that learn session by session.
+#[derive(Clone, Debug)]
+enum SessionModel {
+    Sknn(SessionKnn),
+    Vsknn(VSessionKnn),
+    Sr(OnlineRules),
+}
+
+impl SessionLearner {
+    /// Learns a click (see [`OnlineModel::click`]).
+    fn click(&mut self, session: &str, recent: &[u32], item: u32, time: f64) -> bool {
+        let (s, new) = match self.keys.get(session) {
+            Some(&s) => (s, false),
+            None if self.keys.len() >= self.max_sessions => return false,
+            None => {
+                // SKNN and V-SKNN number live sessions after the training ones, SR from 0.
+                let next = match &self.model {
+                    SessionModel::Sknn(m) => m.n_sessions(),
+                    SessionModel::Vsknn(m) => m.n_sessions(),
+                    SessionModel::Sr(_) => self.keys.len(),
+                };
+                let Ok(s) = u32::try_from(next) else {
+                    return false;
+                };
+                (s, true)
+            }
+        };
+        let learnt = match &mut self.model {
+            SessionModel::Sknn(m) => m.learn(s as usize, item),
+            SessionModel::Vsknn(m) => m.learn(s as usize, item, time),
+            SessionModel::Sr(m) => m.learn(s, new, recent, item),
+        };
+        if learnt && new {
+            self.keys.insert(session.to_owned(), s);
+        }
+        learnt
+    }
+
+    fn model(&self) -> &dyn NextItemModel {
+        match &self.model {
+            SessionModel::Sknn(m) => m,
+            SessionModel::Vsknn(m) => m,
+            SessionModel::Sr(m) => m,
+        }
+    }
+}
+
+/// What an [`OnlineModel`] learns with.
+#[derive(Clone, Debug)]
+enum Learner {
+    Counts(OnlineCounts),
+    Sessions(Box<SessionLearner>),
+}
+
+/// Every model that learns online, as the server holds it (see the module docs).
+#[derive(Clone, Debug)]
+pub struct OnlineModel {
+    learner: Learner,
     clicks: u64,
 }
 
-impl OnlineSknn {
-    /// Starts from a saved SKNN with its click counts; `None` otherwise.
+impl OnlineModel {
+    /// Starts from a saved `pop`, `markov`, `sknn`, `vsknn` or `sr` model (the session-keeping kinds
+    /// learning at most `max_sessions` live sessions); `None` for other kinds or files without what
+    /// online learning needs (their counts, SR's unpruned rules).
     pub fn from_saved(m: &SavedNextItem, max_sessions: usize) -> Option<Self> {
-        match m {
-            SavedNextItem::Sknn(m) if m.has_counts() => Some(OnlineSknn {
-                model: m.clone(),
-                sessions: HashMap::new(),
-                max_sessions,
-                clicks: 0,
-            }),
-            _ => None,
-        }
-    }
-
-    /// Learns a click on `item` in live session `session`; `false` when the item is unknown or the
-    /// session is new and `max_sessions` are already learnt.
-    pub fn click(&mut self, session: &str, item: u32) -> bool {
-        let s = match self.sessions.get(session) {
-            Some(&s) => s as usize,
-            None => {
-                if self.sessions.len() >= self.max_sessions || item as usize >= self.model.n_items()
-                {
-                    return false;
-                }
-                let s = self.model.n_sessions();
-                self.sessions.insert(session.to_owned(), s as u32);
-                s
+        let model = match m {
+            SavedNextItem::Sknn(m) if m.has_counts() => SessionModel::Sknn(m.clone()),
+            SavedNextItem::Vsknn(m) if m.can_learn() => SessionModel::Vsknn(m.clone()),
+            SavedNextItem::Sr(m) => SessionModel::Sr(OnlineRules::from_saved(m)?),
+            _ => {
+                return OnlineCounts::from_saved(m).map(|c| OnlineModel {
+                    learner: Learner::Counts(c),
+                    clicks: 0,
+                })
             }
         };
-        let ok = self.model.learn(s, item);
-        self.clicks += u64::from(ok);
-        ok
-    }
-}
-
-/// Every model that learns online, as the server holds it.
-#[derive(Clone, Debug)]
-pub enum OnlineModel {
-    /// Popularity or Markov counts.
-    Counts(OnlineCounts),
-    /// Session-kNN index.
-    Sknn(OnlineSknn),
-}
-
-impl OnlineModel {
-    /// Starts from a saved `pop`, `markov` or `sknn` model (SKNN learning at most `max_sessions`
-    /// live sessions); `None` for other kinds or files without their counts.
-    pub fn from_saved(m: &SavedNextItem, max_sessions: usize) -> Option<Self> {
-        OnlineCounts::from_saved(m)
-            .map(OnlineModel::Counts)
-            .or_else(|| OnlineSknn::from_saved(m, max_sessions).map(OnlineModel::Sknn))
+        Some(OnlineModel {
+            learner: Learner::Sessions(Box::new(SessionLearner {
+                model,
+                keys: HashMap::new(),
+                max_sessions,
+            })),
+            clicks: 0,
+        })
     }
 
-    /// Learns a click on `item` in `session`, whose previous known click was `prev`.
-    pub fn click(&mut self, session: &str, prev: Option<u32>, item: u32) -> bool {
-        match self {
-            OnlineModel::Counts(c) => c.click(prev, item),
-            OnlineModel::Sknn(k) => k.click(session, item),
+    /// How many of a session's most recent known clicks [`OnlineModel::click`] reads (the Markov
+    /// chain the last one, SR its `steps`, the others none).
+    pub fn recent_clicks(&self) -> usize {
+        match &self.learner {
+            Learner::Counts(c) if c.kind == OnlineKind::Markov => 1,
+            Learner::Sessions(l) => match &l.model {
+                SessionModel::Sr(m) => m.steps(),
+                _ => 0,
+            },
+            _ => 0,
         }
+    }
+
+    /// Learns a click on `item` at `time` (seconds since the epoch) in `session`, whose known clicks
+    /// before it are `recent` (oldest first; at least the last [`OnlineModel::recent_clicks`]).
+    /// `false` when nothing is learnt: an unknown item, or a new session beyond the cap.
+    pub fn click(&mut self, session: &str, recent: &[u32], item: u32, time: f64) -> bool {
+        let learnt = match &mut self.learner {
+            Learner::Counts(c) => c.click(recent.last().copied(), item),
+            Learner::Sessions(l) => l.click(session, recent, item, time),
+        };
+        self.clicks += u64::from(learnt);
+        learnt
     }
 
     /// Clicks learnt since the model was loaded.
     pub fn clicks_learnt(&self) -> u64 {
-        match self {
-            OnlineModel::Counts(c) => c.clicks_learnt(),
-            OnlineModel::Sknn(k) => k.clicks,
-        }
+        self.clicks
     }
 
     fn model(&self) -> &dyn NextItemModel {
-        match self {
-            OnlineModel::Counts(c) => c,
-            OnlineModel::Sknn(k) => &k.model,
+        match &self.learner {
+            Learner::Counts(c) => c,
+            Learner::Sessions(l) => l.model(),
         }
     }
 }
@@ -212,6 +277,9 @@ impl NextItemModel for OnlineModel {
     }
     fn score_prefixes(&self, sessions: &Sequences, rows: &[usize], sink: ScoreSink<'_>) {
         self.model().score_prefixes(sessions, rows, sink)
+    }
+    fn score_timed(&self, q: &Prefixes<'_>, sink: ScoreSink<'_>) {
+        self.model().score_timed(q, sink)
     }
     fn score_session(&self, clicks: &[u32], scores: &mut Vec<f32>) {
         self.model().score_session(clicks, scores)
@@ -232,23 +300,46 @@ impl NextItemModel for OnlineCounts {
     }
 
     fn score_prefixes(&self, sessions: &Sequences, rows: &[usize], sink: ScoreSink<'_>) {
-        let mut scores = Vec::new();
-        for &r in rows {
-            let s = sessions.row(r);
-            for (t, &last) in s.iter().enumerate().take(s.len().saturating_sub(1)) {
-                self.scores_after(last, &mut scores);
-                sink(r, t, &scores);
-            }
-        }
+        last_click_prefixes(sessions, rows, sink, |last, s| self.scores_after(last, s));
     }
 
     fn score_session(&self, clicks: &[u32], scores: &mut Vec<f32>) {
-        match clicks.last() {
-            Some(&last) => self.scores_after(last, scores),
-            None => {
-                scores.clear();
-                scores.resize(self.counts.len(), 0.0);
-            }
+        last_click_session(self.n_items(), clicks, scores, |last, s| {
+            self.scores_after(last, s)
+        });
+    }
+}
+
+/// Scores every prefix of `rows` with `after(last click, scores)`, for models whose answer depends on
+/// the last click only.
+pub(crate) fn last_click_prefixes(
+    sessions: &Sequences,
+    rows: &[usize],
+    sink: ScoreSink<'_>,
+    after: impl Fn(u32, &mut Vec<f32>),
+) {
+    let mut scores = Vec::new();
+    for &r in rows {
+        let s = sessions.row(r);
+        for (t, &last) in s.iter().enumerate().take(s.len().saturating_sub(1)) {
+            after(last, &mut scores);
+            sink(r, t, &scores);
+        }
+    }
+}
+
+/// [`NextItemModel::score_session`] of a last-click model (zeros without a click).
+pub(crate) fn last_click_session(
+    n_items: usize,
+    clicks: &[u32],
+    scores: &mut Vec<f32>,
+    after: impl Fn(u32, &mut Vec<f32>),
+) {
+    match clicks.last() {
+        Some(&last) => after(last, scores),
+        None => {
+            scores.clear();
+            scores.resize(n_items, 0.0);
         }
     }
 }
@@ -256,20 +347,8 @@ impl NextItemModel for OnlineCounts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::nextitem::{MarkovChain, MostPopular};
-
-    fn seqs(rows: &[&[u32]], vocab: usize) -> Sequences {
-        let mut s = Sequences {
-            tokens: Vec::new(),
-            offsets: vec![0],
-            vocab,
-        };
-        for r in rows {
-            s.tokens.extend_from_slice(r);
-            s.offsets.push(s.tokens.len());
-        }
-        s
-    }
+    use crate::nextitem::testing::seqs;
+    use crate::nextitem::{MarkovChain, MostPopular, VsknnParams};
 
     /// Online counts after the sessions of `b` equal a batch fit on `a` then `b`, for every prefix.
     #[test]
@@ -316,7 +395,7 @@ mod tests {
         for t in 0..longest {
             for (k, s) in b.iter().enumerate() {
                 if let Some(&i) = s.get(t) {
-                    assert!(online.click(&format!("s{k}"), None, i));
+                    assert!(online.click(&format!("s{k}"), &[], i, 0.0));
                 }
             }
         }
@@ -328,16 +407,108 @@ mod tests {
             batch.score_session(prefix, &mut y);
             assert_eq!(x, y, "after {prefix:?}");
         }
-        let OnlineModel::Sknn(k) = &online else {
+        let Learner::Sessions(l) = &online.learner else {
             panic!("sknn");
         };
-        assert_eq!(k.model, batch);
-        // Bounded: a one-session cap learns one live session only.
-        let mut capped = OnlineModel::from_saved(&saved, 1).expect("sknn");
-        assert!(capped.click("x", None, 1));
-        assert!(capped.click("x", None, 2));
-        assert!(!capped.click("y", None, 1));
-        assert!(!capped.click("x", None, 99));
+        let SessionModel::Sknn(k) = &l.model else {
+            panic!("sknn");
+        };
+        assert_eq!(k, &batch);
+        assert_capped(&saved);
+    }
+
+    /// Bounded: a one-session cap learns one live session only; unknown items are not learnt.
+    fn assert_capped(saved: &SavedNextItem) {
+        let mut capped = OnlineModel::from_saved(saved, 1).expect("learns");
+        assert!(capped.click("x", &[], 1, 0.0));
+        assert!(capped.click("x", &[1], 2, 1.0));
+        assert!(!capped.click("y", &[], 1, 2.0));
+        assert!(!capped.click("x", &[1, 2], 99, 3.0));
+        assert_eq!(capped.clicks_learnt(), 2);
+    }
+
+    /// V-SKNN after live sessions equals a batch fit on the training sessions followed by the live
+    /// ones (in order of their first click, last-click times included), interleaved clicks too:
+    /// neighbours sampled by recency, IDF weights and the popularity fallback all follow the counts.
+    #[test]
+    fn online_vsknn_equals_a_batch_fit_on_the_same_sessions() {
+        let a: Vec<&[u32]> = vec![&[0, 1, 2], &[2, 3], &[1, 1, 4, 0], &[5, 2], &[3, 3, 3]];
+        let b: Vec<&[u32]> = vec![&[4, 3, 3, 5], &[0, 2, 1, 2], &[5], &[1, 0, 4]];
+        let n = 6;
+        // Training clicks at 10, 11, …; live clicks at 100 + 10 t + k (t-th click of session k).
+        let a_times: Vec<f64> = (0..a.iter().map(|s| s.len()).sum::<usize>())
+            .map(|t| 10.0 + t as f64)
+            .collect();
+        let mut b_times: Vec<f64> = Vec::new();
+        for (k, s) in b.iter().enumerate() {
+            b_times.extend((0..s.len()).map(|t| 100.0 + 10.0 * t as f64 + k as f64));
+        }
+        let all: Vec<&[u32]> = a.iter().chain(&b).copied().collect();
+        let all_times: Vec<f64> = a_times.iter().chain(&b_times).copied().collect();
+        for params in [
+            VsknnParams {
+                k: 2,
+                sample: 3,
+                ..VsknnParams::default()
+            },
+            VsknnParams {
+                idf_weighting: 1.0,
+                cosine: true,
+                ..VsknnParams::default()
+            },
+        ] {
+            let fit = |rows: &[&[u32]], times: &[f64]| {
+                VSessionKnn::fit(&seqs(rows, n), Some(times), params.clone()).expect("params")
+            };
+            let saved = SavedNextItem::Vsknn(fit(&a, &a_times));
+            let mut online = OnlineModel::from_saved(&saved, 10).expect("vsknn learns");
+            let longest = b.iter().map(|s| s.len()).max().unwrap_or(0);
+            for t in 0..longest {
+                for (k, s) in b.iter().enumerate() {
+                    if let Some(&i) = s.get(t) {
+                        let time = 100.0 + 10.0 * t as f64 + k as f64;
+                        assert!(online.click(&format!("s{k}"), &s[..t], i, time));
+                    }
+                }
+            }
+            let batch = fit(&all, &all_times);
+            let (mut x, mut y) = (Vec::new(), Vec::new());
+            for prefix in [
+                &[0u32][..],
+                &[1, 2],
+                &[4, 3],
+                &[3],
+                &[5],
+                &[2, 1, 0],
+                &[3, 3],
+            ] {
+                online.score_session(prefix, &mut x);
+                batch.score_session(prefix, &mut y);
+                assert_eq!(x, y, "{params:?} after {prefix:?}");
+            }
+            let Learner::Sessions(l) = &online.learner else {
+                panic!("vsknn");
+            };
+            let SessionModel::Vsknn(v) = &l.model else {
+                panic!("vsknn");
+            };
+            assert_eq!(v.n_sessions(), all.len());
+            assert_capped(&saved);
+        }
+    }
+
+    /// Files written before the counts were recorded load but cannot learn online.
+    #[test]
+    fn files_without_counts_cannot_learn() {
+        let train = seqs(&[&[0, 1], &[1, 2]], 3);
+        let v = VSessionKnn::fit(&train, None, VsknnParams::default()).expect("params");
+        let mut json = serde_json::to_value(SavedNextItem::Vsknn(v)).expect("json");
+        json["model"]["index"]
+            .as_object_mut()
+            .expect("index")
+            .remove("counts");
+        let old: SavedNextItem = serde_json::from_value(json).expect("loads");
+        assert!(OnlineModel::from_saved(&old, 10).is_none());
     }
 
     #[test]

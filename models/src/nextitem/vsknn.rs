@@ -168,6 +168,24 @@ impl VSessionKnn {
         self.params.check().map_err(|e| e.to_string())?;
         self.index.check_loaded()
     }
+
+    /// Whether the file recorded the click counts online learning needs.
+    pub(crate) fn can_learn(&self) -> bool {
+        self.index.can_learn()
+    }
+
+    /// Sessions indexed, the learnt ones included.
+    pub(crate) fn n_sessions(&self) -> usize {
+        self.index.n_sessions()
+    }
+
+    /// Learns a click on `item` at `time` (seconds) in session `s` (`s` =
+    /// [`VSessionKnn::n_sessions`] starts a new one): the model becomes a batch fit on the sessions
+    /// with this click appended (see [`super::online`]). `false` when nothing is learnt.
+    pub(crate) fn learn(&mut self, s: usize, item: u32, time: f64) -> bool {
+        let idf = self.params.idf_weighting > 0.0;
+        self.index.learn(s, item, time, idf)
+    }
 }
 
 impl NextItemModel for VSessionKnn {

@@ -62,11 +62,12 @@ pub struct Args {
     /// Most items in one request's list (more: 400).
     #[arg(long, default_value_t = 10_000, value_name = "N")]
     pub max_request_items: usize,
-    /// Update a pop, markov or sknn model from /v1/events as they arrive (sknn: each live session
-    /// joins the neighbour index).
+    /// Update a pop, markov, sknn, vsknn or sr model from /v1/events as they arrive (sknn, vsknn:
+    /// each live session joins the neighbour index; sr: each click's rules join the unpruned rules).
     #[arg(long)]
     pub learn_online: bool,
-    /// Most live sessions an online sknn learns (its memory bound; later new sessions are not).
+    /// Most live sessions an online sknn, vsknn or sr learns (its memory bound; later new sessions
+    /// are not).
     #[arg(long, default_value_t = 100_000, value_name = "N")]
     pub learn_max_sessions: usize,
     /// Async worker threads (default: 2). Scoring runs on a separate blocking pool of `--threads`
