@@ -31,7 +31,9 @@ fn data(n: usize, seed: u64) -> Dataset {
     let y: Array1<usize> = x
         .rows()
         .into_iter()
-        .map(|r| usize::from(r[0] * 0.1 + r[1] * r[2] + 0.3 * r[4] + rng.gen_range(-0.3..0.3) > 0.8))
+        .map(|r| {
+            usize::from(r[0] * 0.1 + r[1] * r[2] + 0.3 * r[4] + rng.gen_range(-0.3..0.3) > 0.8)
+        })
         .collect();
     Dataset::new(x, y, 2).expect("valid synthetic data")
 }

@@ -26,7 +26,8 @@ use crate::logistic::LogisticRegression;
 use crate::naive_bayes::{BernoulliNb, GaussianNb};
 use crate::nn::{EpochRecord, SeqClassifierModel};
 use crate::persist::{
-    check_envelope, read_checked, read_streaming, BodyReader, EnvelopeVisitor, FORMAT_VERSION, MAGIC,
+    check_envelope, read_checked, read_streaming, BodyReader, EnvelopeVisitor, FORMAT_VERSION,
+    MAGIC,
 };
 use crate::svm::{LinearSvm, RbfSvm};
 use crate::tree::DecisionTree;

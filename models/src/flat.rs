@@ -270,7 +270,13 @@ mod tests {
             n_outputs: 2,
         };
         let t2 = Tree {
-            nodes: vec![split(1, 2.5, 1, 2), leaf(1), split(0, -1.0, 3, 4), leaf(0), leaf(2)],
+            nodes: vec![
+                split(1, 2.5, 1, 2),
+                leaf(1),
+                split(0, -1.0, 3, 4),
+                leaf(0),
+                leaf(2),
+            ],
             values: vec![0.25, 0.75, 0.5, 0.5, 1.0, 0.0],
             n_outputs: 2,
         };

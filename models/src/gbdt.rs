@@ -197,7 +197,10 @@ impl Grower<'_> {
         }
         let fill = |(range, h): (std::ops::Range<usize>, &mut [Bin])| {
             let base = self.offsets[range.start];
-            let offs: Vec<usize> = self.offsets[range.clone()].iter().map(|o| o - base).collect();
+            let offs: Vec<usize> = self.offsets[range.clone()]
+                .iter()
+                .map(|o| o - base)
+                .collect();
             for &r in rows {
                 let r = r as usize;
                 let (g, hh) = gh[r];
@@ -236,37 +239,37 @@ impl Grower<'_> {
         let msl = self.min_samples_leaf as f64;
         let c_all = count as f64;
         let search = |j: usize| -> Option<Split> {
-                let hj = &hist[self.offsets[j]..self.offsets[j] + self.n_bins[j]];
-                let (mut lg, mut lh, mut lc) = (0.0, 0.0, 0.0);
-                let mut best: Option<Split> = None;
-                for b in 0..hj.len().saturating_sub(1) {
-                    lg += hj[b].g;
-                    lh += hj[b].h;
-                    lc += hj[b].c;
-                    if hj[b].c == 0.0 || lc < msl {
-                        continue;
-                    }
-                    let rc = c_all - lc;
-                    if rc < msl {
-                        break;
-                    }
-                    let (rg, rh) = (g - lg, h - lh);
-                    if lh < MIN_HESSIAN || rh < MIN_HESSIAN {
-                        continue;
-                    }
-                    let gain = self.score(lg, lh) + self.score(rg, rh) - parent;
-                    if gain > best.map_or(1e-12, |s| s.gain) {
-                        best = Some(Split {
-                            gain,
-                            feature: j,
-                            bin: b,
-                            left_g: lg,
-                            left_h: lh,
-                            left_c: lc,
-                        });
-                    }
+            let hj = &hist[self.offsets[j]..self.offsets[j] + self.n_bins[j]];
+            let (mut lg, mut lh, mut lc) = (0.0, 0.0, 0.0);
+            let mut best: Option<Split> = None;
+            for b in 0..hj.len().saturating_sub(1) {
+                lg += hj[b].g;
+                lh += hj[b].h;
+                lc += hj[b].c;
+                if hj[b].c == 0.0 || lc < msl {
+                    continue;
                 }
-                best
+                let rc = c_all - lc;
+                if rc < msl {
+                    break;
+                }
+                let (rg, rh) = (g - lg, h - lh);
+                if lh < MIN_HESSIAN || rh < MIN_HESSIAN {
+                    continue;
+                }
+                let gain = self.score(lg, lh) + self.score(rg, rh) - parent;
+                if gain > best.map_or(1e-12, |s| s.gain) {
+                    best = Some(Split {
+                        gain,
+                        feature: j,
+                        bin: b,
+                        left_g: lg,
+                        left_h: lh,
+                        left_c: lc,
+                    });
+                }
+            }
+            best
         };
         // Per feature the first best bin, then the first best feature: the same pick either way.
         let found: Vec<Option<Split>> = if count >= PAR_SEARCH_ROWS {
@@ -615,19 +618,22 @@ impl GbdtParams {
             for c in 0..m {
                 // Gradients and hessians of the log-loss for output c (each row on its own: any
                 // thread count gives the same values).
-                gh.par_iter_mut().enumerate().with_min_len(4096).for_each_init(
-                    || vec![0.0; m],
-                    |p, (i, out)| {
-                        let r = &raw[i * m..(i + 1) * m];
-                        let (pc, t) = if m == 1 {
-                            (sigmoid(r[0]), if y[i] == 1 { 1.0 } else { 0.0 })
-                        } else {
-                            softmax_into(r, p);
-                            (p[c], if y[i] == c { 1.0 } else { 0.0 })
-                        };
-                        *out = (w[i] * (pc - t), (w[i] * pc * (1.0 - pc)).max(1e-16 * w[i]));
-                    },
-                );
+                gh.par_iter_mut()
+                    .enumerate()
+                    .with_min_len(4096)
+                    .for_each_init(
+                        || vec![0.0; m],
+                        |p, (i, out)| {
+                            let r = &raw[i * m..(i + 1) * m];
+                            let (pc, t) = if m == 1 {
+                                (sigmoid(r[0]), if y[i] == 1 { 1.0 } else { 0.0 })
+                            } else {
+                                softmax_into(r, p);
+                                (p[c], if y[i] == c { 1.0 } else { 0.0 })
+                            };
+                            *out = (w[i] * (pc - t), (w[i] * pc * (1.0 - pc)).max(1e-16 * w[i]));
+                        },
+                    );
                 rows.clear();
                 rows.extend(data.weighted_rows(w));
                 let (tree, ranges) = grower.grow(&mut rows, &gh, &mut scratch, &mut gains);

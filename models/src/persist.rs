@@ -251,9 +251,9 @@ impl<'de, B: BodyReader> Visitor<'de> for EnvelopeVisitor<'_, B> {
                 .reader
                 .read(&kind, v)
                 .unwrap_or_else(|e| Err(corrupt(&kind, e))),
-            Some(Body::Skipped) | None => Err(ModelError::BadFile(format!(
-                "`{kind}` model has no body"
-            ))),
+            Some(Body::Skipped) | None => {
+                Err(ModelError::BadFile(format!("`{kind}` model has no body")))
+            }
         })
     }
 }
@@ -272,14 +272,21 @@ impl<'de, B: BodyReader> DeserializeSeed<'de> for BodySeed<'_, B> {
 
 /// Reads a model file from `r` in one streaming pass with `reader` for its body, mapping JSON errors
 /// as [`read_envelope`] does (not JSON, not an object, a corrupt body of a named kind).
-pub(crate) fn read_streaming<R: Read, B: BodyReader>(r: R, reader: &B) -> Result<B::Out, ModelError> {
+pub(crate) fn read_streaming<R: Read, B: BodyReader>(
+    r: R,
+    reader: &B,
+) -> Result<B::Out, ModelError> {
     let streaming = RefCell::new(None);
-    let mut de = serde_json::Deserializer::from_reader(std::io::BufReader::with_capacity(1 << 16, r));
+    let mut de =
+        serde_json::Deserializer::from_reader(std::io::BufReader::with_capacity(1 << 16, r));
     let visitor = EnvelopeVisitor {
         reader,
         streaming: &streaming,
     };
-    match de.deserialize_map(visitor).and_then(|v| de.end().map(|()| v)) {
+    match de
+        .deserialize_map(visitor)
+        .and_then(|v| de.end().map(|()| v))
+    {
         Ok(r) => r,
         Err(e) => Err(match e.classify() {
             Category::Io => ModelError::Io(std::io::Error::other(e.to_string())),
@@ -379,9 +386,9 @@ mod tests {
         assert!(msg(no_body.as_bytes()).contains("no body"));
         let bad_node = text.replacen("\"feature\":", "\"feature\":\"x\",\"f\":", 1);
         assert!(msg(bad_node.as_bytes()).contains("corrupt `rf` model"));
-        assert!(
-            msg(text.replace("\"kind\":\"rf\"", "\"kind\":\"dt\"").as_bytes())
-                .contains("corrupt `dt` model")
-        );
+        assert!(msg(text
+            .replace("\"kind\":\"rf\"", "\"kind\":\"dt\"")
+            .as_bytes())
+        .contains("corrupt `dt` model"));
     }
 }
