@@ -25,7 +25,10 @@ use crate::gbdt::Gbdt;
 use crate::logistic::LogisticRegression;
 use crate::naive_bayes::{BernoulliNb, GaussianNb};
 use crate::nn::{EpochRecord, SeqClassifierModel};
-use crate::persist::{body_to, check_envelope, FORMAT_VERSION, MAGIC};
+use crate::persist::{
+    check_envelope, read_checked, read_streaming, BodyReader, EnvelopeVisitor, FORMAT_VERSION,
+    MAGIC,
+};
 use crate::svm::{LinearSvm, RbfSvm};
 use crate::tree::DecisionTree;
 use crate::{Classifier, Dataset, ModelError};
@@ -230,33 +233,9 @@ impl FittedModel {
 
     /// Reads a model from the `kind` and `model` body of a model file, checking what it holds.
     pub fn from_kind_body(kind: &str, body: Value) -> Result<Self, ModelError> {
-        fn load<M: Fitted + serde::de::DeserializeOwned>(
-            kind: &str,
-            body: Value,
-        ) -> Result<M, ModelError> {
-            let mut m: M = body_to(body, kind)?;
-            m.check_loaded()?;
-            Ok(m)
-        }
-        Ok(match kind {
-            PriorModel::KIND => FittedModel::Prior(load(kind, body)?),
-            LogisticRegression::KIND => FittedModel::Logistic(load(kind, body)?),
-            GaussianNb::KIND => FittedModel::GaussianNb(load(kind, body)?),
-            BernoulliNb::KIND => FittedModel::BernoulliNb(load(kind, body)?),
-            DecisionTree::KIND => FittedModel::Tree(load(kind, body)?),
-            RandomForest::KIND => FittedModel::Forest(load(kind, body)?),
-            AdaBoost::KIND => FittedModel::AdaBoost(load(kind, body)?),
-            Gbdt::KIND => FittedModel::Gbdt(load(kind, body)?),
-            LinearSvm::KIND => FittedModel::LinearSvm(load(kind, body)?),
-            RbfSvm::KIND => FittedModel::RbfSvm(load(kind, body)?),
-            k if SeqClassifierModel::KINDS.contains(&k) => {
-                FittedModel::Seq(SeqClassifierModel::from_body(k, body)?)
-            }
-            StackModel::KIND => FittedModel::Stack(load(kind, body)?),
-            VotingModel::KIND => FittedModel::Vote(load(kind, body)?),
-            BaggingModel::KIND => FittedModel::Bag(load(kind, body)?),
-            other => return Err(ModelError::BadFile(format!("unknown model kind `{other}`"))),
-        })
+        AnyKind
+            .read(kind, body)
+            .unwrap_or_else(|e| Err(corrupt(kind, e)))
     }
 
     /// Reads a parsed model file (header checked).
@@ -277,8 +256,7 @@ impl FittedModel {
 
     /// Reads a model file of any kind.
     pub fn load<R: std::io::Read>(r: R) -> Result<Self, ModelError> {
-        let (kind, body) = crate::persist::read_envelope(r)?;
-        Self::from_kind_body(&kind, body)
+        read_streaming(r, &AnyKind)
     }
 }
 
@@ -340,10 +318,52 @@ impl Serialize for FittedModel {
 
 impl<'de> Deserialize<'de> for FittedModel {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = Value::deserialize(d)?;
-        FittedModel::from_value(v).map_err(|e| match e {
+        let streaming = std::cell::RefCell::new(None);
+        let visitor = EnvelopeVisitor {
+            reader: &AnyKind,
+            streaming: &streaming,
+        };
+        d.deserialize_map(visitor)?.map_err(|e| match e {
             ModelError::BadFile(m) => D::Error::custom(m),
             other => D::Error::custom(other),
         })
+    }
+}
+
+/// Reads the body of any kind of model file into a [`FittedModel`], checked.
+struct AnyKind;
+
+impl BodyReader for AnyKind {
+    type Out = FittedModel;
+    fn read<'de, D: Deserializer<'de>>(
+        &self,
+        kind: &str,
+        d: D,
+    ) -> Result<Result<FittedModel, ModelError>, D::Error> {
+        match kind {
+            PriorModel::KIND => read_checked(d, FittedModel::Prior),
+            LogisticRegression::KIND => read_checked(d, FittedModel::Logistic),
+            GaussianNb::KIND => read_checked(d, FittedModel::GaussianNb),
+            BernoulliNb::KIND => read_checked(d, FittedModel::BernoulliNb),
+            DecisionTree::KIND => read_checked(d, FittedModel::Tree),
+            RandomForest::KIND => read_checked(d, FittedModel::Forest),
+            AdaBoost::KIND => read_checked(d, FittedModel::AdaBoost),
+            Gbdt::KIND => read_checked(d, FittedModel::Gbdt),
+            LinearSvm::KIND => read_checked(d, FittedModel::LinearSvm),
+            RbfSvm::KIND => read_checked(d, FittedModel::RbfSvm),
+            k if SeqClassifierModel::KINDS.contains(&k) => {
+                let body = Value::deserialize(d)?;
+                Ok(SeqClassifierModel::from_body(k, body).map(FittedModel::Seq))
+            }
+            StackModel::KIND => read_checked(d, FittedModel::Stack),
+            VotingModel::KIND => read_checked(d, FittedModel::Vote),
+            BaggingModel::KIND => read_checked(d, FittedModel::Bag),
+            other => {
+                serde::de::IgnoredAny::deserialize(d)?;
+                Ok(Err(ModelError::BadFile(format!(
+                    "unknown model kind `{other}`"
+                ))))
+            }
+        }
     }
 }

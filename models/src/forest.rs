@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::class_weight::ClassWeight;
 use crate::fitted::{corrupt, Fitted, FittedModel, Signature};
+use crate::flat::FlatCache;
 use crate::params::{check_fraction, setter, KeyVisitor};
 use crate::spec::{About, LearnerParams};
 use crate::tree::{
@@ -136,7 +137,7 @@ impl RandomForestParams {
                 }
                 for i in 0..n {
                     tw[i] *= counts[i] as f64;
-                    if counts[i] == 0 {
+                    if counts[i] == 0 && self.oob_score {
                         oob.push(i as u32);
                     }
                 }
@@ -210,6 +211,7 @@ impl RandomForestParams {
             importances,
             oob_score,
             oob_proba,
+            flat: FlatCache::default(),
         })
     }
 }
@@ -230,6 +232,9 @@ pub struct RandomForest {
     /// Out-of-bag class probabilities per training row (all zeros for a row never out of bag).
     #[serde(skip)]
     pub oob_proba: Option<Array2<f64>>,
+    /// The trees in prediction form, built on the first prediction.
+    #[serde(skip)]
+    pub(crate) flat: FlatCache,
 }
 
 impl RandomForest {
@@ -247,21 +252,28 @@ impl Fitted for RandomForest {
     }
 
     fn proba(&self, ds: &Dataset) -> Result<Array2<f64>, ModelError> {
-        // Tree-major over blocks of rows: one tree's nodes stay in cache for the whole block.
+        // Tree-major over blocks of rows: one tree's nodes stay in cache for the whole block. The flat
+        // form (compact nodes on binned rows) gives the same sums in the same order.
         let (n, k) = (ds.x.nrows(), self.n_classes);
         let mut out = Array2::zeros((n, k));
         let inv = 1.0 / self.trees.len().max(1) as f64;
-        let block = 1024;
+        let flat = self.flat.get(&self.trees, self.n_features);
+        let block = 8192;
         out.axis_chunks_iter_mut(Axis(0), block)
             .into_par_iter()
             .enumerate()
             .for_each(|(bi, mut chunk)| {
                 let start = bi * block;
-                for t in &self.trees {
-                    for (r, mut orow) in chunk.rows_mut().into_iter().enumerate() {
-                        let v = t.value(ds.x.row(start + r));
-                        for (o, x) in orow.iter_mut().zip(v) {
-                            *o += x;
+                let x = ds.x.slice(ndarray::s![start..start + chunk.nrows(), ..]);
+                match flat {
+                    Some(f) => f.add_leaf_values(&self.trees, x, chunk.view_mut()),
+                    None => {
+                        for t in &self.trees {
+                            for (row, mut orow) in x.rows().into_iter().zip(chunk.rows_mut()) {
+                                for (o, v) in orow.iter_mut().zip(t.value(row)) {
+                                    *o += v;
+                                }
+                            }
                         }
                     }
                 }
@@ -390,6 +402,29 @@ mod tests {
         assert!(m.importances[0] > m.importances[2] && m.importances[1] > m.importances[3]);
         let pi = permutation_importance(&m, &ds, 2, 1).unwrap();
         assert!(pi[0] > pi[3]);
+    }
+
+    #[test]
+    fn flat_prediction_is_bit_identical_to_the_plain_walk() {
+        let ds = toy(500);
+        let m = RandomForest::params().n_trees(12).seed(5).fit(&ds).unwrap();
+        let mut test = toy(3000);
+        test.x[[3, 0]] = f64::NAN;
+        test.x[[4, 1]] = f64::INFINITY;
+        let got = m.predict_proba(&test).unwrap();
+        let mut want = Array2::<f64>::zeros((test.nrows(), 2));
+        for t in &m.trees {
+            for (i, row) in test.x.rows().into_iter().enumerate() {
+                for (o, v) in want.row_mut(i).iter_mut().zip(t.value(row)) {
+                    *o += v;
+                }
+            }
+        }
+        want.mapv_inplace(|v| v * (1.0 / 12.0));
+        assert!(m.flat.get(&m.trees, 4).is_some());
+        for (a, b) in got.iter().zip(want.iter()) {
+            assert_eq!(a.to_bits(), b.to_bits());
+        }
     }
 
     #[test]

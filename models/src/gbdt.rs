@@ -152,6 +152,8 @@ struct Leaf {
 
 struct Grower<'a> {
     bins: &'a BinnedMatrix,
+    /// The same bins row by row (`row_bins[i * d + j]`), for histogram building.
+    row_bins: Vec<u8>,
     n_bins: Vec<usize>,
     offsets: Vec<usize>,
     total_bins: usize,
@@ -165,27 +167,57 @@ struct Grower<'a> {
 
 const MIN_HESSIAN: f64 = 1e-3;
 
+/// A histogram build is split over threads only above this many (row, feature) updates.
+const PAR_UPDATES: usize = 1 << 15;
+/// A split search is split over threads only above this many rows in the leaf.
+const PAR_SEARCH_ROWS: usize = 4096;
+
 impl Grower<'_> {
+    /// Fills `out` (all zeros) with the (gradient, hessian, count) histogram of `rows` for every feature.
+    /// Row by row, reading each row's bins where they sit together in `row_bins`, so one row updates
+    /// `d` different histograms (independent adds) and every bin sums its rows in row order — the same
+    /// sums in the same order as a column at a time, whatever the number of threads, which split the
+    /// features between them.
     fn build_hist(&self, rows: &[u32], gh: &[(f64, f64)], out: &mut [Bin]) {
-        let mut parts: Vec<&mut [Bin]> = Vec::with_capacity(self.n_bins.len());
+        let d = self.n_bins.len();
+        let threads = if rows.len() * d >= PAR_UPDATES {
+            rayon::current_num_threads().clamp(1, d.max(1))
+        } else {
+            1
+        };
+        // Contiguous feature ranges, one per thread, and their parts of `out`.
+        let mut parts: Vec<(std::ops::Range<usize>, &mut [Bin])> = Vec::with_capacity(threads);
         let mut rest = out;
-        for &nb in &self.n_bins {
-            let (a, b) = rest.split_at_mut(nb);
-            parts.push(a);
-            rest = b;
+        for t in 0..threads {
+            let (a, b) = (t * d / threads, (t + 1) * d / threads);
+            let len: usize = self.n_bins[a..b].iter().sum();
+            let (h, tail) = rest.split_at_mut(len);
+            parts.push((a..b, h));
+            rest = tail;
         }
-        parts.into_par_iter().enumerate().for_each(|(j, h)| {
-            h.iter_mut().for_each(|b| *b = Bin::default());
-            let col = self.bins.col(j);
+        let fill = |(range, h): (std::ops::Range<usize>, &mut [Bin])| {
+            let base = self.offsets[range.start];
+            let offs: Vec<usize> = self.offsets[range.clone()]
+                .iter()
+                .map(|o| o - base)
+                .collect();
             for &r in rows {
                 let r = r as usize;
-                let b = &mut h[col[r] as usize];
                 let (g, hh) = gh[r];
-                b.g += g;
-                b.h += hh;
-                b.c += 1.0;
+                let rb = &self.row_bins[r * d + range.start..r * d + range.end];
+                for (&o, &b) in offs.iter().zip(rb) {
+                    let bin = &mut h[o + b as usize];
+                    bin.g += g;
+                    bin.h += hh;
+                    bin.c += 1.0;
+                }
             }
-        });
+        };
+        if threads == 1 {
+            parts.into_iter().for_each(fill);
+        } else {
+            parts.into_par_iter().for_each(fill);
+        }
     }
 
     fn score(&self, g: f64, h: f64) -> f64 {
@@ -206,42 +238,45 @@ impl Grower<'_> {
         let parent = self.score(g, h);
         let msl = self.min_samples_leaf as f64;
         let c_all = count as f64;
-        let found: Vec<Option<Split>> = (0..self.n_bins.len())
-            .into_par_iter()
-            .map(|j| {
-                let hj = &hist[self.offsets[j]..self.offsets[j] + self.n_bins[j]];
-                let (mut lg, mut lh, mut lc) = (0.0, 0.0, 0.0);
-                let mut best: Option<Split> = None;
-                for b in 0..hj.len().saturating_sub(1) {
-                    lg += hj[b].g;
-                    lh += hj[b].h;
-                    lc += hj[b].c;
-                    if hj[b].c == 0.0 || lc < msl {
-                        continue;
-                    }
-                    let rc = c_all - lc;
-                    if rc < msl {
-                        break;
-                    }
-                    let (rg, rh) = (g - lg, h - lh);
-                    if lh < MIN_HESSIAN || rh < MIN_HESSIAN {
-                        continue;
-                    }
-                    let gain = self.score(lg, lh) + self.score(rg, rh) - parent;
-                    if gain > best.map_or(1e-12, |s| s.gain) {
-                        best = Some(Split {
-                            gain,
-                            feature: j,
-                            bin: b,
-                            left_g: lg,
-                            left_h: lh,
-                            left_c: lc,
-                        });
-                    }
+        let search = |j: usize| -> Option<Split> {
+            let hj = &hist[self.offsets[j]..self.offsets[j] + self.n_bins[j]];
+            let (mut lg, mut lh, mut lc) = (0.0, 0.0, 0.0);
+            let mut best: Option<Split> = None;
+            for b in 0..hj.len().saturating_sub(1) {
+                lg += hj[b].g;
+                lh += hj[b].h;
+                lc += hj[b].c;
+                if hj[b].c == 0.0 || lc < msl {
+                    continue;
                 }
-                best
-            })
-            .collect();
+                let rc = c_all - lc;
+                if rc < msl {
+                    break;
+                }
+                let (rg, rh) = (g - lg, h - lh);
+                if lh < MIN_HESSIAN || rh < MIN_HESSIAN {
+                    continue;
+                }
+                let gain = self.score(lg, lh) + self.score(rg, rh) - parent;
+                if gain > best.map_or(1e-12, |s| s.gain) {
+                    best = Some(Split {
+                        gain,
+                        feature: j,
+                        bin: b,
+                        left_g: lg,
+                        left_h: lh,
+                        left_c: lc,
+                    });
+                }
+            }
+            best
+        };
+        // Per feature the first best bin, then the first best feature: the same pick either way.
+        let found: Vec<Option<Split>> = if count >= PAR_SEARCH_ROWS {
+            (0..self.n_bins.len()).into_par_iter().map(search).collect()
+        } else {
+            (0..self.n_bins.len()).map(search).collect()
+        };
         let mut best: Option<Split> = None;
         for s in found.into_iter().flatten() {
             if best.is_none_or_lower(s.gain) {
@@ -399,6 +434,18 @@ impl Grower<'_> {
     }
 }
 
+/// The binned matrix row by row (`out[i * d + j]`).
+fn row_major(bins: &BinnedMatrix) -> Vec<u8> {
+    let (n, d) = (bins.n_rows, bins.n_cols);
+    let mut out = vec![0u8; n * d];
+    for j in 0..d {
+        for (i, &b) in bins.col(j).iter().enumerate() {
+            out[i * d + j] = b;
+        }
+    }
+    out
+}
+
 trait LowerGain {
     fn is_none_or_lower(&self, gain: f64) -> bool;
 }
@@ -521,6 +568,7 @@ impl GbdtParams {
         }
         let grower = Grower {
             bins,
+            row_bins: row_major(bins),
             n_bins,
             offsets,
             total_bins: acc,
@@ -568,17 +616,24 @@ impl GbdtParams {
         for round in 0..self.n_estimators {
             guard.tick(round)?;
             for c in 0..m {
-                // Gradients and hessians of the log-loss for output c.
-                for i in 0..n {
-                    let r = &raw[i * m..(i + 1) * m];
-                    let (pc, t) = if m == 1 {
-                        (sigmoid(r[0]), if y[i] == 1 { 1.0 } else { 0.0 })
-                    } else {
-                        softmax_into(r, &mut p[..m]);
-                        (p[c], if y[i] == c { 1.0 } else { 0.0 })
-                    };
-                    gh[i] = (w[i] * (pc - t), (w[i] * pc * (1.0 - pc)).max(1e-16 * w[i]));
-                }
+                // Gradients and hessians of the log-loss for output c (each row on its own: any
+                // thread count gives the same values).
+                gh.par_iter_mut()
+                    .enumerate()
+                    .with_min_len(4096)
+                    .for_each_init(
+                        || vec![0.0; m],
+                        |p, (i, out)| {
+                            let r = &raw[i * m..(i + 1) * m];
+                            let (pc, t) = if m == 1 {
+                                (sigmoid(r[0]), if y[i] == 1 { 1.0 } else { 0.0 })
+                            } else {
+                                softmax_into(r, p);
+                                (p[c], if y[i] == c { 1.0 } else { 0.0 })
+                            };
+                            *out = (w[i] * (pc - t), (w[i] * pc * (1.0 - pc)).max(1e-16 * w[i]));
+                        },
+                    );
                 rows.clear();
                 rows.extend(data.weighted_rows(w));
                 let (tree, ranges) = grower.grow(&mut rows, &gh, &mut scratch, &mut gains);

@@ -43,6 +43,7 @@ pub mod dataset;
 pub mod ensemble;
 pub mod error;
 pub mod fitted;
+pub mod flat;
 pub mod forest;
 pub mod gbdt;
 #[cfg(feature = "linfa")]

@@ -475,6 +475,9 @@ pub(crate) fn grow_tree(
             }
         }
     }
+    // A forest keeps a hundred of these: no doubling slack.
+    tree.nodes.shrink_to_fit();
+    tree.values.shrink_to_fit();
     (tree, importance)
 }
 
