@@ -1599,6 +1599,29 @@ mod tests {
             .map_err(|e| e.to_string())
     }
 
+    /// Drops the byte count of "a line of more than N bytes": it is how much the reader had buffered
+    /// when the line passed the limit, which differs after a block hands its rest back (both counts
+    /// are true lower bounds; the limit itself is in the same message).
+    fn blur_runaway(
+        r: Result<(EventLog, Dictionary, SkipReport), String>,
+    ) -> Result<(EventLog, Dictionary, SkipReport), String> {
+        let blur = |m: &str| match m.find("a line of more than ") {
+            Some(i) => {
+                let rest = &m[i + "a line of more than ".len()..];
+                let digits = rest.chars().take_while(char::is_ascii_digit).count();
+                format!("{}a line of more than N{}", &m[..i], &rest[digits..])
+            }
+            None => m.to_owned(),
+        };
+        r.map(|(log, dict, mut skipped)| {
+            for v in skipped.reasons.values_mut() {
+                v.1 = blur(&v.1);
+            }
+            (log, dict, skipped)
+        })
+        .map_err(|e| blur(&e))
+    }
+
     /// A Taobao line: mostly plain rows (repeating users and items), sometimes anything the fast
     /// road must leave to the line-by-line code.
     fn taobao_line() -> impl proptest::strategy::Strategy<Value = String> {
@@ -1657,8 +1680,8 @@ mod tests {
                 bytes.extend_from_slice(nl);
             }
             for policy in [OnError::Fail, OnError::Skip] {
-                let slow = taobao(&bytes, policy, 0, max_line);
-                let fast = taobao(&bytes, policy, block, max_line);
+                let slow = blur_runaway(taobao(&bytes, policy, 0, max_line));
+                let fast = blur_runaway(taobao(&bytes, policy, block, max_line));
                 proptest::prop_assert_eq!(&slow, &fast, "{:?} {:?}", policy, String::from_utf8_lossy(&bytes));
             }
         }
