@@ -328,6 +328,22 @@ pub(crate) struct Filter {
 }
 
 impl Filter {
+    /// How a pattern (`items`, itemset `ends`) may grow: `(a new itemset may start, items added to
+    /// the last itemset must rank below this)`. With a required first item, the first itemset must
+    /// contain it before a second itemset starts, and it can only be added while the last item is
+    /// below it. Shared by PrefixSpan and the bitmap kernel so both grow the same patterns.
+    pub fn extension_limits(&self, items: &[u32], ends: &[u32]) -> (bool, u32) {
+        let mut can_s = ends.len() < self.max_itemsets;
+        let mut i_limit = u32::MAX;
+        if let Some(f) = self.first {
+            if ends.len() == 1 && !items.contains(&f) {
+                can_s = false;
+                i_limit = f;
+            }
+        }
+        (can_s, i_limit)
+    }
+
     /// `None` when the required first item is not frequent (nothing can be output).
     pub fn new(o: &Options, d: &Dense) -> Option<Filter> {
         let first = match o.first_item {

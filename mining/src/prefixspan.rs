@@ -259,16 +259,7 @@ impl Ctx<'_> {
         if !visit(self.d, &self.filter, self.guard, items, ends, support, out)? {
             return Ok(());
         }
-        let mut can_s = ends.len() < self.filter.max_itemsets;
-        // With a required first item: the first itemset must contain it before a second itemset starts,
-        // and it can only be added while the last item is below it.
-        let mut i_limit = u32::MAX;
-        if let Some(f) = self.filter.first {
-            if ends.len() == 1 && !items.contains(&f) {
-                can_s = false;
-                i_limit = f;
-            }
-        }
+        let (can_s, i_limit) = self.filter.extension_limits(items, ends);
         let last_start = if ends.len() > 1 {
             ends[ends.len() - 2] as usize
         } else {

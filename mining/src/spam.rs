@@ -323,16 +323,7 @@ impl<'a, const N: usize> Kernel<'a, N> {
         s_cands: Option<&[u32]>,
         i_cands: Option<&[u32]>,
     ) -> (Vec<Child<N>>, Option<Vec<u32>>, bool) {
-        let mut can_s = ends.len() < self.filter.max_itemsets;
-        // With a required first item: the first itemset must contain it before a second itemset
-        // starts, and it can only be added while the last item is below it (as PrefixSpan).
-        let mut i_limit = u32::MAX;
-        if let Some(f) = self.filter.first {
-            if ends.len() == 1 && !items.contains(&f) {
-                can_s = false;
-                i_limit = f;
-            }
-        }
+        let (can_s, i_limit) = self.filter.extension_limits(items, ends);
         let last = *items.last().unwrap_or(&0);
         let all: Vec<u32>;
         let i_cands = match i_cands {
