@@ -9,11 +9,8 @@
 # Usage: bash benches/peers/mining_goal5.sh [OUT_DIR]   (after `cargo build --release`)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-OUT="${1:-/tmp/cartseq-mining-goal5}"
+OUT="${1:-/tmp/cartseq-mining-goal5}" REPS="${REPS:-3}" PY="${PEERS_PY:-/work/peers-venv/bin/python}"
 mkdir -p "$OUT"
-PY="${PEERS_PY:-/work/peers-venv/bin/python}"
-[ -x "$PY" ] || PY=benches/peers/.venv/bin/python
-REPS="${REPS:-3}"
 
 "$PY" benches/peers/run_mining.py --repeat "$REPS" --timeout 45 \
     --rows BMS1,BMS2,kosarak10k,SIGN@0.5,SIGN@0.4,SIGN@0.3 \

@@ -17,14 +17,18 @@ use cartseq_mining::spade::{IdList, Joiner};
 use cartseq_mining::{Algorithm, CollectSink, MinSupport, Miner, Options, Params, Spam};
 use criterion::{criterion_group, criterion_main, Criterion};
 
-fn synthetic(n: usize, seed: u64) -> SequenceDb {
-    let mut s = seed;
-    let mut next = move || {
+/// A seeded xorshift64 generator (the benches' databases are the same on every run).
+fn xorshift(mut s: u64) -> impl FnMut() -> u64 {
+    move || {
         s ^= s << 13;
         s ^= s >> 7;
         s ^= s << 17;
         s
-    };
+    }
+}
+
+fn synthetic(n: usize, seed: u64) -> SequenceDb {
+    let mut next = xorshift(seed);
     let seqs: Vec<Vec<Vec<u32>>> = (0..n)
         .map(|_| {
             let len = 1 + (next() % 12) as usize;
@@ -43,13 +47,7 @@ fn synthetic(n: usize, seed: u64) -> SequenceDb {
 /// Long sequences over 30 items of Zipf-like popularity (the `zipf30` shape of benches/gen_dense.py,
 /// smaller).
 fn dense(n: usize, seed: u64) -> SequenceDb {
-    let mut s = seed;
-    let mut next = move || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        s
-    };
+    let mut next = xorshift(seed);
     let weights: Vec<f64> = (1..=30).map(|i| 1.0 / i as f64).collect();
     let total: f64 = weights.iter().sum();
     let seqs: Vec<Vec<Vec<u32>>> = (0..n)
@@ -121,13 +119,8 @@ fn bench_sign(c: &mut Criterion) {
 /// Click data where 1 % of the sessions are 60–250 clicks long over 300 items: deep patterns
 /// supported by the long sessions, found through the position index.
 fn bench_long_sessions(c: &mut Criterion) {
-    let mut s = 0x5851_f42d_4c95_7f2du64;
-    let mut next = move |m: u64| {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        s % m
-    };
+    let mut rng = xorshift(0x5851_f42d_4c95_7f2d);
+    let mut next = move |m: u64| rng() % m;
     let seqs: Vec<Vec<Vec<u32>>> = (0..20_000)
         .map(|i| {
             let len = if i % 100 == 0 {
