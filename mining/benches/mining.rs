@@ -1,8 +1,8 @@
 //! Criterion micro-benches: PrefixSpan's pseudo-projection and SPADE's id-list joins, on a seeded
 //! synthetic click database (Zipf-like item popularity, 20,000 sequences); the bitmap kernel (`Spam`)
 //! against SPADE on a seeded dense database (30 items, 2,000 sequences of 40–120 itemsets); PrefixSpan on
-//! the SIGN sample at 20 % (bitmap kernel, chosen automatically since issue 16) against the forced
-//! projection's peer SPADE; and PrefixSpan's position index on click data with a few long sessions
+//! the SIGN sample at 20 % (the bitmap kernel, chosen automatically since issue 16) against SPADE;
+//! and PrefixSpan's position index on click data with a few long sessions
 //! (the direct rank tables of long sequences).
 
 #![allow(clippy::unwrap_used)]
