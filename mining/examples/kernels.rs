@@ -3,7 +3,7 @@
 //! place the automatic switch (`spam::prefers`):
 //!
 //! `RAYON_NUM_THREADS=2 cargo run --release -p cartseq-mining --example kernels -- FILE 0.2 [REPS]
-//! [both|prefixspan|spam]`
+//! [both|prefixspan|spam] [OUT]` (OUT: the last run's SPMF lines, to `cmp` with `cartseq mine`'s)
 //!
 //! Mind the memory of `spam` on sparse data: frequent items × sequences × bitmap words × 8 bytes.
 
@@ -43,6 +43,9 @@ fn main() {
             let t = Instant::now();
             let mut buf = Vec::new();
             let stats = m.mine(&db, &mut WriteSink::spmf(&mut buf)).unwrap();
+            if let Some(path) = args.get(5) {
+                std::fs::write(path, &buf).unwrap();
+            }
             println!(
                 "{name}: {} patterns, {:.4} s, {} bytes",
                 stats.patterns,
