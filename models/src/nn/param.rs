@@ -36,15 +36,16 @@ impl Real for f64 {
     }
 }
 
-/// Logistic sigmoid, stable for large |x|.
+/// Logistic sigmoid, stable for large |x|: `1 / (1 + e^−x)` for `x ≥ 0`, `e^x / (1 + e^x)` below.
+///
+/// Both forms are computed from the one `e = exp(−|x|)` and the numerator is chosen by a select,
+/// not a branch: the gates of a recurrent layer have random signs, and a mispredicted branch per
+/// gate cost more than the division. The bits are those of the two-branch form.
 #[inline]
 pub fn sigmoid<T: Real>(x: T) -> T {
-    if x >= T::zero() {
-        T::one() / (T::one() + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (T::one() + e)
-    }
+    let e = (-x.abs()).exp();
+    let num = if x >= T::zero() { T::one() } else { e };
+    num / (T::one() + e)
 }
 
 /// A trainable matrix (biases are `1 × n`) and its gradient.
