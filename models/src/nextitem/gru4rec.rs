@@ -25,7 +25,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::nextitem::{item_counts, NextItemModel, ScoreSink};
-use crate::nn::dense::softmax_ce;
+use crate::nn::dense::softmax_ce_owned;
 use crate::nn::network::check_widths;
 use crate::nn::optim::{check_optimizer, check_regularisation, check_steps};
 use crate::nn::param::{matmul, par_gemm};
@@ -486,7 +486,7 @@ impl Gru4RecModel {
                     logits.column_mut(j).mapv_inplace(|v| v + bj);
                 }
                 let labels: Vec<usize> = (0..b).collect();
-                let (loss, dlog) = softmax_ce(&logits, &labels, None);
+                let (loss, dlog) = softmax_ce_owned(logits, &labels, None);
                 let dw = matmul(&dlog.t(), &st.top);
                 for (j, &i) in cand.iter().enumerate() {
                     let mut g = self.out.grad.row_mut(i);
@@ -498,7 +498,7 @@ impl Gru4RecModel {
             _ => {
                 let mut logits = matmul(&st.top, &self.out.value.t());
                 logits += &self.bias.value;
-                let (loss, dlog) = softmax_ce(&logits, &tgt, None);
+                let (loss, dlog) = softmax_ce_owned(logits, &tgt, None);
                 par_gemm(dlog.t(), st.top.view(), 1.0, self.out.grad.view_mut());
                 self.bias.grad += &dlog.sum_axis(Axis(0)).insert_axis(Axis(0));
                 (loss, matmul(&dlog, &self.out.value))

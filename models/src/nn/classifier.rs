@@ -22,7 +22,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::dense::{sigmoid_bce, softmax_ce, softmax_rows};
+use super::dense::{sigmoid_bce, softmax_ce_owned, softmax_rows};
 use super::encoder::EncoderKind;
 use super::network::check_widths;
 use super::network::SeqNet;
@@ -420,15 +420,20 @@ impl SeqClassifier {
                     .weights
                     .as_ref()
                     .map(|_| b.rows.iter().map(|&r| ds.weight(r) as f32).collect());
-                net.zero_grad();
-                let (out, cache) = net.forward(&refs, Some(&mut rng));
-                let (loss, dout) = if outputs == 1 {
-                    sigmoid_bce(&out, &targets, weights.as_deref())
-                } else {
-                    softmax_ce(&out, &targets, weights.as_deref())
-                };
-                net.backward(&cache, &dout);
-                opt.step(&mut net.params_mut(), lr);
+                // The whole step runs on a pool thread, so its dozen parallel passes start from
+                // there instead of each waking the pool from outside and waiting for it.
+                let loss = rayon::scope(|_| {
+                    net.zero_grad();
+                    let (out, cache) = net.forward(&refs, Some(&mut rng));
+                    let (loss, dout) = if outputs == 1 {
+                        sigmoid_bce(&out, &targets, weights.as_deref())
+                    } else {
+                        softmax_ce_owned(out, &targets, weights.as_deref())
+                    };
+                    net.backward(&cache, &dout);
+                    opt.step(&mut net.params_mut(), lr);
+                    loss
+                });
                 let bw: f64 = weights.as_ref().map_or(b.rows.len() as f64, |w| {
                     w.iter().map(|&v| f64::from(v)).sum()
                 });

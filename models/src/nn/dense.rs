@@ -136,7 +136,18 @@ pub fn softmax_ce<T: Real>(
     targets: &[usize],
     weights: Option<&[T]>,
 ) -> (f64, Array2<T>) {
-    let mut p = logits.clone();
+    softmax_ce_owned(logits.clone(), targets, weights)
+}
+
+/// [`softmax_ce`] that turns `logits` into the gradient in place, for callers that no longer need
+/// the logits: a training batch then allocates one `rows × classes` matrix instead of two, which
+/// keeps the allocator from returning and re-faulting that memory on every batch.
+pub fn softmax_ce_owned<T: Real>(
+    logits: Array2<T>,
+    targets: &[usize],
+    weights: Option<&[T]>,
+) -> (f64, Array2<T>) {
+    let mut p = logits;
     let c = p.ncols();
     let wsum: f64 = weights.map_or(targets.len() as f64, |w| w.iter().map(|v| v.f64()).sum());
     let inv = if wsum > 0.0 { 1.0 / wsum } else { 0.0 };

@@ -67,7 +67,7 @@ pub mod transformer;
 
 pub use attention::SelfAttention;
 pub use classifier::{EpochRecord, SeqClassifier, SeqClassifierModel, SeqClassifierParams};
-pub use dense::{sigmoid_bce, softmax_ce, Dense};
+pub use dense::{sigmoid_bce, softmax_ce, softmax_ce_owned, Dense};
 pub use dropout::Dropout;
 pub use embedding::Embedding;
 pub use encoder::{EncoderKind, SessionEncoder};

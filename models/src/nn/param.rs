@@ -36,16 +36,20 @@ impl Real for f64 {
     }
 }
 
-/// Logistic sigmoid, stable for large |x|.
+/// Logistic sigmoid, stable for large |x|: `1 / (1 + e^−x)` for `x ≥ 0`, `e^x / (1 + e^x)` below.
+///
+/// Both forms are computed from the one `e = exp(−|x|)` and the numerator is chosen by a select,
+/// not a branch: the gates of a recurrent layer have random signs, and a mispredicted branch per
+/// gate cost more than the division. The bits are those of the two-branch form.
 #[inline]
 pub fn sigmoid<T: Real>(x: T) -> T {
-    if x >= T::zero() {
-        T::one() / (T::one() + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (T::one() + e)
-    }
+    let e = (-x.abs()).exp();
+    let num = if x >= T::zero() { T::one() } else { e };
+    num / (T::one() + e)
 }
+
+/// Gradients of at least this many values are cleared in parallel ([`Param::zero_grad`]).
+const PARALLEL_CLEAR: usize = 1 << 16;
 
 /// A trainable matrix (biases are `1 × n`) and its gradient.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -78,12 +82,21 @@ impl<T: Real> Param<T> {
         Self::new(value, true)
     }
 
-    /// Sets the gradient to zero (re-allocating it when shapes changed, e.g. after loading).
+    /// Sets the gradient to zero (re-allocating it when shapes changed, e.g. after loading). Large
+    /// gradients (an output layer over thousands of classes, an embedding table) are cleared in
+    /// parallel chunks: done once per batch, a single-threaded clear was a serial stretch of every
+    /// training step.
     pub fn zero_grad(&mut self) {
+        use rayon::prelude::*;
         if self.grad.dim() != self.value.dim() {
             self.grad = Array2::zeros(self.value.dim());
-        } else {
-            self.grad.fill(T::zero());
+            return;
+        }
+        match self.grad.as_slice_mut() {
+            Some(g) if g.len() >= PARALLEL_CLEAR => g
+                .par_chunks_mut(PARALLEL_CLEAR / 2)
+                .for_each(|c| c.fill(T::zero())),
+            _ => self.grad.fill(T::zero()),
         }
     }
 
