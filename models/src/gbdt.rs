@@ -13,7 +13,7 @@
 //! parallel over features (rayon), the larger child's by subtracting the smaller child's from the parent's.
 //!
 //! Cost per round and class: O(n · d) for the root histogram, then O(rows of the smaller child · d) per
-//! split plus O(d · bins) per split search; memory n · d bytes of bins, (leaves · d · 256 · 24) bytes of
+//! split plus O(d · bins) per split search; memory n · d bytes of bins, (leaves · d · bins · 24) bytes of
 //! histograms, n gradient pairs and n raw scores per class.
 
 #![allow(clippy::needless_range_loop)]
@@ -146,7 +146,7 @@ struct Leaf {
     depth: usize,
     g: f64,
     h: f64,
-    hist: Hist,
+    hist: Vec<Bin>,
     split: Option<Split>,
 }
 
@@ -155,6 +155,8 @@ struct Grower<'a> {
     /// The same bins row by row (`row_bins[i * d + j]`), for histogram building.
     row_bins: Vec<u8>,
     n_bins: Vec<usize>,
+    offsets: Vec<usize>,
+    total_bins: usize,
     cuts: &'a [Vec<f64>],
     max_leaves: usize,
     max_depth: usize,
@@ -164,17 +166,6 @@ struct Grower<'a> {
 }
 
 const MIN_HESSIAN: f64 = 1e-3;
-
-/// Bins of one feature's histogram: every code of a `u8`, so a row's code indexes it with no bounds
-/// check and no offset table (the bins a feature does not use stay zero).
-const STRIDE: usize = 256;
-
-/// A leaf's histogram: one block of [`STRIDE`] bins per feature.
-type Hist = Vec<[Bin; STRIDE]>;
-
-fn empty_hist(d: usize) -> Hist {
-    vec![[Bin::default(); STRIDE]; d]
-}
 
 /// A histogram build is split over threads only above this many (row, feature) updates.
 const PAR_UPDATES: usize = 1 << 15;
@@ -187,7 +178,7 @@ impl Grower<'_> {
     /// `d` different histograms (independent adds) and every bin sums its rows in row order — the same
     /// sums in the same order as a column at a time, whatever the number of threads, which split the
     /// features between them.
-    fn build_hist(&self, rows: &[u32], gh: &[(f64, f64)], out: &mut [[Bin; STRIDE]]) {
+    fn build_hist(&self, rows: &[u32], gh: &[(f64, f64)], out: &mut [Bin]) {
         let d = self.n_bins.len();
         let threads = if rows.len() * d >= PAR_UPDATES {
             rayon::current_num_threads().clamp(1, d.max(1))
@@ -195,22 +186,27 @@ impl Grower<'_> {
             1
         };
         // Contiguous feature ranges, one per thread, and their parts of `out`.
-        let mut parts: Vec<(std::ops::Range<usize>, &mut [[Bin; STRIDE]])> =
-            Vec::with_capacity(threads);
+        let mut parts: Vec<(std::ops::Range<usize>, &mut [Bin])> = Vec::with_capacity(threads);
         let mut rest = out;
         for t in 0..threads {
             let (a, b) = (t * d / threads, (t + 1) * d / threads);
-            let (h, tail) = rest.split_at_mut(b - a);
+            let len: usize = self.n_bins[a..b].iter().sum();
+            let (h, tail) = rest.split_at_mut(len);
             parts.push((a..b, h));
             rest = tail;
         }
-        let fill = |(range, h): (std::ops::Range<usize>, &mut [[Bin; STRIDE]])| {
+        let fill = |(range, h): (std::ops::Range<usize>, &mut [Bin])| {
+            let base = self.offsets[range.start];
+            let offs: Vec<usize> = self.offsets[range.clone()]
+                .iter()
+                .map(|o| o - base)
+                .collect();
             for &r in rows {
                 let r = r as usize;
                 let (g, hh) = gh[r];
                 let rb = &self.row_bins[r * d + range.start..r * d + range.end];
-                for (hf, &b) in h.iter_mut().zip(rb) {
-                    let bin = &mut hf[b as usize];
+                for (&o, &b) in offs.iter().zip(rb) {
+                    let bin = &mut h[o + b as usize];
                     bin.g += g;
                     bin.h += hh;
                     bin.c += 1.0;
@@ -230,7 +226,7 @@ impl Grower<'_> {
 
     fn best_split(
         &self,
-        hist: &[[Bin; STRIDE]],
+        hist: &[Bin],
         g: f64,
         h: f64,
         count: usize,
@@ -243,7 +239,7 @@ impl Grower<'_> {
         let msl = self.min_samples_leaf as f64;
         let c_all = count as f64;
         let search = |j: usize| -> Option<Split> {
-            let hj = &hist[j][..self.n_bins[j]];
+            let hj = &hist[self.offsets[j]..self.offsets[j] + self.n_bins[j]];
             let (mut lg, mut lh, mut lc) = (0.0, 0.0, 0.0);
             let mut best: Option<Split> = None;
             for b in 0..hj.len().saturating_sub(1) {
@@ -314,7 +310,7 @@ impl Grower<'_> {
             g += gh[r as usize].0;
             h += gh[r as usize].1;
         }
-        let mut hist = empty_hist(self.n_bins.len());
+        let mut hist = vec![Bin::default(); self.total_bins];
         self.build_hist(rows, gh, &mut hist);
         let split = self.best_split(&hist, g, h, rows.len(), 0);
         let mut leaves = vec![Leaf {
@@ -379,11 +375,11 @@ impl Grower<'_> {
             let (lg, lh) = (s.left_g, s.left_h);
             let (rg, rh) = (parent.g - lg, parent.h - lh);
             let left_small = (lrng.1 - lrng.0) <= (rrng.1 - rrng.0);
-            let mut small = empty_hist(self.n_bins.len());
+            let mut small = vec![Bin::default(); self.total_bins];
             let small_rng = if left_small { lrng } else { rrng };
             self.build_hist(&rows[small_rng.0..small_rng.1], gh, &mut small);
             let mut large = parent.hist;
-            for (a, b) in large.iter_mut().flatten().zip(small.iter().flatten()) {
+            for (a, b) in large.iter_mut().zip(&small) {
                 a.g -= b.g;
                 a.h -= b.h;
                 a.c -= b.c;
@@ -564,10 +560,18 @@ impl GbdtParams {
         let data = BinnedData::new(ds, &self.class_weight, self.max_bins)?;
         let (w, y, mapper, bins) = (&data.w, &data.y, &data.mapper, &data.bins);
         let n_bins: Vec<usize> = (0..ds.ncols()).map(|j| mapper.n_bins(j)).collect();
+        let mut offsets = vec![0; n_bins.len()];
+        let mut acc = 0;
+        for j in 0..n_bins.len() {
+            offsets[j] = acc;
+            acc += n_bins[j];
+        }
         let grower = Grower {
             bins,
             row_bins: row_major(bins),
             n_bins,
+            offsets,
+            total_bins: acc,
             cuts: &mapper.cuts,
             max_leaves: self.max_leaves,
             max_depth: self.max_depth.unwrap_or(usize::MAX),
