@@ -59,34 +59,6 @@ const BLOCK: usize = 8192;
 /// Rows walked at once.
 const LANES: usize = 16;
 
-/// A row's bin code, `u8` or `u16`.
-trait BinCode: Copy + Default {
-    fn from_bin(b: u16) -> Self;
-    fn index(self) -> usize;
-}
-
-impl BinCode for u8 {
-    #[inline]
-    fn from_bin(b: u16) -> Self {
-        b as u8
-    }
-    #[inline]
-    fn index(self) -> usize {
-        self as usize
-    }
-}
-
-impl BinCode for u16 {
-    #[inline]
-    fn from_bin(b: u16) -> Self {
-        b
-    }
-    #[inline]
-    fn index(self) -> usize {
-        self as usize
-    }
-}
-
 impl FlatTrees {
     /// The prediction form of `trees` over `n_features` features, or `None` when it cannot represent
     /// them (see the module documentation).
@@ -182,7 +154,12 @@ impl FlatTrees {
         }
     }
 
-    fn add_binned<B: BinCode>(&self, x: ArrayView2<f64>, mut out: ArrayViewMut2<f64>) {
+    /// [`Self::add_leaf_values`] with bins of type `B` (`u8` or `u16`; every bin fits `B`).
+    fn add_binned<B: Copy + Default + Into<usize> + TryFrom<u16>>(
+        &self,
+        x: ArrayView2<f64>,
+        mut out: ArrayViewMut2<f64>,
+    ) {
         let (n, d) = x.dim();
         let k = self.n_outputs;
         assert_eq!(out.ncols(), k, "one output column per leaf value");
@@ -193,7 +170,7 @@ impl FlatTrees {
             for r in 0..rows {
                 let xr = x.row(start + r);
                 for (j, b) in bins[r * d..(r + 1) * d].iter_mut().enumerate() {
-                    *b = B::from_bin(self.bin(j, xr[j]));
+                    *b = B::try_from(self.bin(j, xr[j])).unwrap_or_default();
                 }
                 for (a, o) in acc[r * k..(r + 1) * k].iter_mut().zip(out.row(start + r)) {
                     *a = *o;
@@ -217,7 +194,7 @@ impl FlatTrees {
     /// Walks every binned row (`d` bins each) down the tree at `root`, [`LANES`] rows at a time, and
     /// adds each row's leaf values to its block of `acc`.
     #[inline]
-    fn walk<B: BinCode>(&self, root: usize, bins: &[B], d: usize, acc: &mut [f64]) {
+    fn walk<B: Copy + Into<usize>>(&self, root: usize, bins: &[B], d: usize, acc: &mut [f64]) {
         let nodes = &self.nodes[..];
         let k = self.n_outputs;
         let rows = bins.len() / d;
@@ -239,7 +216,7 @@ impl FlatTrees {
                 let p = pos[l];
                 let w = nodes[p];
                 if w & LEAF_WORD == 0 {
-                    let b = bins[r * d + (w >> 32) as u16 as usize].index();
+                    let b: usize = bins[r * d + (w >> 32) as u16 as usize].into();
                     pos[l] = if b <= (w >> 48) as usize {
                         p + 1
                     } else {
