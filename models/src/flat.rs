@@ -1,20 +1,27 @@
 //! The prediction form of a tree ensemble: compact nodes walked on binned rows, many rows per tree.
 //!
-//! A fitted [`Tree`] keeps 24-byte nodes with `f64` thresholds, children anywhere. Predicting 340 k rows
-//! with 100 fully grown trees that way is one cache miss per level. [`FlatTrees`] lays every tree out in
-//! preorder (the left child is the next node) as 8-byte nodes — right child `u32`, feature `u16`,
-//! threshold *bin* `i16` — and bins each row once: the cut points of feature `j` are the distinct
-//! thresholds of every split on `j` in the ensemble, and a value `x` falls in bin `#{cuts < x}` (NaN in
-//! the last bin). Then `x ≤ cuts[b]` exactly when `bin(x) ≤ b`, so the walk takes the same branch as on
-//! raw values (NaN still goes right) and the leaves, hence the predictions, are bit-identical.
+//! A fitted [`Tree`] keeps 24-byte nodes with `f64` thresholds, children anywhere, and its leaf values in
+//! a separate array. Predicting 340 k rows with 100 fully grown trees that way is one cache miss per level
+//! and one more for the leaf. [`FlatTrees`] lays every tree out in preorder (the left child is the next
+//! node) as 8-byte words — right child `u32`, feature `u16`, threshold *bin* `i16` — with each leaf's
+//! values (`f64` bits) stored right after the leaf's word, so the leaf and its values share a cache line.
+//! Each row is binned once: the cut points of feature `j` are the distinct thresholds of every split on
+//! `j` in the ensemble, and a value `x` falls in bin `#{cuts < x}` (NaN in the last bin). Then
+//! `x ≤ cuts[b]` exactly when `bin(x) ≤ b`, so the walk takes the same branch as on raw values (NaN
+//! still goes right) and the leaves, hence the predictions, are bit-identical. The bins are bytes when
+//! every feature has at most 255 cut points (always so for a forest fitted here: its splits come from
+//! one 255-bin mapper), else `u16`.
 //!
 //! Rows are predicted in blocks: the block's bins are computed once, then each tree is walked by all the
-//! block's rows, eight at a time in lockstep (independent loads, so their cache misses overlap), and each
-//! row adds its leaf's values in tree order — the same order and arithmetic as the plain walk.
+//! block's rows through [`LANES`] independent lanes (their cache misses overlap); a lane that reaches a
+//! leaf adds the leaf's values to its row and takes the next row of the block, so no lane idles while
+//! another finishes a deeper path. Each row adds its leaves' values in tree order — the same order and
+//! arithmetic as the plain walk.
 //!
-//! Cost: building is O(nodes + distinct thresholds · log); memory 8 bytes per node plus the cut points.
-//! Ensembles it cannot represent (over 65 535 features, over 32 767 distinct thresholds on one feature, a
-//! NaN threshold, a shared subtree in a hand-made file) are left to the plain walk.
+//! Cost: building is O(nodes + distinct thresholds · log); memory 8 bytes per split, 8 · (1 + outputs)
+//! per leaf, plus the cut points. Ensembles it cannot represent (over 65 535 features, over 32 767
+//! distinct thresholds on one feature, a NaN threshold, a shared subtree in a hand-made file, trees with
+//! different numbers of outputs) are left to the plain walk.
 
 use std::sync::OnceLock;
 
@@ -22,37 +29,45 @@ use ndarray::{ArrayView2, ArrayViewMut2};
 
 use crate::tree::{Tree, LEAF};
 
-/// One node: a split (`bin ≥ 0`: go left to the next node when the row's bin of `feature` is at most
-/// `bin`, else to `right`) or a leaf (`bin = −1`, `right` = its value block in the tree).
-#[derive(Clone, Copy, Debug)]
-#[repr(C)]
-struct FlatNode {
-    right: u32,
-    feature: u16,
-    bin: i16,
+/// Node word of a split: go left (to the next word) when the row's bin of `feature` is at most `bin`,
+/// else to `right`.
+#[inline]
+fn split_word(right: u32, feature: u16, bin: u16) -> u64 {
+    u64::from(right) | u64::from(feature) << 32 | u64::from(bin) << 48
 }
+
+/// Node word of a leaf: the top bit set; its values follow.
+const LEAF_WORD: u64 = 1 << 63;
 
 /// Every tree of an ensemble in prediction form (see the module documentation).
 #[derive(Debug)]
 pub struct FlatTrees {
     /// Per feature, the distinct split thresholds, ascending.
     cuts: Vec<Vec<f64>>,
-    /// Nodes of all trees, each tree in preorder.
-    nodes: Vec<FlatNode>,
+    /// Node words of all trees, each tree in preorder, every leaf followed by its values.
+    nodes: Vec<u64>,
     /// Index of each tree's root in `nodes`.
     roots: Vec<u32>,
+    /// Values per leaf.
+    n_outputs: usize,
+    /// Every bin fits a byte.
+    narrow: bool,
 }
 
-/// Rows binned and walked together.
-const BLOCK: usize = 2048;
-/// Rows walked in lockstep.
-const LANES: usize = 8;
+/// Rows binned and walked together (their bins: `BLOCK · d` bytes).
+const BLOCK: usize = 8192;
+/// Rows walked at once.
+const LANES: usize = 16;
 
 impl FlatTrees {
     /// The prediction form of `trees` over `n_features` features, or `None` when it cannot represent
     /// them (see the module documentation).
     pub fn new(trees: &[Tree], n_features: usize) -> Option<FlatTrees> {
         if n_features == 0 || n_features > u16::MAX as usize {
+            return None;
+        }
+        let k = trees.first()?.n_outputs;
+        if k == 0 || trees.iter().any(|t| t.n_outputs != k) {
             return None;
         }
         let mut cuts: Vec<Vec<f64>> = vec![Vec::new(); n_features];
@@ -71,48 +86,51 @@ impl FlatTrees {
                 return None;
             }
         }
-        let total: usize = trees.iter().map(|t| t.nodes.len()).sum();
+        let narrow = cuts.iter().all(|c| c.len() <= u8::MAX as usize);
+        let total: usize = trees.iter().map(|t| t.nodes.len() + t.values.len()).sum();
         if total > u32::MAX as usize {
             return None;
         }
-        let mut nodes = Vec::with_capacity(total);
+        let mut nodes: Vec<u64> = Vec::with_capacity(total);
         let mut roots = Vec::with_capacity(trees.len());
         // (node in the fitted tree, flat parent whose right child it is)
         let mut stack: Vec<(usize, Option<usize>)> = Vec::new();
         for t in trees {
-            let start = nodes.len();
-            roots.push(start as u32);
+            roots.push(nodes.len() as u32);
+            let mut seen = 0usize;
             stack.push((0, None));
             while let Some((old, parent)) = stack.pop() {
-                if nodes.len() - start >= t.nodes.len() {
+                seen += 1;
+                if seen > t.nodes.len() {
                     return None; // a subtree reached twice: not a tree
                 }
                 let me = nodes.len();
                 if let Some(p) = parent {
-                    let p: &mut FlatNode = &mut nodes[p];
-                    p.right = me as u32;
+                    nodes[p] |= me as u64;
                 }
                 let n = t.nodes.get(old)?;
                 if n.feature == LEAF {
-                    nodes.push(FlatNode {
-                        right: n.left,
-                        feature: 0,
-                        bin: -1,
-                    });
+                    let v = t
+                        .values
+                        .get(n.left as usize * k..(n.left as usize + 1) * k)?;
+                    nodes.push(LEAF_WORD);
+                    nodes.extend(v.iter().map(|x| x.to_bits()));
                     continue;
                 }
                 let c = &cuts[n.feature as usize];
                 let bin = c.partition_point(|&x| x < n.threshold);
-                nodes.push(FlatNode {
-                    right: 0,
-                    feature: n.feature as u16,
-                    bin: bin as i16,
-                });
+                nodes.push(split_word(0, n.feature as u16, bin as u16));
                 stack.push((n.right as usize, Some(me)));
                 stack.push((n.left as usize, None));
             }
         }
-        Some(FlatTrees { cuts, nodes, roots })
+        Some(FlatTrees {
+            cuts,
+            nodes,
+            roots,
+            n_outputs: k,
+            narrow,
+        })
     }
 
     /// Bin of value `v` of feature `j`.
@@ -127,66 +145,101 @@ impl FlatTrees {
     }
 
     /// Adds to each row of `out` the values of the leaves its row of `x` reaches in every tree, tree by
-    /// tree (`trees` are the ones this was built from; `out` has one column per leaf value).
-    pub fn add_leaf_values(&self, trees: &[Tree], x: ArrayView2<f64>, mut out: ArrayViewMut2<f64>) {
+    /// tree (`out` has one column per leaf value).
+    pub fn add_leaf_values(&self, x: ArrayView2<f64>, out: ArrayViewMut2<f64>) {
+        if self.narrow {
+            self.add_binned::<u8>(x, out);
+        } else {
+            self.add_binned::<u16>(x, out);
+        }
+    }
+
+    /// [`Self::add_leaf_values`] with bins of type `B` (`u8` or `u16`; every bin fits `B`).
+    fn add_binned<B: Copy + Default + Into<usize> + TryFrom<u16>>(
+        &self,
+        x: ArrayView2<f64>,
+        mut out: ArrayViewMut2<f64>,
+    ) {
         let (n, d) = x.dim();
-        let k = out.ncols();
-        let mut bins = vec![0u16; BLOCK.min(n) * d];
+        let k = self.n_outputs;
+        assert_eq!(out.ncols(), k, "one output column per leaf value");
+        let mut bins = vec![B::default(); BLOCK.min(n) * d];
+        let mut acc = vec![0.0f64; BLOCK.min(n) * k];
         for start in (0..n).step_by(BLOCK) {
             let rows = BLOCK.min(n - start);
             for r in 0..rows {
                 let xr = x.row(start + r);
                 for (j, b) in bins[r * d..(r + 1) * d].iter_mut().enumerate() {
-                    *b = self.bin(j, xr[j]);
+                    *b = B::try_from(self.bin(j, xr[j])).unwrap_or_default();
+                }
+                for (a, o) in acc[r * k..(r + 1) * k].iter_mut().zip(out.row(start + r)) {
+                    *a = *o;
                 }
             }
-            for (t, tree) in trees.iter().enumerate() {
-                let root = self.roots[t] as usize;
-                for g in (0..rows).step_by(LANES) {
-                    let m = LANES.min(rows - g);
-                    let leaves = self.walk(root, &bins[g * d..(g + m) * d], d, m);
-                    for (l, &leaf) in leaves[..m].iter().enumerate() {
-                        let v = &tree.values[leaf as usize * k..(leaf as usize + 1) * k];
-                        let mut o = out.row_mut(start + g + l);
-                        for (o, x) in o.iter_mut().zip(v) {
-                            *o += x;
-                        }
-                    }
+            for &root in &self.roots {
+                self.walk(root as usize, &bins[..rows * d], d, &mut acc[..rows * k]);
+            }
+            for r in 0..rows {
+                for (o, a) in out
+                    .row_mut(start + r)
+                    .iter_mut()
+                    .zip(&acc[r * k..(r + 1) * k])
+                {
+                    *o = *a;
                 }
             }
         }
     }
 
-    /// Walks `m ≤ LANES` binned rows (`d` bins each) down the tree at `root` in lockstep; returns
-    /// each row's leaf value block.
+    /// Walks every binned row (`d` bins each) down the tree at `root`, [`LANES`] rows at a time, and
+    /// adds each row's leaf values to its block of `acc`.
     #[inline]
-    fn walk(&self, root: usize, bins: &[u16], d: usize, m: usize) -> [u32; LANES] {
+    fn walk<B: Copy + Into<usize>>(&self, root: usize, bins: &[B], d: usize, acc: &mut [f64]) {
         let nodes = &self.nodes[..];
+        let k = self.n_outputs;
+        let rows = bins.len() / d;
+        let lanes = LANES.min(rows);
+        // Lane l walks row `row[l]` (usize::MAX once the block is done) and stands at `pos[l]`.
         let mut pos = [root; LANES];
-        loop {
-            let mut moving = false;
-            for l in 0..m {
+        let mut row = [usize::MAX; LANES];
+        for (l, r) in row[..lanes].iter_mut().enumerate() {
+            *r = l;
+        }
+        let mut next = lanes;
+        let mut live = lanes;
+        while live > 0 {
+            for l in 0..lanes {
+                let r = row[l];
+                if r == usize::MAX {
+                    continue;
+                }
                 let p = pos[l];
-                let node = nodes[p];
-                let split = node.bin >= 0;
-                let b = bins[l * d + node.feature as usize] as i32;
-                let next = if b <= node.bin as i32 {
-                    p + 1
+                let w = nodes[p];
+                if w & LEAF_WORD == 0 {
+                    let b: usize = bins[r * d + (w >> 32) as u16 as usize].into();
+                    pos[l] = if b <= (w >> 48) as usize {
+                        p + 1
+                    } else {
+                        w as u32 as usize
+                    };
+                    continue;
+                }
+                for (a, v) in acc[r * k..(r + 1) * k]
+                    .iter_mut()
+                    .zip(&nodes[p + 1..p + 1 + k])
+                {
+                    *a += f64::from_bits(*v);
+                }
+                if next < rows {
+                    row[l] = next;
+                    pos[l] = root;
+                    next += 1;
                 } else {
-                    node.right as usize
-                };
-                pos[l] = if split { next } else { p };
-                moving |= split;
-            }
-            if !moving {
-                break;
+                    row[l] = usize::MAX;
+                    live -= 1;
+                }
             }
         }
-        let mut leaves = [0u32; LANES];
-        for l in 0..m {
-            leaves[l] = nodes[pos[l]].right;
-        }
-        leaves
     }
 }
 
@@ -292,10 +345,67 @@ mod tests {
         ];
         let flat = FlatTrees::new(&trees, 2).unwrap();
         let mut got = Array2::zeros((x.nrows(), 2));
-        flat.add_leaf_values(&trees, x.view(), got.view_mut());
+        flat.add_leaf_values(x.view(), got.view_mut());
         let want = plain(&trees, &x, 2);
         for (a, b) in got.iter().zip(want.iter()) {
             assert_eq!(a.to_bits(), b.to_bits());
+        }
+    }
+
+    /// A random tree over two features, thresholds drawn from `grid` (up to `depth` levels).
+    fn random_tree(rng: &mut impl rand::Rng, grid: &[f64], depth: usize) -> Tree {
+        let mut t = Tree {
+            nodes: vec![leaf(0)],
+            values: Vec::new(),
+            n_outputs: 2,
+        };
+        let mut stack = vec![(0usize, 0usize)];
+        while let Some((id, level)) = stack.pop() {
+            if level < depth && rng.gen_bool(0.8) {
+                let l = t.nodes.len() as u32;
+                t.nodes.push(leaf(0));
+                t.nodes.push(leaf(0));
+                let th = grid[rng.gen_range(0..grid.len())];
+                t.nodes[id] = split(rng.gen_range(0..2), th, l, l + 1);
+                stack.push((l as usize, level + 1));
+                stack.push((l as usize + 1, level + 1));
+            } else {
+                let p: f64 = rng.gen();
+                t.nodes[id] = leaf((t.values.len() / 2) as u32);
+                t.values.extend([p, 1.0 - p]);
+            }
+        }
+        t
+    }
+
+    #[test]
+    fn lanes_and_blocks_give_the_plain_walk_bits_with_byte_and_wide_bins() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        // 100 thresholds per feature fit byte bins; 600 need u16 bins.
+        for (levels, wide) in [(100usize, false), (600, true)] {
+            let grid: Vec<f64> = (0..levels).map(|i| i as f64 * 0.01).collect();
+            let trees: Vec<Tree> = (0..4).map(|_| random_tree(&mut rng, &grid, 14)).collect();
+            // More rows than a block and than the lanes, not a multiple of either; some rows sit on a
+            // threshold, some are NaN.
+            let n = BLOCK + 37;
+            let x = Array2::from_shape_fn((n, 2), |(i, _)| match i % 7 {
+                0 => grid[rng.gen_range(0..grid.len())],
+                1 if i % 5 == 0 => f64::NAN,
+                _ => rng.gen_range(-0.1..levels as f64 * 0.01 + 0.1),
+            });
+            let flat = FlatTrees::new(&trees, 2).unwrap();
+            assert_eq!(flat.narrow, !wide);
+            for rows in [1, 5, LANES + 3, n] {
+                let xs = x.slice(ndarray::s![..rows, ..]).to_owned();
+                let mut got = Array2::zeros((rows, 2));
+                flat.add_leaf_values(xs.view(), got.view_mut());
+                let want = plain(&trees, &xs, 2);
+                assert!(got
+                    .iter()
+                    .zip(want.iter())
+                    .all(|(a, b)| a.to_bits() == b.to_bits()));
+            }
         }
     }
 

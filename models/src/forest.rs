@@ -266,7 +266,7 @@ impl Fitted for RandomForest {
                 let start = bi * block;
                 let x = ds.x.slice(ndarray::s![start..start + chunk.nrows(), ..]);
                 match flat {
-                    Some(f) => f.add_leaf_values(&self.trees, x, chunk.view_mut()),
+                    Some(f) => f.add_leaf_values(x, chunk.view_mut()),
                     None => {
                         for t in &self.trees {
                             for (row, mut orow) in x.rows().into_iter().zip(chunk.rows_mut()) {

@@ -873,6 +873,27 @@ mod tests {
     }
 
     #[test]
+    fn same_trees_on_one_two_and_three_threads() {
+        // Big enough that the histograms and the root's split search run in parallel.
+        let ds = data(12_000, 2);
+        let p = Gbdt::params().n_estimators(12).early_stopping(Some(false));
+        let fits: Vec<Gbdt> = [1, 2, 3]
+            .iter()
+            .map(|&t| {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(t)
+                    .build()
+                    .unwrap();
+                pool.install(|| p.fit(&ds).unwrap())
+            })
+            .collect();
+        assert!(fits.iter().all(|m| m.trees.len() == 12));
+        for m in &fits[1..] {
+            assert_eq!(m, &fits[0]);
+        }
+    }
+
+    #[test]
     fn early_stopping_cuts_back_to_best_round() {
         let ds = data(2000, 2);
         let (tr, va) = stratified_holdout(&ds.y.to_vec(), 2, 0.3, 1);
