@@ -11,14 +11,19 @@ use cartseq_mining::spade::{IdList, Joiner};
 use cartseq_mining::{Algorithm, CollectSink, MinSupport, Miner, Options, Params, Spam};
 use criterion::{criterion_group, criterion_main, Criterion};
 
-fn synthetic(n: usize, seed: u64) -> SequenceDb {
+/// Marsaglia's xorshift64 generator from `seed` (non-zero): the benches' seeded draws.
+fn xorshift(seed: u64) -> impl FnMut() -> u64 {
     let mut s = seed;
-    let mut next = move || {
+    move || {
         s ^= s << 13;
         s ^= s >> 7;
         s ^= s << 17;
         s
-    };
+    }
+}
+
+fn synthetic(n: usize, seed: u64) -> SequenceDb {
+    let mut next = xorshift(seed);
     let seqs: Vec<Vec<Vec<u32>>> = (0..n)
         .map(|_| {
             let len = 1 + (next() % 12) as usize;
@@ -37,13 +42,7 @@ fn synthetic(n: usize, seed: u64) -> SequenceDb {
 /// Long sequences over 30 items of Zipf-like popularity (the `zipf30` shape of benches/gen_dense.py,
 /// smaller).
 fn dense(n: usize, seed: u64) -> SequenceDb {
-    let mut s = seed;
-    let mut next = move || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        s
-    };
+    let mut next = xorshift(seed);
     let weights: Vec<f64> = (1..=30).map(|i| 1.0 / i as f64).collect();
     let total: f64 = weights.iter().sum();
     let seqs: Vec<Vec<Vec<u32>>> = (0..n)
