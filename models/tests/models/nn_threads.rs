@@ -99,7 +99,7 @@ fn wide_task(n: usize) -> Dataset {
 
 #[test]
 fn classifier_training_is_identical_on_one_two_and_three_threads() {
-    assert!(80 > 2 * SEQ_ROWS, "a batch spans three row blocks");
+    const { assert!(80 > 2 * SEQ_ROWS, "a batch spans three row blocks") };
     let ds = wide_task(400);
     for cell in [CellKind::Gru, CellKind::Lstm, CellKind::Rnn] {
         let fit = |threads| {
