@@ -276,24 +276,20 @@ pub fn fit_and_score(c: Candidate, train: &Dataset, scored: &Dataset) -> ModelRu
 
 /// The grid of `key=v1,v2,…` options: every combination, as `key=value` lists (at most 1000).
 pub fn grid_points(grid: &[String]) -> anyhow::Result<Vec<Vec<String>>> {
-    let mut points: Vec<Vec<String>> = vec![Vec::new()];
+    let mut axes: Vec<(String, Vec<String>)> = Vec::new();
     for g in grid {
         let (k, vs) = g
             .split_once('=')
             .ok_or_else(|| anyhow::anyhow!("--grid: expected key=v1,v2,…, found {g:?}"))?;
-        let vals: Vec<&str> = vs.split(',').filter(|s| !s.is_empty()).collect();
-        anyhow::ensure!(!vals.is_empty(), "--grid {k}: no values");
-        points = points
-            .into_iter()
-            .flat_map(|p| {
-                vals.iter().map(move |v| {
-                    let mut q = p.clone();
-                    q.push(format!("{k}={v}"));
-                    q
-                })
-            })
+        let vals: Vec<String> = vs
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
             .collect();
+        anyhow::ensure!(!vals.is_empty(), "--grid {k}: no values");
+        axes.push((k.to_owned(), vals));
     }
+    let points = cartseq_models::cv::combinations(&axes);
     anyhow::ensure!(
         points.len() <= 1000,
         "--grid has {} combinations (at most 1000)",

@@ -191,12 +191,12 @@ impl RowSequences {
 }
 
 /// A pattern's itemsets of token names in words: `view:cat1 > (cart:cat1 fav:cat1)`.
-pub fn describe_tokens(tokens: &[Vec<String>]) -> String {
+pub fn describe_tokens<S: std::borrow::Borrow<str>>(tokens: &[Vec<S>]) -> String {
     tokens
         .iter()
         .map(|s| {
             if s.len() == 1 {
-                s[0].clone()
+                s[0].borrow().to_owned()
             } else {
                 format!("({})", s.join(" "))
             }

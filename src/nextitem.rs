@@ -266,19 +266,14 @@ impl Sessions {
         // but the networks skip them.
         train_s.retain(|s| !s.items.is_empty());
         let mut dense: HashMap<u32, u32> = HashMap::new();
-        let mut train = Sequences {
-            tokens: Vec::new(),
-            offsets: vec![0],
-            vocab: 0,
-        };
+        let mut train = Sequences::empty(0);
         let mut train_times = Vec::new();
         for s in &train_s {
             train_times.extend(s.times.iter().map(|&t| t as f64 / 1000.0));
-            for &i in &s.items {
+            train.push_row(s.items.iter().map(|&i| {
                 let n = dense.len() as u32;
-                train.tokens.push(*dense.entry(i).or_insert(n));
-            }
-            train.offsets.push(train.tokens.len());
+                *dense.entry(i).or_insert(n)
+            }));
         }
         train.vocab = dense.len();
         if train.vocab == 0 {

@@ -434,6 +434,39 @@ def peer_available(module: str) -> str | None:
         return f"not installable here: {reason}"
 
 
+# --------------------------------------------------------------------------
+# Stages timed inside one peer process
+# --------------------------------------------------------------------------
+
+
+def timed_ingest(read, sort, group):
+    """Runs the read -> sort -> group-by-user stages of an ingest peer (``pandas_ingest.py``,
+    ``polars_ingest.py``), each stage given the previous one's table, and times each with
+    ``time.perf_counter``. Returns the sorted table, the per-user sequences and the times as the
+    peers print them: ``"read 1.23s sort 0.45s groupby 0.67s"``."""
+    t0 = time.perf_counter()
+    df = read()
+    t1 = time.perf_counter()
+    df = sort(df)
+    t2 = time.perf_counter()
+    seqs = group(df)
+    t3 = time.perf_counter()
+    return df, seqs, f"read {t1 - t0:.2f}s sort {t2 - t1:.2f}s groupby {t3 - t2:.2f}s"
+
+
+def timed_fit_scores(est, xtr, ytr, xte):
+    """Fits a scikit-learn style estimator on the training rows, then scores the test rows with
+    ``predict_proba`` where the estimator has it, else ``decision_function``; each stage timed alone.
+    Returns ``(scores, is_proba, fit_s, predict_s)``."""
+    t = time.perf_counter()
+    est.fit(xtr, ytr)
+    fit_s = time.perf_counter() - t
+    t = time.perf_counter()
+    is_proba = hasattr(est, "predict_proba")
+    scores = est.predict_proba(xte) if is_proba else est.decision_function(xte)
+    return scores, is_proba, fit_s, time.perf_counter() - t
+
+
 if __name__ == "__main__":  # quick self-check: python common.py
     print("jar:", spmf_jar())
     m = measure(["sleep", "0.2"], timeout_s=5)

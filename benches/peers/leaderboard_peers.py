@@ -23,7 +23,6 @@ import argparse
 import json
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -81,18 +80,12 @@ def fit_worker(a: argparse.Namespace) -> None:
 
     xtr, ytr, xte, yte = load(a.features)
     est = peer_estimator(a.lib, a.model)
-    t = time.perf_counter()
-    est.fit(xtr, ytr)
-    fit_s = time.perf_counter() - t
-    t = time.perf_counter()
-    if hasattr(est, "predict_proba"):
-        p = est.predict_proba(xte)
-        score = p[:, 1] if p.shape[1] == 2 else p
-        pred = p.argmax(axis=1)
+    score, is_proba, fit_s, predict_s = common.timed_fit_scores(est, xtr, ytr, xte)
+    if is_proba:
+        pred = score.argmax(axis=1)
+        score = score[:, 1] if score.shape[1] == 2 else score
     else:
-        score = est.decision_function(xte)
         pred = est.predict(xte)
-    predict_s = time.perf_counter() - t
     binary = len(set(ytr.tolist()) | set(yte.tolist())) <= 2
     auc = roc_auc_score(yte, score, multi_class="ovr") if len(set(yte.tolist())) > 1 else None
     f1 = f1_score(yte, pred, average="binary" if binary else "macro", zero_division=0)

@@ -10,25 +10,28 @@ stderr.
 """
 import sys
 import time
+from pathlib import Path
 
 import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import timed_ingest  # noqa: E402
 
 
 def main():
     path = sys.argv[1]
     out = sys.argv[2] if len(sys.argv) > 2 else None
-    t0 = time.perf_counter()
-    df = pd.read_csv(
-        path,
-        header=None,
-        names=["user", "item", "category", "behavior", "ts"],
-        dtype={"user": "int64", "item": "int64", "category": "int64", "behavior": "category", "ts": "int64"},
-        engine="c",
+    df, seqs, stages = timed_ingest(
+        lambda: pd.read_csv(
+            path,
+            header=None,
+            names=["user", "item", "category", "behavior", "ts"],
+            dtype={"user": "int64", "item": "int64", "category": "int64", "behavior": "category", "ts": "int64"},
+            engine="c",
+        ),
+        lambda df: df.sort_values(["user", "ts"], kind="stable"),
+        lambda df: df.groupby("user", sort=True)["item"].agg(list),
     )
-    t1 = time.perf_counter()
-    df = df.sort_values(["user", "ts"], kind="stable")
-    t2 = time.perf_counter()
-    seqs = df.groupby("user", sort=True)["item"].agg(list)
     t3 = time.perf_counter()
     if out:
         with open(out, "w") as f:
@@ -36,11 +39,7 @@ def main():
                 f.write(" ".join(map(str, items)))
                 f.write("\n")
     t4 = time.perf_counter()
-    print(
-        f"rows {len(df)} users {len(seqs)} read {t1 - t0:.2f}s sort {t2 - t1:.2f}s "
-        f"groupby {t3 - t2:.2f}s write {t4 - t3:.2f}s",
-        file=sys.stderr,
-    )
+    print(f"rows {len(df)} users {len(seqs)} {stages} write {t4 - t3:.2f}s", file=sys.stderr)
 
 
 if __name__ == "__main__":

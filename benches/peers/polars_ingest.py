@@ -6,29 +6,22 @@
 fastest way an analyst builds these lists today. Prints rows, users and seconds per stage to stderr.
 """
 import sys
-import time
+from pathlib import Path
 
 import polars as pl
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import timed_ingest  # noqa: E402
 
 
 def main():
     path = sys.argv[1]
-    t0 = time.perf_counter()
-    df = pl.read_csv(
-        path,
-        has_header=False,
-        new_columns=["user", "item", "category", "behavior", "ts"],
+    df, seqs, stages = timed_ingest(
+        lambda: pl.read_csv(path, has_header=False, new_columns=["user", "item", "category", "behavior", "ts"]),
+        lambda df: df.sort(["user", "ts"]),
+        lambda df: df.group_by("user", maintain_order=True).agg("item"),
     )
-    t1 = time.perf_counter()
-    df = df.sort(["user", "ts"])
-    t2 = time.perf_counter()
-    seqs = df.group_by("user", maintain_order=True).agg("item")
-    t3 = time.perf_counter()
-    print(
-        f"rows {df.height} users {seqs.height} read {t1 - t0:.2f}s sort {t2 - t1:.2f}s "
-        f"groupby {t3 - t2:.2f}s threads {pl.thread_pool_size()}",
-        file=sys.stderr,
-    )
+    print(f"rows {df.height} users {seqs.height} {stages} threads {pl.thread_pool_size()}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from session_common import Metrics, parser, report, setup, timed_epoch
+from session_common import Metrics, parser, report, setup, shuffled_batches, timed_epoch
 
 
 def main():
@@ -92,10 +92,8 @@ def main():
         net.train()
 
         def run():
-            order = rng.permutation(len(rows))
             tot, n = 0.0, 0
-            for c in range(0, len(order), a.batch):
-                seqs = [rows[i] for i in order[c:c + a.batch]]
+            for seqs in shuffled_batches(rng, rows, a.batch):
                 x = pad([s[:-1] for s in seqs])
                 y = pad([s[1:] for s in seqs])
                 clicks = int((y != n_items).sum())

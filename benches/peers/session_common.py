@@ -117,3 +117,11 @@ def timed_epoch(ep, run, quiet):
     if not quiet:
         print(f"epoch {ep + 1}: loss {loss / max(n, 1):.4f} {sec:.2f}s", flush=True)
     return {"epoch": ep + 1, "train_loss": loss / max(n, 1), "seconds": sec, "examples_per_s": n / sec}
+
+
+def shuffled_batches(rng, examples, size):
+    """The training examples in one random order drawn from ``rng`` (a numpy Generator), as lists of
+    at most ``size``: one epoch's mini-batches."""
+    order = rng.permutation(len(examples))
+    for c in range(0, len(order), size):
+        yield [examples[i] for i in order[c:c + size]]

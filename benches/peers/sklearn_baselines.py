@@ -19,7 +19,10 @@ import json
 import resource
 import subprocess
 import sys
-import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402
 
 ALL = ["prior", "logreg", "gnb", "bnb", "dt", "rf", "ada", "gbdt", "lightgbm", "linsvm", "svm"]
 SVM_MAX_ROWS = 20000  # same guard and subsample as cartseq's RBF SVM (first rows of the train split)
@@ -92,16 +95,9 @@ def run_one(path, name):
         xtr, ytr = xtr[:SVM_MAX_ROWS], ytr[:SVM_MAX_ROWS]
     classes = np.unique(np.concatenate([ytr, yte]))
     model = make(name)
-    t0 = time.perf_counter()
-    model.fit(xtr, ytr)
-    fit_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    if hasattr(model, "predict_proba"):
-        proba = model.predict_proba(xte)
-    else:
-        d = model.decision_function(xte)
-        proba = np.vstack([-d, d]).T if d.ndim == 1 else d
-    predict_s = time.perf_counter() - t0
+    proba, is_proba, fit_s, predict_s = common.timed_fit_scores(model, xtr, ytr, xte)
+    if not is_proba and proba.ndim == 1:
+        proba = np.vstack([-proba, proba]).T
     pred = model.classes_[proba.argmax(axis=1)]
     if len(classes) == 2:
         auc = roc_auc_score(yte, proba[:, 1]) if len(np.unique(yte)) == 2 else None

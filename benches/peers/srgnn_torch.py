@@ -23,7 +23,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from session_common import Metrics, parser, report, setup, timed_epoch
+from session_common import Metrics, parser, report, setup, shuffled_batches, timed_epoch
 
 
 def build_batch(seqs):
@@ -127,10 +127,8 @@ def main():
         net.train()
 
         def run():
-            order = rng.permutation(len(examples))
             tot, n = 0.0, 0
-            for c in range(0, len(order), a.batch):
-                batch = [examples[i] for i in order[c:c + a.batch]]
+            for batch in shuffled_batches(rng, examples, a.batch):
                 seqs = [train[r][:t] for r, t in batch]
                 tgt = torch.tensor([train[r][t] for r, t in batch])
                 opt.zero_grad()

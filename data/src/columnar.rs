@@ -264,18 +264,10 @@ pub fn read_events(
                     .build()
                     .map_err(|e| arrow_err(path, "a readable Parquet file", e))?;
                 for b in reader {
-                    let b = b.map_err(|e| arrow_err(path, "a readable Parquet row group", e))?;
-                    let b = widen(&b, &kept, &schema)
+                    let b = b
+                        .and_then(|b| widen(&b, &kept, &schema))
                         .map_err(|e| arrow_err(path, "a readable Parquet row group", e))?;
-                    read.rows += append_events(
-                        &[b],
-                        &cols,
-                        &spec.time_format,
-                        path,
-                        dict,
-                        &mut log,
-                        read.rows,
-                    )?;
+                    append_batch(b, &cols, &spec, path, dict, &mut log, &mut read)?;
                 }
                 done_bytes += meta.row_group(g).compressed_size().max(0) as u64;
                 progress(done_bytes);
@@ -303,15 +295,7 @@ pub fn read_events(
             let cols = ArrowColumns::resolve(&spec, &schema, path)?;
             for b in batches {
                 let b = b.map_err(|e| arrow_err(path, "a readable Arrow record batch", e))?;
-                read.rows += append_events(
-                    &[b],
-                    &cols,
-                    &spec.time_format,
-                    path,
-                    dict,
-                    &mut log,
-                    read.rows,
-                )?;
+                append_batch(b, &cols, &spec, path, dict, &mut log, &mut read)?;
             }
         }
     }
@@ -322,6 +306,21 @@ pub fn read_events(
         });
     }
     Ok((log, read))
+}
+
+/// Appends the events of one decoded batch to `log` and counts its rows in `read` (row numbers in
+/// messages continue from the rows before it).
+fn append_batch(
+    b: RecordBatch,
+    cols: &ArrowColumns,
+    spec: &GenericSpec,
+    path: &Path,
+    dict: &mut Dictionary,
+    log: &mut EventLog,
+    read: &mut ColumnarRead,
+) -> Result<(), DataError> {
+    read.rows += append_events(&[b], cols, &spec.time_format, path, dict, log, read.rows)?;
+    Ok(())
 }
 
 /// The row groups whose time statistics may hold a row in `range` (every group whose statistics are
@@ -445,51 +444,34 @@ mod tests {
             ],
         );
         assert_eq!(ColumnarFormat::detect(&p), Some(ColumnarFormat::Parquet));
-        let mut dict = Dictionary::new();
-        let (log, r) = read_events(
-            &p,
-            ColumnarFormat::Parquet,
-            &GenericSpec::default(),
-            TimeRange::default(),
-            &mut dict,
-            &mut |_| {},
-        )
-        .unwrap();
+        let read = |range: TimeRange| {
+            let mut dict = Dictionary::new();
+            read_events(
+                &p,
+                ColumnarFormat::Parquet,
+                &GenericSpec::default(),
+                range,
+                &mut dict,
+                &mut |_| {},
+            )
+            .unwrap()
+        };
+        let (log, r) = read(TimeRange::default());
         assert_eq!(
             (log.len(), r.rows, r.row_groups, r.row_groups_skipped),
             (5, 5, 3, 0)
         );
         // [9 s, 12 s): only the middle group can hold rows.
-        let mut dict = Dictionary::new();
-        let range = TimeRange {
+        let (log, r) = read(TimeRange {
             from: Some(9_000),
             to: Some(12_000),
-        };
-        let (log, r) = read_events(
-            &p,
-            ColumnarFormat::Parquet,
-            &GenericSpec::default(),
-            range,
-            &mut dict,
-            &mut |_| {},
-        )
-        .unwrap();
+        });
         assert_eq!((log.len(), r.row_groups_skipped), (2, 2));
         // A range that touches a group's last millisecond keeps it.
-        let range = TimeRange {
+        let (_, r) = read(TimeRange {
             from: Some(2_000),
             to: Some(10_001),
-        };
-        let mut dict = Dictionary::new();
-        let (_, r) = read_events(
-            &p,
-            ColumnarFormat::Parquet,
-            &GenericSpec::default(),
-            range,
-            &mut dict,
-            &mut |_| {},
-        )
-        .unwrap();
+        });
         assert_eq!(r.row_groups_skipped, 1);
     }
 

@@ -1,7 +1,6 @@
 //! Every CSV preset (the first byte picks it; generic reads columns 1–4 without a header).
 #![no_main]
 use cartseq_data::presets::{Preset, PresetConfig};
-use cartseq_data::{ColumnRef, GenericSpec};
 use libfuzzer_sys::fuzz_target;
 
 #[path = "common.rs"]
@@ -18,14 +17,7 @@ fuzz_target!(|data: &[u8]| {
         .collect();
     let preset = presets[sel as usize % presets.len()];
     let cfg = if preset == Preset::Generic {
-        PresetConfig::generic(GenericSpec {
-            user: Some(ColumnRef::Index(1)),
-            item: Some(ColumnRef::Index(2)),
-            action: Some(ColumnRef::Index(3)),
-            time: Some(ColumnRef::Index(4)),
-            header: false,
-            ..GenericSpec::default()
-        })
+        common::read_all_ways::generic_columns_1_to_4()
     } else {
         PresetConfig::new(preset)
     };

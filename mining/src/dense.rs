@@ -264,22 +264,20 @@ impl Guard {
     /// Counts one search node that emits nothing (memory accounting only).
     #[inline]
     pub fn step(&self) -> Result<(), MiningError> {
-        self.memory
-            .tick()
-            .map_err(|memory| MiningError::MemoryLimit {
-                found: self.count.load(Ordering::Relaxed).min(self.limit),
-                memory,
-            })
+        self.memory.tick().map_err(|m| self.memory_limit(m))
     }
 
     /// Reads the memory use now (between the levels of a level-wise miner).
     pub fn check_memory(&self) -> Result<(), MiningError> {
-        self.memory
-            .check()
-            .map_err(|memory| MiningError::MemoryLimit {
-                found: self.count.load(Ordering::Relaxed).min(self.limit),
-                memory,
-            })
+        self.memory.check().map_err(|m| self.memory_limit(m))
+    }
+
+    /// The memory guard's error, with the patterns found so far.
+    fn memory_limit(&self, memory: cartseq_data::memory::OverLimit) -> MiningError {
+        MiningError::MemoryLimit {
+            found: self.count.load(Ordering::Relaxed).min(self.limit),
+            memory,
+        }
     }
 
     /// Whether a guard already fired (workers stop early).

@@ -55,14 +55,9 @@ fn main() {
     };
     let classes = ys.iter().max().map_or(1, |m| m + 1);
     let vocab = seqs.iter().flatten().max().map_or(1, |&m| m as usize + 1);
-    let mut s = Sequences {
-        tokens: Vec::new(),
-        offsets: vec![0],
-        vocab,
-    };
+    let mut s = Sequences::empty(vocab);
     for q in &seqs {
-        s.tokens.extend_from_slice(q);
-        s.offsets.push(s.tokens.len());
+        s.push_row(q.iter().copied());
     }
     let tokens = s.tokens.len();
     let n = ys.len();

@@ -215,8 +215,9 @@ fn rank(mut results: Vec<SearchResult>) -> Vec<SearchResult> {
     results
 }
 
-/// Every combination of the axes (the first axis varies slowest).
-fn combinations(axes: &[(String, Vec<String>)]) -> Vec<Vec<String>> {
+/// Every combination of the axes `(key, values)` as `key=value` lists, the first axis varying slowest
+/// (the grid of [`grid_search`], and of the command line's `--grid`).
+pub fn combinations(axes: &[(String, Vec<String>)]) -> Vec<Vec<String>> {
     let mut out: Vec<Vec<String>> = vec![Vec::new()];
     for (k, vs) in axes {
         out = out

@@ -16,6 +16,21 @@ pub struct Sequences {
 }
 
 impl Sequences {
+    /// No row yet, over a vocabulary of `vocab` tokens: rows follow with [`Sequences::push_row`].
+    pub fn empty(vocab: usize) -> Sequences {
+        Sequences {
+            tokens: Vec::new(),
+            offsets: vec![0],
+            vocab,
+        }
+    }
+
+    /// Appends one row of tokens.
+    pub fn push_row(&mut self, row: impl IntoIterator<Item = u32>) {
+        self.tokens.extend(row);
+        self.offsets.push(self.tokens.len());
+    }
+
     /// Row `i`'s tokens.
     #[inline]
     pub fn row(&self, i: usize) -> &[u32] {
@@ -34,18 +49,12 @@ impl Sequences {
 
     /// The rows at `idx`, in that order.
     pub fn select(&self, idx: &[usize]) -> Sequences {
-        let mut tokens = Vec::new();
-        let mut offsets = Vec::with_capacity(idx.len() + 1);
-        offsets.push(0);
+        let mut s = Sequences::empty(self.vocab);
+        s.offsets.reserve(idx.len());
         for &i in idx {
-            tokens.extend_from_slice(self.row(i));
-            offsets.push(tokens.len());
+            s.push_row(self.row(i).iter().copied());
         }
-        Sequences {
-            tokens,
-            offsets,
-            vocab: self.vocab,
-        }
+        s
     }
 }
 

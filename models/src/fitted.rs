@@ -245,13 +245,8 @@ impl FittedModel {
     }
 
     /// Writes the model file.
-    pub fn save<W: std::io::Write>(&self, mut w: W) -> Result<(), ModelError> {
-        serde_json::to_writer(&mut w, self).map_err(|e| match e.io_error_kind() {
-            Some(k) => ModelError::Io(std::io::Error::new(k, e.to_string())),
-            None => ModelError::Data(format!("cannot save the model: {e}")),
-        })?;
-        w.flush()?;
-        Ok(())
+    pub fn save<W: std::io::Write>(&self, w: W) -> Result<(), ModelError> {
+        crate::persist::write_model_json(w, self, "cannot save the model")
     }
 
     /// Reads a model file of any kind.

@@ -339,26 +339,23 @@ pub fn brier(y_true: &[usize], proba: ArrayView2<f64>) -> f64 {
 
 /// Mean squared error.
 pub fn mse(y_true: &[f64], y_pred: &[f64]) -> f64 {
-    if y_true.is_empty() {
-        return 0.0;
-    }
-    y_true
-        .iter()
-        .zip(y_pred)
-        .map(|(a, b)| (a - b) * (a - b))
-        .sum::<f64>()
-        / y_true.len() as f64
+    mean_error(y_true, y_pred, |d| d * d)
 }
 
 /// Mean absolute error.
 pub fn mae(y_true: &[f64], y_pred: &[f64]) -> f64 {
+    mean_error(y_true, y_pred, f64::abs)
+}
+
+/// The mean of `loss(truth − prediction)` over the rows (0 for no row).
+fn mean_error(y_true: &[f64], y_pred: &[f64], loss: impl Fn(f64) -> f64) -> f64 {
     if y_true.is_empty() {
         return 0.0;
     }
     y_true
         .iter()
         .zip(y_pred)
-        .map(|(a, b)| (a - b).abs())
+        .map(|(a, b)| loss(a - b))
         .sum::<f64>()
         / y_true.len() as f64
 }

@@ -11,7 +11,7 @@
 
 #![allow(clippy::needless_range_loop)]
 
-use ndarray::Array2;
+use ndarray::{Array2, ArrayView1};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -197,16 +197,13 @@ impl Fitted for GaussianNb {
                     .sum::<f64>()
             })
             .collect();
-        Ok(predict_rows(ds, self.n_classes, |row, out| {
-            for c in 0..self.n_classes {
-                let mut s = 0.0;
-                for j in 0..d {
-                    let dv = row[j] - self.theta[[c, j]];
-                    s += dv * dv / self.var[[c, j]];
-                }
-                out[c] = self.log_prior[c] + log_norm[c] - 0.5 * s;
+        Ok(posterior(ds, self.n_classes, |row, c| {
+            let mut s = 0.0;
+            for j in 0..d {
+                let dv = row[j] - self.theta[[c, j]];
+                s += dv * dv / self.var[[c, j]];
             }
-            softmax_in_place(out);
+            self.log_prior[c] + log_norm[c] - 0.5 * s
         }))
     }
 
@@ -241,6 +238,22 @@ impl LearnerParams for GaussianNbParams {
     fn fit_model(&self, ds: &Dataset, _: Option<&Dataset>) -> Result<FittedModel, ModelError> {
         self.fit(ds).map(FittedModel::GaussianNb)
     }
+}
+
+/// The class probabilities of every row of `ds` from the joint log-likelihood `joint(row, class)` =
+/// log prior + log likelihood (the softmax over classes): the decision rule both naive Bayes models
+/// share, as scikit-learn's `_BaseNB.predict_proba` from `_joint_log_likelihood`.
+fn posterior(
+    ds: &Dataset,
+    n_classes: usize,
+    joint: impl Fn(ArrayView1<f64>, usize) -> f64 + Sync,
+) -> Array2<f64> {
+    predict_rows(ds, n_classes, |row, out| {
+        for (c, o) in out.iter_mut().enumerate() {
+            *o = joint(row, c);
+        }
+        softmax_in_place(out);
+    })
 }
 
 /// Checks the per-class tables of a loaded naive Bayes model: one prior and one row per class, the
@@ -359,19 +372,16 @@ impl Fitted for BernoulliNb {
 
     fn proba(&self, ds: &Dataset) -> Result<Array2<f64>, ModelError> {
         let d = self.log_p.ncols();
-        Ok(predict_rows(ds, self.n_classes, |row, out| {
-            for c in 0..self.n_classes {
-                let mut s = self.log_prior[c];
-                for j in 0..d {
-                    s += if row[j] > self.binarize {
-                        self.log_p[[c, j]]
-                    } else {
-                        self.log_q[[c, j]]
-                    };
-                }
-                out[c] = s;
+        Ok(posterior(ds, self.n_classes, |row, c| {
+            let mut s = self.log_prior[c];
+            for j in 0..d {
+                s += if row[j] > self.binarize {
+                    self.log_p[[c, j]]
+                } else {
+                    self.log_q[[c, j]]
+                };
             }
-            softmax_in_place(out);
+            s
         }))
     }
 

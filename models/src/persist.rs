@@ -49,7 +49,7 @@ impl<M: Serialize + DeserializeOwned + Fitted> Persist for M {}
 
 /// Writes `{"magic", "format_version", "kind", "model"}`.
 pub fn write_envelope<W: Write, M: Serialize + ?Sized>(
-    mut w: W,
+    w: W,
     kind: &str,
     model: &M,
 ) -> Result<(), ModelError> {
@@ -66,9 +66,19 @@ pub fn write_envelope<W: Write, M: Serialize + ?Sized>(
         kind,
         model,
     };
-    serde_json::to_writer(&mut w, &env).map_err(|e| match e.io_error_kind() {
+    write_model_json(w, &env, "cannot serialize model")
+}
+
+/// Writes `value` as one JSON document and flushes `w`: a failed write is [`ModelError::Io`] (of the
+/// writer's kind), a value JSON cannot hold is [`ModelError::Data`] `"{failure}: {reason}"`.
+pub(crate) fn write_model_json<W: Write, T: Serialize + ?Sized>(
+    mut w: W,
+    value: &T,
+    failure: &str,
+) -> Result<(), ModelError> {
+    serde_json::to_writer(&mut w, value).map_err(|e| match e.io_error_kind() {
         Some(k) => ModelError::Io(std::io::Error::new(k, e.to_string())),
-        None => ModelError::Data(format!("cannot serialize model: {e}")),
+        None => ModelError::Data(format!("{failure}: {e}")),
     })?;
     w.flush()?;
     Ok(())

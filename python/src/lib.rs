@@ -30,13 +30,12 @@ use cartseq_data::{
     PresetConfig, SequenceDb, SequenceOptions, Token, Vocab,
 };
 use cartseq_mining::itemsets::{
-    Apriori, FpGrowth, FrequentItemsets, ItemsetMiner, ItemsetParams, Transactions,
+    FpGrowth, FrequentItemsets, ItemsetAlgorithm, ItemsetMiner, ItemsetParams, Transactions,
 };
 use cartseq_mining::rules::association::{association_rules, AssociationParams};
+use cartseq_mining::rules::mine::{mine_rules, RuleMining, RuleSource};
 use cartseq_mining::rules::next::{follow_ups, Within};
-use cartseq_mining::rules::pattern::{pattern_rules, PatternRef, PatternRuleParams};
-use cartseq_mining::rules::sequential::{sequential_rules, SequentialParams};
-use cartseq_mining::rules::{RuleFilter, RuleSet, RuleSort};
+use cartseq_mining::rules::{RuleFilter, RuleSort};
 use cartseq_mining::{Algorithm, CollectSink, Condense, MinSupport, Options, Pattern};
 use cartseq_models::Classifier;
 use pyo3::create_exception;
@@ -83,6 +82,17 @@ fn parse<T: std::str::FromStr<Err = String>>(s: &str, what: &str) -> anyhow::Res
     s.parse::<T>().map_err(|e| anyhow!("{what}: expected {e}"))
 }
 
+/// The text of key `k` parsed as a `T` (an error names `k`), `None` when the key is absent.
+fn parsed_key<T: std::str::FromStr<Err = String>>(
+    o: &Bound<'_, PyDict>,
+    k: &str,
+) -> PyResult<Option<T>> {
+    get::<String>(o, k)?
+        .map(|v| parse::<T>(&v, k))
+        .transpose()
+        .map_err(err)
+}
+
 // ------------------------------------------------------------------------------------------------
 // Inputs
 
@@ -121,11 +131,7 @@ fn generic_spec(o: &Bound<'_, PyDict>) -> PyResult<(GenericSpec, bool)> {
             .transpose()?
             .unwrap_or(b','),
         header: !get::<bool>(o, "no_header")?.unwrap_or(false),
-        time_format: get::<String>(o, "time_format")?
-            .map(|s| parse::<TimeFormat>(&s, "time_format"))
-            .transpose()
-            .map_err(err)?
-            .unwrap_or_default(),
+        time_format: parsed_key::<TimeFormat>(o, "time_format")?.unwrap_or_default(),
     };
     let any = [
         &spec.user,
@@ -145,25 +151,13 @@ fn generic_spec(o: &Bound<'_, PyDict>) -> PyResult<(GenericSpec, bool)> {
 /// Sequence-building options from the `by`, `session_gap`, `token`, … keys.
 fn sequence_options(o: &Bound<'_, PyDict>) -> PyResult<SequenceOptionsBuilder> {
     let s = |k: &str| get::<String>(o, k);
-    let by = s("by")?
-        .map(|v| parse::<GroupBy>(&v, "by"))
-        .transpose()
-        .map_err(err)?
-        .unwrap_or(GroupBy::User);
+    let by = parsed_key(o, "by")?.unwrap_or(GroupBy::User);
     let gap = s("session_gap")?
         .map(|v| parse_duration(&v).map_err(|e| anyhow!("session_gap: expected {e}")))
         .transpose()
         .map_err(err)?;
-    let itemset = s("itemset")?
-        .map(|v| parse::<ItemsetMode>(&v, "itemset"))
-        .transpose()
-        .map_err(err)?
-        .unwrap_or(ItemsetMode::SameTime);
-    let token = s("token")?
-        .map(|v| parse::<Token>(&v, "token"))
-        .transpose()
-        .map_err(err)?
-        .unwrap_or(Token::Item);
+    let itemset = parsed_key(o, "itemset")?.unwrap_or(ItemsetMode::SameTime);
+    let token = parsed_key(o, "token")?.unwrap_or(Token::Item);
     let date = |k: &str| -> PyResult<Option<cartseq_data::Timestamp>> {
         s(k)?
             .map(|v| parse_date(&v).map_err(|e| anyhow!("{k}: expected {e}")))
@@ -582,14 +576,11 @@ fn itemset_params(o: &Bound<'_, PyDict>, max_size_default: usize) -> PyResult<It
         .max_itemsets(get(o, "max_itemsets")?.unwrap_or(10_000_000)))
 }
 
-fn mine_itemsets(
-    algo: &str,
-    p: ItemsetParams,
-    tx: &Transactions,
-) -> anyhow::Result<FrequentItemsets> {
+/// The itemset algorithm named `algo` (`fpgrowth` or `apriori`).
+fn itemset_algorithm(algo: &str) -> anyhow::Result<ItemsetAlgorithm> {
     Ok(match algo {
-        "fpgrowth" => FpGrowth::new(p)?.mine(tx)?,
-        "apriori" => Apriori::new(p)?.mine(tx)?,
+        "fpgrowth" => ItemsetAlgorithm::FpGrowth,
+        "apriori" => ItemsetAlgorithm::Apriori,
         a => bail!("algo: expected fpgrowth or apriori, found {a:?}"),
     })
 }
@@ -603,7 +594,7 @@ fn itemsets(py: Python<'_>, seqs: &Bound<'_, PyAny>, o: &Bound<'_, PyDict>) -> P
     let top = get::<usize>(o, "top")?.unwrap_or(0);
     let b = work(py, move || {
         let tx = Transactions::from_sequences(&data.db);
-        let fi = mine_itemsets(&algo, p, &tx)?;
+        let fi = itemset_algorithm(&algo)?.mine(p, &tx)?;
         let limit = if top == 0 { usize::MAX } else { top };
         Ok(cartseq::tables::itemsets(&fi, limit, &data.dict)?)
     })?;
@@ -661,51 +652,25 @@ fn rules(py: Python<'_>, seqs: &Bound<'_, PyAny>, o: &Bound<'_, PyDict>) -> PyRe
     let min_support =
         cartseq_mining::itemsets::MinSupport::parse(&ms).map_err(|e| err(e.into()))?;
     let b = work(py, move || {
-        let db = &data.db;
-        let mut rs: RuleSet = match kind.as_str() {
-            "association" => {
-                let tx = Transactions::from_sequences(db);
-                let p = ItemsetParams::new(min_support)
-                    .max_len(max_size.unwrap_or(0))
-                    .max_itemsets(max_patterns);
-                let fi = mine_itemsets(&algo, p, &tx)?;
-                let ap = AssociationParams::new(min_conf)?
-                    .filter(filter)
-                    .max_rules(max_rules);
-                association_rules(&fi, &ap)?
-            }
-            "sequential" => {
-                let mut p = SequentialParams::new(min_support, min_conf)?
-                    .filter(filter)
-                    .max_rules(max_rules);
-                if let Some(w) = window {
-                    p = p.window(w)?;
-                }
-                sequential_rules(db, &p)?
-            }
-            "pattern" => {
-                let algo = Algorithm::parse(&miner)
-                    .ok_or_else(|| anyhow!("miner {miner:?}: expected prefixspan, spade or gsp"))?;
-                let minsup = min_support.absolute(db.len());
-                let opts = Options {
-                    min_support: MinSupport::Count(minsup),
-                    max_items: Some(max_size.unwrap_or(6)),
-                    max_patterns: max_patterns as u64,
-                    ..Options::default()
-                };
-                let m = algo.miner(opts)?;
-                let mut sink = CollectSink::new();
-                m.mine(db, &mut sink)?;
-                let pats = sink.into_sorted();
-                let refs: Vec<PatternRef<'_>> = pats
-                    .iter()
-                    .map(|p| (p.itemsets().collect(), p.support))
-                    .collect();
-                let pp = PatternRuleParams::new(min_conf)?.filter(filter);
-                pattern_rules(&refs, db.len(), minsup, &pp)?
-            }
+        let source = match kind.as_str() {
+            "association" => RuleSource::Association(itemset_algorithm(&algo)?),
+            "sequential" => RuleSource::Sequential { window },
+            "pattern" => RuleSource::Pattern(
+                Algorithm::parse(&miner)
+                    .ok_or_else(|| anyhow!("miner {miner:?}: expected prefixspan, spade or gsp"))?,
+            ),
             k => bail!("kind: expected association, sequential or pattern, found {k:?}"),
         };
+        let m = RuleMining {
+            source,
+            min_support,
+            min_confidence: min_conf,
+            filter,
+            max_size,
+            max_patterns,
+            max_rules,
+        };
+        let mut rs = mine_rules(&data.db, m)?;
         rs.sort(sort);
         if top > 0 {
             rs.truncate(top);

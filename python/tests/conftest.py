@@ -20,13 +20,18 @@ def need_shared(*parts: str) -> Path:
     return p
 
 
+def _supported_lines(path: Path):
+    """(body, support) of every SPMF output line `... #SUP: n` of a file."""
+    for line in path.read_text().splitlines():
+        if "#SUP:" in line:
+            body, sup = line.split("#SUP:")
+            yield body, int(sup)
+
+
 def spmf_patterns(path: Path) -> dict:
     """SPMF pattern lines `1 -1 2 3 -1 #SUP: 5` -> {((1,), (2, 3)): 5}."""
     out = {}
-    for line in path.read_text().splitlines():
-        if "#SUP:" not in line:
-            continue
-        body, sup = line.split("#SUP:")
+    for body, sup in _supported_lines(path):
         sets, cur = [], []
         for tok in body.split():
             if tok == "-1":
@@ -36,15 +41,9 @@ def spmf_patterns(path: Path) -> dict:
                 cur.append(int(tok))
         if cur:
             sets.append(tuple(sorted(cur)))
-        out[tuple(sets)] = int(sup)
+        out[tuple(sets)] = sup
     return out
 
 
 def spmf_itemsets(path: Path) -> dict:
-    out = {}
-    for line in path.read_text().splitlines():
-        if "#SUP:" not in line:
-            continue
-        body, sup = line.split("#SUP:")
-        out[tuple(sorted(int(t) for t in body.split()))] = int(sup)
-    return out
+    return {tuple(sorted(int(t) for t in body.split())): sup for body, sup in _supported_lines(path)}

@@ -157,18 +157,12 @@ fn counts(per: &[u64], name: impl Fn(u32) -> String, top: usize) -> Vec<Count> {
 }
 
 fn pattern_text(p: &SeqPattern, names: &[String]) -> String {
-    p.itemsets
+    let tokens: Vec<Vec<&str>> = p
+        .itemsets
         .iter()
-        .map(|s| {
-            let t: Vec<&str> = s.iter().map(|i| names[i.index()].as_str()).collect();
-            if t.len() == 1 {
-                t[0].to_owned()
-            } else {
-                format!("({})", t.join(" "))
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" > ")
+        .map(|s| s.iter().map(|i| names[i.index()].as_str()).collect())
+        .collect();
+    crate::featurizer::describe_tokens(&tokens)
 }
 
 /// Mines a segment's patterns (top-k by support, ≤ 3 events).

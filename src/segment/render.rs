@@ -202,21 +202,14 @@ pub fn text(s: &Summary) -> String {
             .map(|f| format!("{} {:+.2}", f.feature, f.smd))
             .collect();
         let _ = writeln!(t, "  separating features (SMD): {}", feats.join(", "));
-        if !p.top_items.is_empty() {
-            let items: Vec<String> = p
-                .top_items
-                .iter()
-                .map(|c| format!("{} ({})", c.name, c.events))
-                .collect();
-            let _ = writeln!(t, "  top items: {}", items.join(", "));
-        }
-        if !p.top_categories.is_empty() {
-            let cats: Vec<String> = p
-                .top_categories
-                .iter()
-                .map(|c| format!("{} ({})", c.name, c.events))
-                .collect();
-            let _ = writeln!(t, "  top categories: {}", cats.join(", "));
+        for (what, counts) in [("items", &p.top_items), ("categories", &p.top_categories)] {
+            if !counts.is_empty() {
+                let named: Vec<String> = counts
+                    .iter()
+                    .map(|c| format!("{} ({})", c.name, c.events))
+                    .collect();
+                let _ = writeln!(t, "  top {what}: {}", named.join(", "));
+            }
         }
         for q in &p.patterns {
             let _ = writeln!(

@@ -238,24 +238,23 @@ pub fn auto_cutoff(log: &EventLog, horizon_ms: i64) -> Option<i64> {
 /// Where the data ends for a label window: the 99.9th percentile of event times plus 1 ms (a few
 /// far-future stamps, as in the Taobao file, do not count). `None` for an empty log.
 pub fn data_end(log: &EventLog) -> Option<i64> {
-    if log.is_empty() {
-        return None;
-    }
-    let mut t: Vec<i64> = log.time.iter().map(|t| t.0).collect();
-    let k = ((t.len() as f64 - 1.0) * 0.999).round() as usize;
-    let (_, hi, _) = t.select_nth_unstable(k);
-    Some(*hi + 1)
+    time_percentile(log, 0.999).map(|hi| hi + 1)
 }
 
 /// Where the data starts: the 0.1th percentile of event times (a few stamps years early do not count).
 pub fn data_start(log: &EventLog) -> Option<i64> {
+    time_percentile(log, 0.001)
+}
+
+/// The event time at fraction `q` of the sorted times (the nearest rank); `None` for an empty log.
+fn time_percentile(log: &EventLog, q: f64) -> Option<i64> {
     if log.is_empty() {
         return None;
     }
     let mut t: Vec<i64> = log.time.iter().map(|t| t.0).collect();
-    let k = ((t.len() as f64 - 1.0) * 0.001).round() as usize;
-    let (_, lo, _) = t.select_nth_unstable(k);
-    Some(*lo)
+    let k = ((t.len() as f64 - 1.0) * q).round() as usize;
+    let (_, at, _) = t.select_nth_unstable(k);
+    Some(*at)
 }
 
 /// The windows of a spec with the test cutoff resolved.

@@ -49,6 +49,14 @@ fn sorted_lines(s: &str) -> Vec<String> {
     v
 }
 
+/// `cartseq COMMAND WORDS…` prints the same rows (in any order) on `log` as on the Taobao CSV it was
+/// converted from.
+fn same_rows_as_csv(command: &str, words: &str, log: &Path) {
+    let a = cartseq(&format!("{command} {TAOBAO} {words}")).success();
+    let b = cartseq(&format!("{command} {words}")).arg(log).success();
+    assert_eq!(sorted_lines(&a.stdout), sorted_lines(&b.stdout));
+}
+
 #[test]
 fn convert_writes_the_log_as_parquet_and_arrow_with_a_manifest() {
     let dir = tempdir();
@@ -93,20 +101,22 @@ fn stats_and_next_read_parquet_like_csv() {
     let b = cartseq("stats --json -q").arg(&log).json();
     assert_eq!(a["events"], b["events"]);
     assert_eq!(a["funnel"], b["funnel"]);
-    let next = "--token action --after cart_add --format csv -q";
-    let a = cartseq(&format!("next {TAOBAO} {next}")).success();
-    let b = cartseq(&format!("next {next}")).arg(&log).success();
-    assert_eq!(sorted_lines(&a.stdout), sorted_lines(&b.stdout));
+    same_rows_as_csv(
+        "next",
+        "--token action --after cart_add --format csv -q",
+        &log,
+    );
 }
 
 #[test]
 fn a_time_range_on_parquet_gives_the_csv_answer() {
     let dir = tempdir();
     let log = converted(dir.path(), "parquet", "parquet");
-    let words = "--token item --from 2017-11-28 --to 2017-12-01 --min-support #5 --format csv -q";
-    let a = cartseq(&format!("mine {TAOBAO} {words}")).success();
-    let b = cartseq(&format!("mine {words}")).arg(&log).success();
-    assert_eq!(sorted_lines(&a.stdout), sorted_lines(&b.stdout));
+    same_rows_as_csv(
+        "mine",
+        "--token item --from 2017-11-28 --to 2017-12-01 --min-support #5 --format csv -q",
+        &log,
+    );
 }
 
 #[test]

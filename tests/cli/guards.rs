@@ -17,6 +17,17 @@ fn features(dir: &Path) -> PathBuf {
     out
 }
 
+/// The features of [`features`] and `dir/m.json`, a `model` trained on them.
+fn trained(dir: &Path, model: &str) -> (PathBuf, PathBuf) {
+    let f = features(dir);
+    let m = dir.join("m.json");
+    cartseq(&format!("train --model {model} -q -o"))
+        .arg(&m)
+        .arg(&f)
+        .success();
+    (f, m)
+}
+
 /// The explosion advice names `flag`, which bounds pattern size, and not `--max-len`, which only
 /// filters input sequences (following that advice changed nothing).
 fn advises_length_flag(r: &Run, flag: &str) {
@@ -28,23 +39,25 @@ fn advises_length_flag(r: &Run, flag: &str) {
     );
 }
 
-#[test]
-fn mine_memory_guard_fires_and_names_the_length_flag() {
-    // Action tokens with support 1: an explosion that fills memory long before 10 M patterns.
+/// `mine` of the Taobao sample's action tokens at support 1 (an explosion) under the guard `limit`
+/// fails with `message` and advises `--max-items`.
+fn mine_explosion_stops(limit: &str, message: &str) {
     let r = cartseq(&format!(
-        "mine {TAOBAO} --token action --min-count 1 --max-memory 40M -q"
+        "mine {TAOBAO} --token action --min-count 1 {limit} -q"
     ))
-    .fails_with("--max-memory");
+    .fails_with(message);
     advises_length_flag(&r, "--max-items");
 }
 
 #[test]
+fn mine_memory_guard_fires_and_names_the_length_flag() {
+    // Action tokens with support 1: an explosion that fills memory long before 10 M patterns.
+    mine_explosion_stops("--max-memory 40M", "--max-memory");
+}
+
+#[test]
 fn mine_count_guard_names_max_items_not_max_len() {
-    let r = cartseq(&format!(
-        "mine {TAOBAO} --token action --min-count 1 --max-patterns 500 -q"
-    ))
-    .fails_with("--max-patterns 500");
-    advises_length_flag(&r, "--max-items");
+    mine_explosion_stops("--max-patterns 500", "--max-patterns 500");
 }
 
 #[test]
@@ -288,12 +301,7 @@ fn edit_cell(path: &Path, split: &str, col: usize, value: &str) {
 #[test]
 fn nan_features_are_refused_unless_allowed() {
     let dir = tempdir();
-    let f = features(dir.path());
-    let m = dir.path().join("m.json");
-    cartseq("train --model logreg -q -o")
-        .arg(&m)
-        .arg(&f)
-        .success();
+    let (f, m) = trained(dir.path(), "logreg");
     edit_cell(&f, "test", 3, "NaN");
     edit_cell(&f, "train", 4, "inf");
     cartseq("eval")
@@ -334,12 +342,7 @@ fn labels_outside_the_tasks_classes_are_refused() {
 #[test]
 fn inconsistent_model_files_are_refused_at_load() {
     let dir = tempdir();
-    let f = features(dir.path());
-    let m = dir.path().join("m.json");
-    cartseq("train --model logreg -q -o")
-        .arg(&m)
-        .arg(&f)
-        .success();
+    let (f, m) = trained(dir.path(), "logreg");
     let text = read(&m);
     let (head, body) = text.split_once('\n').unwrap();
     let mut v: serde_json::Value = serde_json::from_str(body).unwrap();
@@ -389,12 +392,7 @@ fn tiny_splits_warn_beside_the_table_and_in_json() {
 #[test]
 fn eval_warns_on_a_small_test_split() {
     let dir = tempdir();
-    let f = features(dir.path());
-    let m = dir.path().join("m.json");
-    cartseq("train --model prior -q -o")
-        .arg(&m)
-        .arg(&f)
-        .success();
+    let (f, m) = trained(dir.path(), "prior");
     // Keep the header and 10 test rows.
     let text = read(&f);
     let mut lines = text.lines();

@@ -8,6 +8,7 @@
 //! the JSON error shapes, online learning (pop, markov, sknn, vsknn, sr) against a batch fit, and int8
 //! compression.
 
+use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -60,6 +61,13 @@ impl Server {
                 .timeout(Duration::from_secs(30))
                 .build(),
         }
+    }
+
+    /// Starts `cartseq serve FLAG MODEL EXTRA…` on a saved model (`--nextitem` or `--classifier`).
+    fn with_model(flag: &str, model: &Path, extra: &[&str]) -> Server {
+        let mut args = vec![OsString::from(flag), model.into()];
+        args.extend(extra.iter().map(OsString::from));
+        Server::start(args)
     }
 
     /// Sends a request; returns the status and the body.
@@ -135,37 +143,62 @@ fn save_model(model: &str, train: &Path, test: &Path, out: &Path) -> Value {
     .json()
 }
 
-/// The first `lines` lines of a file, written to `dir/name`.
-fn head(src: &str, lines: usize, dir: &Path, name: &str) -> PathBuf {
-    let text = std::fs::read_to_string(crate::support::repo_root().join(src)).expect("sample");
-    let mut out: String = text.lines().take(lines).collect::<Vec<_>>().join("\n");
+/// A server of `model` ([`save_model`] on the training sample, tested on the first 200 lines of the
+/// test sample) started with `serve --nextitem MODEL EXTRA…`, and the directory holding the file.
+fn serve_sample_model(model: &str, extra: &[&str]) -> (tempfile::TempDir, Server) {
+    let (dir, train, test) = sample(200);
+    let path = dir.path().join(format!("{model}.json"));
+    save_model(model, &train, &test, &path);
+    let server = Server::with_model("--nextitem", &path, extra);
+    (dir, server)
+}
+
+/// A fresh directory holding `test.txt`, the first `test_lines` lines of the test sample, with the
+/// training sample's path and that file's.
+fn sample(test_lines: usize) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = tempdir();
+    let root = crate::support::repo_root();
+    let text = std::fs::read_to_string(root.join(TEST)).expect("sample");
+    let mut out: String = text.lines().take(test_lines).collect::<Vec<_>>().join("\n");
     out.push('\n');
-    let p = dir.join(name);
-    std::fs::write(&p, out).expect("write");
-    p
+    let test = dir.path().join("test.txt");
+    std::fs::write(&test, out).expect("write");
+    (dir, root.join(TRAIN), test)
 }
 
 /// The sessions of a `SessionId ItemId Time` file, clicks ordered by time (stable).
 fn sessions(path: &Path) -> Vec<(String, Vec<String>)> {
     let text = std::fs::read_to_string(path).expect("test log");
-    let mut order: Vec<String> = Vec::new();
-    let mut clicks: std::collections::HashMap<String, Vec<(f64, usize, String)>> =
-        Default::default();
-    for (n, line) in text.lines().skip(1).enumerate() {
+    let clicks = text.lines().skip(1).enumerate().map(|(n, line)| {
         let f: Vec<&str> = line.split('\t').collect();
         let t: f64 = f[2].parse().expect("time");
-        let e = clicks.entry(f[0].to_owned()).or_insert_with(|| {
-            order.push(f[0].to_owned());
+        (f[0].to_owned(), (t, n, f[1].to_owned()))
+    });
+    group_in_order(clicks)
+        .into_iter()
+        .map(|(s, mut c)| {
+            c.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            (s, c.into_iter().map(|x| x.2).collect())
+        })
+        .collect()
+}
+
+/// `(key, value)` pairs grouped by key: keys in the order of their first pair, values in input order.
+fn group_in_order<T>(pairs: impl IntoIterator<Item = (String, T)>) -> Vec<(String, Vec<T>)> {
+    let mut order: Vec<String> = Vec::new();
+    let mut groups: std::collections::HashMap<String, Vec<T>> = Default::default();
+    for (key, value) in pairs {
+        let group = groups.entry(key.clone()).or_insert_with(|| {
+            order.push(key);
             Vec::new()
         });
-        e.push((t, n, f[1].to_owned()));
+        group.push(value);
     }
     order
         .into_iter()
-        .map(|s| {
-            let mut c = clicks.remove(&s).expect("session");
-            c.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-            (s, c.into_iter().map(|x| x.2).collect())
+        .map(|key| {
+            let group = groups.remove(&key).expect("group");
+            (key, group)
         })
         .collect()
 }
@@ -197,9 +230,7 @@ fn rank_in(list: &[Value], target: &str) -> Option<usize> {
 /// batch for the same saved model, for every model kind whose scores do not tie at the cut-off.
 #[test]
 fn replaying_a_log_online_gives_the_batch_metrics() {
-    let dir = tempdir();
-    let test = head(TEST, 1200, dir.path(), "test.txt");
-    let train = crate::support::repo_root().join(TRAIN);
+    let (dir, train, test) = sample(1200);
     for model in [
         "gru",
         "sknn",
@@ -212,7 +243,7 @@ fn replaying_a_log_online_gives_the_batch_metrics() {
     ] {
         let path = dir.path().join(format!("{model}.json"));
         let batch = save_model(model, &train, &test, &path);
-        let server = Server::start([OsArg::from("--nextitem"), path.clone().into()]);
+        let server = Server::with_model("--nextitem", &path, &[]);
         let (mut hits, mut rr) = ([0u64; 2], [0f64; 2]);
         let mut predictions = 0u64;
         for (session, clicks) in sessions(&test) {
@@ -267,21 +298,16 @@ fn replaying_a_log_online_gives_the_batch_metrics() {
     }
 }
 
-/// Argument helper: strings and paths in one list.
-type OsArg = std::ffi::OsString;
-
 /// A truncated file, a foreign kind and a missing file keep the old model (422 with the reason); a
 /// good file is swapped in by POST /admin/reload and by SIGHUP, and the version goes up.
 #[test]
 fn hot_reload_keeps_the_old_model_on_a_bad_file() {
-    let dir = tempdir();
-    let test = head(TEST, 400, dir.path(), "test.txt");
-    let train = crate::support::repo_root().join(TRAIN);
+    let (dir, train, test) = sample(400);
     let live = dir.path().join("live.json");
     let markov = dir.path().join("markov.json");
     save_model("pop", &train, &test, &live);
     save_model("markov", &train, &test, &markov);
-    let server = Server::start([OsArg::from("--nextitem"), live.clone().into()]);
+    let server = Server::with_model("--nextitem", &live, &[]);
     let ask = json!({"items": ["214716935"], "k": 3});
     let (code, first) = server.post("/v1/recommend", &ask);
     assert_eq!(code, 200, "{first}");
@@ -364,23 +390,7 @@ fn hot_reload_keeps_the_old_model_on_a_bad_file() {
 /// `--session-ttl`; the gauges say so.
 #[test]
 fn sessions_are_evicted_beyond_the_cap_and_expire() {
-    let dir = tempdir();
-    let test = head(TEST, 200, dir.path(), "test.txt");
-    let model = dir.path().join("pop.json");
-    save_model(
-        "pop",
-        &crate::support::repo_root().join(TRAIN),
-        &test,
-        &model,
-    );
-    let server = Server::start([
-        OsArg::from("--nextitem"),
-        model.into(),
-        "--max-sessions".into(),
-        "3".into(),
-        "--session-ttl".into(),
-        "1s".into(),
-    ]);
+    let (_dir, server) = serve_sample_model("pop", &["--max-sessions", "3", "--session-ttl", "1s"]);
     for s in ["a", "b", "c", "d"] {
         let (code, _) = server.post("/v1/events", &json!({"session": s, "items": ["214716935"]}));
         assert_eq!(code, 200);
@@ -408,23 +418,10 @@ fn sessions_are_evicted_beyond_the_cap_and_expire() {
 /// field; unknown items are ignored and counted; the OpenAPI document lists exactly the routes.
 #[test]
 fn errors_are_json_and_name_the_field() {
-    let dir = tempdir();
-    let test = head(TEST, 200, dir.path(), "test.txt");
-    let model = dir.path().join("markov.json");
-    save_model(
+    let (_dir, server) = serve_sample_model(
         "markov",
-        &crate::support::repo_root().join(TRAIN),
-        &test,
-        &model,
+        &["--max-body", "2000", "--max-request-items", "50"],
     );
-    let server = Server::start([
-        OsArg::from("--nextitem"),
-        model.into(),
-        "--max-body".into(),
-        "2000".into(),
-        "--max-request-items".into(),
-        "50".into(),
-    ]);
     let huge = format!("{{\"items\": [{}]}}", vec!["\"1\""; 600].join(","));
     let many = format!("{{\"items\": [{}]}}", vec!["1"; 60].join(","));
     let many_events = format!(
@@ -597,9 +594,7 @@ fn errors_are_json_and_name_the_field() {
 /// events with their times (vsknn ranks neighbours by the time of their last click).
 #[test]
 fn online_counts_equal_a_batch_fit_on_the_same_events() {
-    let dir = tempdir();
-    let test = head(TEST, 200, dir.path(), "test.txt");
-    let train = crate::support::repo_root().join(TRAIN);
+    let (dir, train, test) = sample(200);
     // New sessions replaying clicks of the first training sessions (items the model knows), the
     // j-th click of each at 1.5e9 + j seconds.
     let extra = sessions(&train).into_iter().take(150).collect::<Vec<_>>();
@@ -617,12 +612,8 @@ fn online_counts_equal_a_batch_fit_on_the_same_events() {
         let batch = dir.path().join(format!("{model}-batch.json"));
         save_model(model, &train, &test, &start);
         save_model(model, &both_path, &test, &batch);
-        let online = Server::start([
-            OsArg::from("--nextitem"),
-            start.into(),
-            "--learn-online".into(),
-        ]);
-        let offline = Server::start([OsArg::from("--nextitem"), batch.into()]);
+        let online = Server::with_model("--nextitem", &start, &["--learn-online"]);
+        let offline = Server::with_model("--nextitem", &batch, &[]);
         let mut learnt = 0;
         for (i, (_, clicks)) in extra.iter().enumerate() {
             let events: Vec<Value> = clicks
@@ -670,9 +661,7 @@ fn online_counts_equal_a_batch_fit_on_the_same_events() {
 /// served like any model; a non-network model is refused with the reason.
 #[test]
 fn int8_compression_is_smaller_close_and_servable() {
-    let dir = tempdir();
-    let test = head(TEST, 1500, dir.path(), "test.txt");
-    let train = crate::support::repo_root().join(TRAIN);
+    let (dir, train, test) = sample(1500);
     let gru = dir.path().join("gru.json");
     let small = dir.path().join("gru8.json");
     save_model("gru", &train, &test, &gru);
@@ -695,7 +684,7 @@ fn int8_compression_is_smaller_close_and_servable() {
     );
     let text = std::fs::read_to_string(&small).expect("small");
     assert!(text.contains("\"precision\":\"int8\"") && text.contains("\"kind\":\"nextitem-int8\""));
-    let server = Server::start([OsArg::from("--nextitem"), small.clone().into()]);
+    let server = Server::with_model("--nextitem", &small, &[]);
     let (code, r) = server.post(
         "/v1/recommend",
         &json!({"items": ["214716935", "214832672"], "k": 5}),
@@ -725,24 +714,12 @@ fn int8_compression_is_smaller_close_and_servable() {
 /// order, as `/v1/events` event objects (times in ms).
 fn taobao_events() -> Vec<(String, Vec<Value>)> {
     let text = std::fs::read_to_string(crate::support::repo_root().join(TAOBAO)).expect("sample");
-    let mut order: Vec<String> = Vec::new();
-    let mut by_user: std::collections::HashMap<String, Vec<Value>> = Default::default();
-    for line in text.lines() {
+    group_in_order(text.lines().map(|line| {
         let f: Vec<&str> = line.split(',').collect();
         let secs: i64 = f[4].parse().expect("time");
-        let e = by_user.entry(f[0].to_owned()).or_insert_with(|| {
-            order.push(f[0].to_owned());
-            Vec::new()
-        });
-        e.push(json!({"time": secs * 1000, "item": f[1], "category": f[2], "action": f[3]}));
-    }
-    order
-        .into_iter()
-        .map(|u| {
-            let ev = by_user.remove(&u).expect("user");
-            (u, ev)
-        })
-        .collect()
+        let event = json!({"time": secs * 1000, "item": f[1], "category": f[2], "action": f[3]});
+        (f[0].to_owned(), event)
+    }))
 }
 
 const TAOBAO: &str = "data/samples/taobao_sample.csv";
@@ -797,12 +774,7 @@ fn online_scores_equal_eval_predictions() {
             .arg("--predictions")
             .arg(&preds)
             .success();
-        let server = Server::start([
-            OsArg::from("--classifier"),
-            model.clone().into(),
-            "--max-events".into(),
-            "100000".into(),
-        ]);
+        let server = Server::with_model("--classifier", &model, &["--max-events", "100000"]);
         for (user, ev) in &events {
             let (code, r) = server.post("/v1/events", &json!({"user": user, "events": ev}));
             assert_eq!(code, 200, "{r}");

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+mod read_all_ways;
 mod readers_never_panic;
 mod spmf_roundtrip;
 mod support;

@@ -2,11 +2,10 @@
 //! is a located `DataError`; under `--on-error skip` the events read plus the rows skipped never exceed
 //! the lines given.
 
-use cartseq_data::input::LineReader;
-use cartseq_data::presets::{read_events_from, Preset, PresetConfig};
-use cartseq_data::read_sequences_from;
-use cartseq_data::{ColumnRef, DataError, Dictionary, GenericSpec, OnError, SequenceOptions};
+use cartseq_data::{DataError, Preset, PresetConfig};
 use proptest::prelude::*;
+
+use crate::read_all_ways::{generic_columns_1_to_4, read_all_ways, Outcome};
 
 fn configs() -> Vec<PresetConfig> {
     let mut v: Vec<PresetConfig> = Preset::ALL
@@ -14,14 +13,7 @@ fn configs() -> Vec<PresetConfig> {
         .filter(|p| **p != Preset::Generic)
         .map(|p| PresetConfig::new(*p))
         .collect();
-    v.push(PresetConfig::generic(GenericSpec {
-        user: Some(ColumnRef::Index(1)),
-        item: Some(ColumnRef::Index(2)),
-        action: Some(ColumnRef::Index(3)),
-        time: Some(ColumnRef::Index(4)),
-        header: false,
-        ..GenericSpec::default()
-    }));
+    v.push(generic_columns_1_to_4());
     for c in v.iter_mut() {
         c.max_line = 200;
     }
@@ -30,39 +22,22 @@ fn configs() -> Vec<PresetConfig> {
 
 fn run_all(bytes: &[u8]) {
     for cfg in configs() {
-        for policy in [OnError::Fail, OnError::Skip] {
-            let mut dict = Dictionary::new();
-            let mut lines = LineReader::new(bytes, "p", false).with_max_line(cfg.max_line);
-            let r = read_sequences_from(
-                &mut lines,
-                &cfg,
-                policy,
-                &mut dict,
-                &SequenceOptions::default(),
-                &mut |_| {},
-            );
-            match r {
-                Ok((db, _)) => {
-                    for s in db.iter() {
-                        assert!(!s.is_empty());
-                    }
-                }
-                Err(DataError::Parse { location, .. }) => {
-                    assert_eq!(location.file.to_str(), Some("p"))
-                }
-                Err(_) => {}
-            }
-            if !cfg.preset.yields_sequences() {
-                let mut dict = Dictionary::new();
-                let mut lines = LineReader::new(bytes, "p", false).with_max_line(cfg.max_line);
-                if let Ok((log, skipped)) =
-                    read_events_from(&mut lines, &cfg, policy, &mut dict, &mut |_| {})
-                {
-                    let n_lines = bytes.split(|b| *b == b'\n').count() as u64;
-                    assert!(log.len() as u64 + skipped.total() <= n_lines);
+        read_all_ways(bytes, "p", &cfg, |outcome| match outcome {
+            Outcome::Sequences(Ok((db, _))) => {
+                for s in db.iter() {
+                    assert!(!s.is_empty());
                 }
             }
-        }
+            Outcome::Sequences(Err(DataError::Parse { location, .. })) => {
+                assert_eq!(location.file.to_str(), Some("p"))
+            }
+            Outcome::Sequences(Err(_)) => {}
+            Outcome::Events(Ok((log, skipped))) => {
+                let n_lines = bytes.split(|b| *b == b'\n').count() as u64;
+                assert!(log.len() as u64 + skipped.total() <= n_lines);
+            }
+            Outcome::Events(Err(_)) => {}
+        });
     }
 }
 

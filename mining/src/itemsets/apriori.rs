@@ -304,11 +304,37 @@ fn candidates(level: &[u32], k: usize) -> Vec<u32> {
         false
     };
     let mut out = Vec::new();
-    let mut cand = vec![0u32; k + 1];
     let mut sub = vec![0u32; k];
+    apriori_join(level, k, |cand| {
+        // Subsets leaving out one of the first k−1 items (the two others are a and b).
+        let ok = (0..k - 1).all(|skip| {
+            let mut p = 0;
+            for (q, &v) in cand.iter().enumerate() {
+                if q != skip {
+                    sub[p] = v;
+                    p += 1;
+                }
+            }
+            contains(&sub)
+        });
+        if ok {
+            out.extend_from_slice(cand);
+        }
+    });
+    out
+}
+
+/// Apriori's join step (Agrawal & Srikant 1994, "apriori-gen"; also the consequent join of
+/// association rule generation): `level` holds sorted rows of `k` values back to back, in
+/// lexicographic order; for every two rows `a < b` sharing their first `k − 1` values, in order, calls
+/// `f` with the `k + 1` values made of row `a` followed by the last value of row `b`.
+pub(crate) fn apriori_join(level: &[u32], k: usize, mut f: impl FnMut(&[u32])) {
+    let m = level.len() / k;
+    let get = |i: usize| &level[i * k..(i + 1) * k];
+    let mut cand = vec![0u32; k + 1];
     let mut i = 0;
     while i < m {
-        // Block of itemsets sharing the first k−1 items.
+        // Block of rows sharing the first k−1 values.
         let mut j = i + 1;
         while j < m && get(j)[..k - 1] == get(i)[..k - 1] {
             j += 1;
@@ -317,25 +343,11 @@ fn candidates(level: &[u32], k: usize) -> Vec<u32> {
             for b in a + 1..j {
                 cand[..k].copy_from_slice(get(a));
                 cand[k] = get(b)[k - 1];
-                // Subsets leaving out one of the first k−1 items (the two others are a and b).
-                let ok = (0..k - 1).all(|skip| {
-                    let mut p = 0;
-                    for (q, &v) in cand.iter().enumerate() {
-                        if q != skip {
-                            sub[p] = v;
-                            p += 1;
-                        }
-                    }
-                    contains(&sub)
-                });
-                if ok {
-                    out.extend_from_slice(&cand);
-                }
+                f(&cand);
             }
         }
         i = j;
     }
-    out
 }
 
 #[cfg(test)]

@@ -285,6 +285,30 @@ impl FrequentItemsets {
     }
 }
 
+/// The frequent-itemset algorithms, chosen by name where a caller lets the user pick (`itemsets`,
+/// `rules --kind association`, the Python binding).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ItemsetAlgorithm {
+    /// [`FpGrowth`] (Han et al. 2000).
+    FpGrowth,
+    /// [`Apriori`] (Agrawal & Srikant 1994).
+    Apriori,
+}
+
+impl ItemsetAlgorithm {
+    /// Checks `params` for the algorithm, then mines `tx`.
+    pub fn mine(
+        self,
+        params: ItemsetParams,
+        tx: &Transactions,
+    ) -> Result<FrequentItemsets, ItemsetError> {
+        match self {
+            ItemsetAlgorithm::FpGrowth => FpGrowth::new(params)?.mine(tx),
+            ItemsetAlgorithm::Apriori => Apriori::new(params)?.mine(tx),
+        }
+    }
+}
+
 /// A frequent-itemset algorithm.
 pub trait ItemsetMiner {
     /// Mines every itemset with support at least the minimum support.

@@ -18,6 +18,7 @@ use rayon::prelude::*;
 use cartseq_data::ItemId;
 
 use super::{check_confidence, Rule, RuleBudget, RuleError, RuleFilter, RuleKind, RuleSet};
+use crate::itemsets::apriori::apriori_join;
 use crate::itemsets::FrequentItemsets;
 
 /// Validated parameters of association-rule generation.
@@ -122,27 +123,12 @@ fn rules_of(
     }
     while !level.is_empty() && m + 1 < z.len() && m < max_cons {
         // Join consequents sharing their first m−1 positions.
-        let cnt = level.len() / m;
-        let get = |i: usize| &level[i * m..(i + 1) * m];
         let mut next: Vec<u32> = Vec::new();
-        let mut cand = vec![0u32; m + 1];
-        let mut i = 0;
-        while i < cnt {
-            let mut j = i + 1;
-            while j < cnt && get(j)[..m - 1] == get(i)[..m - 1] {
-                j += 1;
+        apriori_join(&level, m, |cand| {
+            if try_rule(cand, &mut out) {
+                next.extend_from_slice(cand);
             }
-            for a in i..j {
-                for b in a + 1..j {
-                    cand[..m].copy_from_slice(get(a));
-                    cand[m] = get(b)[m - 1];
-                    if try_rule(&cand, &mut out) {
-                        next.extend_from_slice(&cand);
-                    }
-                }
-            }
-            i = j;
-        }
+        });
         level = next;
         m += 1;
     }

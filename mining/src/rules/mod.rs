@@ -9,6 +9,7 @@
 //! * [`pattern`] — X ⇒ Y where X·Y is a frequent sequential pattern (X and Y are sequences), and the
 //!   two-item "A then B" rules of the report ([`pattern::then_rules`]);
 //! * [`next`] — what follows a given sequence of tokens, ranked with count, confidence and lift;
+//! * [`mine`] — any of the three kinds straight from a sequence database (what `cartseq rules` runs);
 //! * [`format`](mod@format) — SPMF's text format (Java's `Double.toString` for the measures).
 //!
 //! Every rule carries three counts — the rule's support, the antecedent's and the consequent's —
@@ -21,6 +22,7 @@ use cartseq_data::ItemId;
 
 pub mod association;
 pub mod format;
+pub mod mine;
 pub mod next;
 pub mod pattern;
 pub mod sequential;

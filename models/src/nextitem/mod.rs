@@ -729,14 +729,9 @@ pub(crate) mod testing {
 
     /// Sequences of the given rows over `vocab` items.
     pub(crate) fn seqs(rows: &[&[u32]], vocab: usize) -> Sequences {
-        let mut s = Sequences {
-            tokens: Vec::new(),
-            offsets: vec![0],
-            vocab,
-        };
+        let mut s = Sequences::empty(vocab);
         for r in rows {
-            s.tokens.extend_from_slice(r);
-            s.offsets.push(s.tokens.len());
+            s.push_row(r.iter().copied());
         }
         s
     }

@@ -28,7 +28,7 @@ use crate::nextitem::{
     ScoreSink, SequentialRules, SessionKnn, SrGnnModel, Stan, VSessionKnn,
 };
 use crate::nn::CellKind;
-use crate::persist::{check_envelope, FORMAT_VERSION, MAGIC};
+use crate::persist::{check_envelope, write_model_json, FORMAT_VERSION, MAGIC};
 use crate::ModelError;
 use crate::Sequences;
 
@@ -283,7 +283,7 @@ impl NextItemFile {
     pub fn save_parts<W: Write>(
         model: &SavedNextItem,
         items: &[String],
-        mut w: W,
+        w: W,
     ) -> Result<(), ModelError> {
         #[derive(Serialize)]
         struct Out<'a> {
@@ -301,12 +301,7 @@ impl NextItemFile {
             precision: model.precision(),
             items,
         };
-        serde_json::to_writer(&mut w, &out).map_err(|e| match e.io_error_kind() {
-            Some(k) => ModelError::Io(std::io::Error::new(k, e.to_string())),
-            None => ModelError::Data(format!("cannot serialize model: {e}")),
-        })?;
-        w.flush()?;
-        Ok(())
+        write_model_json(w, &out, "cannot serialize model")
     }
 
     /// Reads and checks a file written by [`NextItemFile::save`] (or a network saved by an earlier
@@ -389,16 +384,7 @@ mod tests {
 
     fn train() -> Sequences {
         let rows: [&[u32]; 4] = [&[0, 1, 2], &[2, 3, 1], &[1, 4, 0, 2], &[3, 4]];
-        let mut s = Sequences {
-            tokens: Vec::new(),
-            offsets: vec![0],
-            vocab: 5,
-        };
-        for r in rows {
-            s.tokens.extend_from_slice(r);
-            s.offsets.push(s.tokens.len());
-        }
-        s
+        crate::nextitem::testing::seqs(&rows, 5)
     }
 
     fn every_kind() -> Vec<SavedNextItem> {

@@ -12,20 +12,12 @@ use rand_chacha::ChaCha8Rng;
 /// Label = first token mod 3: the model must carry the first token through the whole sequence.
 fn first_token_task(n: usize, seed: u64) -> Dataset {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut seqs = Sequences {
-        tokens: Vec::new(),
-        offsets: vec![0],
-        vocab: 9,
-    };
+    let mut seqs = Sequences::empty(9);
     let mut y = Vec::new();
     for _ in 0..n {
         let len = rng.gen_range(1..8);
         let first: u32 = rng.gen_range(0..9);
-        seqs.tokens.push(first);
-        for _ in 1..len {
-            seqs.tokens.push(rng.gen_range(0..9));
-        }
-        seqs.offsets.push(seqs.tokens.len());
+        seqs.push_row(std::iter::once(first).chain((1..len).map(|_| rng.gen_range(0..9))));
         y.push(first as usize % 3);
     }
     let mut ds = Dataset::new(Array2::zeros((n, 0)), Array1::from(y), 3).expect("valid dataset");

@@ -85,18 +85,11 @@ fn parallel_product_has_the_bits_of_one_call() {
 /// is cut into several column blocks, a batch of 80 into three row blocks of the recurrence.
 fn wide_task(n: usize) -> Dataset {
     let mut rng = ChaCha8Rng::seed_from_u64(21);
-    let mut seqs = Sequences {
-        tokens: Vec::new(),
-        offsets: vec![0],
-        vocab: 200,
-    };
+    let mut seqs = Sequences::empty(200);
     let mut y = Vec::new();
     for _ in 0..n {
         let len = rng.gen_range(1..7);
-        for _ in 0..len {
-            seqs.tokens.push(rng.gen_range(0..200));
-        }
-        seqs.offsets.push(seqs.tokens.len());
+        seqs.push_row((0..len).map(|_| rng.gen_range(0..200)));
         y.push(rng.gen_range(0..300));
     }
     let mut ds = Dataset::new(Array2::zeros((n, 0)), Array1::from(y), 300).expect("dataset");
@@ -146,16 +139,10 @@ fn classifier_training_is_identical_on_one_two_and_three_threads() {
 /// into several blocks.
 fn wide_sessions(n: usize) -> Sequences {
     let mut rng = ChaCha8Rng::seed_from_u64(31);
-    let mut s = Sequences {
-        tokens: Vec::new(),
-        offsets: vec![0],
-        vocab: 500,
-    };
+    let mut s = Sequences::empty(500);
     for _ in 0..n {
-        for _ in 0..rng.gen_range(2..9) {
-            s.tokens.push(rng.gen_range(0..500));
-        }
-        s.offsets.push(s.tokens.len());
+        let len = rng.gen_range(2..9);
+        s.push_row((0..len).map(|_| rng.gen_range(0..500)));
     }
     s
 }

@@ -40,18 +40,13 @@ pub fn data_with(n: usize, k: usize, seed: u64, cols: usize, grid: Option<f64>) 
 
 /// One sequence per row: token `2j + (x_j > 0)` for each feature `j`.
 pub fn sign_tokens(x: &Array2<f64>) -> Sequences {
-    let mut seqs = Sequences {
-        tokens: Vec::new(),
-        offsets: vec![0],
-        vocab: 2 * x.ncols(),
-    };
+    let mut seqs = Sequences::empty(2 * x.ncols());
     for r in x.rows() {
-        seqs.tokens.extend(
+        seqs.push_row(
             r.iter()
                 .enumerate()
                 .map(|(j, &v)| 2 * j as u32 + u32::from(v > 0.0)),
         );
-        seqs.offsets.push(seqs.tokens.len());
     }
     seqs
 }

@@ -15,6 +15,15 @@ pub enum ItemsetAlgo {
     Apriori,
 }
 
+impl From<ItemsetAlgo> for cartseq_mining::itemsets::ItemsetAlgorithm {
+    fn from(a: ItemsetAlgo) -> Self {
+        match a {
+            ItemsetAlgo::Fpgrowth => Self::FpGrowth,
+            ItemsetAlgo::Apriori => Self::Apriori,
+        }
+    }
+}
+
 /// Where and how an export of ranked rows (itemsets, rules) is written: `--top`, `-o`, `--format`.
 #[derive(Debug, clap::Args)]
 pub struct ExportArgs {

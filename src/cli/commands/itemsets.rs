@@ -14,9 +14,7 @@
 use std::time::Instant;
 
 use anyhow::Context;
-use cartseq_mining::itemsets::{
-    Apriori, FpGrowth, ItemsetMiner, ItemsetParams, MinSupport, Transactions,
-};
+use cartseq_mining::itemsets::{ItemsetAlgorithm, ItemsetParams, MinSupport, Transactions};
 
 use crate::cli::args::input::InputArgs;
 use crate::cli::args::{ExportArgs, ItemsetAlgo};
@@ -58,10 +56,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     let tx = Transactions::from_sequences(&loaded.db);
     let started = Instant::now();
     let spin = cartseq::progress::spinner(global.quiet, "mining itemsets");
-    let fi = match args.algo {
-        ItemsetAlgo::Fpgrowth => FpGrowth::new(params)?.mine(&tx),
-        ItemsetAlgo::Apriori => Apriori::new(params)?.mine(&tx),
-    };
+    let fi = ItemsetAlgorithm::from(args.algo).mine(params, &tx);
     cartseq::progress::finish(spin);
     let fi = fi?;
     let elapsed = started.elapsed();

@@ -25,14 +25,10 @@ use std::time::Instant;
 
 use anyhow::Context;
 use cartseq_data::{ItemId, SequenceDb};
-use cartseq_mining::itemsets::{
-    Apriori, FpGrowth, ItemsetMiner, ItemsetParams, MinSupport, Transactions,
-};
-use cartseq_mining::rules::association::{association_rules, AssociationParams};
-use cartseq_mining::rules::pattern::{pattern_rules, PatternRef, PatternRuleParams};
-use cartseq_mining::rules::sequential::{sequential_rules, SequentialParams};
+use cartseq_mining::itemsets::MinSupport;
+use cartseq_mining::rules::mine::{mine_rules, RuleMining, RuleMiningError, RuleSource};
 use cartseq_mining::rules::{RuleFilter, RuleSet, RuleSort};
-use cartseq_mining::{Algorithm, CollectSink, Options};
+use cartseq_mining::Algorithm;
 
 use crate::cli::args::input::InputArgs;
 use crate::cli::args::{ExportArgs, ItemsetAlgo};
@@ -221,56 +217,28 @@ fn mine(
     filter: RuleFilter,
     db: &SequenceDb,
 ) -> anyhow::Result<RuleSet> {
-    Ok(match args.kind {
-        Kind::Association => {
-            let tx = Transactions::from_sequences(db);
-            let p = ItemsetParams::new(min_support)
-                .max_len(args.max_size.unwrap_or(0))
-                .max_itemsets(args.max_patterns);
-            let fi = match args.algo {
-                ItemsetAlgo::Fpgrowth => FpGrowth::new(p)?.mine(&tx)?,
-                ItemsetAlgo::Apriori => Apriori::new(p)?.mine(&tx)?,
-            };
-            let ap = AssociationParams::new(args.min_confidence)?
-                .filter(filter)
-                .max_rules(args.max_rules);
-            association_rules(&fi, &ap)?
-        }
-        Kind::Sequential => {
-            let mut p = SequentialParams::new(min_support, args.min_confidence)?
-                .filter(filter)
-                .max_rules(args.max_rules);
-            if let Some(w) = args.window {
-                p = p.window(w)?;
-            }
-            sequential_rules(db, &p)?
-        }
-        Kind::Pattern => {
-            let algo = Algorithm::parse(&args.miner).ok_or_else(|| {
-                anyhow::anyhow!(
-                    "--miner {:?}: expected prefixspan, spade or gsp",
-                    args.miner
-                )
-            })?;
-            let minsup = min_support.absolute(db.len());
-            let opts = Options {
-                min_support: cartseq_mining::MinSupport::Count(minsup),
-                max_items: Some(args.max_size.unwrap_or(6)),
-                max_patterns: args.max_patterns as u64,
-                ..Options::default()
-            };
-            let miner = algo.miner(opts)?;
-            let mut sink = CollectSink::new();
-            miner.mine(db, &mut sink)?;
-            let pats = sink.into_sorted();
-            let refs: Vec<PatternRef<'_>> = pats
-                .iter()
-                .map(|p| (p.itemsets().collect(), p.support))
-                .collect();
-            let pp = PatternRuleParams::new(args.min_confidence)?.filter(filter);
-            pattern_rules(&refs, db.len(), minsup, &pp)?
-        }
-    })
+    let source = match args.kind {
+        Kind::Association => RuleSource::Association(args.algo.into()),
+        Kind::Sequential => RuleSource::Sequential {
+            window: args.window,
+        },
+        Kind::Pattern => RuleSource::Pattern(Algorithm::parse(&args.miner).ok_or_else(|| {
+            anyhow::anyhow!(
+                "--miner {:?}: expected prefixspan, spade or gsp",
+                args.miner
+            )
+        })?),
+    };
+    let m = RuleMining {
+        source,
+        min_support,
+        min_confidence: args.min_confidence,
+        filter,
+        max_size: args.max_size,
+        max_patterns: args.max_patterns,
+        max_rules: args.max_rules,
+    };
+    Ok(mine_rules(db, m)?)
 }
 
 /// The miners' explosion errors (count and memory guards) name the flags of `mine` and `itemsets`; in
@@ -279,31 +247,34 @@ fn mine(
 fn with_rules_advice(e: anyhow::Error) -> anyhow::Error {
     use cartseq_mining::itemsets::ItemsetError;
     use cartseq_mining::MiningError;
-    if let Some(ItemsetError::TooManyItemsets {
+    if let Some(RuleMiningError::Itemsets(ItemsetError::TooManyItemsets {
         limit,
         min_support,
         transactions,
-    }) = e.downcast_ref::<ItemsetError>()
+    })) = e.downcast_ref::<RuleMiningError>()
     {
         return anyhow::anyhow!(
             "more than {limit} frequent itemsets at minimum support {min_support} (of {transactions} \
              baskets); raise --min-support, set --max-size (itemset size), or raise --max-patterns"
         );
     }
-    match e.downcast_ref::<MiningError>() {
-        Some(MiningError::MemoryLimit { found, memory }) => anyhow::anyhow!(
+    let Some(RuleMiningError::Patterns(mining)) = e.downcast_ref::<RuleMiningError>() else {
+        return e;
+    };
+    match mining {
+        MiningError::MemoryLimit { found, memory } => anyhow::anyhow!(
             "stopped after {found} patterns: {memory}; raise --min-support, lower --max-size (pattern \
              length in items, default 6), or raise --max-memory"
         ),
-        Some(MiningError::TooManyPatterns { found, limit }) => anyhow::anyhow!(
+        MiningError::TooManyPatterns { found, limit } => anyhow::anyhow!(
             "stopped after {found} patterns (limit --max-patterns {limit}): raise --min-support, \
              lower --max-size (pattern length in items, default 6), or raise --max-patterns"
         ),
-        Some(MiningError::TooManyCandidates {
+        MiningError::TooManyCandidates {
             candidates,
             size,
             limit,
-        }) => anyhow::anyhow!(
+        } => anyhow::anyhow!(
             "GSP would count {candidates} candidate patterns of {size} items (limit --max-patterns \
              {limit}): raise --min-support, lower --max-size or use --miner prefixspan"
         ),
