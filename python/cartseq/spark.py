@@ -21,7 +21,10 @@ root, so the patterns can be split by root with no loss:
    with the least total support so far (LPT), so groups carry comparable work.
 3. ``mapInArrow`` (Rust ``_ship``) sends each sequence to every group owning one of its items,
    cut to the suffix that starts at its first itemset holding such an item, infrequent items removed
-   (kept when a gap or span constraint makes positions matter). This is the only shuffle.
+   (kept when a gap or span constraint makes positions matter). Each Arrow batch leaves as one row
+   per group, the group's suffixes packed into one binary cell (``python/src/packed.rs``): the JVM
+   moves bytes instead of converting every item between Arrow and its row format. This is the only
+   shuffle. Both Python passes read the column coalesced to one partition per core.
 4. ``groupBy(group).applyInArrow`` runs cartseq's PrefixSpan / FP-Growth on each group's suffixes at the
    *global* threshold ``m`` and keeps the patterns rooted in the group: their supports are exact
    because every sequence containing the root is in that group. The union over groups is the answer.
@@ -173,6 +176,14 @@ def _groups(counts: List[Tuple[int, int]], k: int) -> Tuple[List[int], List[int]
     return items, [group_of[i] for i in items], roots
 
 
+def _python_input(df: Any, col: str) -> Any:
+    """``df``'s column in at most as many partitions as the cluster has cores (``coalesce``: no
+    shuffle), so each Python pass runs one task per core that streams its share of Arrow batches,
+    instead of paying a Python task's start-up for each of many small partitions."""
+    column = df.select(col)
+    return column.coalesce(max(1, df.sparkSession.sparkContext.defaultParallelism))
+
+
 def _frequent_items(df: Any, col: str, m: int) -> List[Tuple[int, int]]:
     def supports(batches):
         for b in batches:
@@ -180,7 +191,7 @@ def _frequent_items(df: Any, col: str, m: int) -> List[Tuple[int, int]]:
             yield from t.to_batches()
 
     counts = (
-        df.select(col)
+        _python_input(df, col)
         .mapInArrow(supports, "item long, count long")
         .groupBy("item")
         .sum("count")
@@ -255,19 +266,17 @@ def _run(
     k = num_groups or max(1, spark.sparkContext.defaultParallelism)
     k = max(1, min(k, len(freq)))
     items, groups, roots = _groups(freq, k)
-    nested = kind == "sequences"
 
     def ship(batches):
         for b in batches:
-            t = _cartseq._ship(pa.Table.from_batches([b]), col, items, groups, nested, drop_infrequent)
+            t = _cartseq._ship(pa.Table.from_batches([b]), col, items, groups, drop_infrequent)
             yield from t.to_batches()
 
-    seq_type = "array<array<long>>" if nested else "array<long>"
-    shipped = df.select(col).mapInArrow(ship, f"group int, seq {seq_type}")
+    shipped = _python_input(df, col).mapInArrow(ship, "group int, data binary")
 
     def mine_group(key, table):
         g = int(key[0].as_py()) if hasattr(key[0], "as_py") else int(key[0])
-        return _cartseq._mine_group(table, "seq", roots.get(g, []), m, kind, opts)
+        return _cartseq._mine_group(table, "data", roots.get(g, []), m, kind, opts)
 
     return shipped.repartition(k, "group").groupBy("group").applyInArrow(mine_group, out_schema)
 

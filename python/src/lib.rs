@@ -44,6 +44,8 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use pyo3_arrow::PyTable;
 
+mod packed;
+
 create_exception!(
     _cartseq,
     CartseqError,
@@ -780,8 +782,9 @@ fn _item_supports(py: Python<'_>, table: PyTable, column: &str) -> PyResult<Py<P
     to_py(py, out)
 }
 
-/// Mines one group of a prefix-partitioned run: the sequences (or baskets) in `batch`'s list column
-/// are the suffixes shipped to this group; every pattern (itemset) with support ≥ `min_count` whose
+/// Mines one group of a prefix-partitioned run: the sequences (or baskets) in `table`'s column --
+/// packed binary cells from [`_ship`], or a list column on the driver path -- are the suffixes
+/// shipped to this group; every pattern (itemset) with support ≥ `min_count` whose
 /// root — the smallest item of its first itemset (of the itemset) — is in `roots` is returned with
 /// its exact support (every sequence containing the root was shipped here). `kind` is `sequences` or
 /// `itemsets`; `o` carries `max_items`, `min_items`, `max_itemsets`, `max_gap`, `max_span`.
@@ -807,7 +810,7 @@ fn _mine_group(
         if arrays.iter().all(|a| a.is_empty()) {
             return empty_result(&kind);
         }
-        let data = lists_to_db(&arrays, Path::new("<group>"))?;
+        let data = group_db(&arrays)?;
         let mut roots = roots;
         roots.sort_unstable();
         let is_root = |i: ItemId| roots.binary_search(&i.0).is_ok();
@@ -884,6 +887,32 @@ fn _mine_group(
     to_py(py, out)
 }
 
+/// The sequences of a group: [`packed`] binary cells (from [`_ship`]) or a list column.
+fn group_db(arrays: &[ArrayRef]) -> anyhow::Result<SeqData> {
+    let binary = |a: &ArrayRef| matches!(a.data_type(), DataType::Binary | DataType::LargeBinary);
+    if !arrays.first().is_some_and(binary) {
+        return lists_to_db(arrays, Path::new("<group>"));
+    }
+    let mut b = cartseq_data::SequenceDbBuilder::new(false);
+    let mut key = 0;
+    for a in arrays {
+        let cells: Box<dyn Iterator<Item = Option<&[u8]>>> = match a.data_type() {
+            DataType::Binary => Box::new(a.as_binary::<i32>().iter()),
+            DataType::LargeBinary => Box::new(a.as_binary::<i64>().iter()),
+            d => bail!("<group>: expected packed binary cells in every batch, found {d}"),
+        };
+        for cell in cells.flatten() {
+            packed::decode_into(cell, &mut b, &mut key)?;
+        }
+    }
+    Ok(SeqData {
+        db: b.build(),
+        dict: Dictionary::numeric_tokens(),
+        source: PathBuf::from("<group>"),
+        by_session: false,
+    })
+}
+
 /// The arrays of `column` in every batch of `table`.
 fn column_arrays(table: PyTable, column: &str) -> PyResult<Vec<ArrayRef>> {
     let (batches, schema) = table.into_inner();
@@ -918,12 +947,12 @@ fn empty_result(kind: &str) -> anyhow::Result<RecordBatch> {
 }
 
 /// The shipping step of prefix-partitioned mining. `items[k]` (ascending) is a frequent item and
-/// `groups[k]` the group mining the patterns rooted at it. For every input row and every group with
-/// an item in the row, one output row `(group, suffix)`: the suffix starts at the first itemset
-/// holding one of the group's items, whose items below the smallest such item are dropped (no
-/// pattern rooted in the group can use them). With `drop_infrequent` (no gap or span constraint)
-/// items absent from `items` are removed and emptied itemsets vanish. Output: `group` (int32) and the
-/// suffix as `list<list<int64>>` (`nested`) or `list<int64>` (baskets).
+/// `groups[k]` the group mining the patterns rooted at it. Every input row goes to every group with
+/// an item in the row, cut to the suffix that starts at the first itemset holding one of the group's
+/// items, whose items below the smallest such item are dropped (no pattern rooted in the group can
+/// use them). With `drop_infrequent` (no gap or span constraint) items absent from `items` are
+/// removed and emptied itemsets vanish. Output: one row per group present, `group` (int32) and
+/// `data`, the group's suffixes in [`packed`] form (a basket is a one-itemset sequence).
 #[pyfunction]
 fn _ship(
     py: Python<'_>,
@@ -931,10 +960,8 @@ fn _ship(
     column: &str,
     items: Vec<u32>,
     groups: Vec<u32>,
-    nested: bool,
     drop_infrequent: bool,
 ) -> PyResult<Py<PyAny>> {
-    use arrow_array::builder::{Int32Builder, Int64Builder, ListBuilder};
     let arrays = column_arrays(table, column)?;
     if items.len() != groups.len() || items.windows(2).any(|w| w[0] >= w[1]) {
         return Err(CartseqError::new_err(
@@ -944,10 +971,9 @@ fn _ship(
     let out = work(py, move || {
         let data = lists_to_db(&arrays, Path::new("<partition>"))?;
         let group_of = |i: ItemId| items.binary_search(&i.0).ok().map(|k| groups[k]);
-        let mut gcol = Int32Builder::new();
-        let mut nested_b = ListBuilder::new(ListBuilder::new(Int64Builder::new()));
-        let mut flat_b = ListBuilder::new(Int64Builder::new());
+        let mut blobs: std::collections::BTreeMap<u32, Vec<u8>> = Default::default();
         let mut first_at: Vec<(u32, usize, u32)> = Vec::new(); // (group, itemset index, min item)
+        let mut suffix: Vec<Vec<u32>> = Vec::new();
         for s in data.db.iter() {
             let sets: Vec<&[ItemId]> = s.itemsets().collect();
             first_at.clear();
@@ -960,40 +986,27 @@ fn _ship(
                     }
                 }
             }
-            first_at.sort_unstable();
             for &(g, k0, min_item) in &first_at {
-                gcol.append_value(g as i32);
+                suffix.clear();
                 for (k, set) in sets.iter().enumerate().skip(k0) {
                     let keep = |i: &&ItemId| {
                         (!drop_infrequent || group_of(**i).is_some())
                             && (k != k0 || i.0 >= min_item)
                     };
-                    let kept: Vec<i64> = set.iter().filter(keep).map(|i| i64::from(i.0)).collect();
-                    if kept.is_empty() && drop_infrequent {
-                        continue;
-                    }
-                    if nested {
-                        nested_b.values().values().append_slice(&kept);
-                        nested_b.values().append(true);
-                    } else {
-                        flat_b.values().append_slice(&kept);
+                    let kept: Vec<u32> = set.iter().filter(keep).map(|i| i.0).collect();
+                    if !kept.is_empty() {
+                        suffix.push(kept);
                     }
                 }
-                if nested {
-                    nested_b.append(true);
-                } else {
-                    flat_b.append(true);
-                }
+                let blob = blobs.entry(g).or_default();
+                packed::push_sequence(blob, suffix.iter().map(Vec::as_slice));
             }
         }
-        let seq: ArrayRef = if nested {
-            Arc::new(nested_b.finish())
-        } else {
-            Arc::new(flat_b.finish())
-        };
+        let group = arrow_array::Int32Array::from_iter_values(blobs.keys().map(|&g| g as i32));
+        let bytes = arrow_array::BinaryArray::from_iter_values(blobs.values());
         Ok(RecordBatch::try_from_iter(vec![
-            ("group", Arc::new(gcol.finish()) as ArrayRef),
-            ("seq", seq),
+            ("group", Arc::new(group) as ArrayRef),
+            ("data", Arc::new(bytes) as ArrayRef),
         ])?)
     })?;
     to_py(py, out)

@@ -137,3 +137,25 @@ def test_task_features_and_saved_model(tmp_path):
     assert np.array_equal(m.predict_proba(X), p)
     with pytest.raises(cartseq.CartseqError, match="no feature column"):
         m.predict_proba(feats.drop_columns([m.feature_names[0]]))
+
+
+def test_packed_shipping_round_trip():
+    """cartseq.spark's shuffle format: `_ship` packs each group's suffixes into one binary cell and
+    `_mine_group` mines them to the same patterns as the list column; malformed cells are errors."""
+    from cartseq import _cartseq
+
+    seqs = pa.table({"s": [[[1, 5], [2]], [[7], [1]], [[5], [1, 2]], [[2]]]})
+    items, groups = [1, 2, 5, 7], [0, 1, 0, 1]
+    shipped = _cartseq._ship(seqs, "s", items, groups, True)
+    assert shipped.column("group").to_pylist() == [0, 1]
+    opts = {"max_patterns": 1000}
+    for g, roots in [(0, [1, 5]), (1, [2, 7])]:
+        cell = shipped.filter(pa.compute.equal(shipped.column("group"), g)).select(["data"])
+        packed = _cartseq._mine_group(cell, "data", roots, 1, "sequences", opts).to_pylist()
+        # The same patterns from the whole list column on one machine, kept to this group's roots.
+        whole = _cartseq._mine_group(seqs, "s", roots, 1, "sequences", opts).to_pylist()
+        assert packed == whole and packed
+    for bad, what in [(b"\x01\x00", "truncated"), (b"\x01\x00\x00\x00\x00\x00\x00\x00", "does not fit"),
+                      (b"\x01\x00\x00\x00\x02\x00\x00\x00\x05\x00\x00\x00\x03\x00\x00\x00", "not ascending")]:
+        with pytest.raises(cartseq.CartseqError, match=what):
+            _cartseq._mine_group(pa.table({"data": pa.array([bad], pa.binary())}), "data", [1], 1, "sequences", opts)
