@@ -973,7 +973,6 @@ fn _ship(
         let group_of = |i: ItemId| items.binary_search(&i.0).ok().map(|k| groups[k]);
         let mut blobs: std::collections::BTreeMap<u32, Vec<u8>> = Default::default();
         let mut first_at: Vec<(u32, usize, u32)> = Vec::new(); // (group, itemset index, min item)
-        let mut suffix: Vec<Vec<u32>> = Vec::new();
         for s in data.db.iter() {
             let sets: Vec<&[ItemId]> = s.itemsets().collect();
             first_at.clear();
@@ -987,19 +986,14 @@ fn _ship(
                 }
             }
             for &(g, k0, min_item) in &first_at {
-                suffix.clear();
+                let mut w = packed::SequenceWriter::new(blobs.entry(g).or_default());
                 for (k, set) in sets.iter().enumerate().skip(k0) {
                     let keep = |i: &&ItemId| {
                         (!drop_infrequent || group_of(**i).is_some())
                             && (k != k0 || i.0 >= min_item)
                     };
-                    let kept: Vec<u32> = set.iter().filter(keep).map(|i| i.0).collect();
-                    if !kept.is_empty() {
-                        suffix.push(kept);
-                    }
+                    w.itemset(set.iter().filter(keep).map(|i| i.0));
                 }
-                let blob = blobs.entry(g).or_default();
-                packed::push_sequence(blob, suffix.iter().map(Vec::as_slice));
             }
         }
         let group = arrow_array::Int32Array::from_iter_values(blobs.keys().map(|&g| g as i32));

@@ -13,14 +13,48 @@
 use anyhow::{bail, Result};
 use cartseq_data::{ItemId, KeyId, SequenceDbBuilder};
 
-/// Appends one sequence, given as its non-empty itemsets, to `out`.
-pub fn push_sequence<'a>(out: &mut Vec<u8>, itemsets: impl ExactSizeIterator<Item = &'a [u32]>) {
-    push_u32(out, itemsets.len() as u32);
-    for set in itemsets {
-        push_u32(out, set.len() as u32);
-        for &i in set {
-            push_u32(out, i);
+/// Appends one sequence to `out` itemset by itemset, straight into the blob (no per-itemset
+/// allocation): the counts are written as placeholders and filled in when known.
+pub struct SequenceWriter<'a> {
+    out: &'a mut Vec<u8>,
+    count_at: usize,
+    n_sets: u32,
+}
+
+impl<'a> SequenceWriter<'a> {
+    /// Starts a sequence at the end of `out`.
+    pub fn new(out: &'a mut Vec<u8>) -> Self {
+        let count_at = out.len();
+        push_u32(out, 0);
+        SequenceWriter {
+            out,
+            count_at,
+            n_sets: 0,
         }
+    }
+
+    /// Appends an itemset of `items` (ascending, distinct); an empty one is left out.
+    pub fn itemset(&mut self, items: impl Iterator<Item = u32>) {
+        let len_at = self.out.len();
+        push_u32(self.out, 0);
+        let mut len = 0u32;
+        for i in items {
+            push_u32(self.out, i);
+            len += 1;
+        }
+        if len == 0 {
+            self.out.truncate(len_at);
+        } else {
+            self.out[len_at..len_at + 4].copy_from_slice(&len.to_le_bytes());
+            self.n_sets += 1;
+        }
+    }
+}
+
+impl Drop for SequenceWriter<'_> {
+    fn drop(&mut self) {
+        let at = self.count_at;
+        self.out[at..at + 4].copy_from_slice(&self.n_sets.to_le_bytes());
     }
 }
 
