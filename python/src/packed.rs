@@ -64,7 +64,7 @@ fn push_u32(out: &mut Vec<u8>, v: u32) {
 
 /// Decodes the sequences of `blob` into `b`, numbering them from `*next_key`. A blob that does not
 /// follow the layout (truncated, an empty or unsorted itemset) is an error naming the byte offset:
-/// it can only come from another writer than [`push_sequence`].
+/// it can only come from another writer than [`SequenceWriter`].
 pub fn decode_into(blob: &[u8], b: &mut SequenceDbBuilder, next_key: &mut u32) -> Result<()> {
     let mut r = Reader { blob, at: 0 };
     let mut set: Vec<ItemId> = Vec::new();
