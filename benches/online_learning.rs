@@ -17,8 +17,8 @@ use std::time::Instant;
 use cartseq::nextitem::{fit_sr, DataSpec, Sessions, TestSet};
 use cartseq_data::Preset;
 use cartseq_models::nextitem::{
-    MarkovChain, MostPopular, NextItemModel, OnlineModel, SavedNextItem, SessionKnn, SrParams,
-    VSessionKnn, VsknnParams,
+    MarkovChain, MostPopular, OnlineModel, SavedNextItem, SessionKnn, SrParams, VSessionKnn,
+    VsknnParams,
 };
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -97,11 +97,11 @@ fn main() {
             for r in 0..live.len() {
                 let row = live.row(r);
                 for k in 1..=row.len() {
-                    m.score_session(&row[..k], &mut scores);
+                    m.model().score_session(&row[..k], &mut scores);
                 }
             }
             score.push(t0.elapsed().as_secs_f64() * 1e6 / clicks as f64);
-            assert_eq!(scores.len(), m.n_items());
+            assert_eq!(scores.len(), m.model().n_items());
         }
         println!(
             "| {name} | {:.2} | {:.1} | {:.1} MB |",

@@ -473,3 +473,15 @@ if __name__ == "__main__":  # quick self-check: python common.py
     print("sleep 0.2 ->", m.record())
     t = measure(["sleep", "5"], timeout_s=0.5)
     print("sleep 5 (timeout 0.5) ->", t.record())
+
+
+def seqclf_arguments(p: Any, epochs: int) -> None:
+    """The sequence-classifier benchmark's options (``nn_torch.py seqclf`` and ``nn_keras.py``) on the
+    argparse parser ``p``: the same names and defaults, so one command line drives both peers."""
+    p.add_argument("--seqs", required=True)
+    p.add_argument("--cell", default="gru", choices=["gru", "lstm"])
+    p.add_argument("--embed", type=int, default=64)
+    p.add_argument("--hidden", type=int, default=100)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--epochs", type=int, default=epochs)
+    p.add_argument("--seed", type=int, default=42)

@@ -22,17 +22,12 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=1")
 
 import numpy as np  # noqa: E402
+from common import seqclf_arguments  # noqa: E402
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--seqs", required=True)
-    p.add_argument("--cell", default="gru", choices=["gru", "lstm"])
-    p.add_argument("--embed", type=int, default=64)
-    p.add_argument("--hidden", type=int, default=100)
-    p.add_argument("--batch", type=int, default=64)
-    p.add_argument("--epochs", type=int, default=2)
-    p.add_argument("--seed", type=int, default=42)
+    seqclf_arguments(p, epochs=2)
     a = p.parse_args()
 
     import keras

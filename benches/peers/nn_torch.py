@@ -28,6 +28,7 @@ import resource
 import time
 
 import numpy as np
+from common import seqclf_arguments
 
 
 def read_sessions(path, preset):
@@ -298,14 +299,8 @@ def main():
     m.add_argument("--out", required=True)
     m.add_argument("--max-len", type=int, default=10)
     c = sub.add_parser("seqclf")
-    c.add_argument("--seqs", required=True)
-    c.add_argument("--cell", default="gru", choices=["gru", "lstm"])
-    c.add_argument("--embed", type=int, default=64)
-    c.add_argument("--hidden", type=int, default=100)
-    c.add_argument("--batch", type=int, default=64)
-    c.add_argument("--epochs", type=int, default=1)
+    seqclf_arguments(c, epochs=1)
     c.add_argument("--threads", type=int, default=2)
-    c.add_argument("--seed", type=int, default=42)
     a = p.parse_args()
     {"gru4rec": gru4rec, "make-seqs": make_seqs, "seqclf": seqclf}[a.mode](a)
 

@@ -23,7 +23,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from session_common import Metrics, parser, report, setup, shuffled_batches, timed_epoch
+from session_common import Metrics, parser, report, setup, shuffled_batches, train_epochs
 
 
 def main():
@@ -87,27 +87,23 @@ def main():
     opt = torch.optim.Adam(net.parameters(), lr=a.lr, betas=(0.9, 0.98))
     lossf = nn.CrossEntropyLoss(ignore_index=n_items, reduction="sum")
     rows = [s[-(L + 1):] for s in train if len(s) >= 2]
-    epochs = []
-    for ep in range(a.epochs):
-        net.train()
 
-        def run():
-            tot, n = 0.0, 0
-            for seqs in shuffled_batches(rng, rows, a.batch):
-                x = pad([s[:-1] for s in seqs])
-                y = pad([s[1:] for s in seqs])
-                clicks = int((y != n_items).sum())
-                opt.zero_grad()
-                logits = net(x)
-                loss = lossf(logits.reshape(-1, n_items), y.reshape(-1)) / clicks
-                loss.backward()
-                opt.step()
-                tot += loss.item() * clicks
-                n += clicks
-            return tot, n
+    def run():  # one epoch: (summed loss, examples)
+        tot, n = 0.0, 0
+        for seqs in shuffled_batches(rng, rows, a.batch):
+            x = pad([s[:-1] for s in seqs])
+            y = pad([s[1:] for s in seqs])
+            clicks = int((y != n_items).sum())
+            opt.zero_grad()
+            logits = net(x)
+            loss = lossf(logits.reshape(-1, n_items), y.reshape(-1)) / clicks
+            loss.backward()
+            opt.step()
+            tot += loss.item() * clicks
+            n += clicks
+        return tot, n
 
-        epochs.append(timed_epoch(ep, run, a.quiet))
-    net.eval()
+    epochs = train_epochs(net, a.epochs, a.quiet, run)
     m = Metrics(a.k)
     t_eval = time.time()
     with torch.no_grad():

@@ -110,13 +110,24 @@ def report(tool, threads, n_items, train, test, epochs, eval_seconds, metrics, e
     print(json.dumps(out, indent=1))
 
 
-def timed_epoch(ep, run, quiet):
-    t0 = time.time()
-    loss, n = run()
-    sec = time.time() - t0
-    if not quiet:
-        print(f"epoch {ep + 1}: loss {loss / max(n, 1):.4f} {sec:.2f}s", flush=True)
-    return {"epoch": ep + 1, "train_loss": loss / max(n, 1), "seconds": sec, "examples_per_s": n / sec}
+def train_epochs(net, epochs, quiet, run, after_epoch=None):
+    """Trains ``net`` for ``epochs`` epochs: ``run()`` is one epoch (it returns the loss summed over its
+    examples and their number), ``after_epoch()`` (e.g. a learning-rate schedule's step) follows each.
+    Returns one record per epoch (mean loss, seconds, examples per second) and leaves ``net`` in
+    evaluation mode."""
+    out = []
+    for ep in range(epochs):
+        net.train()
+        t0 = time.time()
+        loss, n = run()
+        sec = time.time() - t0
+        if not quiet:
+            print(f"epoch {ep + 1}: loss {loss / max(n, 1):.4f} {sec:.2f}s", flush=True)
+        out.append({"epoch": ep + 1, "train_loss": loss / max(n, 1), "seconds": sec, "examples_per_s": n / sec})
+        if after_epoch is not None:
+            after_epoch()
+    net.eval()
+    return out
 
 
 def shuffled_batches(rng, examples, size):

@@ -23,7 +23,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from session_common import Metrics, parser, report, setup, shuffled_batches, timed_epoch
+from session_common import Metrics, parser, report, setup, shuffled_batches, train_epochs
 
 
 def build_batch(seqs):
@@ -122,26 +122,21 @@ def main():
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=a.lr_step, gamma=a.lr_decay)
     lossf = nn.CrossEntropyLoss()
     examples = [(r, t) for r, s in enumerate(train) for t in range(1, len(s))]
-    epochs = []
-    for ep in range(a.epochs):
-        net.train()
 
-        def run():
-            tot, n = 0.0, 0
-            for batch in shuffled_batches(rng, examples, a.batch):
-                seqs = [train[r][:t] for r, t in batch]
-                tgt = torch.tensor([train[r][t] for r, t in batch])
-                opt.zero_grad()
-                loss = lossf(net(*build_batch(seqs)), tgt)
-                loss.backward()
-                opt.step()
-                tot += loss.item() * len(batch)
-                n += len(batch)
-            return tot, n
+    def run():  # one epoch: (summed loss, examples)
+        tot, n = 0.0, 0
+        for batch in shuffled_batches(rng, examples, a.batch):
+            seqs = [train[r][:t] for r, t in batch]
+            tgt = torch.tensor([train[r][t] for r, t in batch])
+            opt.zero_grad()
+            loss = lossf(net(*build_batch(seqs)), tgt)
+            loss.backward()
+            opt.step()
+            tot += loss.item() * len(batch)
+            n += len(batch)
+        return tot, n
 
-        epochs.append(timed_epoch(ep, run, a.quiet))
-        sched.step()
-    net.eval()
+    epochs = train_epochs(net, a.epochs, a.quiet, run, sched.step)
     m = Metrics(a.k)
     t_eval = time.time()
     with torch.no_grad():

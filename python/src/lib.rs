@@ -774,10 +774,10 @@ fn _item_supports(py: Python<'_>, table: PyTable, column: &str) -> PyResult<Py<P
         let item = arrow_array::Int64Array::from_iter_values(counts.keys().map(|&k| i64::from(k)));
         let count =
             arrow_array::Int64Array::from_iter_values(counts.values().map(|&c| i64::from(c)));
-        Ok(RecordBatch::try_from_iter(vec![
-            ("item", Arc::new(item) as ArrayRef),
-            ("count", Arc::new(count) as ArrayRef),
-        ])?)
+        Ok(two_columns(
+            ("item", Arc::new(item)),
+            ("count", Arc::new(count)),
+        )?)
     })?;
     to_py(py, out)
 }
@@ -836,13 +836,11 @@ fn _mine_group(
                 items.append(true);
                 freq.push(i64::from(sup));
             }
-            return Ok(RecordBatch::try_from_iter(vec![
-                ("items", Arc::new(items.finish()) as ArrayRef),
-                (
-                    "freq",
-                    Arc::new(arrow_array::Int64Array::from(freq)) as ArrayRef,
-                ),
-            ])?);
+            let freq = Arc::new(arrow_array::Int64Array::from(freq));
+            return Ok(two_columns(
+                ("items", Arc::new(items.finish())),
+                ("freq", freq),
+            )?);
         }
         let opts = Options {
             min_support: MinSupport::Count(min_count),
@@ -876,13 +874,11 @@ fn _mine_group(
             seq.append(true);
             freq.push(i64::from(p.support));
         }
-        Ok(RecordBatch::try_from_iter(vec![
-            ("sequence", Arc::new(seq.finish()) as ArrayRef),
-            (
-                "freq",
-                Arc::new(arrow_array::Int64Array::from(freq)) as ArrayRef,
-            ),
-        ])?)
+        let freq = Arc::new(arrow_array::Int64Array::from(freq));
+        Ok(two_columns(
+            ("sequence", Arc::new(seq.finish())),
+            ("freq", freq),
+        )?)
     })?;
     to_py(py, out)
 }
@@ -925,25 +921,23 @@ fn column_arrays(table: PyTable, column: &str) -> PyResult<Vec<ArrayRef>> {
 /// The result table of a group that received no rows.
 fn empty_result(kind: &str) -> anyhow::Result<RecordBatch> {
     use arrow_array::builder::{Int64Builder, ListBuilder};
-    let freq = Arc::new(arrow_array::Int64Array::from(Vec::<i64>::new())) as ArrayRef;
-    Ok(if kind == "itemsets" {
-        RecordBatch::try_from_iter(vec![
-            (
-                "items",
-                Arc::new(ListBuilder::new(Int64Builder::new()).finish()) as ArrayRef,
-            ),
-            ("freq", freq),
-        ])?
+    let freq = Arc::new(arrow_array::Int64Array::from(Vec::<i64>::new()));
+    let items: (&str, ArrayRef) = if kind == "itemsets" {
+        let lists = ListBuilder::new(Int64Builder::new()).finish();
+        ("items", Arc::new(lists))
     } else {
-        RecordBatch::try_from_iter(vec![
-            (
-                "sequence",
-                Arc::new(ListBuilder::new(ListBuilder::new(Int64Builder::new())).finish())
-                    as ArrayRef,
-            ),
-            ("freq", freq),
-        ])?
-    })
+        let lists_of_lists = ListBuilder::new(ListBuilder::new(Int64Builder::new())).finish();
+        ("sequence", Arc::new(lists_of_lists))
+    };
+    Ok(two_columns(items, ("freq", freq))?)
+}
+
+/// A record batch of two named columns of the same length.
+fn two_columns(
+    a: (&str, ArrayRef),
+    b: (&str, ArrayRef),
+) -> Result<RecordBatch, arrow_schema::ArrowError> {
+    RecordBatch::try_from_iter([a, b])
 }
 
 /// The shipping step of prefix-partitioned mining. `items[k]` (ascending) is a frequent item and
@@ -998,10 +992,10 @@ fn _ship(
         }
         let group = arrow_array::Int32Array::from_iter_values(blobs.keys().map(|&g| g as i32));
         let bytes = arrow_array::BinaryArray::from_iter_values(blobs.values());
-        Ok(RecordBatch::try_from_iter(vec![
-            ("group", Arc::new(group) as ArrayRef),
-            ("data", Arc::new(bytes) as ArrayRef),
-        ])?)
+        Ok(two_columns(
+            ("group", Arc::new(group)),
+            ("data", Arc::new(bytes)),
+        )?)
     })?;
     to_py(py, out)
 }

@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use cartseq_models::nextitem::{NextItemFile, NextItemModel, OnlineModel};
+use cartseq_models::nextitem::{NextItemFile, OnlineModel};
 use lru::LruCache;
 
 use crate::online_features::{LiveEvent, OnlineFeaturizer};
@@ -134,7 +134,7 @@ impl LoadedNextItem {
         match &self.online {
             Some(o) => {
                 let o = o.read().unwrap_or_else(|p| p.into_inner());
-                o.score_session(clicks, scores);
+                o.model().score_session(clicks, scores);
             }
             None => self.file.model.as_model().score_session(clicks, scores),
         }

@@ -20,6 +20,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::nextitem::online::overlay_prefixes;
 use crate::nextitem::{count_click, item_counts, scaled_popularity, NextItemModel, ScoreSink};
 use crate::Sequences;
 
@@ -137,20 +138,11 @@ impl NextItemModel for LastItemModel {
         self.base.len()
     }
     fn score_prefixes(&self, sessions: &Sequences, rows: &[usize], sink: ScoreSink<'_>) {
-        let mut scores = self.base.clone();
-        for &r in rows {
-            let s = sessions.row(r);
-            for (t, &last) in s.iter().enumerate().take(s.len().saturating_sub(1)) {
-                let (items, w) = self.next.row(last as usize);
-                for (&j, &c) in items.iter().zip(w) {
-                    scores[j as usize] += c;
-                }
-                sink(r, t, &scores);
-                for &j in items {
-                    scores[j as usize] = self.base[j as usize];
-                }
-            }
-        }
+        overlay_prefixes(&self.base, sessions, rows, sink, |last| {
+            let (items, w) = self.next.row(last as usize);
+            let raised = items.iter().zip(w);
+            raised.map(|(&j, &c)| (j, self.base[j as usize] + c))
+        });
     }
 }
 

@@ -34,7 +34,7 @@ use std::collections::HashMap;
 use crate::nextitem::baselines::markov_base;
 use crate::nextitem::sr::OnlineRules;
 use crate::nextitem::{
-    LastItemModel, NextItemModel, Prefixes, SavedNextItem, ScoreSink, SessionKnn, VSessionKnn,
+    LastItemModel, NextItemModel, SavedNextItem, ScoreSink, SessionKnn, VSessionKnn,
 };
 use crate::Sequences;
 
@@ -260,29 +260,12 @@ impl OnlineModel {
         self.clicks
     }
 
-    fn model(&self) -> &dyn NextItemModel {
+    /// The model as it scores now (with every click learnt so far).
+    pub fn model(&self) -> &dyn NextItemModel {
         match &self.learner {
             Learner::Counts(c) => c,
             Learner::Sessions(l) => l.model(),
         }
-    }
-}
-
-impl NextItemModel for OnlineModel {
-    fn name(&self) -> String {
-        self.model().name()
-    }
-    fn n_items(&self) -> usize {
-        self.model().n_items()
-    }
-    fn score_prefixes(&self, sessions: &Sequences, rows: &[usize], sink: ScoreSink<'_>) {
-        self.model().score_prefixes(sessions, rows, sink)
-    }
-    fn score_timed(&self, q: &Prefixes<'_>, sink: ScoreSink<'_>) {
-        self.model().score_timed(q, sink)
-    }
-    fn score_session(&self, clicks: &[u32], scores: &mut Vec<f32>) {
-        self.model().score_session(clicks, scores)
     }
 }
 
@@ -324,6 +307,33 @@ pub(crate) fn last_click_prefixes(
         for (t, &last) in s.iter().enumerate().take(s.len().saturating_sub(1)) {
             after(last, &mut scores);
             sink(r, t, &scores);
+        }
+    }
+}
+
+/// [`NextItemModel::score_prefixes`] of a last-click model whose scores are `base` with a few entries
+/// replaced: `overlay(last)` gives the `(item, score)` replacements after a last click `last` (each item
+/// at most once); they are put back to `base` once the prefix is scored, so a prefix costs its
+/// replacements, not the item count.
+pub(crate) fn overlay_prefixes<I: Iterator<Item = (u32, f32)> + Clone>(
+    base: &[f32],
+    sessions: &Sequences,
+    rows: &[usize],
+    sink: ScoreSink<'_>,
+    overlay: impl Fn(u32) -> I,
+) {
+    let mut scores = base.to_vec();
+    for &r in rows {
+        let s = sessions.row(r);
+        for (t, &last) in s.iter().enumerate().take(s.len().saturating_sub(1)) {
+            let replaced = overlay(last);
+            for (j, score) in replaced.clone() {
+                scores[j as usize] = score;
+            }
+            sink(r, t, &scores);
+            for (j, _) in replaced {
+                scores[j as usize] = base[j as usize];
+            }
         }
     }
 }
@@ -372,12 +382,31 @@ mod tests {
             assert!(!online.click(None, 99));
             assert_eq!(online.clicks_learnt(), 8);
             let batch = fit(&all);
-            let (mut x, mut y) = (Vec::new(), Vec::new());
-            for prefix in [&[0u32][..], &[1, 2], &[4], &[3], &[5], &[2, 1]] {
-                online.score_session(prefix, &mut x);
-                batch.as_model().score_session(prefix, &mut y);
-                assert_eq!(x, y, "{kind:?} after {prefix:?}");
-            }
+            let prefixes = [&[0u32][..], &[1, 2], &[4], &[3], &[5], &[2, 1]];
+            assert_same_scores(&online, batch.as_model(), &prefixes, &format!("{kind:?}"));
+        }
+    }
+
+    /// `online` scores every prefix exactly as `batch` does.
+    fn assert_same_scores(
+        online: &dyn NextItemModel,
+        batch: &dyn NextItemModel,
+        prefixes: &[&[u32]],
+        what: &str,
+    ) {
+        let (mut x, mut y) = (Vec::new(), Vec::new());
+        for prefix in prefixes {
+            online.score_session(prefix, &mut x);
+            batch.score_session(prefix, &mut y);
+            assert_eq!(x, y, "{what} after {prefix:?}");
+        }
+    }
+
+    /// The session model an online model learns with (panics for count models).
+    fn session_model(online: &OnlineModel) -> &SessionModel {
+        match &online.learner {
+            Learner::Sessions(l) => &l.model,
+            Learner::Counts(_) => panic!("a count model, not a session model"),
         }
     }
 
@@ -401,16 +430,9 @@ mod tests {
         }
         assert_eq!(online.clicks_learnt(), 9);
         let batch = SessionKnn::fit(&seqs(&all, 6), 3, 10);
-        let (mut x, mut y) = (Vec::new(), Vec::new());
-        for prefix in [&[0u32][..], &[1, 2], &[4, 3], &[3], &[5], &[2, 1, 0]] {
-            online.score_session(prefix, &mut x);
-            batch.score_session(prefix, &mut y);
-            assert_eq!(x, y, "after {prefix:?}");
-        }
-        let Learner::Sessions(l) = &online.learner else {
-            panic!("sknn");
-        };
-        let SessionModel::Sknn(k) = &l.model else {
+        let prefixes = [&[0u32][..], &[1, 2], &[4, 3], &[3], &[5], &[2, 1, 0]];
+        assert_same_scores(online.model(), &batch, &prefixes, "sknn");
+        let SessionModel::Sknn(k) = session_model(&online) else {
             panic!("sknn");
         };
         assert_eq!(k, &batch);
@@ -472,8 +494,7 @@ mod tests {
                 }
             }
             let batch = fit(&all, &all_times);
-            let (mut x, mut y) = (Vec::new(), Vec::new());
-            for prefix in [
+            let prefixes = [
                 &[0u32][..],
                 &[1, 2],
                 &[4, 3],
@@ -481,15 +502,9 @@ mod tests {
                 &[5],
                 &[2, 1, 0],
                 &[3, 3],
-            ] {
-                online.score_session(prefix, &mut x);
-                batch.score_session(prefix, &mut y);
-                assert_eq!(x, y, "{params:?} after {prefix:?}");
-            }
-            let Learner::Sessions(l) = &online.learner else {
-                panic!("vsknn");
-            };
-            let SessionModel::Vsknn(v) = &l.model else {
+            ];
+            assert_same_scores(online.model(), &batch, &prefixes, &format!("{params:?}"));
+            let SessionModel::Vsknn(v) = session_model(&online) else {
                 panic!("vsknn");
             };
             assert_eq!(v.n_sessions(), all.len());

@@ -400,22 +400,20 @@ mod tests {
             .expect("fit");
         let int8 = QuantizedGru4Rec::compress(&gru, CompressOptions { prune: 0.25 }).expect("q");
         let times: Vec<f64> = (0..t.tokens.len()).map(|i| i as f64 * 10.0).collect();
+        let one_epoch = |t| crate::nextitem::NetTraining { epochs: 1, ..t };
+        let (srgnn, sasrec) = (SrGnnParams::default(), SasRecParams::default());
         let srgnn = SrGnnParams {
             dim: 4,
-            training: crate::nextitem::NetTraining {
-                epochs: 1,
-                ..SrGnnParams::default().training
-            },
-            ..SrGnnParams::default()
+            training: one_epoch(srgnn.training),
+            ..srgnn
         };
+        let srgnn = srgnn.check().expect("p").fit(&t, None, &mut |_| {});
         let sasrec = SasRecParams {
             dim: 4,
-            training: crate::nextitem::NetTraining {
-                epochs: 1,
-                ..SasRecParams::default().training
-            },
-            ..SasRecParams::default()
+            training: one_epoch(sasrec.training),
+            ..sasrec
         };
+        let sasrec = sasrec.check().expect("p").fit(&t, None, &mut |_| {});
         let rules: Vec<Vec<(u32, f64)>> = (0..5u32).map(|a| vec![((a + 1) % 5, 0.5)]).collect();
         let pop = SavedNextItem::Pop(MostPopular::fit(&t));
         let markov = SavedNextItem::Markov(MarkovChain::fit(&t));
@@ -440,20 +438,8 @@ mod tests {
             SavedNextItem::Stan(Stan::fit(&t, Some(&times), StanParams::stan()).expect("stan")),
             SavedNextItem::Vstan(Stan::fit(&t, None, StanParams::vstan()).expect("vstan")),
             SavedNextItem::Sr(SequentialRules::from_rules(&t, &rules).expect("sr")),
-            SavedNextItem::SrGnn(Box::new(
-                srgnn
-                    .check()
-                    .expect("p")
-                    .fit(&t, None, &mut |_| {})
-                    .expect("srgnn"),
-            )),
-            SavedNextItem::SasRec(Box::new(
-                sasrec
-                    .check()
-                    .expect("p")
-                    .fit(&t, None, &mut |_| {})
-                    .expect("sasrec"),
-            )),
+            SavedNextItem::SrGnn(Box::new(srgnn.expect("srgnn"))),
+            SavedNextItem::SasRec(Box::new(sasrec.expect("sasrec"))),
             SavedNextItem::Hybrid(hybrid),
         ]
     }

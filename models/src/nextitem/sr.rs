@@ -25,7 +25,7 @@ use std::collections::{HashMap, VecDeque};
 use serde::{Deserialize, Serialize};
 
 use super::neighbours::{fallback_scores, EVIDENCE_FLOOR};
-use super::online::{last_click_prefixes, last_click_session};
+use super::online::{last_click_prefixes, last_click_session, overlay_prefixes};
 use super::vsknn::Decay;
 use super::{count_click, scaled_popularity, NextItemModel, ScoreSink};
 use crate::{ModelError, Sequences};
@@ -500,24 +500,13 @@ impl NextItemModel for SequentialRules {
         self.fallback.len()
     }
     fn score_prefixes(&self, sessions: &Sequences, rows: &[usize], sink: ScoreSink<'_>) {
-        let mut scores = self.fallback.clone();
-        for &r in rows {
-            let s = sessions.row(r);
-            for (t, &last) in s.iter().enumerate().take(s.len().saturating_sub(1)) {
-                let range = match self.start.get(last as usize + 1) {
-                    Some(&end) => self.start[last as usize]..end,
-                    None => 0..0,
-                };
-                for k in range.clone() {
-                    scores[self.item[k] as usize] = self.score[k];
-                }
-                sink(r, t, &scores);
-                for k in range {
-                    let j = self.item[k] as usize;
-                    scores[j] = self.fallback[j];
-                }
-            }
-        }
+        overlay_prefixes(&self.fallback, sessions, rows, sink, |last| {
+            let rules = match self.start.get(last as usize + 1) {
+                Some(&end) => self.start[last as usize]..end,
+                None => 0..0,
+            };
+            rules.map(|k| (self.item[k], self.score[k]))
+        });
     }
 }
 
@@ -525,24 +514,29 @@ impl NextItemModel for SequentialRules {
 mod tests {
     use super::*;
     use crate::nextitem::testing::seqs;
-    use cartseq_mining::rules::steps::{step_rules, StepRuleParams};
+    use cartseq_mining::rules::steps::{step_rules, StepRule, StepRuleParams};
 
     /// The batch fit: the miner's unpruned rules of `rows`, pruned by the model (what the `cartseq`
     /// library's `fit_sr` does).
     fn batch(rows: &[&[u32]], n: usize, p: &SrParams) -> SequentialRules {
-        let mined = step_rules(
-            rows,
-            n,
-            StepRuleParams::new(p.steps, usize::MAX).expect("params"),
-            |d| p.weighting.step(d),
-        )
-        .expect("mined");
-        let weights: Vec<Vec<(u32, f64)>> = mined
-            .rules
-            .iter()
-            .map(|r| r.iter().map(|x| (x.consequent, x.weight)).collect())
-            .collect();
-        SequentialRules::from_mined(&seqs(rows, n), p, &weights, mined.occurrences).expect("sr")
+        let (weights, occurrences) = mined(rows, n, p, usize::MAX, |x| x.weight);
+        SequentialRules::from_mined(&seqs(rows, n), p, &weights, occurrences).expect("sr")
+    }
+
+    /// The miner's rules of `rows` (at most `keep` per antecedent) as `(consequent, value(rule))`
+    /// lists per antecedent, with the antecedents' occurrence counts.
+    fn mined(
+        rows: &[&[u32]],
+        n: usize,
+        p: &SrParams,
+        keep: usize,
+        value: impl Fn(&StepRule) -> f64,
+    ) -> (Vec<Vec<(u32, f64)>>, Vec<u64>) {
+        let params = StepRuleParams::new(p.steps, keep).expect("params");
+        let m = step_rules(rows, n, params, |d| p.weighting.step(d)).expect("mined");
+        let per_antecedent = m.rules.iter();
+        let lists = per_antecedent.map(|r| r.iter().map(|x| (x.consequent, value(x))).collect());
+        (lists.collect(), m.occurrences)
     }
 
     /// Random sessions over `n` items (many repeats: the float order of the sums matters).
@@ -660,15 +654,7 @@ mod tests {
             weighting: Decay::Div,
             pruning: 3,
         };
-        let pruned = step_rules(&rows, 9, StepRuleParams::new(5, 3).expect("params"), |d| {
-            p.weighting.step(d)
-        })
-        .expect("mined");
-        let confidences: Vec<Vec<(u32, f64)>> = pruned
-            .rules
-            .iter()
-            .map(|r| r.iter().map(|x| (x.consequent, x.confidence)).collect())
-            .collect();
+        let (confidences, _) = mined(&rows, 9, &p, 3, |x| x.confidence);
         let old = SequentialRules::from_rules(&seqs(&rows, 9), &confidences).expect("sr");
         let new = batch(&rows, 9, &p);
         assert_eq!(
