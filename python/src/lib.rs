@@ -63,8 +63,12 @@ fn work<T: Send>(py: Python<'_>, f: impl FnOnce() -> anyhow::Result<T> + Send) -
     py.detach(f).map_err(err)
 }
 
-/// A record batch handed to Python as a `pyarrow.Table`.
-fn to_py(py: Python<'_>, b: RecordBatch) -> PyResult<Py<PyAny>> {
+/// Runs `f` with the GIL released and hands its record batch to Python as a `pyarrow.Table`.
+fn table_from(
+    py: Python<'_>,
+    f: impl FnOnce() -> anyhow::Result<RecordBatch> + Send,
+) -> PyResult<Py<PyAny>> {
+    let b = work(py, f)?;
     let schema = b.schema();
     Ok(PyTable::try_new(vec![b], schema)?
         .into_pyarrow(py)?
@@ -274,7 +278,7 @@ impl PySequences {
     /// The sequences as a pyarrow Table.
     fn to_arrow(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         let data = self.data.clone();
-        let b = work(py, move || {
+        table_from(py, move || {
             let keys = if data.dict.tokens.is_numeric() && data.dict.users.is_empty() {
                 Vocab::new()
             } else if data.by_session {
@@ -283,8 +287,7 @@ impl PySequences {
                 data.dict.users.clone()
             };
             Ok(cartseq::tables::sequences(&data.db, &data.dict, &keys)?)
-        })?;
-        to_py(py, b)
+        })
     }
 }
 
@@ -312,11 +315,10 @@ fn read_sequences(py: Python<'_>, path: &str, opts: &Bound<'_, PyDict>) -> PyRes
 #[pyfunction]
 fn read_events(py: Python<'_>, path: &str, opts: &Bound<'_, PyDict>) -> PyResult<Py<PyAny>> {
     let spec = input_spec(path, opts)?;
-    let b = work(py, move || {
+    table_from(py, move || {
         let (log, dict, _) = spec.load_events(true)?;
         Ok(cartseq::tables::events(&log, &dict)?)
-    })?;
-    to_py(py, b)
+    })
 }
 
 /// Builds sequences from an Arrow table of events (columns chosen as the generic preset does).
@@ -559,14 +561,13 @@ fn mine(py: Python<'_>, seqs: &Bound<'_, PyAny>, o: &Bound<'_, PyDict>) -> PyRes
             "algo: expected prefixspan, spade or gsp, found {algo:?}"
         ))
     })?;
-    let b = work(py, move || {
+    table_from(py, move || {
         let miner = algo.miner(opts)?;
         let mut sink = CollectSink::new();
         miner.mine(&data.db, &mut sink)?;
         let pats = sink.into_sorted();
         Ok(cartseq::tables::patterns(&pats, &data.dict, data.db.len())?)
-    })?;
-    to_py(py, b)
+    })
 }
 
 fn itemset_params(o: &Bound<'_, PyDict>, max_size_default: usize) -> PyResult<ItemsetParams> {
@@ -594,13 +595,12 @@ fn itemsets(py: Python<'_>, seqs: &Bound<'_, PyAny>, o: &Bound<'_, PyDict>) -> P
     let p = itemset_params(o, 0)?;
     let algo = get::<String>(o, "algo")?.unwrap_or_else(|| "fpgrowth".into());
     let top = get::<usize>(o, "top")?.unwrap_or(0);
-    let b = work(py, move || {
+    table_from(py, move || {
         let tx = Transactions::from_sequences(&data.db);
         let fi = itemset_algorithm(&algo)?.mine(p, &tx)?;
         let limit = if top == 0 { usize::MAX } else { top };
         Ok(cartseq::tables::itemsets(&fi, limit, &data.dict)?)
-    })?;
-    to_py(py, b)
+    })
 }
 
 /// Rules X ⇒ Y (the `rules` command).
@@ -653,7 +653,7 @@ fn rules(py: Python<'_>, seqs: &Bound<'_, PyAny>, o: &Bound<'_, PyDict>) -> PyRe
         .ok_or_else(|| CartseqError::new_err("give min_support (0.01, \"1%\" or \"#50\")"))?;
     let min_support =
         cartseq_mining::itemsets::MinSupport::parse(&ms).map_err(|e| err(e.into()))?;
-    let b = work(py, move || {
+    table_from(py, move || {
         let source = match kind.as_str() {
             "association" => RuleSource::Association(itemset_algorithm(&algo)?),
             "sequential" => RuleSource::Sequential { window },
@@ -678,8 +678,7 @@ fn rules(py: Python<'_>, seqs: &Bound<'_, PyAny>, o: &Bound<'_, PyDict>) -> PyRe
             rs.truncate(top);
         }
         Ok(cartseq::tables::rules(&rs, &data.dict)?)
-    })?;
-    to_py(py, b)
+    })
 }
 
 /// "What comes next" after a query of tokens (the `next` command).
@@ -723,7 +722,7 @@ fn next_after(
             "sort: expected count, confidence or lift, found {sort:?}"
         )));
     }
-    let b = work(py, move || {
+    table_from(py, move || {
         let mut f = follow_ups(&data.db, &after, within)?;
         f.rows.retain(|r| r.count >= min_count);
         let name = |i: ItemId| data.dict.tokens.name(i.0).into_owned();
@@ -746,8 +745,7 @@ fn next_after(
             f.rows.truncate(top);
         }
         Ok(cartseq::tables::follow_ups(&f, &data.dict)?)
-    })?;
-    to_py(py, b)
+    })
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -758,7 +756,7 @@ fn next_after(
 #[pyfunction]
 fn _item_supports(py: Python<'_>, table: PyTable, column: &str) -> PyResult<Py<PyAny>> {
     let arrays = column_arrays(table, column)?;
-    let out = work(py, move || {
+    table_from(py, move || {
         let data = lists_to_db(&arrays, Path::new("<partition>"))?;
         let mut counts: std::collections::BTreeMap<u32, u32> = Default::default();
         let mut seen: Vec<u32> = Vec::new();
@@ -778,8 +776,7 @@ fn _item_supports(py: Python<'_>, table: PyTable, column: &str) -> PyResult<Py<P
             ("item", Arc::new(item)),
             ("count", Arc::new(count)),
         )?)
-    })?;
-    to_py(py, out)
+    })
 }
 
 /// Mines one group of a prefix-partitioned run: the sequences (or baskets) in `table`'s column --
@@ -806,7 +803,7 @@ fn _mine_group(
     let max_gap: Option<u32> = get(o, "max_gap")?;
     let max_span: Option<u32> = get(o, "max_span")?;
     let max_patterns: u64 = get(o, "max_patterns")?.unwrap_or(cartseq_mining::DEFAULT_MAX_PATTERNS);
-    let out = work(py, move || {
+    table_from(py, move || {
         if arrays.iter().all(|a| a.is_empty()) {
             return empty_result(&kind);
         }
@@ -879,8 +876,7 @@ fn _mine_group(
             ("sequence", Arc::new(seq.finish())),
             ("freq", freq),
         )?)
-    })?;
-    to_py(py, out)
+    })
 }
 
 /// The sequences of a group: [`packed`] binary cells (from [`_ship`]) or a list column.
@@ -962,7 +958,7 @@ fn _ship(
             "items must be ascending and as many as groups",
         ));
     }
-    let out = work(py, move || {
+    table_from(py, move || {
         let data = lists_to_db(&arrays, Path::new("<partition>"))?;
         let group_of = |i: ItemId| items.binary_search(&i.0).ok().map(|k| groups[k]);
         let mut blobs: std::collections::BTreeMap<u32, Vec<u8>> = Default::default();
@@ -996,8 +992,7 @@ fn _ship(
             ("group", Arc::new(group)),
             ("data", Arc::new(bytes)),
         )?)
-    })?;
-    to_py(py, out)
+    })
 }
 
 /// Association rules from collected frequent itemsets (`items` list<uint32>, `freq`) over `n`
@@ -1014,7 +1009,7 @@ fn _rules_from_itemsets(
     min_lift: Option<f64>,
 ) -> PyResult<Py<PyAny>> {
     let (batches, schema) = table.into_inner();
-    let out = work(py, move || {
+    table_from(py, move || {
         let ki = schema.index_of("items")?;
         let kf = schema.index_of("freq")?;
         let mut pairs = Vec::new();
@@ -1037,8 +1032,7 @@ fn _rules_from_itemsets(
         let ap = AssociationParams::new(min_confidence)?.filter(filter);
         let rs = association_rules(&fi, &ap)?;
         Ok(cartseq::tables::rules(&rs, &Dictionary::numeric_tokens())?)
-    })?;
-    to_py(py, out)
+    })
 }
 
 /// The absolute minimum count of a relative support over `n` rows, in exact decimal arithmetic
@@ -1124,11 +1118,10 @@ fn task(py: Python<'_>, path: &str, o: &Bound<'_, PyDict>) -> PyResult<Py<PyAny>
         seq,
         featurizer,
     };
-    let b = work(py, move || {
+    table_from(py, move || {
         let prepared = setup.prepare(true)?;
         Ok(cartseq::tables::feature_table(&prepared.built.table)?)
-    })?;
-    to_py(py, b)
+    })
 }
 
 /// A model saved by `cartseq train`.
@@ -1175,7 +1168,7 @@ impl PyModel {
         let (batches, schema) = table.into_inner();
         let model = self.model.clone();
         let path = self.path.clone();
-        let b = work(py, move || {
+        table_from(py, move || {
             let h = &model.header;
             let n: usize = batches.iter().map(RecordBatch::num_rows).sum();
             let mut x = ndarray::Array2::<f64>::zeros((n, h.feature_names.len()));
@@ -1256,8 +1249,7 @@ impl PyModel {
                 })
                 .collect();
             Ok(RecordBatch::try_from_iter(cols)?)
-        })?;
-        to_py(py, b)
+        })
     }
 }
 
