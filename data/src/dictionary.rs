@@ -450,6 +450,13 @@ impl Dictionary {
 mod tests {
     use super::*;
 
+    /// `d` written as JSON and read back.
+    fn json_round_tripped(d: &Dictionary) -> Dictionary {
+        let mut buf = Vec::new();
+        d.write_json(&mut buf).unwrap();
+        Dictionary::read_json(&buf[..], Path::new("x")).unwrap()
+    }
+
     #[test]
     fn spmf_shift_round_trips() {
         let mut d = Dictionary::new();
@@ -516,9 +523,7 @@ mod tests {
         assert_eq!(decimal_key(""), None);
         let mut d = Dictionary::new();
         d.products = v;
-        let mut buf = Vec::new();
-        d.write_json(&mut buf).unwrap();
-        let back = Dictionary::read_json(&buf[..], Path::new("x")).unwrap();
+        let back = json_round_tripped(&d);
         assert_eq!(back, d);
         for (n, id) in names.iter().zip(&ids) {
             assert_eq!(back.products.get(n), Some(*id));
@@ -547,9 +552,7 @@ mod tests {
         assert_eq!(v.get("700001"), None);
         let mut d = Dictionary::new();
         d.users = v;
-        let mut buf = Vec::new();
-        d.write_json(&mut buf).unwrap();
-        let back = Dictionary::read_json(&buf[..], Path::new("x")).unwrap();
+        let back = json_round_tripped(&d);
         for (k, id) in order.iter().zip(&expect) {
             assert_eq!(back.users.get(&k.to_string()), Some(*id));
         }
@@ -568,9 +571,7 @@ mod tests {
         let mut d = Dictionary::new();
         d.products.intern("p1");
         d.tokens.intern("cart_add:p1");
-        let mut buf = Vec::new();
-        d.write_json(&mut buf).unwrap();
-        let back = Dictionary::read_json(&buf[..], Path::new("x")).unwrap();
+        let back = json_round_tripped(&d);
         assert_eq!(back, d);
         assert_eq!(back.tokens.get("cart_add:p1"), Some(0));
     }

@@ -73,27 +73,41 @@ crate::named_enum!(Token, "a token", [
     "action:category" => Token::ActionCategory,
 ]);
 
-/// Validated options for [`build_sequences`]. Build with [`SequenceOptions::builder`]; the default
-/// (by user, same-time itemsets, item tokens, no filter) is valid.
+/// Sequence options as given (by the command line, the Python API or a test), not checked yet: set
+/// the fields, `..SequenceOptions::builder()` for the others, and [`build`](Self::build) checks them
+/// once into [`SequenceOptions`].
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SequenceOptions {
-    by: GroupBy,
-    session_gap: Option<i64>,
-    itemset: ItemsetMode,
-    token: Token,
-    actions: Option<Vec<String>>,
-    min_len: usize,
-    max_len: Option<usize>,
-    min_item_count: u64,
-    from: Option<Timestamp>,
-    to: Option<Timestamp>,
-    drop_repeats: bool,
-    keep_times: bool,
+pub struct SequenceOptionsBuilder {
+    /// Group by user or session.
+    pub by: GroupBy,
+    /// Split a key's events where more than this many milliseconds pass without activity.
+    pub session_gap: Option<i64>,
+    /// Itemset mode.
+    pub itemset: ItemsetMode,
+    /// Token choice.
+    pub token: Token,
+    /// Keep only these actions (canonical names such as `cart_add`, common synonyms such as
+    /// `addtocart`, or custom names as written in the log).
+    pub actions: Option<Vec<String>>,
+    /// Minimum sequence length in itemsets (default 1).
+    pub min_len: usize,
+    /// Maximum sequence length in itemsets; longer sequences keep their most recent itemsets.
+    pub max_len: Option<usize>,
+    /// Drop tokens with fewer than this many events.
+    pub min_item_count: u64,
+    /// Keep events at or after this time.
+    pub from: Option<Timestamp>,
+    /// Keep events before this time.
+    pub to: Option<Timestamp>,
+    /// Drop immediate repeats of a token.
+    pub drop_repeats: bool,
+    /// Keep per-itemset timestamps (default true).
+    pub keep_times: bool,
 }
 
-impl Default for SequenceOptions {
+impl Default for SequenceOptionsBuilder {
     fn default() -> Self {
-        SequenceOptions {
+        SequenceOptionsBuilder {
             by: GroupBy::User,
             session_gap: None,
             itemset: ItemsetMode::SameTime,
@@ -110,10 +124,17 @@ impl Default for SequenceOptions {
     }
 }
 
-/// Unvalidated [`SequenceOptions`]; [`SequenceOptionsBuilder::build`] checks them once.
-#[derive(Clone, Debug, Default)]
-pub struct SequenceOptionsBuilder {
-    o: SequenceOptions,
+/// Validated options for [`build_sequences`], made by [`SequenceOptionsBuilder::build`]; they read
+/// as the builder's fields. The default (by user, same-time itemsets, item tokens, no filter) is
+/// valid.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SequenceOptions(SequenceOptionsBuilder);
+
+impl std::ops::Deref for SequenceOptions {
+    type Target = SequenceOptionsBuilder;
+    fn deref(&self) -> &SequenceOptionsBuilder {
+        &self.0
+    }
 }
 
 impl SequenceOptions {
@@ -163,71 +184,9 @@ impl SequenceOptions {
 }
 
 impl SequenceOptionsBuilder {
-    /// Group by user or session.
-    pub fn by(mut self, by: GroupBy) -> Self {
-        self.o.by = by;
-        self
-    }
-    /// Split a key's events where more than `gap_ms` pass without activity.
-    pub fn session_gap(mut self, gap_ms: Option<i64>) -> Self {
-        self.o.session_gap = gap_ms;
-        self
-    }
-    /// Itemset mode.
-    pub fn itemset(mut self, m: ItemsetMode) -> Self {
-        self.o.itemset = m;
-        self
-    }
-    /// Token choice.
-    pub fn token(mut self, t: Token) -> Self {
-        self.o.token = t;
-        self
-    }
-    /// Keep only these actions (canonical names such as `cart_add`, common synonyms such as `addtocart`,
-    /// or custom names as written in the log).
-    pub fn actions(mut self, a: Option<Vec<String>>) -> Self {
-        self.o.actions = a;
-        self
-    }
-    /// Minimum sequence length in itemsets (default 1).
-    pub fn min_len(mut self, n: usize) -> Self {
-        self.o.min_len = n;
-        self
-    }
-    /// Maximum sequence length in itemsets; longer sequences keep their most recent itemsets.
-    pub fn max_len(mut self, n: Option<usize>) -> Self {
-        self.o.max_len = n;
-        self
-    }
-    /// Drop tokens with fewer than `n` events.
-    pub fn min_item_count(mut self, n: u64) -> Self {
-        self.o.min_item_count = n;
-        self
-    }
-    /// Keep events at or after `t`.
-    pub fn from(mut self, t: Option<Timestamp>) -> Self {
-        self.o.from = t;
-        self
-    }
-    /// Keep events before `t`.
-    pub fn to(mut self, t: Option<Timestamp>) -> Self {
-        self.o.to = t;
-        self
-    }
-    /// Drop immediate repeats of a token.
-    pub fn drop_repeats(mut self, yes: bool) -> Self {
-        self.o.drop_repeats = yes;
-        self
-    }
-    /// Keep per-itemset timestamps (default true).
-    pub fn keep_times(mut self, yes: bool) -> Self {
-        self.o.keep_times = yes;
-        self
-    }
-
     /// Checks the options once.
     pub fn build(self) -> Result<SequenceOptions, DataError> {
-        let o = self.o;
+        let o = self;
         if o.min_len == 0 {
             return Err(DataError::Option("--min-len must be at least 1".into()));
         }
@@ -263,7 +222,7 @@ impl SequenceOptionsBuilder {
                 ));
             }
         }
-        Ok(o)
+        Ok(SequenceOptions(o))
     }
 }
 
@@ -930,6 +889,21 @@ mod tests {
         (l, d)
     }
 
+    /// A log of `view` events.
+    fn views(rows: &[(&str, i64, &str)]) -> (EventLog, Dictionary) {
+        let rows: Vec<_> = rows
+            .iter()
+            .map(|&(u, t, item)| (u, t, item, "view"))
+            .collect();
+        log(&rows)
+    }
+
+    /// A log of one user's `view` events, as (time, item).
+    fn user_views(rows: &[(i64, &str)]) -> (EventLog, Dictionary) {
+        let rows: Vec<_> = rows.iter().map(|&(t, item)| ("u", t, item)).collect();
+        views(&rows)
+    }
+
     fn names(db: &SequenceDb, d: &Dictionary) -> Vec<Vec<Vec<String>>> {
         db.iter()
             .map(|s| {
@@ -942,6 +916,17 @@ mod tests {
                     .collect()
             })
             .collect()
+    }
+
+    /// The database of `l` under the default options changed by `set` (checked).
+    fn built(
+        l: &EventLog,
+        d: &mut Dictionary,
+        set: impl FnOnce(&mut SequenceOptionsBuilder),
+    ) -> SequenceDb {
+        let mut o = SequenceOptions::builder();
+        set(&mut o);
+        build_sequences(l, d, &o.build().unwrap()).unwrap()
     }
 
     #[test]
@@ -962,26 +947,32 @@ mod tests {
         let (l, d) = log(&rows);
         let variants = [
             SequenceOptions::default(),
-            SequenceOptions::builder()
-                .itemset(ItemsetMode::Single)
-                .keep_times(false)
-                .build()
-                .unwrap(),
-            SequenceOptions::builder()
-                .token(Token::ActionItem)
-                .drop_repeats(true)
-                .session_gap(Some(5))
-                .build()
-                .unwrap(),
-            SequenceOptions::builder()
-                .token(Token::Category)
-                .min_item_count(5)
-                .max_len(Some(4))
-                .min_len(2)
-                .from(Some(Timestamp(2)))
-                .to(Some(Timestamp(20)))
-                .build()
-                .unwrap(),
+            SequenceOptionsBuilder {
+                itemset: ItemsetMode::Single,
+                keep_times: false,
+                ..Default::default()
+            }
+            .build()
+            .unwrap(),
+            SequenceOptionsBuilder {
+                token: Token::ActionItem,
+                drop_repeats: true,
+                session_gap: Some(5),
+                ..Default::default()
+            }
+            .build()
+            .unwrap(),
+            SequenceOptionsBuilder {
+                token: Token::Category,
+                min_item_count: 5,
+                max_len: Some(4),
+                min_len: 2,
+                from: Some(Timestamp(2)),
+                to: Some(Timestamp(20)),
+                ..Default::default()
+            }
+            .build()
+            .unwrap(),
         ];
         for opts in &variants {
             let mut d1 = d.clone();
@@ -998,17 +989,21 @@ mod tests {
         build_sequences(&l, &mut d1, &SequenceOptions::default()).unwrap();
         assert!(d1.tokens.shares_names_with(&d1.products));
         let mut d2 = d.clone();
-        let only_buy = SequenceOptions::builder()
-            .actions(Some(vec!["buy".into()]))
-            .build()
-            .unwrap();
+        let only_buy = SequenceOptionsBuilder {
+            actions: Some(vec!["buy".into()]),
+            ..Default::default()
+        }
+        .build()
+        .unwrap();
         build_sequences(&l, &mut d2, &only_buy).unwrap();
         assert!(!d2.tokens.shares_names_with(&d2.products));
         assert_eq!(d2.tokens.names(), &["007", "7", "10"]);
-        let opts = SequenceOptions::builder()
-            .by(GroupBy::Session)
-            .build()
-            .unwrap();
+        let opts = SequenceOptionsBuilder {
+            by: GroupBy::Session,
+            ..Default::default()
+        }
+        .build()
+        .unwrap();
         let e1 = build_sequences(&l, &mut d.clone(), &opts).unwrap_err();
         let e2 = build_sequences_owned(l, &mut d.clone(), &opts).unwrap_err();
         assert_eq!(e1.to_string(), e2.to_string());
@@ -1016,12 +1011,12 @@ mod tests {
 
     #[test]
     fn groups_sorts_and_same_time_itemsets() {
-        let (l, mut d) = log(&[
-            ("u2", 5, "b", "view"),
-            ("u1", 3, "a", "view"),
-            ("u1", 1, "b", "view"),
-            ("u1", 3, "c", "view"),
-            ("u2", 5, "a", "view"),
+        let (l, mut d) = views(&[
+            ("u2", 5, "b"),
+            ("u1", 3, "a"),
+            ("u1", 1, "b"),
+            ("u1", 3, "c"),
+            ("u2", 5, "a"),
         ]);
         let db = build_sequences(&l, &mut d, &SequenceOptions::default()).unwrap();
         let n = names(&db, &d);
@@ -1034,32 +1029,20 @@ mod tests {
 
     #[test]
     fn single_itemsets_keep_input_order_on_ties() {
-        let (l, mut d) = log(&[
-            ("u", 3, "x", "view"),
-            ("u", 3, "y", "view"),
-            ("u", 1, "z", "view"),
-        ]);
-        let o = SequenceOptions::builder()
-            .itemset(ItemsetMode::Single)
-            .build()
-            .unwrap();
-        let db = build_sequences(&l, &mut d, &o).unwrap();
+        let (l, mut d) = user_views(&[(3, "x"), (3, "y"), (1, "z")]);
+        let db = built(&l, &mut d, |o| o.itemset = ItemsetMode::Single);
         assert_eq!(names(&db, &d)[0], vec![vec!["z"], vec!["x"], vec!["y"]]);
     }
 
     #[test]
     fn session_gap_splits_exactly_above_the_gap() {
-        let (l, mut d) = log(&[
-            ("u", 0, "a", "view"),
-            ("u", 10, "b", "view"), // gap 10 = limit: same session
-            ("u", 21, "c", "view"), // gap 11 > 10: new session
-            ("u", 21, "d", "view"),
+        let (l, mut d) = user_views(&[
+            (0, "a"),
+            (10, "b"), // gap 10 = limit: same session
+            (21, "c"), // gap 11 > 10: new session
+            (21, "d"),
         ]);
-        let o = SequenceOptions::builder()
-            .session_gap(Some(10))
-            .build()
-            .unwrap();
-        let db = build_sequences(&l, &mut d, &o).unwrap();
+        let db = built(&l, &mut d, |o| o.session_gap = Some(10));
         assert_eq!(db.len(), 2);
         assert_eq!(names(&db, &d)[1], vec![vec!["c", "d"]]);
         assert_eq!(db.keys(), &[KeyId(0), KeyId(0)]);
@@ -1074,12 +1057,10 @@ mod tests {
             ("u", 4, "b", "view"),
             ("v", 1, "b", "view"),
         ]);
-        let o = SequenceOptions::builder()
-            .token(Token::ActionItem)
-            .actions(Some(vec!["addtocart".into(), "buy".into()]))
-            .build()
-            .unwrap();
-        let db = build_sequences(&l, &mut d, &o).unwrap();
+        let db = built(&l, &mut d, |o| {
+            o.token = Token::ActionItem;
+            o.actions = Some(vec!["addtocart".into(), "buy".into()]);
+        });
         assert_eq!(
             names(&db, &d),
             vec![vec![vec!["cart_add:a"], vec!["buy:a"]]]
@@ -1087,76 +1068,69 @@ mod tests {
 
         let mut d2 = d.clone();
         d2.tokens = Vocab::new();
-        let o = SequenceOptions::builder()
-            .min_len(2)
-            .max_len(Some(2))
-            .build()
-            .unwrap();
-        let db = build_sequences(&l, &mut d2, &o).unwrap();
+        let db = built(&l, &mut d2, |o| {
+            o.min_len = 2;
+            o.max_len = Some(2);
+        });
         assert_eq!(names(&db, &d2), vec![vec![vec!["a"], vec!["b"]]]);
 
-        let o = SequenceOptions::builder()
-            .actions(Some(vec!["fav".into()]))
-            .build()
-            .unwrap();
+        let o = SequenceOptionsBuilder {
+            actions: Some(vec!["fav".into()]),
+            ..Default::default()
+        }
+        .build()
+        .unwrap();
         let e = build_sequences(&l, &mut d2, &o).unwrap_err().to_string();
         assert!(e.contains("none of these actions"), "{e}");
     }
 
     #[test]
     fn drop_repeats_time_window_and_rare_items() {
-        let (l, mut d) = log(&[
-            ("u", 1, "a", "view"),
-            ("u", 2, "a", "view"),
-            ("u", 3, "b", "view"),
-            ("u", 4, "a", "view"),
-            ("u", 9, "c", "view"),
-        ]);
-        let o = SequenceOptions::builder()
-            .drop_repeats(true)
-            .to(Some(Timestamp(9)))
-            .build()
-            .unwrap();
-        let db = build_sequences(&l, &mut d, &o).unwrap();
+        let (l, mut d) = user_views(&[(1, "a"), (2, "a"), (3, "b"), (4, "a"), (9, "c")]);
+        let db = built(&l, &mut d, |o| {
+            o.drop_repeats = true;
+            o.to = Some(Timestamp(9));
+        });
         assert_eq!(names(&db, &d)[0], vec![vec!["a"], vec!["b"], vec!["a"]]);
-        let o = SequenceOptions::builder()
-            .min_item_count(2)
-            .build()
-            .unwrap();
-        let db = build_sequences(&l, &mut d, &o).unwrap();
+        let db = built(&l, &mut d, |o| o.min_item_count = 2);
         assert_eq!(names(&db, &d)[0], vec![vec!["a"], vec!["a"], vec!["a"]]);
-        let o = SequenceOptions::builder()
-            .token(Token::Category)
-            .build()
-            .unwrap();
-        let db = build_sequences(&l, &mut d, &o).unwrap();
+        let db = built(&l, &mut d, |o| o.token = Token::Category);
         assert_eq!(names(&db, &d)[0][0], vec!["ca"]);
     }
 
     #[test]
     fn invalid_options_are_refused_once() {
-        assert!(SequenceOptions::builder().min_len(0).build().is_err());
-        assert!(SequenceOptions::builder()
-            .min_len(3)
-            .max_len(Some(2))
-            .build()
-            .is_err());
-        assert!(SequenceOptions::builder()
-            .session_gap(Some(0))
-            .build()
-            .is_err());
-        assert!(SequenceOptions::builder()
-            .from(Some(Timestamp(5)))
-            .to(Some(Timestamp(5)))
-            .build()
-            .is_err());
+        for bad in [
+            SequenceOptionsBuilder {
+                min_len: 0,
+                ..Default::default()
+            },
+            SequenceOptionsBuilder {
+                min_len: 3,
+                max_len: Some(2),
+                ..Default::default()
+            },
+            SequenceOptionsBuilder {
+                session_gap: Some(0),
+                ..Default::default()
+            },
+            SequenceOptionsBuilder {
+                from: Some(Timestamp(5)),
+                to: Some(Timestamp(5)),
+                ..Default::default()
+            },
+        ] {
+            assert!(bad.clone().build().is_err(), "{bad:?}");
+        }
         assert_eq!("action:item".parse::<Token>(), Ok(Token::ActionItem));
         assert!("x".parse::<GroupBy>().is_err());
-        let (l, mut d) = log(&[("u", 1, "a", "view")]);
-        let o = SequenceOptions::builder()
-            .by(GroupBy::Session)
-            .build()
-            .unwrap();
+        let (l, mut d) = user_views(&[(1, "a")]);
+        let o = SequenceOptionsBuilder {
+            by: GroupBy::Session,
+            ..Default::default()
+        }
+        .build()
+        .unwrap();
         assert!(build_sequences(&l, &mut d, &o).is_err());
         let _ = Action::View;
     }

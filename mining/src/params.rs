@@ -285,6 +285,9 @@ pub trait FromOptions: Sized {
 }
 
 /// The parameter builder of algorithm `A`: `PrefixSpan::params().min_count(60).max_gap(1).check()?`.
+/// It has setters for the options set one at a time in code; a caller that sets many (the command
+/// line, the Python API) fills the public fields of [`Options`] and checks them with
+/// [`Params::from_options`].
 #[derive(Clone, Debug)]
 pub struct Params<A> {
     opts: Options,
@@ -328,49 +331,9 @@ impl<A: FromOptions> Params<A> {
         self.opts.max_items = Some(n);
         self
     }
-    /// Minimum number of itemsets.
-    pub fn min_itemsets(mut self, n: usize) -> Self {
-        self.opts.min_itemsets = n;
-        self
-    }
-    /// Maximum number of itemsets.
-    pub fn max_itemsets(mut self, n: usize) -> Self {
-        self.opts.max_itemsets = Some(n);
-        self
-    }
     /// Maximum gap in positions (1 = adjacent itemsets).
     pub fn max_gap(mut self, g: u32) -> Self {
         self.opts.max_gap = Some(g);
-        self
-    }
-    /// Maximum gap in time units (see [`Options::max_gap_time`]).
-    pub fn max_gap_time(mut self, g: i64) -> Self {
-        self.opts.max_gap_time = Some(g);
-        self
-    }
-    /// Maximum span in itemsets.
-    pub fn max_span(mut self, s: u32) -> Self {
-        self.opts.max_span = Some(s);
-        self
-    }
-    /// Maximum span in time units.
-    pub fn max_span_time(mut self, s: i64) -> Self {
-        self.opts.max_span_time = Some(s);
-        self
-    }
-    /// Required item in the first itemset.
-    pub fn first_item(mut self, it: ItemId) -> Self {
-        self.opts.first_item = Some(it);
-        self
-    }
-    /// Closed patterns only.
-    pub fn closed(mut self) -> Self {
-        self.opts.condense = Condense::Closed;
-        self
-    }
-    /// Maximal patterns only.
-    pub fn maximal(mut self) -> Self {
-        self.opts.condense = Condense::Maximal;
         self
     }
     /// Top-k by support, ties included.

@@ -170,18 +170,20 @@ fn sequence_options(o: &Bound<'_, PyDict>) -> PyResult<SequenceOptionsBuilder> {
             .transpose()
             .map_err(err)
     };
-    Ok(SequenceOptions::builder()
-        .by(by)
-        .session_gap(gap)
-        .itemset(itemset)
-        .token(token)
-        .actions(get::<Vec<String>>(o, "actions")?)
-        .min_len(get::<usize>(o, "min_len")?.unwrap_or(1))
-        .max_len(get::<usize>(o, "max_len")?)
-        .min_item_count(get::<u64>(o, "min_item_count")?.unwrap_or(0))
-        .from(date("start")?)
-        .to(date("end")?)
-        .drop_repeats(get::<bool>(o, "drop_repeats")?.unwrap_or(false)))
+    Ok(SequenceOptionsBuilder {
+        by,
+        session_gap: gap,
+        itemset,
+        token,
+        actions: get::<Vec<String>>(o, "actions")?,
+        min_len: get::<usize>(o, "min_len")?.unwrap_or(1),
+        max_len: get::<usize>(o, "max_len")?,
+        min_item_count: get::<u64>(o, "min_item_count")?.unwrap_or(0),
+        from: date("start")?,
+        to: date("end")?,
+        drop_repeats: get::<bool>(o, "drop_repeats")?.unwrap_or(false),
+        ..SequenceOptions::builder()
+    })
 }
 
 /// The library's input description for a file, with the command line's preset resolution.

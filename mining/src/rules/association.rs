@@ -17,39 +17,17 @@ use rayon::prelude::*;
 
 use cartseq_data::ItemId;
 
-use super::{check_confidence, Rule, RuleBudget, RuleError, RuleFilter, RuleKind, RuleSet};
+use super::{Rule, RuleBudget, RuleError, RuleKind, RuleParams, RuleSet};
 use crate::itemsets::apriori::apriori_join;
 use crate::itemsets::FrequentItemsets;
 
 /// Validated parameters of association-rule generation.
-#[derive(Clone, Debug, PartialEq)]
-pub struct AssociationParams {
-    min_confidence: f64,
-    filter: RuleFilter,
-    max_rules: usize,
-}
+pub type AssociationParams = RuleParams<()>;
 
 impl AssociationParams {
     /// Rules with confidence at least `min_confidence` (in [0, 1]); at most 10,000,000 rules.
     pub fn new(min_confidence: f64) -> Result<Self, RuleError> {
-        check_confidence(min_confidence)?;
-        Ok(AssociationParams {
-            min_confidence,
-            filter: RuleFilter::default(),
-            max_rules: 10_000_000,
-        })
-    }
-
-    /// Filters on sizes, items and lift.
-    pub fn filter(mut self, f: RuleFilter) -> Self {
-        self.filter = f;
-        self
-    }
-
-    /// The explosion guard: fail beyond `n` rules (counted after filtering).
-    pub fn max_rules(mut self, n: usize) -> Self {
-        self.max_rules = n.max(1);
-        self
+        Self::checked(min_confidence, ())
     }
 }
 

@@ -108,13 +108,17 @@ mod tests {
 
     #[test]
     fn java_doubles() {
-        assert_eq!(java_double(1.0), "1.0");
-        assert_eq!(java_double(0.75), "0.75");
-        assert_eq!(java_double(2.0 / 3.0), "0.6666666666666666");
-        assert_eq!(java_double(0.0001), "1.0E-4");
-        assert_eq!(java_double(1.5e-5), "1.5E-5");
-        assert_eq!(java_double(12345678.0), "1.2345678E7");
-        assert_eq!(java_double(5.513257946763509), "5.513257946763509");
+        for (x, java) in [
+            (1.0, "1.0"),
+            (0.75, "0.75"),
+            (2.0 / 3.0, "0.6666666666666666"),
+            (0.0001, "1.0E-4"),
+            (1.5e-5, "1.5E-5"),
+            (12345678.0, "1.2345678E7"),
+            (5.513257946763509, "5.513257946763509"),
+        ] {
+            assert_eq!(java_double(x), java, "{x}");
+        }
     }
 
     #[test]

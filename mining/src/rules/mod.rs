@@ -426,6 +426,42 @@ fn compare(key: RuleSort, ma: &Measures, a: &Rule, mb: &Measures, b: &Rule) -> O
         .then_with(|| a.consequent.cmp(&b.consequent))
 }
 
+/// Validated parameters of a rule generator: the confidence floor, the filters and the explosion
+/// guard that association and sequential rules share, plus `K`, what one generator adds
+/// ([`sequential::Sequential`]; nothing for [`association::AssociationParams`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RuleParams<K> {
+    min_confidence: f64,
+    filter: RuleFilter,
+    max_rules: usize,
+    kind: K,
+}
+
+impl<K> RuleParams<K> {
+    /// Rules with confidence at least `min_confidence` (in [0, 1]); at most 10,000,000 rules.
+    fn checked(min_confidence: f64, kind: K) -> Result<Self, RuleError> {
+        check_confidence(min_confidence)?;
+        Ok(RuleParams {
+            min_confidence,
+            filter: RuleFilter::default(),
+            max_rules: 10_000_000,
+            kind,
+        })
+    }
+
+    /// Filters on sizes, items and lift; for sequential rules the size limits also prune the search.
+    pub fn filter(mut self, f: RuleFilter) -> Self {
+        self.filter = f;
+        self
+    }
+
+    /// The explosion guard: fail beyond `n` rules (counted after filtering).
+    pub fn max_rules(mut self, n: usize) -> Self {
+        self.max_rules = n.max(1);
+        self
+    }
+}
+
 /// Validated confidence threshold in [0, 1].
 pub(crate) fn check_confidence(c: f64) -> Result<(), RuleError> {
     if !(0.0..=1.0).contains(&c) {

@@ -29,30 +29,28 @@ use rayon::prelude::*;
 
 use cartseq_data::{ItemId, SequenceDb};
 
-use super::{check_confidence, Rule, RuleBudget, RuleError, RuleFilter, RuleKind, RuleSet};
+use super::{Rule, RuleBudget, RuleError, RuleFilter, RuleKind, RuleParams, RuleSet};
 use crate::itemsets::MinSupport;
 
-/// Validated parameters of sequential-rule mining.
+/// What sequential-rule mining adds to the shared [`RuleParams`]: the minimum support and the
+/// optional window.
 #[derive(Clone, Debug, PartialEq)]
-pub struct SequentialParams {
+pub struct Sequential {
     min_support: MinSupport,
-    min_confidence: f64,
     window: Option<usize>,
-    filter: RuleFilter,
-    max_rules: usize,
 }
+
+/// Validated parameters of sequential-rule mining.
+pub type SequentialParams = RuleParams<Sequential>;
 
 impl SequentialParams {
     /// Rules with at least `min_support` and confidence at least `min_confidence` (in [0, 1]).
     pub fn new(min_support: MinSupport, min_confidence: f64) -> Result<Self, RuleError> {
-        check_confidence(min_confidence)?;
-        Ok(SequentialParams {
+        let kind = Sequential {
             min_support,
-            min_confidence,
             window: None,
-            filter: RuleFilter::default(),
-            max_rules: 10_000_000,
-        })
+        };
+        Self::checked(min_confidence, kind)
     }
 
     /// Requires the rule inside `w` consecutive itemsets (TRuleGrowth); `w` ≥ 2.
@@ -62,20 +60,8 @@ impl SequentialParams {
                 "window {w}: a rule needs at least 2 consecutive itemsets"
             )));
         }
-        self.window = Some(w);
+        self.kind.window = Some(w);
         Ok(self)
-    }
-
-    /// Filters; the size limits also prune the search.
-    pub fn filter(mut self, f: RuleFilter) -> Self {
-        self.filter = f;
-        self
-    }
-
-    /// The explosion guard: fail beyond `n` rules.
-    pub fn max_rules(mut self, n: usize) -> Self {
-        self.max_rules = n.max(1);
-        self
     }
 }
 
@@ -424,14 +410,17 @@ impl Miner<'_> {
 /// Mines every sequential rule of `db` passing `params` (RuleGrowth semantics), sorted by lift.
 pub fn sequential_rules(db: &SequenceDb, params: &SequentialParams) -> Result<RuleSet, RuleError> {
     let n = db.len();
-    let minsup = params.min_support.absolute(n);
-    let t = Tables::build(db, minsup, params.window.is_some());
+    let minsup = params.kind.min_support.absolute(n);
+    let t = Tables::build(db, minsup, params.kind.window.is_some());
     let budget = RuleBudget::new(params.max_rules);
     let miner = Miner {
         t: &t,
         minsup,
         minconf: params.min_confidence,
-        window: params.window.map(|w| u32::try_from(w).unwrap_or(u32::MAX)),
+        window: params
+            .kind
+            .window
+            .map(|w| u32::try_from(w).unwrap_or(u32::MAX)),
         filter: &params.filter,
         max_ant: params.filter.max_antecedent.unwrap_or(usize::MAX),
         max_cons: params.filter.max_consequent.unwrap_or(usize::MAX),

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use anyhow::bail;
 use cartseq::input::{sniff_spmf, InputSpec};
 use cartseq_data::columnar::ColumnarFormat;
+use cartseq_data::sessions::SequenceOptionsBuilder;
 use cartseq_data::time::{parse_date, parse_duration, TimeFormat};
 use cartseq_data::{
     ColumnRef, DataError, GenericSpec, GroupBy, ItemsetMode, OnError, Preset, PresetConfig,
@@ -206,18 +207,20 @@ impl InputArgs {
             path: self.input.clone(),
             config,
             on_error: self.on_error,
-            sequences: SequenceOptions::builder()
-                .by(self.by)
-                .session_gap(self.session_gap)
-                .itemset(self.itemset)
-                .token(self.token)
-                .actions(self.actions.clone())
-                .min_len(self.min_len)
-                .max_len(self.max_len)
-                .min_item_count(self.min_item_count)
-                .from(self.from)
-                .to(self.to)
-                .drop_repeats(self.drop_repeats),
+            sequences: SequenceOptionsBuilder {
+                by: self.by,
+                session_gap: self.session_gap,
+                itemset: self.itemset,
+                token: self.token,
+                actions: self.actions.clone(),
+                min_len: self.min_len,
+                max_len: self.max_len,
+                min_item_count: self.min_item_count,
+                from: self.from,
+                to: self.to,
+                drop_repeats: self.drop_repeats,
+                ..SequenceOptions::builder()
+            },
         })
     }
 }
