@@ -20,6 +20,7 @@ use cartseq_data::{Dictionary, EventLog};
 use cartseq_models::metrics::{self, MetricReport};
 use cartseq_models::{Classifier, Dataset, FittedModel, Learner};
 use ndarray::Array2;
+use serde::Serialize;
 
 use crate::feature_table::FeatureTable;
 use crate::featurizer::{fit_transform, FittedFeaturizer, PatternFeaturizer, TableSource};
@@ -205,15 +206,20 @@ pub struct Candidate {
     pub learner: Box<dyn Learner>,
 }
 
-/// One fitted and scored model.
+/// One fitted and scored model; serialised (a leaderboard's `models`) without the model and the
+/// probabilities.
+#[derive(Serialize)]
 pub struct ModelRun {
     /// Name as given.
+    #[serde(rename = "model")]
     pub name: String,
     /// Parameters applied.
     pub params: Vec<String>,
     /// The fitted model (`None` when fitting failed).
+    #[serde(skip)]
     pub model: Option<FittedModel>,
     /// Class probabilities on the scored rows.
+    #[serde(skip)]
     pub proba: Option<Array2<f64>>,
     /// Metrics on the scored rows (`None` when fitting failed or there were no rows).
     pub metrics: Option<MetricReport>,

@@ -29,8 +29,9 @@ use cartseq_mining::rules::steps::{step_rules, StepRuleParams};
 use cartseq_models::nextitem::{
     evaluate_sessions, fit_stacker, paired_difference, protocol_sessions, tune_weights, Combiner,
     Gru4RecParams, Hybrid, HybridFit, Interval, ItemKnn, MarkovChain, Metric, MostPopular,
-    NextItemModel, SasRecParams, SavedNextItem, SequentialRules, SessionKnn, SessionOutcomes,
-    SrGnnParams, SrParams, Stan, StanParams, VSessionKnn, VsknnParams, STACK_DEPTH,
+    NetTrainer, NextItemModel, SasRecParams, SavedNextItem, SequentialRules, SessionKnn,
+    SessionNetParams, SessionOutcomes, SrGnnParams, SrParams, Stan, StanParams, TrainedNet,
+    VSessionKnn, VsknnParams, STACK_DEPTH,
 };
 use cartseq_models::nn::{CellKind, EpochRecord};
 use cartseq_models::Sequences;
@@ -466,28 +467,18 @@ fn train_network(
                 }),
             )
         }
-        ModelKind::SrGnn => {
-            let learner = config.srgnn.clone().check()?;
-            (
-                config.srgnn.training.epochs,
-                Box::new(move |p: &mut dyn FnMut(&EpochRecord)| {
-                    learner
-                        .fit(&fit_on, valid, p)
-                        .map(|m| SavedNextItem::SrGnn(Box::new(m)))
-                }),
-            )
-        }
-        ModelKind::SasRec => {
-            let learner = config.sasrec.clone().check()?;
-            (
-                config.sasrec.training.epochs,
-                Box::new(move |p: &mut dyn FnMut(&EpochRecord)| {
-                    learner
-                        .fit(&fit_on, valid, p)
-                        .map(|m| SavedNextItem::SasRec(Box::new(m)))
-                }),
-            )
-        }
+        ModelKind::SrGnn => session_net_fit(
+            config.srgnn.clone().check()?,
+            fit_on,
+            valid,
+            SavedNextItem::SrGnn,
+        ),
+        ModelKind::SasRec => session_net_fit(
+            config.sasrec.clone().check()?,
+            fit_on,
+            valid,
+            SavedNextItem::SasRec,
+        ),
         other => bail!("{} is not a network", other.name()),
     };
     progress(Progress::Started {
@@ -515,6 +506,25 @@ fn train_network(
     })?;
     progress(Progress::Finished);
     Ok(model)
+}
+
+/// The epochs and the pending fit of a session network (SR-GNN, SASRec: one [`NetTrainer`] each) on
+/// `fit_on`, validated on `valid`; `save` wraps the trained network in its [`SavedNextItem`] variant.
+fn session_net_fit<'a, P>(
+    trainer: NetTrainer<P>,
+    fit_on: Sequences,
+    valid: Option<&'a Sequences>,
+    save: fn(Box<TrainedNet<P, P::Net>>) -> SavedNextItem,
+) -> (usize, PendingFit<'a>)
+where
+    P: SessionNetParams + 'a,
+    TrainedNet<P, P::Net>: NextItemModel,
+{
+    let epochs = trainer.params().training().epochs;
+    let fit = move |p: &mut dyn FnMut(&EpochRecord)| {
+        trainer.fit(&fit_on, valid, p).map(|m| save(Box::new(m)))
+    };
+    (epochs, Box::new(fit))
 }
 
 /// A model asked for on the command line: one model, or a hybrid of several.

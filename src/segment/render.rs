@@ -126,6 +126,20 @@ fn opt(v: Option<f64>) -> String {
     v.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.4}"))
 }
 
+/// A row of the per-k table: k, silhouette and inertia (`none` where the method has no inertia).
+fn per_k_cells(row: &KScore, none: &str) -> [String; 3] {
+    let inertia = row
+        .inertia
+        .map_or_else(|| none.to_owned(), |v| format!("{v:.1}"));
+    [row.k.to_string(), opt(row.silhouette), inertia]
+}
+
+/// An HTML table cell listing the first `n` of `items`, each written by `show`, joined by `sep`.
+fn cell<T>(items: &[T], n: usize, sep: &str, show: impl Fn(&T) -> String) -> String {
+    let shown: Vec<String> = items.iter().take(n).map(show).collect();
+    esc(&shown.join(sep))
+}
+
 fn seg_name(s: Option<u32>) -> String {
     s.map_or_else(|| "noise".to_owned(), |s| s.to_string())
 }
@@ -167,15 +181,12 @@ pub fn text(s: &Summary) -> String {
         "{:>4}  {:>10}  {:>14}  {:>7}",
         "k", "silhouette", "inertia", "seconds"
     );
-    for k in &s.per_k {
+    for row in &s.per_k {
+        let [k, silhouette, inertia] = per_k_cells(row, "-");
         let _ = writeln!(
             t,
-            "{:>4}  {:>10}  {:>14}  {:>7.3}",
-            k.k,
-            opt(k.silhouette),
-            k.inertia
-                .map_or_else(|| "-".to_owned(), |v| format!("{v:.1}")),
-            k.fit_seconds
+            "{k:>4}  {silhouette:>10}  {inertia:>14}  {:>7.3}",
+            row.fit_seconds
         );
     }
     for p in &s.segments {
@@ -378,14 +389,11 @@ pub fn html_section(s: &Summary, svg: anyhow::Result<String>, number: usize) -> 
     h.push_str(
         "<div class=grid><div><table><tr><th>k</th><th>silhouette</th><th>inertia</th></tr>",
     );
-    for k in &s.per_k {
+    for row in &s.per_k {
+        let [k, silhouette, inertia] = per_k_cells(row, "–");
         let _ = write!(
             h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-            k.k,
-            opt(k.silhouette),
-            k.inertia
-                .map_or_else(|| "–".to_owned(), |v| format!("{v:.1}"))
+            "<tr><td>{k}</td><td>{silhouette}</td><td>{inertia}</td></tr>"
         );
     }
     h.push_str("</table></div><div>");
@@ -403,37 +411,19 @@ pub fn html_section(s: &Summary, svg: anyhow::Result<String>, number: usize) -> 
             .map_or(("n/a".to_owned(), "n/a".to_owned()), |f| {
                 (pct(f.view_to_cart), pct(f.cart_to_buy))
             });
-        let feats: Vec<String> = p
-            .separating
-            .iter()
-            .take(4)
-            .map(|f| format!("{} {:+.2}", f.feature, f.smd))
-            .collect();
-        let cats: Vec<String> = p
-            .top_categories
-            .iter()
-            .take(3)
-            .map(|c| c.name.clone())
-            .collect();
-        let pats: Vec<String> = p
-            .patterns
-            .iter()
-            .take(3)
-            .map(|q| {
-                format!(
-                    "{} ({:.0}% vs {:.0}%)",
-                    q.pattern,
-                    100.0 * q.support_in,
-                    100.0 * q.support_out
-                )
-            })
-            .collect();
-        let rules: Vec<String> = p
-            .rules
-            .iter()
-            .take(3)
-            .map(|r| format!("{} ({:.1})", r.rule, r.lift))
-            .collect();
+        let feats = cell(&p.separating, 4, "; ", |f| {
+            format!("{} {:+.2}", f.feature, f.smd)
+        });
+        let cats = cell(&p.top_categories, 3, ", ", |c| c.name.clone());
+        let pats = cell(&p.patterns, 3, "; ", |q| {
+            format!(
+                "{} ({:.0}% vs {:.0}%)",
+                q.pattern,
+                100.0 * q.support_in,
+                100.0 * q.support_out
+            )
+        });
+        let rules = cell(&p.rules, 3, "; ", |r| format!("{} ({:.1})", r.rule, r.lift));
         let _ = write!(
             h,
             "<tr><td class=l>{}</td><td>{}</td><td>{:.1}%</td><td>{vc}</td><td>{cb}</td><td class=l>{}</td>\
@@ -441,10 +431,10 @@ pub fn html_section(s: &Summary, svg: anyhow::Result<String>, number: usize) -> 
             seg_name(p.segment),
             p.size,
             100.0 * p.share,
-            esc(&feats.join("; ")),
-            esc(&cats.join(", ")),
-            esc(&pats.join("; ")),
-            esc(&rules.join("; "))
+            feats,
+            cats,
+            pats,
+            rules
         );
     }
     h.push_str("</table>");

@@ -1,7 +1,7 @@
 //! Messages a user can act on, one support syntax, RFC 4180 CSV and the cosmetic fixes of issue 17:
 //! each test is named after the bug it pins and failed before its fix.
 
-use crate::support::{cartseq, read, stats_json, temp_file, tempdir, Csv};
+use crate::support::{assert_contains_all, cartseq, read, stats_json, temp_file, tempdir, Csv};
 
 const TAOBAO: &str = "data/samples/taobao_sample.csv";
 
@@ -95,10 +95,7 @@ fn eval_names_what_it_cannot_read_without_debug_formatting() {
     let r = cartseq("eval").arg(&model).arg(&other).failure();
     let line = error_line(&r.stderr);
     assert!(!line.contains("Some("), "{line}");
-    assert!(
-        line.contains("\"n_fav\"") && line.contains("\"n_cart\""),
-        "{line}"
-    );
+    assert_contains_all(line, &["\"n_fav\"", "\"n_cart\""]);
 }
 
 #[test]
@@ -213,10 +210,7 @@ fn stats_lists_actions_in_funnel_order_and_counts_in_words() {
     assert!(out.contains(" 1 buy ") || out.contains(" 1 buy\n"), "{out}");
     assert!(!out.contains(" 1 buys"), "{out}");
     // The lone September stamp is pointed out.
-    assert!(
-        out.contains("1 event outside") && out.contains("--from/--to"),
-        "{out}"
-    );
+    assert_contains_all(&out, &["1 event outside", "--from/--to"]);
 }
 
 #[test]

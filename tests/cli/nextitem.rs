@@ -1,7 +1,7 @@
 //! End-to-end tests of `cartseq nextitem` on the shipped samples (data/samples) and, when present, the
 //! larger shared files (../shared; skipped with a reason when absent unless CI=true).
 
-use crate::support::{cartseq, shared_yoochoose_nextitem, tempdir};
+use crate::support::{assert_contains_all, cartseq, shared_yoochoose_nextitem, tempdir};
 
 const TRAIN: &str = "data/samples/yoochoose_train_tr_sample.txt";
 const TEST: &str = "data/samples/yoochoose_valid_sample.txt";
@@ -65,7 +65,7 @@ fn yoochoose_sample_all_models_with_embeddings_and_curve() {
     );
     assert!(rows.iter().all(|l| l.split(',').count() == 26));
     let svg = std::fs::read_to_string(&curve).expect("curve written");
-    assert!(svg.contains("<svg") && svg.contains("valid Recall@20"));
+    assert_contains_all(&svg, &["<svg", "valid Recall@20"]);
 }
 
 #[test]

@@ -4,7 +4,7 @@
 //! unless CI=true).
 
 use crate::nextitem::metric;
-use crate::support::{cartseq, shared_yoochoose_nextitem};
+use crate::support::{assert_contains_all, cartseq, shared_yoochoose_nextitem};
 
 const TRAIN: &str = "data/samples/yoochoose_train_tr_sample.txt";
 const TEST: &str = "data/samples/yoochoose_valid_sample.txt";
@@ -118,7 +118,7 @@ fn the_table_says_which_differences_are_not_significant() {
     ))
     .success()
     .stdout;
-    assert!(out.contains("Recall@20") && out.contains('['), "{out}");
+    assert_contains_all(&out, &["Recall@20", "["]);
     assert!(out.contains("hybrid:stan+vstan: weights stan"), "{out}");
     assert!(out.contains("vs best member"), "{out}");
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{cartseq, read, tempdir, Cartseq, BIN};
+use crate::support::{assert_contains_all, cartseq, read, tempdir, Cartseq, BIN};
 
 const TAOBAO: &str = "data/samples/taobao_sample.csv";
 
@@ -103,11 +103,7 @@ fn export_and_manifest_appear_together_or_not_at_all() {
     // The manifest's place is taken by a folder: nothing is written, and an old export is untouched.
     std::fs::create_dir(dir.path().join("rules.csv.manifest.json")).unwrap();
     let r = rules_to(&out).failure();
-    assert!(
-        r.stderr.contains("rules.csv.manifest.json") && r.stderr.contains("folder"),
-        "{}",
-        r.stderr
-    );
+    assert_contains_all(&r.stderr, &["rules.csv.manifest.json", "folder"]);
     assert_eq!(names(dir.path()), ["rules.csv.manifest.json"]);
     std::fs::write(&out, "old rules\n").unwrap();
     rules_to(&out).failure();

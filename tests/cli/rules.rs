@@ -13,19 +13,32 @@ fn basket_rules(words: &str) -> Cartseq {
     cartseq(&format!("rules {BASKET} --preset basket -q")).words(words)
 }
 
+/// The files `command(v) OUT` writes for each variant `v` (its words end in `-o`; OUT is
+/// `DIR/{v}{ext}`; every run must succeed), in order, and DIR.
+fn written_per_variant(
+    variants: &[&str],
+    ext: &str,
+    command: impl Fn(&str) -> Cartseq,
+) -> (tempfile::TempDir, Vec<String>) {
+    let dir = tempdir();
+    let texts = variants
+        .iter()
+        .map(|v| {
+            let out = dir.path().join(format!("{v}{ext}"));
+            command(v).arg(&out).success();
+            read(&out)
+        })
+        .collect();
+    (dir, texts)
+}
+
 #[test]
 fn itemsets_same_for_both_algorithms_and_manifest_describes_the_file() {
-    let dir = tempdir();
-    let mut outs = Vec::new();
-    for algo in ["fpgrowth", "apriori"] {
-        let out = dir.path().join(format!("{algo}.txt"));
+    let (dir, outs) = written_per_variant(&["fpgrowth", "apriori"], ".txt", |algo| {
         cartseq(&format!(
             "itemsets {BASKET} --preset basket --algo {algo} --min-support 0.005 --format spmf -q -o"
         ))
-        .arg(&out)
-        .success();
-        outs.push(read(&out));
-    }
+    });
     assert_eq!(outs[0], outs[1]);
     let lines: Vec<&str> = outs[0].lines().collect();
     // ceil(0.005 × 5000) = 25: every line's support is at least 25.
@@ -49,18 +62,12 @@ fn itemsets_same_for_both_algorithms_and_manifest_describes_the_file() {
 
 #[test]
 fn association_rules_csv_has_every_measure_and_is_thread_independent() {
-    let dir = tempdir();
-    let mut texts = Vec::new();
-    for threads in ["1", "2"] {
-        let out = dir.path().join(format!("r{threads}.csv"));
+    let (_dir, texts) = written_per_variant(&["1", "2"], ".csv", |threads| {
         basket_rules(&format!(
             "--kind association --min-support 0.01 --min-confidence 0.3 --sort lift \
              --threads {threads} -o"
         ))
-        .arg(&out)
-        .success();
-        texts.push(read(&out));
-    }
+    });
     assert_eq!(texts[0], texts[1], "byte-identical for 1 and 2 threads");
     let table = Csv::parse(&texts[0]);
     for col in [
@@ -137,16 +144,8 @@ fn pattern_rules_run_on_sign() {
 
 #[test]
 fn failure_leaves_no_output() {
-    let dir = tempdir();
-    let out = dir.path().join("rules.csv");
     basket_rules("--min-support 0.002 --min-confidence 0 --max-rules 3 -o")
-        .arg(&out)
-        .fails_with("--max-rules");
-    assert_eq!(
-        std::fs::read_dir(dir.path()).unwrap().count(),
-        0,
-        "nothing left behind"
-    );
+        .fails_leaving_nothing("rules.csv", "--max-rules");
 }
 
 #[test]

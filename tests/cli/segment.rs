@@ -2,7 +2,7 @@
 //! whatever `--threads`, `--apply` gives back the fitted segments, reads the matrix it exports, and
 //! refuses bad input with one line.
 
-use crate::support::{cartseq, read, temp_file, tempdir, Csv};
+use crate::support::{assert_contains_all, cartseq, read, temp_file, tempdir, Csv};
 
 const SAMPLE: &str = "segment data/samples/taobao_sample.csv --preset taobao -q --tsne-iter 300";
 
@@ -149,11 +149,7 @@ fn bad_input_is_one_line_and_no_panic() {
     let (_d, nan) = temp_file("e.csv", "split,session,e0,e1\ntrain,a,1,2\ntrain,b,NaN,3\n");
     let r = cartseq("segment -q --k 2").arg(&nan).failure();
     one_line(&r.stderr);
-    assert!(
-        r.stderr.contains("e.csv:3:3") && r.stderr.contains("finite"),
-        "{}",
-        r.stderr
-    );
+    assert_contains_all(&r.stderr, &["e.csv:3:3", "finite"]);
     let (_d2, inf) = temp_file("f.csv", "id,x\na,1\nb,inf\nc,2\n");
     let r = cartseq("segment -q --k 2").arg(&inf).failure();
     one_line(&r.stderr);

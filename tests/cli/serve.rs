@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::nextitem::metric;
-use crate::support::{cartseq, tempdir, BIN};
+use crate::support::{assert_contains_all, cartseq, tempdir, BIN};
 
 const TRAIN: &str = "data/samples/yoochoose_train_tr_sample.txt";
 const TEST: &str = "data/samples/yoochoose_valid_sample.txt";
@@ -146,24 +146,51 @@ fn save_model(model: &str, train: &Path, test: &Path, out: &Path) -> Value {
 /// A server of `model` ([`save_model`] on the training sample, tested on the first 200 lines of the
 /// test sample) started with `serve --nextitem MODEL EXTRA…`, and the directory holding the file.
 fn serve_sample_model(model: &str, extra: &[&str]) -> (tempfile::TempDir, Server) {
-    let (dir, train, test) = sample(200);
-    let path = dir.path().join(format!("{model}.json"));
-    save_model(model, &train, &test, &path);
+    let s = Sample::new(200);
+    let (path, _) = s.save(model, &format!("{model}.json"));
     let server = Server::with_model("--nextitem", &path, extra);
-    (dir, server)
+    (s.dir, server)
 }
 
-/// A fresh directory holding `test.txt`, the first `test_lines` lines of the test sample, with the
-/// training sample's path and that file's.
-fn sample(test_lines: usize) -> (tempfile::TempDir, PathBuf, PathBuf) {
-    let dir = tempdir();
-    let root = crate::support::repo_root();
-    let text = std::fs::read_to_string(root.join(TEST)).expect("sample");
-    let mut out: String = text.lines().take(test_lines).collect::<Vec<_>>().join("\n");
-    out.push('\n');
-    let test = dir.path().join("test.txt");
-    std::fs::write(&test, out).expect("write");
-    (dir, root.join(TRAIN), test)
+/// A fresh directory holding `test.txt`, the first lines of the test sample, and the models saved
+/// from the training sample.
+struct Sample {
+    /// The folder.
+    dir: tempfile::TempDir,
+    /// The training sample.
+    train: PathBuf,
+    /// `DIR/test.txt`.
+    test: PathBuf,
+}
+
+impl Sample {
+    /// A sample whose test file holds the first `test_lines` lines of the test sample.
+    fn new(test_lines: usize) -> Sample {
+        let dir = tempdir();
+        let root = crate::support::repo_root();
+        let text = std::fs::read_to_string(root.join(TEST)).expect("sample");
+        let mut out: String = text.lines().take(test_lines).collect::<Vec<_>>().join("\n");
+        out.push('\n');
+        let test = dir.path().join("test.txt");
+        std::fs::write(&test, out).expect("write");
+        Sample {
+            dir,
+            train: root.join(TRAIN),
+            test,
+        }
+    }
+
+    /// `DIR/name`.
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// [`save_model`] of `model` on this sample into `DIR/file`: that path and the batch report.
+    fn save(&self, model: &str, file: &str) -> (PathBuf, Value) {
+        let path = self.path(file);
+        let report = save_model(model, &self.train, &self.test, &path);
+        (path, report)
+    }
 }
 
 /// The sessions of a `SessionId ItemId Time` file, clicks ordered by time (stable).
@@ -230,7 +257,7 @@ fn rank_in(list: &[Value], target: &str) -> Option<usize> {
 /// batch for the same saved model, for every model kind whose scores do not tie at the cut-off.
 #[test]
 fn replaying_a_log_online_gives_the_batch_metrics() {
-    let (dir, train, test) = sample(1200);
+    let s = Sample::new(1200);
     for model in [
         "gru",
         "sknn",
@@ -241,12 +268,11 @@ fn replaying_a_log_online_gives_the_batch_metrics() {
         "srgnn",
         "hybrid:markov+sknn",
     ] {
-        let path = dir.path().join(format!("{model}.json"));
-        let batch = save_model(model, &train, &test, &path);
+        let (path, batch) = s.save(model, &format!("{model}.json"));
         let server = Server::with_model("--nextitem", &path, &[]);
         let (mut hits, mut rr) = ([0u64; 2], [0f64; 2]);
         let mut predictions = 0u64;
-        for (session, clicks) in sessions(&test) {
+        for (session, clicks) in sessions(&s.test) {
             let mut pending: Option<Vec<Value>> = None;
             for c in clicks {
                 let (code, ev) =
@@ -302,11 +328,9 @@ fn replaying_a_log_online_gives_the_batch_metrics() {
 /// good file is swapped in by POST /admin/reload and by SIGHUP, and the version goes up.
 #[test]
 fn hot_reload_keeps_the_old_model_on_a_bad_file() {
-    let (dir, train, test) = sample(400);
-    let live = dir.path().join("live.json");
-    let markov = dir.path().join("markov.json");
-    save_model("pop", &train, &test, &live);
-    save_model("markov", &train, &test, &markov);
+    let s = Sample::new(400);
+    let (live, _) = s.save("pop", "live.json");
+    let (markov, _) = s.save("markov", "markov.json");
     let server = Server::with_model("--nextitem", &live, &[]);
     let ask = json!({"items": ["214716935"], "k": 3});
     let (code, first) = server.post("/v1/recommend", &ask);
@@ -334,10 +358,7 @@ fn hot_reload_keeps_the_old_model_on_a_bad_file() {
         let (code, err) = server.post("/admin/reload", &json!({}));
         assert_eq!(code, 422, "{err}");
         let msg = err["error"]["message"].as_str().expect("message");
-        assert!(
-            msg.contains("kept model version 1") && msg.contains(why),
-            "{msg}"
-        );
+        assert_contains_all(msg, &["kept model version 1", why]);
         let (code, again) = server.post("/v1/recommend", &ask);
         assert_eq!(code, 200);
         assert_eq!(again["items"], first["items"]);
@@ -594,24 +615,23 @@ fn errors_are_json_and_name_the_field() {
 /// events with their times (vsknn ranks neighbours by the time of their last click).
 #[test]
 fn online_counts_equal_a_batch_fit_on_the_same_events() {
-    let (dir, train, test) = sample(200);
+    let s = Sample::new(200);
     // New sessions replaying clicks of the first training sessions (items the model knows), the
     // j-th click of each at 1.5e9 + j seconds.
-    let extra = sessions(&train).into_iter().take(150).collect::<Vec<_>>();
+    let extra = sessions(&s.train).into_iter().take(150).collect::<Vec<_>>();
     let time = |j: usize| 1_500_000_000 + j as u64;
-    let mut both = std::fs::read_to_string(&train).expect("train");
+    let mut both = std::fs::read_to_string(&s.train).expect("train");
     for (i, (_, clicks)) in extra.iter().enumerate() {
         for (j, c) in clicks.iter().enumerate() {
             both.push_str(&format!("{}\t{c}\t{}.0\n", 90_000_000 + i, time(j)));
         }
     }
-    let both_path = dir.path().join("both.txt");
+    let both_path = s.path("both.txt");
     std::fs::write(&both_path, both).expect("write");
     for model in ["markov", "pop", "sknn", "vsknn", "sr"] {
-        let start = dir.path().join(format!("{model}-start.json"));
-        let batch = dir.path().join(format!("{model}-batch.json"));
-        save_model(model, &train, &test, &start);
-        save_model(model, &both_path, &test, &batch);
+        let (start, _) = s.save(model, &format!("{model}-start.json"));
+        let batch = s.path(&format!("{model}-batch.json"));
+        save_model(model, &both_path, &s.test, &batch);
         let online = Server::with_model("--nextitem", &start, &["--learn-online"]);
         let offline = Server::with_model("--nextitem", &batch, &[]);
         let mut learnt = 0;
@@ -643,7 +663,7 @@ fn online_counts_equal_a_batch_fit_on_the_same_events() {
             metrics.contains(&format!("cartseq_online_clicks_learnt_total {clicks}")),
             "{model}: {metrics}"
         );
-        for (_, clicks) in sessions(&test).iter().take(40) {
+        for (_, clicks) in sessions(&s.test).iter().take(40) {
             let ask = json!({"items": clicks, "k": 25});
             let (a, b) = (
                 online.post("/v1/recommend", &ask),
@@ -661,16 +681,15 @@ fn online_counts_equal_a_batch_fit_on_the_same_events() {
 /// served like any model; a non-network model is refused with the reason.
 #[test]
 fn int8_compression_is_smaller_close_and_servable() {
-    let (dir, train, test) = sample(1500);
-    let gru = dir.path().join("gru.json");
-    let small = dir.path().join("gru8.json");
-    save_model("gru", &train, &test, &gru);
+    let s = Sample::new(1500);
+    let (gru, _) = s.save("gru", "gru.json");
+    let small = s.path("gru8.json");
     let v = cartseq("compress --int8 --prune 0.2 --json -q --timed-requests 50")
         .arg(&gru)
         .arg("-o")
         .arg(&small)
         .arg("--test")
-        .arg(&test)
+        .arg(&s.test)
         .json();
     assert!(v["ratio"].as_f64().expect("ratio") >= 3.5, "{v}");
     let c = &v["comparison"];
@@ -683,7 +702,10 @@ fn int8_compression_is_smaller_close_and_servable() {
         v["zero_weights"].as_u64().expect("zeros") * 16 >= 3 * v["weights"].as_u64().expect("w")
     );
     let text = std::fs::read_to_string(&small).expect("small");
-    assert!(text.contains("\"precision\":\"int8\"") && text.contains("\"kind\":\"nextitem-int8\""));
+    assert_contains_all(
+        &text,
+        &["\"precision\":\"int8\"", "\"kind\":\"nextitem-int8\""],
+    );
     let server = Server::with_model("--nextitem", &small, &[]);
     let (code, r) = server.post(
         "/v1/recommend",
@@ -696,8 +718,7 @@ fn int8_compression_is_smaller_close_and_servable() {
     );
     assert_eq!(r["items"].as_array().map(Vec::len), Some(5));
     server.stop();
-    let pop = dir.path().join("pop.json");
-    save_model("pop", &train, &test, &pop);
+    let (pop, _) = s.save("pop", "pop.json");
     let run = cartseq("compress --int8 -q")
         .arg(&pop)
         .arg("-o")

@@ -252,6 +252,24 @@ impl Cartseq {
         r
     }
 
+    /// Runs with `OUT` (the file `out_name` in a fresh empty folder) as the last argument, after an
+    /// `-o` ending the words, and fails the test unless the run fails with `want` and leaves that
+    /// folder empty: no OUT, no manifest, no temporary file.
+    pub fn fails_leaving_nothing(self, out_name: &str, want: &str) -> Run {
+        let dir = tempdir();
+        let out = dir.path().join(out_name);
+        let r = self.arg(&out).fails_with(want);
+        assert!(
+            !out.exists(),
+            "{}: {} was written",
+            r.command,
+            out.display()
+        );
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(left.is_empty(), "{}: left behind {left:?}", r.command);
+        r
+    }
+
     /// Runs and fails the test unless the exit status is non-zero.
     pub fn failure(self) -> Run {
         let r = self.run();
@@ -262,6 +280,13 @@ impl Cartseq {
     /// Runs, expects success, and parses standard output as one JSON value.
     pub fn json(self) -> serde_json::Value {
         self.success().json()
+    }
+}
+
+/// Fails the test, showing `text`, unless `text` contains every one of `wanted`.
+pub fn assert_contains_all(text: &str, wanted: &[&str]) {
+    for w in wanted {
+        assert!(text.contains(w), "{w:?} not in:\n{text}");
     }
 }
 

@@ -10,7 +10,8 @@ use super::heading;
 use std::path::PathBuf;
 
 use anyhow::bail;
-use cartseq::input::{sniff_spmf, InputSpec};
+use cartseq::input::{sniff_spmf, InputSpec, Loaded};
+use cartseq::manifest::Manifest;
 use cartseq_data::columnar::ColumnarFormat;
 use cartseq_data::sessions::SequenceOptionsBuilder;
 use cartseq_data::time::{parse_date, parse_duration, TimeFormat};
@@ -222,5 +223,17 @@ impl InputArgs {
                 ..SequenceOptions::builder()
             },
         })
+    }
+
+    /// The manifest of `command` once it has read `loaded` from this input: the input file (hashed),
+    /// its preset and token, and the rows skipped under `--on-error skip`. The command adds its own
+    /// parameters and counts.
+    pub fn manifest(&self, command: &str, loaded: &Loaded) -> anyhow::Result<Manifest> {
+        let mut m = Manifest::new(command);
+        m.param("preset", self.spec()?.preset().to_string())
+            .param("token", self.token.name())
+            .count("skipped_rows", loaded.skipped.total());
+        m.input(&loaded.path)?;
+        Ok(m)
     }
 }

@@ -20,7 +20,6 @@ use crate::cli::args::input::InputArgs;
 use crate::cli::args::{ExportArgs, ItemsetAlgo};
 use crate::cli::Global;
 use cartseq::export::{check_export_path, write_export, write_itemsets};
-use cartseq::manifest::Manifest;
 
 /// Arguments of `itemsets`.
 #[derive(Debug, clap::Args)]
@@ -70,18 +69,14 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         args.export.format.name(),
         |w| write_itemsets(w, &fi, limit, &loaded.dict, args.export.format),
         |_| {
-            let mut m = Manifest::new("itemsets");
+            let mut m = args.input.manifest("itemsets", &loaded)?;
             m.param("algo", format!("{:?}", args.algo).to_lowercase())
                 .param("min_support", &args.min_support)
                 .param("min_support_count", fi.min_support())
                 .param("max_size", args.max_size)
                 .param("top", args.export.top)
-                .param("preset", args.input.spec()?.preset().to_string())
-                .param("token", args.input.token.name())
                 .count("transactions", tx.len() as u64)
-                .count("itemsets", fi.len() as u64)
-                .count("skipped_rows", loaded.skipped.total());
-            m.input(&loaded.path)?;
+                .count("itemsets", fi.len() as u64);
             Ok(Some(m))
         },
     )

@@ -17,7 +17,6 @@ use cartseq::experiment::{fit_and_score, splits, ModelRun};
 use cartseq::tasks::format_time;
 use cartseq_models::metrics::MetricReport;
 use cartseq_models::ModelSpec;
-use serde::Serialize;
 
 use crate::cli::args::model::{
     is_known, is_sequence_model, params_for, per_model_params, unknown_model, EnsembleArgs,
@@ -60,36 +59,6 @@ pub struct Args {
     pub bootstrap: usize,
 }
 
-/// One line of the leaderboard.
-#[derive(Clone, Debug, Serialize)]
-pub struct Entry {
-    /// Model name.
-    pub model: String,
-    /// Parameters applied.
-    pub params: Vec<String>,
-    /// Test metrics (`None` when the model failed).
-    pub metrics: Option<MetricReport>,
-    /// Fit time in seconds.
-    pub fit_seconds: f64,
-    /// Prediction time on the test rows in seconds.
-    pub predict_seconds: f64,
-    /// Why the model failed, if it did.
-    pub error: Option<String>,
-}
-
-impl Entry {
-    fn of(run: &ModelRun) -> Entry {
-        Entry {
-            model: run.name.clone(),
-            params: run.params.clone(),
-            metrics: run.metrics.clone(),
-            fit_seconds: run.fit_seconds,
-            predict_seconds: run.predict_seconds,
-            error: run.error.clone(),
-        }
-    }
-}
-
 /// Runs `leaderboard`.
 pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     let names: Vec<String> = match &args.models {
@@ -113,7 +82,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     let built = setup.prepare(global.quiet)?.built;
     let n_classes = built.class_names.len();
     let sp = splits(&built.table, n_classes)?;
-    let mut entries: Vec<Entry> = Vec::new();
+    let mut runs: Vec<ModelRun> = Vec::new();
     let mut probas: Vec<(String, ndarray::Array2<f64>)> = Vec::new();
     for name in &names {
         if !global.quiet {
@@ -123,10 +92,12 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
             .ensemble
             .candidate(name, &params_for(&per_model, name), seed)?;
         let mut run = fit_and_score(c, &sp.train, &sp.test);
-        entries.push(Entry::of(&run));
         if let Some(p) = run.proba.take() {
             probas.push((name.clone(), p));
         }
+        // One fitted model in memory at a time: the table and charts need only its scores.
+        run.model = None;
+        runs.push(run);
     }
     std::fs::create_dir_all(&args.out_dir)
         .with_context(|| format!("cannot create {}", args.out_dir.display()))?;
@@ -135,9 +106,9 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         args.task.task.name(),
         format_time(built.test_cutoff)
     );
-    let metrics: Vec<(&str, Option<&MetricReport>)> = entries
+    let metrics: Vec<(&str, Option<&MetricReport>)> = runs
         .iter()
-        .map(|e| (e.model.as_str(), e.metrics.as_ref()))
+        .map(|r| (r.name.as_str(), r.metrics.as_ref()))
         .collect();
     let plots = charts::leaderboard_charts(
         &args.out_dir,
@@ -165,13 +136,13 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
             "classes": built.class_names,
             "rows": { "train": sp.train.nrows(), "valid": sp.valid.nrows(), "test": sp.test.nrows() },
             "features": built.table.feature_names.len(),
-            "models": entries,
+            "models": runs,
             "plots": plots,
             "warnings": sp.warnings(),
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
-        print!("{}", table(&entries));
+        print!("{}", table(&runs));
         for w in sp.warnings() {
             println!("warning: {w}");
         }
@@ -190,17 +161,17 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
 }
 
 /// The text table.
-pub fn table(entries: &[Entry]) -> String {
+pub fn table(runs: &[ModelRun]) -> String {
     let mut s = format!(
         "{:<8} {:>8} {:>8} {:>7} {:>8} {:>8} {:>9} {:>10}\n",
         "model", "roc_auc", "pr_auc", "f1", "accuracy", "log_loss", "fit_s", "predict_s"
     );
     let opt = |v: Option<f64>| v.map_or("n/a".to_owned(), |a| format!("{a:.4}"));
-    for e in entries {
+    for e in runs {
         match &e.metrics {
             Some(m) => s.push_str(&format!(
                 "{:<8} {:>8} {:>8} {:>7.4} {:>8.4} {:>8.4} {:>9.3} {:>10.3}\n",
-                e.model,
+                e.name,
                 opt(m.roc_auc),
                 opt(m.pr_auc),
                 m.f1,
@@ -211,7 +182,7 @@ pub fn table(entries: &[Entry]) -> String {
             )),
             None => s.push_str(&format!(
                 "{:<8} failed: {}\n",
-                e.model,
+                e.name,
                 e.error.as_deref().unwrap_or("")
             )),
         }

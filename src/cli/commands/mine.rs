@@ -220,7 +220,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     };
     // `-o OUT` also gets OUT.manifest.json, committed together with OUT.
     let rows = cartseq::export::write_export(args.output.as_deref(), &format, write, |_| {
-        let mut m = cartseq::manifest::Manifest::new("mine");
+        let mut m = args.input.manifest("mine", &loaded)?;
         m.param("algo", algo_name(args.algo))
             .param("min_support", &args.min_support)
             .param("min_count", args.min_count)
@@ -232,11 +232,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
             .param("closed", args.closed)
             .param("maximal", args.maximal)
             .param("top_k", args.top_k)
-            .param("preset", preset.to_string())
-            .param("token", args.input.token.name())
-            .count("sequences", n as u64)
-            .count("skipped_rows", loaded.skipped.total());
-        m.input(&loaded.path)?;
+            .count("sequences", n as u64);
         Ok(Some(m))
     });
     cartseq::progress::finish(spin);

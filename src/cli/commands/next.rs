@@ -26,7 +26,6 @@ use serde_json::json;
 use crate::cli::args::input::InputArgs;
 use crate::cli::Global;
 use cartseq::export::{check_export_path, write_batch, write_export, Columnar};
-use cartseq::manifest::Manifest;
 use cartseq::next_query::{self, parse_within, NextAnswer, NextQuery};
 use cartseq::output::spreadsheet_safe;
 use cartseq::tables::follow_ups as follow_up_table;
@@ -210,18 +209,14 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         Ok(f.rows.len() as u64)
     };
     write_export(args.output.as_deref(), &format, write, |_| {
-        let mut m = Manifest::new("next");
+        let mut m = args.input.manifest("next", &loaded)?;
         m.param("after", &args.after)
             .param("within", &args.within)
             .param("top", args.top)
             .param("sort", format!("{:?}", args.sort).to_lowercase())
             .param("min_count", args.min_count)
-            .param("preset", args.input.spec()?.preset().to_string())
-            .param("token", args.input.token.name())
             .count("sequences", f.n as u64)
-            .count("matched", u64::from(f.matched))
-            .count("skipped_rows", loaded.skipped.total());
-        m.input(&loaded.path)?;
+            .count("matched", u64::from(f.matched));
         Ok(Some(m))
     })
     .context("writing follow-ups")?;

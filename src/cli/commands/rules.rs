@@ -34,7 +34,6 @@ use crate::cli::args::input::InputArgs;
 use crate::cli::args::{ExportArgs, ItemsetAlgo};
 use crate::cli::Global;
 use cartseq::export::{check_export_path, resolve_token_in, write_export, write_rules};
-use cartseq::manifest::Manifest;
 
 /// Which rules to mine.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -169,7 +168,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         |w| write_rules(w, &rs, &loaded.dict, args.export.format),
         |rows| {
             let kind = format!("{:?}", args.kind).to_lowercase();
-            let mut m = Manifest::new("rules");
+            let mut m = args.input.manifest("rules", &loaded)?;
             m.param("kind", &kind)
                 .param("min_support", &args.min_support)
                 .param("min_support_count", rs.min_support)
@@ -183,18 +182,14 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
                 .param("max_size", args.max_size)
                 .param("sort", format!("{:?}", args.sort).to_lowercase())
                 .param("top", args.export.top)
-                .param("preset", args.input.spec()?.preset().to_string())
-                .param("token", args.input.token.name())
                 .count("sequences", loaded.db.len() as u64)
                 .count("rules_found", total as u64)
-                .count("rules_written", rows)
-                .count("skipped_rows", loaded.skipped.total());
+                .count("rules_written", rows);
             match args.kind {
                 Kind::Association => m.param("algo", format!("{:?}", args.algo).to_lowercase()),
                 Kind::Pattern => m.param("miner", &args.miner),
                 Kind::Sequential => m.param("algo", "rulegrowth"),
             };
-            m.input(&loaded.path)?;
             Ok(Some(m))
         },
     )
