@@ -7,7 +7,9 @@
 //! model-specific enums next to their definitions), so the text of an error names the key as the user
 //! wrote it and what is accepted, for every model alike.
 
-use crate::ModelError;
+use serde::{Deserialize, Serialize};
+
+use crate::{ClassWeight, ModelError};
 
 /// Builder setters of parameter structs: `setter!(/// doc. name: Type)` writes `fn name(self, v: Type)
 /// -> Self`; `setter!(/// doc. name: Some(Type))` sets an optional field (`seed`).
@@ -28,6 +30,49 @@ macro_rules! setter {
     };
 }
 pub(crate) use setter;
+
+/// The settings every classical learner with randomness takes after its own: class weights and a
+/// seed. Each learner's parameters hold one, `#[serde(flatten)]`ed so the keys stay `class_weight`
+/// and `seed`; its builder setters come from [`WithShared`].
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SharedParams {
+    /// Class weights (default none).
+    pub class_weight: ClassWeight,
+    /// Seed of the learner's randomness (`None` = 0); what it drives is said by each learner.
+    pub seed: Option<u64>,
+}
+
+impl SharedParams {
+    /// The seed, 0 when unset.
+    pub fn seed_or_zero(&self) -> u64 {
+        self.seed.unwrap_or(0)
+    }
+
+    /// Visits `class_weight` and `seed`, the last keys of every learner that has them.
+    pub(crate) fn visit_keys(&mut self, v: &mut dyn KeyVisitor) -> Result<(), ModelError> {
+        v.key(&["class_weight"], &mut self.class_weight)?;
+        v.seed(&mut self.seed, 0)
+    }
+}
+
+/// The builder setters of the [`SharedParams`] in a learner's parameters:
+/// `AdaBoost::params().class_weight(ClassWeight::Balanced).seed(7)`.
+pub trait WithShared: Sized {
+    /// The shared settings.
+    fn shared_mut(&mut self) -> &mut SharedParams;
+
+    /// Sets the class weights.
+    fn class_weight(mut self, class_weight: ClassWeight) -> Self {
+        self.shared_mut().class_weight = class_weight;
+        self
+    }
+
+    /// Sets the seed.
+    fn seed(mut self, seed: u64) -> Self {
+        self.shared_mut().seed = Some(seed);
+        self
+    }
+}
 
 /// A field that can be set from the text of a `key=value` parameter and shown as such.
 pub trait ParamValue {
@@ -50,6 +95,18 @@ pub trait KeyVisitor {
     /// the user gave none ([`crate::ModelSpec::seed_if_unset`]).
     fn seed(&mut self, seed: &mut Option<u64>, default: u64) -> Result<(), ModelError> {
         self.key(&["seed"], &mut SeedValue { seed, default })
+    }
+}
+
+impl dyn KeyVisitor + '_ {
+    /// An optional key: `value` is absent when the user writes `word` (`none`, `auto`, `scale`).
+    pub fn optional<T: ParamValue + Default>(
+        &mut self,
+        names: Names,
+        value: &mut Option<T>,
+        word: &'static str,
+    ) -> Result<(), ModelError> {
+        self.key(names, &mut Optional::new(value, word))
     }
 }
 
