@@ -19,7 +19,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::fitted::{corrupt, Fitted, FittedModel, Signature};
-use crate::params::{bad_value, setter, KeyVisitor, ParamValue, SharedParams, WithShared};
+use crate::params::{setter, KeyVisitor, Named, SharedParams, WithShared};
 use crate::spec::{About, LearnerParams};
 use crate::tree::{
     check_tree_limits, grow_tree, normalise, predict_rows, BinnedData, Criterion, GrowConfig, Tree,
@@ -36,22 +36,15 @@ pub enum AdaBoostAlgorithm {
     SammeR,
 }
 
-impl ParamValue for AdaBoostAlgorithm {
-    fn set(&mut self, key: &str, text: &str) -> Result<(), ModelError> {
-        *self = match text {
-            "samme" | "SAMME" => AdaBoostAlgorithm::Samme,
-            "samme.r" | "SAMME.R" | "samme_r" => AdaBoostAlgorithm::SammeR,
-            _ => return Err(bad_value(key, text, "samme or samme.r")),
-        };
-        Ok(())
-    }
-    fn show(&self) -> String {
-        match self {
-            AdaBoostAlgorithm::Samme => "samme",
-            AdaBoostAlgorithm::SammeR => "samme.r",
-        }
-        .into()
-    }
+impl Named for AdaBoostAlgorithm {
+    const NAMES: &'static [(&'static [&'static str], Self)] = &[
+        (&["samme", "SAMME"], AdaBoostAlgorithm::Samme),
+        (
+            &["samme.r", "SAMME.R", "samme_r"],
+            AdaBoostAlgorithm::SammeR,
+        ),
+    ];
+    const EXPECTED: &'static str = "samme or samme.r";
 }
 
 /// Parameters of an [`AdaBoost`] model.

@@ -117,6 +117,32 @@ pub fn bad_value(key: &str, text: &str, expected: &str) -> ModelError {
     ))
 }
 
+/// A setting chosen by name (`criterion=gini`): one row of [`Self::NAMES`] per value, so parsing,
+/// showing and the error text all come from that one table.
+pub trait Named: Copy + PartialEq + 'static {
+    /// The spellings accepted for each value; the first one is how `--param help` shows it.
+    const NAMES: &'static [(&'static [&'static str], Self)];
+    /// What an error says is accepted (`gini or entropy`).
+    const EXPECTED: &'static str;
+}
+
+impl<T: Named> ParamValue for T {
+    fn set(&mut self, key: &str, text: &str) -> Result<(), ModelError> {
+        let (_, value) = T::NAMES
+            .iter()
+            .find(|(names, _)| names.contains(&text))
+            .ok_or_else(|| bad_value(key, text, T::EXPECTED))?;
+        *self = *value;
+        Ok(())
+    }
+    fn show(&self) -> String {
+        T::NAMES
+            .iter()
+            .find(|(_, value)| value == self)
+            .map_or_else(String::new, |(names, _)| names[0].to_string())
+    }
+}
+
 impl ParamValue for usize {
     fn set(&mut self, key: &str, text: &str) -> Result<(), ModelError> {
         *self = text

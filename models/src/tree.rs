@@ -26,7 +26,7 @@ use crate::binning::{BinMapper, BinnedMatrix};
 use crate::class_weight::{checked_weights, ClassWeight};
 use crate::fitted::{corrupt, Fitted, FittedModel, Signature};
 use crate::params::setter;
-use crate::params::{bad_value, KeyVisitor, ParamValue, SharedParams, WithShared};
+use crate::params::{KeyVisitor, Named, ParamValue, SharedParams, WithShared};
 use crate::spec::{About, LearnerParams};
 use crate::{Dataset, ModelError};
 
@@ -64,22 +64,12 @@ impl Criterion {
     }
 }
 
-impl ParamValue for Criterion {
-    fn set(&mut self, key: &str, text: &str) -> Result<(), ModelError> {
-        *self = match text {
-            "gini" => Criterion::Gini,
-            "entropy" => Criterion::Entropy,
-            _ => return Err(bad_value(key, text, "gini or entropy")),
-        };
-        Ok(())
-    }
-    fn show(&self) -> String {
-        match self {
-            Criterion::Gini => "gini",
-            Criterion::Entropy => "entropy",
-        }
-        .into()
-    }
+impl Named for Criterion {
+    const NAMES: &'static [(&'static [&'static str], Self)] = &[
+        (&["gini"], Criterion::Gini),
+        (&["entropy"], Criterion::Entropy),
+    ];
+    const EXPECTED: &'static str = "gini or entropy";
 }
 
 /// How many features a node considers.
