@@ -392,7 +392,11 @@ impl LinearSvm {
     }
 }
 
-fn check_c(c: f64, tol: f64) -> Result<(), ModelError> {
+/// The checks both SVMs make of their solver settings: `max_iter`, then C, then the tolerance.
+fn check_solver(c: f64, tol: f64, max_iter: usize) -> Result<(), ModelError> {
+    if max_iter == 0 {
+        return Err(ModelError::invalid("max_iter", "0", ">= 1"));
+    }
     if !(c > 0.0 && c.is_finite()) {
         return Err(ModelError::invalid("c", c, "a finite number > 0"));
     }
@@ -646,10 +650,7 @@ impl LearnerParams for LinearSvmParams {
         self.shared.visit_keys(v)
     }
     fn check(&self) -> Result<(), ModelError> {
-        if self.max_iter == 0 {
-            return Err(ModelError::invalid("max_iter", "0", ">= 1"));
-        }
-        check_c(self.c, self.tol)
+        check_solver(self.c, self.tol, self.max_iter)
     }
     fn fit_model(&self, ds: &Dataset, _: Option<&Dataset>) -> Result<FittedModel, ModelError> {
         self.fit(ds).map(FittedModel::LinearSvm)
@@ -1064,10 +1065,7 @@ impl LearnerParams for RbfSvmParams {
                 return Err(ModelError::invalid("gamma", g, "scale or a number > 0"));
             }
         }
-        if self.max_iter == 0 {
-            return Err(ModelError::invalid("max_iter", "0", ">= 1"));
-        }
-        check_c(self.c, self.tol)
+        check_solver(self.c, self.tol, self.max_iter)
     }
     fn fit_model(&self, ds: &Dataset, _: Option<&Dataset>) -> Result<FittedModel, ModelError> {
         self.fit(ds).map(FittedModel::RbfSvm)
