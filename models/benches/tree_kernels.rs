@@ -12,7 +12,7 @@ use std::hint::black_box;
 
 use cartseq_models::forest::RandomForest;
 use cartseq_models::gbdt::Gbdt;
-use cartseq_models::{Classifier, Dataset};
+use cartseq_models::{Classifier, Dataset, WithShared};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use ndarray::{Array1, Array2};
 use rand::{Rng, SeedableRng};

@@ -18,9 +18,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::class_weight::ClassWeight;
 use crate::fitted::{corrupt, Fitted, FittedModel, Signature};
-use crate::params::{bad_value, setter, KeyVisitor, ParamValue};
+use crate::params::{setter, KeyVisitor, Named, SharedParams, WithShared};
 use crate::spec::{About, LearnerParams};
 use crate::tree::{
     check_tree_limits, grow_tree, normalise, predict_rows, BinnedData, Criterion, GrowConfig, Tree,
@@ -37,22 +36,15 @@ pub enum AdaBoostAlgorithm {
     SammeR,
 }
 
-impl ParamValue for AdaBoostAlgorithm {
-    fn set(&mut self, key: &str, text: &str) -> Result<(), ModelError> {
-        *self = match text {
-            "samme" | "SAMME" => AdaBoostAlgorithm::Samme,
-            "samme.r" | "SAMME.R" | "samme_r" => AdaBoostAlgorithm::SammeR,
-            _ => return Err(bad_value(key, text, "samme or samme.r")),
-        };
-        Ok(())
-    }
-    fn show(&self) -> String {
-        match self {
-            AdaBoostAlgorithm::Samme => "samme",
-            AdaBoostAlgorithm::SammeR => "samme.r",
-        }
-        .into()
-    }
+impl Named for AdaBoostAlgorithm {
+    const NAMES: &'static [(&'static [&'static str], Self)] = &[
+        (&["samme", "SAMME"], AdaBoostAlgorithm::Samme),
+        (
+            &["samme.r", "SAMME.R", "samme_r"],
+            AdaBoostAlgorithm::SammeR,
+        ),
+    ];
+    const EXPECTED: &'static str = "samme or samme.r";
 }
 
 /// Parameters of an [`AdaBoost`] model.
@@ -70,10 +62,9 @@ pub struct AdaBoostParams {
     pub min_samples_leaf: usize,
     /// Bins per feature (default 255).
     pub max_bins: usize,
-    /// Class weights (default none).
-    pub class_weight: ClassWeight,
-    /// Seed (the trees consider every feature, so it only fixes ties; `None` = 0).
-    pub seed: Option<u64>,
+    /// Class weights and seed (the trees consider every feature, so the seed only fixes ties).
+    #[serde(flatten)]
+    pub shared: SharedParams,
 }
 
 impl Default for AdaBoostParams {
@@ -85,8 +76,7 @@ impl Default for AdaBoostParams {
             max_depth: 1,
             min_samples_leaf: 1,
             max_bins: 255,
-            class_weight: ClassWeight::None,
-            seed: None,
+            shared: SharedParams::default(),
         }
     }
 }
@@ -116,6 +106,12 @@ impl AdaBoost {
 
 const PROBA_EPS: f64 = f64::EPSILON;
 
+impl WithShared for AdaBoostParams {
+    fn shared_mut(&mut self) -> &mut SharedParams {
+        &mut self.shared
+    }
+}
+
 impl AdaBoostParams {
     setter!(/// Sets the number of rounds.
         n_estimators: usize);
@@ -129,15 +125,11 @@ impl AdaBoostParams {
         min_samples_leaf: usize);
     setter!(/// Sets the bins per feature.
         max_bins: usize);
-    setter!(/// Sets the class weights.
-        class_weight: ClassWeight);
-    setter!(/// Sets the seed.
-        seed: Some(u64));
 
     /// Fits on every row of `ds`.
     pub fn fit(&self, ds: &Dataset) -> Result<AdaBoost, ModelError> {
         self.check()?;
-        let data = BinnedData::new(ds, &self.class_weight, self.max_bins)?;
+        let data = BinnedData::new(ds, &self.shared.class_weight, self.max_bins)?;
         let (n, k) = (ds.nrows(), ds.n_classes);
         if k < 2 {
             return Err(ModelError::Data("AdaBoost needs at least 2 classes".into()));
@@ -154,7 +146,7 @@ impl AdaBoostParams {
             min_impurity_decrease: 0.0,
             max_features: ds.ncols(),
         };
-        let mut rng = ChaCha8Rng::seed_from_u64(self.seed.unwrap_or(0));
+        let mut rng = ChaCha8Rng::seed_from_u64(self.shared.seed_or_zero());
         let kf = k as f64;
         let mut trees = Vec::new();
         let mut tree_weights = Vec::new();
@@ -355,8 +347,7 @@ impl LearnerParams for AdaBoostParams {
         v.key(&["max_depth"], &mut self.max_depth)?;
         v.key(&["min_samples_leaf"], &mut self.min_samples_leaf)?;
         v.key(&["max_bins"], &mut self.max_bins)?;
-        v.key(&["class_weight"], &mut self.class_weight)?;
-        v.seed(&mut self.seed, 0)
+        self.shared.visit_keys(v)
     }
     fn check(&self) -> Result<(), ModelError> {
         if self.n_estimators == 0 {
@@ -386,18 +377,13 @@ impl LearnerParams for AdaBoostParams {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dataset::uniform_test_data;
     use crate::Classifier;
-    use ndarray::Array1;
-    use rand::Rng;
 
     fn circle(n: usize) -> Dataset {
-        let mut rng = ChaCha8Rng::seed_from_u64(2);
-        let x = Array2::from_shape_fn((n, 2), |_| rng.gen_range(-1.0..1.0));
-        let y: Array1<usize> = x
-            .rows()
-            .into_iter()
-            .map(|r| usize::from(r[0] * r[0] + r[1] * r[1] < 0.5))
-            .collect();
+        let (x, y) = uniform_test_data((n, 2), 2, |r, _| {
+            usize::from(r[0] * r[0] + r[1] * r[1] < 0.5)
+        });
         Dataset::new(x, y, 2).unwrap()
     }
 

@@ -144,6 +144,21 @@ impl Dataset {
     }
 }
 
+/// Data of the learners' unit tests: `n` rows of `d` features uniform in [-1, 1) drawn from
+/// `ChaCha8Rng(seed)`, then labelled row by row by `label`, which may draw noise from the same generator.
+#[cfg(test)]
+pub(crate) fn uniform_test_data(
+    (n, d): (usize, usize),
+    seed: u64,
+    mut label: impl FnMut(ndarray::ArrayView1<f64>, &mut rand_chacha::ChaCha8Rng) -> usize,
+) -> (Array2<f64>, Array1<usize>) {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let x = Array2::from_shape_fn((n, d), |_| rng.gen_range(-1.0..1.0));
+    let y = x.rows().into_iter().map(|r| label(r, &mut rng)).collect();
+    (x, y)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

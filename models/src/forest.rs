@@ -19,14 +19,11 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::class_weight::ClassWeight;
 use crate::fitted::{corrupt, Fitted, FittedModel, Signature};
 use crate::flat::FlatCache;
-use crate::params::{check_fraction, setter, KeyVisitor};
+use crate::params::{check_fraction, setter, KeyVisitor, SharedParams, WithShared};
 use crate::spec::{About, LearnerParams};
-use crate::tree::{
-    grow_tree, normalise, BinnedData, Criterion, DecisionTreeParams, MaxFeatures, Tree,
-};
+use crate::tree::{grow_tree, normalise, BinnedData, DecisionTreeParams, MaxFeatures, Tree};
 use crate::{argmax_rows, Classifier, Dataset, ModelError};
 
 /// Parameters of a [`RandomForest`]: how many trees, how rows are drawn for each, and the tree
@@ -58,6 +55,12 @@ impl Default for RandomForestParams {
     }
 }
 
+impl WithShared for RandomForestParams {
+    fn shared_mut(&mut self) -> &mut SharedParams {
+        &mut self.tree.shared
+    }
+}
+
 impl RandomForestParams {
     setter!(/// Sets the number of trees.
         n_trees: usize);
@@ -68,44 +71,8 @@ impl RandomForestParams {
     setter!(/// Turns the out-of-bag score on or off.
         oob_score: bool);
 
-    /// Sets the criterion.
-    pub fn criterion(self, c: Criterion) -> Self {
-        self.with_tree(|t| t.criterion(c))
-    }
-    /// Sets the maximum depth.
-    pub fn max_depth(self, d: Option<usize>) -> Self {
-        self.with_tree(|t| t.max_depth(d))
-    }
-    /// Sets the minimum rows to split.
-    pub fn min_samples_split(self, n: usize) -> Self {
-        self.with_tree(|t| t.min_samples_split(n))
-    }
-    /// Sets the minimum rows per leaf.
-    pub fn min_samples_leaf(self, n: usize) -> Self {
-        self.with_tree(|t| t.min_samples_leaf(n))
-    }
-    /// Sets the minimum impurity decrease.
-    pub fn min_impurity_decrease(self, v: f64) -> Self {
-        self.with_tree(|t| t.min_impurity_decrease(v))
-    }
-    /// Sets the features per node.
-    pub fn max_features(self, m: MaxFeatures) -> Self {
-        self.with_tree(|t| t.max_features(m))
-    }
-    /// Sets the bins per feature.
-    pub fn max_bins(self, b: usize) -> Self {
-        self.with_tree(|t| t.max_bins(b))
-    }
-    /// Sets the class weights.
-    pub fn class_weight(self, cw: ClassWeight) -> Self {
-        self.with_tree(|t| t.class_weight(cw))
-    }
-    /// Sets the master seed.
-    pub fn seed(self, s: u64) -> Self {
-        self.with_tree(|t| t.seed(s))
-    }
-
-    fn with_tree(mut self, f: impl FnOnce(DecisionTreeParams) -> DecisionTreeParams) -> Self {
+    /// Sets how every tree grows: `RandomForest::params().tree(|t| t.max_depth(Some(8)))`.
+    pub fn tree(mut self, f: impl FnOnce(DecisionTreeParams) -> DecisionTreeParams) -> Self {
         self.tree = f(self.tree);
         self
     }
@@ -113,12 +80,12 @@ impl RandomForestParams {
     /// Fits the forest on every row of `ds`.
     pub fn fit(&self, ds: &Dataset) -> Result<RandomForest, ModelError> {
         self.check()?;
-        let data = BinnedData::new(ds, &self.tree.class_weight, self.tree.max_bins)?;
+        let data = BinnedData::new(ds, &self.tree.shared.class_weight, self.tree.max_bins)?;
         let (n, k) = (ds.nrows(), ds.n_classes);
         let w = &data.w;
         let ts = data.train_set(k);
         let cfg = self.tree.grow_config(ds.ncols());
-        let mut master = ChaCha8Rng::seed_from_u64(self.tree.seed.unwrap_or(0));
+        let mut master = ChaCha8Rng::seed_from_u64(self.tree.shared.seed_or_zero());
         let seeds: Vec<u64> = (0..self.n_trees).map(|_| master.gen()).collect();
         let n_draw = ((self.max_samples * n as f64).round() as usize).max(1);
 
@@ -372,17 +339,11 @@ pub fn permutation_importance(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dataset::uniform_test_data;
     use crate::Classifier;
-    use ndarray::Array1;
 
     fn toy(n: usize) -> Dataset {
-        let mut rng = ChaCha8Rng::seed_from_u64(7);
-        let x = Array2::from_shape_fn((n, 4), |_| rng.gen_range(-1.0..1.0));
-        let y: Array1<usize> = x
-            .rows()
-            .into_iter()
-            .map(|r| usize::from(r[0] + 0.5 * r[1] > 0.0))
-            .collect();
+        let (x, y) = uniform_test_data((n, 4), 7, |r, _| usize::from(r[0] + 0.5 * r[1] > 0.0));
         Dataset::new(x, y, 2).unwrap()
     }
 

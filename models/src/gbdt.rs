@@ -26,9 +26,9 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::binning::BinnedMatrix;
-use crate::class_weight::{check_fit_data, class_totals, effective_weights, ClassWeight};
+use crate::class_weight::{check_fit_data, class_totals, effective_weights};
 use crate::fitted::{corrupt, Fitted, FittedModel, Signature};
-use crate::params::{setter, KeyVisitor, Optional};
+use crate::params::{setter, KeyVisitor, SharedParams, WithShared};
 use crate::proba::{binary_into, sigmoid, softmax_in_place};
 use crate::spec::{About, LearnerParams};
 use crate::tree::{normalise, predict_rows, BinnedData, Node, Tree, LEAF};
@@ -59,10 +59,9 @@ pub struct GbdtParams {
     pub n_iter_no_change: usize,
     /// A round improves when it lowers the validation loss by more than this (default 1e-7).
     pub tol: f64,
-    /// Class weights (default none).
-    pub class_weight: ClassWeight,
-    /// Seed of the validation split (`None` = 0).
-    pub seed: Option<u64>,
+    /// Class weights and the seed of the validation split.
+    #[serde(flatten)]
+    pub shared: SharedParams,
 }
 
 impl Default for GbdtParams {
@@ -79,8 +78,7 @@ impl Default for GbdtParams {
             validation_fraction: 0.1,
             n_iter_no_change: 10,
             tol: 1e-7,
-            class_weight: ClassWeight::None,
-            seed: None,
+            shared: SharedParams::default(),
         }
     }
 }
@@ -352,25 +350,7 @@ impl Grower<'_> {
                 }
             }
             rows[wpos..parent.end].copy_from_slice(scratch);
-            let left_id = tree.nodes.len();
-            tree.nodes.push(Node {
-                feature: LEAF,
-                threshold: 0.0,
-                left: 0,
-                right: 0,
-            });
-            tree.nodes.push(Node {
-                feature: LEAF,
-                threshold: 0.0,
-                left: 0,
-                right: 0,
-            });
-            tree.nodes[parent.node] = Node {
-                feature: s.feature as u32,
-                threshold: self.cuts[s.feature][s.bin],
-                left: left_id as u32,
-                right: left_id as u32 + 1,
-            };
+            let left_id = tree.split_leaf(parent.node, s.feature, self.cuts[s.feature][s.bin]);
             let (lrng, rrng) = ((parent.start, wpos), (wpos, parent.end));
             let (lg, lh) = (s.left_g, s.left_h);
             let (rg, rh) = (parent.g - lg, parent.h - lh);
@@ -488,6 +468,12 @@ pub fn stratified_holdout(
     (train, valid)
 }
 
+impl WithShared for GbdtParams {
+    fn shared_mut(&mut self) -> &mut SharedParams {
+        &mut self.shared
+    }
+}
+
 impl GbdtParams {
     setter!(/// Sets the maximum rounds.
         n_estimators: usize);
@@ -511,10 +497,6 @@ impl GbdtParams {
         n_iter_no_change: usize);
     setter!(/// Sets the improvement tolerance.
         tol: f64);
-    setter!(/// Sets the class weights.
-        class_weight: ClassWeight);
-    setter!(/// Sets the seed.
-        seed: Some(u64));
 
     /// Fits on `ds`; with early stopping on, a stratified `validation_fraction` of it is held out.
     pub fn fit(&self, ds: &Dataset) -> Result<Gbdt, ModelError> {
@@ -526,7 +508,7 @@ impl GbdtParams {
                 ds.y.as_slice().unwrap_or(&ds.y.to_vec()),
                 ds.n_classes,
                 self.validation_fraction,
-                self.seed.unwrap_or(0),
+                self.shared.seed_or_zero(),
             );
             return self.fit_inner(&ds.select(&tr), Some(&ds.select(&va)));
         }
@@ -557,7 +539,7 @@ impl GbdtParams {
             ));
         }
         let m = if k == 2 { 1 } else { k };
-        let data = BinnedData::new(ds, &self.class_weight, self.max_bins)?;
+        let data = BinnedData::new(ds, &self.shared.class_weight, self.max_bins)?;
         let (w, y, mapper, bins) = (&data.w, &data.y, &data.mapper, &data.bins);
         let n_bins: Vec<usize> = (0..ds.ncols()).map(|j| mapper.n_bins(j)).collect();
         let mut offsets = vec![0; n_bins.len()];
@@ -600,7 +582,9 @@ impl GbdtParams {
             vraw[i * m..(i + 1) * m].copy_from_slice(&init);
         }
         let vw: Vec<f64> = match valid {
-            Some(v) => effective_weights(v, &self.class_weight).unwrap_or_else(|_| vec![1.0; nv]),
+            Some(v) => {
+                effective_weights(v, &self.shared.class_weight).unwrap_or_else(|_| vec![1.0; nv])
+            }
             None => Vec::new(),
         };
 
@@ -763,23 +747,16 @@ impl LearnerParams for GbdtParams {
     fn visit_keys(&mut self, v: &mut dyn KeyVisitor) -> Result<(), ModelError> {
         v.key(&["n_estimators", "max_iter"], &mut self.n_estimators)?;
         v.key(&["learning_rate"], &mut self.learning_rate)?;
-        v.key(
-            &["max_depth"],
-            &mut Optional::new(&mut self.max_depth, "none"),
-        )?;
+        v.optional(&["max_depth"], &mut self.max_depth, "none")?;
         v.key(&["max_leaves", "max_leaf_nodes"], &mut self.max_leaves)?;
         v.key(&["min_samples_leaf"], &mut self.min_samples_leaf)?;
         v.key(&["l2", "l2_regularization"], &mut self.l2)?;
         v.key(&["max_bins"], &mut self.max_bins)?;
-        v.key(
-            &["early_stopping"],
-            &mut Optional::new(&mut self.early_stopping, "auto"),
-        )?;
+        v.optional(&["early_stopping"], &mut self.early_stopping, "auto")?;
         v.key(&["validation_fraction"], &mut self.validation_fraction)?;
         v.key(&["n_iter_no_change"], &mut self.n_iter_no_change)?;
         v.key(&["tol"], &mut self.tol)?;
-        v.key(&["class_weight"], &mut self.class_weight)?;
-        v.seed(&mut self.seed, 0)
+        self.shared.visit_keys(v)
     }
     fn check(&self) -> Result<(), ModelError> {
         let bad = |name, value: String, expected| Err(ModelError::invalid(name, value, expected));
@@ -835,25 +812,19 @@ impl LearnerParams for GbdtParams {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dataset::uniform_test_data;
     use crate::Classifier;
-    use ndarray::Array1;
     use rand::Rng;
 
     fn data(n: usize, k: usize) -> Dataset {
-        let mut rng = ChaCha8Rng::seed_from_u64(9);
-        let x = Array2::from_shape_fn((n, 3), |_| rng.gen_range(-1.0..1.0));
-        let y: Array1<usize> = x
-            .rows()
-            .into_iter()
-            .map(|r| {
-                let s = r[0] * r[1] + 0.3 * r[2] + rng.gen_range(-0.1..0.1);
-                if k == 2 {
-                    usize::from(s > 0.0)
-                } else {
-                    ((s + 1.3) / 2.6 * k as f64).clamp(0.0, k as f64 - 1.0) as usize
-                }
-            })
-            .collect();
+        let (x, y) = uniform_test_data((n, 3), 9, |r, rng| {
+            let s = r[0] * r[1] + 0.3 * r[2] + rng.gen_range(-0.1..0.1);
+            if k == 2 {
+                usize::from(s > 0.0)
+            } else {
+                ((s + 1.3) / 2.6 * k as f64).clamp(0.0, k as f64 - 1.0) as usize
+            }
+        });
         Dataset::new(x, y, k).unwrap()
     }
 

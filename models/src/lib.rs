@@ -65,6 +65,7 @@ pub use class_weight::ClassWeight;
 pub use dataset::{Dataset, Sequences};
 pub use error::ModelError;
 pub use fitted::{Fitted, FittedModel, Input, Signature};
+pub use params::{SharedParams, WithShared};
 pub use persist::{load_any, load_any_file, save_any, save_any_file, Persist};
 pub use spec::{About, EnsembleKind, LearnerParams, ModelInfo, ModelSpec};
 

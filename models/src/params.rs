@@ -7,7 +7,9 @@
 //! model-specific enums next to their definitions), so the text of an error names the key as the user
 //! wrote it and what is accepted, for every model alike.
 
-use crate::ModelError;
+use serde::{Deserialize, Serialize};
+
+use crate::{ClassWeight, ModelError};
 
 /// Builder setters of parameter structs: `setter!(/// doc. name: Type)` writes `fn name(self, v: Type)
 /// -> Self`; `setter!(/// doc. name: Some(Type))` sets an optional field (`seed`).
@@ -28,6 +30,49 @@ macro_rules! setter {
     };
 }
 pub(crate) use setter;
+
+/// The settings every classical learner with randomness takes after its own: class weights and a
+/// seed. Each learner's parameters hold one, `#[serde(flatten)]`ed so the keys stay `class_weight`
+/// and `seed`; its builder setters come from [`WithShared`].
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SharedParams {
+    /// Class weights (default none).
+    pub class_weight: ClassWeight,
+    /// Seed of the learner's randomness (`None` = 0); what it drives is said by each learner.
+    pub seed: Option<u64>,
+}
+
+impl SharedParams {
+    /// The seed, 0 when unset.
+    pub fn seed_or_zero(&self) -> u64 {
+        self.seed.unwrap_or(0)
+    }
+
+    /// Visits `class_weight` and `seed`, the last keys of every learner that has them.
+    pub(crate) fn visit_keys(&mut self, v: &mut dyn KeyVisitor) -> Result<(), ModelError> {
+        v.key(&["class_weight"], &mut self.class_weight)?;
+        v.seed(&mut self.seed, 0)
+    }
+}
+
+/// The builder setters of the [`SharedParams`] in a learner's parameters:
+/// `AdaBoost::params().class_weight(ClassWeight::Balanced).seed(7)`.
+pub trait WithShared: Sized {
+    /// The shared settings.
+    fn shared_mut(&mut self) -> &mut SharedParams;
+
+    /// Sets the class weights.
+    fn class_weight(mut self, class_weight: ClassWeight) -> Self {
+        self.shared_mut().class_weight = class_weight;
+        self
+    }
+
+    /// Sets the seed.
+    fn seed(mut self, seed: u64) -> Self {
+        self.shared_mut().seed = Some(seed);
+        self
+    }
+}
 
 /// A field that can be set from the text of a `key=value` parameter and shown as such.
 pub trait ParamValue {
@@ -53,11 +98,49 @@ pub trait KeyVisitor {
     }
 }
 
+impl dyn KeyVisitor + '_ {
+    /// An optional key: `value` is absent when the user writes `word` (`none`, `auto`, `scale`).
+    pub fn optional<T: ParamValue + Default>(
+        &mut self,
+        names: Names,
+        value: &mut Option<T>,
+        word: &'static str,
+    ) -> Result<(), ModelError> {
+        self.key(names, &mut Optional::new(value, word))
+    }
+}
+
 /// The error of a value that does not parse: `invalid parameter {key} = {text}: expected {expected}`.
 pub fn bad_value(key: &str, text: &str, expected: &str) -> ModelError {
     ModelError::Registry(format!(
         "invalid parameter {key} = {text}: expected {expected}"
     ))
+}
+
+/// A setting chosen by name (`criterion=gini`): one row of [`Self::NAMES`] per value, so parsing,
+/// showing and the error text all come from that one table.
+pub trait Named: Copy + PartialEq + 'static {
+    /// The spellings accepted for each value; the first one is how `--param help` shows it.
+    const NAMES: &'static [(&'static [&'static str], Self)];
+    /// What an error says is accepted (`gini or entropy`).
+    const EXPECTED: &'static str;
+}
+
+impl<T: Named> ParamValue for T {
+    fn set(&mut self, key: &str, text: &str) -> Result<(), ModelError> {
+        let (_, value) = T::NAMES
+            .iter()
+            .find(|(names, _)| names.contains(&text))
+            .ok_or_else(|| bad_value(key, text, T::EXPECTED))?;
+        *self = *value;
+        Ok(())
+    }
+    fn show(&self) -> String {
+        T::NAMES
+            .iter()
+            .find(|(_, value)| value == self)
+            .map_or_else(String::new, |(names, _)| names[0].to_string())
+    }
 }
 
 impl ParamValue for usize {

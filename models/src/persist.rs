@@ -351,7 +351,7 @@ pub fn load_any_file(path: &Path) -> Result<FittedModel, ModelError> {
 mod tests {
     use super::*;
     use crate::forest::RandomForest;
-    use crate::{Classifier, Dataset};
+    use crate::{Classifier, Dataset, WithShared};
     use ndarray::Array2;
 
     fn forest_file() -> (Dataset, RandomForest, Vec<u8>) {

@@ -760,7 +760,7 @@ mod tests {
         s.seed_if_unset(9);
         let ModelSpec::Stack(st) = &s else { panic!() };
         assert_eq!(st.seed, Some(9));
-        assert!(matches!(&st.bases[0], ModelSpec::Rf(p) if p.tree.seed == Some(5)));
+        assert!(matches!(&st.bases[0], ModelSpec::Rf(p) if p.tree.shared.seed == Some(5)));
         assert!(matches!(&st.bases[1], ModelSpec::Gru(p) if p.seed == Some(9)));
         assert!(s.needs_seq());
         assert_eq!(s.name(), "stack(rf+gru->logreg)");

@@ -37,7 +37,7 @@ use serde::{Deserialize, Serialize};
 use crate::class_weight::{check_fit_data, checked_weights, ClassWeight};
 use crate::fitted::{corrupt, Fitted, FittedModel, Signature};
 use crate::logistic::check_outputs;
-use crate::params::{setter, KeyVisitor, Optional, ParamValue};
+use crate::params::{setter, KeyVisitor, ParamValue, SharedParams, WithShared};
 use crate::proba::binary_into;
 use crate::spec::{About, LearnerParams};
 use crate::tree::predict_rows;
@@ -350,10 +350,9 @@ pub struct LinearSvmParams {
     pub max_iter: usize,
     /// Stop when the projected-gradient spread is below this (default 1e-3).
     pub tol: f64,
-    /// Class weights (multiply C per row; default none).
-    pub class_weight: ClassWeight,
-    /// Seed of the coordinate order (`None` = 0).
-    pub seed: Option<u64>,
+    /// Class weights (they multiply C per row) and the seed of the coordinate order.
+    #[serde(flatten)]
+    pub shared: SharedParams,
     /// Primal or dual problem (default auto: primal when rows outnumber features).
     #[serde(default)]
     pub solver: LinearSvmSolver,
@@ -365,8 +364,7 @@ impl Default for LinearSvmParams {
             c: 1.0,
             max_iter: 1000,
             tol: 1e-3,
-            class_weight: ClassWeight::None,
-            seed: None,
+            shared: SharedParams::default(),
             solver: LinearSvmSolver::Auto,
         }
     }
@@ -394,7 +392,11 @@ impl LinearSvm {
     }
 }
 
-fn check_c(c: f64, tol: f64) -> Result<(), ModelError> {
+/// The checks both SVMs make of their solver settings: `max_iter`, then C, then the tolerance.
+fn check_solver(c: f64, tol: f64, max_iter: usize) -> Result<(), ModelError> {
+    if max_iter == 0 {
+        return Err(ModelError::invalid("max_iter", "0", ">= 1"));
+    }
     if !(c > 0.0 && c.is_finite()) {
         return Err(ModelError::invalid("c", c, "a finite number > 0"));
     }
@@ -541,6 +543,12 @@ fn primal_l2(z: &Array2<f64>, yy: &[f64], cw: &[f64], max_iter: usize, tol: f64)
     w
 }
 
+impl WithShared for LinearSvmParams {
+    fn shared_mut(&mut self) -> &mut SharedParams {
+        &mut self.shared
+    }
+}
+
 impl LinearSvmParams {
     setter!(/// Sets C.
         c: f64);
@@ -550,22 +558,18 @@ impl LinearSvmParams {
         max_iter: usize);
     setter!(/// Sets the tolerance.
         tol: f64);
-    setter!(/// Sets the class weights.
-        class_weight: ClassWeight);
-    setter!(/// Sets the seed.
-        seed: Some(u64));
 
     /// Fits on every row of `ds`.
     pub fn fit(&self, ds: &Dataset) -> Result<LinearSvm, ModelError> {
         self.check()?;
-        let data = SvmData::new(ds, &self.class_weight, self.c)?;
+        let data = SvmData::new(ds, &self.shared.class_weight, self.c)?;
         let (z, cw, m) = (&data.z, &data.cw, data.m);
         let d = ds.ncols();
         let fitted: Vec<(Vec<f64>, Platt)> = (0..m)
             .into_par_iter()
             .map(|c| {
                 let yy = data.targets(c);
-                let seed = self.seed.unwrap_or(0).wrapping_add(c as u64);
+                let seed = self.shared.seed_or_zero().wrapping_add(c as u64);
                 let mut rng = ChaCha8Rng::seed_from_u64(seed);
                 let wv = if self.solver.primal(z.nrows(), d) {
                     primal_l2(z, &yy, cw, self.max_iter, self.tol)
@@ -643,14 +647,10 @@ impl LearnerParams for LinearSvmParams {
         v.key(&["max_iter"], &mut self.max_iter)?;
         v.key(&["tol"], &mut self.tol)?;
         v.key(&["solver"], &mut self.solver)?;
-        v.key(&["class_weight"], &mut self.class_weight)?;
-        v.seed(&mut self.seed, 0)
+        self.shared.visit_keys(v)
     }
     fn check(&self) -> Result<(), ModelError> {
-        if self.max_iter == 0 {
-            return Err(ModelError::invalid("max_iter", "0", ">= 1"));
-        }
-        check_c(self.c, self.tol)
+        check_solver(self.c, self.tol, self.max_iter)
     }
     fn fit_model(&self, ds: &Dataset, _: Option<&Dataset>) -> Result<FittedModel, ModelError> {
         self.fit(ds).map(FittedModel::LinearSvm)
@@ -672,10 +672,10 @@ pub struct RbfSvmParams {
     pub max_rows: usize,
     /// Kernel row cache in megabytes (default 200).
     pub cache_mb: usize,
-    /// Class weights (multiply C per row; default none).
-    pub class_weight: ClassWeight,
-    /// Unused by SMO (deterministic); kept for a uniform interface.
-    pub seed: Option<u64>,
+    /// Class weights (they multiply C per row); the seed is unused by SMO (deterministic) and kept
+    /// for a uniform interface.
+    #[serde(flatten)]
+    pub shared: SharedParams,
 }
 
 impl Default for RbfSvmParams {
@@ -687,8 +687,7 @@ impl Default for RbfSvmParams {
             max_iter: 10_000_000,
             max_rows: 20_000,
             cache_mb: 200,
-            class_weight: ClassWeight::None,
-            seed: None,
+            shared: SharedParams::default(),
         }
     }
 }
@@ -766,6 +765,21 @@ impl<'a> KernelCache<'a> {
 
 /// SMO with second-order working-set selection (Fan, Chen & Lin 2005). Returns (α, ρ); the decision is
 /// `Σ α_i y_i K(x_i, x) − ρ`.
+/// LIBSVM's clipping of a same-label pair after a step along `alpha_a + alpha_b = sum`, done once
+/// from each side: `a` down to its bound `ca` (the rest to `b`), or `b` up to 0 (all to `a`).
+#[inline]
+fn clip_to_sum(alpha: &mut [f64], (a, ca): (usize, f64), b: usize, sum: f64) {
+    if sum > ca {
+        if alpha[a] > ca {
+            alpha[a] = ca;
+            alpha[b] = sum - ca;
+        }
+    } else if alpha[b] < 0.0 {
+        alpha[b] = 0.0;
+        alpha[a] = sum;
+    }
+}
+
 fn smo(
     cache: &mut KernelCache<'_>,
     yy: &[f64],
@@ -856,24 +870,8 @@ fn smo(
             let sum = alpha[i] + alpha[j];
             alpha[i] -= delta;
             alpha[j] += delta;
-            if sum > ci {
-                if alpha[i] > ci {
-                    alpha[i] = ci;
-                    alpha[j] = sum - ci;
-                }
-            } else if alpha[j] < 0.0 {
-                alpha[j] = 0.0;
-                alpha[i] = sum;
-            }
-            if sum > cj {
-                if alpha[j] > cj {
-                    alpha[j] = cj;
-                    alpha[i] = sum - cj;
-                }
-            } else if alpha[i] < 0.0 {
-                alpha[i] = 0.0;
-                alpha[j] = sum;
-            }
+            clip_to_sum(&mut alpha, (i, ci), j, sum);
+            clip_to_sum(&mut alpha, (j, cj), i, sum);
         }
         let (di, dj) = (alpha[i] - oi, alpha[j] - oj);
         for t in 0..n {
@@ -904,6 +902,12 @@ fn smo(
     (alpha, rho)
 }
 
+impl WithShared for RbfSvmParams {
+    fn shared_mut(&mut self) -> &mut SharedParams {
+        &mut self.shared
+    }
+}
+
 impl RbfSvmParams {
     setter!(/// Sets C.
         c: f64);
@@ -917,8 +921,6 @@ impl RbfSvmParams {
         max_rows: usize);
     setter!(/// Sets the kernel cache size.
         cache_mb: usize);
-    setter!(/// Sets the class weights.
-        class_weight: ClassWeight);
 
     /// Fits on every row of `ds`; refuses more than `max_rows` rows.
     pub fn fit(&self, ds: &Dataset) -> Result<RbfSvm, ModelError> {
@@ -932,7 +934,7 @@ impl RbfSvmParams {
                 self.max_rows
             )));
         }
-        let data = SvmData::new(ds, &self.class_weight, self.c)?;
+        let data = SvmData::new(ds, &self.shared.class_weight, self.c)?;
         let (z, m) = (&data.z, data.m);
         let gamma = self.gamma.unwrap_or(1.0 / d.max(1) as f64);
         let mut cache = KernelCache::new(z, gamma, self.cache_mb);
@@ -1050,13 +1052,12 @@ impl LearnerParams for RbfSvmParams {
     }
     fn visit_keys(&mut self, v: &mut dyn KeyVisitor) -> Result<(), ModelError> {
         v.key(&["c", "C"], &mut self.c)?;
-        v.key(&["gamma"], &mut Optional::new(&mut self.gamma, "scale"))?;
+        v.optional(&["gamma"], &mut self.gamma, "scale")?;
         v.key(&["tol"], &mut self.tol)?;
         v.key(&["max_iter"], &mut self.max_iter)?;
         v.key(&["max_rows"], &mut self.max_rows)?;
         v.key(&["cache_mb"], &mut self.cache_mb)?;
-        v.key(&["class_weight"], &mut self.class_weight)?;
-        v.seed(&mut self.seed, 0)
+        self.shared.visit_keys(v)
     }
     fn check(&self) -> Result<(), ModelError> {
         if let Some(g) = self.gamma {
@@ -1064,10 +1065,7 @@ impl LearnerParams for RbfSvmParams {
                 return Err(ModelError::invalid("gamma", g, "scale or a number > 0"));
             }
         }
-        if self.max_iter == 0 {
-            return Err(ModelError::invalid("max_iter", "0", ">= 1"));
-        }
-        check_c(self.c, self.tol)
+        check_solver(self.c, self.tol, self.max_iter)
     }
     fn fit_model(&self, ds: &Dataset, _: Option<&Dataset>) -> Result<FittedModel, ModelError> {
         self.fit(ds).map(FittedModel::RbfSvm)
@@ -1077,26 +1075,21 @@ impl LearnerParams for RbfSvmParams {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dataset::uniform_test_data;
     use crate::Classifier;
     use rand::Rng;
 
     fn blobs(n: usize, k: usize, nonlinear: bool) -> Dataset {
-        let mut rng = ChaCha8Rng::seed_from_u64(4);
-        let x = Array2::from_shape_fn((n, 2), |_| rng.gen_range(-1.0..1.0));
-        let y: Array1<usize> = x
-            .rows()
-            .into_iter()
-            .map(|r| {
-                if nonlinear {
-                    usize::from(r[0] * r[0] + r[1] * r[1] < 0.5)
-                } else if k == 2 {
-                    usize::from(r[0] + r[1] > 0.0)
-                } else {
-                    let s = [r[0], -0.5 * r[0] + 0.87 * r[1], -0.5 * r[0] - 0.87 * r[1]];
-                    crate::argmax_slice(&s)
-                }
-            })
-            .collect();
+        let (x, y) = uniform_test_data((n, 2), 4, |r, _| {
+            if nonlinear {
+                usize::from(r[0] * r[0] + r[1] * r[1] < 0.5)
+            } else if k == 2 {
+                usize::from(r[0] + r[1] > 0.0)
+            } else {
+                let s = [r[0], -0.5 * r[0] + 0.87 * r[1], -0.5 * r[0] - 0.87 * r[1]];
+                crate::argmax_slice(&s)
+            }
+        });
         Dataset::new(x * 100.0, y, k).unwrap()
     }
 

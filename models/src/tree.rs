@@ -26,7 +26,7 @@ use crate::binning::{BinMapper, BinnedMatrix};
 use crate::class_weight::{checked_weights, ClassWeight};
 use crate::fitted::{corrupt, Fitted, FittedModel, Signature};
 use crate::params::setter;
-use crate::params::{bad_value, KeyVisitor, Optional, ParamValue};
+use crate::params::{KeyVisitor, Named, ParamValue, SharedParams, WithShared};
 use crate::spec::{About, LearnerParams};
 use crate::{Dataset, ModelError};
 
@@ -64,22 +64,12 @@ impl Criterion {
     }
 }
 
-impl ParamValue for Criterion {
-    fn set(&mut self, key: &str, text: &str) -> Result<(), ModelError> {
-        *self = match text {
-            "gini" => Criterion::Gini,
-            "entropy" => Criterion::Entropy,
-            _ => return Err(bad_value(key, text, "gini or entropy")),
-        };
-        Ok(())
-    }
-    fn show(&self) -> String {
-        match self {
-            Criterion::Gini => "gini",
-            Criterion::Entropy => "entropy",
-        }
-        .into()
-    }
+impl Named for Criterion {
+    const NAMES: &'static [(&'static [&'static str], Self)] = &[
+        (&["gini"], Criterion::Gini),
+        (&["entropy"], Criterion::Entropy),
+    ];
+    const EXPECTED: &'static str = "gini or entropy";
 }
 
 /// How many features a node considers.
@@ -184,6 +174,26 @@ pub struct Tree {
 }
 
 impl Tree {
+    /// Turns leaf `node` into a split on `feature` at `threshold` whose two children are new leaves
+    /// (values still to be given); returns the left child's id, the right one is the next.
+    pub(crate) fn split_leaf(&mut self, node: usize, feature: usize, threshold: f64) -> usize {
+        let left = self.nodes.len();
+        let leaf = Node {
+            feature: LEAF,
+            threshold: 0.0,
+            left: 0,
+            right: 0,
+        };
+        self.nodes.extend([leaf, leaf]);
+        self.nodes[node] = Node {
+            feature: feature as u32,
+            threshold,
+            left: left as u32,
+            right: left as u32 + 1,
+        };
+        left
+    }
+
     /// Index of the leaf value block reached by `row`.
     #[inline]
     pub fn leaf(&self, row: ArrayView1<f64>) -> usize {
@@ -451,25 +461,7 @@ pub(crate) fn grow_tree(
                     }
                 }
                 rows[wpos..end].copy_from_slice(&scratch);
-                let left_id = tree.nodes.len();
-                tree.nodes.push(Node {
-                    feature: LEAF,
-                    threshold: 0.0,
-                    left: 0,
-                    right: 0,
-                });
-                tree.nodes.push(Node {
-                    feature: LEAF,
-                    threshold: 0.0,
-                    left: 0,
-                    right: 0,
-                });
-                tree.nodes[node_id] = Node {
-                    feature: j as u32,
-                    threshold: ts.mapper.cuts[j][b],
-                    left: left_id as u32,
-                    right: left_id as u32 + 1,
-                };
+                let left_id = tree.split_leaf(node_id, j, ts.mapper.cuts[j][b]);
                 stack.push((left_id + 1, wpos, end, depth + 1));
                 stack.push((left_id, start, wpos, depth + 1));
             }
@@ -499,10 +491,10 @@ pub struct DecisionTreeParams {
     pub max_features: MaxFeatures,
     /// Bins per feature for the split search (2..=256, default 255).
     pub max_bins: usize,
-    /// Class weights (default none).
-    pub class_weight: ClassWeight,
-    /// Seed of the feature sampling (only matters with `max_features` below all; `None` = 0).
-    pub seed: Option<u64>,
+    /// Class weights and the seed of the feature sampling (it only matters with `max_features` below
+    /// all).
+    #[serde(flatten)]
+    pub shared: SharedParams,
 }
 
 impl Default for DecisionTreeParams {
@@ -515,9 +507,14 @@ impl Default for DecisionTreeParams {
             min_impurity_decrease: 0.0,
             max_features: MaxFeatures::All,
             max_bins: 255,
-            class_weight: ClassWeight::None,
-            seed: None,
+            shared: SharedParams::default(),
         }
+    }
+}
+
+impl WithShared for DecisionTreeParams {
+    fn shared_mut(&mut self) -> &mut SharedParams {
+        &mut self.shared
     }
 }
 
@@ -536,10 +533,6 @@ impl DecisionTreeParams {
         max_features: MaxFeatures);
     setter!(/// Sets the bins per feature.
         max_bins: usize);
-    setter!(/// Sets the class weights.
-        class_weight: ClassWeight);
-    setter!(/// Sets the seed.
-        seed: Some(u64));
 
     pub(crate) fn grow_config(&self, d: usize) -> GrowConfig {
         GrowConfig {
@@ -555,10 +548,7 @@ impl DecisionTreeParams {
     /// The keys of how a tree grows (`criterion` … `max_features`), shared with the forest's listing.
     pub(crate) fn visit_growth(&mut self, v: &mut dyn KeyVisitor) -> Result<(), ModelError> {
         v.key(&["criterion"], &mut self.criterion)?;
-        v.key(
-            &["max_depth"],
-            &mut Optional::new(&mut self.max_depth, "none"),
-        )?;
+        v.optional(&["max_depth"], &mut self.max_depth, "none")?;
         v.key(&["min_samples_split"], &mut self.min_samples_split)?;
         v.key(&["min_samples_leaf"], &mut self.min_samples_leaf)?;
         v.key(&["min_impurity_decrease"], &mut self.min_impurity_decrease)?;
@@ -568,16 +558,15 @@ impl DecisionTreeParams {
     /// The keys after them (`max_bins`, `class_weight`, `seed`).
     pub(crate) fn visit_data(&mut self, v: &mut dyn KeyVisitor) -> Result<(), ModelError> {
         v.key(&["max_bins"], &mut self.max_bins)?;
-        v.key(&["class_weight"], &mut self.class_weight)?;
-        v.seed(&mut self.seed, 0)
+        self.shared.visit_keys(v)
     }
 
     /// Fits a tree on every row of `ds`.
     pub fn fit(&self, ds: &Dataset) -> Result<DecisionTree, ModelError> {
         self.check()?;
-        let data = BinnedData::new(ds, &self.class_weight, self.max_bins)?;
+        let data = BinnedData::new(ds, &self.shared.class_weight, self.max_bins)?;
         let rows = data.weighted_rows(&data.w);
-        let mut rng = ChaCha8Rng::seed_from_u64(self.seed.unwrap_or(0));
+        let mut rng = ChaCha8Rng::seed_from_u64(self.shared.seed_or_zero());
         let (tree, imp) = grow_tree(
             &data.train_set(ds.n_classes),
             &data.w,

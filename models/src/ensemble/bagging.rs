@@ -14,7 +14,6 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-use super::MembersBody;
 use crate::fitted::{corrupt, Fitted, FittedModel, Input, Signature};
 use crate::params::{check_fraction, setter};
 use crate::{Classifier, Dataset, Learner, ModelError};
@@ -72,10 +71,13 @@ impl Bagging {
     }
 }
 
-/// A fitted bagging ensemble.
+/// A fitted bagging ensemble; its model file body is `{"fields": n_classes, "members": [<model
+/// file>, …]}`.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct BaggingModel {
-    members: Vec<FittedModel>,
+    #[serde(rename = "fields")]
     n_classes: usize,
+    members: Vec<FittedModel>,
 }
 
 impl Bagging {
@@ -103,27 +105,6 @@ impl Learner for Bagging {
 
     fn name(&self) -> String {
         format!("bag({})", self.base.name())
-    }
-}
-
-/// The body of a `bag` model file: `{"fields": n_classes, "members": [<model file>, …]}`.
-impl serde::Serialize for BaggingModel {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        MembersBody {
-            fields: self.n_classes,
-            members: self.members.iter().collect(),
-        }
-        .serialize(s)
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for BaggingModel {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let b = MembersBody::<usize, FittedModel>::deserialize(d)?;
-        Ok(BaggingModel {
-            members: b.members,
-            n_classes: b.fields,
-        })
     }
 }
 

@@ -13,11 +13,14 @@ pub use bagging::{Bagging, BaggingModel};
 pub use stacking::{Folds, Split, StackModel, Stacking};
 pub use voting::{VoteKind, Voting, VotingModel};
 
-/// The body of a `vote` or `bag` model file: small fields plus the members' own model files.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct MembersBody<F, M> {
-    fields: F,
-    members: Vec<M>,
+/// Fits every learner on `ds`, in parallel (each fit is deterministic, so the models do not depend on
+/// the thread count).
+fn fit_all(
+    learners: &[Box<dyn crate::Learner>],
+    ds: &crate::Dataset,
+) -> Result<Vec<crate::FittedModel>, crate::ModelError> {
+    use rayon::prelude::*;
+    learners.par_iter().map(|l| l.fit_model(ds)).collect()
 }
 
 #[cfg(test)]
@@ -129,9 +132,26 @@ mod tests {
         }
     }
 
+    /// A fitted two-class test model: P(1) of row `i` of `ds` is `p1(ds, i)`.
+    struct TwoClass<F>(F);
+    impl<F: Fn(&Dataset, usize) -> f64 + Send + Sync> Classifier for TwoClass<F> {
+        fn n_classes(&self) -> usize {
+            2
+        }
+        fn predict_proba(&self, ds: &Dataset) -> Result<Array2<f64>, ModelError> {
+            Ok(Array2::from_shape_fn((ds.nrows(), 2), |(i, j)| {
+                let p = (self.0)(ds, i);
+                if j == 1 {
+                    p
+                } else {
+                    1.0 - p
+                }
+            }))
+        }
+    }
+
     /// Binary logistic regression by plain gradient descent (test-only meta-learner).
     struct Logit;
-    struct LogitModel(Vec<f64>, f64);
     impl Learner for Logit {
         fn fit_model(&self, ds: &Dataset) -> Result<FittedModel, ModelError> {
             let (n, d) = (ds.nrows(), ds.ncols());
@@ -148,29 +168,13 @@ mod tests {
                 b -= 2.0 * gb / n as f64;
                 (0..d).for_each(|j| w[j] -= 2.0 * gw[j] / n as f64);
             }
-            Ok(FittedModel::external(LogitModel(w, b)))
+            Ok(FittedModel::external(TwoClass(move |ds: &Dataset, i| {
+                let z: f64 = b + (0..w.len()).map(|k| w[k] * ds.x[[i, k]]).sum::<f64>();
+                1.0 / (1.0 + (-z).exp())
+            })))
         }
         fn name(&self) -> String {
             "logit".into()
-        }
-    }
-    impl Classifier for LogitModel {
-        fn n_classes(&self) -> usize {
-            2
-        }
-        fn predict_proba(&self, ds: &Dataset) -> Result<Array2<f64>, ModelError> {
-            Ok(Array2::from_shape_fn((ds.nrows(), 2), |(i, j)| {
-                let z: f64 = self.1
-                    + (0..self.0.len())
-                        .map(|k| self.0[k] * ds.x[[i, k]])
-                        .sum::<f64>();
-                let p = 1.0 / (1.0 + (-z).exp());
-                if j == 1 {
-                    p
-                } else {
-                    1.0 - p
-                }
-            }))
         }
     }
 
@@ -232,33 +236,23 @@ mod tests {
     /// Predicts P(1) = 1 for rows (by x0) it was fitted on, 0 otherwise; with x0 = row id, its
     /// out-of-fold column shows whether a row ever predicted itself, and `MaxSeen` which rows trained it.
     struct Seen;
-    struct SeenModel(Vec<u64>, f64);
     impl Learner for Seen {
         fn fit_model(&self, ds: &Dataset) -> Result<FittedModel, ModelError> {
             let mut v: Vec<u64> = ds.x.column(0).iter().map(|v| v.to_bits()).collect();
             v.sort_unstable();
             let max = ds.x.column(0).iter().copied().fold(f64::MIN, f64::max);
-            Ok(FittedModel::external(SeenModel(v, max)))
+            Ok(FittedModel::external(TwoClass(move |ds: &Dataset, i| {
+                let seen = v.binary_search(&ds.x[[i, 0]].to_bits()).is_ok();
+                // P(1) encodes "seen" (as 1) plus the largest training row id scaled into [0, 0.5).
+                if seen {
+                    1.0
+                } else {
+                    max / 1e4
+                }
+            })))
         }
         fn name(&self) -> String {
             "seen".into()
-        }
-    }
-    impl Classifier for SeenModel {
-        fn n_classes(&self) -> usize {
-            2
-        }
-        fn predict_proba(&self, ds: &Dataset) -> Result<Array2<f64>, ModelError> {
-            Ok(Array2::from_shape_fn((ds.nrows(), 2), |(i, j)| {
-                let seen = self.0.binary_search(&ds.x[[i, 0]].to_bits()).is_ok();
-                // Column 1 encodes "seen" (as 1) plus the largest training row id scaled into [0, 0.5).
-                let p = if seen { 1.0 } else { self.1 / 1e4 };
-                if j == 1 {
-                    p
-                } else {
-                    1.0 - p
-                }
-            }))
         }
     }
 

@@ -244,13 +244,8 @@ impl Stacking {
         };
         let meta = self.meta.fit_model(&meta_ds)?;
         let oof_proba = meta.predict_proba(&meta_ds)?;
-        let bases = self
-            .bases
-            .par_iter()
-            .map(|b| b.fit_model(ds))
-            .collect::<Result<Vec<_>, _>>()?;
         Ok(StackModel {
-            bases,
+            bases: super::fit_all(&self.bases, ds)?,
             meta: Box::new(meta),
             n_classes: ds.n_classes,
             passthrough: self.passthrough,

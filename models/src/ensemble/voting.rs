@@ -8,9 +8,7 @@
 //! deterministic, so the result does not depend on the thread count.
 
 use ndarray::Array2;
-use rayon::prelude::*;
 
-use super::MembersBody;
 use crate::fitted::{corrupt, Fitted, FittedModel, Input, Signature};
 use crate::params::setter;
 use crate::{argmax_rows, Classifier, Dataset, Learner, ModelError};
@@ -75,28 +73,24 @@ impl Voting {
     }
 }
 
-/// A fitted voting ensemble.
+/// A fitted voting ensemble; its model file body is `{"fields": {...}, "members": [<model file>, …]}`.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct VotingModel {
+    fields: VotingFields,
     members: Vec<FittedModel>,
-    weights: Vec<f64>,
-    kind: VoteKind,
-    n_classes: usize,
 }
 
 impl Voting {
     /// Fits every member on `ds` (in parallel; each fit is deterministic).
     pub fn fit(&self, ds: &Dataset) -> Result<VotingModel, ModelError> {
         let weights = self.check()?;
-        let members = self
-            .members
-            .par_iter()
-            .map(|m| m.fit_model(ds))
-            .collect::<Result<Vec<_>, _>>()?;
         Ok(VotingModel {
-            members,
-            weights,
-            kind: self.kind,
-            n_classes: ds.n_classes,
+            fields: VotingFields {
+                weights,
+                kind: self.kind,
+                n_classes: ds.n_classes,
+            },
+            members: super::fit_all(&self.members, ds)?,
         })
     }
 }
@@ -123,47 +117,25 @@ struct VotingFields {
     n_classes: usize,
 }
 
-/// The body of a `vote` model file: `{"fields": {...}, "members": [<model file>, …]}`.
-impl serde::Serialize for VotingModel {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        MembersBody {
-            fields: VotingFields {
-                weights: self.weights.clone(),
-                kind: self.kind,
-                n_classes: self.n_classes,
-            },
-            members: self.members.iter().collect(),
-        }
-        .serialize(s)
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for VotingModel {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let b = MembersBody::<VotingFields, FittedModel>::deserialize(d)?;
-        Ok(VotingModel {
-            members: b.members,
-            weights: b.fields.weights,
-            kind: b.fields.kind,
-            n_classes: b.fields.n_classes,
-        })
-    }
-}
-
 impl Fitted for VotingModel {
     const KIND: &'static str = "vote";
 
     fn signature(&self) -> Signature {
-        Signature::new(self.n_classes, Input::Unchecked)
+        Signature::new(self.fields.n_classes, Input::Unchecked)
     }
 
     fn proba(&self, ds: &Dataset) -> Result<Array2<f64>, ModelError> {
         let n = ds.nrows();
-        let mut out = Array2::<f64>::zeros((n, self.n_classes));
-        let total: f64 = self.weights.iter().sum();
-        for (m, &w) in self.members.iter().zip(&self.weights) {
+        let VotingFields {
+            weights,
+            kind,
+            n_classes,
+        } = &self.fields;
+        let mut out = Array2::<f64>::zeros((n, *n_classes));
+        let total: f64 = weights.iter().sum();
+        for (m, &w) in self.members.iter().zip(weights) {
             let p = m.predict_proba(ds)?;
-            match self.kind {
+            match kind {
                 VoteKind::Soft => out.scaled_add(w / total, &p),
                 VoteKind::Hard => {
                     for (i, c) in argmax_rows(&p).iter().enumerate() {
@@ -177,8 +149,11 @@ impl Fitted for VotingModel {
 
     fn check_loaded(&mut self) -> Result<(), ModelError> {
         if self.members.is_empty()
-            || self.members.len() != self.weights.len()
-            || self.members.iter().any(|m| m.n_classes() != self.n_classes)
+            || self.members.len() != self.fields.weights.len()
+            || self
+                .members
+                .iter()
+                .any(|m| m.n_classes() != self.fields.n_classes)
         {
             return Err(corrupt(
                 Self::KIND,

@@ -73,9 +73,11 @@ fn decision_tree_agrees_with_linfa_trees() {
     }
 }
 
-fn dense(x: &Array2<f64>) -> DenseMatrix<f64> {
+/// `x` and `y` as smartcore takes them: a dense matrix and `u32` labels.
+fn smartcore_data(x: &Array2<f64>, y: &Array1<usize>) -> (DenseMatrix<f64>, Vec<u32>) {
     let rows: Vec<Vec<f64>> = x.rows().into_iter().map(|r| r.to_vec()).collect();
-    DenseMatrix::from_2d_vec(&rows).unwrap()
+    let labels = y.iter().map(|&v| v as u32).collect();
+    (DenseMatrix::from_2d_vec(&rows).unwrap(), labels)
 }
 
 /// Our labels agree with `theirs` (smartcore's) on at least 99 % of the rows of `x`.
@@ -98,12 +100,11 @@ fn logistic_regression_matches_smartcore_optimum() {
         .max_iter(1000)
         .fit(&Dataset::new(x.clone(), y.clone(), 2).unwrap())
         .unwrap();
-    let yv: Vec<u32> = y.iter().map(|&v| v as u32).collect();
+    let (xd, yv) = smartcore_data(&x, &y);
     let params = smartcore::linear::logistic_regression::LogisticRegressionParameters::default()
         .with_alpha(1.0 / c);
     let theirs =
-        smartcore::linear::logistic_regression::LogisticRegression::fit(&dense(&x), &yv, params)
-            .unwrap();
+        smartcore::linear::logistic_regression::LogisticRegression::fit(&xd, &yv, params).unwrap();
     let coef = theirs.coefficients();
     for j in 0..4 {
         let (a, b) = (ours.coef[[0, j]], *coef.get((0, j)));
@@ -118,8 +119,7 @@ fn logistic_regression_matches_smartcore_optimum() {
         "intercept: ours {}, smartcore {b}",
         ours.intercept[0]
     );
-    let theirs_pred = theirs.predict(&dense(&x)).unwrap();
-    assert_agrees(&ours, &theirs_pred, x, y);
+    assert_agrees(&ours, &theirs.predict(&xd).unwrap(), x, y);
 }
 
 #[test]
@@ -128,10 +128,9 @@ fn gaussian_nb_matches_smartcore() {
     let ours = GaussianNb::params()
         .fit(&Dataset::new(x.clone(), y.clone(), 2).unwrap())
         .unwrap();
-    let yv: Vec<u32> = y.iter().map(|&v| v as u32).collect();
+    let (xd, yv) = smartcore_data(&x, &y);
     let theirs =
-        smartcore::naive_bayes::gaussian::GaussianNB::fit(&dense(&x), &yv, Default::default())
-            .unwrap();
+        smartcore::naive_bayes::gaussian::GaussianNB::fit(&xd, &yv, Default::default()).unwrap();
     for c in 0..2 {
         for j in 0..4 {
             let (a, b) = (ours.theta[[c, j]], theirs.theta()[c][j]);
@@ -146,8 +145,7 @@ fn gaussian_nb_matches_smartcore() {
             );
         }
     }
-    let theirs_pred = theirs.predict(&dense(&x)).unwrap();
-    assert_agrees(&ours, &theirs_pred, x, y);
+    assert_agrees(&ours, &theirs.predict(&xd).unwrap(), x, y);
 }
 
 /// On the same rows scikit-learn 1.9's `DecisionTreeClassifier(max_depth=2)` splits feature 2 at
