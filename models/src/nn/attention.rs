@@ -55,6 +55,19 @@ fn sequence_starts(lengths: &[usize]) -> Vec<(usize, usize)> {
         .collect()
 }
 
+/// Checks a head count for width `dim`: at least 1 and a divisor of `dim` (`expected` says so in
+/// the caller's words).
+pub(crate) fn check_heads(
+    heads: usize,
+    dim: usize,
+    expected: &'static str,
+) -> Result<(), crate::ModelError> {
+    if heads == 0 || dim % heads != 0 {
+        return Err(crate::ModelError::invalid("heads", heads, expected));
+    }
+    Ok(())
+}
+
 impl<T: Real> SelfAttention<T> {
     /// PyTorch's `nn.MultiheadAttention` initialisation: a Glorot-uniform `d × 3d` input projection,
     /// an output projection uniform in `±1/√d`, zero biases. `heads` must divide `dim` (checked by the
