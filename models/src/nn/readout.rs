@@ -51,18 +51,12 @@ pub struct ReadoutCache<T: Real> {
 /// The session of every row of sessions of `lengths` stacked row after row, and the row of every
 /// session's last click.
 fn stacked_layout(lengths: &[usize]) -> (Vec<usize>, Vec<usize>) {
-    let session = lengths
-        .iter()
-        .enumerate()
-        .flat_map(|(s, &n)| std::iter::repeat_n(s, n))
-        .collect();
-    let last_rows = lengths
-        .iter()
-        .scan(0, |end, &n| {
-            *end += n;
-            Some(*end - 1)
-        })
-        .collect();
+    let mut session = Vec::new();
+    let mut last_rows = Vec::with_capacity(lengths.len());
+    for (s, &n) in lengths.iter().enumerate() {
+        session.resize(session.len() + n, s);
+        last_rows.push(session.len() - 1);
+    }
     (session, last_rows)
 }
 
