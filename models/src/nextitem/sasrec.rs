@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::nextitem::{
     NetTrainer, NetTraining, NextItemModel, ScoreSink, SessionNet, SessionNetParams, TrainedNet,
 };
+use crate::nn::attention::check_heads;
 use crate::nn::dense::softmax_ce;
 use crate::nn::param::matmul;
 use crate::nn::transformer::{Encoded, Pool};
@@ -68,13 +69,11 @@ impl SasRecParams {
         if self.dim == 0 {
             return Err(ModelError::invalid("dim", self.dim, "at least 1"));
         }
-        if self.heads == 0 || self.dim % self.heads != 0 {
-            return Err(ModelError::invalid(
-                "heads",
-                self.heads,
-                "at least 1 and a divisor of the width",
-            ));
-        }
+        check_heads(
+            self.heads,
+            self.dim,
+            "at least 1 and a divisor of the width",
+        )?;
         if self.max_len == 0 {
             return Err(ModelError::invalid("max_len", self.max_len, "at least 1"));
         }

@@ -30,9 +30,12 @@ pub struct SelfAttention<T: Real> {
     pub heads: usize,
 }
 
-/// What [`SelfAttention::backward`] needs from a forward pass.
+/// What [`SelfAttention::backward`] needs from a forward pass, the batch layout included (so the
+/// backward pass cannot be given another one).
 #[derive(Clone, Debug)]
 pub struct AttentionCache<T: Real> {
+    /// `(first row, length)` of every sequence.
+    starts: Vec<(usize, usize)>,
     x: Array2<T>,
     qkv: Array2<T>,
     /// Attention weights per sequence and head (`n × n`, sequence-major).
@@ -50,6 +53,19 @@ fn sequence_starts(lengths: &[usize]) -> Vec<(usize, usize)> {
             (start - n, n)
         })
         .collect()
+}
+
+/// Checks a head count for width `dim`: at least 1 and a divisor of `dim` (`expected` says so in
+/// the caller's words).
+pub(crate) fn check_heads(
+    heads: usize,
+    dim: usize,
+    expected: &'static str,
+) -> Result<(), crate::ModelError> {
+    if heads == 0 || dim % heads != 0 {
+        return Err(crate::ModelError::invalid("heads", heads, expected));
+    }
+    Ok(())
 }
 
 impl<T: Real> SelfAttention<T> {
@@ -79,10 +95,11 @@ impl<T: Real> SelfAttention<T> {
         let scale = T::of(1.0 / (dh as f64).sqrt());
         let qkv = self.qkv.forward(x);
         let mut o = Array2::zeros((x.nrows(), d));
+        let starts = sequence_starts(lengths);
         // Sequences are independent: attended in parallel, written back in order.
-        let per_seq: Vec<Vec<(Array2<T>, Array2<T>)>> = sequence_starts(lengths)
-            .into_par_iter()
-            .map(|(start, n)| {
+        let per_seq: Vec<Vec<(Array2<T>, Array2<T>)>> = starts
+            .par_iter()
+            .map(|&(start, n)| {
                 (0..self.heads)
                     .map(|h| {
                         let (q, k, v) = Self::head(&qkv, start, n, h, dh, d);
@@ -104,7 +121,7 @@ impl<T: Real> SelfAttention<T> {
             })
             .collect();
         let mut probs = Vec::with_capacity(lengths.len() * self.heads);
-        for ((start, n), heads) in sequence_starts(lengths).into_iter().zip(per_seq) {
+        for (&(start, n), heads) in starts.iter().zip(per_seq) {
             for (h, (p, oh)) in heads.into_iter().enumerate() {
                 o.slice_mut(s![start..start + n, h * dh..(h + 1) * dh])
                     .assign(&oh);
@@ -115,6 +132,7 @@ impl<T: Real> SelfAttention<T> {
         (
             y,
             AttentionCache {
+                starts,
                 x: x.clone(),
                 qkv,
                 probs,
@@ -142,12 +160,7 @@ impl<T: Real> SelfAttention<T> {
     }
 
     /// Accumulates parameter gradients for the output gradient `dy`; returns `dx`.
-    pub fn backward(
-        &mut self,
-        cache: &AttentionCache<T>,
-        lengths: &[usize],
-        dy: &Array2<T>,
-    ) -> Array2<T> {
+    pub fn backward(&mut self, cache: &AttentionCache<T>, dy: &Array2<T>) -> Array2<T> {
         let d = self.dim();
         let dh = d / self.heads;
         let scale = T::of(1.0 / (dh as f64).sqrt());
@@ -155,10 +168,11 @@ impl<T: Real> SelfAttention<T> {
         let mut dqkv = Array2::zeros(cache.qkv.dim());
         // Sequences are independent (no sum across them): in parallel, written back in order.
         let heads = self.heads;
-        let per_seq: Vec<Vec<[Array2<T>; 3]>> = sequence_starts(lengths)
-            .into_par_iter()
+        let per_seq: Vec<Vec<[Array2<T>; 3]>> = cache
+            .starts
+            .par_iter()
             .enumerate()
-            .map(|(i, (start, n))| {
+            .map(|(i, &(start, n))| {
                 let mut out = Vec::with_capacity(heads);
                 for h in 0..heads {
                     let Some(p) = cache.probs.get(i * heads + h) else {
@@ -187,7 +201,7 @@ impl<T: Real> SelfAttention<T> {
                 out
             })
             .collect();
-        for ((start, n), grads) in sequence_starts(lengths).into_iter().zip(per_seq) {
+        for (&(start, n), grads) in cache.starts.iter().zip(per_seq) {
             for (h, [dq, dk, dv]) in grads.into_iter().enumerate() {
                 let c = h * dh;
                 let rows = start..start + n;

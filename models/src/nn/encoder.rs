@@ -15,6 +15,7 @@ use ndarray::Array2;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use super::attention::check_heads;
 use super::ggnn::{GraphEncoder, GraphEncoderCache};
 use super::param::{Param, Real};
 use super::transformer::{DropMode, Encoded, Pool, Transformer};
@@ -62,10 +63,9 @@ impl EncoderKind {
             EncoderKind::Attention { blocks, .. } if blocks == 0 => {
                 Err(ModelError::invalid("blocks", blocks, "at least 1"))
             }
-            EncoderKind::Attention { heads, .. } if heads == 0 || dim % heads != 0 => Err(
-                ModelError::invalid("heads", heads, "at least 1 and a divisor of embed_dim"),
-            ),
-            EncoderKind::Attention { .. } => Ok(()),
+            EncoderKind::Attention { heads, .. } => {
+                check_heads(heads, dim, "at least 1 and a divisor of embed_dim")
+            }
         }
     }
 }

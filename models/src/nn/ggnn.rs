@@ -275,7 +275,6 @@ pub struct GraphEncoderCache<T: Real> {
     graphs: SessionGraphs,
     ggnn: GgnnCache<T>,
     readout: ReadoutCache<T>,
-    lengths: Vec<usize>,
 }
 
 impl<T: Real> GraphEncoder<T> {
@@ -296,15 +295,13 @@ impl<T: Real> GraphEncoder<T> {
         let h0 = Embedding::gather(table, &graphs.items);
         let (h, ggnn) = self.ggnn.forward(&graphs, h0);
         let clicks = h.select(Axis(0), &graphs.alias);
-        let lengths = graphs.lengths();
-        let (s, readout) = self.readout.forward(&clicks, &lengths);
+        let (s, readout) = self.readout.forward(&clicks, &graphs.lengths());
         (
             s,
             GraphEncoderCache {
                 graphs,
                 ggnn,
                 readout,
-                lengths,
             },
         )
     }
@@ -317,7 +314,7 @@ impl<T: Real> GraphEncoder<T> {
         ds: &Array2<T>,
         table_grad: &mut Array2<T>,
     ) {
-        let dclicks = self.readout.backward(&cache.readout, &cache.lengths, ds);
+        let dclicks = self.readout.backward(&cache.readout, ds);
         let mut dh = Array2::zeros((cache.graphs.nodes(), ds.ncols()));
         for (row, &node) in cache.graphs.alias.iter().enumerate() {
             let mut r = dh.row_mut(node);

@@ -13,7 +13,7 @@
 //! Sessions are stacked (`clicks × d`, `lengths` per session). Cost: `(clicks + sessions) × d × d`
 //! for `W₁`, `W₂` plus `sessions × 2d × d` for `W₃`, about three times that backwards.
 
-use ndarray::{Array2, Axis};
+use ndarray::{s, Array2, Axis};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
@@ -34,14 +34,30 @@ pub struct AttentionReadout<T: Real> {
     pub hybrid: Dense<T>,
 }
 
-/// What [`AttentionReadout::backward`] needs.
+/// What [`AttentionReadout::backward`] needs, the batch layout included.
 #[derive(Clone, Debug)]
 pub struct ReadoutCache<T: Real> {
+    /// The session of every click row.
+    session: Vec<usize>,
+    /// The row of every session's last click.
+    last_rows: Vec<usize>,
     h: Array2<T>,
     last: Array2<T>,
     gate: Array2<T>,
     alpha: Vec<T>,
     concat: Array2<T>,
+}
+
+/// The session of every row of sessions of `lengths` stacked row after row, and the row of every
+/// session's last click.
+fn stacked_layout(lengths: &[usize]) -> (Vec<usize>, Vec<usize>) {
+    let mut session = Vec::new();
+    let mut last_rows = Vec::with_capacity(lengths.len());
+    for (s, &n) in lengths.iter().enumerate() {
+        session.resize(session.len() + n, s);
+        last_rows.push(session.len() - 1);
+    }
+    (session, last_rows)
 }
 
 impl<T: Real> AttentionReadout<T> {
@@ -64,53 +80,25 @@ impl<T: Real> AttentionReadout<T> {
     /// length ≥ 1).
     pub fn forward(&self, h: &Array2<T>, lengths: &[usize]) -> (Array2<T>, ReadoutCache<T>) {
         let d = h.ncols();
-        let b = lengths.len();
-        let mut last_rows = Vec::with_capacity(b);
-        let mut end = 0;
-        for &n in lengths {
-            end += n;
-            last_rows.push(end - 1);
-        }
+        let (session, last_rows) = stacked_layout(lengths);
         let last = h.select(Axis(0), &last_rows);
         let q1 = self.last.forward(&last);
+        // Every click's pre-activation gets its session's `W₁ s_last + b₁`.
         let mut gate = self.each.forward(h);
-        {
-            let g = sl_mut(&mut gate);
-            let q1s = sl(&q1);
-            let mut row = 0;
-            for (s, &n) in lengths.iter().enumerate() {
-                for _ in 0..n {
-                    for (v, &a) in g[row * d..(row + 1) * d]
-                        .iter_mut()
-                        .zip(&q1s[s * d..(s + 1) * d])
-                    {
-                        *v = sigmoid(*v + a);
-                    }
-                    row += 1;
-                }
-            }
-        }
+        gate += &q1.select(Axis(0), &session);
+        gate.mapv_inplace(sigmoid);
         let alpha: Vec<T> = matmul(&gate, &self.q.value).iter().copied().collect();
-        let mut concat = Array2::zeros((b, 2 * d));
-        {
-            let c = sl_mut(&mut concat);
-            let hs = sl(h);
-            let mut row = 0;
-            for (s, &n) in lengths.iter().enumerate() {
-                let dst = &mut c[s * 2 * d..(s + 1) * 2 * d];
-                for _ in 0..n {
-                    for (v, &x) in dst[..d].iter_mut().zip(&hs[row * d..(row + 1) * d]) {
-                        *v += alpha[row] * x;
-                    }
-                    row += 1;
-                }
-                dst[d..].copy_from_slice(&hs[(row - 1) * d..row * d]);
-            }
+        let mut concat = Array2::zeros((last_rows.len(), 2 * d));
+        for ((x, &a), &s) in h.rows().into_iter().zip(&alpha).zip(&session) {
+            concat.slice_mut(s![s, ..d]).scaled_add(a, &x);
         }
+        concat.slice_mut(s![.., d..]).assign(&last);
         let out = self.hybrid.forward(&concat);
         (
             out,
             ReadoutCache {
+                session,
+                last_rows,
                 h: h.clone(),
                 last,
                 gate,
@@ -122,42 +110,23 @@ impl<T: Real> AttentionReadout<T> {
 
     /// Accumulates parameter gradients for the output gradient `dy` (`sessions × d`); returns the
     /// gradient of the click states.
-    pub fn backward(
-        &mut self,
-        cache: &ReadoutCache<T>,
-        lengths: &[usize],
-        dy: &Array2<T>,
-    ) -> Array2<T> {
+    pub fn backward(&mut self, cache: &ReadoutCache<T>, dy: &Array2<T>) -> Array2<T> {
         let h = &cache.h;
         let d = h.ncols();
         let dconcat = self.hybrid.backward(&cache.concat, dy);
-        let dc = sl(&dconcat);
-        let hs = sl(h);
+        let dglobal = dconcat.slice(s![.., ..d]);
+        let mut dlast = dconcat.slice(s![.., d..]).to_owned();
+        // dα_t = ds_global · h_t; dh_t = α_t ds_global.
         let mut dh = Array2::zeros(h.dim());
-        // dα_t = ds_global · h_t; dh_t += α_t ds_global; dlast from the concat.
         let mut dalpha = Array2::zeros((h.nrows(), 1));
-        let mut dlast = Array2::zeros((lengths.len(), d));
-        {
-            let dhs = sl_mut(&mut dh);
-            let da = sl_mut(&mut dalpha);
-            let dl = sl_mut(&mut dlast);
-            let mut row = 0;
-            for (s, &n) in lengths.iter().enumerate() {
-                let dg = &dc[s * 2 * d..s * 2 * d + d];
-                dl[s * d..(s + 1) * d].copy_from_slice(&dc[s * 2 * d + d..(s + 1) * 2 * d]);
-                for _ in 0..n {
-                    let x = &hs[row * d..(row + 1) * d];
-                    da[row] = dg
-                        .iter()
-                        .zip(x)
-                        .map(|(&a, &b)| a * b)
-                        .fold(T::zero(), |a, b| a + b);
-                    for (v, &g) in dhs[row * d..(row + 1) * d].iter_mut().zip(dg) {
-                        *v += cache.alpha[row] * g;
-                    }
-                    row += 1;
-                }
-            }
+        for (t, &s) in cache.session.iter().enumerate() {
+            let dg = dglobal.row(s);
+            dalpha[[t, 0]] = dg
+                .iter()
+                .zip(h.row(t))
+                .map(|(&a, &b)| a * b)
+                .fold(T::zero(), |a, b| a + b);
+            dh.row_mut(t).scaled_add(cache.alpha[t], &dg);
         }
         // α = gate · q.
         ndarray::linalg::general_mat_mul(
@@ -172,29 +141,15 @@ impl<T: Real> AttentionReadout<T> {
             *g *= z * (T::one() - z);
         }
         // The pre-activation is each(h_t) + last(s_last) of its session.
-        let mut dq1 = Array2::zeros((lengths.len(), d));
-        {
-            let q1 = sl_mut(&mut dq1);
-            let dp = sl(&dpre);
-            let mut row = 0;
-            for (s, &n) in lengths.iter().enumerate() {
-                for _ in 0..n {
-                    for (a, &b) in q1[s * d..(s + 1) * d]
-                        .iter_mut()
-                        .zip(&dp[row * d..(row + 1) * d])
-                    {
-                        *a += b;
-                    }
-                    row += 1;
-                }
-            }
+        let mut dq1 = Array2::zeros((cache.last_rows.len(), d));
+        for (dp, &s) in dpre.rows().into_iter().zip(&cache.session) {
+            let mut r = dq1.row_mut(s);
+            r += &dp;
         }
         dh += &self.each.backward(h, &dpre);
         dlast += &self.last.backward(&cache.last, &dq1);
-        let mut end = 0;
-        for (s, &n) in lengths.iter().enumerate() {
-            end += n;
-            let mut r = dh.row_mut(end - 1);
+        for (s, &row) in cache.last_rows.iter().enumerate() {
+            let mut r = dh.row_mut(row);
             r += &dlast.row(s);
         }
         dh

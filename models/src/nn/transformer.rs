@@ -158,19 +158,14 @@ impl<T: Real> TransformerBlock<T> {
     }
 
     /// Accumulates gradients for the output gradient `dz`; returns `dx`.
-    pub fn backward(
-        &mut self,
-        cache: &BlockCache<T>,
-        lengths: &[usize],
-        dz: &Array2<T>,
-    ) -> Array2<T> {
+    pub fn backward(&mut self, cache: &BlockCache<T>, dz: &Array2<T>) -> Array2<T> {
         let mut df = dz.clone();
         cache.drop2.backward(&mut df);
         let db = self.ffn.backward(&cache.ffn_in, &cache.ffn_hidden, &df);
         let mut dy = dz + &self.ln_ffn.backward(&cache.ln2, &db);
         let mut datt = dy.clone();
         cache.drop1.backward(&mut datt);
-        let da = self.attn.backward(&cache.attn, lengths, &datt);
+        let da = self.attn.backward(&cache.attn, &datt);
         dy += &self.ln_attn.backward(&cache.ln1, &da);
         dy
     }
@@ -361,15 +356,10 @@ impl<T: Real> Transformer<T> {
 
     /// Accumulates gradients for the output gradient `dy`; returns the gradient of the input
     /// embeddings.
-    pub fn backward(
-        &mut self,
-        cache: &TransformerCache<T>,
-        lengths: &[usize],
-        dy: &Array2<T>,
-    ) -> Array2<T> {
+    pub fn backward(&mut self, cache: &TransformerCache<T>, dy: &Array2<T>) -> Array2<T> {
         let mut dx = self.ln_out.backward(&cache.ln, dy);
         for (b, c) in self.blocks.iter_mut().zip(&cache.blocks).rev() {
-            dx = b.backward(c, lengths, &dx);
+            dx = b.backward(c, &dx);
         }
         cache.drop.backward(&mut dx);
         self.positions.backward(&cache.positions, &dx);
@@ -407,7 +397,7 @@ impl<T: Real> Transformer<T> {
         df: &Array2<T>,
         table_grad: &mut Array2<T>,
     ) {
-        let dx = self.backward(&enc.cache, &enc.lengths, df);
+        let dx = self.backward(&enc.cache, df);
         Embedding::scatter_add(table_grad, &enc.tokens, &dx);
     }
 

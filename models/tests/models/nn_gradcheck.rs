@@ -54,6 +54,41 @@ pub(crate) fn check<M: Clone>(
     eprintln!("{name}: {checked} entries, worst relative error {worst:e}");
 }
 
+/// Checks the parameter gradients of `layer` and the gradient of its input `x` for the loss
+/// `Σ forward(x) ⊙ r`, `r` drawn from `rng` in the output's shape: `forward` returns the output and
+/// what `backward` needs, `backward` accumulates the parameter gradients for the output gradient and
+/// returns the input's. `params` lists the parameters in a fixed order.
+pub(crate) fn layer_check<L: Clone, C>(
+    name: &str,
+    layer: L,
+    x: Array2<f64>,
+    rng: &mut ChaCha8Rng,
+    params: impl Fn(&mut L) -> Vec<&mut Param<f64>>,
+    forward: impl Fn(&L, &Array2<f64>) -> (Array2<f64>, C),
+    backward: impl Fn(&mut L, &C, &Array2<f64>) -> Array2<f64>,
+) {
+    let (y, _) = forward(&layer, &x);
+    let r = rand_mat(y.nrows(), y.ncols(), rng);
+    let case = (layer, x);
+    let loss = |(l, x): &(L, Array2<f64>)| (&forward(l, x).0 * &r).sum();
+    let (mut l2, x2) = case.clone();
+    for p in params(&mut l2) {
+        p.zero_grad();
+    }
+    let (_, cache) = forward(&l2, &x2);
+    let dx = backward(&mut l2, &cache, &r);
+    let mut analytic: Vec<Array2<f64>> = params(&mut l2)
+        .into_iter()
+        .map(|p| p.grad.clone())
+        .collect();
+    analytic.push(dx);
+    check(name, &case, loss, &analytic, |(l, x)| {
+        let mut v: Vec<&mut Array2<f64>> = params(l).into_iter().map(|p| &mut p.value).collect();
+        v.push(x);
+        v
+    });
+}
+
 #[test]
 fn embedding_gradient() {
     let mut rng = ChaCha8Rng::seed_from_u64(1);
@@ -72,59 +107,44 @@ fn embedding_gradient() {
 #[test]
 fn dense_gradient() {
     let mut rng = ChaCha8Rng::seed_from_u64(2);
-    #[derive(Clone)]
-    struct Case {
-        d: Dense<f64>,
-        x: Array2<f64>,
+    let dense = Dense::new(4, 3, &mut rng);
+    let x = rand_mat(5, 4, &mut rng);
+    layer_check(
+        "dense",
+        dense,
+        x,
+        &mut rng,
+        Dense::params_mut,
+        |d, x| (d.forward(x), x.clone()),
+        |d, x, dy| d.backward(x, dy),
+    );
+}
+
+/// A loss head: mean loss and its gradient for logits, targets and optional row weights.
+type Head = fn(&Array2<f64>, &[usize], Option<&[f64]>) -> (f64, Array2<f64>);
+
+/// Checks the logit gradient of `head` unweighted and with the row weights `w`.
+fn head_check(name: &str, head: Head, z: &Array2<f64>, targets: &[usize], w: &[f64]) {
+    for weights in [None, Some(w)] {
+        let (_, g) = head(z, targets, weights);
+        check(name, z, |z| head(z, targets, weights).0, &[g], |z| vec![z]);
     }
-    let case = Case {
-        d: Dense::new(4, 3, &mut rng),
-        x: rand_mat(5, 4, &mut rng),
-    };
-    let r = rand_mat(5, 3, &mut rng);
-    let loss = |c: &Case| (&c.d.forward(&c.x) * &r).sum();
-    let mut c2 = case.clone();
-    let dx = c2.d.backward(&c2.x, &r);
-    let analytic = [c2.d.w.grad.clone(), c2.d.b.grad.clone(), dx];
-    check("dense", &case, loss, &analytic, |c| {
-        vec![&mut c.d.w.value, &mut c.d.b.value, &mut c.x]
-    });
 }
 
 #[test]
 fn softmax_head_gradient() {
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     let z = rand_mat(4, 5, &mut rng) * 3.0;
-    let targets = [0usize, 4, 2, 2];
     let w = [1.0, 0.5, 2.0, 0.0];
-    for weights in [None, Some(&w[..])] {
-        let (_, g) = softmax_ce(&z, &targets, weights);
-        check(
-            "softmax_ce",
-            &z,
-            |z| softmax_ce(z, &targets, weights).0,
-            &[g],
-            |z| vec![z],
-        );
-    }
+    head_check("softmax_ce", softmax_ce, &z, &[0, 4, 2, 2], &w);
 }
 
 #[test]
 fn sigmoid_head_gradient() {
     let mut rng = ChaCha8Rng::seed_from_u64(4);
     let z = rand_mat(6, 1, &mut rng) * 4.0;
-    let targets = [0usize, 1, 1, 0, 1, 0];
     let w = [1.0, 0.5, 2.0, 1.0, 0.0, 3.0];
-    for weights in [None, Some(&w[..])] {
-        let (_, g) = sigmoid_bce(&z, &targets, weights);
-        check(
-            "sigmoid_bce",
-            &z,
-            |z| sigmoid_bce(z, &targets, weights).0,
-            &[g],
-            |z| vec![z],
-        );
-    }
+    head_check("sigmoid_bce", sigmoid_bce, &z, &[0, 1, 1, 0, 1, 0], &w);
 }
 
 #[derive(Clone)]

@@ -14,23 +14,32 @@ use ndarray::Array2;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::nn_gradcheck::{check, rand_mat, whole_network_check};
+use crate::nn_gradcheck::{check, layer_check, rand_mat, whole_network_check};
 
-/// Values of every parameter, in `params_mut` order.
-fn values(params: Vec<&mut Param<f64>>) -> Vec<&mut Array2<f64>> {
-    params.into_iter().map(|p| &mut p.value).collect()
-}
-
-/// Gradients of every parameter, in `params_mut` order.
-fn grads(params: Vec<&mut Param<f64>>) -> Vec<Array2<f64>> {
-    params.into_iter().map(|p| p.grad.clone()).collect()
-}
-
-/// Zeros every gradient.
-fn zero(params: Vec<&mut Param<f64>>) {
-    for p in params {
+/// Checks every parameter gradient of a whole network `net` for `loss`, which runs the forward and
+/// backward passes (accumulating the gradients) and returns the loss.
+fn net_loss_check<N: Clone>(
+    name: &str,
+    net: &N,
+    params: impl Fn(&mut N) -> Vec<&mut Param<f64>>,
+    loss: impl Fn(&mut N) -> f64,
+) {
+    let mut n2 = net.clone();
+    for p in params(&mut n2) {
         p.zero_grad();
     }
+    loss(&mut n2);
+    let analytic: Vec<Array2<f64>> = params(&mut n2)
+        .into_iter()
+        .map(|p| p.grad.clone())
+        .collect();
+    check(
+        name,
+        net,
+        |n| loss(&mut n.clone()),
+        &analytic,
+        |n| params(n).into_iter().map(|p| &mut p.value).collect(),
+    );
 }
 
 /// Sessions with repeated items, a self-loop (`3 → 3`), a repeated edge and a one-click session.
@@ -46,27 +55,19 @@ fn sessions() -> Vec<Vec<u32>> {
 #[test]
 fn layer_norm_gradient() {
     let mut rng = ChaCha8Rng::seed_from_u64(11);
-    #[derive(Clone)]
-    struct Case {
-        ln: LayerNorm<f64>,
-        x: Array2<f64>,
-    }
     let mut ln = LayerNorm::new(5);
     ln.gain.value = rand_mat(1, 5, &mut rng) + 1.0;
     ln.bias.value = rand_mat(1, 5, &mut rng);
-    let case = Case {
+    let x = rand_mat(4, 5, &mut rng) * 2.0;
+    layer_check(
+        "layer_norm",
         ln,
-        x: rand_mat(4, 5, &mut rng) * 2.0,
-    };
-    let r = rand_mat(4, 5, &mut rng);
-    let loss = |c: &Case| (&c.ln.forward(&c.x).0 * &r).sum();
-    let mut c2 = case.clone();
-    let (_, cache) = c2.ln.forward(&c2.x);
-    let dx = c2.ln.backward(&cache, &r);
-    let analytic = [c2.ln.gain.grad.clone(), c2.ln.bias.grad.clone(), dx];
-    check("layer_norm", &case, loss, &analytic, |c| {
-        vec![&mut c.ln.gain.value, &mut c.ln.bias.value, &mut c.x]
-    });
+        x,
+        &mut rng,
+        LayerNorm::params_mut,
+        |ln, x| ln.forward(x),
+        |ln, cache, dy| ln.backward(cache, dy),
+    );
 }
 
 #[test]
@@ -106,37 +107,19 @@ fn positional_embedding_gradient() {
 
 fn attention_check(heads: usize) {
     let mut rng = ChaCha8Rng::seed_from_u64(13 + heads as u64);
-    #[derive(Clone)]
-    struct Case {
-        att: SelfAttention<f64>,
-        x: Array2<f64>,
-    }
     let lengths = [4usize, 1, 3];
     let mut att = SelfAttention::new(4, heads, &mut rng);
     att.qkv.b.value = rand_mat(1, 12, &mut rng) * 0.3;
     att.out.b.value = rand_mat(1, 4, &mut rng) * 0.3;
-    let case = Case {
-        att,
-        x: rand_mat(8, 4, &mut rng),
-    };
-    let r = rand_mat(8, 4, &mut rng);
-    let loss = |c: &Case| (&c.att.forward(&c.x, &lengths).0 * &r).sum();
-    let mut c2 = case.clone();
-    zero(c2.att.params_mut());
-    let (_, cache) = c2.att.forward(&c2.x, &lengths);
-    let dx = c2.att.backward(&cache, &lengths, &r);
-    let mut analytic = grads(c2.att.params_mut());
-    analytic.push(dx);
-    check(
+    let x = rand_mat(8, 4, &mut rng);
+    layer_check(
         &format!("self-attention heads={heads}"),
-        &case,
-        loss,
-        &analytic,
-        |c| {
-            let mut v = values(c.att.params_mut());
-            v.push(&mut c.x);
-            v
-        },
+        att,
+        x,
+        &mut rng,
+        SelfAttention::params_mut,
+        |att, x| att.forward(x, &lengths),
+        |att, cache, dy| att.backward(cache, dy),
     );
 }
 
@@ -165,51 +148,32 @@ fn self_attention_is_causal() {
 #[test]
 fn transformer_gradient_with_dropout() {
     let mut rng = ChaCha8Rng::seed_from_u64(15);
-    #[derive(Clone)]
-    struct Case {
-        enc: Transformer<f64>,
-        block: TransformerBlock<f64>,
-        x: Array2<f64>,
-    }
     let lengths = [3usize, 2, 1];
-    let case = Case {
-        enc: Transformer::new(4, 2, 2, 3, &mut rng),
-        block: TransformerBlock::new(4, 1, &mut rng),
-        x: rand_mat(6, 4, &mut rng),
-    };
-    let r = rand_mat(6, 4, &mut rng);
+    let enc = Transformer::new(4, 2, 2, 3, &mut rng);
+    let block = TransformerBlock::new(4, 1, &mut rng);
+    let x = rand_mat(6, 4, &mut rng);
     // One block alone, then the encoder; the same seed draws the same dropout masks every time.
-    let run = |c: &Case| {
-        let mut d = ChaCha8Rng::seed_from_u64(77);
-        let (y, _) = c
-            .block
-            .forward(&c.x, &lengths, &mut DropMode::Random(0.3, &mut d));
-        let (z, _) = c
-            .enc
-            .forward(y, &lengths, &mut DropMode::Random(0.3, &mut d));
-        (&z * &r).sum()
-    };
-    let mut c2 = case.clone();
-    zero(c2.block.params_mut());
-    zero(c2.enc.params_mut());
-    let mut d = ChaCha8Rng::seed_from_u64(77);
-    let (y, bc) = c2
-        .block
-        .forward(&c2.x, &lengths, &mut DropMode::Random(0.3, &mut d));
-    let (_, ec) = c2
-        .enc
-        .forward(y, &lengths, &mut DropMode::Random(0.3, &mut d));
-    let dy = c2.enc.backward(&ec, &lengths, &r);
-    let dx = c2.block.backward(&bc, &lengths, &dy);
-    let mut analytic = grads(c2.block.params_mut());
-    analytic.extend(grads(c2.enc.params_mut()));
-    analytic.push(dx);
-    check("transformer", &case, run, &analytic, |c| {
-        let mut v = values(c.block.params_mut());
-        v.extend(values(c.enc.params_mut()));
-        v.push(&mut c.x);
-        v
-    });
+    layer_check(
+        "transformer",
+        (block, enc),
+        x,
+        &mut rng,
+        |(block, enc): &mut (TransformerBlock<f64>, Transformer<f64>)| {
+            let mut v = block.params_mut();
+            v.extend(enc.params_mut());
+            v
+        },
+        |(block, enc), x| {
+            let mut d = ChaCha8Rng::seed_from_u64(77);
+            let (y, bc) = block.forward(x, &lengths, &mut DropMode::Random(0.3, &mut d));
+            let (z, ec) = enc.forward(y, &lengths, &mut DropMode::Random(0.3, &mut d));
+            (z, (bc, ec))
+        },
+        |(block, enc), (bc, ec), dz| {
+            let dy = enc.backward(ec, dz);
+            block.backward(bc, &dy)
+        },
+    );
 }
 
 #[test]
@@ -263,56 +227,34 @@ fn ggnn_gradient() {
     let s = sessions();
     let refs: Vec<&[u32]> = s.iter().map(Vec::as_slice).collect();
     let g = SessionGraphs::new(&refs);
-    #[derive(Clone)]
-    struct Case {
-        net: Ggnn<f64>,
-        h0: Array2<f64>,
-    }
-    let case = Case {
-        net: Ggnn::new(3, 2, &mut rng),
-        h0: rand_mat(g.nodes(), 3, &mut rng),
-    };
-    let r = rand_mat(g.nodes(), 3, &mut rng);
-    let loss = |c: &Case| (&c.net.forward(&g, c.h0.clone()).0 * &r).sum();
-    let mut c2 = case.clone();
-    zero(c2.net.params_mut());
-    let (_, cache) = c2.net.forward(&g, c2.h0.clone());
-    let dh0 = c2.net.backward(&g, &cache, r.clone());
-    let mut analytic = grads(c2.net.params_mut());
-    analytic.push(dh0);
-    check("ggnn (2 steps)", &case, loss, &analytic, |c| {
-        let mut v = values(c.net.params_mut());
-        v.push(&mut c.h0);
-        v
-    });
+    let net = Ggnn::new(3, 2, &mut rng);
+    let h0 = rand_mat(g.nodes(), 3, &mut rng);
+    layer_check(
+        "ggnn (2 steps)",
+        net,
+        h0,
+        &mut rng,
+        Ggnn::params_mut,
+        |net, h0| net.forward(&g, h0.clone()),
+        |net, cache, dh| net.backward(&g, cache, dh.clone()),
+    );
 }
 
 #[test]
 fn attention_readout_gradient() {
     let mut rng = ChaCha8Rng::seed_from_u64(18);
-    #[derive(Clone)]
-    struct Case {
-        ro: AttentionReadout<f64>,
-        h: Array2<f64>,
-    }
     let lengths = [3usize, 1, 2];
-    let case = Case {
-        ro: AttentionReadout::new(4, &mut rng),
-        h: rand_mat(6, 4, &mut rng),
-    };
-    let r = rand_mat(3, 4, &mut rng);
-    let loss = |c: &Case| (&c.ro.forward(&c.h, &lengths).0 * &r).sum();
-    let mut c2 = case.clone();
-    zero(c2.ro.params_mut());
-    let (_, cache) = c2.ro.forward(&c2.h, &lengths);
-    let dh = c2.ro.backward(&cache, &lengths, &r);
-    let mut analytic = grads(c2.ro.params_mut());
-    analytic.push(dh);
-    check("attention readout", &case, loss, &analytic, |c| {
-        let mut v = values(c.ro.params_mut());
-        v.push(&mut c.h);
-        v
-    });
+    let ro = AttentionReadout::new(4, &mut rng);
+    let h = rand_mat(6, 4, &mut rng);
+    layer_check(
+        "attention readout",
+        ro,
+        h,
+        &mut rng,
+        AttentionReadout::params_mut,
+        |ro, h| ro.forward(h, &lengths),
+        |ro, cache, dy| ro.backward(cache, dy),
+    );
 }
 
 #[test]
@@ -322,13 +264,8 @@ fn srgnn_loss_gradient() {
     let s = sessions();
     let refs: Vec<&[u32]> = s.iter().map(Vec::as_slice).collect();
     let targets = [0usize, 5, 5, 3];
-    let loss = |n: &SrGnnNet<f64>| n.clone().loss(&refs, &targets);
-    let mut n2 = net.clone();
-    zero(n2.params_mut());
-    n2.loss(&refs, &targets);
-    let analytic = grads(n2.params_mut());
-    check("srgnn loss", &net, loss, &analytic, |n| {
-        values(n.params_mut())
+    net_loss_check("srgnn loss", &net, SrGnnNet::params_mut, |n| {
+        n.loss(&refs, &targets)
     });
 }
 
@@ -342,17 +279,9 @@ fn sasrec_loss_gradient_with_dropout() {
         .filter(|s| s.len() >= 2)
         .map(Vec::as_slice)
         .collect();
-    let loss = |n: &SasRecNet<f64>| {
+    net_loss_check("sasrec loss", &net, SasRecNet::params_mut, |n| {
         let mut d = ChaCha8Rng::seed_from_u64(5);
-        n.clone().loss(&refs, &mut DropMode::Random(0.2, &mut d))
-    };
-    let mut n2 = net.clone();
-    zero(n2.params_mut());
-    let mut d = ChaCha8Rng::seed_from_u64(5);
-    n2.loss(&refs, &mut DropMode::Random(0.2, &mut d));
-    let analytic = grads(n2.params_mut());
-    check("sasrec loss", &net, loss, &analytic, |n| {
-        values(n.params_mut())
+        n.loss(&refs, &mut DropMode::Random(0.2, &mut d))
     });
 }
 
