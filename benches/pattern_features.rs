@@ -10,7 +10,8 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use cartseq_data::{ItemId, KeyId, SequenceDb, SequenceDbBuilder};
-use cartseq_mining::discriminative::{GapConstraint, PatternMatcher, Reference, SeqPattern};
+use cartseq_mining::discriminative::{PatternMatcher, Reference, SeqPattern};
+use cartseq_mining::Limit;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -91,9 +92,9 @@ fn run(name: &str, db: &SequenceDb) {
         let pats = sample_patterns(db, k, k as u64);
         let m = PatternMatcher::new(
             &pats,
-            GapConstraint {
-                max_gap: None,
-                max_gap_secs: Some(86_400),
+            Limit {
+                positions: None,
+                time: Some(86_400),
             },
             Reference::SequenceEnd,
         )

@@ -25,9 +25,9 @@
 use anyhow::Context;
 use cartseq_data::{token_sequences, Dictionary, EventLog, ItemId, SequenceDb, TokenWindow};
 use cartseq_mining::discriminative::{
-    select_discriminative, GapConstraint, Measure, PatternMatcher, Reference, SeqPattern,
+    select_discriminative, Measure, PatternMatcher, Reference, SeqPattern,
 };
-use cartseq_mining::{CollectSink, Miner, PrefixSpan};
+use cartseq_mining::{CollectSink, Limit, Miner, PrefixSpan};
 use hashbrown::HashMap;
 use ndarray::{concatenate, Array2, Axis};
 
@@ -237,10 +237,10 @@ impl PatternFeaturizer {
         )
     }
 
-    fn gap(&self) -> GapConstraint {
-        GapConstraint {
-            max_gap: self.max_gap,
-            max_gap_secs: None,
+    fn gap(&self) -> Limit {
+        Limit {
+            positions: self.max_gap,
+            time: None,
         }
     }
 

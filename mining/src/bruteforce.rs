@@ -49,17 +49,20 @@ struct Enum<'a> {
 impl Enum<'_> {
     fn ok(&self, first: usize, prev: usize, q: usize) -> bool {
         let o = self.opts;
-        if o.max_gap.is_some_and(|g| q - prev > g as usize) {
+        if o.max_gap.positions.is_some_and(|g| q - prev > g as usize) {
             return false;
         }
-        if o.max_span.is_some_and(|s| q - first + 1 > s as usize) {
+        if o.max_span
+            .positions
+            .is_some_and(|s| q - first + 1 > s as usize)
+        {
             return false;
         }
         if let Some(t) = self.times {
-            if o.max_gap_time.is_some_and(|g| t[q] - t[prev] > g) {
+            if o.max_gap.time.is_some_and(|g| t[q] - t[prev] > g) {
                 return false;
             }
-            if o.max_span_time.is_some_and(|s| t[q] - t[first] > s) {
+            if o.max_span.time.is_some_and(|s| t[q] - t[first] > s) {
                 return false;
             }
         }

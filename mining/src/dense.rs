@@ -192,10 +192,10 @@ pub(crate) struct Occ {
 impl Occ {
     pub fn new(o: &Options) -> Occ {
         Occ {
-            gap: o.max_gap.unwrap_or(u32::MAX),
-            span: o.max_span.unwrap_or(u32::MAX),
-            gap_time: o.max_gap_time,
-            span_time: o.max_span_time,
+            gap: o.max_gap.positions.unwrap_or(u32::MAX),
+            span: o.max_span.positions.unwrap_or(u32::MAX),
+            gap_time: o.max_gap.time,
+            span_time: o.max_span.time,
         }
     }
 

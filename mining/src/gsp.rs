@@ -111,7 +111,7 @@ impl Miner for Gsp {
         let (opts, min_count) = (run.opts, run.min_count);
         let occ = Occ::new(opts);
         let constrained = opts.has_occurrence_constraints();
-        let gap_mode = opts.max_gap.is_some() || opts.max_gap_time.is_some();
+        let gap_mode = opts.max_gap.is_set();
         let mut emitted = 0u64;
         let guard = Guard::new(opts.max_patterns);
         let mut level: Vec<(Code, u32)> = (0..d.n_ranks() as u32)

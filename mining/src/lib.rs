@@ -36,7 +36,7 @@ pub mod spam;
 pub use error::MiningError;
 pub use gsp::Gsp;
 pub use miner::{Algorithm, FrequentRun, MineStats, Miner};
-pub use params::{Condense, MinSupport, Options, Params, DEFAULT_MAX_PATTERNS};
+pub use params::{Condense, Limit, MinSupport, Options, Params, DEFAULT_MAX_PATTERNS};
 pub use pattern::Pattern;
 pub use prefixspan::PrefixSpan;
 pub use sink::{CollectSink, PatternSink, TopKSink, WriteSink};

@@ -78,7 +78,8 @@ impl FrequentRun<'_> {
     /// and the output filter. `None` when nothing can be output (the required first item is not
     /// frequent).
     pub(crate) fn dense(&self) -> Option<(Dense, Filter)> {
-        let keep_positions = self.opts.max_gap.is_some() || self.opts.max_span.is_some();
+        let keep_positions =
+            self.opts.max_gap.positions.is_some() || self.opts.max_span.positions.is_some();
         let d = Dense::build(self.db, self.min_count, keep_positions);
         let filter = Filter::new(self.opts, &d)?;
         Some((d, filter))

@@ -161,6 +161,35 @@ pub enum Condense {
     Maximal,
 }
 
+/// A bound on a step or extent of an occurrence, in itemset positions and/or in the database's time
+/// unit (milliseconds for logs read by a preset; raw for SPMF `<t>` stamps; a time bound needs
+/// timestamps). `None` is unbounded. [`Options`] bounds the gap between consecutive matched itemsets and
+/// the span of an occurrence with one each; the discriminative [`PatternMatcher`] takes a gap.
+///
+/// [`PatternMatcher`]: crate::discriminative::PatternMatcher
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Limit {
+    /// Bound in itemset positions.
+    pub positions: Option<u32>,
+    /// Bound in the database's time unit.
+    pub time: Option<i64>,
+}
+
+impl Limit {
+    /// A bound in positions only.
+    pub fn positions(p: u32) -> Self {
+        Limit {
+            positions: Some(p),
+            time: None,
+        }
+    }
+
+    /// Whether either bound is set.
+    pub fn is_set(&self) -> bool {
+        self.positions.is_some() || self.time.is_some()
+    }
+}
+
 /// Validated mining options (build them with [`Params`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Options {
@@ -174,14 +203,10 @@ pub struct Options {
     pub min_itemsets: usize,
     /// Maximum number of itemsets in a pattern.
     pub max_itemsets: Option<usize>,
-    /// Maximum gap between consecutive matched itemsets, in positions (1 = adjacent, as SPMF's CM-SPAM).
-    pub max_gap: Option<u32>,
-    /// Maximum gap between consecutive matched itemsets, in the database's time unit (milliseconds for logs read by a preset; raw for SPMF `<t>` stamps; needs timestamps).
-    pub max_gap_time: Option<i64>,
-    /// Maximum span of an occurrence in itemsets (last position − first position + 1).
-    pub max_span: Option<u32>,
-    /// Maximum span of an occurrence in the database's time unit (last time − first time; needs timestamps).
-    pub max_span_time: Option<i64>,
+    /// Largest step between consecutive matched itemsets (positions: 1 = adjacent, as SPMF's CM-SPAM).
+    pub max_gap: Limit,
+    /// Largest extent of an occurrence (positions: last − first + 1; time: last − first).
+    pub max_span: Limit,
     /// Only patterns whose first itemset contains this item.
     pub first_item: Option<ItemId>,
     /// All, closed or maximal.
@@ -200,10 +225,8 @@ impl Default for Options {
             max_items: None,
             min_itemsets: 1,
             max_itemsets: None,
-            max_gap: None,
-            max_gap_time: None,
-            max_span: None,
-            max_span_time: None,
+            max_gap: Limit::default(),
+            max_span: Limit::default(),
             first_item: None,
             condense: Condense::All,
             top_k: None,
@@ -216,15 +239,12 @@ impl Options {
     /// Whether some occurrence constraint (gap or span) is set: the miners then track every occurrence
     /// end, not only the first.
     pub fn has_occurrence_constraints(&self) -> bool {
-        self.max_gap.is_some()
-            || self.max_gap_time.is_some()
-            || self.max_span.is_some()
-            || self.max_span_time.is_some()
+        self.max_gap.is_set() || self.max_span.is_set()
     }
 
     /// Whether a constraint needs timestamps.
     pub fn needs_times(&self) -> bool {
-        self.max_gap_time.is_some() || self.max_span_time.is_some()
+        self.max_gap.time.is_some() || self.max_span.time.is_some()
     }
 
     /// Checks ranges and combinations; every algorithm calls this through [`Params::check`].
@@ -247,13 +267,13 @@ impl Options {
         if self.max_items == Some(0) || self.max_itemsets == Some(0) {
             return err("--max-items and --max-itemsets must be at least 1");
         }
-        if self.max_gap == Some(0) {
+        if self.max_gap.positions == Some(0) {
             return err("--max-gap must be at least 1 (1 = adjacent itemsets)");
         }
-        if self.max_span == Some(0) {
+        if self.max_span.positions == Some(0) {
             return err("--max-span must be at least 1 itemset");
         }
-        if self.max_gap_time.is_some_and(|g| g < 0) || self.max_span_time.is_some_and(|g| g < 0) {
+        if self.max_gap.time.is_some_and(|g| g < 0) || self.max_span.time.is_some_and(|g| g < 0) {
             return err("a time gap or span cannot be negative");
         }
         if self.top_k == Some(0) {
@@ -333,7 +353,7 @@ impl<A: FromOptions> Params<A> {
     }
     /// Maximum gap in positions (1 = adjacent itemsets).
     pub fn max_gap(mut self, g: u32) -> Self {
-        self.opts.max_gap = Some(g);
+        self.opts.max_gap.positions = Some(g);
         self
     }
     /// Top-k by support, ties included.
@@ -404,7 +424,7 @@ mod tests {
     #[test]
     fn bad_combinations_are_rejected() {
         let o = Options {
-            max_gap: Some(1),
+            max_gap: Limit::positions(1),
             condense: Condense::Closed,
             ..Options::default()
         };

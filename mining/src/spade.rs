@@ -256,7 +256,7 @@ impl Miner for Spade {
             min: min_count,
         };
         let roots = root_atoms(&d, track);
-        let gap_mode = opts.max_gap.is_some() || opts.max_gap_time.is_some();
+        let gap_mode = opts.max_gap.is_set();
         let cmap = gap_mode.then(|| cmap(&d, occ, min_count));
         let guard = Guard::new(opts.max_patterns);
         let ctx = Ctx {

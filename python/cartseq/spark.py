@@ -249,9 +249,10 @@ def _mine(
     return n, m, _run(df, col, kind, m, num_groups, opts, drop_infrequent)
 
 
-def _patterns(df: Any, col: str, kind: str, *mine_args: Any) -> Any:
-    """:func:`_mine`'s patterns as a Spark DataFrame (the driver path's Arrow table converted)."""
-    _, _, out = _mine(df, col, kind, *mine_args)
+def _patterns(df: Any, col: str, kind: str, **mine_args: Any) -> Any:
+    """:func:`_mine`'s patterns (``mine_args`` are its keyword arguments) as a Spark DataFrame (the
+    driver path's Arrow table converted)."""
+    _, _, out = _mine(df, col, kind, **mine_args)
     return out if not isinstance(out, pa.Table) else _to_spark(df.sparkSession, out, kind)
 
 
@@ -321,7 +322,16 @@ def prefixspan(
     }
     constrained = max_gap is not None or max_span is not None
     threshold = (min_support, min_count, mllib_rounding)
-    return _patterns(df, sequence_col, "sequences", threshold, num_groups, opts, not constrained, max_local_bytes)
+    return _patterns(
+        df,
+        sequence_col,
+        "sequences",
+        threshold=threshold,
+        num_groups=num_groups,
+        opts=opts,
+        drop_infrequent=not constrained,
+        max_local_bytes=max_local_bytes,
+    )
 
 
 def fpgrowth(
@@ -341,7 +351,16 @@ def fpgrowth(
     freq: long`` (MLlib's ``freqItemsets`` columns), equal to MLlib's and to ``cartseq.itemsets``."""
     opts = {"max_items": max_size, "max_patterns": max_itemsets}
     threshold = (min_support, min_count, mllib_rounding)
-    return _patterns(df, items_col, "itemsets", threshold, num_groups, opts, True, max_local_bytes)
+    return _patterns(
+        df,
+        items_col,
+        "itemsets",
+        threshold=threshold,
+        num_groups=num_groups,
+        opts=opts,
+        drop_infrequent=True,
+        max_local_bytes=max_local_bytes,
+    )
 
 
 def rules(

@@ -36,7 +36,7 @@ use cartseq_mining::rules::association::{association_rules, AssociationParams};
 use cartseq_mining::rules::mine::{mine_rules, RuleMining, RuleSource};
 use cartseq_mining::rules::next::{follow_ups, Within};
 use cartseq_mining::rules::{RuleFilter, RuleSort};
-use cartseq_mining::{Algorithm, CollectSink, Condense, MinSupport, Options, Pattern};
+use cartseq_mining::{Algorithm, CollectSink, Condense, Limit, MinSupport, Options, Pattern};
 use cartseq_models::Classifier;
 use pyo3::create_exception;
 use pyo3::exceptions::PyValueError;
@@ -542,10 +542,14 @@ fn mine(py: Python<'_>, seqs: &Bound<'_, PyAny>, o: &Bound<'_, PyDict>) -> PyRes
         max_items: get(o, "max_items")?,
         min_itemsets: get(o, "min_itemsets")?.unwrap_or(1),
         max_itemsets: get(o, "max_itemsets")?,
-        max_gap: get(o, "max_gap")?,
-        max_gap_time: duration_opt(o, "max_gap_time", numeric)?,
-        max_span: get(o, "max_span")?,
-        max_span_time: duration_opt(o, "max_span_time", numeric)?,
+        max_gap: Limit {
+            positions: get(o, "max_gap")?,
+            time: duration_opt(o, "max_gap_time", numeric)?,
+        },
+        max_span: Limit {
+            positions: get(o, "max_span")?,
+            time: duration_opt(o, "max_span_time", numeric)?,
+        },
         first_item: first,
         condense: if closed {
             Condense::Closed
@@ -846,8 +850,14 @@ fn _mine_group(
             min_items,
             max_items,
             max_itemsets,
-            max_gap,
-            max_span,
+            max_gap: Limit {
+                positions: max_gap,
+                time: None,
+            },
+            max_span: Limit {
+                positions: max_span,
+                time: None,
+            },
             max_patterns,
             ..Options::default()
         };

@@ -18,9 +18,10 @@
 
 use cartseq_data::{EventLog, ItemId, SequenceDb};
 use cartseq_mining::discriminative::measures::support_difference;
-use cartseq_mining::discriminative::{top_k, GapConstraint, PatternMatcher, Reference, SeqPattern};
+use cartseq_mining::discriminative::{top_k, PatternMatcher, Reference, SeqPattern};
 use cartseq_mining::rules::pattern::then_rules;
 use cartseq_mining::rules::RuleSort;
+use cartseq_mining::Limit;
 use cartseq_mining::{CollectSink, Miner, Pattern, PrefixSpan};
 use serde::Serialize;
 
@@ -318,8 +319,7 @@ fn segment_patterns(
         size[*s as usize] += 1;
     }
     if !cands.is_empty() {
-        let m = PatternMatcher::new(&cands, GapConstraint::default(), Reference::SequenceEnd)?
-            .match_db(db);
+        let m = PatternMatcher::new(&cands, Limit::default(), Reference::SequenceEnd)?.match_db(db);
         for (i, s) in seg_of_seq.iter().enumerate() {
             if let Some(s) = s {
                 for (p, _, _) in m.row(i) {

@@ -5,8 +5,8 @@
 //! For a pattern `P = ⟨E₁ … E_m⟩` (each `E_k` a non-empty itemset) and a sequence `S = ⟨S₀ … S_{n-1}⟩`
 //! with optional non-decreasing timestamps `t(j)`, an **occurrence** is a list of itemset positions
 //! `j₁ < j₂ < … < j_m` with `E_k ⊆ S_{j_k}` and, between consecutive matched itemsets,
-//! `j_{k+1} − j_k ≤ max_gap` (positions, counted as SPMF's CM-SPAM counts them: 1 = adjacent) and
-//! `t(j_{k+1}) − t(j_k) ≤ max_gap_secs`. Per (sequence, pattern) the matcher reports:
+//! `j_{k+1} − j_k ≤ gap.positions` (counted as SPMF's CM-SPAM counts them: 1 = adjacent) and
+//! `t(j_{k+1}) − t(j_k) ≤ gap.time` (the [`Limit`] given to [`PatternMatcher::new`]). Per (sequence, pattern) the matcher reports:
 //!
 //! * **occurs** — whether at least one occurrence exists (`count > 0`);
 //! * **count** — the largest number of occurrences whose spans `[j₁, j_m]` are pairwise disjoint
@@ -47,6 +47,7 @@ use cartseq_data::{ItemId, SequenceDb};
 use rayon::prelude::*;
 
 use super::DiscriminativeError;
+use crate::params::Limit;
 
 /// One sequential pattern to match: itemsets in order, each non-empty.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -88,15 +89,6 @@ impl SeqPattern {
     pub fn is_empty(&self) -> bool {
         self.itemsets.is_empty()
     }
-}
-
-/// Gap constraints applied between consecutive matched itemsets of every pattern.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct GapConstraint {
-    /// Largest position difference (1 = adjacent itemsets); `None` = unbounded.
-    pub max_gap: Option<u32>,
-    /// Largest time difference in seconds (needs timestamps); `None` = unbounded.
-    pub max_gap_secs: Option<i64>,
 }
 
 /// What "time since last occurrence" is measured from.
@@ -174,7 +166,7 @@ pub struct PatternMatcher {
     /// Item → elements containing it (CSR: `index_start[item]..index_start[item+1]` into `index_elems`).
     index_start: Vec<u32>,
     index_elems: Vec<u32>,
-    gap: GapConstraint,
+    gap: Limit,
     reference: Reference,
 }
 
@@ -197,10 +189,10 @@ impl PatternMatcher {
     /// Compiles `patterns` (at most `u32::MAX` elements in total).
     pub fn new(
         patterns: &[SeqPattern],
-        gap: GapConstraint,
+        gap: Limit,
         reference: Reference,
     ) -> Result<Self, DiscriminativeError> {
-        if gap.max_gap == Some(0) {
+        if gap.positions == Some(0) {
             return Err(DiscriminativeError::Option(
                 "max gap 0 cannot be satisfied (1 = adjacent itemsets)".into(),
             ));
@@ -428,12 +420,12 @@ impl PatternMatcher {
                 if prev == NONE {
                     return false;
                 }
-                if let Some(g) = self.gap.max_gap {
+                if let Some(g) = self.gap.positions {
                     if j - prev > g {
                         return false;
                     }
                 }
-                if let (Some(g), Some(ts)) = (self.gap.max_gap_secs, times) {
+                if let (Some(g), Some(ts)) = (self.gap.time, times) {
                     if ts[j as usize] - ts[prev as usize] > g {
                         return false;
                     }

@@ -12,9 +12,10 @@
 pub mod matcher;
 pub mod measures;
 
-pub use matcher::{GapConstraint, PatternMatcher, PatternMatches, Reference, SeqPattern};
+pub use matcher::{PatternMatcher, PatternMatches, Reference, SeqPattern};
 pub use measures::{top_k, Measure};
 
+use crate::params::Limit;
 use cartseq_data::SequenceDb;
 
 /// An error while compiling patterns or selecting the discriminative ones.
@@ -48,7 +49,7 @@ pub fn select_discriminative(
     labels: &[usize],
     n_classes: usize,
     measure: Measure,
-    gap: GapConstraint,
+    gap: Limit,
     k: usize,
 ) -> Result<Vec<ScoredPattern>, DiscriminativeError> {
     if labels.len() != train.len() {
@@ -105,14 +106,14 @@ mod tests {
         sets: &[Vec<u32>],
         times: Option<&[i64]>,
         pat: &[Vec<u32>],
-        gap: GapConstraint,
+        gap: Limit,
     ) -> Option<(u32, usize)> {
         #[allow(clippy::too_many_arguments)] // a recursive oracle carries its whole state
         fn rec(
             sets: &[Vec<u32>],
             times: Option<&[i64]>,
             pat: &[Vec<u32>],
-            gap: GapConstraint,
+            gap: Limit,
             k: usize,
             prev: Option<usize>,
             start: usize,
@@ -125,10 +126,10 @@ mod tests {
             let from = prev.map_or(0, |p| p + 1);
             for j in from..sets.len() {
                 if let Some(p) = prev {
-                    if gap.max_gap.is_some_and(|g| (j - p) as u32 > g) {
+                    if gap.positions.is_some_and(|g| (j - p) as u32 > g) {
                         break;
                     }
-                    if let (Some(g), Some(t)) = (gap.max_gap_secs, times) {
+                    if let (Some(g), Some(t)) = (gap.time, times) {
                         if t[j] - t[p] > g {
                             break;
                         }
@@ -192,7 +193,7 @@ mod tests {
             p(&[&[2], &[3]]),
             p(&[&[3], &[1]]),
         ];
-        let m = PatternMatcher::new(&pats, GapConstraint::default(), Reference::SequenceEnd)
+        let m = PatternMatcher::new(&pats, Limit::default(), Reference::SequenceEnd)
             .unwrap()
             .match_db(&db);
         let rows: Vec<Vec<(usize, u32, f64)>> = (0..3).map(|i| m.row(i).collect()).collect();
@@ -217,30 +218,30 @@ mod tests {
                 .row(0)
                 .collect::<Vec<_>>()
         };
-        assert_eq!(run(GapConstraint::default()), vec![(0, 1, 60.0)]);
-        assert!(run(GapConstraint {
-            max_gap: Some(2),
-            max_gap_secs: None
+        assert_eq!(run(Limit::default()), vec![(0, 1, 60.0)]);
+        assert!(run(Limit {
+            positions: Some(2),
+            time: None
         })
         .is_empty());
         assert_eq!(
-            run(GapConstraint {
-                max_gap: Some(3),
-                max_gap_secs: None
+            run(Limit {
+                positions: Some(3),
+                time: None
             })
             .len(),
             1
         );
-        assert!(run(GapConstraint {
-            max_gap: None,
-            max_gap_secs: Some(99)
+        assert!(run(Limit {
+            positions: None,
+            time: Some(99)
         })
         .is_empty());
         assert!(PatternMatcher::new(
             &pats,
-            GapConstraint {
-                max_gap: Some(0),
-                max_gap_secs: None
+            Limit {
+                positions: Some(0),
+                time: None
             },
             Reference::SequenceEnd
         )
@@ -264,8 +265,7 @@ mod tests {
         let db = from_nested(&seqs);
         let cands = vec![p(&[&[3]]), p(&[&[1], &[2]]), p(&[&[2], &[1]]), p(&[&[3]])];
         for m in [Measure::InfoGain, Measure::ChiSquare, Measure::SupportDiff] {
-            let s = select_discriminative(&cands, &db, &labels, 2, m, GapConstraint::default(), 2)
-                .unwrap();
+            let s = select_discriminative(&cands, &db, &labels, 2, m, Limit::default(), 2).unwrap();
             assert_eq!(s.len(), 2);
             assert_eq!(s[0].pattern, p(&[&[1], &[2]]), "{m:?}");
             assert_eq!(s[1].pattern, p(&[&[2], &[1]]), "{m:?}");
@@ -307,7 +307,7 @@ mod tests {
             fixed in any::<bool>(),
         ) {
             let db = build(&seqs);
-            let gap = GapConstraint { max_gap, max_gap_secs };
+            let gap = Limit { positions: max_gap, time: max_gap_secs };
             let reference = if fixed { Reference::Fixed(50) } else { Reference::SequenceEnd };
             let compiled: Vec<SeqPattern> = pats
                 .iter()

@@ -7,7 +7,7 @@
 use cartseq_data::{ItemId, KeyId, SequenceDb, SequenceDbBuilder};
 use cartseq_mining::bruteforce::BruteForce;
 use cartseq_mining::{
-    Algorithm, CollectSink, Condense, FrequentRun, MinSupport, Miner, Options, Pattern, Spam,
+    Algorithm, CollectSink, Condense, FrequentRun, Limit, MinSupport, Miner, Options, Pattern, Spam,
 };
 use proptest::prelude::*;
 
@@ -77,10 +77,14 @@ fn options_strategy() -> impl Strategy<Value = Options> {
                 match mode {
                     // Occurrence constraints.
                     0 | 1 => {
-                        o.max_gap = gap;
-                        o.max_span = span;
-                        o.max_gap_time = gap_s.filter(|_| mode == 1);
-                        o.max_span_time = span_s.filter(|_| mode == 1);
+                        o.max_gap = Limit {
+                            positions: gap,
+                            time: gap_s.filter(|_| mode == 1),
+                        };
+                        o.max_span = Limit {
+                            positions: span,
+                            time: span_s.filter(|_| mode == 1),
+                        };
                         o.top_k = top_k.filter(|_| mode == 1);
                     }
                     2 => {
@@ -206,7 +210,7 @@ fn output_is_identical_for_any_thread_count() {
             },
             Options {
                 min_support: MinSupport::Count(4),
-                max_gap: Some(2),
+                max_gap: Limit::positions(2),
                 ..Options::default()
             },
         ] {

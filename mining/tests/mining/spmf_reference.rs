@@ -7,7 +7,7 @@
 //! (max gap 1 itemset) and `topk-10` (the top 10 with ties).
 
 use cartseq_data::SequenceDb;
-use cartseq_mining::{Algorithm, CollectSink, Condense, MinSupport, Options};
+use cartseq_mining::{Algorithm, CollectSink, Condense, Limit, MinSupport, Options};
 
 use crate::support::{assert_same_lines, reference, shared, spmf_db};
 
@@ -29,7 +29,7 @@ fn options_of(name: &str) -> Options {
         "prefixspan" => {}
         "closed" => o.condense = Condense::Closed,
         "maximal" => o.condense = Condense::Maximal,
-        _ => o.max_gap = Some(kind.strip_prefix("maxgap").unwrap().parse().unwrap()),
+        _ => o.max_gap.positions = Some(kind.strip_prefix("maxgap").unwrap().parse().unwrap()),
     }
     o
 }
@@ -65,7 +65,7 @@ fn reference_names_give_the_options() {
         [Algorithm::PrefixSpan, Algorithm::Spade]
     );
     assert_eq!(options_of("closed-0.4").condense, Condense::Closed);
-    assert_eq!(options_of("maxgap2-0.002").max_gap, Some(2));
+    assert_eq!(options_of("maxgap2-0.002").max_gap, Limit::positions(2));
     assert_eq!(options_of("topk-500").top_k, Some(500));
     assert_eq!(
         options_of("prefixspan-0.5"),

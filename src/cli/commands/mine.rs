@@ -27,7 +27,7 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use cartseq_data::Preset;
 use cartseq_mining::{
-    Algorithm, CollectSink, Condense, MinSupport, MineStats, Options, WriteSink,
+    Algorithm, CollectSink, Condense, Limit, MinSupport, MineStats, Options, WriteSink,
     DEFAULT_MAX_PATTERNS,
 };
 
@@ -160,18 +160,22 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         max_items: args.max_items,
         min_itemsets: args.min_itemsets,
         max_itemsets: args.max_itemsets,
-        max_gap: args.max_gap,
-        max_gap_time: args
-            .max_gap_time
-            .as_deref()
-            .map(|s| parse_time(s, preset, "--max-gap-time"))
-            .transpose()?,
-        max_span: args.max_span,
-        max_span_time: args
-            .max_span_time
-            .as_deref()
-            .map(|s| parse_time(s, preset, "--max-span-time"))
-            .transpose()?,
+        max_gap: Limit {
+            positions: args.max_gap,
+            time: args
+                .max_gap_time
+                .as_deref()
+                .map(|s| parse_time(s, preset, "--max-gap-time"))
+                .transpose()?,
+        },
+        max_span: Limit {
+            positions: args.max_span,
+            time: args
+                .max_span_time
+                .as_deref()
+                .map(|s| parse_time(s, preset, "--max-span-time"))
+                .transpose()?,
+        },
         first_item: args
             .first
             .as_deref()
