@@ -496,4 +496,54 @@ mod tests {
         assert!(e.contains("a column \"sku\" (for the item column)"), "{e}");
         assert!(e.contains("User_Id,item,event,ts"), "{e}");
     }
+
+    #[test]
+    fn required_columns_and_numbers_are_checked() {
+        let (b, schema) = batch();
+        let read = |columns: EventColumns<ColumnRef>| {
+            let s = GenericSpec {
+                columns,
+                ..GenericSpec::default()
+            };
+            events_from_batches(
+                std::slice::from_ref(&b),
+                &schema,
+                &s,
+                Path::new("t"),
+                &mut Dictionary::new(),
+            )
+            .map(|log| log.len())
+            .map_err(|e| e.to_string())
+        };
+        let no_item = EventColumns {
+            item: None,
+            ..spec().columns
+        };
+        assert_eq!(
+            read(no_item).unwrap_err(),
+            "invalid option: an item column is required (a column name or number)"
+        );
+        let no_key = EventColumns {
+            user: None,
+            ..spec().columns
+        };
+        assert_eq!(
+            read(no_key).unwrap_err(),
+            "invalid option: a user or a session column is required"
+        );
+        let session = EventColumns {
+            user: None,
+            session: Some(ColumnRef::Index(1)),
+            ..spec().columns
+        };
+        assert_eq!(read(session), Ok(3));
+        let far = EventColumns {
+            price: Some(ColumnRef::Index(5)),
+            ..spec().columns
+        };
+        assert_eq!(
+            read(far).unwrap_err(),
+            "invalid option: price column 5: t has only 4 column(s)"
+        );
+    }
 }
