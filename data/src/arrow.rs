@@ -500,50 +500,49 @@ mod tests {
     #[test]
     fn required_columns_and_numbers_are_checked() {
         let (b, schema) = batch();
-        let read = |columns: EventColumns<ColumnRef>| {
+        let first = Some(ColumnRef::Index(1));
+        let cases = [
+            (
+                spec().columns.user,
+                None,
+                None,
+                "an item column is required (a column name or number)",
+            ),
+            (
+                None,
+                None,
+                spec().columns.item,
+                "a user or a session column is required",
+            ),
+            (None, first.clone(), spec().columns.item, ""),
+            (
+                first,
+                None,
+                Some(ColumnRef::Index(5)),
+                "item column 5: t has only 4 column(s)",
+            ),
+        ];
+        for (user, session, item, message) in cases {
             let s = GenericSpec {
-                columns,
+                columns: EventColumns {
+                    user,
+                    session,
+                    item,
+                    ..spec().columns
+                },
                 ..GenericSpec::default()
             };
-            events_from_batches(
+            let mut dict = Dictionary::new();
+            match events_from_batches(
                 std::slice::from_ref(&b),
                 &schema,
                 &s,
                 Path::new("t"),
-                &mut Dictionary::new(),
-            )
-            .map(|log| log.len())
-            .map_err(|e| e.to_string())
-        };
-        let no_item = EventColumns {
-            item: None,
-            ..spec().columns
-        };
-        assert_eq!(
-            read(no_item).unwrap_err(),
-            "invalid option: an item column is required (a column name or number)"
-        );
-        let no_key = EventColumns {
-            user: None,
-            ..spec().columns
-        };
-        assert_eq!(
-            read(no_key).unwrap_err(),
-            "invalid option: a user or a session column is required"
-        );
-        let session = EventColumns {
-            user: None,
-            session: Some(ColumnRef::Index(1)),
-            ..spec().columns
-        };
-        assert_eq!(read(session), Ok(3));
-        let far = EventColumns {
-            price: Some(ColumnRef::Index(5)),
-            ..spec().columns
-        };
-        assert_eq!(
-            read(far).unwrap_err(),
-            "invalid option: price column 5: t has only 4 column(s)"
-        );
+                &mut dict,
+            ) {
+                Ok(log) => assert_eq!((log.len(), message), (3, "")),
+                Err(e) => assert_eq!(e.to_string(), format!("invalid option: {message}")),
+            }
+        }
     }
 }
