@@ -2,10 +2,10 @@
 //! used by the Python package (pandas, polars and pyarrow tables arrive through the Arrow C data
 //! interface) and by the Parquet reader.
 //!
-//! Columns are chosen as in the `generic` preset ([`GenericSpec`]: by name, compared ignoring case, `_`,
-//! `-` and spaces, or by 1-based number): item is required, user or session at least one (without a user
-//! column the session is the user), no action column means every event is a view, no time column means
-//! the row order. Every column is converted once, vectorised, with `arrow-cast` (any integer, string,
+//! Columns are chosen as in the `generic` preset ([`EventColumns`] in a [`GenericSpec`]: by name,
+//! compared ignoring case, `_`, `-` and spaces, or by 1-based number; [`resolve_columns`]): item is
+//! required, user or session at least one (without a user column the session is the user), no action
+//! column means every event is a view, no time column means the row order. Every column is converted once, vectorised, with `arrow-cast` (any integer, string,
 //! large/view string or dictionary column becomes names; timestamps of any unit and dates become
 //! milliseconds), so no per-row dynamic dispatch happens and nothing is copied twice.
 //!
@@ -25,32 +25,12 @@ use arrow_schema::{DataType, Schema, TimeUnit};
 use crate::error::{DataError, Location};
 use crate::event::{canonical_action, Event, Timestamp};
 use crate::ids::{ActionId, CategoryId, KeyId, ProductId};
-use crate::presets::{ColumnRef, GenericSpec};
+use crate::presets::{ColumnRef, EventColumns, GenericSpec, MissingColumn};
 use crate::time::TimeFormat;
 use crate::{Dictionary, EventLog};
 
-/// The resolved column positions of one schema.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ArrowColumns {
-    /// User column (`None`: the session is the user).
-    pub user: Option<usize>,
-    /// Session column.
-    pub session: Option<usize>,
-    /// Item column.
-    pub item: usize,
-    /// Category column.
-    pub category: Option<usize>,
-    /// Action column (`None`: every event is a view).
-    pub action: Option<usize>,
-    /// Time column (`None`: row order).
-    pub time: Option<usize>,
-    /// Quantity column.
-    pub quantity: Option<usize>,
-    /// Price column.
-    pub price: Option<usize>,
-}
-
-fn norm(s: &str) -> String {
+/// Column names as the Arrow readers compare them: trimmed, lower case, without `_`, `-` and spaces.
+pub(crate) fn norm(s: &str) -> String {
     s.trim()
         .chars()
         .filter(|c| !matches!(c, '_' | '-' | ' '))
@@ -58,56 +38,48 @@ fn norm(s: &str) -> String {
         .collect()
 }
 
-impl ArrowColumns {
-    /// Resolves `spec`'s column choice against `schema`; `source` names the input in messages.
-    pub fn resolve(spec: &GenericSpec, schema: &Schema, source: &Path) -> Result<Self, DataError> {
-        let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-        let col = |r: &Option<ColumnRef>, what: &str| -> Result<Option<usize>, DataError> {
-            let Some(r) = r else { return Ok(None) };
-            match r {
-                ColumnRef::Index(i) if *i >= 1 && *i <= names.len() => Ok(Some(i - 1)),
-                ColumnRef::Index(i) => Err(DataError::Option(format!(
-                    "{what} column {i}: {} has only {} column(s)",
-                    source.display(),
-                    names.len()
-                ))),
-                ColumnRef::Name(n) => {
-                    let want = norm(n);
-                    names
-                        .iter()
-                        .position(|h| norm(h) == want)
-                        .map(Some)
-                        .ok_or_else(|| {
-                            DataError::parse(
-                                Location::file(source),
-                                format!("a column {n:?} (for the {what} column)"),
-                                &names.join(","),
-                            )
-                        })
-                }
-            }
-        };
-        let item = col(&spec.item, "item")?.ok_or_else(|| {
-            DataError::Option("an item column is required (a column name or number)".into())
-        })?;
-        let user = col(&spec.user, "user")?;
-        let session = col(&spec.session, "session")?;
-        if user.is_none() && session.is_none() {
-            return Err(DataError::Option(
-                "a user or a session column is required".into(),
-            ));
+/// The message of a role no column was chosen for.
+fn missing(m: MissingColumn) -> DataError {
+    DataError::Option(
+        match m {
+            MissingColumn::Item => "an item column is required (a column name or number)",
+            MissingColumn::UserOrSession => "a user or a session column is required",
         }
-        Ok(ArrowColumns {
-            user,
-            session,
-            item,
-            category: col(&spec.category, "category")?,
-            action: col(&spec.action, "action")?,
-            time: col(&spec.time, "time")?,
-            quantity: col(&spec.quantity, "quantity")?,
-            price: col(&spec.price, "price")?,
-        })
-    }
+        .into(),
+    )
+}
+
+/// Resolves `spec`'s column choice against `schema` (0-based positions); `source` names the input in
+/// messages.
+pub fn resolve_columns(
+    spec: &GenericSpec,
+    schema: &Schema,
+    source: &Path,
+) -> Result<EventColumns<usize>, DataError> {
+    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    let col = |r: &ColumnRef, what: &str| -> Result<usize, DataError> {
+        match r {
+            ColumnRef::Index(i) if *i >= 1 && *i <= names.len() => Ok(i - 1),
+            ColumnRef::Index(i) => Err(DataError::Option(format!(
+                "{what} column {i}: {} has only {} column(s)",
+                source.display(),
+                names.len()
+            ))),
+            ColumnRef::Name(n) => {
+                let want = norm(n);
+                names.iter().position(|h| norm(h) == want).ok_or_else(|| {
+                    DataError::parse(
+                        Location::file(source),
+                        format!("a column {n:?} (for the {what} column)"),
+                        &names.join(","),
+                    )
+                })
+            }
+        }
+    };
+    let cols = spec.columns.try_map(col)?;
+    cols.required().map_err(missing)?;
+    Ok(cols)
 }
 
 /// Appends the events of `batches` (all with `schema`) to `log`, interning names into `dict`.
@@ -115,20 +87,21 @@ impl ArrowColumns {
 /// row-order time of a log without a time column).
 pub fn append_events(
     batches: &[RecordBatch],
-    cols: &ArrowColumns,
+    cols: &EventColumns<usize>,
     time_format: &TimeFormat,
     source: &Path,
     dict: &mut Dictionary,
     log: &mut EventLog,
     row0: u64,
 ) -> Result<u64, DataError> {
+    let item_col = *cols.required().map_err(missing)?;
     let mut row = row0;
     let mut actions = ActionCache::default();
     for b in batches {
         let n = b.num_rows();
         let at = |c: usize| b.column(c);
         let strings = |c: usize| to_strings(at(c), c, source, row);
-        let item = strings(cols.item)?;
+        let item = strings(item_col)?;
         let user = cols.user.map(strings).transpose()?;
         let session = cols.session.map(strings).transpose()?;
         let category = cols.category.map(strings).transpose()?;
@@ -182,7 +155,7 @@ pub fn append_events(
                     "a session id",
                 )?,
             };
-            let it = need(&item, r, cols.item, "an item id")?;
+            let it = need(&item, r, item_col, "an item id")?;
             let t = match &time {
                 Some(t) => t[r].ok_or_else(|| err(r, cols.time.unwrap_or(0), "a time"))?,
                 None => (row + r as u64) as i64,
@@ -427,7 +400,7 @@ pub fn events_from_batches(
     source: &Path,
     dict: &mut Dictionary,
 ) -> Result<EventLog, DataError> {
-    let cols = ArrowColumns::resolve(spec, schema, source)?;
+    let cols = resolve_columns(spec, schema, source)?;
     let mut log = EventLog::new();
     let rows = append_events(batches, &cols, &spec.time_format, source, dict, &mut log, 0)?;
     if rows == 0 {
@@ -467,10 +440,13 @@ mod tests {
 
     fn spec() -> GenericSpec {
         GenericSpec {
-            user: Some(ColumnRef::Name("user id".into())),
-            item: Some(ColumnRef::Name("item".into())),
-            action: Some(ColumnRef::Index(3)),
-            time: Some(ColumnRef::Name("ts".into())),
+            columns: EventColumns {
+                user: Some(ColumnRef::Name("user id".into())),
+                item: Some(ColumnRef::Name("item".into())),
+                action: Some(ColumnRef::Index(3)),
+                time: Some(ColumnRef::Name("ts".into())),
+                ..EventColumns::default()
+            },
             ..GenericSpec::default()
         }
     }
@@ -513,11 +489,60 @@ mod tests {
     fn missing_column_names_the_columns() {
         let (b, schema) = batch();
         let mut s = spec();
-        s.item = Some(ColumnRef::Name("sku".into()));
+        s.columns.item = Some(ColumnRef::Name("sku".into()));
         let e = events_from_batches(&[b], &schema, &s, Path::new("t"), &mut Dictionary::new())
             .unwrap_err()
             .to_string();
         assert!(e.contains("a column \"sku\" (for the item column)"), "{e}");
         assert!(e.contains("User_Id,item,event,ts"), "{e}");
+    }
+
+    #[test]
+    fn required_columns_and_numbers_are_checked() {
+        let (b, schema) = batch();
+        let first = Some(ColumnRef::Index(1));
+        let cases = [
+            (
+                spec().columns.user,
+                None,
+                None,
+                "an item column is required (a column name or number)",
+            ),
+            (
+                None,
+                None,
+                spec().columns.item,
+                "a user or a session column is required",
+            ),
+            (None, first.clone(), spec().columns.item, ""),
+            (
+                first,
+                None,
+                Some(ColumnRef::Index(5)),
+                "item column 5: t has only 4 column(s)",
+            ),
+        ];
+        for (user, session, item, message) in cases {
+            let s = GenericSpec {
+                columns: EventColumns {
+                    user,
+                    session,
+                    item,
+                    ..spec().columns
+                },
+                ..GenericSpec::default()
+            };
+            let mut dict = Dictionary::new();
+            match events_from_batches(
+                std::slice::from_ref(&b),
+                &schema,
+                &s,
+                Path::new("t"),
+                &mut dict,
+            ) {
+                Ok(log) => assert_eq!((log.len(), message), (3, "")),
+                Err(e) => assert_eq!(e.to_string(), format!("invalid option: {message}")),
+            }
+        }
     }
 }

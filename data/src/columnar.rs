@@ -27,9 +27,9 @@ use parquet::arrow::arrow_reader::statistics::StatisticsConverter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ProjectionMask;
 
-use crate::arrow::{append_events, time_millis, ArrowColumns};
+use crate::arrow::{append_events, norm, resolve_columns, time_millis};
 use crate::error::{DataError, Location};
-use crate::presets::{ColumnRef, GenericSpec};
+use crate::presets::{ColumnRef, EventColumns, GenericSpec};
 use crate::time::TimeFormat;
 use crate::{Dictionary, EventLog};
 
@@ -138,13 +138,6 @@ const DEFAULT_NAMES: [(&str, &[&str]); 6] = [
 /// `spec` with every unset role filled from the schema's usual names (see [`DEFAULT_NAMES`]); roles the
 /// user set are kept as they are.
 pub fn fill_defaults(spec: &GenericSpec, schema: &Schema) -> GenericSpec {
-    let norm = |s: &str| -> String {
-        s.trim()
-            .chars()
-            .filter(|c| !matches!(c, '_' | '-' | ' '))
-            .flat_map(char::to_lowercase)
-            .collect()
-    };
     let names: Vec<String> = schema.fields().iter().map(|f| norm(f.name())).collect();
     let find = |role: &str| -> Option<ColumnRef> {
         let (_, cands) = DEFAULT_NAMES.iter().find(|(r, _)| *r == role)?;
@@ -156,14 +149,7 @@ pub fn fill_defaults(spec: &GenericSpec, schema: &Schema) -> GenericSpec {
         })
     };
     let mut s = spec.clone();
-    for (slot, role) in [
-        (&mut s.user, "user"),
-        (&mut s.session, "session"),
-        (&mut s.item, "item"),
-        (&mut s.category, "category"),
-        (&mut s.action, "action"),
-        (&mut s.time, "time"),
-    ] {
+    for (role, slot) in s.columns.roles_mut() {
         if slot.is_none() {
             *slot = find(role);
         }
@@ -172,27 +158,19 @@ pub fn fill_defaults(spec: &GenericSpec, schema: &Schema) -> GenericSpec {
 }
 
 /// The file columns `cols` reads, ascending.
-fn used(cols: &ArrowColumns) -> Vec<usize> {
-    let mut v: Vec<usize> = [
-        cols.user,
-        cols.session,
-        Some(cols.item),
-        cols.category,
-        cols.action,
-        cols.time,
-        cols.quantity,
-        cols.price,
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
+fn used(cols: &EventColumns<usize>) -> Vec<usize> {
+    let mut v: Vec<usize> = cols
+        .roles()
+        .into_iter()
+        .filter_map(|(_, c)| c.copied())
+        .collect();
     v.sort_unstable();
     v.dedup();
     v
 }
 
 /// Widens a batch of the projected columns back to the file's column positions, the other columns
-/// standing as (buffer-free) null arrays, so [`ArrowColumns`] indices and messages keep the file's
+/// standing as (buffer-free) null arrays, so [`EventColumns`] indices and messages keep the file's
 /// numbering.
 fn widen(
     b: &RecordBatch,
@@ -240,7 +218,7 @@ pub fn read_events(
                 .map_err(|e| arrow_err(path, "a readable Parquet file", e))?;
             let schema = builder.schema().clone();
             let spec = fill_defaults(spec, &schema);
-            let cols = ArrowColumns::resolve(&spec, &schema, path)?;
+            let cols = resolve_columns(&spec, &schema, path)?;
             let kept = used(&cols);
             let meta = builder.metadata().clone();
             read.row_groups = meta.num_row_groups();
@@ -292,7 +270,7 @@ pub fn read_events(
                 batches = Box::new(r);
             }
             let spec = fill_defaults(spec, &schema);
-            let cols = ArrowColumns::resolve(&spec, &schema, path)?;
+            let cols = resolve_columns(&spec, &schema, path)?;
             for b in batches {
                 let b = b.map_err(|e| arrow_err(path, "a readable Arrow record batch", e))?;
                 append_batch(b, &cols, &spec, path, dict, &mut log, &mut read)?;
@@ -312,7 +290,7 @@ pub fn read_events(
 /// messages continue from the rows before it).
 fn append_batch(
     b: RecordBatch,
-    cols: &ArrowColumns,
+    cols: &EventColumns<usize>,
     spec: &GenericSpec,
     path: &Path,
     dict: &mut Dictionary,
@@ -481,7 +459,10 @@ mod tests {
         let p = dir.path().join("log.parquet");
         write_parquet(&p, &[(vec![1], vec!["a"], vec![1])]);
         let spec = GenericSpec {
-            item: Some(ColumnRef::Name("sku_code".into())),
+            columns: EventColumns {
+                item: Some(ColumnRef::Name("sku_code".into())),
+                ..EventColumns::default()
+            },
             ..GenericSpec::default()
         };
         let e = read_events(

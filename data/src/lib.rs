@@ -91,7 +91,7 @@ pub use event::{canonical_action, Action, Event, Timestamp};
 pub use event_log::EventLog;
 pub use ids::{ActionId, CategoryId, ItemId, KeyId, ProductId};
 pub use load::{read_sequences, read_sequences_from};
-pub use presets::{ColumnRef, GenericSpec, Preset, PresetConfig};
+pub use presets::{ColumnRef, EventColumns, GenericSpec, MissingColumn, Preset, PresetConfig};
 pub use sequence_db::{SequenceDb, SequenceDbBuilder};
 pub use sessions::{build_sequences, GroupBy, ItemsetMode, SequenceOptions, Token};
 pub use token_sequences::{token_sequences, KeyIndex, SequenceCut, TokenSequences, TokenWindow};

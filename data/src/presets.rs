@@ -180,25 +180,128 @@ impl std::fmt::Display for ColumnRef {
     }
 }
 
+/// Which column holds each field of an event: the one column mapping of every reader that chooses
+/// columns (the `generic` CSV preset, Arrow batches, Parquet and Arrow IPC files). `C` says how a column
+/// is given: [`ColumnRef`] as the user chose it, `usize` (0-based) once resolved against a header or a
+/// schema ([`EventColumns::try_map`]). `None` is a role without a column.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventColumns<C> {
+    /// User column (`None`: the session is the user).
+    pub user: Option<C>,
+    /// Session column.
+    pub session: Option<C>,
+    /// Item column (required).
+    pub item: Option<C>,
+    /// Category column.
+    pub category: Option<C>,
+    /// Action column (absent: every event is a `view`).
+    pub action: Option<C>,
+    /// Time column (absent: the line or row order orders events).
+    pub time: Option<C>,
+    /// Quantity column.
+    pub quantity: Option<C>,
+    /// Unit price column.
+    pub price: Option<C>,
+}
+
+impl<C> Default for EventColumns<C> {
+    fn default() -> Self {
+        EventColumns {
+            user: None,
+            session: None,
+            item: None,
+            category: None,
+            action: None,
+            time: None,
+            quantity: None,
+            price: None,
+        }
+    }
+}
+
+/// A role every event log needs but no column was chosen for (see [`EventColumns::required`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MissingColumn {
+    /// No item column.
+    Item,
+    /// Neither a user nor a session column.
+    UserOrSession,
+}
+
+impl<C> EventColumns<C> {
+    /// Every role with its name (`user`, `session`, `item`, `category`, `action`, `time`, `quantity`,
+    /// `price`: the names of the `--*-col` options and of the Python keys) and its column.
+    pub fn roles(&self) -> [(&'static str, Option<&C>); 8] {
+        [
+            ("user", self.user.as_ref()),
+            ("session", self.session.as_ref()),
+            ("item", self.item.as_ref()),
+            ("category", self.category.as_ref()),
+            ("action", self.action.as_ref()),
+            ("time", self.time.as_ref()),
+            ("quantity", self.quantity.as_ref()),
+            ("price", self.price.as_ref()),
+        ]
+    }
+
+    /// [`EventColumns::roles`] with each role's slot, to fill.
+    pub fn roles_mut(&mut self) -> [(&'static str, &mut Option<C>); 8] {
+        [
+            ("user", &mut self.user),
+            ("session", &mut self.session),
+            ("item", &mut self.item),
+            ("category", &mut self.category),
+            ("action", &mut self.action),
+            ("time", &mut self.time),
+            ("quantity", &mut self.quantity),
+            ("price", &mut self.price),
+        ]
+    }
+
+    /// Whether no role has a column.
+    pub fn is_empty(&self) -> bool {
+        self.roles().iter().all(|(_, c)| c.is_none())
+    }
+
+    /// Every chosen column mapped by `f` (given the column and its role's name), the first error
+    /// returned. Item, user and session are mapped first, then the others in field order: the order
+    /// every resolver has always reported a bad column in.
+    pub fn try_map<D, E>(
+        &self,
+        mut f: impl FnMut(&C, &'static str) -> Result<D, E>,
+    ) -> Result<EventColumns<D>, E> {
+        let mut map = |c: &Option<C>, role| c.as_ref().map(|c| f(c, role)).transpose();
+        let item = map(&self.item, "item")?;
+        let user = map(&self.user, "user")?;
+        let session = map(&self.session, "session")?;
+        Ok(EventColumns {
+            user,
+            session,
+            item,
+            category: map(&self.category, "category")?,
+            action: map(&self.action, "action")?,
+            time: map(&self.time, "time")?,
+            quantity: map(&self.quantity, "quantity")?,
+            price: map(&self.price, "price")?,
+        })
+    }
+
+    /// The item column, once the roles every event needs are known to have a column: the item, and a
+    /// user or a session (without a user column the session stands for the user).
+    pub fn required(&self) -> Result<&C, MissingColumn> {
+        let item = self.item.as_ref().ok_or(MissingColumn::Item)?;
+        if self.user.is_none() && self.session.is_none() {
+            return Err(MissingColumn::UserOrSession);
+        }
+        Ok(item)
+    }
+}
+
 /// Column choice for the `generic` preset (and overrides of the delimiter for others).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GenericSpec {
-    /// User column.
-    pub user: Option<ColumnRef>,
-    /// Session column.
-    pub session: Option<ColumnRef>,
-    /// Item column (required).
-    pub item: Option<ColumnRef>,
-    /// Category column.
-    pub category: Option<ColumnRef>,
-    /// Action column (absent: every event is a `view`).
-    pub action: Option<ColumnRef>,
-    /// Time column (absent: the line number orders events).
-    pub time: Option<ColumnRef>,
-    /// Quantity column.
-    pub quantity: Option<ColumnRef>,
-    /// Unit price column.
-    pub price: Option<ColumnRef>,
+    /// Which column holds user, session, item, category, action, time, quantity and price.
+    pub columns: EventColumns<ColumnRef>,
     /// Field delimiter (`,` by default; `\t` for TSV).
     pub delimiter: u8,
     /// Whether the first line is a header.
@@ -210,14 +313,7 @@ pub struct GenericSpec {
 impl Default for GenericSpec {
     fn default() -> Self {
         GenericSpec {
-            user: None,
-            session: None,
-            item: None,
-            category: None,
-            action: None,
-            time: None,
-            quantity: None,
-            price: None,
+            columns: EventColumns::default(),
             delimiter: b',',
             header: true,
             time_format: TimeFormat::Auto,
@@ -699,14 +795,13 @@ fn resolve_generic(
             f.len()
         }
     };
-    let col = |r: &Option<ColumnRef>, what: &str| -> Result<Option<usize>, DataError> {
-        let Some(r) = r else { return Ok(None) };
+    let col = |r: &ColumnRef, what: &str| -> Result<usize, DataError> {
         match (r, &header) {
-            (ColumnRef::Index(i), _) if *i <= ncols => Ok(Some(i - 1)),
+            (ColumnRef::Index(i), _) if *i <= ncols => Ok(i - 1),
             (ColumnRef::Index(i), _) => Err(DataError::Option(format!(
                 "--{what}-col {i}: the file has only {ncols} column(s)"
             ))),
-            (ColumnRef::Name(n), Some(h)) => h.find(&[norm_header(n).as_str()]).map(Some).ok_or_else(|| {
+            (ColumnRef::Name(n), Some(h)) => h.find(&[norm_header(n).as_str()]).ok_or_else(|| {
                 DataError::parse(
                     Location::line(path, line_no),
                     format!("a header with a column {n:?} (for --{what}-col)"),
@@ -718,19 +813,23 @@ fn resolve_generic(
             ))),
         }
     };
-    let item = col(&spec.item, "item")?.ok_or_else(|| {
-        DataError::Option("the generic preset needs --item-col (a column name or number)".into())
+    let cols = spec.columns.try_map(col)?;
+    let item = *cols.required().map_err(|m| {
+        DataError::Option(
+            match m {
+                MissingColumn::Item => {
+                    "the generic preset needs --item-col (a column name or number)"
+                }
+                MissingColumn::UserOrSession => {
+                    "the generic preset needs --user-col or --session-col"
+                }
+            }
+            .into(),
+        )
     })?;
-    let user = col(&spec.user, "user")?;
-    let session = col(&spec.session, "session")?;
-    let user_rule = match (user, session) {
-        (Some(u), _) => UserRule::Column(u),
-        (None, Some(_)) => UserRule::Session,
-        (None, None) => {
-            return Err(DataError::Option(
-                "the generic preset needs --user-col or --session-col".into(),
-            ))
-        }
+    let user_rule = match cols.user {
+        Some(u) => UserRule::Column(u),
+        None => UserRule::Session,
     };
     let mut names = format!("{ncols} fields");
     if let Some(h) = &header {
@@ -739,18 +838,18 @@ fn resolve_generic(
     let mut l = Layout::fixed(delim, "", user_rule, item);
     l.ncols = ncols;
     l.names = names;
-    l.session = session;
-    l.category = col(&spec.category, "category")?;
-    l.action_col = col(&spec.action, "action")?;
+    l.session = cols.session;
+    l.category = cols.category;
+    l.action_col = cols.action;
     if l.action_col.is_some() {
         l.action = ActionRule::Names;
     }
-    if let Some(t) = col(&spec.time, "time")? {
+    if let Some(t) = cols.time {
         l.time_col = t;
         l.time = TimeRule::Format(spec.time_format.clone());
     }
-    l.quantity = col(&spec.quantity, "quantity")?;
-    l.price = col(&spec.price, "price")?;
+    l.quantity = cols.quantity;
+    l.price = cols.price;
     l.numeric_ids = false;
     Ok((l, None, spec.header))
 }
@@ -1570,8 +1669,11 @@ mod tests {
         assert!(e.starts_with("t.csv:7:4:"), "{e}");
         // Generic rows take quoted line breaks too.
         let spec = GenericSpec {
-            item: Some(ColumnRef::Name("item".into())),
-            user: Some(ColumnRef::Name("user".into())),
+            columns: EventColumns {
+                item: Some(ColumnRef::Name("item".into())),
+                user: Some(ColumnRef::Name("user".into())),
+                ..EventColumns::default()
+            },
             ..GenericSpec::default()
         };
         let mut d = Dictionary::new();
@@ -1762,5 +1864,50 @@ mod tests {
             db.sequence(0).itemset(0),
             &[ItemId(1), ItemId(2), ItemId(3)]
         );
+    }
+
+    /// The generic preset's column choice: each way it can be wrong has its own message, and a session
+    /// column stands for a missing user column.
+    #[test]
+    fn generic_column_choice_errors() {
+        let name = |n: &str| Some(ColumnRef::Name(n.into()));
+        let (sess, sku) = (name("sess"), name("sku"));
+        let cases = [
+            (None, sess.clone(), None, None, true, "the generic preset needs --item-col (a column name or number)"),
+            (None, None, sku.clone(), None, true, "the generic preset needs --user-col or --session-col"),
+            (None, sess.clone(), sku.clone(), None, true, ""),
+            (None, sess.clone(), sku.clone(), Some(ColumnRef::Index(3)), true, "--price-col 3: the file has only 2 column(s)"),
+            (None, sess, sku.clone(), None, false, "--item-col \"sku\" names a column but the file has no header (use a 1-based number)"),
+            (name("who"), None, sku, None, true, "g.csv:1: expected a header with a column \"who\" (for --user-col)"),
+        ];
+        for (user, session, item, price, header, message) in cases {
+            let columns = EventColumns {
+                user,
+                session,
+                item,
+                price,
+                ..EventColumns::default()
+            };
+            let cfg = PresetConfig::generic(GenericSpec {
+                columns,
+                header,
+                ..GenericSpec::default()
+            });
+            let mut lines = LineReader::new(&b"sess,sku\ns1,a\ns1,b\n"[..], "g.csv", false);
+            let read = read_events_from(
+                &mut lines,
+                &cfg,
+                OnError::Fail,
+                &mut Dictionary::new(),
+                &mut |_| {},
+            );
+            match read {
+                Ok((log, _)) => assert_eq!((log.len(), message), (2, "")),
+                Err(e) if e.to_string().starts_with("g.csv") => {
+                    assert!(e.to_string().starts_with(message), "{e}")
+                }
+                Err(e) => assert_eq!(e.to_string(), format!("invalid option: {message}")),
+            }
+        }
     }
 }

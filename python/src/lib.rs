@@ -26,8 +26,8 @@ use cartseq::trained::TrainedModel;
 use cartseq_data::sessions::SequenceOptionsBuilder;
 use cartseq_data::time::{parse_date, parse_duration, TimeFormat};
 use cartseq_data::{
-    ColumnRef, Dictionary, GenericSpec, GroupBy, ItemId, ItemsetMode, OnError, Preset,
-    PresetConfig, SequenceDb, SequenceOptions, Token, Vocab,
+    ColumnRef, Dictionary, EventColumns, GenericSpec, GroupBy, ItemId, ItemsetMode, OnError,
+    Preset, PresetConfig, SequenceDb, SequenceOptions, Token, Vocab,
 };
 use cartseq_mining::itemsets::{
     FpGrowth, FrequentItemsets, ItemsetAlgorithm, ItemsetMiner, ItemsetParams, Transactions,
@@ -117,15 +117,13 @@ fn generic_spec(o: &Bound<'_, PyDict>) -> PyResult<(GenericSpec, bool)> {
         let s: String = v.extract()?;
         parse::<ColumnRef>(&s, k).map(Some).map_err(err)
     };
+    // The keys are the roles' names.
+    let mut columns = EventColumns::default();
+    for (role, slot) in columns.roles_mut() {
+        *slot = col(role)?;
+    }
     let spec = GenericSpec {
-        user: col("user")?,
-        session: col("session")?,
-        item: col("item")?,
-        category: col("category")?,
-        action: col("action")?,
-        time: col("time")?,
-        quantity: col("quantity")?,
-        price: col("price")?,
+        columns,
         delimiter: get::<String>(o, "delimiter")?
             .map(|d| match d.as_str() {
                 "\\t" | "tab" => Ok(b'\t'),
@@ -139,18 +137,7 @@ fn generic_spec(o: &Bound<'_, PyDict>) -> PyResult<(GenericSpec, bool)> {
         header: !get::<bool>(o, "no_header")?.unwrap_or(false),
         time_format: parsed_key::<TimeFormat>(o, "time_format")?.unwrap_or_default(),
     };
-    let any = [
-        &spec.user,
-        &spec.session,
-        &spec.item,
-        &spec.category,
-        &spec.action,
-        &spec.time,
-        &spec.quantity,
-        &spec.price,
-    ]
-    .iter()
-    .any(|c| c.is_some());
+    let any = !spec.columns.is_empty();
     Ok((spec, any))
 }
 
@@ -332,8 +319,8 @@ fn sequences(
     opts: &Bound<'_, PyDict>,
 ) -> PyResult<PySequences> {
     let (mut spec, _) = generic_spec(opts)?;
-    if spec.item.is_none() {
-        spec.item = Some(ColumnRef::Name("item".into()));
+    if spec.columns.item.is_none() {
+        spec.columns.item = Some(ColumnRef::Name("item".into()));
     }
     let seq_opts = sequence_options(opts)?;
     let by_session = get::<String>(opts, "by")?.as_deref() == Some("session");

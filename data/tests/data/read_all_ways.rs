@@ -6,18 +6,21 @@
 use cartseq_data::input::LineReader;
 use cartseq_data::presets::read_events_from;
 use cartseq_data::{
-    read_sequences_from, ColumnRef, DataError, Dictionary, EventLog, GenericSpec, OnError,
-    PresetConfig, SequenceDb, SequenceOptions, SkipReport,
+    read_sequences_from, ColumnRef, DataError, Dictionary, EventColumns, EventLog, GenericSpec,
+    OnError, PresetConfig, SequenceDb, SequenceOptions, SkipReport,
 };
 
 /// The generic preset reading user, item, action and time from columns 1 to 4 of a file without a
 /// header.
 pub fn generic_columns_1_to_4() -> PresetConfig {
     PresetConfig::generic(GenericSpec {
-        user: Some(ColumnRef::Index(1)),
-        item: Some(ColumnRef::Index(2)),
-        action: Some(ColumnRef::Index(3)),
-        time: Some(ColumnRef::Index(4)),
+        columns: EventColumns {
+            user: Some(ColumnRef::Index(1)),
+            item: Some(ColumnRef::Index(2)),
+            action: Some(ColumnRef::Index(3)),
+            time: Some(ColumnRef::Index(4)),
+            ..EventColumns::default()
+        },
         header: false,
         ..GenericSpec::default()
     })

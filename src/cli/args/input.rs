@@ -16,8 +16,8 @@ use cartseq_data::columnar::ColumnarFormat;
 use cartseq_data::sessions::SequenceOptionsBuilder;
 use cartseq_data::time::{parse_date, parse_duration, TimeFormat};
 use cartseq_data::{
-    ColumnRef, DataError, GenericSpec, GroupBy, ItemsetMode, OnError, Preset, PresetConfig,
-    SequenceOptions, Timestamp, Token,
+    ColumnRef, DataError, EventColumns, GenericSpec, GroupBy, ItemsetMode, OnError, Preset,
+    PresetConfig, SequenceOptions, Timestamp, Token,
 };
 use clap::builder::TypedValueParser;
 
@@ -142,19 +142,22 @@ pub struct InputArgs {
 }
 
 impl InputArgs {
+    /// The `--*-col` options as the library's column mapping.
+    fn columns(&self) -> EventColumns<ColumnRef> {
+        EventColumns {
+            user: self.user_col.clone(),
+            session: self.session_col.clone(),
+            item: self.item_col.clone(),
+            category: self.category_col.clone(),
+            action: self.action_col.clone(),
+            time: self.time_col.clone(),
+            quantity: self.quantity_col.clone(),
+            price: self.price_col.clone(),
+        }
+    }
+
     fn any_generic_column(&self) -> bool {
-        [
-            &self.user_col,
-            &self.session_col,
-            &self.item_col,
-            &self.category_col,
-            &self.action_col,
-            &self.time_col,
-            &self.quantity_col,
-            &self.price_col,
-        ]
-        .iter()
-        .any(|c| c.is_some())
+        !self.columns().is_empty()
     }
 
     /// The preset: as given, generic when a column option is given or the file is Parquet/Arrow, SPMF
@@ -192,14 +195,7 @@ impl InputArgs {
     pub fn spec(&self) -> anyhow::Result<InputSpec> {
         let mut config = PresetConfig::new(self.resolved_preset()?);
         config.generic = GenericSpec {
-            user: self.user_col.clone(),
-            session: self.session_col.clone(),
-            item: self.item_col.clone(),
-            category: self.category_col.clone(),
-            action: self.action_col.clone(),
-            time: self.time_col.clone(),
-            quantity: self.quantity_col.clone(),
-            price: self.price_col.clone(),
+            columns: self.columns(),
             delimiter: self.delimiter,
             header: !self.no_header,
             time_format: self.time_format.clone(),
