@@ -32,7 +32,7 @@ use crate::params::{
     check_at_least_one, check_non_negative, check_positive, setter, KeyVisitor, SharedParams,
     WithShared,
 };
-use crate::proba::{scores_to_proba_in_place, sigmoid, softmax_in_place};
+use crate::proba::{score_outputs, scores_to_proba_in_place, sigmoid, softmax_in_place};
 use crate::spec::{About, LearnerParams};
 use crate::tree::{normalise, predict_rows, BinnedData, Node, Tree, LEAF};
 use crate::{Dataset, ModelError};
@@ -541,7 +541,7 @@ impl GbdtParams {
                 "gradient boosting needs at least 2 classes".into(),
             ));
         }
-        let m = if k == 2 { 1 } else { k };
+        let m = score_outputs(k);
         let data = BinnedData::new(ds, &self.shared.class_weight, self.max_bins)?;
         let (w, y, mapper, bins) = (&data.w, &data.y, &data.mapper, &data.bins);
         let n_bins: Vec<usize> = (0..ds.ncols()).map(|j| mapper.n_bins(j)).collect();
@@ -701,12 +701,11 @@ impl Fitted for Gbdt {
 
     fn check_loaded(&mut self) -> Result<(), ModelError> {
         let m = self.n_outputs;
-        let want = if self.n_classes == 2 {
-            1
-        } else {
-            self.n_classes
-        };
-        if self.n_classes < 2 || m != want || self.init.len() != m || self.trees.len() % m != 0 {
+        if self.n_classes < 2
+            || m != score_outputs(self.n_classes)
+            || self.init.len() != m
+            || self.trees.len() % m != 0
+        {
             return Err(corrupt(
                 Self::KIND,
                 format!(

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::class_weight::{check_fit_data, effective_weights, ClassWeight};
 use crate::fitted::{corrupt, Fitted, FittedModel, Signature};
 use crate::params::{check_at_least_one, check_positive, setter, KeyVisitor};
-use crate::proba::{scores_to_proba_in_place, sigmoid};
+use crate::proba::{score_outputs, scores_to_proba_in_place, sigmoid};
 use crate::spec::{About, LearnerParams};
 use crate::tree::predict_rows;
 use crate::{Dataset, ModelError};
@@ -309,7 +309,7 @@ impl LogisticRegressionParams {
             let (mu, s) = (mean[j], scale[j]);
             col.mapv_inplace(|v| (v - mu) / s);
         }
-        let m = if ds.n_classes == 2 { 1 } else { ds.n_classes };
+        let m = score_outputs(ds.n_classes);
         let pen = scale
             .iter()
             .map(|s| 1.0 / (self.c * s * s * total))
@@ -399,7 +399,7 @@ pub(crate) fn check_outputs(
     outputs: usize,
     intercepts: usize,
 ) -> Result<(), ModelError> {
-    let want = if n_classes == 2 { 1 } else { n_classes };
+    let want = score_outputs(n_classes);
     if n_classes < 2 || outputs != want || intercepts != outputs {
         return Err(corrupt(
             kind,

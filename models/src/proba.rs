@@ -33,6 +33,16 @@ pub(crate) fn binary_into(p: f64, out: &mut [f64]) {
     out[1] = p;
 }
 
+/// How many raw scores a model of `n_classes` classes outputs: one for two classes (the positive
+/// class's, through the sigmoid), one per class otherwise (through the softmax).
+pub(crate) fn score_outputs(n_classes: usize) -> usize {
+    if n_classes == 2 {
+        1
+    } else {
+        n_classes
+    }
+}
+
 /// Class probabilities in place from the raw scores at the front of `out`: one score (two classes)
 /// through the sigmoid, otherwise one score per class through the softmax — the output link of logistic
 /// regression and gradient boosting.

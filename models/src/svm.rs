@@ -40,7 +40,7 @@ use crate::logistic::check_outputs;
 use crate::params::{
     check_at_least_one, check_positive, setter, KeyVisitor, ParamValue, SharedParams, WithShared,
 };
-use crate::proba::binary_into;
+use crate::proba::{binary_into, score_outputs};
 use crate::spec::{About, LearnerParams};
 use crate::tree::predict_rows;
 use crate::{Dataset, ModelError};
@@ -222,7 +222,7 @@ impl SvmData {
             scaler,
             y: ds.y.to_vec(),
             k,
-            m: if k == 2 { 1 } else { k },
+            m: score_outputs(k),
         })
     }
 
