@@ -19,7 +19,9 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::fitted::{corrupt, Fitted, FittedModel, Signature};
-use crate::params::{setter, KeyVisitor, Named, SharedParams, WithShared};
+use crate::params::{
+    check_at_least_one, check_positive, setter, KeyVisitor, Named, SharedParams, WithShared,
+};
 use crate::spec::{About, LearnerParams};
 use crate::tree::{
     check_tree_limits, grow_tree, normalise, predict_rows, BinnedData, Criterion, GrowConfig, Tree,
@@ -350,16 +352,8 @@ impl LearnerParams for AdaBoostParams {
         self.shared.visit_keys(v)
     }
     fn check(&self) -> Result<(), ModelError> {
-        if self.n_estimators == 0 {
-            return Err(ModelError::invalid("n_estimators", "0", ">= 1"));
-        }
-        if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
-            return Err(ModelError::invalid(
-                "learning_rate",
-                self.learning_rate,
-                "a finite number > 0",
-            ));
-        }
+        check_at_least_one("n_estimators", self.n_estimators)?;
+        check_positive("learning_rate", self.learning_rate)?;
         check_tree_limits(
             Some(self.max_depth),
             2,

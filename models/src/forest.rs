@@ -21,7 +21,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::fitted::{corrupt, Fitted, FittedModel, Signature};
 use crate::flat::FlatCache;
-use crate::params::{check_fraction, setter, KeyVisitor, SharedParams, WithShared};
+use crate::params::{
+    check_at_least_one, check_fraction, setter, KeyVisitor, SharedParams, WithShared,
+};
 use crate::spec::{About, LearnerParams};
 use crate::tree::{grow_tree, normalise, BinnedData, DecisionTreeParams, MaxFeatures, Tree};
 use crate::{argmax_rows, Classifier, Dataset, ModelError};
@@ -288,9 +290,7 @@ impl LearnerParams for RandomForestParams {
         self.tree.visit_data(v)
     }
     fn check(&self) -> Result<(), ModelError> {
-        if self.n_trees == 0 {
-            return Err(ModelError::invalid("n_trees", "0", ">= 1"));
-        }
+        check_at_least_one("n_trees", self.n_trees)?;
         check_fraction("max_samples", self.max_samples)?;
         if self.oob_score && !self.bootstrap {
             return Err(ModelError::invalid(

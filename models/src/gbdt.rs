@@ -28,8 +28,11 @@ use serde::{Deserialize, Serialize};
 use crate::binning::BinnedMatrix;
 use crate::class_weight::{check_fit_data, class_totals, effective_weights};
 use crate::fitted::{corrupt, Fitted, FittedModel, Signature};
-use crate::params::{setter, KeyVisitor, SharedParams, WithShared};
-use crate::proba::{binary_into, sigmoid, softmax_in_place};
+use crate::params::{
+    check_at_least_one, check_non_negative, check_positive, setter, KeyVisitor, SharedParams,
+    WithShared,
+};
+use crate::proba::{score_outputs, scores_to_proba_in_place, sigmoid, softmax_in_place};
 use crate::spec::{About, LearnerParams};
 use crate::tree::{normalise, predict_rows, BinnedData, Node, Tree, LEAF};
 use crate::{Dataset, ModelError};
@@ -538,7 +541,7 @@ impl GbdtParams {
                 "gradient boosting needs at least 2 classes".into(),
             ));
         }
-        let m = if k == 2 { 1 } else { k };
+        let m = score_outputs(k);
         let data = BinnedData::new(ds, &self.shared.class_weight, self.max_bins)?;
         let (w, y, mapper, bins) = (&data.w, &data.y, &data.mapper, &data.bins);
         let n_bins: Vec<usize> = (0..ds.ncols()).map(|j| mapper.n_bins(j)).collect();
@@ -687,13 +690,8 @@ impl Fitted for Gbdt {
     fn proba(&self, ds: &Dataset) -> Result<Array2<f64>, ModelError> {
         let m = self.n_outputs;
         Ok(predict_rows(ds, self.n_classes, |row, out| {
-            let mut r = vec![0.0; m];
-            self.raw(row, &mut r);
-            if m == 1 {
-                binary_into(sigmoid(r[0]), out);
-            } else {
-                softmax_into(&r, out);
-            }
+            self.raw(row, out);
+            scores_to_proba_in_place(out, m);
         }))
     }
 
@@ -703,12 +701,11 @@ impl Fitted for Gbdt {
 
     fn check_loaded(&mut self) -> Result<(), ModelError> {
         let m = self.n_outputs;
-        let want = if self.n_classes == 2 {
-            1
-        } else {
-            self.n_classes
-        };
-        if self.n_classes < 2 || m != want || self.init.len() != m || self.trees.len() % m != 0 {
+        if self.n_classes < 2
+            || m != score_outputs(self.n_classes)
+            || self.init.len() != m
+            || self.trees.len() % m != 0
+        {
             return Err(corrupt(
                 Self::KIND,
                 format!(
@@ -760,28 +757,16 @@ impl LearnerParams for GbdtParams {
     }
     fn check(&self) -> Result<(), ModelError> {
         let bad = |name, value: String, expected| Err(ModelError::invalid(name, value, expected));
-        if self.n_estimators == 0 {
-            return bad("n_estimators", "0".into(), ">= 1");
-        }
-        if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
-            return bad(
-                "learning_rate",
-                self.learning_rate.to_string(),
-                "a finite number > 0",
-            );
-        }
+        check_at_least_one("n_estimators", self.n_estimators)?;
+        check_positive("learning_rate", self.learning_rate)?;
         if self.max_depth == Some(0) {
             return bad("max_depth", "0".into(), ">= 1, or none");
         }
         if self.max_leaves < 2 {
             return bad("max_leaves", self.max_leaves.to_string(), ">= 2");
         }
-        if self.min_samples_leaf < 1 {
-            return bad("min_samples_leaf", "0".into(), ">= 1");
-        }
-        if !(self.l2 >= 0.0 && self.l2.is_finite()) {
-            return bad("l2", self.l2.to_string(), "a finite number >= 0");
-        }
+        check_at_least_one("min_samples_leaf", self.min_samples_leaf)?;
+        check_non_negative("l2", self.l2, "a finite number >= 0")?;
         if !(2..=256).contains(&self.max_bins) {
             return bad("max_bins", self.max_bins.to_string(), "2..=256");
         }
@@ -792,9 +777,7 @@ impl LearnerParams for GbdtParams {
                 "a fraction in (0, 1)",
             );
         }
-        if self.n_iter_no_change == 0 {
-            return bad("n_iter_no_change", "0".into(), ">= 1");
-        }
+        check_at_least_one("n_iter_no_change", self.n_iter_no_change)?;
         if self.tol < 0.0 || self.tol.is_nan() {
             return bad("tol", self.tol.to_string(), ">= 0");
         }

@@ -22,8 +22,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::class_weight::{check_fit_data, effective_weights, ClassWeight};
 use crate::fitted::{corrupt, Fitted, FittedModel, Signature};
-use crate::params::{setter, KeyVisitor};
-use crate::proba::{binary_into, sigmoid, softmax_in_place};
+use crate::params::{check_at_least_one, check_positive, setter, KeyVisitor};
+use crate::proba::{score_outputs, scores_to_proba_in_place, sigmoid};
 use crate::spec::{About, LearnerParams};
 use crate::tree::predict_rows;
 use crate::{Dataset, ModelError};
@@ -309,7 +309,7 @@ impl LogisticRegressionParams {
             let (mu, s) = (mean[j], scale[j]);
             col.mapv_inplace(|v| (v - mu) / s);
         }
-        let m = if ds.n_classes == 2 { 1 } else { ds.n_classes };
+        let m = score_outputs(ds.n_classes);
         let pen = scale
             .iter()
             .map(|s| 1.0 / (self.c * s * s * total))
@@ -374,14 +374,10 @@ impl Fitted for LogisticRegression {
     fn proba(&self, ds: &Dataset) -> Result<Array2<f64>, ModelError> {
         let m = self.coef.nrows();
         Ok(predict_rows(ds, self.n_classes, |row, out| {
-            if m == 1 {
-                binary_into(sigmoid(self.intercept[0] + self.coef.row(0).dot(&row)), out);
-            } else {
-                for c in 0..m {
-                    out[c] = self.intercept[c] + self.coef.row(c).dot(&row);
-                }
-                softmax_in_place(out);
+            for c in 0..m {
+                out[c] = self.intercept[c] + self.coef.row(c).dot(&row);
             }
+            scores_to_proba_in_place(out, m);
         }))
     }
 
@@ -403,7 +399,7 @@ pub(crate) fn check_outputs(
     outputs: usize,
     intercepts: usize,
 ) -> Result<(), ModelError> {
-    let want = if n_classes == 2 { 1 } else { n_classes };
+    let want = score_outputs(n_classes);
     if n_classes < 2 || outputs != want || intercepts != outputs {
         return Err(corrupt(
             kind,
@@ -431,12 +427,8 @@ impl LearnerParams for LogisticRegressionParams {
         v.key(&["class_weight"], &mut self.class_weight)
     }
     fn check(&self) -> Result<(), ModelError> {
-        if !(self.c > 0.0 && self.c.is_finite()) {
-            return Err(ModelError::invalid("c", self.c, "a finite number > 0"));
-        }
-        if self.max_iter == 0 {
-            return Err(ModelError::invalid("max_iter", "0", ">= 1"));
-        }
+        check_positive("c", self.c)?;
+        check_at_least_one("max_iter", self.max_iter)?;
         if self.tol <= 0.0 || self.tol.is_nan() {
             return Err(ModelError::invalid("tol", self.tol, "> 0"));
         }

@@ -17,16 +17,28 @@ use serde::{Deserialize, Serialize};
 
 use crate::class_weight::{checked_weights, class_totals, ClassWeight};
 use crate::fitted::{corrupt, Fitted, FittedModel, Signature};
-use crate::params::{setter, KeyVisitor};
+use crate::params::{check_non_negative, check_positive, setter, KeyVisitor};
 use crate::proba::softmax_in_place;
 use crate::spec::{About, LearnerParams};
 use crate::tree::predict_rows;
 use crate::{Dataset, ModelError};
 
-fn log_priors(ds: &Dataset, w: &[f64]) -> Vec<f64> {
-    let cw = class_totals(ds, w);
+/// Log class priors from the class weight totals ([`class_totals`]).
+fn log_priors(cw: &[f64]) -> Vec<f64> {
     let total: f64 = cw.iter().sum();
     cw.iter().map(|&c| (c / total).ln()).collect()
+}
+
+/// The `(classes, d)` table of per-class weighted sums (`sums[c * d + j]`, class-major) divided by the
+/// class weights `sw`; `empty` for a class without weight.
+fn per_class_means(sums: &[f64], sw: &[f64], d: usize, empty: f64) -> Array2<f64> {
+    Array2::from_shape_fn((sw.len(), d), |(c, j)| {
+        if sw[c] > 0.0 {
+            sums[c * d + j] / sw[c]
+        } else {
+            empty
+        }
+    })
 }
 
 /// Parameters of a [`GaussianNb`].
@@ -124,16 +136,7 @@ impl GaussianNbParams {
         );
         let sw: Vec<f64> = sums[k * d..k * d + k].to_vec();
         let col_mean: Vec<f64> = sums[k * d + k..].iter().map(|v| v / n as f64).collect();
-        let mut theta = Array2::<f64>::zeros((k, d));
-        for c in 0..k {
-            for j in 0..d {
-                theta[[c, j]] = if sw[c] > 0.0 {
-                    sums[c * d + j] / sw[c]
-                } else {
-                    0.0
-                };
-            }
-        }
+        let theta = per_class_means(&sums, &sw, d, 0.0);
         let th: &[f64] = theta.as_slice().unwrap_or(&[]);
         let dev = chunked(
             &|i, acc| {
@@ -154,16 +157,7 @@ impl GaussianNbParams {
             .map(|v| v / n as f64)
             .fold(0.0f64, f64::max);
         let eps = self.var_smoothing * max_var;
-        let mut var = Array2::<f64>::zeros((k, d));
-        for c in 0..k {
-            for j in 0..d {
-                var[[c, j]] = if sw[c] > 0.0 {
-                    dev[c * d + j] / sw[c]
-                } else {
-                    1.0
-                } + eps;
-            }
-        }
+        let var = per_class_means(&dev, &sw, d, 1.0).mapv_into(|v| v + eps);
         if var.iter().any(|&v| v <= 0.0) {
             return Err(ModelError::Data(
                 "a feature is constant within a class and var_smoothing is 0: use var_smoothing > 0".into(),
@@ -172,7 +166,7 @@ impl GaussianNbParams {
         Ok(GaussianNb {
             theta,
             var,
-            log_prior: log_priors(ds, &w),
+            log_prior: log_priors(&class_totals(ds, &w)),
             n_classes: k,
         })
     }
@@ -226,14 +220,7 @@ impl LearnerParams for GaussianNbParams {
         v.key(&["class_weight"], &mut self.class_weight)
     }
     fn check(&self) -> Result<(), ModelError> {
-        if !(self.var_smoothing >= 0.0 && self.var_smoothing.is_finite()) {
-            return Err(ModelError::invalid(
-                "var_smoothing",
-                self.var_smoothing,
-                "a finite number >= 0",
-            ));
-        }
-        Ok(())
+        check_non_negative("var_smoothing", self.var_smoothing, "a finite number >= 0")
     }
     fn fit_model(&self, ds: &Dataset, _: Option<&Dataset>) -> Result<FittedModel, ModelError> {
         self.fit(ds).map(FittedModel::GaussianNb)
@@ -333,11 +320,10 @@ impl BernoulliNbParams {
         self.check()?;
         let w = checked_weights(ds, &self.class_weight, false)?;
         let (k, d) = (ds.n_classes, ds.ncols());
-        let mut cw = vec![0.0; k];
+        let cw = class_totals(ds, &w);
         let mut fc = Array2::<f64>::zeros((k, d));
         for (i, row) in ds.x.rows().into_iter().enumerate() {
             let c = ds.y[i];
-            cw[c] += w[i];
             for j in 0..d {
                 if row[j] > self.binarize {
                     fc[[c, j]] += w[i];
@@ -356,7 +342,7 @@ impl BernoulliNbParams {
         Ok(BernoulliNb {
             log_p,
             log_q,
-            log_prior: log_priors(ds, &w),
+            log_prior: log_priors(&cw),
             binarize: self.binarize,
             n_classes: k,
         })
@@ -405,13 +391,7 @@ impl LearnerParams for BernoulliNbParams {
         v.key(&["class_weight"], &mut self.class_weight)
     }
     fn check(&self) -> Result<(), ModelError> {
-        if !(self.alpha > 0.0 && self.alpha.is_finite()) {
-            return Err(ModelError::invalid(
-                "alpha",
-                self.alpha,
-                "a finite number > 0",
-            ));
-        }
+        check_positive("alpha", self.alpha)?;
         if !self.binarize.is_finite() {
             return Err(ModelError::invalid(
                 "binarize",

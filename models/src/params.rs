@@ -292,6 +292,39 @@ impl KeyVisitor for SeedFiller {
     }
 }
 
+/// Refuses a count parameter of 0 (rounds, trees, iterations, rows per leaf).
+pub(crate) fn check_at_least_one(name: &'static str, v: usize) -> Result<(), ModelError> {
+    if v == 0 {
+        Err(ModelError::invalid(name, v, ">= 1"))
+    } else {
+        Ok(())
+    }
+}
+
+/// Refuses a number parameter that is not finite and > 0 (penalties, learning rates, tolerances,
+/// smoothing).
+pub(crate) fn check_positive(name: &'static str, v: f64) -> Result<(), ModelError> {
+    if v > 0.0 && v.is_finite() {
+        Ok(())
+    } else {
+        Err(ModelError::invalid(name, v, "a finite number > 0"))
+    }
+}
+
+/// Refuses a number parameter that is not finite and ≥ 0 (regularisation strengths, where 0 is
+/// none); `expected` is how the error words it (the networks say what 0 means).
+pub(crate) fn check_non_negative(
+    name: &'static str,
+    v: f64,
+    expected: &'static str,
+) -> Result<(), ModelError> {
+    if v >= 0.0 && v.is_finite() {
+        Ok(())
+    } else {
+        Err(ModelError::invalid(name, v, expected))
+    }
+}
+
 /// Refuses a sample fraction outside `(0, 1]` (bootstrap sizes of forests and bagging).
 pub(crate) fn check_fraction(name: &'static str, f: f64) -> Result<(), ModelError> {
     if f > 0.0 && f <= 1.0 {

@@ -175,8 +175,7 @@ impl<M: DeserializeOwned + Fitted> BodyReader for OneKind<M> {
                 M::KIND
             ))));
         }
-        let mut m = M::deserialize(d)?;
-        Ok(m.check_loaded().map(|()| m))
+        read_checked(d, std::convert::identity)
     }
 }
 

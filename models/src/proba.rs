@@ -32,3 +32,24 @@ pub(crate) fn binary_into(p: f64, out: &mut [f64]) {
     out[0] = 1.0 - p;
     out[1] = p;
 }
+
+/// How many raw scores a model of `n_classes` classes outputs: one for two classes (the positive
+/// class's, through the sigmoid), one per class otherwise (through the softmax).
+pub(crate) fn score_outputs(n_classes: usize) -> usize {
+    if n_classes == 2 {
+        1
+    } else {
+        n_classes
+    }
+}
+
+/// Class probabilities in place from the raw scores at the front of `out`: one score (two classes)
+/// through the sigmoid, otherwise one score per class through the softmax — the output link of logistic
+/// regression and gradient boosting.
+pub(crate) fn scores_to_proba_in_place(out: &mut [f64], outputs: usize) {
+    if outputs == 1 {
+        binary_into(sigmoid(out[0]), out);
+    } else {
+        softmax_in_place(out);
+    }
+}

@@ -37,8 +37,10 @@ use serde::{Deserialize, Serialize};
 use crate::class_weight::{check_fit_data, checked_weights, ClassWeight};
 use crate::fitted::{corrupt, Fitted, FittedModel, Signature};
 use crate::logistic::check_outputs;
-use crate::params::{setter, KeyVisitor, ParamValue, SharedParams, WithShared};
-use crate::proba::binary_into;
+use crate::params::{
+    check_at_least_one, check_positive, setter, KeyVisitor, ParamValue, SharedParams, WithShared,
+};
+use crate::proba::{binary_into, score_outputs};
 use crate::spec::{About, LearnerParams};
 use crate::tree::predict_rows;
 use crate::{Dataset, ModelError};
@@ -220,7 +222,7 @@ impl SvmData {
             scaler,
             y: ds.y.to_vec(),
             k,
-            m: if k == 2 { 1 } else { k },
+            m: score_outputs(k),
         })
     }
 
@@ -394,16 +396,9 @@ impl LinearSvm {
 
 /// The checks both SVMs make of their solver settings: `max_iter`, then C, then the tolerance.
 fn check_solver(c: f64, tol: f64, max_iter: usize) -> Result<(), ModelError> {
-    if max_iter == 0 {
-        return Err(ModelError::invalid("max_iter", "0", ">= 1"));
-    }
-    if !(c > 0.0 && c.is_finite()) {
-        return Err(ModelError::invalid("c", c, "a finite number > 0"));
-    }
-    if !(tol > 0.0 && tol.is_finite()) {
-        return Err(ModelError::invalid("tol", tol, "a finite number > 0"));
-    }
-    Ok(())
+    check_at_least_one("max_iter", max_iter)?;
+    check_positive("c", c)?;
+    check_positive("tol", tol)
 }
 
 /// Dual coordinate descent for the L2-loss SVM with per-row penalties `cw` (Hsieh et al. 2008,

@@ -26,7 +26,9 @@ use crate::binning::{BinMapper, BinnedMatrix};
 use crate::class_weight::{checked_weights, ClassWeight};
 use crate::fitted::{corrupt, Fitted, FittedModel, Signature};
 use crate::params::setter;
-use crate::params::{KeyVisitor, Named, ParamValue, SharedParams, WithShared};
+use crate::params::{
+    check_at_least_one, check_non_negative, KeyVisitor, Named, ParamValue, SharedParams, WithShared,
+};
 use crate::spec::{About, LearnerParams};
 use crate::{Dataset, ModelError};
 
@@ -677,20 +679,12 @@ pub(crate) fn check_tree_limits(
             ">= 2",
         ));
     }
-    if min_samples_leaf < 1 {
-        return Err(ModelError::invalid(
-            "min_samples_leaf",
-            min_samples_leaf,
-            ">= 1",
-        ));
-    }
-    if !(min_impurity_decrease >= 0.0 && min_impurity_decrease.is_finite()) {
-        return Err(ModelError::invalid(
-            "min_impurity_decrease",
-            min_impurity_decrease,
-            "a finite number >= 0",
-        ));
-    }
+    check_at_least_one("min_samples_leaf", min_samples_leaf)?;
+    check_non_negative(
+        "min_impurity_decrease",
+        min_impurity_decrease,
+        "a finite number >= 0",
+    )?;
     if let MaxFeatures::Fraction(f) = max_features {
         if !(f > 0.0 && f <= 1.0) {
             return Err(ModelError::invalid(

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::param::{sl, sl_mut, Param, Real};
-use crate::params::{bad_value, ParamValue};
+use crate::params::{bad_value, check_non_negative, ParamValue};
 use crate::ModelError;
 
 /// Which update rule.
@@ -120,21 +120,8 @@ pub(crate) fn check_optimizer(
 
 /// Checks the regularisation every network shares: weight decay and clipping norm ≥ 0 (0 = off).
 pub(crate) fn check_regularisation(weight_decay: f64, clip_norm: f64) -> Result<(), ModelError> {
-    if !(weight_decay >= 0.0 && weight_decay.is_finite()) {
-        return Err(ModelError::invalid(
-            "weight_decay",
-            weight_decay,
-            "a number ≥ 0",
-        ));
-    }
-    if !(clip_norm >= 0.0 && clip_norm.is_finite()) {
-        return Err(ModelError::invalid(
-            "clip_norm",
-            clip_norm,
-            "a number ≥ 0 (0 = off)",
-        ));
-    }
-    Ok(())
+    check_non_negative("weight_decay", weight_decay, "a number ≥ 0")?;
+    check_non_negative("clip_norm", clip_norm, "a number ≥ 0 (0 = off)")
 }
 
 /// `optimizer=adam|sgd` (switching to SGD starts from momentum 0.9; `momentum` refines it).
