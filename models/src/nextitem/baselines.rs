@@ -20,7 +20,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::nextitem::online::overlay_prefixes;
+use crate::nextitem::online::{check_rows_distinct, overlay_prefixes};
 use crate::nextitem::{count_click, item_counts, scaled_popularity, NextItemModel, ScoreSink};
 use crate::Sequences;
 
@@ -97,8 +97,6 @@ impl LastItemModel {
         self
     }
 
-    /// Checks the shapes of a loaded model: row starts ascending and within the lists, item ids
-    /// below the item count, so a corrupt file can never index out of bounds.
     /// The training click counts and the next-item lists as `(item, weight)` rows, for online
     /// learning (counts are empty for item-kNN).
     pub(crate) fn parts(&self) -> (&[u64], impl Iterator<Item = (&[u32], &[f32])> + '_) {
@@ -108,6 +106,9 @@ impl LastItemModel {
         )
     }
 
+    /// Checks the shapes of a loaded model: row starts ascending and within the lists, item ids
+    /// below the item count, so a corrupt file can never index out of bounds, and no item twice in
+    /// one list (scoring sets each listed item's score once, so a repeat would be lost silently).
     pub(crate) fn check_loaded(&self) -> Result<(), String> {
         let n = self.base.len();
         if !self.counts.is_empty() && self.counts.len() != n {
@@ -126,7 +127,7 @@ impl LastItemModel {
         if let Some(&bad) = c.item.iter().find(|&&i| i as usize >= n) {
             return Err(format!("item id {bad} is not below the item count {n}"));
         }
-        Ok(())
+        check_rows_distinct(&c.start, &c.item, n)
     }
 }
 
@@ -443,5 +444,29 @@ impl NextItemModel for SessionKnn {
                 touched.clear();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nextitem::testing::seqs;
+
+    /// A loaded Markov chain whose list of an item names a next item twice is refused, naming both;
+    /// scoring would keep the last entry alone instead of their sum.
+    #[test]
+    fn a_loaded_list_with_a_repeated_item_is_refused() {
+        let train = seqs(&[&[0, 1, 2], &[0, 2], &[1, 2]], 3);
+        let m = MarkovChain::fit(&train);
+        assert_eq!(m.check_loaded(), Ok(()));
+        let mut json = serde_json::to_value(&m).expect("json");
+        // Item 0 is followed by 1 and 2: make its list [1, 1].
+        let items = &mut json["next"]["item"];
+        assert_eq!(items[0], 1);
+        assert_eq!(items[1], 2);
+        items[1] = 1.into();
+        let bad: LastItemModel = serde_json::from_value(json).expect("loads");
+        let e = bad.check_loaded().expect_err("a repeated item");
+        assert!(e.contains("item 0") && e.contains("item 1 twice"), "{e}");
     }
 }

@@ -395,9 +395,11 @@ pub(crate) fn fit_epochs<M: NextItemModel + Clone>(
 }
 
 /// The weights of a session network as [`TrainedNet`] stores them.
-pub trait SessionNet: Clone + Serialize + serde::de::DeserializeOwned {
+pub trait SessionNet: Clone + Serialize + serde::de::DeserializeOwned + Sync {
     /// `kind` of its model files (`nextitem-srgnn`, …).
     const KIND: &'static str;
+    /// Its name in tables ([`NextItemModel::name`]: `srgnn`, …).
+    const NAME: &'static str;
     /// The trainable parameters.
     fn params_mut(&mut self) -> Vec<&mut crate::nn::Param<f32>>;
 }
@@ -446,8 +448,9 @@ impl NetTraining {
 }
 
 /// What the parameters of a session network (SR-GNN, SASRec) give the one training loop they share,
-/// [`NetTrainer::fit`]: how to build the network, its examples and the loss of a minibatch.
-pub trait SessionNetParams: Clone + Serialize + serde::de::DeserializeOwned {
+/// [`NetTrainer::fit`] (how to build the network, its examples and the loss of a minibatch), and the
+/// one [`NextItemModel`] of the trained network (how it scores prefixes).
+pub trait SessionNetParams: Clone + Serialize + serde::de::DeserializeOwned + Sync {
     /// The network.
     type Net: SessionNet;
     /// Batch size, epochs, schedule, weight decay, patience and seed.
@@ -467,6 +470,14 @@ pub trait SessionNetParams: Clone + Serialize + serde::de::DeserializeOwned {
         batch: &[(u32, u32)],
         rng: &mut ChaCha8Rng,
     ) -> (f64, usize);
+    /// [`NextItemModel::score_prefixes`] of the trained network `net`.
+    fn score_prefixes(
+        &self,
+        net: &Self::Net,
+        sessions: &Sequences,
+        rows: &[usize],
+        sink: ScoreSink<'_>,
+    );
 }
 
 /// Validated parameters of a session network: call [`NetTrainer::fit`].
@@ -475,10 +486,14 @@ pub struct NetTrainer<P> {
     params: P,
 }
 
-impl<P: SessionNetParams> NetTrainer<P>
-where
-    TrainedNet<P, P::Net>: NextItemModel,
-{
+impl<P: SessionNetParams> NetTrainer<P> {
+    /// Wraps `params`, whose own fields the caller has checked, once their training settings
+    /// ([`NetTraining::check`]) are valid too: the last step of every network's `check`.
+    pub(crate) fn checked(params: P) -> Result<Self, ModelError> {
+        params.training().check()?;
+        Ok(NetTrainer { params })
+    }
+
     /// The validated parameters.
     pub fn params(&self) -> &P {
         &self.params
@@ -533,6 +548,8 @@ where
 }
 
 /// A trained session network (SR-GNN, SASRec): its parameters, item count, weights and history.
+/// Every one is a [`NextItemModel`] named [`SessionNet::NAME`] that scores as
+/// [`SessionNetParams::score_prefixes`] says.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct TrainedNet<P, N> {
     /// Training parameters.
@@ -645,6 +662,20 @@ where
             }
         }
         out
+    }
+}
+
+impl<P: SessionNetParams> NextItemModel for TrainedNet<P, P::Net> {
+    fn name(&self) -> String {
+        <P::Net as SessionNet>::NAME.into()
+    }
+
+    fn n_items(&self) -> usize {
+        self.n_items
+    }
+
+    fn score_prefixes(&self, sessions: &Sequences, rows: &[usize], sink: ScoreSink<'_>) {
+        self.params.score_prefixes(&self.net, sessions, rows, sink);
     }
 }
 

@@ -409,6 +409,14 @@ pub(crate) fn nearest(
     sims
 }
 
+/// The position in `prefix` of its most recent click on an item of the neighbour `items` (its
+/// distinct items, ascending): what V-SKNN's vote decay and VSTAN's sequence weight read.
+pub(crate) fn last_shared(prefix: &[u32], items: &[(u32, u32)]) -> Option<usize> {
+    prefix
+        .iter()
+        .rposition(|i| items.binary_search_by_key(i, |x| x.0).is_ok())
+}
+
 /// Keeps the `k` best `(similarity, session)` of `sims` (similarity, then recency, descending), in
 /// that order.
 fn top_k(index: &SessionIndex, sims: &mut Vec<(f64, u32)>, k: usize) {
@@ -486,4 +494,32 @@ fn emit(index: &SessionIndex, sc: &mut Scratch, r: usize, t: usize, sink: ScoreS
         sc.scores[i as usize] = index.fallback[i as usize];
     }
     sc.touched.clear();
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::nextitem::testing::seqs;
+    use crate::nextitem::{Stan, StanParams, VSessionKnn, VsknnParams};
+
+    /// Every neighbourhood model refuses a bad neighbour count or decay ([`super::check_neighbours`],
+    /// [`super::check_lambda`]) before it indexes anything.
+    #[test]
+    fn invalid_parameters_are_refused() {
+        let train = seqs(&[&[0, 1]], 2);
+        let p = StanParams {
+            lambda_inh: 0.0,
+            ..StanParams::stan()
+        };
+        assert!(Stan::fit(&train, None, p).is_err());
+        let p = StanParams {
+            vstan: Some((1.0, f64::NAN)),
+            ..StanParams::stan()
+        };
+        assert!(Stan::fit(&train, None, p).is_err());
+        let p = VsknnParams {
+            k: 0,
+            ..VsknnParams::default()
+        };
+        assert!(VSessionKnn::fit(&train, None, p).is_err());
+    }
 }

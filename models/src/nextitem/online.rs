@@ -313,8 +313,8 @@ pub(crate) fn last_click_prefixes(
 
 /// [`NextItemModel::score_prefixes`] of a last-click model whose scores are `base` with a few entries
 /// replaced: `overlay(last)` gives the `(item, score)` replacements after a last click `last` (each item
-/// at most once); they are put back to `base` once the prefix is scored, so a prefix costs its
-/// replacements, not the item count.
+/// at most once, which [`check_rows_distinct`] checks in a loaded file); they are put back to `base`
+/// once the prefix is scored, so a prefix costs its replacements, not the item count.
 pub(crate) fn overlay_prefixes<I: Iterator<Item = (u32, f32)> + Clone>(
     base: &[f32],
     sessions: &Sequences,
@@ -336,6 +336,26 @@ pub(crate) fn overlay_prefixes<I: Iterator<Item = (u32, f32)> + Clone>(
             }
         }
     }
+}
+
+/// Checks that no row of the compressed rows `start`/`item` (row starts already valid, item ids below
+/// `n_items`) lists an item twice. [`overlay_prefixes`] sets the score of each listed item, so a
+/// repeated item would score with its last entry alone, silently; a batch fit never writes one, so a
+/// loaded file with one is refused. Cost: `O(n_items + rows' length)`.
+pub(crate) fn check_rows_distinct(
+    start: &[usize],
+    item: &[u32],
+    n_items: usize,
+) -> Result<(), String> {
+    let mut last_row = vec![usize::MAX; n_items];
+    for (r, w) in start.windows(2).enumerate() {
+        for &j in &item[w[0]..w[1]] {
+            if std::mem::replace(&mut last_row[j as usize], r) == r {
+                return Err(format!("the list of item {r} holds item {j} twice"));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// [`NextItemModel::score_session`] of a last-click model (zeros without a click).

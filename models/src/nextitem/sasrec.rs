@@ -21,10 +21,10 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::nextitem::{
-    NetTrainer, NetTraining, NextItemModel, ScoreSink, SessionNet, SessionNetParams, TrainedNet,
+    NetTrainer, NetTraining, ScoreSink, SessionNet, SessionNetParams, TrainedNet,
 };
 use crate::nn::attention::check_heads;
-use crate::nn::dense::softmax_ce;
+use crate::nn::dense::tied_softmax_ce;
 use crate::nn::param::matmul;
 use crate::nn::transformer::{Encoded, Pool};
 use crate::nn::{DropMode, Optimizer, OptimizerKind, Param, Real, Transformer};
@@ -80,8 +80,7 @@ impl SasRecParams {
         if !(0.0..1.0).contains(&self.dropout) {
             return Err(ModelError::invalid("dropout", self.dropout, "in [0, 1)"));
         }
-        self.training.check()?;
-        Ok(NetTrainer { params: self })
+        NetTrainer::checked(self)
     }
 }
 
@@ -128,10 +127,7 @@ impl<T: Real> SasRecNet<T> {
             .flat_map(|s| s[1..].iter().map(|&t| t as usize))
             .collect();
         let (f, enc) = self.states(&inputs, drop);
-        let logits = matmul(&f, &self.items.value.t());
-        let (loss, dlogits) = softmax_ce(&logits, &targets, None);
-        self.items.grad += &matmul(&dlogits.t(), &f);
-        let df = matmul(&dlogits, &self.items.value);
+        let (loss, df) = tied_softmax_ce(&mut self.items, &f, &targets);
         self.encoder
             .encode_backward(&enc, &df, &mut self.items.grad);
         loss
@@ -150,6 +146,7 @@ pub type SasRecModel = TrainedNet<SasRecParams, SasRecNet<f32>>;
 
 impl SessionNet for SasRecNet<f32> {
     const KIND: &'static str = "nextitem-sasrec";
+    const NAME: &'static str = "sasrec";
     fn params_mut(&mut self) -> Vec<&mut Param<f32>> {
         SasRecNet::params_mut(self)
     }
@@ -205,31 +202,15 @@ impl SessionNetParams for SasRecParams {
         let loss = net.loss(&seqs, &mut DropMode::Random(self.dropout, rng));
         (loss, clicks)
     }
-}
-
-impl SasRecModel {
-    /// The state after the last click (at most `max_len` clicks back) of every session of
-    /// `sessions` (`sessions × d`; zeros for a session with no known item). Item ids `≥ n_items`
-    /// are skipped.
-    pub fn session_embeddings(&self, sessions: &Sequences) -> Array2<f32> {
-        self.per_session(sessions, self.params.dim, self.params.max_len, |seqs| {
-            let (f, enc) = self.net.states(seqs, &mut DropMode::Off);
-            Pool::Last.forward(&f, &enc)
-        })
-    }
-}
-
-impl NextItemModel for SasRecModel {
-    fn name(&self) -> String {
-        "sasrec".into()
-    }
-
-    fn n_items(&self) -> usize {
-        self.n_items
-    }
-
-    fn score_prefixes(&self, sessions: &Sequences, rows: &[usize], sink: ScoreSink<'_>) {
-        let l = self.params.max_len;
+    /// Causal windows of at most `max_len` clicks, 128 per pass.
+    fn score_prefixes(
+        &self,
+        net: &SasRecNet<f32>,
+        sessions: &Sequences,
+        rows: &[usize],
+        sink: ScoreSink<'_>,
+    ) {
+        let l = self.max_len;
         // Windows: the first `max_len` clicks of a session give the predictions after each of them
         // in one causal pass; a later prefix is its own window of its last `max_len` clicks, of which
         // only the last state is used. Each window: (row, first click, clicks, first prediction).
@@ -249,8 +230,8 @@ impl NextItemModel for SasRecModel {
                 .iter()
                 .map(|&(r, a, len, _)| &sessions.row(r)[a..a + len])
                 .collect();
-            let (f, _) = self.net.states(&seqs, &mut DropMode::Off);
-            let scores = matmul(&f, &self.net.items.value.t());
+            let (f, _) = net.states(&seqs, &mut DropMode::Off);
+            let scores = matmul(&f, &net.items.value.t());
             let mut start = 0;
             for &(r, a, len, first) in chunk {
                 for i in first..len {
@@ -260,5 +241,17 @@ impl NextItemModel for SasRecModel {
                 start += len;
             }
         }
+    }
+}
+
+impl SasRecModel {
+    /// The state after the last click (at most `max_len` clicks back) of every session of
+    /// `sessions` (`sessions × d`; zeros for a session with no known item). Item ids `≥ n_items`
+    /// are skipped.
+    pub fn session_embeddings(&self, sessions: &Sequences) -> Array2<f32> {
+        self.per_session(sessions, self.params.dim, self.params.max_len, |seqs| {
+            let (f, enc) = self.net.states(seqs, &mut DropMode::Off);
+            Pool::Last.forward(&f, &enc)
+        })
     }
 }

@@ -25,7 +25,9 @@ use std::collections::{HashMap, VecDeque};
 use serde::{Deserialize, Serialize};
 
 use super::neighbours::{fallback_scores, EVIDENCE_FLOOR};
-use super::online::{last_click_prefixes, last_click_session, overlay_prefixes};
+use super::online::{
+    check_rows_distinct, last_click_prefixes, last_click_session, overlay_prefixes,
+};
 use super::vsknn::Decay;
 use super::{count_click, scaled_popularity, NextItemModel, ScoreSink};
 use crate::{ModelError, Sequences};
@@ -232,7 +234,7 @@ impl SequentialRules {
     }
 
     /// Checks a loaded model: one row per item, monotone row starts, consequents below the item
-    /// count and a score per rule.
+    /// count, each at most once per row, and a score per rule.
     pub(crate) fn check_loaded(&self) -> Result<(), String> {
         let n = self.fallback.len();
         if !super::valid_row_starts(&self.start, n, self.item.len()) {
@@ -248,6 +250,7 @@ impl SequentialRules {
         if let Some(&bad) = self.item.iter().find(|&&b| b as usize >= n) {
             return Err(format!("consequent {bad} is not below the item count {n}"));
         }
+        check_rows_distinct(&self.start, &self.item, n)?;
         if let Some(w) = &self.learn {
             w.params.check().map_err(|e| e.to_string())?;
             if !super::valid_row_starts(&w.start, n, w.item.len()) || w.weight.len() != w.item.len()
@@ -700,5 +703,21 @@ mod tests {
         assert_eq!(s[2], 1e-4 + (1.0 - 1e-4) * 0.25);
         assert!(s[3] < 1e-4 && s[0] < s[3]);
         assert!(SequentialRules::from_rules(&train, &rules[..2]).is_err());
+    }
+
+    /// A loaded file whose rules of an item name a consequent twice is refused (scoring would keep
+    /// the last rule alone).
+    #[test]
+    fn a_loaded_rule_row_with_a_repeated_consequent_is_refused() {
+        let train = seqs(&[&[0, 1, 3], &[2, 3]], 4);
+        let rules = vec![vec![(1, 2.0), (3, 0.5)], vec![], vec![], vec![]];
+        let m = SequentialRules::from_rules(&train, &rules).expect("rules");
+        assert_eq!(m.check_loaded(), Ok(()));
+        let mut json = serde_json::to_value(&m).expect("json");
+        assert_eq!((&json["item"][0], &json["item"][1]), (&1.into(), &3.into()));
+        json["item"][1] = 1.into();
+        let bad: SequentialRules = serde_json::from_value(json).expect("loads");
+        let e = bad.check_loaded().expect_err("a repeated consequent");
+        assert!(e.contains("item 0") && e.contains("item 1 twice"), "{e}");
     }
 }

@@ -20,10 +20,9 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::nextitem::{
-    prefix_examples, NetTrainer, NetTraining, NextItemModel, ScoreSink, SessionNet,
-    SessionNetParams, TrainedNet,
+    prefix_examples, NetTrainer, NetTraining, ScoreSink, SessionNet, SessionNetParams, TrainedNet,
 };
-use crate::nn::dense::softmax_ce;
+use crate::nn::dense::tied_softmax_ce;
 use crate::nn::ggnn::{GraphEncoder, GraphEncoderCache};
 use crate::nn::param::matmul;
 use crate::nn::{LrSchedule, Optimizer, OptimizerKind, Param, Real};
@@ -70,8 +69,7 @@ impl SrGnnParams {
         if self.steps == 0 {
             return Err(ModelError::invalid("steps", self.steps, "at least 1"));
         }
-        self.training.check()?;
-        Ok(NetTrainer { params: self })
+        NetTrainer::checked(self)
     }
 }
 
@@ -113,10 +111,7 @@ impl<T: Real> SrGnnNet<T> {
     /// gradient (the caller zeros them first).
     pub fn loss(&mut self, sessions: &[&[u32]], targets: &[usize]) -> f64 {
         let (s, cache) = self.sessions_forward(sessions);
-        let logits = self.scores(&s);
-        let (loss, dlogits) = softmax_ce(&logits, targets, None);
-        self.items.grad += &matmul(&dlogits.t(), &s);
-        let ds = matmul(&dlogits, &self.items.value);
+        let (loss, ds) = tied_softmax_ce(&mut self.items, &s, targets);
         self.encoder.backward(&cache, &ds, &mut self.items.grad);
         loss
     }
@@ -134,6 +129,7 @@ pub type SrGnnModel = TrainedNet<SrGnnParams, SrGnnNet<f32>>;
 
 impl SessionNet for SrGnnNet<f32> {
     const KIND: &'static str = "nextitem-srgnn";
+    const NAME: &'static str = "srgnn";
     fn params_mut(&mut self) -> Vec<&mut Param<f32>> {
         SrGnnNet::params_mut(self)
     }
@@ -171,37 +167,22 @@ impl SessionNetParams for SrGnnParams {
             .collect();
         (net.loss(&sessions, &targets), batch.len())
     }
-}
-
-impl SrGnnModel {
-    /// The session vectors `s_h` of every session of `sessions` (`sessions × d`; zeros for a session
-    /// with no known item). Item ids `≥ n_items` are skipped.
-    pub fn session_embeddings(&self, sessions: &Sequences) -> Array2<f32> {
-        self.per_session(sessions, self.params.dim, usize::MAX, |seqs| {
-            self.net.sessions_forward(seqs).0
-        })
-    }
-}
-
-impl NextItemModel for SrGnnModel {
-    fn name(&self) -> String {
-        "srgnn".into()
-    }
-
-    fn n_items(&self) -> usize {
-        self.n_items
-    }
-
-    fn score_prefixes(&self, sessions: &Sequences, rows: &[usize], sink: ScoreSink<'_>) {
-        // Every prefix is its own graph; batch about 256 of them.
+    /// Every prefix is its own graph; batches of 256 of them.
+    fn score_prefixes(
+        &self,
+        net: &SrGnnNet<f32>,
+        sessions: &Sequences,
+        rows: &[usize],
+        sink: ScoreSink<'_>,
+    ) {
         let mut batch: Vec<(usize, usize)> = Vec::with_capacity(256);
         let mut flush = |batch: &mut Vec<(usize, usize)>| {
             if batch.is_empty() {
                 return;
             }
             let seqs: Vec<&[u32]> = batch.iter().map(|&(r, t)| &sessions.row(r)[..=t]).collect();
-            let (s, _) = self.net.sessions_forward(&seqs);
-            let scores = self.net.scores(&s);
+            let (s, _) = net.sessions_forward(&seqs);
+            let scores = net.scores(&s);
             for (i, &(r, t)) in batch.iter().enumerate() {
                 let row = scores.row(i);
                 sink(r, t, row.as_slice().unwrap_or(&[]));
@@ -217,5 +198,15 @@ impl NextItemModel for SrGnnModel {
             }
         }
         flush(&mut batch);
+    }
+}
+
+impl SrGnnModel {
+    /// The session vectors `s_h` of every session of `sessions` (`sessions × d`; zeros for a session
+    /// with no known item). Item ids `≥ n_items` are skipped.
+    pub fn session_embeddings(&self, sessions: &Sequences) -> Array2<f32> {
+        self.per_session(sessions, self.params.dim, usize::MAX, |seqs| {
+            self.net.sessions_forward(seqs).0
+        })
     }
 }

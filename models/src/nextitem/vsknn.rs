@@ -27,7 +27,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::neighbours::{check_lambda, check_neighbours, nearest, score_sessions, SessionIndex};
+use super::neighbours::{
+    check_lambda, check_neighbours, last_shared, nearest, score_sessions, SessionIndex,
+};
 use super::{NextItemModel, Prefixes, ScoreSink};
 use crate::{ModelError, Sequences};
 
@@ -206,11 +208,7 @@ impl NextItemModel for VSessionKnn {
             let sims = nearest(index, sc, stats, p.cosine, p.k, |_| 1.0);
             for &(sim, c) in &sims {
                 let items = index.items_of(c);
-                let step = prefix
-                    .iter()
-                    .rev()
-                    .position(|i| items.binary_search_by_key(i, |x| x.0).is_ok())
-                    .map_or(0, |s| s + 1);
+                let step = last_shared(prefix, items).map_or(0, |m| prefix.len() - m);
                 let decay = if step == 0 {
                     0.0
                 } else {
@@ -306,15 +304,5 @@ mod tests {
         };
         let m = VSessionKnn::fit(&train, Some(&times), p).expect("params");
         assert_eq!(scores_after(&m, &[0], None)[1], 1.0);
-    }
-
-    #[test]
-    fn invalid_parameters_are_refused() {
-        let train = seqs(&[&[0, 1]], 2);
-        let p = VsknnParams {
-            k: 0,
-            ..VsknnParams::default()
-        };
-        assert!(VSessionKnn::fit(&train, None, p).is_err());
     }
 }

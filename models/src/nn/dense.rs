@@ -1,4 +1,5 @@
-//! Fully connected layer and the loss heads: softmax + cross-entropy, sigmoid + binary cross-entropy.
+//! Fully connected layer and the loss heads: softmax + cross-entropy (also of scores against a tied
+//! item table), sigmoid + binary cross-entropy.
 //!
 //! Dense costs one `rows × in × out` product forward and two backward. The heads cost `rows × classes`
 //! and are numerically stable (max-shifted log-sum-exp; `log(1+e^x)` in its stable form).
@@ -178,6 +179,21 @@ pub fn softmax_ce_owned<T: Real>(
         loss -= t;
     }
     (loss * inv, p)
+}
+
+/// [`softmax_ce`] of the scores `states · itemsᵀ` against an item table that is also the network's
+/// input (tied weights: SR-GNN, SASRec): adds the scores' share of the table's gradient and returns
+/// the mean loss and the gradient with respect to `states`, whose backward pass adds the input's
+/// share. Cost: three `rows × d × items` products.
+pub fn tied_softmax_ce<T: Real>(
+    items: &mut Param<T>,
+    states: &Array2<T>,
+    targets: &[usize],
+) -> (f64, Array2<T>) {
+    let logits = matmul(states, &items.value.t());
+    let (loss, dlogits) = softmax_ce_owned(logits, targets, None);
+    items.grad += &matmul(&dlogits.t(), states);
+    (loss, matmul(&dlogits, &items.value))
 }
 
 /// Sigmoid binary cross-entropy on a single-column logit matrix; `targets` are 0 or 1. Returns the

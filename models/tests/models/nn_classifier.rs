@@ -4,25 +4,20 @@
 use cartseq_models::nn::{
     CellKind, LrSchedule, OptimizerKind, SeqClassifierModel, SeqClassifierParams,
 };
-use cartseq_models::{Classifier, Dataset, ModelError, Persist, Sequences};
+use cartseq_models::{Classifier, Dataset, ModelError, Persist};
 use ndarray::{Array1, Array2};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use rand::Rng;
+
+use crate::support::sequence_task;
 
 /// Label = first token mod 3: the model must carry the first token through the whole sequence.
 fn first_token_task(n: usize, seed: u64) -> Dataset {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut seqs = Sequences::empty(9);
-    let mut y = Vec::new();
-    for _ in 0..n {
+    sequence_task(n, seed, 9, 3, |rng| {
         let len = rng.gen_range(1..8);
         let first: u32 = rng.gen_range(0..9);
-        seqs.push_row(std::iter::once(first).chain((1..len).map(|_| rng.gen_range(0..9))));
-        y.push(first as usize % 3);
-    }
-    let mut ds = Dataset::new(Array2::zeros((n, 0)), Array1::from(y), 3).expect("valid dataset");
-    ds.seqs = Some(seqs);
-    ds
+        let tokens = std::iter::once(first).chain((1..len).map(|_| rng.gen_range(0..9)));
+        (tokens.collect(), first as usize % 3)
+    })
 }
 
 fn accuracy(m: &dyn Classifier, ds: &Dataset) -> f64 {

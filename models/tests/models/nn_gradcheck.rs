@@ -54,6 +54,30 @@ pub(crate) fn check<M: Clone>(
     eprintln!("{name}: {checked} entries, worst relative error {worst:e}");
 }
 
+/// Checks every parameter gradient of a whole network `net`: `accumulate` runs its forward and
+/// backward passes on a copy with zeroed gradients, and the gradients it leaves in `params` (a fixed
+/// order) are compared with central differences of `loss`.
+pub(crate) fn params_check<N: Clone>(
+    name: &str,
+    net: &N,
+    params: impl Fn(&mut N) -> Vec<&mut Param<f64>>,
+    loss: impl Fn(&N) -> f64,
+    accumulate: impl FnOnce(&mut N),
+) {
+    let mut n2 = net.clone();
+    for p in params(&mut n2) {
+        p.zero_grad();
+    }
+    accumulate(&mut n2);
+    let analytic: Vec<Array2<f64>> = params(&mut n2)
+        .into_iter()
+        .map(|p| p.grad.clone())
+        .collect();
+    check(name, net, loss, &analytic, |n| {
+        params(n).into_iter().map(|p| &mut p.value).collect()
+    });
+}
+
 /// Checks the parameter gradients of `layer` and the gradient of its input `x` for the loss
 /// `Σ forward(x) ⊙ r`, `r` drawn from `rng` in the output's shape: `forward` returns the output and
 /// what `backward` needs, `backward` accumulates the parameter gradients for the output gradient and
@@ -299,22 +323,11 @@ pub(crate) fn whole_network_check(name: &str, net: SeqNet<f64>, outputs: usize) 
         let mut r = ChaCha8Rng::seed_from_u64(99);
         head(&n.forward(&refs, Some(&mut r)).0).0
     };
-    let mut n2 = net.clone();
-    n2.zero_grad();
-    let mut r = ChaCha8Rng::seed_from_u64(99);
-    let (z, cache) = n2.forward(&refs, Some(&mut r));
-    let (_, dz) = head(&z);
-    n2.backward(&cache, &dz);
-    let analytic: Vec<Array2<f64>> = n2
-        .params_mut()
-        .into_iter()
-        .map(|p| p.grad.clone())
-        .collect();
-    check(name, &net, loss, &analytic, |n| {
-        n.params_mut()
-            .into_iter()
-            .map(|p: &mut Param<f64>| &mut p.value)
-            .collect()
+    params_check(name, &net, SeqNet::params_mut, loss, |n2| {
+        let mut r = ChaCha8Rng::seed_from_u64(99);
+        let (z, cache) = n2.forward(&refs, Some(&mut r));
+        let (_, dz) = head(&z);
+        n2.backward(&cache, &dz);
     });
 }
 

@@ -14,7 +14,7 @@ use ndarray::Array2;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::nn_gradcheck::{check, layer_check, rand_mat, whole_network_check};
+use crate::nn_gradcheck::{check, layer_check, params_check, rand_mat, whole_network_check};
 
 /// Checks every parameter gradient of a whole network `net` for `loss`, which runs the forward and
 /// backward passes (accumulating the gradients) and returns the loss.
@@ -24,21 +24,14 @@ fn net_loss_check<N: Clone>(
     params: impl Fn(&mut N) -> Vec<&mut Param<f64>>,
     loss: impl Fn(&mut N) -> f64,
 ) {
-    let mut n2 = net.clone();
-    for p in params(&mut n2) {
-        p.zero_grad();
-    }
-    loss(&mut n2);
-    let analytic: Vec<Array2<f64>> = params(&mut n2)
-        .into_iter()
-        .map(|p| p.grad.clone())
-        .collect();
-    check(
+    params_check(
         name,
         net,
+        params,
         |n| loss(&mut n.clone()),
-        &analytic,
-        |n| params(n).into_iter().map(|p| &mut p.value).collect(),
+        |n| {
+            loss(n);
+        },
     );
 }
 

@@ -10,11 +10,12 @@ use cartseq_models::nn::recurrent::SEQ_ROWS;
 use cartseq_models::nn::{CellKind, SeqClassifierParams};
 use cartseq_models::{Classifier, Dataset, Persist, Sequences};
 use ndarray::linalg::general_mat_mul;
-use ndarray::{s, Array1, Array2};
+use ndarray::{s, Array2};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::nn_session_models::in_pool;
+use crate::support::sequence_task;
 
 fn rand_f32(r: usize, c: usize, rng: &mut ChaCha8Rng) -> Array2<f32> {
     Array2::from_shape_simple_fn((r, c), || rng.gen_range(-1.0..1.0))
@@ -84,17 +85,11 @@ fn parallel_product_has_the_bits_of_one_call() {
 /// Random sequences of 1–6 tokens over 200 ids, 300 classes: the head (batch × hidden × classes)
 /// is cut into several column blocks, a batch of 80 into three row blocks of the recurrence.
 fn wide_task(n: usize) -> Dataset {
-    let mut rng = ChaCha8Rng::seed_from_u64(21);
-    let mut seqs = Sequences::empty(200);
-    let mut y = Vec::new();
-    for _ in 0..n {
+    sequence_task(n, 21, 200, 300, |rng| {
         let len = rng.gen_range(1..7);
-        seqs.push_row((0..len).map(|_| rng.gen_range(0..200)));
-        y.push(rng.gen_range(0..300));
-    }
-    let mut ds = Dataset::new(Array2::zeros((n, 0)), Array1::from(y), 300).expect("dataset");
-    ds.seqs = Some(seqs);
-    ds
+        let tokens = (0..len).map(|_| rng.gen_range(0..200)).collect();
+        (tokens, rng.gen_range(0..300))
+    })
 }
 
 #[test]

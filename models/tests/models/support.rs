@@ -51,6 +51,29 @@ pub fn sign_tokens(x: &Array2<f64>) -> Sequences {
     seqs
 }
 
+/// A classification data set of token sequences alone (no feature columns): `n` rows drawn in turn
+/// by `row` from `ChaCha8Rng(seed)`, each its tokens (ids below `vocab`) and its label (below
+/// `classes`).
+pub fn sequence_task(
+    n: usize,
+    seed: u64,
+    vocab: usize,
+    classes: usize,
+    mut row: impl FnMut(&mut ChaCha8Rng) -> (Vec<u32>, usize),
+) -> Dataset {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut seqs = Sequences::empty(vocab);
+    let mut y = Vec::new();
+    for _ in 0..n {
+        let (tokens, label) = row(&mut rng);
+        seqs.push_row(tokens);
+        y.push(label);
+    }
+    let mut ds = Dataset::new(Array2::zeros((n, 0)), Array1::from(y), classes).expect("dataset");
+    ds.seqs = Some(seqs);
+    ds
+}
+
 /// Whether `name` is a sequence model.
 pub fn is_nn(name: &str) -> bool {
     ModelSpec::defaults(name).is_some_and(|s| s.needs_seq())
