@@ -518,7 +518,6 @@ fn session_net_fit<'a, P>(
 ) -> (usize, PendingFit<'a>)
 where
     P: SessionNetParams + 'a,
-    TrainedNet<P, P::Net>: NextItemModel,
 {
     let epochs = trainer.params().training().epochs;
     let fit = move |p: &mut dyn FnMut(&EpochRecord)| {

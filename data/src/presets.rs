@@ -797,7 +797,7 @@ fn resolve_generic(
     };
     let col = |r: &ColumnRef, what: &str| -> Result<usize, DataError> {
         match (r, &header) {
-            (ColumnRef::Index(i), _) if *i <= ncols => Ok(i - 1),
+            (ColumnRef::Index(i), _) if (1..=ncols).contains(i) => Ok(i - 1),
             (ColumnRef::Index(i), _) => Err(DataError::Option(format!(
                 "--{what}-col {i}: the file has only {ncols} column(s)"
             ))),
