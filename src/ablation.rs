@@ -4,7 +4,8 @@
 //! Both models predicted the same test rows, so the rows are resampled **together**: each replicate draws
 //! `n` row indices with replacement (seeded ChaCha8), computes the metric of model A and of model B on
 //! those rows, and records `A − B`. The 95% interval is the 2.5th–97.5th percentile of the replicate
-//! differences (the percentile bootstrap, Efron & Tibshirani 1993, ch. 13); the point estimate is the
+//! differences (the percentile bootstrap of [`cartseq_models::bootstrap`], shared with the next-item
+//! intervals); the point estimate is the
 //! difference on the full test set. A replicate with only one class present has no ROC-AUC and is
 //! skipped (counted in `skipped`). When the interval excludes 0 the difference is called significant at
 //! the 5% level.
@@ -15,13 +16,12 @@
 //!
 //! Cost: `reps × (n log n)` for ROC-AUC (a sort per replicate), `reps × n` for F1; memory `O(n)`.
 
+use cartseq_models::bootstrap::Replicates;
 use cartseq_models::metrics::{self, Average};
 use cartseq_models::{Classifier, Dataset, Learner};
 use ndarray::Axis;
 
 use crate::experiment::Splits;
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 
 /// Bootstrap replicates of the ablation's paired intervals when the user gives none (`--bootstrap`
 /// of `leaderboard` and `report`).
@@ -55,16 +55,6 @@ impl DiffCi {
     }
 }
 
-fn percentile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    // Linear interpolation between closest ranks (numpy's default).
-    let h = (sorted.len() - 1) as f64 * q;
-    let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
-    sorted[lo] + (sorted[hi] - sorted[lo]) * (h - lo as f64)
-}
-
 /// Paired bootstrap of a metric difference. `metric(rows)` returns `(A, B)` on the given row indices
 /// (`None` when undefined on that resample).
 pub fn paired_bootstrap(
@@ -76,29 +66,17 @@ pub fn paired_bootstrap(
 ) -> Option<DiffCi> {
     let all: Vec<usize> = (0..n).collect();
     let (a, b) = metric(&all)?;
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut diffs = Vec::with_capacity(reps);
-    let mut idx = vec![0usize; n];
-    let mut skipped = 0;
-    for _ in 0..reps {
-        for v in idx.iter_mut() {
-            *v = rng.gen_range(0..n);
-        }
-        match metric(&idx) {
-            Some((x, y)) => diffs.push(x - y),
-            None => skipped += 1,
-        }
-    }
-    diffs.sort_unstable_by(f64::total_cmp);
+    let diffs = Replicates::draw(n, reps, seed, |idx| metric(idx).map(|(x, y)| x - y));
+    let (lo, hi) = diffs.interval95();
     Some(DiffCi {
         metric: name.to_owned(),
         a,
         b,
         diff: a - b,
-        lo: percentile(&diffs, 0.025),
-        hi: percentile(&diffs, 0.975),
-        reps: diffs.len(),
-        skipped,
+        lo,
+        hi,
+        reps: diffs.values.len(),
+        skipped: diffs.skipped,
     })
 }
 
@@ -257,6 +235,8 @@ pub fn table(rows: &[AblationRow]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
 
     /// Box–Muller standard normal, so the test needs no extra crate.
     fn normal(rng: &mut impl Rng) -> f64 {

@@ -153,7 +153,7 @@ impl FeatureTable {
                 break;
             }
             let line = rec.position().map_or(0, |q| q.line());
-            let s = Split::parse(&rec[1]).ok_or_else(|| {
+            let s = Split::from_name(&rec[1]).ok_or_else(|| {
                 anyhow::anyhow!(
                     "{p}:{line}: column 2 (split): expected train, valid or test, found {:?}",
                     &rec[1]
@@ -248,19 +248,11 @@ pub enum Missing {
     Drop,
 }
 
-impl std::str::FromStr for Missing {
-    type Err = String;
-
-    /// Parses `minus-one`, `zero` or `drop`.
-    fn from_str(s: &str) -> Result<Missing, String> {
-        match s {
-            "minus-one" | "-1" => Ok(Missing::MinusOne),
-            "zero" | "0" => Ok(Missing::Zero),
-            "drop" => Ok(Missing::Drop),
-            _ => Err(format!("minus-one, zero or drop, found {s:?}")),
-        }
-    }
-}
+cartseq_data::named_enum!(Missing, "a missing-value treatment", [
+    "minus-one" | "-1" => Missing::MinusOne,
+    "zero" | "0" => Missing::Zero,
+    "drop" => Missing::Drop,
+]);
 
 impl FeatureTable {
     /// Refuses NaN and ±inf features (a model would print NaN metrics, or a NaN-blind tree would

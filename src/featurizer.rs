@@ -80,7 +80,7 @@ mod measure_name {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Measure, D::Error> {
         let s = String::deserialize(d)?;
-        Measure::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("unknown measure {s:?}")))
+        s.parse().map_err(serde::de::Error::custom)
     }
 }
 

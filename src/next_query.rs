@@ -25,25 +25,11 @@ pub enum NextSort {
     Lift,
 }
 
-impl NextSort {
-    /// Every sort key's name.
-    pub const NAMES: [&'static str; 3] = ["count", "confidence", "lift"];
-
-    /// Parses a name of [`NextSort::NAMES`].
-    pub fn parse(s: &str) -> Option<NextSort> {
-        match s {
-            "count" => Some(NextSort::Count),
-            "confidence" => Some(NextSort::Confidence),
-            "lift" => Some(NextSort::Lift),
-            _ => None,
-        }
-    }
-
-    /// The key's name.
-    pub fn name(self) -> &'static str {
-        Self::NAMES[self as usize]
-    }
-}
+cartseq_data::named_enum!(NextSort, "a sort key", [
+    "count" => NextSort::Count,
+    "confidence" => NextSort::Confidence,
+    "lift" => NextSort::Lift,
+]);
 
 /// A query: the tokens, how far to look, and which rows to keep.
 #[derive(Clone, Debug)]

@@ -67,47 +67,21 @@ pub enum ModelKind {
     SasRec,
 }
 
-impl ModelKind {
-    /// Every accepted name, in documentation order.
-    pub const NAMES: &'static [&'static str] = &[
-        "pop", "markov", "iknn", "sknn", "vsknn", "stan", "vstan", "sr", "rnn", "lstm", "gru",
-        "srgnn", "sasrec",
-    ];
-
-    /// The model of a name (`None` for an unknown name).
-    pub fn parse(name: &str) -> Option<ModelKind> {
-        match name {
-            "pop" => Some(ModelKind::Pop),
-            "markov" => Some(ModelKind::Markov),
-            "iknn" => Some(ModelKind::Iknn),
-            "sknn" => Some(ModelKind::Sknn),
-            "vsknn" => Some(ModelKind::Vsknn),
-            "stan" => Some(ModelKind::Stan),
-            "vstan" => Some(ModelKind::Vstan),
-            "sr" => Some(ModelKind::Sr),
-            "srgnn" => Some(ModelKind::SrGnn),
-            "sasrec" => Some(ModelKind::SasRec),
-            cell => CellKind::parse(cell).map(ModelKind::Network),
-        }
-    }
-
-    /// The model's name.
-    pub fn name(self) -> &'static str {
-        match self {
-            ModelKind::Pop => "pop",
-            ModelKind::Markov => "markov",
-            ModelKind::Iknn => "iknn",
-            ModelKind::Sknn => "sknn",
-            ModelKind::Vsknn => "vsknn",
-            ModelKind::Stan => "stan",
-            ModelKind::Vstan => "vstan",
-            ModelKind::Sr => "sr",
-            ModelKind::Network(cell) => cell.name(),
-            ModelKind::SrGnn => "srgnn",
-            ModelKind::SasRec => "sasrec",
-        }
-    }
-}
+cartseq_data::named_enum!(ModelKind, "a next-item model", [
+    "pop" => ModelKind::Pop,
+    "markov" => ModelKind::Markov,
+    "iknn" => ModelKind::Iknn,
+    "sknn" => ModelKind::Sknn,
+    "vsknn" => ModelKind::Vsknn,
+    "stan" => ModelKind::Stan,
+    "vstan" => ModelKind::Vstan,
+    "sr" => ModelKind::Sr,
+    "rnn" => ModelKind::Network(CellKind::Rnn),
+    "lstm" => ModelKind::Network(CellKind::Lstm),
+    "gru" => ModelKind::Network(CellKind::Gru),
+    "srgnn" => ModelKind::SrGnn,
+    "sasrec" => ModelKind::SasRec,
+]);
 
 /// Where the test sessions come from.
 #[derive(Clone, Debug)]
@@ -546,7 +520,7 @@ impl ModelChoice {
     pub fn parse(name: &str) -> Result<ModelChoice, String> {
         let (stacked, rest) = match name.split_once(':') {
             None => {
-                return ModelKind::parse(name)
+                return ModelKind::from_name(name)
                     .map(ModelChoice::Single)
                     .ok_or_else(|| {
                         format!(
@@ -565,7 +539,7 @@ impl ModelChoice {
         };
         let mut members = Vec::new();
         for m in rest.split('+') {
-            let kind = ModelKind::parse(m.trim()).ok_or_else(|| {
+            let kind = ModelKind::from_name(m.trim()).ok_or_else(|| {
                 format!(
                     "unknown member {:?} in {name:?} (expected {})",
                     m.trim(),

@@ -129,6 +129,8 @@ pub enum OnError {
     Skip,
 }
 
+crate::named_enum!(OnError, "an error policy", ["fail" => OnError::Fail, "skip" => OnError::Skip]);
+
 /// Rows skipped under [`OnError::Skip`], counted per reason, with the first example of each.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SkipReport {

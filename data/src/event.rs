@@ -58,26 +58,19 @@ impl Action {
         Action::Buy,
         Action::Return,
     ];
-
-    /// The canonical name used in dictionaries and tokens.
-    pub fn name(self) -> &'static str {
-        match self {
-            Action::View => "view",
-            Action::Search => "search",
-            Action::CartAdd => "cart_add",
-            Action::CartRemove => "cart_remove",
-            Action::CartModify => "cart_modify",
-            Action::Fav => "fav",
-            Action::Buy => "buy",
-            Action::Return => "return",
-        }
-    }
-
-    /// Parses a canonical name.
-    pub fn from_name(s: &str) -> Option<Action> {
-        Action::ALL.into_iter().find(|a| a.name() == s)
-    }
 }
+
+// The canonical names used in dictionaries and tokens.
+crate::named_enum!(Action, "an action", [
+    "view" => Action::View,
+    "search" => Action::Search,
+    "cart_add" => Action::CartAdd,
+    "cart_remove" => Action::CartRemove,
+    "cart_modify" => Action::CartModify,
+    "fav" => Action::Fav,
+    "buy" => Action::Buy,
+    "return" => Action::Return,
+]);
 
 /// Maps an action spelling used by public logs to a canonical [`Action`]; `None` for a custom name.
 pub fn canonical_action(raw: &str) -> Option<Action> {
@@ -143,5 +136,15 @@ mod tests {
         assert_eq!(canonical_action("Add_To_Cart"), Some(Action::CartAdd));
         assert_eq!(canonical_action("pv"), Some(Action::View));
         assert_eq!(canonical_action("share"), None);
+    }
+
+    #[test]
+    fn every_action_has_one_name_and_back() {
+        assert_eq!(Action::NAMES.len(), Action::ALL.len());
+        for a in Action::ALL {
+            assert_eq!(Action::from_name(a.name()), Some(a));
+            assert_eq!(a.to_string().parse::<Action>(), Ok(a));
+        }
+        assert_eq!(Action::from_name("cart"), None);
     }
 }

@@ -32,31 +32,83 @@
 //!
 //! No module imports one above it, so a reader never depends on how its events are grouped later.
 
-/// Implements `NAMES`, `name()`, `FromStr` (its error lists the accepted names) and `Display` for a
-/// fieldless enum from `"name" => Variant` pairs: the names an enum has on the command line and in
-/// files. Used here and by the `cartseq` library, so a command line parses every such enum one way
-/// without the library crates depending on a command-line parser.
+/// A fieldless enum chosen by name: on the command line, in `--param`, in files and in queries. Its
+/// names are written once, in a [`named_enum!`] table, and parsing, showing, listing and the error
+/// text all come from that table.
+pub trait NamedEnum: Copy + PartialEq + 'static {
+    /// What a value is, for error messages (`a clustering method`).
+    const WHAT: &'static str;
+    /// The name of every value, in table order (aliases left out).
+    const NAMES: &'static [&'static str];
+    /// The value's name.
+    fn name(self) -> &'static str;
+    /// The value a name or an alias stands for.
+    fn from_name(s: &str) -> Option<Self>;
+    /// The names as an error says what is accepted: `kmeans, gmm or dbscan`.
+    fn expected() -> String {
+        match Self::NAMES.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+            _ => Self::NAMES.join(", "),
+        }
+    }
+}
+
+/// A name as typed: the spelling [`named_enum!`] matches when no `fold` is given.
+#[doc(hidden)]
+pub fn exact_spelling(s: &str) -> &str {
+    s
+}
+
+/// Implements [`NamedEnum`] (also as inherent `NAMES`, `name()` and `from_name()`), `FromStr` (its
+/// error lists the accepted names) and `Display` for a fieldless enum from `"name" => Variant` rows;
+/// `"name" | "alias" => Variant` accepts other spellings too. Used by every crate of the workspace,
+/// so a command line parses every such enum one way without the library crates depending on a
+/// command-line parser.
+///
+/// `fold = f` (a `fn(&str)` returning a string) first maps what the user typed onto the table's spelling (a preset accepts
+/// `Online_Retail`); without it a name must match exactly.
 #[macro_export]
 macro_rules! named_enum {
-    ($t:ty, $what:literal, [$($name:literal => $v:expr),+ $(,)?]) => {
+    ($t:ty, $what:literal, [$($rows:tt)+]) => {
+        $crate::named_enum!($t, $what, fold = $crate::exact_spelling, [$($rows)+]);
+    };
+    ($t:ty, $what:literal, fold = $fold:expr, [$($name:literal $(| $alias:literal)* => $v:expr),+ $(,)?]) => {
         impl $t {
-            /// The command-line names of every value.
+            /// The name of every value (aliases left out).
             pub const NAMES: &'static [&'static str] = &[$($name),+];
 
-            /// The command-line name.
+            /// The value's name.
             pub fn name(self) -> &'static str {
                 $(if self == $v { return $name; })+
                 ""
+            }
+
+            /// The value a name or an alias stands for.
+            pub fn from_name(s: &str) -> Option<Self> {
+                match &*($fold)(s) {
+                    $($name $(| $alias)* => Some($v),)+
+                    _ => None,
+                }
+            }
+        }
+
+        impl $crate::NamedEnum for $t {
+            const WHAT: &'static str = $what;
+            const NAMES: &'static [&'static str] = <$t>::NAMES;
+            fn name(self) -> &'static str {
+                <$t>::name(self)
+            }
+            fn from_name(s: &str) -> Option<Self> {
+                <$t>::from_name(s)
             }
         }
 
         impl std::str::FromStr for $t {
             type Err = String;
             fn from_str(s: &str) -> Result<Self, String> {
-                match s {
-                    $($name => Ok($v),)+
-                    _ => Err(format!(concat!($what, " ({}), found {:?}"), Self::NAMES.join(", "), s)),
-                }
+                Self::from_name(s).ok_or_else(|| {
+                    format!(concat!($what, " ({}), found {:?}"), Self::NAMES.join(", "), s)
+                })
             }
         }
 
@@ -66,6 +118,50 @@ macro_rules! named_enum {
             }
         }
     };
+}
+
+#[cfg(test)]
+mod named_enum_tests {
+    use super::NamedEnum;
+
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    enum Shade {
+        Light,
+        Dark,
+        Mid,
+    }
+
+    crate::named_enum!(Shade, "a shade", [
+        "light" | "pale" => Shade::Light,
+        "dark" => Shade::Dark,
+        "mid" | "medium" | "grey" => Shade::Mid,
+    ]);
+
+    #[test]
+    fn names_aliases_and_errors_come_from_the_one_table() {
+        assert_eq!(Shade::NAMES, ["light", "dark", "mid"]);
+        assert_eq!(<Shade as NamedEnum>::NAMES, Shade::NAMES);
+        assert_eq!(Shade::WHAT, "a shade");
+        for (alias, v) in [
+            ("pale", Shade::Light),
+            ("medium", Shade::Mid),
+            ("grey", Shade::Mid),
+        ] {
+            assert_eq!(Shade::from_name(alias), Some(v));
+            assert_eq!(alias.parse::<Shade>(), Ok(v));
+        }
+        for v in [Shade::Light, Shade::Dark, Shade::Mid] {
+            // An alias never becomes the name a value is shown with.
+            assert_eq!(v.to_string().parse::<Shade>(), Ok(v));
+            assert!(Shade::NAMES.contains(&v.name()));
+        }
+        assert_eq!(Shade::from_name("Light"), None);
+        assert_eq!(
+            "black".parse::<Shade>(),
+            Err(r#"a shade (light, dark, mid), found "black""#.to_string())
+        );
+        assert_eq!(Shade::expected(), "light, dark or mid");
+    }
 }
 
 pub mod arrow;

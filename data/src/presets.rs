@@ -73,25 +73,6 @@ impl Preset {
         Preset::Basket,
     ];
 
-    /// The command-line names of all presets (same order as [`Preset::ALL`]).
-    pub const NAMES: [&'static str; 9] = [
-        "taobao",
-        "yoochoose",
-        "diginetica",
-        "online-retail",
-        "tianchi-mobile",
-        "retailrocket",
-        "generic",
-        "spmf",
-        "basket",
-    ];
-
-    /// The command-line name.
-    pub fn name(self) -> &'static str {
-        let i = Preset::ALL.iter().position(|p| *p == self).unwrap_or(0);
-        Preset::NAMES[i]
-    }
-
     /// Whether this preset holds sequences directly (SPMF, baskets) instead of events.
     pub fn yields_sequences(self) -> bool {
         matches!(self, Preset::Spmf | Preset::Basket)
@@ -117,34 +98,19 @@ impl Preset {
     }
 }
 
-impl std::str::FromStr for Preset {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let norm = s.to_ascii_lowercase().replace('_', "-");
-        let alias = match norm.as_str() {
-            "userbehavior" | "taobao-userbehavior" => "taobao",
-            "rsc15" | "recsys15" => "yoochoose",
-            "cikm16" => "diginetica",
-            "uci-online-retail" | "onlineretail" | "retail" => "online-retail",
-            "tianchi" | "tianchimobile" => "tianchi-mobile",
-            "retail-rocket" => "retailrocket",
-            "csv" => "generic",
-            "fimi" | "transactions" => "basket",
-            other => other,
-        };
-        Preset::NAMES
-            .iter()
-            .position(|n| *n == alias)
-            .map(|i| Preset::ALL[i])
-            .ok_or_else(|| format!("a preset ({}), found {s:?}", Preset::NAMES.join(", ")))
-    }
-}
-
-impl std::fmt::Display for Preset {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
+// The command-line names (in the order of [`Preset::ALL`]) and the other names of the same layouts; any
+// case, `_` for `-`.
+crate::named_enum!(Preset, "a preset", fold = |s: &str| s.to_ascii_lowercase().replace('_', "-"), [
+    "taobao" | "userbehavior" | "taobao-userbehavior" => Preset::Taobao,
+    "yoochoose" | "rsc15" | "recsys15" => Preset::Yoochoose,
+    "diginetica" | "cikm16" => Preset::Diginetica,
+    "online-retail" | "uci-online-retail" | "onlineretail" | "retail" => Preset::OnlineRetail,
+    "tianchi-mobile" | "tianchi" | "tianchimobile" => Preset::TianchiMobile,
+    "retailrocket" | "retail-rocket" => Preset::Retailrocket,
+    "generic" | "csv" => Preset::Generic,
+    "spmf" => Preset::Spmf,
+    "basket" | "fimi" | "transactions" => Preset::Basket,
+]);
 
 /// A column chosen by header name or by 1-based position.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -1840,7 +1806,19 @@ mod tests {
         for p in Preset::ALL {
             assert_eq!(p.name().parse::<Preset>(), Ok(p));
         }
-        assert!("nope".parse::<Preset>().is_err());
+        assert_eq!(Preset::NAMES.len(), Preset::ALL.len());
+        for (typed, p) in [
+            ("Online_Retail", Preset::OnlineRetail),
+            ("RSC15", Preset::Yoochoose),
+            ("taobao_userbehavior", Preset::Taobao),
+            ("FIMI", Preset::Basket),
+        ] {
+            assert_eq!(typed.parse::<Preset>(), Ok(p));
+        }
+        assert_eq!(
+            "nope".parse::<Preset>(),
+            Err(format!("a preset ({}), found \"nope\"", Preset::NAMES.join(", ")))
+        );
     }
 
     #[test]

@@ -316,19 +316,16 @@ pub enum Algorithm {
     Gsp,
 }
 
+// Any case; `aprioriall` is GSP's answer.
+cartseq_data::named_enum!(Algorithm, "a miner", fold = |s: &str| s.to_ascii_lowercase(), [
+    "prefixspan" => Algorithm::PrefixSpan,
+    "spade" | "cm-spade" => Algorithm::Spade,
+    "gsp" | "aprioriall" => Algorithm::Gsp,
+]);
+
 impl Algorithm {
     /// All algorithms.
     pub const ALL: [Algorithm; 3] = [Algorithm::PrefixSpan, Algorithm::Spade, Algorithm::Gsp];
-
-    /// Parses `prefixspan`, `spade` or `gsp` (also `aprioriall`, which is GSP's answer).
-    pub fn parse(s: &str) -> Option<Algorithm> {
-        match s.to_ascii_lowercase().as_str() {
-            "prefixspan" => Some(Algorithm::PrefixSpan),
-            "spade" | "cm-spade" => Some(Algorithm::Spade),
-            "gsp" | "aprioriall" => Some(Algorithm::Gsp),
-            _ => None,
-        }
-    }
 
     /// A boxed miner with validated options.
     pub fn miner(self, opts: Options) -> Result<Box<dyn Miner>, MiningError> {

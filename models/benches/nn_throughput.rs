@@ -63,7 +63,7 @@ fn main() {
     let n = ys.len();
     let mut ds = Dataset::new(Array2::zeros((n, 0)), Array1::from(ys), classes).expect("dataset");
     ds.seqs = Some(s);
-    let cell = CellKind::parse(&std::env::var("NN_CELL").unwrap_or_else(|_| "gru".into()))
+    let cell = CellKind::from_name(&std::env::var("NN_CELL").unwrap_or_else(|_| "gru".into()))
         .expect("gru|lstm|rnn");
     let epochs = env("NN_EPOCHS", 1);
     let learner = SeqClassifierParams::new(cell)

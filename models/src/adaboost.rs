@@ -38,16 +38,11 @@ pub enum AdaBoostAlgorithm {
     SammeR,
 }
 
-impl Named for AdaBoostAlgorithm {
-    const NAMES: &'static [(&'static [&'static str], Self)] = &[
-        (&["samme", "SAMME"], AdaBoostAlgorithm::Samme),
-        (
-            &["samme.r", "SAMME.R", "samme_r"],
-            AdaBoostAlgorithm::SammeR,
-        ),
-    ];
-    const EXPECTED: &'static str = "samme or samme.r";
-}
+cartseq_data::named_enum!(AdaBoostAlgorithm, "an AdaBoost variant", [
+    "samme" | "SAMME" => AdaBoostAlgorithm::Samme,
+    "samme.r" | "SAMME.R" | "samme_r" => AdaBoostAlgorithm::SammeR,
+]);
+impl Named for AdaBoostAlgorithm {}
 
 /// Parameters of an [`AdaBoost`] model.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -89,24 +89,16 @@ pub enum Scoring {
     F1,
 }
 
-impl Scoring {
-    /// Parses `roc_auc`, `pr_auc`, `neg_log_loss`/`log_loss`, `accuracy`, `balanced_accuracy`, `f1`.
-    pub fn parse(s: &str) -> Result<Self, ModelError> {
-        Ok(match s {
-            "roc_auc" | "auc" => Scoring::RocAuc,
-            "pr_auc" | "average_precision" => Scoring::PrAuc,
-            "neg_log_loss" | "log_loss" => Scoring::NegLogLoss,
-            "accuracy" => Scoring::Accuracy,
-            "balanced_accuracy" => Scoring::BalancedAccuracy,
-            "f1" => Scoring::F1,
-            _ => {
-                return Err(ModelError::Registry(format!(
-                    "unknown scoring `{s}` (known: roc_auc, pr_auc, neg_log_loss, accuracy, balanced_accuracy, f1)"
-                )))
-            }
-        })
-    }
+cartseq_data::named_enum!(Scoring, "a scoring", [
+    "roc_auc" | "auc" => Scoring::RocAuc,
+    "pr_auc" | "average_precision" => Scoring::PrAuc,
+    "neg_log_loss" | "log_loss" => Scoring::NegLogLoss,
+    "accuracy" => Scoring::Accuracy,
+    "balanced_accuracy" => Scoring::BalancedAccuracy,
+    "f1" => Scoring::F1,
+]);
 
+impl Scoring {
     /// Score of probabilities against the truth; `None` when undefined (ROC-AUC of a one-class fold).
     pub fn score(self, y: &[usize], proba: ndarray::ArrayView2<f64>) -> Option<f64> {
         let r = metrics::report(y, proba);

@@ -37,6 +37,7 @@
 pub mod adaboost;
 pub mod baseline;
 pub mod binning;
+pub mod bootstrap;
 pub mod class_weight;
 pub mod cv;
 pub mod dataset;

@@ -9,6 +9,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use cartseq_data::NamedEnum;
+
 use crate::{ClassWeight, ModelError};
 
 /// Builder setters of parameter structs: `setter!(/// doc. name: Type)` writes `fn name(self, v: Type)
@@ -117,29 +119,17 @@ pub fn bad_value(key: &str, text: &str, expected: &str) -> ModelError {
     ))
 }
 
-/// A setting chosen by name (`criterion=gini`): one row of [`Self::NAMES`] per value, so parsing,
-/// showing and the error text all come from that one table.
-pub trait Named: Copy + PartialEq + 'static {
-    /// The spellings accepted for each value; the first one is how `--param help` shows it.
-    const NAMES: &'static [(&'static [&'static str], Self)];
-    /// What an error says is accepted (`gini or entropy`).
-    const EXPECTED: &'static str;
-}
+/// A setting chosen by name (`criterion=gini`): a [`NamedEnum`] whose table is also its `--param`
+/// spelling, so parsing, showing and the error text all come from that one table.
+pub trait Named: NamedEnum {}
 
 impl<T: Named> ParamValue for T {
     fn set(&mut self, key: &str, text: &str) -> Result<(), ModelError> {
-        let (_, value) = T::NAMES
-            .iter()
-            .find(|(names, _)| names.contains(&text))
-            .ok_or_else(|| bad_value(key, text, T::EXPECTED))?;
-        *self = *value;
+        *self = T::from_name(text).ok_or_else(|| bad_value(key, text, &T::expected()))?;
         Ok(())
     }
     fn show(&self) -> String {
-        T::NAMES
-            .iter()
-            .find(|(_, value)| value == self)
-            .map_or_else(String::new, |(names, _)| names[0].to_string())
+        NamedEnum::name(*self).to_string()
     }
 }
 
@@ -366,5 +356,25 @@ mod tests {
         assert_eq!((h.clone(), h.show()), (vec![128, 64], "128+64".to_string()));
         let e = h.set("hidden", "x").err().map(|e| e.to_string());
         assert!(e.is_some_and(|e| e.contains("hidden = x")));
+    }
+
+    #[test]
+    fn named_values_parse_aliases_and_show_their_name() {
+        let mut a = crate::adaboost::AdaBoostAlgorithm::Samme;
+        a.set("algorithm", "SAMME.R")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (a, a.show()),
+            (
+                crate::adaboost::AdaBoostAlgorithm::SammeR,
+                "samme.r".to_string()
+            )
+        );
+        let mut c = crate::tree::Criterion::Gini;
+        let e = c.set("criterion", "mse").err().map(|e| e.to_string());
+        assert_eq!(
+            e.as_deref(),
+            Some("invalid parameter criterion = mse: expected gini or entropy")
+        );
     }
 }

@@ -196,21 +196,12 @@ pub enum EnsembleKind {
     Bag,
 }
 
-impl EnsembleKind {
-    /// The names, as `--model` takes them.
-    pub const NAMES: [&'static str; 4] = ["stack", "vote", "vote-hard", "bag"];
-
-    /// The ensemble called `name`, if it is one.
-    pub fn parse(name: &str) -> Option<Self> {
-        match name {
-            "stack" => Some(EnsembleKind::Stack),
-            "vote" => Some(EnsembleKind::Vote),
-            "vote-hard" => Some(EnsembleKind::VoteHard),
-            "bag" => Some(EnsembleKind::Bag),
-            _ => None,
-        }
-    }
-}
+cartseq_data::named_enum!(EnsembleKind, "an ensemble", [
+    "stack" => EnsembleKind::Stack,
+    "vote" => EnsembleKind::Vote,
+    "vote-hard" => EnsembleKind::VoteHard,
+    "bag" => EnsembleKind::Bag,
+]);
 
 /// A single learner as listings show it: name, description and `key=default` parameters.
 #[derive(Clone, Debug, PartialEq, Eq)]

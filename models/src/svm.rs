@@ -38,7 +38,7 @@ use crate::class_weight::{check_fit_data, checked_weights, ClassWeight};
 use crate::fitted::{corrupt, Fitted, FittedModel, Signature};
 use crate::logistic::check_outputs;
 use crate::params::{
-    check_at_least_one, check_positive, setter, KeyVisitor, ParamValue, SharedParams, WithShared,
+    check_at_least_one, check_positive, setter, KeyVisitor, Named, SharedParams, WithShared,
 };
 use crate::proba::{binary_into, score_outputs};
 use crate::spec::{About, LearnerParams};
@@ -309,16 +309,6 @@ pub enum LinearSvmSolver {
 }
 
 impl LinearSvmSolver {
-    /// Parses `auto`, `dual` or `primal`.
-    pub fn parse(s: &str) -> Result<Self, ModelError> {
-        match s {
-            "auto" => Ok(LinearSvmSolver::Auto),
-            "dual" => Ok(LinearSvmSolver::Dual),
-            "primal" => Ok(LinearSvmSolver::Primal),
-            _ => Err(ModelError::invalid("solver", s, "auto, dual or primal")),
-        }
-    }
-
     fn primal(self, rows: usize, features: usize) -> bool {
         match self {
             LinearSvmSolver::Auto => rows > features,
@@ -328,20 +318,12 @@ impl LinearSvmSolver {
     }
 }
 
-impl ParamValue for LinearSvmSolver {
-    fn set(&mut self, _key: &str, text: &str) -> Result<(), ModelError> {
-        *self = LinearSvmSolver::parse(text)?;
-        Ok(())
-    }
-    fn show(&self) -> String {
-        match self {
-            LinearSvmSolver::Auto => "auto",
-            LinearSvmSolver::Dual => "dual",
-            LinearSvmSolver::Primal => "primal",
-        }
-        .into()
-    }
-}
+cartseq_data::named_enum!(LinearSvmSolver, "a linear SVM solver", [
+    "auto" => LinearSvmSolver::Auto,
+    "dual" => LinearSvmSolver::Dual,
+    "primal" => LinearSvmSolver::Primal,
+]);
+impl Named for LinearSvmSolver {}
 
 /// Parameters of a [`LinearSvm`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

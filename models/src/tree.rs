@@ -66,13 +66,11 @@ impl Criterion {
     }
 }
 
-impl Named for Criterion {
-    const NAMES: &'static [(&'static [&'static str], Self)] = &[
-        (&["gini"], Criterion::Gini),
-        (&["entropy"], Criterion::Entropy),
-    ];
-    const EXPECTED: &'static str = "gini or entropy";
-}
+cartseq_data::named_enum!(Criterion, "a split criterion", [
+    "gini" => Criterion::Gini,
+    "entropy" => Criterion::Entropy,
+]);
+impl Named for Criterion {}
 
 /// How many features a node considers.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]

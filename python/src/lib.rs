@@ -26,8 +26,8 @@ use cartseq::trained::TrainedModel;
 use cartseq_data::sessions::SequenceOptionsBuilder;
 use cartseq_data::time::{parse_date, parse_duration, TimeFormat};
 use cartseq_data::{
-    ColumnRef, Dictionary, EventColumns, GenericSpec, GroupBy, ItemId, ItemsetMode, OnError,
-    Preset, PresetConfig, SequenceDb, SequenceOptions, Token, Vocab,
+    ColumnRef, Dictionary, EventColumns, GenericSpec, GroupBy, ItemId, ItemsetMode, NamedEnum,
+    OnError, Preset, PresetConfig, SequenceDb, SequenceOptions, Token, Vocab,
 };
 use cartseq_mining::itemsets::{
     FpGrowth, FrequentItemsets, ItemsetAlgorithm, ItemsetMiner, ItemsetParams, Transactions,
@@ -199,15 +199,7 @@ fn input_spec(path: &str, o: &Bound<'_, PyDict>) -> PyResult<InputSpec> {
     };
     let mut config = PresetConfig::new(preset);
     config.generic = generic;
-    let on_error = match get::<String>(o, "on_error")?.as_deref() {
-        None | Some("fail") => OnError::Fail,
-        Some("skip") => OnError::Skip,
-        Some(x) => {
-            return Err(CartseqError::new_err(format!(
-                "on_error: expected fail or skip, found {x:?}"
-            )))
-        }
-    };
+    let on_error = parsed_key::<OnError>(o, "on_error")?.unwrap_or_default();
     Ok(InputSpec {
         path,
         config,
@@ -549,9 +541,10 @@ fn mine(py: Python<'_>, seqs: &Bound<'_, PyAny>, o: &Bound<'_, PyDict>) -> PyRes
         max_patterns: get(o, "max_patterns")?.unwrap_or(cartseq_mining::DEFAULT_MAX_PATTERNS),
     };
     let algo = get::<String>(o, "algo")?.unwrap_or_else(|| "prefixspan".into());
-    let algo = Algorithm::parse(&algo).ok_or_else(|| {
+    let algo = Algorithm::from_name(&algo).ok_or_else(|| {
         CartseqError::new_err(format!(
-            "algo: expected prefixspan, spade or gsp, found {algo:?}"
+            "algo: expected {}, found {algo:?}",
+            Algorithm::expected()
         ))
     })?;
     table_from(py, move || {
@@ -574,11 +567,7 @@ fn itemset_params(o: &Bound<'_, PyDict>, max_size_default: usize) -> PyResult<It
 
 /// The itemset algorithm named `algo` (`fpgrowth` or `apriori`).
 fn itemset_algorithm(algo: &str) -> anyhow::Result<ItemsetAlgorithm> {
-    Ok(match algo {
-        "fpgrowth" => ItemsetAlgorithm::FpGrowth,
-        "apriori" => ItemsetAlgorithm::Apriori,
-        a => bail!("algo: expected fpgrowth or apriori, found {a:?}"),
-    })
+    parse(algo, "algo")
 }
 
 /// Frequent itemsets of the baskets (the `itemsets` command).
@@ -650,10 +639,11 @@ fn rules(py: Python<'_>, seqs: &Bound<'_, PyAny>, o: &Bound<'_, PyDict>) -> PyRe
         let source = match kind.as_str() {
             "association" => RuleSource::Association(itemset_algorithm(&algo)?),
             "sequential" => RuleSource::Sequential { window },
-            "pattern" => RuleSource::Pattern(
-                Algorithm::parse(&miner)
-                    .ok_or_else(|| anyhow!("miner {miner:?}: expected prefixspan, spade or gsp"))?,
-            ),
+            "pattern" => {
+                RuleSource::Pattern(Algorithm::from_name(&miner).ok_or_else(|| {
+                    anyhow!("miner {miner:?}: expected {}", Algorithm::expected())
+                })?)
+            }
             k => bail!("kind: expected association, sequential or pattern, found {k:?}"),
         };
         let m = RuleMining {
@@ -1097,11 +1087,7 @@ fn task(py: Python<'_>, path: &str, o: &Bound<'_, PyDict>) -> PyResult<Py<PyAny>
     let measure = s("pattern_select")?.unwrap_or_else(|| "infogain".into());
     let featurizer = PatternFeaturizer {
         k: get(o, "pattern_features")?.unwrap_or(0),
-        measure: cartseq_mining::discriminative::Measure::parse(&measure).ok_or_else(|| {
-            CartseqError::new_err(format!(
-                "pattern_select: expected infogain, chi2 or supdiff, found {measure:?}"
-            ))
-        })?,
+        measure: parse(&measure, "pattern_select").map_err(err)?,
         tokens: parse(
             &s("pattern_tokens")?.unwrap_or_else(|| "action-category".into()),
             "pattern_tokens",

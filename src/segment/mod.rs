@@ -57,42 +57,17 @@ pub enum Represent {
     FeaturesPatterns,
 }
 
+cartseq_data::named_enum!(Represent, "a row representation", [
+    "features" => Represent::Features,
+    "patterns" => Represent::Patterns,
+    "embeddings" => Represent::Embeddings,
+    "features+patterns" => Represent::FeaturesPatterns,
+]);
+
 impl Represent {
-    /// The command-line names.
-    pub const NAMES: [&'static str; 4] =
-        ["features", "patterns", "embeddings", "features+patterns"];
-
-    /// The command-line name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Represent::Features => "features",
-            Represent::Patterns => "patterns",
-            Represent::Embeddings => "embeddings",
-            Represent::FeaturesPatterns => "features+patterns",
-        }
-    }
-
     /// Whether pattern columns are part of it.
     pub fn has_patterns(self) -> bool {
         matches!(self, Represent::Patterns | Represent::FeaturesPatterns)
-    }
-}
-
-impl std::str::FromStr for Represent {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        Ok(match s {
-            "features" => Represent::Features,
-            "patterns" => Represent::Patterns,
-            "embeddings" => Represent::Embeddings,
-            "features+patterns" => Represent::FeaturesPatterns,
-            _ => {
-                return Err(format!(
-                    "expected one of {}, found {s:?}",
-                    Represent::NAMES.join(", ")
-                ))
-            }
-        })
     }
 }
 
@@ -108,28 +83,11 @@ pub enum Method {
     Dbscan,
 }
 
-impl std::str::FromStr for Method {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "kmeans" | "k-means" => Ok(Method::Kmeans),
-            "gmm" => Ok(Method::Gmm),
-            "dbscan" => Ok(Method::Dbscan),
-            _ => Err(format!("expected kmeans, gmm or dbscan, found {s:?}")),
-        }
-    }
-}
-
-impl Method {
-    /// The command-line name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Method::Kmeans => "kmeans",
-            Method::Gmm => "gmm",
-            Method::Dbscan => "dbscan",
-        }
-    }
-}
+cartseq_data::named_enum!(Method, "a clustering method", [
+    "kmeans" | "k-means" => Method::Kmeans,
+    "gmm" => Method::Gmm,
+    "dbscan" => Method::Dbscan,
+]);
 
 /// Which k-means implementation runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,16 +99,7 @@ pub enum Engine {
     Linfa,
 }
 
-impl std::str::FromStr for Engine {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "cartseq" => Ok(Engine::Cartseq),
-            "linfa" => Ok(Engine::Linfa),
-            _ => Err(format!("expected cartseq or linfa, found {s:?}")),
-        }
-    }
-}
+cartseq_data::named_enum!(Engine, "an engine", ["cartseq" => Engine::Cartseq, "linfa" => Engine::Linfa]);
 
 /// The segmentation options, validated by [`SegmentParams::check`] before anything is allocated.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

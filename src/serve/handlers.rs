@@ -540,7 +540,7 @@ pub async fn next(
                 })?
             }
             "sort" => {
-                q.sort = NextSort::parse(&v).ok_or_else(|| {
+                q.sort = NextSort::from_name(&v).ok_or_else(|| {
                     ApiError::bad(
                         "sort",
                         format!(

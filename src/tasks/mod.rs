@@ -96,21 +96,14 @@ pub enum Split {
 impl Split {
     /// All splits in file order.
     pub const ALL: [Split; 3] = [Split::Train, Split::Valid, Split::Test];
-
-    /// The name written in the `split` column.
-    pub fn name(self) -> &'static str {
-        match self {
-            Split::Train => "train",
-            Split::Valid => "valid",
-            Split::Test => "test",
-        }
-    }
-
-    /// Parses a `split` cell.
-    pub fn parse(s: &str) -> Option<Split> {
-        Split::ALL.into_iter().find(|x| x.name() == s)
-    }
 }
+
+// The names written in the `split` column.
+cartseq_data::named_enum!(Split, "a split", [
+    "train" => Split::Train,
+    "valid" => Split::Valid,
+    "test" => Split::Test,
+]);
 
 /// The funnel role of an action, from its canonical (or a common raw) name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

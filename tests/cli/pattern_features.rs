@@ -61,6 +61,6 @@ fn bad_measure_is_a_clear_error() {
         "x.csv",
         "--pattern-features 3 --pattern-select gini",
     )
-    .fails_with("infogain, chi2 or supdiff");
+    .fails_with("a discrimination measure (infogain, chi2, supdiff), found \"gini\"");
     assert!(!dir.path().join("x.csv").exists());
 }

@@ -31,26 +31,13 @@ pub enum Measure {
     SupportDiff,
 }
 
+cartseq_data::named_enum!(Measure, "a discrimination measure", [
+    "infogain" | "ig" => Measure::InfoGain,
+    "chi2" | "chisquare" => Measure::ChiSquare,
+    "supdiff" | "support-diff" => Measure::SupportDiff,
+]);
+
 impl Measure {
-    /// Parses `infogain`, `chi2` or `supdiff` (the CLI names).
-    pub fn parse(s: &str) -> Option<Measure> {
-        match s {
-            "infogain" | "ig" => Some(Measure::InfoGain),
-            "chi2" | "chisquare" => Some(Measure::ChiSquare),
-            "supdiff" | "support-diff" => Some(Measure::SupportDiff),
-            _ => None,
-        }
-    }
-
-    /// The CLI name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Measure::InfoGain => "infogain",
-            Measure::ChiSquare => "chi2",
-            Measure::SupportDiff => "supdiff",
-        }
-    }
-
     /// Scores a pattern present in `with[c]` sequences of class `c`, among `class_sizes[c]` sequences.
     pub fn score(self, with: &[u64], class_sizes: &[u64]) -> f64 {
         match self {
@@ -192,7 +179,7 @@ mod tests {
     #[test]
     fn top_k_is_deterministic_with_ties() {
         assert_eq!(top_k(&[1.0, 3.0, f64::NAN, 3.0, 2.0], 3), vec![1, 3, 4]);
-        assert_eq!(Measure::parse("chi2"), Some(Measure::ChiSquare));
-        assert_eq!(Measure::parse("x"), None);
+        assert_eq!(Measure::from_name("chi2"), Some(Measure::ChiSquare));
+        assert_eq!(Measure::from_name("x"), None);
     }
 }

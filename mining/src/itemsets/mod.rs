@@ -295,6 +295,11 @@ pub enum ItemsetAlgorithm {
     Apriori,
 }
 
+cartseq_data::named_enum!(ItemsetAlgorithm, "an itemset algorithm", [
+    "fpgrowth" => ItemsetAlgorithm::FpGrowth,
+    "apriori" => ItemsetAlgorithm::Apriori,
+]);
+
 impl ItemsetAlgorithm {
     /// Checks `params` for the algorithm, then mines `tx`.
     pub fn mine(

@@ -78,16 +78,11 @@ pub enum RuleKind {
     Pattern,
 }
 
-impl RuleKind {
-    /// Lower-case name (`association`, `sequential`, `pattern`).
-    pub fn name(self) -> &'static str {
-        match self {
-            RuleKind::Association => "association",
-            RuleKind::Sequential => "sequential",
-            RuleKind::Pattern => "pattern",
-        }
-    }
-}
+cartseq_data::named_enum!(RuleKind, "a rule kind", [
+    "association" => RuleKind::Association,
+    "sequential" => RuleKind::Sequential,
+    "pattern" => RuleKind::Pattern,
+]);
 
 /// One rule X ⇒ Y with the counts every measure derives from.
 ///

@@ -9,15 +9,14 @@
 //! easy for every model) cancels out of the difference (Efron & Tibshirani 1993, ch. 6; the paired
 //! test of Smucker, Allan & Carterette, CIKM 2007). Intervals are the 2.5 % and 97.5 % percentiles of
 //! the replicates (1000 by default), drawn from a ChaCha8 generator with the given seed, so they are
-//! reproducible.
+//! reproducible: [`crate::bootstrap`], the one percentile bootstrap of cartseq.
 //!
 //! Cost: `O(replicates × sessions × cut-offs)` time, no allocation per replicate beyond one index.
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::NextItemMetrics;
+use crate::bootstrap::Replicates;
 
 /// Hits and reciprocal ranks of every evaluated session, at every cut-off.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -155,44 +154,26 @@ impl SessionOutcomes {
         let ki = self.k_index(k)?;
         let all: Vec<usize> = (0..self.len()).collect();
         let estimate = self.value_on(&all, ki, metric);
-        let reps = replicate(self.len(), replicates, seed, |draw| {
-            self.value_on(draw, ki, metric)
-        });
-        Some(percentiles(estimate, reps))
+        Some(interval_of(
+            estimate,
+            self.len(),
+            replicates,
+            seed,
+            |draw| self.value_on(draw, ki, metric),
+        ))
     }
 }
 
-/// Runs `replicates` bootstrap draws of `n` session indices (seeded) and returns `stat` of each.
-fn replicate(
+/// The metric on every session with the 95 % interval of `stat` over `replicates` session draws.
+fn interval_of(
+    estimate: f64,
     n: usize,
     replicates: usize,
     seed: u64,
     mut stat: impl FnMut(&[usize]) -> f64,
-) -> Vec<f64> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut draw = vec![0usize; n];
-    (0..replicates.max(1))
-        .map(|_| {
-            for d in draw.iter_mut() {
-                *d = rng.gen_range(0..n.max(1));
-            }
-            stat(&draw)
-        })
-        .collect()
-}
-
-/// The 2.5 % and 97.5 % percentiles (nearest rank) of the replicates around `estimate`.
-fn percentiles(estimate: f64, mut reps: Vec<f64>) -> Interval {
-    reps.sort_by(f64::total_cmp);
-    let at = |q: f64| {
-        let i = ((q * reps.len() as f64).ceil() as usize).clamp(1, reps.len()) - 1;
-        reps[i]
-    };
-    Interval {
-        estimate,
-        lo: at(0.025),
-        hi: at(0.975),
-    }
+) -> Interval {
+    let (lo, hi) = Replicates::draw(n, replicates, seed, |d| Some(stat(d))).interval95();
+    Interval { estimate, lo, hi }
 }
 
 /// The paired bootstrap interval of `metric@k(a) − metric@k(b)` over the same test sessions (`None`
@@ -211,10 +192,9 @@ pub fn paired_difference(
     let (ka, kb) = (a.k_index(k)?, b.k_index(k)?);
     let all: Vec<usize> = (0..a.len()).collect();
     let estimate = a.value_on(&all, ka, metric) - b.value_on(&all, kb, metric);
-    let reps = replicate(a.len(), replicates, seed, |d| {
+    Some(interval_of(estimate, a.len(), replicates, seed, |d| {
         a.value_on(d, ka, metric) - b.value_on(d, kb, metric)
-    });
-    Some(percentiles(estimate, reps))
+    }))
 }
 
 #[cfg(test)]

@@ -50,33 +50,15 @@ pub enum Decay {
     Quadratic,
 }
 
+cartseq_data::named_enum!(Decay, "a decay", [
+    "same" => Decay::Same,
+    "div" => Decay::Div,
+    "linear" => Decay::Linear,
+    "log" => Decay::Log,
+    "quadratic" => Decay::Quadratic,
+]);
+
 impl Decay {
-    /// Every name, in documentation order.
-    pub const NAMES: &'static [&'static str] = &["same", "div", "linear", "log", "quadratic"];
-
-    /// The decay of a name.
-    pub fn parse(name: &str) -> Option<Decay> {
-        Some(match name {
-            "same" => Decay::Same,
-            "div" => Decay::Div,
-            "linear" => Decay::Linear,
-            "log" => Decay::Log,
-            "quadratic" => Decay::Quadratic,
-            _ => return None,
-        })
-    }
-
-    /// Its name (one of [`Decay::NAMES`]).
-    pub fn name(self) -> &'static str {
-        match self {
-            Decay::Same => "same",
-            Decay::Div => "div",
-            Decay::Linear => "linear",
-            Decay::Log => "log",
-            Decay::Quadratic => "quadratic",
-        }
-    }
-
     /// Weight of the click at 1-based position `pos` of a prefix of length `len`.
     pub fn position(self, pos: usize, len: usize) -> f64 {
         let (p, l) = (pos as f64, len as f64);

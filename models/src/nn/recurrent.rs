@@ -43,26 +43,13 @@ impl CellKind {
             CellKind::Gru => 3,
         }
     }
-
-    /// `rnn`, `lstm` or `gru`.
-    pub fn name(self) -> &'static str {
-        match self {
-            CellKind::Rnn => "rnn",
-            CellKind::Lstm => "lstm",
-            CellKind::Gru => "gru",
-        }
-    }
-
-    /// Parses `rnn`, `lstm` or `gru`.
-    pub fn parse(s: &str) -> Option<CellKind> {
-        match s {
-            "rnn" => Some(CellKind::Rnn),
-            "lstm" => Some(CellKind::Lstm),
-            "gru" => Some(CellKind::Gru),
-            _ => None,
-        }
-    }
 }
+
+cartseq_data::named_enum!(CellKind, "a recurrent cell", [
+    "rnn" => CellKind::Rnn,
+    "lstm" => CellKind::Lstm,
+    "gru" => CellKind::Gru,
+]);
 
 /// One recurrent layer: input weights `W` (`input × gates·hidden`), recurrent weights `U`
 /// (`hidden × gates·hidden`), bias `b`, and for the GRU the recurrent bias `b_hn` of the candidate.

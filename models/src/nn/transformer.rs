@@ -265,30 +265,11 @@ impl Pool {
         }
         df
     }
-
-    /// Its `--param` spelling.
-    pub fn name(self) -> &'static str {
-        match self {
-            Pool::Last => "last",
-            Pool::Mean => "mean",
-        }
-    }
 }
 
+cartseq_data::named_enum!(Pool, "a pooling", ["last" => Pool::Last, "mean" => Pool::Mean]);
 /// `pool=last|mean`.
-impl crate::params::ParamValue for Pool {
-    fn set(&mut self, key: &str, text: &str) -> Result<(), crate::ModelError> {
-        *self = match text {
-            "last" => Pool::Last,
-            "mean" => Pool::Mean,
-            _ => return Err(crate::params::bad_value(key, text, "last or mean")),
-        };
-        Ok(())
-    }
-    fn show(&self) -> String {
-        self.name().into()
-    }
-}
+impl crate::params::Named for Pool {}
 
 /// What [`Transformer::backward`] needs.
 #[derive(Clone, Debug)]

@@ -7,6 +7,7 @@
 //! ```
 
 use super::heading;
+use super::task::parse_named;
 use std::path::PathBuf;
 
 use anyhow::bail;
@@ -23,14 +24,6 @@ use clap::builder::TypedValueParser;
 
 fn parse_preset(s: &str) -> Result<Preset, String> {
     s.parse()
-}
-
-fn parse_on_error(s: &str) -> Result<OnError, String> {
-    match s {
-        "fail" => Ok(OnError::Fail),
-        "skip" => Ok(OnError::Skip),
-        _ => Err(format!("fail or skip, found {s:?}")),
-    }
 }
 
 fn parse_delimiter(s: &str) -> Result<u8, String> {
@@ -69,7 +62,7 @@ pub struct InputArgs {
 
     /// Bad rows: `fail` stops at the first with a located error; `skip` skips them and reports how
     /// many per reason.
-    #[arg(long, value_parser = parse_on_error, default_value = "fail", value_name = "fail|skip", help_heading = heading::INPUT)]
+    #[arg(long, value_parser = parse_named::<OnError>, default_value = "fail", value_name = "fail|skip", help_heading = heading::INPUT)]
     pub on_error: OnError,
 
     /// Generic preset: user column (header name or 1-based number).

@@ -31,11 +31,11 @@ pub fn unknown_model(name: &str) -> anyhow::Error {
 }
 
 /// Names of the ensembles built from `--base`/`--meta`.
-pub const ENSEMBLES: &[&str] = &EnsembleKind::NAMES;
+pub const ENSEMBLES: &[&str] = EnsembleKind::NAMES;
 
 /// Whether `name` is an ensemble.
 pub fn is_ensemble(name: &str) -> bool {
-    EnsembleKind::parse(name).is_some()
+    EnsembleKind::from_name(name).is_some()
 }
 
 /// Ensemble options.
@@ -94,7 +94,7 @@ impl EnsembleArgs {
     /// The model `name` with `params` (`key=value`; single models only) and the run's `seed` for every
     /// learner whose seed was not given.
     pub fn spec(&self, name: &str, params: &[String], seed: u64) -> anyhow::Result<ModelSpec> {
-        let mut spec = match EnsembleKind::parse(name) {
+        let mut spec = match EnsembleKind::from_name(name) {
             Some(kind) => {
                 anyhow::ensure!(!self.base.is_empty(), "--model {name} needs --base M,M,..");
                 anyhow::ensure!(self.bag_size >= 1, "--bag-size must be at least 1");

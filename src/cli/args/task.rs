@@ -136,7 +136,7 @@ pub struct PatternArgs {
     #[arg(long, default_value_t = 0, value_name = "K", help_heading = heading::PATTERN_FEATURES)]
     pub pattern_features: usize,
     /// Discrimination measure used to choose the patterns: `infogain`, `chi2` or `supdiff`.
-    #[arg(long, default_value = "infogain", value_parser = parse_measure, help_heading = heading::PATTERN_FEATURES)]
+    #[arg(long, default_value = "infogain", value_parser = parse_named::<Measure>, help_heading = heading::PATTERN_FEATURES)]
     pub pattern_select: Measure,
     /// Pattern tokens: `action` or `action-category`.
     #[arg(
@@ -156,10 +156,6 @@ pub struct PatternArgs {
     /// Each row's sequence: its last N events before the cutoff.
     #[arg(long, default_value_t = 200, value_name = "N", help_heading = heading::PATTERN_FEATURES)]
     pub pattern_history: usize,
-}
-
-fn parse_measure(s: &str) -> Result<Measure, String> {
-    Measure::parse(s).ok_or_else(|| format!("expected infogain, chi2 or supdiff, found {s:?}"))
 }
 
 impl PatternArgs {

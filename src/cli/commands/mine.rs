@@ -32,6 +32,7 @@ use cartseq_mining::{
 };
 
 use crate::cli::args::input::InputArgs;
+use crate::cli::args::task::parse_named;
 use crate::cli::Global;
 use cartseq::export::resolve_token;
 use cartseq::export::{write_batch, write_patterns_csv, write_patterns_jsonl, Columnar};
@@ -59,7 +60,7 @@ pub struct Args {
     #[command(flatten)]
     pub input: InputArgs,
     /// Algorithm: prefixspan (default), spade or gsp (aprioriall is accepted as gsp).
-    #[arg(long, default_value = "prefixspan", value_parser = parse_algo, help_heading = heading::MINING)]
+    #[arg(long, default_value = "prefixspan", value_parser = parse_named::<Algorithm>, help_heading = heading::MINING)]
     pub algo: Algorithm,
     /// Minimum support as a fraction of sequences (0.001) or a percentage (0.1%).
     #[arg(long, value_name = "F", conflicts_with = "min_count", help_heading = heading::MINING)]
@@ -118,18 +119,6 @@ pub struct Args {
     /// Output file (default: standard output); written atomically.
     #[arg(long, short = 'o', value_name = "OUT", help_heading = heading::OUTPUT)]
     pub output: Option<PathBuf>,
-}
-
-fn parse_algo(s: &str) -> Result<Algorithm, String> {
-    Algorithm::parse(s).ok_or_else(|| format!("prefixspan, spade or gsp, found {s:?}"))
-}
-
-fn algo_name(a: Algorithm) -> &'static str {
-    match a {
-        Algorithm::PrefixSpan => "prefixspan",
-        Algorithm::Spade => "spade",
-        Algorithm::Gsp => "gsp",
-    }
 }
 
 /// A duration option: milliseconds for logs (`30m`), raw units for SPMF stamps.
@@ -225,7 +214,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     // `-o OUT` also gets OUT.manifest.json, committed together with OUT.
     let rows = cartseq::export::write_export(args.output.as_deref(), &format, write, |_| {
         let mut m = args.input.manifest("mine", &loaded)?;
-        m.param("algo", algo_name(args.algo))
+        m.param("algo", args.algo.name())
             .param("min_support", &args.min_support)
             .param("min_count", args.min_count)
             .param("min_support_count", opts.min_support.absolute(n))
@@ -248,7 +237,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         };
         eprintln!(
             "=============  cartseq mine ({}) - STATS =============",
-            algo_name(args.algo)
+            args.algo.name()
         );
         eprintln!(" Sequences: {n}");
         eprintln!(

@@ -249,7 +249,7 @@ fn vstan_extras() -> (f64, f64) {
 
 /// A decay named by `flag`.
 fn decay(flag: &str, name: &str) -> anyhow::Result<Decay> {
-    Decay::parse(name).ok_or_else(|| {
+    Decay::from_name(name).ok_or_else(|| {
         anyhow::anyhow!(
             "{flag}: expected one of {}, found {name:?}",
             Decay::NAMES.join(", ")

@@ -24,7 +24,7 @@
 use std::time::Instant;
 
 use anyhow::Context;
-use cartseq_data::{ItemId, SequenceDb};
+use cartseq_data::{ItemId, NamedEnum, SequenceDb};
 use cartseq_mining::itemsets::MinSupport;
 use cartseq_mining::rules::mine::{mine_rules, RuleMining, RuleMiningError, RuleSource};
 use cartseq_mining::rules::{RuleFilter, RuleSet, RuleSort};
@@ -217,12 +217,15 @@ fn mine(
         Kind::Sequential => RuleSource::Sequential {
             window: args.window,
         },
-        Kind::Pattern => RuleSource::Pattern(Algorithm::parse(&args.miner).ok_or_else(|| {
-            anyhow::anyhow!(
-                "--miner {:?}: expected prefixspan, spade or gsp",
-                args.miner
-            )
-        })?),
+        Kind::Pattern => {
+            RuleSource::Pattern(Algorithm::from_name(&args.miner).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--miner {:?}: expected {}",
+                    args.miner,
+                    Algorithm::expected()
+                )
+            })?)
+        }
     };
     let m = RuleMining {
         source,
