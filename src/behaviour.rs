@@ -323,7 +323,7 @@ impl Extractor<'_> {
         let mut cnt_last_h = [0f64; 5];
         let mut nights = 0f64;
         for (&e, &t) in ev.iter().zip(times) {
-            let k = role_slot(role(e));
+            let k = role(e).stage();
             cnt[k] += 1.0;
             last_t[k] = t;
             if t >= c - h {
@@ -424,14 +424,14 @@ impl Extractor<'_> {
         // Last actions.
         let mut last1 = [0f64; 4];
         if let Some(&e) = ev.last() {
-            let k = role_slot(role(e));
+            let k = role(e).stage();
             if k < 4 {
                 last1[k] = 1.0;
             }
         }
         let mut last5 = [0f64; 4];
         for &e in ev.iter().rev().take(LAST_K) {
-            let k = role_slot(role(e));
+            let k = role(e).stage();
             if k < 4 {
                 last5[k] += 1.0;
             }
@@ -561,16 +561,6 @@ pub fn token_safe(s: &str) -> String {
             }
         })
         .collect()
-}
-
-fn role_slot(r: Role) -> usize {
-    match r {
-        Role::View => 0,
-        Role::Cart => 1,
-        Role::Fav => 2,
-        Role::Buy => 3,
-        Role::Other => 4,
-    }
 }
 
 #[cfg(test)]

@@ -99,24 +99,35 @@ pub fn write_batch<W: Write>(
     Ok(batch.num_rows() as u64)
 }
 
-/// The names of `items` joined by ` + `.
-pub fn itemset_text(items: &[ItemId], dict: &Dictionary) -> String {
+/// Itemsets in the exports' notation: the token names of an itemset joined by ` + `, itemsets by ` > `
+/// (`view:1 > cart_add:1 + fav:1`). Every pattern, itemset and rule side of an export is written by this.
+pub fn itemsets_text<'a>(
+    sets: impl IntoIterator<Item = &'a [ItemId]>,
+    dict: &Dictionary,
+) -> String {
     let mut s = String::new();
-    for (k, i) in items.iter().enumerate() {
+    for (k, set) in sets.into_iter().enumerate() {
         if k > 0 {
-            s.push_str(" + ");
+            s.push_str(" > ");
         }
-        s.push_str(&dict.tokens.name(i.0));
+        for (j, it) in set.iter().enumerate() {
+            if j > 0 {
+                s.push_str(" + ");
+            }
+            s.push_str(&dict.tokens.name(it.0));
+        }
     }
     s
 }
 
+/// The names of `items` joined by ` + `.
+pub fn itemset_text(items: &[ItemId], dict: &Dictionary) -> String {
+    itemsets_text([items], dict)
+}
+
 /// A rule side: itemsets joined by ` > `.
 pub fn side_text(side: &[Vec<ItemId>], dict: &Dictionary) -> String {
-    side.iter()
-        .map(|s| itemset_text(s, dict))
-        .collect::<Vec<_>>()
-        .join(" > ")
+    itemsets_text(side.iter().map(Vec::as_slice), dict)
 }
 
 fn names(items: &[ItemId], dict: &Dictionary) -> Vec<String> {
@@ -421,19 +432,7 @@ fn unknown_token(dict: &Dictionary, name: &str, input: &std::path::Path) -> anyh
 
 /// The pattern as text: items joined by ` + `, itemsets by ` > `.
 pub fn pattern_text(p: &Pattern, dict: &Dictionary) -> String {
-    let mut s = String::new();
-    for (k, set) in p.itemsets().enumerate() {
-        if k > 0 {
-            s.push_str(" > ");
-        }
-        for (j, it) in set.iter().enumerate() {
-            if j > 0 {
-                s.push_str(" + ");
-            }
-            s.push_str(&dict.tokens.name(it.0));
-        }
-    }
-    s
+    itemsets_text(p.itemsets(), dict)
 }
 
 /// `sup / n` (0 for an empty database).

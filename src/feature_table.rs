@@ -24,6 +24,7 @@ use anyhow::{bail, Context};
 use ndarray::Array2;
 
 use crate::behaviour::TokenSeqs;
+use crate::output::csv_text_cell;
 use crate::tasks::Split;
 
 /// A feature matrix with ids, splits and labels.
@@ -59,11 +60,11 @@ impl FeatureTable {
     /// Writes the table as CSV.
     pub fn write_csv<W: Write>(&self, mut w: W) -> std::io::Result<()> {
         let mut line = String::with_capacity(64 + 16 * self.feature_names.len());
-        line.push_str(&csv_cell(&self.id_column));
+        line.push_str(&csv_text_cell(&self.id_column));
         line.push_str(",split,label");
         for n in &self.feature_names {
             line.push(',');
-            line.push_str(&csv_cell(n));
+            line.push_str(&csv_text_cell(n));
         }
         if self.seqs.is_some() {
             line.push_str(",seq");
@@ -72,7 +73,7 @@ impl FeatureTable {
         w.write_all(line.as_bytes())?;
         for (i, row) in self.x.rows().into_iter().enumerate() {
             line.clear();
-            line.push_str(&csv_cell(&self.ids[i]));
+            line.push_str(&csv_text_cell(&self.ids[i]));
             line.push(',');
             line.push_str(self.split[i].name());
             line.push(',');
@@ -372,15 +373,6 @@ impl Default for Bucket {
             tokens: Vec::new(),
             offsets: vec![0],
         }
-    }
-}
-
-fn csv_cell(s: &str) -> String {
-    let s = crate::output::spreadsheet_safe(s);
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.into_owned()
     }
 }
 

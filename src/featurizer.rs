@@ -205,6 +205,20 @@ pub fn describe_tokens<S: std::borrow::Borrow<str>>(tokens: &[Vec<S>]) -> String
         .join(" > ")
 }
 
+/// Itemsets of token ids in the words of [`describe_tokens`], the one notation of patterns and rules
+/// shown to people (report, segment profiles, feature descriptions); exports use
+/// [`crate::export::itemsets_text`].
+pub fn describe_itemsets<'a>(
+    sets: impl IntoIterator<Item = &'a [ItemId]>,
+    names: &[String],
+) -> String {
+    let tokens: Vec<Vec<&str>> = sets
+        .into_iter()
+        .map(|s| s.iter().map(|i| names[i.index()].as_str()).collect())
+        .collect();
+    describe_tokens(&tokens)
+}
+
 impl PatternFeaturizer {
     /// Checks the parameters once, naming the command-line option of each.
     pub fn check(&self) -> anyhow::Result<()> {
@@ -548,6 +562,17 @@ pub fn read_param_beside<T: serde::de::DeserializeOwned>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn itemsets_read_as_people_see_them() {
+        let names: Vec<String> = ["view:1", "cart_add:1", "fav:1"].map(String::from).to_vec();
+        let (a, bc) = ([ItemId(0)], [ItemId(1), ItemId(2)]);
+        assert_eq!(
+            describe_itemsets([&a[..], &bc[..]], &names),
+            "view:1 > (cart_add:1 fav:1)"
+        );
+        assert_eq!(describe_itemsets([&bc[..]], &names), "(cart_add:1 fav:1)");
+    }
 
     fn fitted(measure: Measure, pattern: &[&str], input_sha: &str) -> FittedFeaturizer {
         let params = PatternFeaturizer {

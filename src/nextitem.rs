@@ -38,7 +38,7 @@ use cartseq_models::Sequences;
 use serde::Serialize;
 
 use crate::charts;
-use crate::output::{spreadsheet_safe, AtomicFile};
+use crate::output::{csv_text_cell, AtomicFile};
 
 /// A next-item model: a baseline or a GRU4Rec-style network with the given cell.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1187,12 +1187,7 @@ pub fn write_embeddings(path: &Path, net: &FittedNetwork, data: &Sessions) -> an
     ] {
         let e = net.session_embeddings(seqs);
         for (r, key) in keys.iter().enumerate() {
-            let cell = spreadsheet_safe(key);
-            if cell.contains([',', '"', '\n']) {
-                write!(f, "{split},\"{}\"", cell.replace('"', "\"\""))?;
-            } else {
-                write!(f, "{split},{cell}")?;
-            }
+            write!(f, "{split},{}", csv_text_cell(key))?;
             for v in e.row(r) {
                 write!(f, ",{v}")?;
             }

@@ -511,6 +511,18 @@ pub fn spreadsheet_safe(cell: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// A text cell of a hand-written CSV: [`spreadsheet_safe`], then quoted (quotes doubled) when it holds a
+/// comma, a quote or a line break (`\r` included: the `csv` crate, like spreadsheets, reads a bare `\r` as
+/// the end of a row). Numbers are written as they are, never through this.
+pub fn csv_text_cell(cell: &str) -> std::borrow::Cow<'_, str> {
+    match spreadsheet_safe(cell) {
+        c if c.contains([',', '"', '\n', '\r']) => {
+            std::borrow::Cow::Owned(format!("\"{}\"", c.replace('"', "\"\"")))
+        }
+        c => c,
+    }
+}
+
 /// Whether an error chain ends in a broken pipe (the reader, e.g. `head`, went away).
 pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
     use std::io::ErrorKind::BrokenPipe;
@@ -554,6 +566,43 @@ mod tests {
             assert!(spreadsheet_safe(bad).starts_with('\''), "{bad}");
         }
         assert_eq!(spreadsheet_safe("cart_add:12"), "cart_add:12");
+    }
+
+    #[test]
+    fn text_cells_read_back_as_written() {
+        let cells = [
+            "plain",
+            "a,b",
+            "say \"hi\"",
+            "two\nlines",
+            "a\rb",
+            "=cmd",
+            "-1,5",
+        ];
+        let line: Vec<String> = cells
+            .iter()
+            .map(|c| csv_text_cell(c).into_owned())
+            .collect();
+        let text = format!("{}\n", line.join(","));
+        let mut rd = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(text.as_bytes());
+        let rows: Vec<csv::StringRecord> = rd.records().map(Result::unwrap).collect();
+        assert_eq!(rows.len(), 1, "one row: {text:?}");
+        let want = [
+            "plain",
+            "a,b",
+            "say \"hi\"",
+            "two\nlines",
+            "a\rb",
+            "'=cmd",
+            "'-1,5",
+        ];
+        assert_eq!(rows[0].iter().collect::<Vec<_>>(), want);
+        assert!(matches!(
+            csv_text_cell("plain"),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 
     #[test]

@@ -1817,7 +1817,10 @@ mod tests {
         }
         assert_eq!(
             "nope".parse::<Preset>(),
-            Err(format!("a preset ({}), found \"nope\"", Preset::NAMES.join(", ")))
+            Err(format!(
+                "a preset ({}), found \"nope\"",
+                Preset::NAMES.join(", ")
+            ))
         );
     }
 

@@ -10,6 +10,7 @@ use cartseq_models::Classifier;
 use super::{DataSummary, ModelResult, PatternLine};
 use crate::behaviour::SeqTokens;
 use crate::experiment::ModelRun;
+use crate::featurizer::describe_itemsets;
 use crate::stats::event_stats;
 use crate::tasks::{Role, UserIndex};
 
@@ -36,23 +37,12 @@ pub fn patterns_and_rules(
     let mut sink = CollectSink::new();
     let stats = miner.mine(&db, &mut sink)?;
     let pats = sink.into_sorted();
-    let text = |p: &cartseq_mining::Pattern| -> String {
-        p.itemsets()
-            .map(|s| {
-                s.iter()
-                    .map(|i| names[i.index()].as_str())
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
-            .collect::<Vec<_>>()
-            .join(" > ")
-    };
     let frequent: Vec<PatternLine> = pats
         .iter()
         .filter(|p| p.num_itemsets() >= 2)
         .take(top)
         .map(|p| PatternLine {
-            text: text(p),
+            text: describe_itemsets(p.itemsets(), names),
             support: u64::from(p.support),
             rel_support: f64::from(p.support) / n,
             confidence: None,
@@ -66,8 +56,8 @@ pub fn patterns_and_rules(
         .map(|r| PatternLine {
             text: format!(
                 "{} ⇒ {}",
-                names[r.antecedent[0][0].index()],
-                names[r.consequent[0][0].index()]
+                describe_itemsets(r.antecedent.iter().map(Vec::as_slice), names),
+                describe_itemsets(r.consequent.iter().map(Vec::as_slice), names)
             ),
             support: u64::from(r.support),
             rel_support: f64::from(r.support) / n,
@@ -89,13 +79,7 @@ impl DataSummary {
         ];
         counts.extend(s.categories.map(|c| ("categories".to_owned(), c)));
         // Actions in funnel order (view, cart, favourite, buy, the rest), then by count.
-        let stage = |a: &str| match Role::of_name(a) {
-            Role::View => 0,
-            Role::Cart => 1,
-            Role::Fav => 2,
-            Role::Buy => 3,
-            Role::Other => 4,
-        };
+        let stage = |a: &str| Role::of_name(a).stage();
         let mut per_action: Vec<(String, u64)> = s
             .per_action
             .into_iter()

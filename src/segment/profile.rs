@@ -27,6 +27,7 @@ use serde::Serialize;
 
 use super::input::LogRows;
 use super::Matrix;
+use crate::featurizer::describe_itemsets;
 use crate::stats::{event_stats, Funnel};
 
 /// A feature that separates a segment from the rest.
@@ -157,15 +158,6 @@ fn counts(per: &[u64], name: impl Fn(u32) -> String, top: usize) -> Vec<Count> {
         .collect()
 }
 
-fn pattern_text(p: &SeqPattern, names: &[String]) -> String {
-    let tokens: Vec<Vec<&str>> = p
-        .itemsets
-        .iter()
-        .map(|s| s.iter().map(|i| names[i.index()].as_str()).collect())
-        .collect();
-    crate::featurizer::describe_tokens(&tokens)
-}
-
 /// Mines a segment's patterns (top-k by support, ≤ 3 events).
 fn mine(db: &SequenceDb, k: usize) -> anyhow::Result<(Vec<Pattern>, u32)> {
     let miner = PrefixSpan::params().top_k(k).max_len(3).check()?;
@@ -289,12 +281,7 @@ fn segment_patterns(
         }
         let mut set = then_rules(&pats, sub.len(), min_count)?;
         set.sort(RuleSort::Lift);
-        let name = |side: &[Vec<ItemId>]| -> String {
-            side.iter()
-                .flat_map(|s| s.iter().map(|i| names[i.index()].clone()))
-                .collect::<Vec<_>>()
-                .join(" + ")
-        };
+        let name = |side: &[Vec<ItemId>]| describe_itemsets(side.iter().map(Vec::as_slice), names);
         rules.push(
             set.rules
                 .iter()
@@ -358,7 +345,7 @@ fn segment_patterns(
                 .into_iter()
                 .filter(|&p| rows[p].2 > 0.0)
                 .map(|p| SegmentPattern {
-                    pattern: pattern_text(&cands[p], names),
+                    pattern: describe_itemsets(cands[p].itemsets.iter().map(Vec::as_slice), names),
                     support_in: rows[p].0,
                     support_out: rows[p].1,
                     support_difference: rows[p].2,

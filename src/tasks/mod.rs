@@ -30,7 +30,7 @@
 
 pub mod table;
 
-use cartseq_data::{Dictionary, EventLog};
+use cartseq_data::{canonical_action, Action, Dictionary, EventLog};
 use rayon::prelude::*;
 
 /// Milliseconds per hour.
@@ -120,16 +120,29 @@ pub enum Role {
     Other,
 }
 
-impl Role {
-    /// Maps an action name to its role.
-    pub fn of_name(name: &str) -> Role {
-        match name.to_ascii_lowercase().as_str() {
-            "view" | "pv" | "click" | "1" => Role::View,
-            "cart_add" | "cart" | "addtocart" | "add_to_cart" | "3" => Role::Cart,
-            "fav" | "collect" | "favorite" | "favourite" | "wishlist" | "2" => Role::Fav,
-            "buy" | "purchase" | "transaction" | "order" | "4" => Role::Buy,
+impl From<Action> for Role {
+    fn from(a: Action) -> Role {
+        match a {
+            Action::View => Role::View,
+            Action::CartAdd => Role::Cart,
+            Action::Fav => Role::Fav,
+            Action::Buy => Role::Buy,
             _ => Role::Other,
         }
+    }
+}
+
+impl Role {
+    /// The role of an action name: that of its canonical action ([`canonical_action`], the one table of
+    /// action spellings, which the readers already applied to every name they stored), else
+    /// [`Role::Other`] (a custom action such as a numeric code of a generic log).
+    pub fn of_name(name: &str) -> Role {
+        canonical_action(name).map_or(Role::Other, Role::from)
+    }
+
+    /// Place in the funnel: view 0, cart 1, favourite 2, buy 3, anything else 4.
+    pub fn stage(self) -> usize {
+        self.class().unwrap_or(4)
     }
 
     /// Class index for next-action (`None` for [`Role::Other`]).
@@ -239,7 +252,9 @@ pub fn data_start(log: &EventLog) -> Option<i64> {
     time_percentile(log, 0.001)
 }
 
-/// The event time at fraction `q` of the sorted times (the nearest rank); `None` for an empty log.
+/// The event time at fraction `q` of the sorted times: the value at 0-based rank `round((n − 1)·q)` (the
+/// rounded rank, not the nearest rank of `stats`' percentiles, nor the interpolation of the bootstrap; kept
+/// so automatic cutoffs stay where they were); `None` for an empty log.
 fn time_percentile(log: &EventLog, q: f64) -> Option<i64> {
     if log.is_empty() {
         return None;
@@ -544,6 +559,33 @@ mod tests {
             });
         }
         (log, dict)
+    }
+
+    #[test]
+    fn roles_follow_the_one_table_of_action_spellings() {
+        for (name, role) in [
+            ("view", Role::View),
+            ("pv", Role::View),
+            ("cart_add", Role::Cart),
+            ("addtocart", Role::Cart),
+            ("Add_To_Cart", Role::Cart),
+            ("collect", Role::Fav),
+            ("buy", Role::Buy),
+            ("checkout", Role::Buy),
+            ("cart_remove", Role::Other),
+            ("search", Role::Other),
+            // A numeric code of a generic log is a custom action, as `stats` counts it.
+            ("4", Role::Other),
+        ] {
+            assert_eq!(Role::of_name(name), role, "{name}");
+        }
+        for a in Action::ALL {
+            assert_eq!(Role::of_name(a.name()), Role::from(a));
+        }
+        let stages: Vec<usize> = [Role::View, Role::Cart, Role::Fav, Role::Buy, Role::Other]
+            .map(Role::stage)
+            .to_vec();
+        assert_eq!(stages, [0, 1, 2, 3, 4]);
     }
 
     fn spec(kind: TaskKind) -> TaskSpec {

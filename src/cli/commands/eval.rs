@@ -21,7 +21,7 @@ use ndarray::Array2;
 
 use cartseq::feature_table::{FeatureTable, Missing};
 use cartseq::featurizer;
-use cartseq::output::{spreadsheet_safe, AtomicFile};
+use cartseq::output::{csv_text_cell, AtomicFile};
 use cartseq::tasks::table::dataset_owned;
 use cartseq::tasks::Split;
 use cartseq::trained::TrainedModel;
@@ -128,9 +128,14 @@ fn write_predictions(
 ) -> anyhow::Result<()> {
     let mut f = AtomicFile::create(out)?;
     let classes: Vec<String> = (0..proba.ncols()).map(|c| format!("p_{c}")).collect();
-    writeln!(f, "{id_column},label,{}", classes.join(","))?;
+    writeln!(
+        f,
+        "{},label,{}",
+        csv_text_cell(id_column),
+        classes.join(",")
+    )?;
     for ((id, label), row) in ids.iter().zip(y).zip(proba.rows()) {
-        write!(f, "{},{label}", csv_cell(&spreadsheet_safe(id)))?;
+        write!(f, "{},{label}", csv_text_cell(id))?;
         for p in row {
             write!(f, ",{p}")?;
         }
@@ -138,15 +143,6 @@ fn write_predictions(
     }
     f.commit()
         .with_context(|| format!("writing {}", out.display()))
-}
-
-/// Quotes a CSV cell when it holds a delimiter, a quote or a line break.
-fn csv_cell(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.contains([',', '"', '\n', '\r']) {
-        std::borrow::Cow::Owned(format!("\"{}\"", s.replace('"', "\"\"")))
-    } else {
-        std::borrow::Cow::Borrowed(s)
-    }
 }
 
 /// A plain-text metric report.
