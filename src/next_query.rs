@@ -7,7 +7,9 @@
 //! ([`NextSource::load`]); a query is then one pass over the held sequences, exactly as the command
 //! makes it, so the two give the same rows.
 
-use cartseq_data::Dictionary;
+use std::path::Path;
+
+use cartseq_data::{Dictionary, SequenceDb};
 use cartseq_mining::rules::next::{follow_ups, FollowUp, FollowUps, Within};
 
 use crate::export::resolve_token_in;
@@ -74,13 +76,25 @@ pub fn parse_within(s: Option<&str>) -> anyhow::Result<Within> {
 
 /// Answers `q` on loaded sequences (an unknown token is an error naming it and the input).
 pub fn answer(loaded: &Loaded, q: &NextQuery) -> anyhow::Result<NextAnswer> {
-    let dict = &loaded.dict;
+    answer_in(&loaded.db, &loaded.dict, &loaded.path, q)
+}
+
+/// Answers `q` on sequences `db` named by `dict`; `source` names the input in the error for an
+/// unknown token. The one implementation of the query: the command and the server reach it through
+/// [`answer`], the Python wheel's `next_after` (which holds its sequences without a [`Loaded`]) calls
+/// it directly, so all three sort and cut the rows the same way.
+pub fn answer_in(
+    db: &SequenceDb,
+    dict: &Dictionary,
+    source: &Path,
+    q: &NextQuery,
+) -> anyhow::Result<NextAnswer> {
     let after = q
         .after
         .iter()
-        .map(|t| resolve_token_in(dict, &loaded.db, t, &loaded.path))
+        .map(|t| resolve_token_in(dict, db, t, source))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let mut f = follow_ups(&loaded.db, &after, q.within)?;
+    let mut f = follow_ups(db, &after, q.within)?;
     f.rows.retain(|r| r.count >= q.min_count);
     sort_rows(&mut f.rows, q.sort);
     let conversions = same_item_conversions(&q.after, &f, dict);
@@ -153,5 +167,83 @@ impl NextSource {
         Ok(NextIndex {
             loaded: self.input.load_sequences(true)?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cartseq_data::sequence_db::from_nested;
+
+    /// Five sequences; after `1`: `9` and `10` follow in two of the three matching sequences and
+    /// occur nowhere else (equal count, confidence and lift), `3` follows in two but occurs in four
+    /// (same confidence, lower lift), `5` follows in one.
+    fn ties() -> SequenceDb {
+        from_nested(&[
+            vec![vec![1], vec![9], vec![10], vec![3]],
+            vec![vec![1], vec![9], vec![10], vec![3]],
+            vec![vec![1], vec![5]],
+            vec![vec![5], vec![3]],
+            vec![vec![5], vec![3]],
+        ])
+    }
+
+    fn tokens(q: &NextQuery) -> Vec<String> {
+        let dict = Dictionary::numeric_tokens();
+        let a = answer_in(&ties(), &dict, Path::new("ties.txt"), q).unwrap();
+        a.follow
+            .rows
+            .iter()
+            .map(|r| dict.tokens.name(r.item.0).into_owned())
+            .collect()
+    }
+
+    fn query(sort: NextSort, top: usize) -> NextQuery {
+        NextQuery {
+            after: vec!["1".into()],
+            within: Within::Anywhere,
+            min_count: 1,
+            sort,
+            top,
+        }
+    }
+
+    #[test]
+    fn ties_break_by_lift_then_count_then_item_id() {
+        // Confidence ties: higher lift first, then the smaller id (9 before 10, not "10" before "9"
+        // as a sort on names would put them).
+        assert_eq!(
+            tokens(&query(NextSort::Confidence, 0)),
+            ["9", "10", "3", "5"]
+        );
+        assert_eq!(tokens(&query(NextSort::Count, 0)), ["9", "10", "3", "5"]);
+        // Lift: 9 and 10 tie on lift (5/3) and count, so the id decides; then 3 (5/6), 5 (5/9).
+        assert_eq!(tokens(&query(NextSort::Lift, 0)), ["9", "10", "3", "5"]);
+        assert_eq!(tokens(&query(NextSort::Lift, 1)), ["9"]);
+        assert_eq!(tokens(&query(NextSort::Confidence, 2)), ["9", "10"]);
+    }
+
+    #[test]
+    fn min_count_drops_rare_follow_ups() {
+        let mut q = query(NextSort::Lift, 0);
+        q.min_count = 2;
+        assert_eq!(tokens(&q), ["9", "10", "3"]);
+    }
+
+    #[test]
+    fn an_unknown_token_names_the_source() {
+        let q = NextQuery {
+            after: vec!["42".into()],
+            ..query(NextSort::Count, 0)
+        };
+        let e = answer_in(
+            &ties(),
+            &Dictionary::numeric_tokens(),
+            Path::new("ties.txt"),
+            &q,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("\"42\"") && e.contains("ties.txt"), "{e}");
     }
 }

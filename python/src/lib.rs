@@ -20,6 +20,7 @@ use cartseq::experiment::TaskSetup;
 use cartseq::export::resolve_token_in;
 use cartseq::featurizer::PatternFeaturizer;
 use cartseq::input::{sniff_spmf, InputSpec};
+use cartseq::next_query::{self, parse_within, NextQuery, NextSort};
 use cartseq::tasks::table::{dataset_owned, SeqOptions};
 use cartseq::tasks::{SplitMode, TaskKind, TaskSpec};
 use cartseq::trained::TrainedModel;
@@ -34,7 +35,6 @@ use cartseq_mining::itemsets::{
 };
 use cartseq_mining::rules::association::{association_rules, AssociationParams};
 use cartseq_mining::rules::mine::{mine_rules, RuleMining, RuleSource};
-use cartseq_mining::rules::next::{follow_ups, Within};
 use cartseq_mining::rules::{RuleFilter, RuleSort};
 use cartseq_mining::{Algorithm, CollectSink, Condense, Limit, MinSupport, Options, Pattern};
 use cartseq_models::Classifier;
@@ -672,62 +672,23 @@ fn next_after(
     o: &Bound<'_, PyDict>,
 ) -> PyResult<Py<PyAny>> {
     let data = sequences_of(seqs)?;
-    let after_names: Vec<String> = get(o, "after")?.unwrap_or_default();
-    if after_names.is_empty() {
+    let after: Vec<String> = get(o, "after")?.unwrap_or_default();
+    if after.is_empty() {
         return Err(CartseqError::new_err("after: give at least one token"));
     }
-    let after = after_names
-        .iter()
-        .map(|t| resolve_token_in(&data.dict, &data.db, t, &data.source))
-        .collect::<anyhow::Result<Vec<_>>>()
-        .map_err(err)?;
-    let within = match get::<String>(o, "within")? {
-        None => Within::Anywhere,
-        Some(s) => match s.trim().parse::<usize>() {
-            Ok(0) => {
-                return Err(CartseqError::new_err(
-                    "within 0 leaves no room for a follow-up",
-                ))
-            }
-            Ok(n) => Within::Steps(n),
-            Err(_) => Within::Duration(parse_duration(s.trim()).map_err(|e| {
-                CartseqError::new_err(format!(
-                    "within {s:?}: expected a number of itemsets or {e}"
-                ))
-            })?),
-        },
+    // The flag's name in the library's message is the keyword's here, as in the server's.
+    let within = parse_within(get::<String>(o, "within")?.as_deref())
+        .map_err(|e| CartseqError::new_err(e.to_string().replace("--within", "within")))?;
+    let query = NextQuery {
+        after,
+        within,
+        min_count: get::<u32>(o, "min_count")?.unwrap_or(1),
+        sort: parsed_key::<NextSort>(o, "sort")?.unwrap_or_default(),
+        top: get::<usize>(o, "top")?.unwrap_or(20),
     };
-    let min_count = get::<u32>(o, "min_count")?.unwrap_or(1);
-    let top = get::<usize>(o, "top")?.unwrap_or(20);
-    let sort = get::<String>(o, "sort")?.unwrap_or_else(|| "count".into());
-    if !["count", "confidence", "lift"].contains(&sort.as_str()) {
-        return Err(CartseqError::new_err(format!(
-            "sort: expected count, confidence or lift, found {sort:?}"
-        )));
-    }
     table_from(py, move || {
-        let mut f = follow_ups(&data.db, &after, within)?;
-        f.rows.retain(|r| r.count >= min_count);
-        let name = |i: ItemId| data.dict.tokens.name(i.0).into_owned();
-        match sort.as_str() {
-            "confidence" => f.rows.sort_by(|a, b| {
-                b.confidence
-                    .total_cmp(&a.confidence)
-                    .then(b.count.cmp(&a.count))
-                    .then_with(|| name(a.item).cmp(&name(b.item)))
-            }),
-            "lift" => f.rows.sort_by(|a, b| {
-                b.lift
-                    .total_cmp(&a.lift)
-                    .then(b.count.cmp(&a.count))
-                    .then_with(|| name(a.item).cmp(&name(b.item)))
-            }),
-            _ => {}
-        }
-        if top > 0 {
-            f.rows.truncate(top);
-        }
-        Ok(cartseq::tables::follow_ups(&f, &data.dict)?)
+        let a = next_query::answer_in(&data.db, &data.dict, &data.source, &query)?;
+        Ok(cartseq::tables::follow_ups(&a.follow, &data.dict)?)
     })
 }
 

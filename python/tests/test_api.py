@@ -94,6 +94,47 @@ def test_next_after_and_rules_kinds():
         assert lifts == sorted(lifts, reverse=True)
 
 
+def test_next_after_breaks_ties_as_the_command(tmp_path):
+    # After 1: 9 and 10 follow in 2 of the 3 matching sequences and occur nowhere else (equal count,
+    # confidence and lift), 3 follows in 2 but occurs in 4 (same confidence, lower lift), 5 follows in 1.
+    # `cartseq next` (and GET /v1/next) break confidence ties by lift then item id and lift ties by count
+    # then item id; the wheel used to sort on names ("10" before "9", "3" before "9").
+    spmf = tmp_path / "ties.txt"
+    spmf.write_text(
+        "1 -1 9 -1 10 -1 3 -1 -2\n"
+        "1 -1 9 -1 10 -1 3 -1 -2\n"
+        "1 -1 5 -1 -2\n"
+        "5 -1 3 -1 -2\n"
+        "5 -1 3 -1 -2\n"
+    )
+    seqs = cartseq.read_sequences(spmf)
+    for sort in ("count", "confidence", "lift"):
+        n = cartseq.next_after(seqs, "1", sort=sort, top=0)
+        assert n.column("token").to_pylist() == ["9", "10", "3", "5"], sort
+        assert n.column("rank").to_pylist() == [1, 2, 3, 4]
+    assert cartseq.next_after(seqs, "1", sort="lift", top=1).column("token").to_pylist() == ["9"]
+    assert cartseq.next_after(seqs, "1", sort="confidence", top=2).column("token").to_pylist() == ["9", "10"]
+    assert cartseq.next_after(seqs, "1", min_count=2, top=0).column("count").to_pylist() == [2, 2, 2]
+    for bad, msg in ((dict(within=0), "within 0 leaves no room"), (dict(sort="nope"), "sort: expected")):
+        with pytest.raises(cartseq.CartseqError, match=msg):
+            cartseq.next_after(seqs, "1", **bad)
+
+
+def test_next_after_matches_the_command_line(tmp_path):
+    exe = REPO / "target" / "release" / "cartseq"
+    if not exe.exists():
+        pytest.skip("the cartseq binary is not built")
+    seqs = cartseq.read_sequences(SAMPLES / "taobao_sample.csv", "taobao", token="action:item", session_gap="1h")
+    for sort in ("count", "confidence", "lift"):
+        out = tmp_path / f"{sort}.csv"
+        subprocess.run([str(exe), "next", str(SAMPLES / "taobao_sample.csv"), "--preset", "taobao", "--token", "action:item",
+                        "--session-gap", "1h", "--after", "cart_add:4350284", "--sort", sort, "--top", "5", "-q",
+                        "--format", "csv", "-o", str(out)], check=True)
+        lines = out.read_text().splitlines()[1:]
+        t = cartseq.next_after(seqs, "cart_add:4350284", sort=sort, top=5)
+        assert [l.split(",")[1] for l in lines] == t.column("token").to_pylist(), sort
+
+
 def test_errors_are_one_line_cartseq_errors(tmp_path):
     bad = tmp_path / "t.csv"
     bad.write_text("1,2,3,pv,1511544070\n1,2,3,click,1511544071\n")
