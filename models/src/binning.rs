@@ -14,11 +14,10 @@
 #![allow(clippy::needless_range_loop)]
 
 use ndarray::ArrayView2;
-use rand::seq::index::sample;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+
+use crate::sample::sorted_sample;
 
 /// At most this many rows are read to place the cut points.
 pub const BIN_SAMPLE: usize = 200_000;
@@ -88,14 +87,7 @@ impl BinMapper {
     /// Places cut points for every column of `x` (at most `max_bins` bins each, `2..=256`).
     pub fn fit(x: ArrayView2<f64>, max_bins: usize) -> BinMapper {
         let n = x.nrows();
-        let rows: Vec<usize> = if n > BIN_SAMPLE {
-            let mut rng = ChaCha8Rng::seed_from_u64(0x5eed_b145);
-            let mut r = sample(&mut rng, n, BIN_SAMPLE).into_vec();
-            r.sort_unstable();
-            r
-        } else {
-            (0..n).collect()
-        };
+        let rows = sorted_sample(n, BIN_SAMPLE, 0x5eed_b145);
         let cuts = (0..x.ncols())
             .into_par_iter()
             .map(|j| {

@@ -20,7 +20,9 @@ use crate::{Classifier, Dataset, Learner, ModelError, ModelSpec};
 /// Train and test row indices of one fold.
 pub type Fold = (Vec<usize>, Vec<usize>);
 
-/// Stratified k-fold over labels `y`. `seed = None` keeps the row order within each class.
+/// Stratified k-fold over labels `y`. `seed = None` keeps the row order within each class. With a
+/// seed, one ChaCha8 generator shuffles the rows of each class in turn (class 0 first; an empty class
+/// draws nothing). Also the folds of stacking ([`crate::ensemble::Folds::Stratified`]).
 pub fn stratified_kfold(y: &[usize], k: usize, seed: Option<u64>) -> Result<Vec<Fold>, ModelError> {
     let n = y.len();
     if k < 2 || k > n {
@@ -55,7 +57,13 @@ pub fn stratified_kfold(y: &[usize], k: usize, seed: Option<u64>) -> Result<Vec<
 }
 
 /// scikit-learn's `TimeSeriesSplit(n_splits)`: test blocks of `n / (n_splits + 1)` rows at the end,
-/// each trained on every earlier row.
+/// each trained on every earlier row; the first training block also takes the `n mod (n_splits + 1)`
+/// rows left over.
+///
+/// Stacking's temporal folds ([`crate::ensemble::Folds::Temporal`]) are a different split on purpose:
+/// they cut the rows into `n_splits + 1` blocks of equal size (within one row), block `b` starting at
+/// `b·n / (n_splits + 1)`. The two agree only when `n_splits + 1` divides `n`; stacks keep their own
+/// blocks so their out-of-fold predictions (and so their models) stay as they were fitted.
 pub fn time_series_split(n: usize, n_splits: usize) -> Result<Vec<Fold>, ModelError> {
     if n_splits < 2 || n_splits + 1 > n {
         return Err(ModelError::Data(format!(

@@ -58,6 +58,7 @@ pub mod nn;
 pub mod params;
 pub mod persist;
 mod proba;
+pub mod sample;
 pub mod spec;
 pub mod svm;
 pub mod tree;

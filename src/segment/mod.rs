@@ -818,14 +818,7 @@ fn tsne_map(y: ArrayView2<'_, f32>, p: &SegmentParams) -> anyhow::Result<Option<
         return Ok(None);
     }
     let n = y.nrows();
-    let rows: Vec<usize> = if n > p.tsne_sample {
-        let mut rng = ChaCha8Rng::seed_from_u64(p.seed ^ 0x75E5);
-        let mut r = rand::seq::index::sample(&mut rng, n, p.tsne_sample).into_vec();
-        r.sort_unstable();
-        r
-    } else {
-        (0..n).collect()
-    };
+    let rows = cartseq_models::sample::sorted_sample(n, p.tsne_sample, p.seed ^ 0x75E5);
     let m = rows.len();
     ensure!(
         m >= 5,

@@ -8,9 +8,8 @@
 //! Cost: `n²·d` for the distances, computed a block of rows at a time by one matrix product
 //! (memory `256 × n` per thread); rows are independent, so the result is identical for any thread count.
 
+use cartseq_models::sample::sorted_sample;
 use ndarray::{Array2, ArrayView2, Axis};
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -31,16 +30,15 @@ pub struct Silhouette {
 /// Silhouette of `labels` (`None` = no cluster) over the rows of `x`, exact or on a seeded sample.
 pub fn silhouette(x: ArrayView2<'_, f32>, labels: &[Option<u32>], seed: u64) -> Silhouette {
     let kept: Vec<usize> = (0..labels.len()).filter(|&i| labels[i].is_some()).collect();
-    let (rows, sampled) = if kept.len() > EXACT_LIMIT {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let mut pick: Vec<usize> = rand::seq::index::sample(&mut rng, kept.len(), EXACT_LIMIT)
+    let sampled = kept.len() > EXACT_LIMIT;
+    // `kept` ascends, so the sorted sample of its positions maps to ascending rows.
+    let rows: Vec<usize> = if sampled {
+        sorted_sample(kept.len(), EXACT_LIMIT, seed)
             .into_iter()
             .map(|i| kept[i])
-            .collect();
-        pick.sort_unstable();
-        (pick, true)
+            .collect()
     } else {
-        (kept, false)
+        kept
     };
     let sub = x.select(Axis(0), &rows);
     let lab: Vec<u32> = rows.iter().filter_map(|&i| labels[i]).collect();
@@ -111,7 +109,8 @@ pub fn exact(x: ArrayView2<'_, f32>, labels: &[u32]) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::Rng;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
 
     /// Brute force in f64, straight from the definition.
     fn oracle(x: &Array2<f32>, labels: &[u32]) -> f64 {

@@ -275,6 +275,17 @@ mod tests {
     }
 
     #[test]
+    fn stacking_folds_are_the_cross_validation_folds() {
+        let y: Vec<usize> = (0..53).map(|i| (i * 7 % 5).min(2)).collect();
+        let stack = Folds::Stratified { k: 4, seed: 9 }.splits(&y).unwrap();
+        let cv = crate::cv::stratified_kfold(&y, 4, Some(9)).unwrap();
+        let pairs: Vec<_> = stack.into_iter().map(|s| (s.train, s.test)).collect();
+        assert_eq!(pairs, cv);
+        let err = Folds::Stratified { k: 54, seed: 0 }.splits(&y).unwrap_err();
+        assert!(err.to_string().contains("folds"), "{err}");
+    }
+
+    #[test]
     fn temporal_folds_only_look_back() {
         let ds = ids(100);
         let s =
@@ -289,11 +300,9 @@ mod tests {
             );
             assert_eq!(max_train, (i / 20) * 20 - 1);
         }
-        let splits = Folds::Temporal { k: 4 }.splits(&ds.y.to_vec(), 2).unwrap();
+        let splits = Folds::Temporal { k: 4 }.splits(&ds.y.to_vec()).unwrap();
         assert_eq!(splits.len(), 4);
-        assert!(Folds::Stratified { k: 1, seed: 0 }
-            .splits(&[0, 1], 2)
-            .is_err());
+        assert!(Folds::Stratified { k: 1, seed: 0 }.splits(&[0, 1]).is_err());
     }
 
     #[test]

@@ -5,12 +5,18 @@
 //! the meta-learner:
 //!
 //! * [`Folds::Stratified`] — k stratified folds, shuffled by a seed; every row gets the prediction of
-//!   the base model fitted on the other k−1 folds (scikit-learn's `StackingClassifier(cv=k)`);
+//!   the base model fitted on the other k−1 folds (scikit-learn's `StackingClassifier(cv=k)`). The
+//!   folds are [`crate::cv::stratified_kfold`]'s, so a stack and a cross-validation with the same
+//!   seed cut the rows alike;
 //! * [`Folds::Temporal`] — the rows are taken to be in time order (the caller sorts them); they are cut
 //!   into k+1 contiguous blocks and block b (b ≥ 1) is predicted by base models fitted on blocks
-//!   `0..b` only (forward chaining, scikit-learn's `TimeSeriesSplit`). The rows of block 0 have no
+//!   `0..b` only (forward chaining, as scikit-learn's `TimeSeriesSplit`). The rows of block 0 have no
 //!   out-of-fold prediction and are not used to train the meta-learner, so it never sees a prediction
-//!   made on its own training row nor one made with knowledge of the future.
+//!   made on its own training row nor one made with knowledge of the future. The blocks are *not*
+//!   [`crate::cv::time_series_split`]'s: block b starts at row `b·n / (k+1)`, so all k+1 blocks differ
+//!   in size by at most one row, where `TimeSeriesSplit` makes every test block `n / (k+1)` rows and
+//!   gives the remainder to the first training block. Kept apart on purpose: equal blocks are what
+//!   stacks were fitted with, and changing them would change every temporal stack's predictions.
 //!
 //! Meta features are the base models' probabilities (for two classes only P(class 1), the other column
 //! being redundant), named `<base>:p<class>`, optionally followed by the original features
@@ -22,11 +28,9 @@
 //! per fit in flight plus the `n × bases × classes` out-of-fold matrix.
 
 use ndarray::{concatenate, Array2, Axis};
-use rand::seq::SliceRandom;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
+use crate::cv::stratified_kfold;
 use crate::fitted::{corrupt, Fitted, FittedModel, Input, Signature};
 use crate::params::setter;
 use crate::{Classifier, Dataset, Learner, ModelError};
@@ -41,7 +45,9 @@ pub enum Folds {
         /// Shuffle seed.
         seed: u64,
     },
-    /// Forward chaining over `k + 1` contiguous blocks of time-ordered rows.
+    /// Forward chaining over `k + 1` contiguous blocks of time-ordered rows, block `b` starting at row
+    /// `b·n / (k+1)` (equal blocks, unlike [`crate::cv::time_series_split`], which puts the remainder
+    /// in the first block; see the module docs).
     Temporal {
         /// Number of predicted blocks (≥ 1).
         k: usize,
@@ -64,38 +70,15 @@ pub struct Split {
 }
 
 impl Folds {
-    /// The splits for `y` (labels of `n` rows, `< n_classes`). Every row appears in at most one `test`.
-    pub fn splits(&self, y: &[usize], n_classes: usize) -> Result<Vec<Split>, ModelError> {
+    /// The splits for `y` (labels of `n` rows). Every row appears in at most one `test`.
+    pub fn splits(&self, y: &[usize]) -> Result<Vec<Split>, ModelError> {
         let n = y.len();
         match *self {
-            Folds::Stratified { k, seed } => {
-                if k < 2 || k > n {
-                    return Err(ModelError::invalid(
-                        "folds",
-                        k,
-                        "between 2 and the number of rows",
-                    ));
-                }
-                let mut rng = ChaCha8Rng::seed_from_u64(seed);
-                let mut fold_of = vec![0usize; n];
-                // Deal each class's shuffled rows round-robin, continuing where the last class stopped,
-                // so folds are stratified and balanced in size.
-                let mut next = 0usize;
-                for c in 0..n_classes {
-                    let mut rows: Vec<usize> = (0..n).filter(|&i| y[i] == c).collect();
-                    rows.shuffle(&mut rng);
-                    for r in rows {
-                        fold_of[r] = next % k;
-                        next += 1;
-                    }
-                }
-                Ok((0..k)
-                    .map(|f| Split {
-                        train: (0..n).filter(|&i| fold_of[i] != f).collect(),
-                        test: (0..n).filter(|&i| fold_of[i] == f).collect(),
-                    })
-                    .collect())
-            }
+            Folds::Stratified { k, seed } => Ok(stratified_kfold(y, k, Some(seed))
+                .map_err(|_| ModelError::invalid("folds", k, "between 2 and the number of rows"))?
+                .into_iter()
+                .map(|(train, test)| Split { train, test })
+                .collect()),
             Folds::Temporal { k } => {
                 if k < 1 || k + 1 > n {
                     return Err(ModelError::invalid(
@@ -174,7 +157,7 @@ impl Stacking {
     pub fn out_of_fold(&self, ds: &Dataset) -> Result<(Array2<f64>, Vec<usize>), ModelError> {
         self.check()?;
         let y: Vec<usize> = ds.y.to_vec();
-        let splits = self.folds.splits(&y, ds.n_classes)?;
+        let splits = self.folds.splits(&y)?;
         let width = meta_width(ds.n_classes);
         let jobs: Vec<(usize, usize)> = (0..self.bases.len())
             .flat_map(|b| (0..splits.len()).map(move |f| (b, f)))

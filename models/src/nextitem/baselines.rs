@@ -21,7 +21,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::nextitem::online::{check_rows_distinct, overlay_prefixes};
-use crate::nextitem::{count_click, item_counts, scaled_popularity, NextItemModel, ScoreSink};
+use crate::nextitem::{
+    best_first, count_click, item_counts, keep_best, scaled_popularity, NextItemModel, ScoreSink,
+};
 use crate::Sequences;
 
 /// The Markov chain's tie-breaker: half the popularity scaled into `[0, 1)` (shared with online
@@ -228,7 +230,7 @@ impl ItemKnn {
         let mut neigh = Csr::with_rows(n);
         let mut cooc = vec![0u32; n];
         let mut touched: Vec<u32> = Vec::new();
-        let mut cand: Vec<(f64, u32)> = Vec::new();
+        let mut cand: Vec<(u32, f64)> = Vec::new();
         for i in 0..n {
             for &s in &inc.item_sessions[i] {
                 for &j in &inc.session_items[s as usize] {
@@ -243,13 +245,12 @@ impl ItemKnn {
             cand.clear();
             for &j in &touched {
                 let c = f64::from(cooc[j as usize]);
-                cand.push((c / (supp[i].sqrt() * supp[j as usize].sqrt() + lambda), j));
+                cand.push((j, c / (supp[i].sqrt() * supp[j as usize].sqrt() + lambda)));
                 cooc[j as usize] = 0;
             }
             touched.clear();
-            cand.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-            cand.truncate(k);
-            for &(s, j) in &cand {
+            keep_best(&mut cand, k, |a, b| best_first(*a, *b));
+            for &(j, s) in &cand {
                 neigh.item.push(j);
                 neigh.weight.push(s as f32);
             }
@@ -429,8 +430,10 @@ impl NextItemModel for SessionKnn {
                         .count() as f32;
                     sims.push((overlap / (plen * items.len() as f32).sqrt(), c));
                 }
-                sims.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
-                sims.truncate(self.k);
+                // Sessions are distinct, so the order is strict.
+                keep_best(&mut sims, self.k, |a, b| {
+                    b.0.total_cmp(&a.0).then(b.1.cmp(&a.1))
+                });
                 for &(sim, c) in &sims {
                     for &i in &self.inc.session_items[c as usize] {
                         scores[i as usize] += sim;

@@ -25,7 +25,7 @@ use ndarray::{Array1, Array2};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{rank_of, NextItemModel, Prefixes, ScoreSink, SlotOf};
+use super::{best_first, keep_best, rank_of, NextItemModel, Prefixes, ScoreSink, SlotOf};
 use crate::logistic::LogisticRegression;
 use crate::{Dataset, ModelError, Sequences};
 
@@ -213,13 +213,9 @@ impl Block {
         for m in 0..n_members {
             let s = self.member(m, p);
             let mut idx: Vec<u32> = (0..self.n_items as u32).collect();
-            let order = |a: &u32, b: &u32| s[*b as usize].total_cmp(&s[*a as usize]).then(a.cmp(b));
-            let d = depth.min(idx.len());
-            if d < idx.len() {
-                idx.select_nth_unstable_by(d, order);
-                idx.truncate(d);
-            }
-            idx.sort_unstable_by(order);
+            keep_best(&mut idx, depth, |&a, &b| {
+                best_first((a, s[a as usize]), (b, s[b as usize]))
+            });
             tops.push(idx);
         }
         cands.clear();
@@ -292,6 +288,9 @@ impl<M: NextItemModel> NextItemModel for Hybrid<M> {
                         for (c, f) in cands.iter().zip(feats.chunks(d)) {
                             let z: f64 =
                                 intercept + f.iter().zip(coef).map(|(x, w)| x * w).sum::<f64>();
+                            // `1/(1+e^−z)` for every z, not the shared two-form sigmoid
+                            // (`crate::nn::param::sigmoid`), whose `z < 0` form rounds
+                            // differently: stacked hybrids keep the scores they were tuned with.
                             out[*c as usize] = 1.0 + (1.0 / (1.0 + (-z).exp())) as f32;
                         }
                     }

@@ -31,6 +31,8 @@ pub mod srgnn;
 pub mod stan;
 pub mod vsknn;
 
+use std::cmp::Ordering;
+
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -170,11 +172,50 @@ impl<T: NextItemModel + ?Sized> NextItemModel for &T {
     }
 }
 
-/// The `k` best items of `scores` as `(item, score)`, best first, skipping the items of `exclude`
-/// (sorted ascending) and NaN scores; ties go to the lower item id, so the order is deterministic.
-/// Cost: one pass with a bounded heap, `O(n log k)`.
+/// A score ranked by IEEE 754 total order (`total_cmp`): every value, NaN included, has one place, so
+/// an order built on it with an id tie-break is strict and its top `k` never depend on the algorithm.
+pub(crate) trait Score: Copy {
+    /// `f32::total_cmp` / `f64::total_cmp`.
+    fn total_cmp(&self, other: &Self) -> Ordering;
+}
+
+impl Score for f32 {
+    #[inline]
+    fn total_cmp(&self, other: &Self) -> Ordering {
+        f32::total_cmp(self, other)
+    }
+}
+
+impl Score for f64 {
+    #[inline]
+    fn total_cmp(&self, other: &Self) -> Ordering {
+        f64::total_cmp(self, other)
+    }
+}
+
+/// The ranking of every item list: `(id, score)` with the higher score (by `total_cmp`) first, ties
+/// to the lower id.
+#[inline]
+pub(crate) fn best_first<S: Score>(a: (u32, S), b: (u32, S)) -> Ordering {
+    b.1.total_cmp(&a.1).then(a.0.cmp(&b.0))
+}
+
+/// Keeps the `k` first elements of `v` under `order` (best first), sorted; all of them, sorted, when
+/// there are at most `k`. A selection, then a sort of the kept: `O(n + k log k)`, in place. With a
+/// strict order (every tie broken, e.g. by an id) the result is exactly a full sort's first `k`.
+pub(crate) fn keep_best<T>(v: &mut Vec<T>, k: usize, order: impl Fn(&T, &T) -> Ordering) {
+    if v.len() > k {
+        v.select_nth_unstable_by(k, &order);
+        v.truncate(k);
+    }
+    v.sort_unstable_by(order);
+}
+
+/// The `k` best items of `scores` as `(item, score)`, best first ([`best_first`]), skipping the items
+/// of `exclude` (sorted ascending) and NaN scores; ties go to the lower item id, so the order is
+/// deterministic. Cost: one pass with a bounded heap, `O(n log k)`, and no buffer of `n` — it runs once
+/// per prediction, which is why it does not collect every item for [`keep_best`].
 pub fn top_k(scores: &[f32], k: usize, exclude: &[u32]) -> Vec<(u32, f32)> {
-    use std::cmp::Ordering;
     use std::collections::BinaryHeap;
     /// Heap entry ordered so that the heap's top is the worst kept item.
     #[derive(PartialEq)]
@@ -182,8 +223,8 @@ pub fn top_k(scores: &[f32], k: usize, exclude: &[u32]) -> Vec<(u32, f32)> {
     impl Eq for Entry {}
     impl Ord for Entry {
         fn cmp(&self, o: &Self) -> Ordering {
-            // Better = higher score, then lower id; the max-heap keeps the worst on top.
-            o.0.total_cmp(&self.0).then(self.1.cmp(&o.1))
+            // Better = earlier under `best_first`; the max-heap keeps the worst on top.
+            best_first((self.1, self.0), (o.1, o.0))
         }
     }
     impl PartialOrd for Entry {
@@ -210,7 +251,7 @@ pub fn top_k(scores: &[f32], k: usize, exclude: &[u32]) -> Vec<(u32, f32)> {
         }
     }
     let mut v: Vec<(u32, f32)> = heap.into_iter().map(|e| (e.1, e.0)).collect();
-    v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    keep_best(&mut v, k, |a, b| best_first(*a, *b));
     v
 }
 
@@ -802,6 +843,45 @@ mod tests {
         assert_eq!(rank_of(&[0.5, 0.5, 0.5], 1), 3);
         assert_eq!(rank_of(&[1.0, 0.0], 0), 1);
         assert_eq!(rank_of(&[f32::NAN, 0.0], 0), 2);
+    }
+
+    #[test]
+    fn keep_best_is_a_full_sort_truncated() {
+        // NaN of both signs, both zeros, infinities and ties: the order is strict, so the selection
+        // gives what a full sort and a truncation give, for every k.
+        let vals = [
+            0.5,
+            -0.0,
+            f64::NAN,
+            0.0,
+            0.5,
+            -f64::NAN,
+            f64::INFINITY,
+            -1.0,
+            0.5,
+            f64::NEG_INFINITY,
+        ];
+        let items: Vec<(u32, f64)> = (0..200u32)
+            .map(|i| (i, vals[(i as usize * 7) % 10]))
+            .collect();
+        let mut full = items.clone();
+        full.sort_by(|a, b| best_first(*a, *b));
+        assert!(full[0].0 == 6 && full[0].1.is_nan() && full[0].1.is_sign_positive());
+        assert!(full[199].0 == 195 && full[199].1.is_nan() && full[199].1.is_sign_negative());
+        for k in [0, 1, 3, 17, 199, 200, 500] {
+            let mut v = items.clone();
+            keep_best(&mut v, k, |a, b| best_first(*a, *b));
+            let want = &full[..k.min(full.len())];
+            assert_eq!(v.len(), want.len());
+            assert!(v
+                .iter()
+                .zip(want)
+                .all(|(a, b)| a.0 == b.0 && a.1.to_bits() == b.1.to_bits()));
+        }
+        // Ties go to the lower id, in f32 as in f64.
+        assert_eq!(best_first((3, 1.0f32), (2, 1.0)), Ordering::Greater);
+        assert_eq!(best_first((3, 2.0f32), (2, 1.0)), Ordering::Less);
+        assert_eq!(best_first((1, 0.0f64), (2, -0.0)), Ordering::Less);
     }
 
     #[test]

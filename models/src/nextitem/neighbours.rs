@@ -18,7 +18,9 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::nextitem::{count_click, item_counts, scaled_popularity, Prefixes, ScoreSink};
+use crate::nextitem::{
+    count_click, item_counts, keep_best, scaled_popularity, Prefixes, ScoreSink,
+};
 use crate::{ModelError, Sequences};
 
 /// The floor of scores with evidence, the ceiling of the popularity fallback.
@@ -420,12 +422,9 @@ pub(crate) fn last_shared(prefix: &[u32], items: &[(u32, u32)]) -> Option<usize>
 /// Keeps the `k` best `(similarity, session)` of `sims` (similarity, then recency, descending), in
 /// that order.
 fn top_k(index: &SessionIndex, sims: &mut Vec<(f64, u32)>, k: usize) {
-    let order = |a: &(f64, u32), b: &(f64, u32)| b.0.total_cmp(&a.0).then(index.newer(a.1, b.1));
-    if sims.len() > k {
-        sims.select_nth_unstable_by(k, order);
-        sims.truncate(k);
-    }
-    sims.sort_unstable_by(order);
+    keep_best(sims, k, |a, b| {
+        b.0.total_cmp(&a.0).then(index.newer(a.1, b.1))
+    });
 }
 
 /// Scores every prefix of every session of `rows`: `neighbours(prefix, now, scratch)` fills the

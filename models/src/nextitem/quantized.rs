@@ -398,6 +398,9 @@ impl QuantizedGru4Rec {
     }
 }
 
+/// The int8 cell's sigmoid, `1 / (1 + e^−x)` in one form for every `x`. Not the shared
+/// [`crate::nn::param::sigmoid`]: for `x < 0` that one computes `e^x / (1 + e^x)`, which rounds
+/// differently, and compressed models must keep scoring as they were measured.
 fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
 }

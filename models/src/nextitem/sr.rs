@@ -29,7 +29,7 @@ use super::online::{
     check_rows_distinct, last_click_prefixes, last_click_session, overlay_prefixes,
 };
 use super::vsknn::Decay;
-use super::{count_click, scaled_popularity, NextItemModel, ScoreSink};
+use super::{best_first, count_click, keep_best, scaled_popularity, NextItemModel, ScoreSink};
 use crate::{ModelError, Sequences};
 
 /// Hyper-parameters of SR, with session-rec's names and defaults.
@@ -118,12 +118,7 @@ fn strongest(
         return;
     }
     out.extend(rules.filter(|r| r.1 > 0.0));
-    let order = |x: &(u32, f64), y: &(u32, f64)| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0));
-    if out.len() > keep {
-        out.select_nth_unstable_by(keep, order);
-        out.truncate(keep);
-    }
-    out.sort_unstable_by(order);
+    keep_best(out, keep, |x, y| best_first(*x, *y));
     let n = occurrences as f64;
     for r in out.iter_mut() {
         r.1 /= n;

@@ -10,6 +10,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::param::{matmul, par_gemm, sigmoid, sl, sl_mut, Param, Real};
+use crate::proba::softmax_row;
 
 /// `y = x W + b` with `W` of shape `in × out`.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -82,38 +83,6 @@ fn head_rows(rows: usize, cols: usize) -> usize {
         rows.max(1)
     } else {
         HEAD_ROWS
-    }
-}
-
-/// The largest value of a row, ignoring NaNs (−∞ for none), with eight running maxima so the loop
-/// vectorises. The maximum is exact in any order; only the sign of a zero maximum may differ from a
-/// left-to-right fold, and `v − (±0)` is the same for every `v` that is not itself a zero, whose
-/// `exp` is 1 either way.
-fn row_max<T: Real>(row: &[T]) -> T {
-    let mut acc = [T::neg_infinity(); 8];
-    let mut lanes = row.chunks_exact(8);
-    for v in &mut lanes {
-        for (a, &x) in acc.iter_mut().zip(v) {
-            *a = if x > *a { x } else { *a };
-        }
-    }
-    let mut m = T::neg_infinity();
-    for &x in acc.iter().chain(lanes.remainder()) {
-        m = if x > m { x } else { m };
-    }
-    m
-}
-
-/// Softmax of one row in place.
-fn softmax_row<T: Real>(row: &mut [T]) {
-    let m = row_max(row);
-    let mut s = T::zero();
-    for v in row.iter_mut() {
-        *v = (*v - m).exp();
-        s += *v;
-    }
-    for v in row.iter_mut() {
-        *v /= s;
     }
 }
 

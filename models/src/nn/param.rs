@@ -36,17 +36,8 @@ impl Real for f64 {
     }
 }
 
-/// Logistic sigmoid, stable for large |x|: `1 / (1 + e^−x)` for `x ≥ 0`, `e^x / (1 + e^x)` below.
-///
-/// Both forms are computed from the one `e = exp(−|x|)` and the numerator is chosen by a select,
-/// not a branch: the gates of a recurrent layer have random signs, and a mispredicted branch per
-/// gate cost more than the division. The bits are those of the two-branch form.
-#[inline]
-pub fn sigmoid<T: Real>(x: T) -> T {
-    let e = (-x.abs()).exp();
-    let num = if x >= T::zero() { T::one() } else { e };
-    num / (T::one() + e)
-}
+/// The logistic sigmoid of every model (networks in `f32`, tabular models in `f64`).
+pub use crate::proba::sigmoid;
 
 /// Gradients of at least this many values are cleared in parallel ([`Param::zero_grad`]).
 const PARALLEL_CLEAR: usize = 1 << 16;
