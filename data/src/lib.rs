@@ -60,7 +60,8 @@ pub fn exact_spelling(s: &str) -> &str {
 }
 
 /// Implements [`NamedEnum`] (also as inherent `NAMES`, `name()` and `from_name()`), `FromStr` (its
-/// error lists the accepted names) and `Display` for a fieldless enum from `"name" => Variant` rows;
+/// error, `expected a shade (light, dark or mid), found "black"`, is every front end's text for a bad
+/// name: the command line's flags, `--param`, the server's query parameters and the Python keywords) and `Display` for a fieldless enum from `"name" => Variant` rows;
 /// `"name" | "alias" => Variant` accepts other spellings too. Used by every crate of the workspace,
 /// so a command line parses every such enum one way without the library crates depending on a
 /// command-line parser.
@@ -107,7 +108,11 @@ macro_rules! named_enum {
             type Err = String;
             fn from_str(s: &str) -> Result<Self, String> {
                 Self::from_name(s).ok_or_else(|| {
-                    format!(concat!($what, " ({}), found {:?}"), Self::NAMES.join(", "), s)
+                    format!(
+                        concat!("expected ", $what, " ({}), found {:?}"),
+                        <Self as $crate::NamedEnum>::expected(),
+                        s
+                    )
                 })
             }
         }
@@ -158,7 +163,7 @@ mod named_enum_tests {
         assert_eq!(Shade::from_name("Light"), None);
         assert_eq!(
             "black".parse::<Shade>(),
-            Err(r#"a shade (light, dark, mid), found "black""#.to_string())
+            Err(r#"expected a shade (light, dark or mid), found "black""#.to_string())
         );
         assert_eq!(Shade::expected(), "light, dark or mid");
     }

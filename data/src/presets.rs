@@ -125,11 +125,11 @@ impl std::str::FromStr for ColumnRef {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         if s.is_empty() {
-            return Err("a column name or 1-based number, found an empty value".into());
+            return Err("expected a column name or 1-based number, found an empty value".into());
         }
         if s.bytes().all(|b| b.is_ascii_digit()) {
             return match s.parse::<usize>() {
-                Ok(0) | Err(_) => Err(format!("a 1-based column number, found {s:?}")),
+                Ok(0) | Err(_) => Err(format!("expected a 1-based column number, found {s:?}")),
                 Ok(i) => Ok(ColumnRef::Index(i)),
             };
         }
@@ -1818,8 +1818,8 @@ mod tests {
         assert_eq!(
             "nope".parse::<Preset>(),
             Err(format!(
-                "a preset ({}), found \"nope\"",
-                Preset::NAMES.join(", ")
+                "expected a preset ({}), found \"nope\"",
+                <Preset as crate::NamedEnum>::expected()
             ))
         );
     }

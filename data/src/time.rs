@@ -313,7 +313,7 @@ impl std::str::FromStr for TimeFormat {
             p if p.contains('%') => TimeFormat::Pattern(p.to_owned()),
             _ => {
                 return Err(format!(
-                    "a time format auto, secs, ms, iso or a pattern like %Y-%m-%d %H:%M:%S, found {s:?}"
+                    "expected a time format (auto, secs, ms, iso or a pattern like %Y-%m-%d %H:%M:%S), found {s:?}"
                 ))
             }
         })

@@ -27,15 +27,15 @@ use cartseq::trained::TrainedModel;
 use cartseq_data::sessions::SequenceOptionsBuilder;
 use cartseq_data::time::{parse_date, parse_duration, TimeFormat};
 use cartseq_data::{
-    ColumnRef, Dictionary, EventColumns, GenericSpec, GroupBy, ItemId, ItemsetMode, NamedEnum,
-    OnError, Preset, PresetConfig, SequenceDb, SequenceOptions, Token, Vocab,
+    ColumnRef, Dictionary, EventColumns, GenericSpec, GroupBy, ItemId, ItemsetMode, OnError,
+    Preset, PresetConfig, SequenceDb, SequenceOptions, Token, Vocab,
 };
 use cartseq_mining::itemsets::{
     FpGrowth, FrequentItemsets, ItemsetAlgorithm, ItemsetMiner, ItemsetParams, Transactions,
 };
 use cartseq_mining::rules::association::{association_rules, AssociationParams};
 use cartseq_mining::rules::mine::{mine_rules, RuleMining, RuleSource};
-use cartseq_mining::rules::{RuleFilter, RuleSort};
+use cartseq_mining::rules::{RuleFilter, RuleKind, RuleSort};
 use cartseq_mining::{Algorithm, CollectSink, Condense, Limit, MinSupport, Options, Pattern};
 use cartseq_models::Classifier;
 use pyo3::create_exception;
@@ -85,7 +85,7 @@ fn get<'py, T: FromPyObjectOwned<'py>>(d: &Bound<'py, PyDict>, k: &str) -> PyRes
 use pyo3::conversion::FromPyObjectOwned;
 
 fn parse<T: std::str::FromStr<Err = String>>(s: &str, what: &str) -> anyhow::Result<T> {
-    s.parse::<T>().map_err(|e| anyhow!("{what}: expected {e}"))
+    s.parse::<T>().map_err(|e| anyhow!("{what}: {e}"))
 }
 
 /// The text of key `k` parsed as a `T` (an error names `k`), `None` when the key is absent.
@@ -540,13 +540,7 @@ fn mine(py: Python<'_>, seqs: &Bound<'_, PyAny>, o: &Bound<'_, PyDict>) -> PyRes
         top_k,
         max_patterns: get(o, "max_patterns")?.unwrap_or(cartseq_mining::DEFAULT_MAX_PATTERNS),
     };
-    let algo = get::<String>(o, "algo")?.unwrap_or_else(|| "prefixspan".into());
-    let algo = Algorithm::from_name(&algo).ok_or_else(|| {
-        CartseqError::new_err(format!(
-            "algo: expected {}, found {algo:?}",
-            Algorithm::expected()
-        ))
-    })?;
+    let algo = parsed_key::<Algorithm>(o, "algo")?.unwrap_or(Algorithm::PrefixSpan);
     table_from(py, move || {
         let miner = algo.miner(opts)?;
         let mut sink = CollectSink::new();
@@ -565,21 +559,16 @@ fn itemset_params(o: &Bound<'_, PyDict>, max_size_default: usize) -> PyResult<It
         .max_itemsets(get(o, "max_itemsets")?.unwrap_or(10_000_000)))
 }
 
-/// The itemset algorithm named `algo` (`fpgrowth` or `apriori`).
-fn itemset_algorithm(algo: &str) -> anyhow::Result<ItemsetAlgorithm> {
-    parse(algo, "algo")
-}
-
 /// Frequent itemsets of the baskets (the `itemsets` command).
 #[pyfunction]
 fn itemsets(py: Python<'_>, seqs: &Bound<'_, PyAny>, o: &Bound<'_, PyDict>) -> PyResult<Py<PyAny>> {
     let data = sequences_of(seqs)?;
     let p = itemset_params(o, 0)?;
-    let algo = get::<String>(o, "algo")?.unwrap_or_else(|| "fpgrowth".into());
+    let algo = parsed_key::<ItemsetAlgorithm>(o, "algo")?.unwrap_or(ItemsetAlgorithm::FpGrowth);
     let top = get::<usize>(o, "top")?.unwrap_or(0);
     table_from(py, move || {
         let tx = Transactions::from_sequences(&data.db);
-        let fi = itemset_algorithm(&algo)?.mine(p, &tx)?;
+        let fi = algo.mine(p, &tx)?;
         let limit = if top == 0 { usize::MAX } else { top };
         Ok(cartseq::tables::itemsets(&fi, limit, &data.dict)?)
     })
@@ -589,9 +578,9 @@ fn itemsets(py: Python<'_>, seqs: &Bound<'_, PyAny>, o: &Bound<'_, PyDict>) -> P
 #[pyfunction]
 fn rules(py: Python<'_>, seqs: &Bound<'_, PyAny>, o: &Bound<'_, PyDict>) -> PyResult<Py<PyAny>> {
     let data = sequences_of(seqs)?;
-    let kind = get::<String>(o, "kind")?.unwrap_or_else(|| "association".into());
+    let kind = parsed_key::<RuleKind>(o, "kind")?.unwrap_or(RuleKind::Association);
     let window = get::<usize>(o, "window")?;
-    if window.is_some() && kind != "sequential" {
+    if window.is_some() && kind != RuleKind::Sequential {
         return Err(CartseqError::new_err(
             "window applies to kind=\"sequential\" only",
         ));
@@ -618,33 +607,19 @@ fn rules(py: Python<'_>, seqs: &Bound<'_, PyAny>, o: &Bound<'_, PyDict>) -> PyRe
     let max_rules = get::<usize>(o, "max_rules")?.unwrap_or(10_000_000);
     let max_patterns = get::<usize>(o, "max_patterns")?.unwrap_or(10_000_000);
     let max_size = get::<usize>(o, "max_size")?;
-    let sort = match get::<String>(o, "sort")?.as_deref() {
-        None | Some("lift") => RuleSort::Lift,
-        Some("confidence") => RuleSort::Confidence,
-        Some("support") => RuleSort::Support,
-        Some(s) => {
-            return Err(CartseqError::new_err(format!(
-                "sort: expected lift, confidence or support, found {s:?}"
-            )))
-        }
-    };
+    let sort = parsed_key::<RuleSort>(o, "sort")?.unwrap_or_default();
     let top = get::<usize>(o, "top")?.unwrap_or(0);
-    let algo = get::<String>(o, "algo")?.unwrap_or_else(|| "fpgrowth".into());
-    let miner = get::<String>(o, "miner")?.unwrap_or_else(|| "prefixspan".into());
+    let algo = parsed_key::<ItemsetAlgorithm>(o, "algo")?.unwrap_or(ItemsetAlgorithm::FpGrowth);
+    let miner = parsed_key::<Algorithm>(o, "miner")?.unwrap_or(Algorithm::PrefixSpan);
     let ms: String = get(o, "min_support")?
         .ok_or_else(|| CartseqError::new_err("give min_support (0.01, \"1%\" or \"#50\")"))?;
     let min_support =
         cartseq_mining::itemsets::MinSupport::parse(&ms).map_err(|e| err(e.into()))?;
     table_from(py, move || {
-        let source = match kind.as_str() {
-            "association" => RuleSource::Association(itemset_algorithm(&algo)?),
-            "sequential" => RuleSource::Sequential { window },
-            "pattern" => {
-                RuleSource::Pattern(Algorithm::from_name(&miner).ok_or_else(|| {
-                    anyhow!("miner {miner:?}: expected {}", Algorithm::expected())
-                })?)
-            }
-            k => bail!("kind: expected association, sequential or pattern, found {k:?}"),
+        let source = match kind {
+            RuleKind::Association => RuleSource::Association(algo),
+            RuleKind::Sequential => RuleSource::Sequential { window },
+            RuleKind::Pattern => RuleSource::Pattern(miner),
         };
         let m = RuleMining {
             source,

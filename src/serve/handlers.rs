@@ -539,17 +539,7 @@ pub async fn next(
                     ApiError::bad("min_count", format!("expected a count, found {v:?}"))
                 })?
             }
-            "sort" => {
-                q.sort = NextSort::from_name(&v).ok_or_else(|| {
-                    ApiError::bad(
-                        "sort",
-                        format!(
-                            "expected one of {}, found {v:?}",
-                            NextSort::NAMES.join(", ")
-                        ),
-                    )
-                })?
-            }
+            "sort" => q.sort = v.parse().map_err(|e: String| ApiError::bad("sort", e))?,
             other => {
                 return Err(ApiError::bad(
                     other,

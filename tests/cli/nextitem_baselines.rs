@@ -210,7 +210,7 @@ fn baseline_parameters_are_flags() {
         ("--vsknn-sample-size 0", "--vsknn-sample-size"),
         (
             "--vsknn-weighting cubic",
-            "--vsknn-weighting: expected one of same, div",
+            "'--vsknn-weighting <DECAY>': expected a decay (same, div",
         ),
         (
             "--vsknn-similarity jaccard",

@@ -61,6 +61,8 @@ fn bad_measure_is_a_clear_error() {
         "x.csv",
         "--pattern-features 3 --pattern-select gini",
     )
-    .fails_with("a discrimination measure (infogain, chi2, supdiff), found \"gini\"");
+    .fails_with(
+        "'--pattern-select <PATTERN_SELECT>': expected a discrimination measure (infogain, chi2 or supdiff), found \"gini\"",
+    );
     assert!(!dir.path().join("x.csv").exists());
 }

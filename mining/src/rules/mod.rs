@@ -219,6 +219,13 @@ pub enum RuleSort {
     ConfidenceSupport,
 }
 
+cartseq_data::named_enum!(RuleSort, "a rule sort key", [
+    "lift" => RuleSort::Lift,
+    "confidence" => RuleSort::Confidence,
+    "support" => RuleSort::Support,
+    "confidence-support" => RuleSort::ConfidenceSupport,
+]);
+
 /// Filters applied to mined rules. All given conditions must hold.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RuleFilter {

@@ -7,7 +7,7 @@
 //! ```
 
 use super::heading;
-use super::task::parse_named;
+use super::named;
 use std::path::PathBuf;
 
 use anyhow::bail;
@@ -20,11 +20,6 @@ use cartseq_data::{
     ColumnRef, DataError, EventColumns, GenericSpec, GroupBy, ItemsetMode, OnError, Preset,
     PresetConfig, SequenceOptions, Timestamp, Token,
 };
-use clap::builder::TypedValueParser;
-
-fn parse_preset(s: &str) -> Result<Preset, String> {
-    s.parse()
-}
 
 fn parse_delimiter(s: &str) -> Result<u8, String> {
     match s {
@@ -57,12 +52,12 @@ pub struct InputArgs {
     /// Input format: taobao, yoochoose, diginetica, online-retail, tianchi-mobile, retailrocket,
     /// generic, spmf, basket. Default: spmf when the first line ends in -2, generic when a --*-col
     /// option is given.
-    #[arg(long, short = 'p', value_parser = parse_preset, help_heading = heading::INPUT)]
+    #[arg(long, short = 'p', value_parser = named::<Preset>(), help_heading = heading::INPUT)]
     pub preset: Option<Preset>,
 
     /// Bad rows: `fail` stops at the first with a located error; `skip` skips them and reports how
     /// many per reason.
-    #[arg(long, value_parser = parse_named::<OnError>, default_value = "fail", value_name = "fail|skip", help_heading = heading::INPUT)]
+    #[arg(long, value_parser = named::<OnError>(), default_value = "fail", value_name = "fail|skip", help_heading = heading::INPUT)]
     pub on_error: OnError,
 
     /// Generic preset: user column (header name or 1-based number).
@@ -100,16 +95,16 @@ pub struct InputArgs {
     pub time_format: TimeFormat,
 
     /// What one sequence collects: all events of a `user`, or of a `session` given by the log.
-    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(GroupBy::NAMES).try_map(|s| s.parse::<GroupBy>()), default_value = "user", help_heading = heading::SEQUENCES)]
+    #[arg(long, value_parser = named::<GroupBy>(), default_value = "user", help_heading = heading::SEQUENCES)]
     pub by: GroupBy,
     /// Start a new sequence after this much inactivity (e.g. 30m, 1h, 1d).
     #[arg(long, value_parser = parse_gap, value_name = "DURATION", help_heading = heading::SEQUENCES)]
     pub session_gap: Option<i64>,
     /// Itemsets: `same-time` groups events with the same timestamp; `single` makes one per event.
-    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(ItemsetMode::NAMES).try_map(|s| s.parse::<ItemsetMode>()), default_value = "same-time", help_heading = heading::SEQUENCES)]
+    #[arg(long, value_parser = named::<ItemsetMode>(), default_value = "same-time", help_heading = heading::SEQUENCES)]
     pub itemset: ItemsetMode,
     /// The symbol an event becomes: item, category, action, action:item, action:category.
-    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(Token::NAMES).try_map(|s| s.parse::<Token>()), default_value = "item", help_heading = heading::SEQUENCES)]
+    #[arg(long, value_parser = named::<Token>(), default_value = "item", help_heading = heading::SEQUENCES)]
     pub token: Token,
     /// Keep only these actions (comma-separated, e.g. view,cart_add,buy).
     #[arg(long, value_delimiter = ',', value_name = "A,B,..", help_heading = heading::SEQUENCES)]

@@ -6,21 +6,41 @@ pub mod input;
 pub mod model;
 pub mod task;
 
-/// The frequent-itemset algorithms of `itemsets` and `rules --kind association`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum ItemsetAlgo {
-    /// FP-Growth (Han et al. 2000).
-    Fpgrowth,
-    /// Apriori (Agrawal & Srikant 1994).
-    Apriori,
+use std::ffi::OsStr;
+use std::marker::PhantomData;
+use std::str::FromStr;
+
+use cartseq::export::ExportFormat;
+use cartseq_data::NamedEnum;
+use clap::builder::{PossibleValue, TypedValueParser};
+use clap::{Arg, Command};
+
+/// The command line's one parser for a library setting chosen by name (a [`NamedEnum`] from a
+/// `cartseq_data::named_enum!` table): `--help` lists the table's names, an alias or another
+/// spelling is accepted where the table says so, and a bad value gets the table's error, e.g.
+/// `invalid value 'gini' for '--pattern-select <PATTERN_SELECT>': expected a discrimination measure
+/// (infogain, chi2 or supdiff), found "gini"`. A choice that exists only on the command line (an
+/// output format of one command) stays a `clap::ValueEnum`; a library enum never gets a copy here.
+pub fn named<T: NamedEnum>() -> Named<T> {
+    Named(PhantomData)
 }
 
-impl From<ItemsetAlgo> for cartseq_mining::itemsets::ItemsetAlgorithm {
-    fn from(a: ItemsetAlgo) -> Self {
-        match a {
-            ItemsetAlgo::Fpgrowth => Self::FpGrowth,
-            ItemsetAlgo::Apriori => Self::Apriori,
-        }
+/// The parser [`named`] returns.
+#[derive(Clone, Copy, Debug)]
+pub struct Named<T>(PhantomData<fn() -> T>);
+
+impl<T> TypedValueParser for Named<T>
+where
+    T: NamedEnum + FromStr<Err = String> + Send + Sync,
+{
+    type Value = T;
+
+    fn parse_ref(&self, cmd: &Command, arg: Option<&Arg>, value: &OsStr) -> Result<T, clap::Error> {
+        (|s: &str| s.parse::<T>()).parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(T::NAMES.iter().map(|&n| PossibleValue::new(n))))
     }
 }
 
@@ -34,8 +54,8 @@ pub struct ExportArgs {
     #[arg(long, short = 'o', value_name = "OUT")]
     pub output: Option<std::path::PathBuf>,
     /// Output format.
-    #[arg(long, value_enum, default_value = "csv")]
-    pub format: cartseq::export::ExportFormat,
+    #[arg(long, value_parser = named::<ExportFormat>(), default_value = "csv")]
+    pub format: ExportFormat,
 }
 
 /// `--help` section headings, one home for each so every command groups its flags the same way.

@@ -2,7 +2,7 @@
 //! TaskArgs`), converted into the library's [`TaskSetup`]: [`InputSpec`](cartseq::input::InputSpec),
 //! [`TaskSpec`], [`SeqOptions`] and [`PatternFeaturizer`].
 
-use super::heading;
+use super::{heading, named};
 use cartseq::behaviour::SeqTokens;
 use cartseq::experiment::TaskSetup;
 use cartseq::featurizer::PatternFeaturizer;
@@ -12,14 +12,6 @@ use cartseq_mining::discriminative::Measure;
 
 use crate::cli::args::input::InputArgs;
 
-/// A clap value parser for a library enum with `NAMES` and `FromStr` (see `cartseq_data::named_enum!`).
-pub fn parse_named<T>(s: &str) -> Result<T, String>
-where
-    T: std::str::FromStr<Err = String>,
-{
-    s.parse()
-}
-
 /// The log and the task options shared by `task`, `leaderboard` and `report`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct TaskArgs {
@@ -27,7 +19,7 @@ pub struct TaskArgs {
     #[command(flatten)]
     pub input: InputArgs,
     /// What to predict: purchase, abandon, next-action, churn.
-    #[arg(long, value_parser = parse_named::<TaskKind>, value_name = "TASK", help_heading = heading::TASK)]
+    #[arg(long, value_parser = named::<TaskKind>(), value_name = "TASK", help_heading = heading::TASK)]
     pub task: TaskKind,
     /// Test cutoff: a date (2017-12-03, 2017-12-03T12:00:00, UTC), Unix seconds, or `auto` (the 99.9th
     /// percentile of event times minus the horizon, floored to the hour).
@@ -37,7 +29,7 @@ pub struct TaskArgs {
     #[arg(long, default_value = "1d", value_parser = parse_horizon, value_name = "DURATION", help_heading = heading::TASK)]
     pub horizon: i64,
     /// `time`: rolling cutoffs (train < valid < test in time); `user`: one cutoff, disjoint users.
-    #[arg(long, value_parser = parse_named::<SplitMode>, default_value = "time", value_name = "time|user", help_heading = heading::TASK)]
+    #[arg(long, value_parser = named::<SplitMode>(), default_value = "time", value_name = "time|user", help_heading = heading::TASK)]
     pub split: SplitMode,
     /// Fraction of users in the validation split (`--split user` only; default 0.1).
     #[arg(long, value_name = "F", help_heading = heading::TASK)]
@@ -52,7 +44,7 @@ pub struct TaskArgs {
     #[arg(long, default_value_t = 42, help_heading = heading::TASK)]
     pub seed: u64,
     /// Token of the per-row sequences read by lstm/gru/rnn: `action` or `action-category`.
-    #[arg(long, value_parser = parse_named::<SeqTokens>, default_value = "action", value_name = "TOKEN", help_heading = heading::TASK)]
+    #[arg(long, value_parser = named::<SeqTokens>(), default_value = "action", value_name = "TOKEN", help_heading = heading::TASK)]
     pub seq_tokens: SeqTokens,
     /// Keep the last N events before the cutoff in each row's sequence.
     #[arg(long, default_value_t = 50, value_name = "N", help_heading = heading::TASK)]
@@ -136,12 +128,12 @@ pub struct PatternArgs {
     #[arg(long, default_value_t = 0, value_name = "K", help_heading = heading::PATTERN_FEATURES)]
     pub pattern_features: usize,
     /// Discrimination measure used to choose the patterns: `infogain`, `chi2` or `supdiff`.
-    #[arg(long, default_value = "infogain", value_parser = parse_named::<Measure>, help_heading = heading::PATTERN_FEATURES)]
+    #[arg(long, default_value = "infogain", value_parser = named::<Measure>(), help_heading = heading::PATTERN_FEATURES)]
     pub pattern_select: Measure,
     /// Pattern tokens: `action` or `action-category`.
     #[arg(
         long,
-        value_parser = parse_named::<SeqTokens>,
+        value_parser = named::<SeqTokens>(),
         default_value = "action-category",
         value_name = "TOKEN",
         help_heading = heading::PATTERN_FEATURES

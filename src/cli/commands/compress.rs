@@ -18,6 +18,7 @@ use cartseq_data::Preset;
 use cartseq_models::nextitem::{CompressOptions, NextItemFile, SavedNextItem};
 use serde_json::json;
 
+use crate::cli::args::named;
 use crate::cli::Global;
 
 /// Arguments of `cartseq compress`.
@@ -38,8 +39,8 @@ pub struct Args {
     #[arg(long, value_name = "LOG")]
     pub test: Option<PathBuf>,
     /// Format of --test.
-    #[arg(long, short = 'p', default_value = "yoochoose")]
-    pub preset: String,
+    #[arg(long, short = 'p', value_parser = named::<Preset>(), default_value = "yoochoose")]
+    pub preset: Preset,
     /// Cut-off of Recall@k and MRR@k.
     #[arg(long, default_value_t = 20)]
     pub k: usize,
@@ -62,10 +63,7 @@ pub fn run(args: Args, _g: &Global) -> anyhow::Result<()> {
     if args.k == 0 {
         bail!("--k must be at least 1");
     }
-    let preset: Preset = args
-        .preset
-        .parse()
-        .map_err(|e: String| anyhow::anyhow!("--preset: {e}"))?;
+    let preset = args.preset;
     let original = NextItemFile::load_file(&args.model)?;
     let small = compress(&original, CompressOptions { prune: args.prune })
         .with_context(|| args.model.display().to_string())?;

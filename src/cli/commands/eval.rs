@@ -26,18 +26,8 @@ use cartseq::tasks::table::dataset_owned;
 use cartseq::tasks::Split;
 use cartseq::trained::TrainedModel;
 
+use crate::cli::args::named;
 use crate::cli::Global;
-
-/// Which rows to evaluate.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-enum EvalSplit {
-    /// Train rows (for a sanity check of over-fitting).
-    Train,
-    /// Valid rows.
-    Valid,
-    /// Test rows (default).
-    Test,
-}
 
 /// Arguments of `eval`.
 #[derive(Debug, clap::Args)]
@@ -46,9 +36,9 @@ pub struct Args {
     pub model: PathBuf,
     /// Feature CSV from `cartseq task`.
     pub features: PathBuf,
-    /// Rows to evaluate.
-    #[arg(long, value_enum, default_value = "test")]
-    split: EvalSplit,
+    /// Rows to evaluate (train: a sanity check of over-fitting).
+    #[arg(long, value_parser = named::<Split>(), default_value = "test")]
+    split: Split,
     /// Print JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -58,7 +48,7 @@ pub struct Args {
     pub predictions: Option<PathBuf>,
     /// Treat NaN/inf features as `minus-one` (the table's "does not exist"), `zero`, or `drop` the row
     /// (default: such a value is an error).
-    #[arg(long, value_name = "HOW")]
+    #[arg(long, value_parser = named::<Missing>(), value_name = "HOW")]
     pub allow_missing: Option<Missing>,
 }
 
@@ -68,11 +58,7 @@ pub fn run(args: Args, _global: &Global) -> anyhow::Result<()> {
         cartseq::output::check_writable(p)?;
     }
     let trained = TrainedModel::load(&args.model)?;
-    let split = match args.split {
-        EvalSplit::Train => Split::Train,
-        EvalSplit::Valid => Split::Valid,
-        EvalSplit::Test => Split::Test,
-    };
+    let split = args.split;
     // Only the evaluated rows are kept in memory.
     let mut table = FeatureTable::read_csv_splits(&args.features, &[split])?
         .pop()

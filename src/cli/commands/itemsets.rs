@@ -17,7 +17,7 @@ use anyhow::Context;
 use cartseq_mining::itemsets::{ItemsetAlgorithm, ItemsetParams, MinSupport, Transactions};
 
 use crate::cli::args::input::InputArgs;
-use crate::cli::args::{ExportArgs, ItemsetAlgo};
+use crate::cli::args::{named, ExportArgs};
 use crate::cli::Global;
 use cartseq::export::{check_export_path, write_export, write_itemsets};
 
@@ -27,9 +27,10 @@ pub struct Args {
     /// Input, format and sequence options.
     #[command(flatten)]
     pub input: InputArgs,
-    /// Algorithm (same answer either way).
-    #[arg(long, value_enum, default_value = "fpgrowth")]
-    pub algo: ItemsetAlgo,
+    /// Algorithm, same answer either way: FP-Growth (Han et al. 2000) or Apriori (Agrawal & Srikant
+    /// 1994).
+    #[arg(long, value_parser = named::<ItemsetAlgorithm>(), default_value = "fpgrowth")]
+    pub algo: ItemsetAlgorithm,
     /// Minimum support: a fraction of the baskets (0.01), a percentage (1%), or a count (#50).
     #[arg(long, value_name = "F")]
     pub min_support: String,
@@ -55,7 +56,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     let tx = Transactions::from_sequences(&loaded.db);
     let started = Instant::now();
     let spin = cartseq::progress::spinner(global.quiet, "mining itemsets");
-    let fi = ItemsetAlgorithm::from(args.algo).mine(params, &tx);
+    let fi = args.algo.mine(params, &tx);
     cartseq::progress::finish(spin);
     let fi = fi?;
     let elapsed = started.elapsed();

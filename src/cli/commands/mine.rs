@@ -32,26 +32,11 @@ use cartseq_mining::{
 };
 
 use crate::cli::args::input::InputArgs;
-use crate::cli::args::task::parse_named;
+use crate::cli::args::named;
 use crate::cli::Global;
 use cartseq::export::resolve_token;
-use cartseq::export::{write_batch, write_patterns_csv, write_patterns_jsonl, Columnar};
+use cartseq::export::{write_batch, write_patterns_csv, write_patterns_jsonl, ExportFormat};
 use cartseq::tables::patterns;
-
-/// Output format of `mine`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum MineFormat {
-    /// SPMF's pattern lines with item numbers (streamed).
-    Spmf,
-    /// CSV with names, support and relative support (sorted).
-    Csv,
-    /// One JSON object per pattern (sorted).
-    Jsonl,
-    /// Apache Parquet: typed columns, the pattern's itemsets as a list column (sorted).
-    Parquet,
-    /// Arrow IPC file (Feather v2), the columns of parquet (sorted).
-    Arrow,
-}
 
 /// Arguments of `mine`.
 #[derive(Debug, clap::Args)]
@@ -60,7 +45,7 @@ pub struct Args {
     #[command(flatten)]
     pub input: InputArgs,
     /// Algorithm: prefixspan (default), spade or gsp (aprioriall is accepted as gsp).
-    #[arg(long, default_value = "prefixspan", value_parser = parse_named::<Algorithm>, help_heading = heading::MINING)]
+    #[arg(long, default_value = "prefixspan", value_parser = named::<Algorithm>(), help_heading = heading::MINING)]
     pub algo: Algorithm,
     /// Minimum support as a fraction of sequences (0.001) or a percentage (0.1%).
     #[arg(long, value_name = "F", conflicts_with = "min_count", help_heading = heading::MINING)]
@@ -113,9 +98,11 @@ pub struct Args {
     /// Stop with an error beyond this many patterns.
     #[arg(long, default_value_t = DEFAULT_MAX_PATTERNS, value_name = "N", help_heading = heading::MINING)]
     pub max_patterns: u64,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "csv", help_heading = heading::OUTPUT)]
-    pub format: MineFormat,
+    /// Output format: spmf (SPMF's pattern lines with item numbers, streamed), csv (names, support
+    /// and relative support), jsonl (one object per pattern), parquet (typed columns, the itemsets as
+    /// a list column) or arrow (Arrow IPC file, the columns of parquet); all but spmf are sorted.
+    #[arg(long, value_parser = named::<ExportFormat>(), default_value = "csv", help_heading = heading::OUTPUT)]
+    pub format: ExportFormat,
     /// Output file (default: standard output); written atomically.
     #[arg(long, short = 'o', value_name = "OUT", help_heading = heading::OUTPUT)]
     pub output: Option<PathBuf>,
@@ -184,10 +171,9 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     let db = &loaded.db;
     let n = db.len();
     let dict = &loaded.dict;
-    let streamed = args.format == MineFormat::Spmf;
+    let streamed = args.format == ExportFormat::Spmf;
     let mut stats = MineStats::default();
     let spin = cartseq::progress::spinner(global.quiet, "mining patterns");
-    let format = format!("{:?}", args.format).to_lowercase();
     let write = |w: &mut dyn std::io::Write| -> anyhow::Result<u64> {
         if streamed {
             let mut sink = WriteSink::spmf(&mut *w);
@@ -197,37 +183,33 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         let mut sink = CollectSink::new();
         stats = miner.mine(db, &mut sink)?;
         let pats = sink.into_sorted();
-        match args.format {
-            MineFormat::Csv => write_patterns_csv(w, &pats, dict, n)?,
-            MineFormat::Parquet | MineFormat::Arrow => {
-                let c = if args.format == MineFormat::Parquet {
-                    Columnar::Parquet
-                } else {
-                    Columnar::Arrow
-                };
+        match args.format.columnar() {
+            Some(c) => {
                 write_batch(w, &patterns(&pats, dict, n)?, c)?;
             }
-            _ => write_patterns_jsonl(w, &pats, dict, n)?,
+            None if args.format == ExportFormat::Csv => write_patterns_csv(w, &pats, dict, n)?,
+            None => write_patterns_jsonl(w, &pats, dict, n)?,
         }
         Ok(pats.len() as u64)
     };
     // `-o OUT` also gets OUT.manifest.json, committed together with OUT.
-    let rows = cartseq::export::write_export(args.output.as_deref(), &format, write, |_| {
-        let mut m = args.input.manifest("mine", &loaded)?;
-        m.param("algo", args.algo.name())
-            .param("min_support", &args.min_support)
-            .param("min_count", args.min_count)
-            .param("min_support_count", opts.min_support.absolute(n))
-            .param("min_items", args.min_items)
-            .param("max_items", args.max_items)
-            .param("max_gap", args.max_gap)
-            .param("first", &args.first)
-            .param("closed", args.closed)
-            .param("maximal", args.maximal)
-            .param("top_k", args.top_k)
-            .count("sequences", n as u64);
-        Ok(Some(m))
-    });
+    let rows =
+        cartseq::export::write_export(args.output.as_deref(), args.format.name(), write, |_| {
+            let mut m = args.input.manifest("mine", &loaded)?;
+            m.param("algo", args.algo.name())
+                .param("min_support", &args.min_support)
+                .param("min_count", args.min_count)
+                .param("min_support_count", opts.min_support.absolute(n))
+                .param("min_items", args.min_items)
+                .param("max_items", args.max_items)
+                .param("max_gap", args.max_gap)
+                .param("first", &args.first)
+                .param("closed", args.closed)
+                .param("maximal", args.maximal)
+                .param("top_k", args.top_k)
+                .count("sequences", n as u64);
+            Ok(Some(m))
+        });
     cartseq::progress::finish(spin);
     let rows = rows?;
     if !global.quiet {

@@ -24,9 +24,10 @@ use cartseq_mining::rules::next::{FollowUp, Within};
 use serde_json::json;
 
 use crate::cli::args::input::InputArgs;
+use crate::cli::args::named;
 use crate::cli::Global;
 use cartseq::export::{check_export_path, write_batch, write_export, Columnar};
-use cartseq::next_query::{self, parse_within, NextAnswer, NextQuery};
+use cartseq::next_query::{self, parse_within, NextAnswer, NextQuery, NextSort};
 use cartseq::output::spreadsheet_safe;
 use cartseq::tables::follow_ups as follow_up_table;
 
@@ -45,17 +46,6 @@ pub enum NextFormat {
     Arrow,
 }
 
-/// Sort key of follow-ups.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum NextSort {
-    /// Sequences in which the token follows.
-    Count,
-    /// Share of matching sequences.
-    Confidence,
-    /// Confidence over the token's base rate.
-    Lift,
-}
-
 /// Arguments of `next`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -72,8 +62,9 @@ pub struct Args {
     /// Rows to show; 0 = all.
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub top: usize,
-    /// Sort key (descending).
-    #[arg(long, value_enum, default_value = "count")]
+    /// Sort key (descending): count (sequences in which the token follows), confidence (share of the
+    /// matching sequences) or lift (confidence over the token's base rate).
+    #[arg(long, value_parser = named::<NextSort>(), default_value = "count")]
     pub sort: NextSort,
     /// Ignore follow-ups seen in fewer than N sequences (lift is noisy on rare tokens).
     #[arg(long, default_value_t = 1, value_name = "N")]
@@ -96,11 +87,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         after: args.after.clone(),
         within,
         min_count: args.min_count,
-        sort: match args.sort {
-            NextSort::Count => next_query::NextSort::Count,
-            NextSort::Confidence => next_query::NextSort::Confidence,
-            NextSort::Lift => next_query::NextSort::Lift,
-        },
+        sort: args.sort,
         top: args.top,
     };
     let NextAnswer {
@@ -213,7 +200,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         m.param("after", &args.after)
             .param("within", &args.within)
             .param("top", args.top)
-            .param("sort", format!("{:?}", args.sort).to_lowercase())
+            .param("sort", args.sort.name())
             .param("min_count", args.min_count)
             .count("sequences", f.n as u64)
             .count("matched", u64::from(f.matched));

@@ -28,7 +28,7 @@
 //! defaults; they are validated before any data is read.
 //! Results are identical for a given seed and any `--threads`.
 
-use crate::cli::args::heading;
+use crate::cli::args::{heading, named};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
@@ -58,8 +58,8 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub test: Option<PathBuf>,
     /// Input format of both files (yoochoose, diginetica, taobao, retailrocket, generic, …).
-    #[arg(long, short = 'p', default_value = "yoochoose")]
-    pub preset: String,
+    #[arg(long, short = 'p', value_parser = named::<Preset>(), default_value = "yoochoose")]
+    pub preset: Preset,
     /// Without --test: sessions of the last N days are the test set (SR-GNN's split).
     #[arg(long, value_name = "N")]
     pub split_last_days: Option<u32>,
@@ -97,12 +97,12 @@ pub struct Args {
     pub vsknn_similarity: String,
     /// vsknn: position weight of the prefix clicks (`weighting`): same, div, linear, log or
     /// quadratic.
-    #[arg(long, value_name = "DECAY", default_value_t = VsknnParams::default().weighting.name().to_string(), help_heading = heading::BASELINES)]
-    pub vsknn_weighting: String,
+    #[arg(long, value_name = "DECAY", value_parser = named::<Decay>(), default_value_t = VsknnParams::default().weighting, help_heading = heading::BASELINES)]
+    pub vsknn_weighting: Decay,
     /// vsknn: decay of a neighbour's vote by the step of the latest shared item
     /// (`weighting_score`): same, div, linear, log or quadratic.
-    #[arg(long, value_name = "DECAY", default_value_t = VsknnParams::default().weighting_score.name().to_string(), help_heading = heading::BASELINES)]
-    pub vsknn_weighting_score: String,
+    #[arg(long, value_name = "DECAY", value_parser = named::<Decay>(), default_value_t = VsknnParams::default().weighting_score, help_heading = heading::BASELINES)]
+    pub vsknn_weighting_score: Decay,
     /// vsknn: IDF weight λ_idf of the voted items (`idf_weighting`; 0 = off).
     #[arg(long, value_name = "λ", default_value_t = VsknnParams::default().idf_weighting, help_heading = heading::BASELINES)]
     pub vsknn_idf_weighting: f64,
@@ -135,8 +135,8 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = SrParams::default().steps, help_heading = heading::BASELINES)]
     pub sr_steps: usize,
     /// sr: weight of a distance d (`weighting`): same, div (1/d), linear, log or quadratic.
-    #[arg(long, value_name = "DECAY", default_value_t = SrParams::default().weighting.name().to_string(), help_heading = heading::BASELINES)]
-    pub sr_weighting: String,
+    #[arg(long, value_name = "DECAY", value_parser = named::<Decay>(), default_value_t = SrParams::default().weighting, help_heading = heading::BASELINES)]
+    pub sr_weighting: Decay,
     /// sr: strongest rules kept per item (`pruning`).
     #[arg(long, value_name = "N", default_value_t = SrParams::default().pruning, help_heading = heading::BASELINES)]
     pub sr_pruning: usize,
@@ -247,16 +247,6 @@ fn vstan_extras() -> (f64, f64) {
     StanParams::vstan().vstan.unwrap_or((1.02, 5.0))
 }
 
-/// A decay named by `flag`.
-fn decay(flag: &str, name: &str) -> anyhow::Result<Decay> {
-    Decay::from_name(name).ok_or_else(|| {
-        anyhow::anyhow!(
-            "{flag}: expected one of {}, found {name:?}",
-            Decay::NAMES.join(", ")
-        )
-    })
-}
-
 /// Whether `name`, given to `flag`, is the "vec" similarity (else cosine).
 fn vec_similarity(flag: &str, name: &str) -> anyhow::Result<bool> {
     match name {
@@ -271,8 +261,8 @@ fn baseline_config(args: &Args) -> anyhow::Result<BaselineConfig> {
     let vsknn = VsknnParams {
         k: args.vsknn_k,
         sample: args.vsknn_sample_size,
-        weighting: decay("--vsknn-weighting", &args.vsknn_weighting)?,
-        weighting_score: decay("--vsknn-weighting-score", &args.vsknn_weighting_score)?,
+        weighting: args.vsknn_weighting,
+        weighting_score: args.vsknn_weighting_score,
         idf_weighting: args.vsknn_idf_weighting,
         cosine: !vec_similarity("--vsknn-similarity", &args.vsknn_similarity)?,
     };
@@ -291,7 +281,7 @@ fn baseline_config(args: &Args) -> anyhow::Result<BaselineConfig> {
     };
     let sr = SrParams {
         steps: args.sr_steps,
-        weighting: decay("--sr-weighting", &args.sr_weighting)?,
+        weighting: args.sr_weighting,
         pruning: args.sr_pruning,
     };
     // The library names its parameters as session-rec does; the message names the flag.
@@ -462,10 +452,7 @@ fn progress_bar(quiet: bool) -> impl FnMut(Progress) {
 
 /// Runs `cartseq nextitem`.
 pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
-    let preset: Preset = args
-        .preset
-        .parse()
-        .map_err(|e: String| anyhow::anyhow!("--preset: {e}"))?;
+    let preset = args.preset;
     cartseq::output::check_all_writable(
         [&args.embeddings, &args.curve, &args.save_model]
             .into_iter()

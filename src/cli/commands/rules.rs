@@ -24,38 +24,17 @@
 use std::time::Instant;
 
 use anyhow::Context;
-use cartseq_data::{ItemId, NamedEnum, SequenceDb};
+use cartseq_data::{ItemId, SequenceDb};
+use cartseq_mining::itemsets::ItemsetAlgorithm;
 use cartseq_mining::itemsets::MinSupport;
 use cartseq_mining::rules::mine::{mine_rules, RuleMining, RuleMiningError, RuleSource};
-use cartseq_mining::rules::{RuleFilter, RuleSet, RuleSort};
+use cartseq_mining::rules::{RuleFilter, RuleKind, RuleSet, RuleSort};
 use cartseq_mining::Algorithm;
 
 use crate::cli::args::input::InputArgs;
-use crate::cli::args::{ExportArgs, ItemsetAlgo};
+use crate::cli::args::{named, ExportArgs};
 use crate::cli::Global;
 use cartseq::export::{check_export_path, resolve_token_in, write_export, write_rules};
-
-/// Which rules to mine.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Kind {
-    /// Itemset ⇒ itemset in the same basket.
-    Association,
-    /// Unordered itemset before unordered itemset (RuleGrowth / ERMiner semantics).
-    Sequential,
-    /// Sequential pattern prefix ⇒ suffix.
-    Pattern,
-}
-
-/// Sort key.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum SortKey {
-    /// Lift, then confidence, then support.
-    Lift,
-    /// Confidence, then lift, then support.
-    Confidence,
-    /// Support, then confidence, then lift.
-    Support,
-}
 
 /// Arguments of `rules`.
 #[derive(Debug, clap::Args)]
@@ -63,9 +42,11 @@ pub struct Args {
     /// Input, format and sequence options.
     #[command(flatten)]
     pub input: InputArgs,
-    /// Kind of rule.
-    #[arg(long, value_enum, default_value = "association")]
-    pub kind: Kind,
+    /// Kind of rule: association (itemset ⇒ itemset in the same basket), sequential (unordered
+    /// itemset before unordered itemset, RuleGrowth / ERMiner semantics) or pattern (sequential
+    /// pattern prefix ⇒ suffix).
+    #[arg(long, value_parser = named::<RuleKind>(), default_value = "association")]
+    pub kind: RuleKind,
     /// Minimum support: a fraction (0.01), a percentage (1%), or a count (#50).
     #[arg(long, value_name = "F")]
     pub min_support: String,
@@ -91,17 +72,19 @@ pub struct Args {
     #[arg(long, value_name = "N")]
     pub window: Option<usize>,
     /// Association rules only: itemset algorithm.
-    #[arg(long, value_enum, default_value = "fpgrowth")]
-    pub algo: ItemsetAlgo,
-    /// Pattern rules only: sequential pattern miner (prefixspan, spade, gsp).
-    #[arg(long, default_value = "prefixspan", value_name = "ALGO")]
-    pub miner: String,
+    #[arg(long, value_parser = named::<ItemsetAlgorithm>(), default_value = "fpgrowth")]
+    pub algo: ItemsetAlgorithm,
+    /// Pattern rules only: sequential pattern miner.
+    #[arg(long, value_parser = named::<Algorithm>(), default_value = "prefixspan", value_name = "ALGO")]
+    pub miner: Algorithm,
     /// Pattern rules: longest pattern X·Y in items (default 6); association: largest itemset.
     #[arg(long = "max-size", value_name = "N")]
     pub max_size: Option<usize>,
-    /// Sort key (descending).
-    #[arg(long, value_enum, default_value = "lift")]
-    pub sort: SortKey,
+    /// Sort key (descending): lift (then confidence, then support), confidence (then lift, then
+    /// support), support (then confidence, then lift) or confidence-support (then support: the
+    /// report's "A then B" order).
+    #[arg(long, value_parser = named::<RuleSort>(), default_value = "lift")]
+    pub sort: RuleSort,
     /// Explosion guard on rules.
     #[arg(long, default_value_t = 10_000_000, value_name = "N")]
     pub max_rules: usize,
@@ -116,7 +99,7 @@ pub struct Args {
 /// Runs `rules`.
 pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     let min_support = MinSupport::parse(&args.min_support)?;
-    if args.window.is_some() && args.kind != Kind::Sequential {
+    if args.window.is_some() && args.kind != RuleKind::Sequential {
         anyhow::bail!("--window applies to --kind sequential only");
     }
     // The miners' own checks would name `mine`'s and `itemsets`' flags (--max-itemsets, --max-items).
@@ -154,11 +137,7 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
     let mut rs = rs.map_err(with_rules_advice)?;
     let elapsed = started.elapsed();
     let total = rs.len();
-    rs.sort(match args.sort {
-        SortKey::Lift => RuleSort::Lift,
-        SortKey::Confidence => RuleSort::Confidence,
-        SortKey::Support => RuleSort::Support,
-    });
+    rs.sort(args.sort);
     if args.export.top > 0 {
         rs.truncate(args.export.top);
     }
@@ -167,9 +146,8 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
         args.export.format.name(),
         |w| write_rules(w, &rs, &loaded.dict, args.export.format),
         |rows| {
-            let kind = format!("{:?}", args.kind).to_lowercase();
             let mut m = args.input.manifest("rules", &loaded)?;
-            m.param("kind", &kind)
+            m.param("kind", args.kind.name())
                 .param("min_support", &args.min_support)
                 .param("min_support_count", rs.min_support)
                 .param("min_confidence", args.min_confidence)
@@ -180,15 +158,15 @@ pub fn run(args: Args, global: &Global) -> anyhow::Result<()> {
                 .param("consequent_has", &args.consequent_has)
                 .param("window", args.window)
                 .param("max_size", args.max_size)
-                .param("sort", format!("{:?}", args.sort).to_lowercase())
+                .param("sort", args.sort.name())
                 .param("top", args.export.top)
                 .count("sequences", loaded.db.len() as u64)
                 .count("rules_found", total as u64)
                 .count("rules_written", rows);
             match args.kind {
-                Kind::Association => m.param("algo", format!("{:?}", args.algo).to_lowercase()),
-                Kind::Pattern => m.param("miner", &args.miner),
-                Kind::Sequential => m.param("algo", "rulegrowth"),
+                RuleKind::Association => m.param("algo", args.algo.name()),
+                RuleKind::Pattern => m.param("miner", args.miner.name()),
+                RuleKind::Sequential => m.param("algo", "rulegrowth"),
             };
             Ok(Some(m))
         },
@@ -213,19 +191,11 @@ fn mine(
     db: &SequenceDb,
 ) -> anyhow::Result<RuleSet> {
     let source = match args.kind {
-        Kind::Association => RuleSource::Association(args.algo.into()),
-        Kind::Sequential => RuleSource::Sequential {
+        RuleKind::Association => RuleSource::Association(args.algo),
+        RuleKind::Sequential => RuleSource::Sequential {
             window: args.window,
         },
-        Kind::Pattern => {
-            RuleSource::Pattern(Algorithm::from_name(&args.miner).ok_or_else(|| {
-                anyhow::anyhow!(
-                    "--miner {:?}: expected {}",
-                    args.miner,
-                    Algorithm::expected()
-                )
-            })?)
-        }
+        RuleKind::Pattern => RuleSource::Pattern(args.miner),
     };
     let m = RuleMining {
         source,

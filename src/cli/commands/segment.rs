@@ -24,7 +24,8 @@ use cartseq::segment::pca::PcaChoice;
 use cartseq::segment::{render, Engine, Matrix, Method, Represent, SegmentModel, SegmentParams};
 
 use crate::cli::args::input::InputArgs;
-use crate::cli::args::task::{parse_cutoff, parse_named};
+use crate::cli::args::named;
+use crate::cli::args::task::parse_cutoff;
 use crate::cli::Global;
 
 fn parse_k(s: &str) -> Result<(usize, usize), String> {
@@ -58,13 +59,13 @@ pub struct Args {
     #[arg(long, default_value = "1d", value_parser = cartseq_data::time::parse_duration, value_name = "DURATION", help_heading = "Rows")]
     pub horizon: i64,
     /// What each row becomes: features, patterns, embeddings (a CSV) or features+patterns.
-    #[arg(long, default_value = "features", value_parser = parse_named::<Represent>, value_name = "REPR", help_heading = "Rows")]
+    #[arg(long, default_value = "features", value_parser = named::<Represent>(), value_name = "REPR", help_heading = "Rows")]
     pub represent: Represent,
     /// Pattern representations: the K most frequent patterns of two or more events become columns.
     #[arg(long, default_value_t = 20, value_name = "K", help_heading = "Rows")]
     pub patterns: usize,
     /// Pattern tokens: `action` or `action-category`.
-    #[arg(long, value_parser = parse_named::<SeqTokens>, default_value = "action-category", value_name = "TOKEN", help_heading = "Rows")]
+    #[arg(long, value_parser = named::<SeqTokens>(), default_value = "action-category", value_name = "TOKEN", help_heading = "Rows")]
     pub pattern_tokens: SeqTokens,
     /// Longest pattern (columns, profiles), in events.
     #[arg(long, default_value_t = 3, value_name = "N", help_heading = "Rows")]
@@ -74,7 +75,7 @@ pub struct Args {
     pub pattern_history: usize,
 
     /// Clustering: kmeans, gmm (Gaussian mixture) or dbscan.
-    #[arg(long, default_value = "kmeans", value_parser = parse_named::<Method>, help_heading = "Clustering")]
+    #[arg(long, default_value = "kmeans", value_parser = named::<Method>(), help_heading = "Clustering")]
     pub method: Method,
     /// Number of segments, or a range (2..12): every k is fitted and the best silhouette wins.
     #[arg(long, default_value = "2..8", value_parser = parse_k, value_name = "K|LO..HI", help_heading = "Clustering")]
@@ -108,7 +109,7 @@ pub struct Args {
     #[arg(long, value_name = "N", help_heading = "Clustering")]
     pub pca_dims: Option<usize>,
     /// k-means implementation: cartseq (Lloyd, default) or linfa (linfa-clustering, for comparison).
-    #[arg(long, default_value = "cartseq", value_parser = parse_named::<Engine>, value_name = "ENGINE", help_heading = "Clustering")]
+    #[arg(long, default_value = "cartseq", value_parser = named::<Engine>(), value_name = "ENGINE", help_heading = "Clustering")]
     pub kmeans_engine: Engine,
     /// Seed of k-means++, the mixture, the silhouette sample and t-SNE.
     #[arg(long, default_value_t = 42, help_heading = "Clustering")]
@@ -125,7 +126,7 @@ pub struct Args {
     pub tsne_iter: usize,
     /// t-SNE implementation: cartseq (Barnes–Hut, reproducible, default) or linfa (linfa-tsne, for
     /// comparison: its maps change from run to run).
-    #[arg(long, default_value = "cartseq", value_parser = parse_named::<Engine>, value_name = "ENGINE", help_heading = "Map")]
+    #[arg(long, default_value = "cartseq", value_parser = named::<Engine>(), value_name = "ENGINE", help_heading = "Map")]
     pub tsne_engine: Engine,
 
     /// Rows of each profile list (features, items, patterns, rules).

@@ -25,6 +25,7 @@ use cartseq::trained::{ModelHeader, TrainedModel, TRAINED_MAGIC, TRAINED_VERSION
 use cartseq_models::ModelSpec;
 
 use crate::cli::args::model::{is_ensemble, is_sequence_model, unknown_model, EnsembleArgs};
+use crate::cli::args::named;
 use crate::cli::Global;
 
 /// Arguments of `train`.
@@ -57,7 +58,7 @@ pub struct Args {
     pub ensemble: EnsembleArgs,
     /// Treat NaN/inf features as `minus-one` (the table's "does not exist"), `zero`, or `drop` the row
     /// (default: such a value is an error).
-    #[arg(long, value_name = "HOW")]
+    #[arg(long, value_parser = named::<Missing>(), value_name = "HOW")]
     pub allow_missing: Option<Missing>,
 }
 
