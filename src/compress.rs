@@ -57,6 +57,8 @@ pub struct Comparison {
     pub original: Side,
     /// The compressed model.
     pub compressed: Side,
+    /// Warnings about the metrics (too few predictions or test sessions).
+    pub warnings: Vec<String>,
 }
 
 /// Evaluates `a` (original) and `b` (compressed) on `test` at cut-off `k`, and times scoring of up to
@@ -99,6 +101,7 @@ pub fn compare(
     Comparison {
         k,
         predictions: ma.predictions,
+        warnings: cartseq_models::metrics::prediction_warnings(ma.predictions, ma.sessions),
         timed_requests: prefixes.len(),
         original: Side {
             recall: ma.recall[0],

@@ -697,6 +697,8 @@ pub struct Report {
     pub bootstrap_replicates: usize,
     /// One entry per model, in the order asked.
     pub results: Vec<ModelResult>,
+    /// Warnings about the metrics (too few predictions or test sessions).
+    pub warnings: Vec<String>,
 }
 
 /// Fits a model on all training sessions (or returns the one already fitted), with its fit seconds.
@@ -1036,15 +1038,17 @@ pub fn fit_and_evaluate(
             });
         }
     }
+    let predictions = results.first().map_or(0, |r| r.predictions);
     let report = Report {
         train_sessions: data.train.len(),
         train_clicks: data.train_clicks,
         items: data.n_items,
         test_sessions_read: data.test_sessions_read,
         test_sessions_evaluated: data.test.len(),
-        predictions: results.first().map_or(0, |r| r.predictions),
+        predictions,
         bootstrap_replicates: eval.bootstrap,
         results,
+        warnings: cartseq_models::metrics::prediction_warnings(predictions, data.test.len()),
     };
     let last_model = match models.last() {
         Some(ModelChoice::Single(kind)) => fitted.model(*kind).map(|m| m.0),

@@ -436,6 +436,27 @@ pub fn sample_warnings(y_true: &[usize], n_classes: usize) -> Vec<String> {
     out
 }
 
+/// The warnings to print beside ranking metrics (Recall@k, MRR@k) computed on `predictions` next
+/// clicks of `sessions` test sessions: fewer than [`MIN_ROWS`] of either. Eight predictions give a
+/// Recall@20 of 0.875 or 1.0 and nothing in between; the warning says so even where an interval is
+/// printed beside it.
+pub fn prediction_warnings(predictions: u64, sessions: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    if predictions < MIN_ROWS as u64 {
+        out.push(format!(
+            "only {predictions} predictions (fewer than {MIN_ROWS}): Recall@k and MRR@k on so few are \
+             unreliable"
+        ));
+    }
+    if sessions < MIN_ROWS {
+        out.push(format!(
+            "only {sessions} test sessions (fewer than {MIN_ROWS}): Recall@k and MRR@k on so few are \
+             unreliable"
+        ));
+    }
+    out
+}
+
 /// Computes every metric of [`MetricReport`] from the truth and predicted probabilities
 /// (predictions are the arg-max of each row, first class on ties).
 pub fn report(y_true: &[usize], proba: ArrayView2<f64>) -> MetricReport {

@@ -95,6 +95,40 @@ fn diginetica_sample_date_split_runs() {
 }
 
 #[test]
+fn metrics_on_few_predictions_carry_a_warning() {
+    // Diginetica's last week in the sample: 5 test sessions, 8 predictions.
+    let args = "nextitem --train data/samples/diginetica_sample.csv --preset diginetica \
+                --split-last-days 7 --model pop";
+    let v = cartseq(&format!("{args} --json")).json();
+    let warnings: Vec<&str> = v["warnings"]
+        .as_array()
+        .expect("warnings")
+        .iter()
+        .filter_map(|w| w.as_str())
+        .collect();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with("only 8 predictions (fewer than 30)"),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings[1].starts_with("only 5 test sessions (fewer than 30)"),
+        "{warnings:?}"
+    );
+    let table = cartseq(args).success().stdout;
+    assert!(
+        table.contains("warning: only 8 predictions (fewer than 30): Recall@k and MRR@k"),
+        "{table}"
+    );
+    // Thousands of predictions: no warning.
+    let v = cartseq(&format!(
+        "nextitem --train {TRAIN} --test {TEST} --model pop --json"
+    ))
+    .json();
+    assert_eq!(v["warnings"], serde_json::json!([]));
+}
+
+#[test]
 fn bad_invocations_fail_clearly() {
     let t = TRAIN;
     for (line, want) in [

@@ -132,6 +132,9 @@ pub fn run(args: Args, _g: &Global) -> anyhow::Result<()> {
                 s.recall, s.mrr, s.micros_per_request
             )?;
         }
+        for w in &c.warnings {
+            writeln!(out, "warning: {w}")?;
+        }
     }
     Ok(())
 }

@@ -547,6 +547,9 @@ fn print_report(r: &Report, json: bool) -> anyhow::Result<()> {
         "train: {} sessions, {} clicks, {} items; test: {} sessions read, {} evaluated, {} predictions",
         r.train_sessions, r.train_clicks, r.items, r.test_sessions_read, r.test_sessions_evaluated, r.predictions
     )?;
+    for w in &r.warnings {
+        writeln!(out, "warning: {w}")?;
+    }
     let width = r
         .results
         .iter()
