@@ -239,6 +239,25 @@ impl Accountant {
         Ok(())
     }
 
+    /// For `bytes` about to be allocated at once (a size known in advance, such as the output of a
+    /// bulk step): `Err`, and tripped like a tick that read the RSS, when what is resident now plus
+    /// `bytes` would pass the limit. A periodic tick cannot catch such a jump in time.
+    pub fn reserve(&self, bytes: u64) -> Result<(), OverLimit> {
+        if self.tripped() {
+            return Err(self.error());
+        }
+        let Some(limit) = self.limit else {
+            return Ok(());
+        };
+        let used = (self.read)().unwrap_or(0).saturating_add(bytes);
+        if used > limit {
+            self.used.store(used, Ordering::Relaxed);
+            self.tripped.store(true, Ordering::Relaxed);
+            return Err(OverLimit { used, limit });
+        }
+        Ok(())
+    }
+
     /// Whether the limit was found exceeded.
     #[inline]
     pub fn tripped(&self) -> bool {
@@ -304,6 +323,30 @@ mod tests {
         // No limit: never trips.
         let free = Accountant::with_reader(1, None, growing);
         assert!((0..10).all(|_| free.tick().is_ok()));
+    }
+
+    #[test]
+    fn reserve_counts_what_is_about_to_be_allocated() {
+        fn two_mib() -> Option<u64> {
+            Some(2 << 20)
+        }
+        let a = Accountant::with_reader(1_000_000, Some(3 << 20), two_mib);
+        assert!(a.reserve(1 << 20).is_ok());
+        assert!(!a.tripped());
+        let e = a.reserve((1 << 20) + 1).unwrap_err();
+        assert_eq!(
+            e,
+            OverLimit {
+                used: (3 << 20) + 1,
+                limit: 3 << 20
+            }
+        );
+        // Tripped for every worker, like a tick over the limit.
+        assert!(a.tripped());
+        assert!(a.tick().is_err());
+        assert!(Accountant::with_reader(1, None, two_mib)
+            .reserve(u64::MAX)
+            .is_ok());
     }
 
     #[test]

@@ -125,6 +125,23 @@ fn itemsets_guard_names_max_size_not_max_len() {
 }
 
 #[test]
+fn long_baskets_at_support_one_stop_at_once() {
+    // The Taobao sample's users hold hundreds of items: at support 1 FP-Growth's single path has
+    // 2^k − 1 subsets, a count that once wrapped the guard's counter around, so `itemsets` and `rules`
+    // wrote itemsets until the kernel killed them (24 GB resident). Both guards now fire before
+    // anything is written: the count, and memory for the whole result of one step.
+    for cmd in ["itemsets", "rules --min-confidence 0.1"] {
+        cartseq(&format!("{cmd} {TAOBAO} --min-support 0.005 -q"))
+            .fails_with("more than 10000000 frequent itemsets at minimum support 1");
+    }
+    cartseq(&format!(
+        "itemsets {TAOBAO} --min-support 0.005 --max-size 3 --max-itemsets 1000000000 \
+         --max-memory 100M -q"
+    ))
+    .fails_with("reached the limit --max-memory 100.0 MiB");
+}
+
+#[test]
 fn rules_guards_name_the_flags_rules_has() {
     // `rules` bounds patterns with --max-size and what it mines on the way with --max-patterns; the
     // miners' own messages named `mine`'s and `itemsets`' flags, which `rules` refuses as unknown.

@@ -15,7 +15,7 @@
 
 use rayon::prelude::*;
 
-use super::fpgrowth::assemble;
+use super::assemble;
 use super::{FrequentItemsets, ItemsetError, ItemsetMiner, ItemsetParams, Transactions};
 
 /// Candidates counted at one level at most (the pair triangle included); beyond this Apriori fails
@@ -276,12 +276,12 @@ impl ItemsetMiner for Apriori {
             }
             k += 1;
         }
-        Ok(assemble(
-            std::iter::once((&all_items[..], &all_lens[..], &all_sups[..])),
+        assemble(
+            &[(&all_items[..], &all_lens[..], &all_sups[..])],
             &freq,
             n,
             minsup,
-        ))
+        )
     }
 }
 

@@ -19,7 +19,9 @@
 
 use rayon::prelude::*;
 
-use super::{FrequentItemsets, Guard, ItemsetError, ItemsetMiner, ItemsetParams, Transactions};
+use super::{
+    assemble, FrequentItemsets, Guard, ItemsetError, ItemsetMiner, ItemsetParams, Transactions,
+};
 
 /// The FP-Growth miner. `FpGrowth::new(params)?.mine(&transactions)`.
 #[derive(Clone, Debug)]
@@ -173,13 +175,19 @@ impl Ctx<'_> {
         let nodes: Vec<u32> = (1..tree.item.len() as u32).collect();
         let room = self.max_len.saturating_sub(prefix.len());
         let m = nodes.len();
-        let mut total: u64 = 0;
+        // Every non-empty combination of the path's nodes (up to `room` of them) extends the prefix:
+        // C(m, s) itemsets of prefix + s items for each size s.
+        let (mut total, mut items): (u64, u64) = (0, 0);
         let mut binom: u64 = 1;
         for s in 1..=m.min(room) {
             binom = binom.saturating_mul((m - s + 1) as u64) / s as u64;
             total = total.saturating_add(binom);
+            items = items.saturating_add(binom.saturating_mul((prefix.len() + s) as u64));
         }
-        if !self.guard.add(usize::try_from(total).unwrap_or(usize::MAX)) {
+        if !self
+            .guard
+            .add_bulk(usize::try_from(total).unwrap_or(usize::MAX), items)
+        {
             return false;
         }
         fn rec(
@@ -307,42 +315,18 @@ impl ItemsetMiner for FpGrowth {
         if guard.tripped() {
             return Err(guard.error(minsup, n));
         }
-        Ok(assemble(
-            outs.iter()
-                .map(|o| (&o.items[..], &o.lens[..], &o.sups[..])),
-            &freq,
-            n,
-            minsup,
-        ))
+        let flat: Vec<_> = outs
+            .iter()
+            .map(|o| (&o.items[..], &o.lens[..], &o.sups[..]))
+            .collect();
+        assemble(&flat, &freq, n, minsup)
     }
-}
-
-/// Turns per-worker flat outputs (in ranks) into a sorted [`FrequentItemsets`].
-pub(crate) fn assemble<'a>(
-    outs: impl Iterator<Item = (&'a [u32], &'a [u32], &'a [u32])>,
-    rank_to_item: &[u32],
-    n: usize,
-    minsup: u32,
-) -> FrequentItemsets {
-    let mut pairs: Vec<(Vec<u32>, u32)> = Vec::new();
-    for (items, lens, sups) in outs {
-        let mut pos = 0usize;
-        for (&l, &s) in lens.iter().zip(sups) {
-            let set: Vec<u32> = items[pos..pos + l as usize]
-                .iter()
-                .map(|&r| rank_to_item[r as usize])
-                .collect();
-            pos += l as usize;
-            pairs.push((set, s));
-        }
-    }
-    FrequentItemsets::from_pairs(pairs, n, minsup)
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::fixtures::{frequent, han_example};
-    use super::super::MinSupport;
+    use super::super::{ItemsetAlgorithm, MinSupport};
     use super::*;
 
     #[test]
@@ -357,6 +341,28 @@ mod tests {
         assert!(got.contains(&(vec![1, 2, 5], 2)));
         assert!(got.contains(&(vec![1, 2, 3], 2)));
         assert!(got.contains(&(vec![2, 4], 2)));
+    }
+
+    #[test]
+    fn a_long_single_path_trips_the_count_guard_instead_of_wrapping_it() {
+        // One basket of 70 items at minimum support 1: a single path with 2^70 − 1 subsets. The
+        // saturated count once wrapped the guard's counter around and the miner tried to write them.
+        let tx = Transactions::from_lists([(0..70u32).collect::<Vec<_>>()]);
+        for algo in [ItemsetAlgorithm::FpGrowth, ItemsetAlgorithm::Apriori] {
+            let e = algo
+                .mine(
+                    ItemsetParams::new(MinSupport::Count(1)).max_itemsets(100_000),
+                    &tx,
+                )
+                .unwrap_err();
+            assert!(
+                matches!(
+                    e,
+                    ItemsetError::TooManyItemsets { .. } | ItemsetError::TooManyCandidates { .. }
+                ),
+                "{algo:?}: {e}"
+            );
+        }
     }
 
     #[test]

@@ -45,6 +45,12 @@ pub enum ItemsetError {
         /// The memory reading.
         memory: cartseq_data::memory::OverLimit,
     },
+    /// The itemsets hold more items in all than a result can index (`u32` offsets).
+    #[error("the frequent itemsets hold {items} items in all, more than a result can hold (4294967295); raise --min-support or bound the itemset size with --max-size")]
+    ResultTooLarge {
+        /// Items in all itemsets together.
+        items: u64,
+    },
     /// Apriori would have to count too many candidates at one level.
     #[error("Apriori would count {candidates} candidate itemsets of size {size} (limit {limit}); raise --min-support or use --algo fpgrowth")]
     TooManyCandidates {
@@ -320,6 +326,76 @@ pub trait ItemsetMiner {
     fn mine(&self, tx: &Transactions) -> Result<FrequentItemsets, ItemsetError>;
 }
 
+/// Bytes from a miner's flat output of `itemsets` itemsets holding `items` items in all to the sorted
+/// [`FrequentItemsets`] ([`assemble`]): the flat output (4 bytes an item, 8 an itemset), the mapped copy
+/// with its spans (4 an item, 12 an itemset) and the result (4 an item, 8 an itemset).
+pub(crate) fn result_bytes(itemsets: u64, items: u64) -> u64 {
+    items
+        .saturating_mul(12)
+        .saturating_add(itemsets.saturating_mul(28))
+}
+
+/// Turns miners' flat outputs (`(items, lens, supports)` per worker, items in ranks) into a sorted
+/// [`FrequentItemsets`]: one flat copy mapped to item ids, sorted within each itemset, then the
+/// itemsets' spans sorted by support (descending) and items. Checks first that the result fits its `u32` offsets and
+/// that the copy and the result fit under `--max-memory` (the flat outputs are resident already).
+pub(crate) fn assemble(
+    outs: &[(&[u32], &[u32], &[u32])],
+    rank_to_item: &[u32],
+    n: usize,
+    minsup: u32,
+) -> Result<FrequentItemsets, ItemsetError> {
+    let count: usize = outs.iter().map(|o| o.1.len()).sum();
+    let total: u64 = outs.iter().map(|o| o.0.len() as u64).sum();
+    if total > u64::from(u32::MAX) {
+        return Err(ItemsetError::ResultTooLarge { items: total });
+    }
+    let flat = total * 4 + count as u64 * 8;
+    if let Err(memory) =
+        cartseq_data::memory::check_estimate(result_bytes(count as u64, total) - flat)
+    {
+        return Err(ItemsetError::MemoryLimit {
+            found: count,
+            memory,
+        });
+    }
+    let mut items: Vec<u32> = Vec::with_capacity(total as usize);
+    // (start in `items`, length, support) of every itemset.
+    let mut spans: Vec<(u32, u32, u32)> = Vec::with_capacity(count);
+    for &(ranks, lens, sups) in outs {
+        let mut pos = 0usize;
+        for (&l, &s) in lens.iter().zip(sups) {
+            let start = items.len();
+            items.extend(
+                ranks[pos..pos + l as usize]
+                    .iter()
+                    .map(|&r| rank_to_item[r as usize]),
+            );
+            items[start..].sort_unstable();
+            pos += l as usize;
+            spans.push((start as u32, l, s));
+        }
+    }
+    let set = |&(start, len, _): &(u32, u32, u32)| &items[start as usize..(start + len) as usize];
+    spans.sort_unstable_by(|x, y| y.2.cmp(&x.2).then_with(|| set(x).cmp(set(y))));
+    let mut out = Vec::with_capacity(total as usize);
+    let mut starts = Vec::with_capacity(count + 1);
+    let mut supports = Vec::with_capacity(count);
+    starts.push(0u32);
+    for sp in &spans {
+        out.extend(set(sp).iter().map(|&i| ItemId(i)));
+        starts.push(out.len() as u32);
+        supports.push(sp.2);
+    }
+    Ok(FrequentItemsets {
+        items: out,
+        starts,
+        supports,
+        transactions: n,
+        min_support: minsup,
+    })
+}
+
 /// Guard shared by worker threads: counts emitted itemsets and trips past the limit.
 pub(crate) struct Guard {
     count: std::sync::atomic::AtomicUsize,
@@ -339,8 +415,44 @@ impl Guard {
     /// Records `n` more itemsets; false once the limit is exceeded or memory is over `--max-memory`.
     #[inline]
     pub(crate) fn add(&self, n: usize) -> bool {
+        self.count(n) && self.memory.tick().is_ok()
+    }
+
+    /// Adds `n` to the count; false once it passes the limit. `n` is clamped to `limit + 1` first, so
+    /// an astronomical count (a long single path has 2^m − 1 subsets) trips the guard instead of
+    /// wrapping the counter around.
+    #[inline]
+    fn count(&self, n: usize) -> bool {
         use std::sync::atomic::Ordering;
-        self.count.fetch_add(n, Ordering::Relaxed) + n <= self.limit && self.memory.tick().is_ok()
+        let n = n.min(self.limit.saturating_add(1));
+        self.count.fetch_add(n, Ordering::Relaxed).saturating_add(n) <= self.limit
+    }
+
+    /// Records `n` more itemsets holding `items` items in all, about to be written in one step (FP-Growth's
+    /// single-path expansion): the count is checked as by [`Guard::add`], and memory for the whole
+    /// result they make ([`result_bytes`]) is checked before anything is written, since one such step
+    /// can allocate gigabytes between two periodic readings.
+    pub(crate) fn add_bulk(&self, n: usize, items: u64) -> bool {
+        // Reading the RSS costs a few µs: a small step only ticks, as any other itemset does.
+        const READ_FROM: u64 = 1 << 20;
+        let bytes = result_bytes(n as u64, items);
+        self.count(n)
+            && if bytes < READ_FROM {
+                self.memory.tick().is_ok()
+            } else {
+                self.memory.reserve(bytes).is_ok()
+            }
+    }
+
+    /// A guard whose memory readings come from `memory` (tests trip it without touching the
+    /// process-wide limit).
+    #[cfg(test)]
+    pub(crate) fn with_memory(limit: usize, memory: cartseq_data::memory::Accountant) -> Self {
+        Guard {
+            count: std::sync::atomic::AtomicUsize::new(0),
+            limit,
+            memory,
+        }
     }
 
     #[inline]
@@ -414,6 +526,66 @@ mod tests {
         assert!(MinSupport::parse("1.5").is_err());
         assert!(MinSupport::parse("abc").is_err());
         assert!(MinSupport::parse("-0.1").is_err());
+    }
+
+    #[test]
+    fn bulk_output_is_checked_against_memory_before_it_is_written() {
+        use cartseq_data::memory::{Accountant, OverLimit};
+        fn half_gib() -> Option<u64> {
+            Some(1 << 29)
+        }
+        let g = Guard::with_memory(
+            usize::MAX - 1,
+            Accountant::with_reader(1 << 40, Some(1 << 30), half_gib),
+        );
+        // 1,000 itemsets of 1,000 items: 12 MB for the whole result, fits.
+        assert!(g.add_bulk(1000, 1_000_000));
+        assert!(!g.tripped());
+        // 100 M items: 1.2 GB more, over the 1 GiB limit before anything is written.
+        assert!(!g.add_bulk(1000, 100_000_000));
+        assert!(g.tripped());
+        let e = g.error(1, 10);
+        assert_eq!(
+            e,
+            ItemsetError::MemoryLimit {
+                found: 2000,
+                memory: OverLimit {
+                    used: (1 << 29) + result_bytes(1000, 100_000_000),
+                    limit: 1 << 30
+                }
+            }
+        );
+        assert!(e.to_string().contains("raise --min-support"), "{e}");
+    }
+
+    #[test]
+    fn assemble_sorts_like_from_pairs() {
+        // Two workers' flat outputs in ranks; rank r is item 10 − r.
+        let rank_to_item: Vec<u32> = (0..10).map(|r| 10 - r).collect();
+        let w1: (Vec<u32>, Vec<u32>, Vec<u32>) =
+            (vec![0, 3, 1, 2, 4], vec![2, 1, 2], vec![3, 5, 3]);
+        let w2: (Vec<u32>, Vec<u32>, Vec<u32>) = (vec![5, 0, 9], vec![1, 2], vec![5, 1]);
+        let outs = [
+            (&w1.0[..], &w1.1[..], &w1.2[..]),
+            (&w2.0[..], &w2.1[..], &w2.2[..]),
+        ];
+        let got = assemble(&outs, &rank_to_item, 7, 1).unwrap();
+        let mut pairs = Vec::new();
+        for (items, lens, sups) in outs {
+            let mut pos = 0;
+            for (&l, &s) in lens.iter().zip(sups) {
+                let set = items[pos..pos + l as usize]
+                    .iter()
+                    .map(|&r| rank_to_item[r as usize]);
+                pairs.push((set.collect::<Vec<u32>>(), s));
+                pos += l as usize;
+            }
+        }
+        let want = FrequentItemsets::from_pairs(pairs, 7, 1);
+        assert_eq!(got, want);
+        let first: Vec<u32> = got.iter().next().unwrap().0.iter().map(|i| i.0).collect();
+        // Support 5 twice ({7} and {5}): items ascending break the tie.
+        assert_eq!(first, vec![5]);
     }
 
     #[test]
