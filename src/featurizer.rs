@@ -27,7 +27,7 @@ use cartseq_data::{token_sequences, Dictionary, EventLog, ItemId, SequenceDb, To
 use cartseq_mining::discriminative::{
     select_discriminative, Measure, PatternMatcher, Reference, SeqPattern,
 };
-use cartseq_mining::{CollectSink, Limit, Miner, PrefixSpan};
+use cartseq_mining::{CollectSink, Limit, Miner, MiningError, PrefixSpan};
 use hashbrown::HashMap;
 use ndarray::{concatenate, Array2, Axis};
 
@@ -258,6 +258,27 @@ impl PatternFeaturizer {
         }
     }
 
+    /// A guard of the candidate mining, in the flags of the commands that take pattern features: the
+    /// miner's own advice names `mine`'s flags (`--max-patterns`, `--min-support`, `--max-items`),
+    /// which `task`, `leaderboard`, `report` and `segment` do not have.
+    fn mining_advice(&self, e: MiningError, class: usize) -> anyhow::Error {
+        let fix = format!(
+            "lower --pattern-max-len (now {}), bound the gap with --pattern-max-gap or shorten \
+             --pattern-history (now {})",
+            self.max_len, self.history
+        );
+        match e {
+            MiningError::TooManyPatterns { found, limit } => anyhow::anyhow!(
+                "mining patterns of class {class}: stopped after {found} patterns (limit {limit}): {fix}"
+            ),
+            MiningError::MemoryLimit { found, memory } => anyhow::anyhow!(
+                "mining patterns of class {class}: stopped after {found} patterns: {memory}; {fix}, or \
+                 raise --max-memory"
+            ),
+            other => anyhow::Error::new(other).context(format!("mining patterns of class {class}")),
+        }
+    }
+
     /// Chooses the K most discriminative patterns from the training rows of `rows` (`labels[r]` for
     /// every table row; only rows with `split[r] == Train` are read). Returns the kept patterns, the
     /// number of candidates mined and the number of training sequences they were mined on.
@@ -308,7 +329,7 @@ impl PatternFeaturizer {
             let mut sink = CollectSink::new();
             miner
                 .mine(&class_db, &mut sink)
-                .with_context(|| format!("mining patterns of class {c}"))?;
+                .map_err(|e| self.mining_advice(e, c))?;
             for p in sink.into_sorted() {
                 cands.push(SeqPattern::new(p.itemsets().map(|s| s.to_vec()).collect())?);
             }

@@ -142,6 +142,33 @@ fn long_baskets_at_support_one_stop_at_once() {
 }
 
 #[test]
+fn pattern_feature_guards_name_the_pattern_flags() {
+    // The candidate mining of `--pattern-features` stopped with `mine`'s advice (--max-patterns,
+    // --min-support, --max-items), flags `task` does not have.
+    let dir = tempdir();
+    let r = cartseq(&format!(
+        "task {TAOBAO} --task purchase --split user --pattern-features 50 --pattern-max-len 20 \
+         --max-memory 200M -q -o"
+    ))
+    .arg(dir.path().join("x.csv"))
+    .fails_with("lower --pattern-max-len (now 20)");
+    assert!(r.stderr.contains("--max-memory"), "{}", r.stderr);
+    for f in [
+        "--max-patterns",
+        "--min-support",
+        "--max-items",
+        "--max-gap ",
+    ] {
+        assert!(
+            !r.stderr.contains(f),
+            "names {f}, not a `task` flag: {}",
+            r.stderr
+        );
+    }
+    assert!(!dir.path().join("x.csv").exists());
+}
+
+#[test]
 fn rules_guards_name_the_flags_rules_has() {
     // `rules` bounds patterns with --max-size and what it mines on the way with --max-patterns; the
     // miners' own messages named `mine`'s and `itemsets`' flags, which `rules` refuses as unknown.
