@@ -260,7 +260,7 @@ impl PatternFeaturizer {
 
     /// A guard of the candidate mining, in the flags of the commands that take pattern features: the
     /// miner's own advice names `mine`'s flags (`--max-patterns`, `--min-support`, `--max-items`),
-    /// which `task`, `leaderboard`, `report` and `segment` do not have.
+    /// which `task`, `leaderboard` and `report` do not have.
     fn mining_advice(&self, e: MiningError, class: usize) -> anyhow::Error {
         let fix = format!(
             "lower --pattern-max-len (now {}), bound the gap with --pattern-max-gap or shorten \

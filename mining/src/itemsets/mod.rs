@@ -337,8 +337,9 @@ pub(crate) fn result_bytes(itemsets: u64, items: u64) -> u64 {
 
 /// Turns miners' flat outputs (`(items, lens, supports)` per worker, items in ranks) into a sorted
 /// [`FrequentItemsets`]: one flat copy mapped to item ids, sorted within each itemset, then the
-/// itemsets' spans sorted by support (descending) and items. Checks first that the result fits its `u32` offsets and
-/// that the copy and the result fit under `--max-memory` (the flat outputs are resident already).
+/// itemsets' spans sorted by support (descending) and items. Checks first that the result fits its
+/// `u32` offsets and that the copy and the result fit under `--max-memory` (the flat outputs are
+/// resident already).
 pub(crate) fn assemble(
     outs: &[(&[u32], &[u32], &[u32])],
     rank_to_item: &[u32],
@@ -428,8 +429,8 @@ impl Guard {
         self.count.fetch_add(n, Ordering::Relaxed).saturating_add(n) <= self.limit
     }
 
-    /// Records `n` more itemsets holding `items` items in all, about to be written in one step (FP-Growth's
-    /// single-path expansion): the count is checked as by [`Guard::add`], and memory for the whole
+    /// Records `n` more itemsets holding `items` items in all, about to be written in one step
+    /// (FP-Growth's single-path expansion): the count is checked as by [`Guard::add`], and memory for the whole
     /// result they make ([`result_bytes`]) is checked before anything is written, since one such step
     /// can allocate gigabytes between two periodic readings.
     pub(crate) fn add_bulk(&self, n: usize, items: u64) -> bool {
