@@ -61,7 +61,8 @@ pub fn exact_spelling(s: &str) -> &str {
 
 /// Implements [`NamedEnum`] (also as inherent `NAMES`, `name()` and `from_name()`), `FromStr` (its
 /// error, `expected a shade (light, dark or mid), found "black"`, is every front end's text for a bad
-/// name: the command line's flags, `--param`, the server's query parameters and the Python keywords) and `Display` for a fieldless enum from `"name" => Variant` rows;
+/// name: the command line's flags, `--param`, the server's query parameters and the Python keywords)
+/// and `Display` for a fieldless enum from `"name" => Variant` rows;
 /// `"name" | "alias" => Variant` accepts other spellings too. Used by every crate of the workspace,
 /// so a command line parses every such enum one way without the library crates depending on a
 /// command-line parser.

@@ -7,11 +7,11 @@
 //! * Standardised mean difference of a feature: `(mean_in − mean_out) / sqrt((var_in + var_out) / 2)`
 //!   (sample variances; Cohen's d with the average variance), 0 when both sides are constant.
 //! * Patterns: PrefixSpan (top-k by support, ties included, at most 3 events, in at least two rows) on
-//!   each segment's row sequences gives candidates of two or more events (a one-row segment has none); one pass of the multi-pattern matcher
-//!   (`cartseq_mining::discriminative`) counts every candidate in every segment, and a segment keeps the
-//!   candidates whose support in it most exceeds their support in the other segments (the support
-//!   difference of `cartseq_mining::discriminative::measures`, signed) and that occur in two of its rows
-//!   or more.
+//!   each segment's row sequences gives candidates of two or more events (a one-row segment has none);
+//!   one pass of the multi-pattern matcher (`cartseq_mining::discriminative`) counts every candidate
+//!   in every segment, and a segment keeps the candidates whose support in it most exceeds their
+//!   support in the other segments (the support difference of
+//!   `cartseq_mining::discriminative::measures`, signed) and that occur in two of its rows or more.
 //! * Rules: `cartseq_mining::rules::pattern::then_rules` over the segment's mined patterns, sorted by
 //!   lift (`RuleSort::Lift`).
 //!

@@ -63,7 +63,6 @@ pub fn run(args: Args, _g: &Global) -> anyhow::Result<()> {
     if args.k == 0 {
         bail!("--k must be at least 1");
     }
-    let preset = args.preset;
     let original = NextItemFile::load_file(&args.model)?;
     let small = compress(&original, CompressOptions { prune: args.prune })
         .with_context(|| args.model.display().to_string())?;
@@ -78,7 +77,7 @@ pub fn run(args: Args, _g: &Global) -> anyhow::Result<()> {
     };
     let comparison = match &args.test {
         Some(t) => {
-            let test = sessions_for_model(t, preset, &original.items)?;
+            let test = sessions_for_model(t, args.preset, &original.items)?;
             Some(compare(
                 original.model.as_model(),
                 small.model.as_model(),

@@ -452,7 +452,6 @@ fn progress_bar(quiet: bool) -> impl FnMut(Progress) {
 
 /// Runs `cartseq nextitem`.
 pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
-    let preset = args.preset;
     cartseq::output::check_all_writable(
         [&args.embeddings, &args.curve, &args.save_model]
             .into_iter()
@@ -488,7 +487,7 @@ pub fn run(args: Args, g: &Global) -> anyhow::Result<()> {
     let data = Sessions::load(&DataSpec {
         train: args.train.clone(),
         test: test_set(&args)?,
-        preset,
+        preset: args.preset,
         min_item_support: args.min_item_support,
     })?;
     let eval = EvalConfig {
