@@ -66,3 +66,42 @@ fn bad_measure_is_a_clear_error() {
     );
     assert!(!dir.path().join("x.csv").exists());
 }
+
+#[test]
+fn candidates_occur_in_two_rows_of_their_class() {
+    // A small class's top-k at support 1 took every subsequence of one row: on the Tianchi sample (2
+    // training buyers) every kept pattern was one buyer's own history, and on the Taobao sample
+    // `--pattern-max-len 5` stopped at the pattern guard after 10 million candidates.
+    let dir = tempdir();
+    cartseq(
+        "task data/samples/tianchi_mobile_sample.csv --preset tianchi --task purchase \
+         --pattern-features 20 --pattern-max-len 5 --quiet -o",
+    )
+    .arg(dir.path().join("t.csv"))
+    .success();
+    let manifest: serde_json::Value =
+        serde_json::from_str(&read(&dir.path().join("t.csv.manifest.json"))).unwrap();
+    let patterns = manifest["parameters"]["featurizer"]["patterns"]
+        .as_array()
+        .unwrap();
+    assert!(!patterns.is_empty());
+    for p in patterns {
+        let support: Vec<u64> = p["class_support"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_u64().unwrap())
+            .collect();
+        assert!(
+            support.iter().any(|&s| s >= 2),
+            "{} occurs in fewer than two rows of every class: {support:?}",
+            p["pattern"]
+        );
+    }
+    task(
+        dir.path(),
+        "b.csv",
+        "--pattern-features 20 --pattern-max-len 5",
+    )
+    .success();
+}
