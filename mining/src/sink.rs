@@ -124,15 +124,19 @@ pub struct TopKSink {
     k: usize,
     top: BinaryHeap<Reverse<u32>>,
     patterns: Vec<Pattern>,
+    /// Length of `patterns` beyond which those below the threshold are dropped.
+    prune_at: usize,
 }
 
 impl TopKSink {
     /// A top-`k` keeper (`k ≥ 1`; 0 is treated as 1).
     pub fn new(k: usize) -> Self {
+        let k = k.max(1);
         TopKSink {
-            k: k.max(1),
+            k,
             top: BinaryHeap::new(),
             patterns: Vec::new(),
+            prune_at: 2 * k + 1024,
         }
     }
 
@@ -168,11 +172,20 @@ impl PatternSink for TopKSink {
             self.top.pop();
         }
         self.patterns.push(pattern);
-        if self.patterns.len() > 2 * self.k + 1024 {
+        if self.patterns.len() > self.prune_at {
             let t = self.threshold();
             self.patterns.retain(|p| p.support >= t);
+            // Ties at the threshold survive a prune: the next one waits until the list has doubled,
+            // so pruning stays linear in the patterns seen.
+            self.prune_at = (2 * self.patterns.len()).max(2 * self.k + 1024);
         }
         Ok(())
+    }
+
+    /// Patterns below the running threshold leave memory as they arrive, so the miner need not
+    /// buffer whole subtrees for it either.
+    fn streams(&self) -> bool {
+        true
     }
 }
 

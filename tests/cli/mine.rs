@@ -61,6 +61,32 @@ fn csv_is_sorted_by_support_with_relative_support() {
 }
 
 #[test]
+fn top_k_beyond_the_number_of_items_is_the_frequent_set_at_its_threshold() {
+    // SIGN has 267 items: top-k 2,000 started at half the rarest item's support (1), mined every
+    // pattern and stopped at the 10-million pattern guard. The answer is every pattern at or above
+    // the k-th highest support, so it must equal `--min-count` at that support.
+    let top = cartseq("mine data/samples/SIGN.txt --top-k 2000 --format spmf -q")
+        .success()
+        .stdout;
+    let mut lines: Vec<&str> = top.lines().collect();
+    assert!(lines.len() >= 2000, "{} patterns", lines.len());
+    let support = |l: &str| -> u32 { l.rsplit("#SUP: ").next().unwrap().parse().unwrap() };
+    let t = lines.iter().map(|l| support(l)).min().unwrap();
+    let all = cartseq(&format!(
+        "mine data/samples/SIGN.txt --min-count {t} --format spmf -q"
+    ))
+    .success()
+    .stdout;
+    let mut want: Vec<&str> = all.lines().collect();
+    lines.sort_unstable();
+    want.sort_unstable();
+    assert_eq!(
+        lines, want,
+        "top-k 2000 (threshold {t}) differs from --min-count {t}"
+    );
+}
+
+#[test]
 fn bad_combinations_fail_cleanly_without_output() {
     mine_context("--min-support 0.5 --closed --max-gap 1 -o")
         .fails_leaving_nothing("p.txt", "--closed/--maximal cannot be combined");
