@@ -20,7 +20,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::nextitem::online::{check_rows_distinct, overlay_prefixes};
+use crate::nextitem::last_click::{self, check_rows_distinct};
 use crate::nextitem::{
     best_first, count_click, item_counts, keep_best, scaled_popularity, NextItemModel, ScoreSink,
 };
@@ -133,19 +133,20 @@ impl LastItemModel {
     }
 }
 
-impl NextItemModel for LastItemModel {
+/// The last click's list raises its items above the popularity tie-breaker.
+impl last_click::OverlayModel for LastItemModel {
     fn name(&self) -> String {
         self.name.into()
     }
-    fn n_items(&self) -> usize {
-        self.base.len()
+
+    fn base(&self) -> &[f32] {
+        &self.base
     }
-    fn score_prefixes(&self, sessions: &Sequences, rows: &[usize], sink: ScoreSink<'_>) {
-        overlay_prefixes(&self.base, sessions, rows, sink, |last| {
-            let (items, w) = self.next.row(last as usize);
-            let raised = items.iter().zip(w);
-            raised.map(|(&j, &c)| (j, self.base[j as usize] + c))
-        });
+
+    fn overlay(&self, last: u32) -> impl Iterator<Item = (u32, f32)> + Clone + '_ {
+        let (items, w) = self.next.row(last as usize);
+        let raised = items.iter().zip(w);
+        raised.map(|(&j, &c)| (j, self.base[j as usize] + c))
     }
 }
 

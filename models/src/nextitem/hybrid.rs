@@ -557,16 +557,17 @@ mod tests {
         let a = Fixed(vec![0.1, 0.2, 0.3, 0.9]);
         let b = Fixed(vec![0.9, 0.3, 0.2, 0.1]);
         let valid = seqs(&[&[0, 3], &[1, 3], &[2, 3, 3], &[0, 1]], 4);
-        let c = fit_stacker(&[&a, &b], &valid, None, vec![0.5, 0.5], 2).expect("stacker");
+        let (a, b): (&dyn NextItemModel, &dyn NextItemModel) = (&a, &b);
+        let c = fit_stacker(&[a, b], &valid, None, vec![0.5, 0.5], 2).expect("stacker");
         let Combiner::Stacked { coef, .. } = &c else {
             panic!("stacked")
         };
         assert_eq!(coef.len(), 4);
-        let h = Hybrid::new("s".into(), vec![&a, &b], c).expect("hybrid");
+        let h = Hybrid::new("s".into(), vec![a, b], c).expect("hybrid");
         let test = seqs(&[&[1, 3]], 4);
         let mut got = Vec::new();
         h.score_prefixes(&test, &[0], &mut |_, _, s| got = s.to_vec());
         assert_eq!(rank_of(&got, 3), 1, "{got:?}");
-        assert!(Hybrid::new("x".into(), vec![&a], Combiner::Weighted { weights: vec![] }).is_err());
+        assert!(Hybrid::new("x".into(), vec![a], Combiner::Weighted { weights: vec![] }).is_err());
     }
 }

@@ -21,6 +21,7 @@ pub mod baselines;
 pub mod bootstrap;
 pub mod gru4rec;
 pub mod hybrid;
+mod last_click;
 mod neighbours;
 pub mod online;
 pub mod quantized;
@@ -153,8 +154,10 @@ impl<'a> SlotOf<'a> {
     }
 }
 
-/// A borrowed model is a model (hybrids of models owned elsewhere).
-impl<T: NextItemModel + ?Sized> NextItemModel for &T {
+/// A borrowed model is a model (hybrids of models owned elsewhere). Borrowed as a trait object: the
+/// last-click models get their implementation from [`last_click::LastClickModel`], and a blanket
+/// implementation for every `&T` would overlap with that one.
+impl NextItemModel for &dyn NextItemModel {
     fn name(&self) -> String {
         (**self).name()
     }

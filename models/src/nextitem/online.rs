@@ -32,11 +32,9 @@
 use std::collections::HashMap;
 
 use crate::nextitem::baselines::markov_base;
+use crate::nextitem::last_click;
 use crate::nextitem::sr::OnlineRules;
-use crate::nextitem::{
-    LastItemModel, NextItemModel, SavedNextItem, ScoreSink, SessionKnn, VSessionKnn,
-};
-use crate::Sequences;
+use crate::nextitem::{LastItemModel, NextItemModel, SavedNextItem, SessionKnn, VSessionKnn};
 
 /// Which count model is learnt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,22 +113,6 @@ impl OnlineCounts {
     /// Click count of every item (training plus learnt).
     pub fn counts(&self) -> &[u64] {
         &self.counts
-    }
-
-    /// The scores after a session whose last click is `last`.
-    fn scores_after(&self, last: u32, scores: &mut Vec<f32>) {
-        scores.clear();
-        match self.kind {
-            OnlineKind::Pop => scores.extend(self.counts.iter().map(|&c| c as f32)),
-            OnlineKind::Markov => {
-                scores.extend(markov_base(&self.counts));
-                if let Some(row) = self.next.get(last as usize) {
-                    for (&j, &c) in row {
-                        scores[j as usize] += c as f32;
-                    }
-                }
-            }
-        }
     }
 }
 
@@ -269,7 +251,8 @@ impl OnlineModel {
     }
 }
 
-impl NextItemModel for OnlineCounts {
+/// The counts score by the last click: `pop` ignores it, `markov` raises the items that followed it.
+impl last_click::LastClickModel for OnlineCounts {
     fn name(&self) -> String {
         match self.kind {
             OnlineKind::Pop => "pop",
@@ -282,94 +265,18 @@ impl NextItemModel for OnlineCounts {
         self.counts.len()
     }
 
-    fn score_prefixes(&self, sessions: &Sequences, rows: &[usize], sink: ScoreSink<'_>) {
-        last_click_prefixes(sessions, rows, sink, |last, s| self.scores_after(last, s));
-    }
-
-    fn score_session(&self, clicks: &[u32], scores: &mut Vec<f32>) {
-        last_click_session(self.n_items(), clicks, scores, |last, s| {
-            self.scores_after(last, s)
-        });
-    }
-}
-
-/// Scores every prefix of `rows` with `after(last click, scores)`, for models whose answer depends on
-/// the last click only.
-pub(crate) fn last_click_prefixes(
-    sessions: &Sequences,
-    rows: &[usize],
-    sink: ScoreSink<'_>,
-    after: impl Fn(u32, &mut Vec<f32>),
-) {
-    let mut scores = Vec::new();
-    for &r in rows {
-        let s = sessions.row(r);
-        for (t, &last) in s.iter().enumerate().take(s.len().saturating_sub(1)) {
-            after(last, &mut scores);
-            sink(r, t, &scores);
-        }
-    }
-}
-
-/// [`NextItemModel::score_prefixes`] of a last-click model whose scores are `base` with a few entries
-/// replaced: `overlay(last)` gives the `(item, score)` replacements after a last click `last` (each item
-/// at most once, which [`check_rows_distinct`] checks in a loaded file); they are put back to `base`
-/// once the prefix is scored, so a prefix costs its replacements, not the item count.
-pub(crate) fn overlay_prefixes<I: Iterator<Item = (u32, f32)> + Clone>(
-    base: &[f32],
-    sessions: &Sequences,
-    rows: &[usize],
-    sink: ScoreSink<'_>,
-    overlay: impl Fn(u32) -> I,
-) {
-    let mut scores = base.to_vec();
-    for &r in rows {
-        let s = sessions.row(r);
-        for (t, &last) in s.iter().enumerate().take(s.len().saturating_sub(1)) {
-            let replaced = overlay(last);
-            for (j, score) in replaced.clone() {
-                scores[j as usize] = score;
+    fn scores_after(&self, last: u32, scores: &mut Vec<f32>) {
+        scores.clear();
+        match self.kind {
+            OnlineKind::Pop => scores.extend(self.counts.iter().map(|&c| c as f32)),
+            OnlineKind::Markov => {
+                scores.extend(markov_base(&self.counts));
+                if let Some(row) = self.next.get(last as usize) {
+                    for (&j, &c) in row {
+                        scores[j as usize] += c as f32;
+                    }
+                }
             }
-            sink(r, t, &scores);
-            for (j, _) in replaced {
-                scores[j as usize] = base[j as usize];
-            }
-        }
-    }
-}
-
-/// Checks that no row of the compressed rows `start`/`item` (row starts already valid, item ids below
-/// `n_items`) lists an item twice. [`overlay_prefixes`] sets the score of each listed item, so a
-/// repeated item would score with its last entry alone, silently; a batch fit never writes one, so a
-/// loaded file with one is refused. Cost: `O(n_items + rows' length)`.
-pub(crate) fn check_rows_distinct(
-    start: &[usize],
-    item: &[u32],
-    n_items: usize,
-) -> Result<(), String> {
-    let mut last_row = vec![usize::MAX; n_items];
-    for (r, w) in start.windows(2).enumerate() {
-        for &j in &item[w[0]..w[1]] {
-            if std::mem::replace(&mut last_row[j as usize], r) == r {
-                return Err(format!("the list of item {r} holds item {j} twice"));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// [`NextItemModel::score_session`] of a last-click model (zeros without a click).
-pub(crate) fn last_click_session(
-    n_items: usize,
-    clicks: &[u32],
-    scores: &mut Vec<f32>,
-    after: impl Fn(u32, &mut Vec<f32>),
-) {
-    match clicks.last() {
-        Some(&last) => after(last, scores),
-        None => {
-            scores.clear();
-            scores.resize(n_items, 0.0);
         }
     }
 }

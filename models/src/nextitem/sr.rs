@@ -24,12 +24,10 @@ use std::collections::{HashMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
+use super::last_click::{self, check_rows_distinct};
 use super::neighbours::{fallback_scores, EVIDENCE_FLOOR};
-use super::online::{
-    check_rows_distinct, last_click_prefixes, last_click_session, overlay_prefixes,
-};
 use super::vsknn::Decay;
-use super::{best_first, count_click, keep_best, scaled_popularity, NextItemModel, ScoreSink};
+use super::{best_first, count_click, keep_best, scaled_popularity};
 use crate::{ModelError, Sequences};
 
 /// Hyper-parameters of SR, with session-rec's names and defaults.
@@ -453,8 +451,18 @@ impl OnlineRules {
             *self.weights[a as usize].entry(b).or_insert(0.0) += self.params.weighting.step(d);
         }
     }
+}
 
-    /// The scores after a session whose last click is `last`.
+/// Online SR scores by the rules of the last click, pruned when it predicts.
+impl last_click::LastClickModel for OnlineRules {
+    fn name(&self) -> String {
+        "sr".into()
+    }
+
+    fn n_items(&self) -> usize {
+        self.counts.len()
+    }
+
     fn scores_after(&self, last: u32, scores: &mut Vec<f32>) {
         scores.clear();
         scores.extend_from_slice(&self.fallback);
@@ -473,38 +481,22 @@ impl OnlineRules {
     }
 }
 
-impl NextItemModel for OnlineRules {
+/// Fitted SR scores the popularity fallback with the last click's pruned rules on top.
+impl last_click::OverlayModel for SequentialRules {
     fn name(&self) -> String {
         "sr".into()
     }
-    fn n_items(&self) -> usize {
-        self.counts.len()
-    }
-    fn score_prefixes(&self, sessions: &Sequences, rows: &[usize], sink: ScoreSink<'_>) {
-        last_click_prefixes(sessions, rows, sink, |last, s| self.scores_after(last, s));
-    }
-    fn score_session(&self, clicks: &[u32], scores: &mut Vec<f32>) {
-        last_click_session(self.n_items(), clicks, scores, |last, s| {
-            self.scores_after(last, s)
-        });
-    }
-}
 
-impl NextItemModel for SequentialRules {
-    fn name(&self) -> String {
-        "sr".into()
+    fn base(&self) -> &[f32] {
+        &self.fallback
     }
-    fn n_items(&self) -> usize {
-        self.fallback.len()
-    }
-    fn score_prefixes(&self, sessions: &Sequences, rows: &[usize], sink: ScoreSink<'_>) {
-        overlay_prefixes(&self.fallback, sessions, rows, sink, |last| {
-            let rules = match self.start.get(last as usize + 1) {
-                Some(&end) => self.start[last as usize]..end,
-                None => 0..0,
-            };
-            rules.map(|k| (self.item[k], self.score[k]))
-        });
+
+    fn overlay(&self, last: u32) -> impl Iterator<Item = (u32, f32)> + Clone + '_ {
+        let rules = match self.start.get(last as usize + 1) {
+            Some(&end) => self.start[last as usize]..end,
+            None => 0..0,
+        };
+        rules.map(|k| (self.item[k], self.score[k]))
     }
 }
 
@@ -512,6 +504,7 @@ impl NextItemModel for SequentialRules {
 mod tests {
     use super::*;
     use crate::nextitem::testing::seqs;
+    use crate::nextitem::NextItemModel;
     use cartseq_mining::rules::steps::{step_rules, StepRule, StepRuleParams};
 
     /// The batch fit: the miner's unpruned rules of `rows`, pruned by the model (what the `cartseq`
