@@ -1,6 +1,6 @@
 //! End-to-end tests of `cartseq mine` on the shipped samples.
 
-use crate::support::{assert_contains_all, cartseq, tempdir, Cartseq};
+use crate::support::{assert_contains_all, cartseq, shared, tempdir, Cartseq};
 
 const CONTEXT: &str = "data/samples/contextPrefixSpan.txt";
 
@@ -60,30 +60,56 @@ fn csv_is_sorted_by_support_with_relative_support() {
     assert_eq!(rows[0][2], "1.000000");
 }
 
-#[test]
-fn top_k_beyond_the_number_of_items_is_the_frequent_set_at_its_threshold() {
-    // SIGN has 267 items: top-k 2,000 started at half the rarest item's support (1), mined every
-    // pattern and stopped at the 10-million pattern guard. The answer is every pattern at or above
-    // the k-th highest support, so it must equal `--min-count` at that support.
-    let top = cartseq("mine data/samples/SIGN.txt --top-k 2000 --format spmf -q")
+/// `mine INPUT --top-k K` in SPMF format: checks that it holds at least K patterns and equals `mine
+/// --min-count T` at its threshold T (every pattern at or above the K-th highest support), and returns T.
+fn top_k_threshold(input: &std::path::Path, k: usize) -> u32 {
+    let top = cartseq("mine")
+        .arg(input)
+        .words(&format!("--top-k {k} --format spmf -q"))
         .success()
         .stdout;
     let mut lines: Vec<&str> = top.lines().collect();
-    assert!(lines.len() >= 2000, "{} patterns", lines.len());
+    assert!(lines.len() >= k, "{} patterns", lines.len());
     let support = |l: &str| -> u32 { l.rsplit("#SUP: ").next().unwrap().parse().unwrap() };
     let t = lines.iter().map(|l| support(l)).min().unwrap();
-    let all = cartseq(&format!(
-        "mine data/samples/SIGN.txt --min-count {t} --format spmf -q"
-    ))
-    .success()
-    .stdout;
+    let all = cartseq("mine")
+        .arg(input)
+        .words(&format!("--min-count {t} --format spmf -q"))
+        .success()
+        .stdout;
     let mut want: Vec<&str> = all.lines().collect();
     lines.sort_unstable();
     want.sort_unstable();
     assert_eq!(
         lines, want,
-        "top-k 2000 (threshold {t}) differs from --min-count {t}"
+        "top-k {k} (threshold {t}) differs from --min-count {t}"
     );
+    t
+}
+
+#[test]
+fn top_k_beyond_the_number_of_items_is_the_frequent_set_at_its_threshold() {
+    // SIGN has 267 items: top-k 2,000 started at half the rarest item's support (1), mined every
+    // pattern and stopped at the 10-million pattern guard.
+    top_k_threshold(std::path::Path::new("data/samples/SIGN.txt"), 2000);
+}
+
+#[test]
+fn top_k_finds_thresholds_far_above_the_kth_item_support() {
+    // The K-th item support (kosarak10k, K = 1,000: 14; K = 20,000: 6) lies far below the answer's
+    // threshold, and mining there passed the pattern guard; BMS1 (497 items) at K = 10,000 has 4.8
+    // million patterns at support 34 against 10,286 at its threshold 48. Thresholds as SPMF's TKS
+    // finds them (BENCHMARKS, "Top-k").
+    for (file, k, want) in [
+        ("kosarak10k.txt", 1000, 64),
+        ("kosarak10k.txt", 20000, 19),
+        ("BMS1_spmf.txt", 10000, 48),
+    ] {
+        let Some(input) = shared(&format!("data/spmf/{file}")) else {
+            return;
+        };
+        assert_eq!(top_k_threshold(&input, k), want, "{file} top-k {k}");
+    }
 }
 
 #[test]
