@@ -63,20 +63,13 @@ fn csv_is_sorted_by_support_with_relative_support() {
 /// `mine INPUT --top-k K` in SPMF format: checks that it holds at least K patterns and equals `mine
 /// --min-count T` at its threshold T (every pattern at or above the K-th highest support), and returns T.
 fn top_k_threshold(input: &std::path::Path, k: usize) -> u32 {
-    let top = cartseq("mine")
-        .arg(input)
-        .words(&format!("--top-k {k} --format spmf -q"))
-        .success()
-        .stdout;
+    let spmf = |words: String| cartseq("mine").arg(input).words(&words).success().stdout;
+    let top = spmf(format!("--top-k {k} --format spmf -q"));
     let mut lines: Vec<&str> = top.lines().collect();
     assert!(lines.len() >= k, "{} patterns", lines.len());
     let support = |l: &str| -> u32 { l.rsplit("#SUP: ").next().unwrap().parse().unwrap() };
     let t = lines.iter().map(|l| support(l)).min().unwrap();
-    let all = cartseq("mine")
-        .arg(input)
-        .words(&format!("--min-count {t} --format spmf -q"))
-        .success()
-        .stdout;
+    let all = spmf(format!("--min-count {t} --format spmf -q"));
     let mut want: Vec<&str> = all.lines().collect();
     lines.sort_unstable();
     want.sort_unstable();

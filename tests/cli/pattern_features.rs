@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::support::{cartseq, read, tempdir, Cartseq};
+use crate::support::{cartseq, read, tempdir, u64s, Cartseq};
 
 /// `cartseq task` of the purchase task on the Taobao sample with `extra` words, written to `dir/name`.
 fn task(dir: &Path, name: &str, extra: &str) -> Cartseq {
@@ -86,12 +86,7 @@ fn candidates_occur_in_two_rows_of_their_class() {
         .unwrap();
     assert!(!patterns.is_empty());
     for p in patterns {
-        let support: Vec<u64> = p["class_support"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| s.as_u64().unwrap())
-            .collect();
+        let support = u64s(&p["class_support"]);
         assert!(
             support.iter().any(|&s| s >= 2),
             "{} occurs in fewer than two rows of every class: {support:?}",

@@ -2,7 +2,7 @@
 //! whatever `--threads`, `--apply` gives back the fitted segments, reads the matrix it exports, and
 //! refuses bad input with one line.
 
-use crate::support::{assert_contains_all, cartseq, read, temp_file, tempdir, Csv};
+use crate::support::{assert_contains_all, cartseq, read, temp_file, tempdir, u64s, Csv};
 
 const SAMPLE: &str = "segment data/samples/taobao_sample.csv --preset taobao -q --tsne-iter 300";
 
@@ -29,12 +29,7 @@ fn segments_the_sample_and_profiles_every_segment() {
         .fold(f64::NEG_INFINITY, f64::max);
     assert_eq!(j["silhouette"]["score"].as_f64().unwrap(), best);
     assert_eq!(j["silhouette"]["computed"], "exact");
-    let sizes: Vec<u64> = j["sizes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_u64().unwrap())
-        .collect();
+    let sizes = u64s(&j["sizes"]);
     assert_eq!(sizes.iter().sum::<u64>(), j["rows"].as_u64().unwrap());
     assert!(
         sizes.windows(2).all(|w| w[0] >= w[1]),
@@ -151,13 +146,7 @@ fn feature_csv_input_and_other_methods() {
         .arg(&m)
         .success()
         .json();
-    let total = db["sizes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_u64().unwrap())
-        .sum::<u64>()
-        + db["noise"].as_u64().unwrap();
+    let total = u64s(&db["sizes"]).iter().sum::<u64>() + db["noise"].as_u64().unwrap();
     assert_eq!(total, db["rows"].as_u64().unwrap());
     let pats = cartseq(SAMPLE)
         .words("--represent features+patterns --patterns 5 --k 2 --tsne-sample 0 --json")

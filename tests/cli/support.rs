@@ -67,6 +67,18 @@ pub fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// A JSON array of whole numbers; anything else fails the test.
+pub fn u64s(v: &serde_json::Value) -> Vec<u64> {
+    let items = v.as_array().unwrap_or_else(|| panic!("not an array: {v}"));
+    items
+        .iter()
+        .map(|x| {
+            x.as_u64()
+                .unwrap_or_else(|| panic!("not a whole number: {x}"))
+        })
+        .collect()
+}
+
 /// A small CSV file read whole: the header and every record as strings.
 pub struct Csv {
     /// The column names of the first line.
