@@ -26,7 +26,7 @@
 use anyhow::Context;
 use cartseq_data::{token_sequences, Dictionary, EventLog, ItemId, SequenceDb, TokenWindow};
 use cartseq_mining::discriminative::{
-    select_discriminative, Measure, PatternMatcher, Reference, SeqPattern,
+    select_discriminative, Measure, PatternMatcher, Reference, SeqPattern, MIN_GROUP_ROWS,
 };
 use cartseq_mining::{CollectSink, Limit, Miner, MiningError, PrefixSpan};
 use hashbrown::HashMap;
@@ -38,12 +38,6 @@ use sha2::{Digest, Sha256};
 use crate::behaviour::SeqTokens;
 use crate::tasks::table::BuiltTask;
 use crate::tasks::{build_rows, Split, TaskRows, TaskSpec, UserIndex, HOUR_MS};
-
-/// Training rows of a class a candidate pattern must occur in. A pattern of one row is that row's own
-/// history, and when a small class's top-k threshold falls to support 1 its ties are every subsequence
-/// of every row: on the 200-row Taobao sample, `--pattern-max-len 4` mined 0.76 GB of candidates and
-/// length 5 hit the pattern guard.
-const MIN_CLASS_ROWS: u32 = 2;
 
 /// The (unfitted) pattern featurizer: how many patterns to keep and how to mine and match them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -316,7 +310,7 @@ impl PatternFeaturizer {
             "--pattern-features: no training row has events before its cutoff"
         );
         // Candidates: the most frequent patterns of each class (ties included, in at least
-        // MIN_CLASS_ROWS rows), mined on training rows.
+        // MIN_GROUP_ROWS rows), mined on training rows.
         let per_class = (5 * k).max(200);
         let mut cands: Vec<SeqPattern> = Vec::new();
         for c in 0..n_classes {
@@ -330,7 +324,7 @@ impl PatternFeaturizer {
                 continue;
             }
             let mut params = PrefixSpan::params()
-                .min_count(MIN_CLASS_ROWS)
+                .min_count(MIN_GROUP_ROWS)
                 .top_k(per_class)
                 .max_len(self.max_len);
             if let Some(g) = self.max_gap {

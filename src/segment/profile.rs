@@ -19,7 +19,9 @@
 
 use cartseq_data::{EventLog, ItemId, SequenceDb};
 use cartseq_mining::discriminative::measures::support_difference;
-use cartseq_mining::discriminative::{top_k, PatternMatcher, Reference, SeqPattern};
+use cartseq_mining::discriminative::{
+    top_k, PatternMatcher, Reference, SeqPattern, MIN_GROUP_ROWS,
+};
 use cartseq_mining::rules::pattern::then_rules;
 use cartseq_mining::rules::RuleSort;
 use cartseq_mining::Limit;
@@ -159,18 +161,14 @@ fn counts(per: &[u64], name: impl Fn(u32) -> String, top: usize) -> Vec<Count> {
         .collect()
 }
 
-/// Rows a pattern must occur in to describe a segment. A pattern of one row is that row's own history,
-/// and at support 1 the top-k's ties are every subsequence of it: with `--k 150` on 200 rows the
-/// one-row segments made millions of candidates (127 s and 3.9 GB instead of 0.2 s and 18 MB).
-const MIN_ROWS: u32 = 2;
 /// Patterns mined per segment (top-k by support, ties included).
 const PER_SEGMENT: usize = 200;
 
-/// Mines a segment's patterns (top-k by support, ties included, in at least [`MIN_ROWS`] rows, ≤ 3
-/// events).
+/// Mines a segment's patterns (top-k by support, ties included, in at least [`MIN_GROUP_ROWS`] rows,
+/// ≤ 3 events).
 fn mine(db: &SequenceDb, k: usize) -> anyhow::Result<(Vec<Pattern>, u32)> {
     let miner = PrefixSpan::params()
-        .min_count(MIN_ROWS)
+        .min_count(MIN_GROUP_ROWS)
         .top_k(k)
         .max_len(3)
         .check()?;
@@ -284,7 +282,7 @@ fn segment_patterns(
     let mut rules = Vec::with_capacity(k);
     for s in 0..k as u32 {
         let sub = db.filter(|q| labels[q.key().index()] == Some(s));
-        if sub.len() < MIN_ROWS as usize {
+        if sub.len() < MIN_GROUP_ROWS as usize {
             rules.push(Vec::new());
             continue;
         }
@@ -350,8 +348,8 @@ fn segment_patterns(
             // The measure is one-vs-rest and unsigned; its sign is the segment's side.
             let diff = support_difference(&[outside, inside], &[rest, size[s]]);
             let signed_diff = if rate_in >= rate_out { diff } else { -diff };
-            // A pattern in fewer than MIN_ROWS of the segment's rows is not one of its traits.
-            signed.push(if inside >= u64::from(MIN_ROWS) {
+            // A pattern in fewer than MIN_GROUP_ROWS of the segment's rows is not one of its traits.
+            signed.push(if inside >= u64::from(MIN_GROUP_ROWS) {
                 signed_diff
             } else {
                 f64::NEG_INFINITY

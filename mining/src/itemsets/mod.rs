@@ -430,9 +430,9 @@ impl Guard {
     }
 
     /// Records `n` more itemsets holding `items` items in all, about to be written in one step
-    /// (FP-Growth's single-path expansion): the count is checked as by [`Guard::add`], and memory for the whole
-    /// result they make ([`result_bytes`]) is checked before anything is written, since one such step
-    /// can allocate gigabytes between two periodic readings.
+    /// (FP-Growth's single-path expansion): the count is checked as by [`Guard::add`], and memory for
+    /// the whole result they make ([`result_bytes`]) is checked before anything is written, since one
+    /// such step can allocate gigabytes between two periodic readings.
     pub(crate) fn add_bulk(&self, n: usize, items: u64) -> bool {
         // Reading the RSS costs a few µs: a small step only ticks, as any other itemset does.
         const READ_FROM: u64 = 1 << 20;
