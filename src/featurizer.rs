@@ -269,10 +269,10 @@ impl PatternFeaturizer {
             self.max_len, self.history
         );
         match e {
-            MiningError::TooManyPatterns { found, limit } => anyhow::anyhow!(
+            MiningError::TooManyPatterns { found, limit, .. } => anyhow::anyhow!(
                 "mining patterns of class {class}: stopped after {found} patterns (limit {limit}): {fix}"
             ),
-            MiningError::MemoryLimit { found, memory } => anyhow::anyhow!(
+            MiningError::MemoryLimit { found, memory, .. } => anyhow::anyhow!(
                 "mining patterns of class {class}: stopped after {found} patterns: {memory}; {fix}, or \
                  raise --max-memory"
             ),

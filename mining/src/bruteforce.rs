@@ -149,6 +149,7 @@ impl Miner for BruteForce {
             return Err(MiningError::TooManyPatterns {
                 found: opts.max_patterns,
                 limit: opts.max_patterns,
+                top_k: None,
             });
         }
         out.sort_unstable_by(|a, b| a.cmp_pattern(b));

@@ -256,6 +256,7 @@ impl Guard {
             return Err(MiningError::TooManyPatterns {
                 found: n - 1,
                 limit: self.limit,
+                top_k: None,
             });
         }
         self.step()
@@ -277,6 +278,7 @@ impl Guard {
         MiningError::MemoryLimit {
             found: self.count.load(Ordering::Relaxed).min(self.limit),
             memory,
+            top_k: None,
         }
     }
 

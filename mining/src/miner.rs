@@ -411,22 +411,29 @@ pub fn mine_with<M: Miner + ?Sized>(
             // Plain top-k: only the patterns at or above the running k-th support stay in memory.
             (Condense::All, Some(k)) => {
                 let mut top = TopKSink::new(k);
-                miner.mine_frequent(FrequentRun {
-                    db,
-                    opts: &inner,
-                    min_count: threshold,
-                    sink: &mut top,
-                })?;
-                top.into_sorted()
+                miner
+                    .mine_frequent(FrequentRun {
+                        db,
+                        opts: &inner,
+                        min_count: threshold,
+                        sink: &mut top,
+                    })
+                    .map_err(|e| e.during_top_k(k))?;
+                top.into_patterns()
             }
             _ => {
                 let mut all: Vec<Pattern> = Vec::new();
-                miner.mine_frequent(FrequentRun {
-                    db,
-                    opts: &inner,
-                    min_count: threshold,
-                    sink: &mut all,
-                })?;
+                miner
+                    .mine_frequent(FrequentRun {
+                        db,
+                        opts: &inner,
+                        min_count: threshold,
+                        sink: &mut all,
+                    })
+                    .map_err(|e| match opts.top_k {
+                        Some(k) => e.during_top_k(k),
+                        None => e,
+                    })?;
                 let mut kept = condense(all, opts.condense);
                 kept.retain(|p| keeps(opts, p));
                 kept

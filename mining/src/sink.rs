@@ -149,16 +149,14 @@ impl TopKSink {
         }
     }
 
-    /// The retained patterns, support descending then pattern.
-    pub fn into_sorted(self) -> Vec<Pattern> {
+    /// The retained patterns (every pattern at or above the k-th support, ties included), unsorted:
+    /// the top-k driver sorts once, when a round's answer is final.
+    pub fn into_patterns(self) -> Vec<Pattern> {
         let t = self.threshold();
-        let mut v: Vec<Pattern> = self
-            .patterns
+        self.patterns
             .into_iter()
             .filter(|p| p.support >= t)
-            .collect();
-        v.sort_unstable_by(|a, b| a.cmp_support_desc(b));
-        v
+            .collect()
     }
 }
 
@@ -201,14 +199,15 @@ mod tests {
             s.accept(Pattern::from_nested(&[&[i as u32]], *sup))
                 .unwrap();
         }
-        let v: Vec<u32> = s.into_sorted().iter().map(|p| p.support).collect();
-        assert_eq!(v, vec![5, 4]);
+        let mut v: Vec<u32> = s.into_patterns().iter().map(|p| p.support).collect();
+        v.sort_unstable();
+        assert_eq!(v, vec![4, 5]);
         let mut s = TopKSink::new(3);
         for (i, sup) in [3u32, 5, 3, 1, 4, 3].iter().enumerate() {
             s.accept(Pattern::from_nested(&[&[i as u32]], *sup))
                 .unwrap();
         }
-        assert_eq!(s.into_sorted().len(), 5);
+        assert_eq!(s.into_patterns().len(), 5);
     }
 
     #[test]

@@ -112,6 +112,10 @@ fn bad_combinations_fail_cleanly_without_output() {
     mine_context("").fails_with("--min-support");
     mine_context("--min-support 1.5").failure();
     mine_context("--min-count 1 --max-patterns 10").fails_with("raise --max-patterns");
+    // Under --top-k the advice names --top-k, not a --min-support that would only cut the answer short.
+    let r = mine_context("--top-k 50 --max-patterns 10")
+        .fails_with("lower --top-k (now 50), bound the pattern length with --max-items");
+    assert!(!r.stderr.contains("--min-support"), "{}", r.stderr);
 }
 
 #[test]

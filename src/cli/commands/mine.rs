@@ -9,8 +9,8 @@
 //! default and usually the fastest. Constraints: pattern length in items and itemsets, max gap between
 //! consecutive matched itemsets in positions (1 = adjacent itemsets, as SPMF's CM-SPAM) or in time
 //! (`30m`, `1h`; raw stamp units for SPMF input), max span of an occurrence, a required token in the first
-//! itemset. `--closed`, `--maximal` and `--top-k` (ties included) condense the answer; they cannot be
-//! combined with gap/span constraints, and `--maximal` not with `--top-k`.
+//! itemset. `--closed`, `--maximal` and `--top-k` (ties included) condense the answer; `--closed` and
+//! `--maximal` cannot be combined with gap/span constraints, and `--maximal` not with `--top-k`.
 //!
 //! Output: `spmf` lines (`1 -1 2 3 -1 #SUP: 5`, item numbers as in the input) are streamed in the
 //! miners' deterministic order with bounded memory; `csv` (`pattern,support,relative_support,items,

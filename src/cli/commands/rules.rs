@@ -230,11 +230,11 @@ fn with_rules_advice(e: anyhow::Error) -> anyhow::Error {
         return e;
     };
     match mining {
-        MiningError::MemoryLimit { found, memory } => anyhow::anyhow!(
+        MiningError::MemoryLimit { found, memory, .. } => anyhow::anyhow!(
             "stopped after {found} patterns: {memory}; raise --min-support, lower --max-size (pattern \
              length in items, default 6), or raise --max-memory"
         ),
-        MiningError::TooManyPatterns { found, limit } => anyhow::anyhow!(
+        MiningError::TooManyPatterns { found, limit, .. } => anyhow::anyhow!(
             "stopped after {found} patterns (limit --max-patterns {limit}): raise --min-support, \
              lower --max-size (pattern length in items, default 6), or raise --max-patterns"
         ),
