@@ -51,19 +51,19 @@ pub enum MiningError {
 }
 
 impl MiningError {
-    /// The same error, fired while `--top-k k` searched for its threshold: its advice then names
-    /// `--top-k` (a floor from `--min-support` would only cut the answer short).
-    pub(crate) fn during_top_k(self, k: usize) -> Self {
+    /// The same error, fired while `--top-k` (if `Some`) searched for its threshold: a guard's advice
+    /// then names `--top-k` (a floor from `--min-support` would only cut the answer short).
+    pub(crate) fn during_top_k(self, top_k: Option<usize>) -> Self {
         match self {
             MiningError::TooManyPatterns { found, limit, .. } => MiningError::TooManyPatterns {
                 found,
                 limit,
-                top_k: Some(k),
+                top_k,
             },
             MiningError::MemoryLimit { found, memory, .. } => MiningError::MemoryLimit {
                 found,
                 memory,
-                top_k: Some(k),
+                top_k,
             },
             other => other,
         }

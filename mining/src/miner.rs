@@ -418,7 +418,7 @@ pub fn mine_with<M: Miner + ?Sized>(
                         min_count: threshold,
                         sink: &mut top,
                     })
-                    .map_err(|e| e.during_top_k(k))?;
+                    .map_err(|e| e.during_top_k(opts.top_k))?;
                 top.into_patterns()
             }
             _ => {
@@ -430,10 +430,7 @@ pub fn mine_with<M: Miner + ?Sized>(
                         min_count: threshold,
                         sink: &mut all,
                     })
-                    .map_err(|e| match opts.top_k {
-                        Some(k) => e.during_top_k(k),
-                        None => e,
-                    })?;
+                    .map_err(|e| e.during_top_k(opts.top_k))?;
                 let mut kept = condense(all, opts.condense);
                 kept.retain(|p| keeps(opts, p));
                 kept
