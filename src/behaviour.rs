@@ -35,7 +35,7 @@ pub enum SeqTokens {
 
 impl SeqTokens {
     /// The data crate's token for these: every per-row sequence is cut by
-    /// [`cartseq_data::token_sequences`], whose `action:category` falls back to the action.
+    /// [`cartseq_data::token_sequences()`], whose `action:category` falls back to the action.
     pub fn token(self) -> cartseq_data::Token {
         match self {
             SeqTokens::Action => cartseq_data::Token::Action,
@@ -529,7 +529,7 @@ impl Extractor<'_> {
     }
 
     /// Token sequences of `rows`: the last `max_len` events before each row's cutoff (cut by
-    /// [`cartseq_data::token_sequences`]), token names made safe for the `seq` column.
+    /// [`cartseq_data::token_sequences()`]), token names made safe for the `seq` column.
     pub fn sequences(
         &self,
         task: &TaskRows,

@@ -9,11 +9,12 @@
 //! counts so the smoothed statistics are rebuilt bit for bit by [`ItemStats::from_counts`]), which
 //! optional columns the log had, and the token options of sequence models.
 //!
-//! [`FeatureContext::dataset`] turns a user's events into a one-user [`EventLog`] with its own
+//! [`OnlineFeaturizer::dataset`] turns a user's events into a one-user [`EventLog`] with its own
 //! dictionary and runs the offline pipeline on it: [`Extractor::row`] for the behaviour columns,
 //! [`FittedFeaturizer::transform`] for the pattern columns and [`Extractor::sequences`] +
-//! [`SeqVocab::encode`] for the token sequence. The features equal the offline row when the server
-//! holds every event of the user before `at` (it keeps the last `--max-events`).
+//! [`SeqVocab::encode`](crate::tasks::table::SeqVocab::encode) for the token sequence. The features
+//! equal the offline row when the server holds every event of the user before `at` (it keeps the last
+//! `--max-events`).
 //!
 //! Cost per call: `O(e log e)` for the user's `e` held events plus the model's scoring; the context
 //! holds one name and three counts per item and category of the statistics window.

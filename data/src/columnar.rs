@@ -135,7 +135,7 @@ const DEFAULT_NAMES: [(&str, &[&str]); 6] = [
     ),
 ];
 
-/// `spec` with every unset role filled from the schema's usual names (see [`DEFAULT_NAMES`]); roles the
+/// `spec` with every unset role filled from the schema's usual names (see `DEFAULT_NAMES`); roles the
 /// user set are kept as they are.
 pub fn fill_defaults(spec: &GenericSpec, schema: &Schema) -> GenericSpec {
     let names: Vec<String> = schema.fields().iter().map(|f| norm(f.name())).collect();

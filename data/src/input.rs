@@ -70,8 +70,8 @@ impl LineAt<'_> {
 
 /// Reads lines one at a time into a reused buffer.
 ///
-/// Block readers ([`LineReader::read_block`]) take whole lines in bulk from the same stream and may
-/// hand back what they did not use ([`LineReader::unread`]): those bytes are read again, line by line,
+/// Block readers (`LineReader::read_block`) take whole lines in bulk from the same stream and may
+/// hand back what they did not use (`LineReader::unread`): those bytes are read again, line by line,
 /// before the rest of the stream, so a block reader can leave any line it cannot handle to the
 /// line-by-line path without losing its place.
 pub struct LineReader<R: BufRead> {

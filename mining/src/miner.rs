@@ -265,7 +265,7 @@ const PARK_LIMIT: usize = 32 * STREAM_BATCH;
 pub const STREAM_BATCH: usize = 4096;
 
 /// Where a miner puts one root's patterns: kept whole (collecting sinks) or passed on in batches of
-/// [`STREAM_BATCH`] (streaming sinks; see [`FrequentRun::emit_roots`]).
+/// [`STREAM_BATCH`] (streaming sinks; see `FrequentRun::emit_roots`).
 pub struct RootOut<'a> {
     buf: Vec<Pattern>,
     flush: Option<Flush<'a>>,

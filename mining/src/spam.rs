@@ -24,12 +24,12 @@
 //! length, where a projection scan costs one step per item of the suffix; so bitmaps win when sequences
 //! are long and hold a good share of the frequent items (few distinct items, long sequences: SIGN, the
 //! generated dense rows of BENCHMARKS.md), and lose on sparse click data, where `ibits` would be mostly
-//! zeros. [`prefers`] decides for PrefixSpan from the database's density (see there).
+//! zeros. `prefers` decides for PrefixSpan from the database's density (see there).
 //!
 //! **Cost**: memory `frequent items × sequences × N` words for `ibits` plus the children of the nodes
 //! on each worker's current path; time about Σ over searched nodes of (supporting sequences × candidate
 //! extensions × N). Work is split into tasks — each root pattern, and each child subtree of a root —
-//! mined in parallel and emitted in task order ([`FrequentRun::emit_roots`]), so the output is the same
+//! mined in parallel and emitted in task order (`FrequentRun::emit_roots`), so the output is the same
 //! for any number of threads.
 
 use rayon::prelude::*;

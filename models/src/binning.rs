@@ -5,8 +5,8 @@
 //! its own bin and the cut points are the midpoints between consecutive values — exactly the candidate
 //! thresholds of exact CART (scikit-learn's `DecisionTreeClassifier`); otherwise the cut points are
 //! weighted quantiles (as LightGBM and scikit-learn's `HistGradientBoosting`). A value `x` falls in bin
-//! `#{cuts < x}`, so "bin ≤ b" is the same test as "x ≤ cuts[b]" and a fitted tree predicts on raw values.
-//! NaN is placed in the last bin (it always goes right).
+//! `#{cuts < x}`, so `bin ≤ b` is the same test as `x ≤ cuts[b]` and a fitted tree predicts on raw
+//! values. NaN is placed in the last bin (it always goes right).
 //!
 //! Cost: O(s log s) per feature to fit (s = sampled rows), O(n log bins) per feature to transform,
 //! parallel over features; the binned matrix takes n × d bytes.

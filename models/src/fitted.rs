@@ -83,7 +83,7 @@ impl Signature {
 }
 
 /// One kind of fitted model (a [`FittedModel`] variant). Implementing it gives the type a checked
-/// [`Classifier`], and with serde a [`Persist`] model file.
+/// [`Classifier`], and with serde a [`Persist`](crate::Persist) model file.
 pub trait Fitted: Send + Sync {
     /// The `kind` of its model files (`dt`, `rf`, …).
     const KIND: &'static str;

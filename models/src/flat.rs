@@ -13,7 +13,7 @@
 //! one 255-bin mapper), else `u16`.
 //!
 //! Rows are predicted in blocks: the block's bins are computed once, then each tree is walked by all the
-//! block's rows through [`LANES`] independent lanes (their cache misses overlap); a lane that reaches a
+//! block's rows through `LANES` independent lanes (their cache misses overlap); a lane that reaches a
 //! leaf adds the leaf's values to its row and takes the next row of the block, so no lane idles while
 //! another finishes a deeper path. Each row adds its leaves' values in tree order — the same order and
 //! arithmetic as the plain walk.

@@ -3,10 +3,10 @@
 //! [`mine_rules`]).
 //!
 //! * association: the sequences read as baskets, frequent itemsets mined with the chosen algorithm,
-//!   then [`association_rules`](super::association::association_rules);
-//! * sequential: [`sequential_rules`](super::sequential::sequential_rules) on the sequences;
+//!   then [`association_rules`];
+//! * sequential: [`sequential_rules`] on the sequences;
 //! * pattern: frequent sequential patterns mined with the chosen miner (at most `max_size` items,
-//!   6 by default), then [`pattern_rules`](super::pattern::pattern_rules).
+//!   6 by default), then [`pattern_rules`].
 
 use cartseq_data::SequenceDb;
 

@@ -155,7 +155,7 @@ impl<'a> SlotOf<'a> {
 }
 
 /// A borrowed model is a model (hybrids of models owned elsewhere). Borrowed as a trait object: the
-/// last-click models get their implementation from [`last_click::LastClickModel`], and a blanket
+/// last-click models get their implementation from `last_click::LastClickModel`, and a blanket
 /// implementation for every `&T` would overlap with that one.
 impl NextItemModel for &dyn NextItemModel {
     fn name(&self) -> String {
@@ -214,10 +214,10 @@ pub(crate) fn keep_best<T>(v: &mut Vec<T>, k: usize, order: impl Fn(&T, &T) -> O
     v.sort_unstable_by(order);
 }
 
-/// The `k` best items of `scores` as `(item, score)`, best first ([`best_first`]), skipping the items
+/// The `k` best items of `scores` as `(item, score)`, best first (`best_first`), skipping the items
 /// of `exclude` (sorted ascending) and NaN scores; ties go to the lower item id, so the order is
 /// deterministic. Cost: one pass with a bounded heap, `O(n log k)`, and no buffer of `n` — it runs once
-/// per prediction, which is why it does not collect every item for [`keep_best`].
+/// per prediction, which is why it does not collect every item for `keep_best`.
 pub fn top_k(scores: &[f32], k: usize, exclude: &[u32]) -> Vec<(u32, f32)> {
     use std::collections::BinaryHeap;
     /// Heap entry ordered so that the heap's top is the worst kept item.
@@ -377,7 +377,7 @@ pub fn protocol_sessions(
     (seqs, kept)
 }
 
-/// How [`fit_epochs`] runs: epochs, schedule and early stopping.
+/// How `fit_epochs` runs: epochs, schedule and early stopping.
 pub struct EpochPlan<'a> {
     /// Maximum epochs.
     pub epochs: usize,

@@ -10,7 +10,7 @@
 //! ```
 //!
 //! `kind` and `model` are the enum's adjacent tag and content, so **adding a model is one variant**
-//! (plus one arm in [`SavedNextItem::as_model`] and in [`SavedNextItem::check`]): a new struct that
+//! (plus one arm in [`SavedNextItem::as_model`] and in `SavedNextItem::check`): a new struct that
 //! implements [`NextItemModel`] and serde. Files written before the vocabulary was recorded (networks
 //! saved by earlier versions) load with items named by their dense id.
 //!

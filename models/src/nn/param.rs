@@ -156,7 +156,7 @@ pub(crate) fn block_width(len: usize, work: usize) -> usize {
 
 /// `c ← a·b + β c`, the output cut into fixed blocks computed on the rayon pool.
 ///
-/// The cut depends only on the shapes ([`block_width`]; columns when `c` is at least as wide as it is
+/// The cut depends only on the shapes (`block_width`; columns when `c` is at least as wide as it is
 /// tall, else rows), never on the number
 /// of threads, and each block is one call of the same single-threaded kernel (matrixmultiply through
 /// ndarray's `general_mat_mul`). That kernel sums every output element over `k` in the same order
