@@ -406,31 +406,29 @@ pub fn mine_with<M: Miner + ?Sized>(
         }
         None => (floor, floor),
     };
+    // One round: the frequent set at `min_count` into `sink`, a guard's advice naming `--top-k`.
+    let round = |min_count: u32, sink: &mut dyn PatternSink| {
+        let run = FrequentRun {
+            db,
+            opts: &inner,
+            min_count,
+            sink,
+        };
+        miner
+            .mine_frequent(run)
+            .map_err(|e| e.during_top_k(opts.top_k))
+    };
     let result = loop {
         let mut kept = match (opts.condense, opts.top_k) {
             // Plain top-k: only the patterns at or above the running k-th support stay in memory.
             (Condense::All, Some(k)) => {
                 let mut top = TopKSink::new(k);
-                miner
-                    .mine_frequent(FrequentRun {
-                        db,
-                        opts: &inner,
-                        min_count: threshold,
-                        sink: &mut top,
-                    })
-                    .map_err(|e| e.during_top_k(opts.top_k))?;
+                round(threshold, &mut top)?;
                 top.into_patterns()
             }
             _ => {
                 let mut all: Vec<Pattern> = Vec::new();
-                miner
-                    .mine_frequent(FrequentRun {
-                        db,
-                        opts: &inner,
-                        min_count: threshold,
-                        sink: &mut all,
-                    })
-                    .map_err(|e| e.during_top_k(opts.top_k))?;
+                round(threshold, &mut all)?;
                 let mut kept = condense(all, opts.condense);
                 kept.retain(|p| keeps(opts, p));
                 kept
